@@ -1,0 +1,43 @@
+"""Settings for `make run` and development: SQLite and an embedded Redis unless told otherwise.
+
+Secrets for this machine are generated once into var/local.env (never committed), so a second
+`make run` reuses the same database, sessions and encrypted store secrets.
+"""
+
+import os
+import secrets
+from pathlib import Path
+
+from cryptography.fernet import Fernet
+
+_BASE_DIR = Path(__file__).resolve().parent.parent.parent
+_LOCAL_ENV = _BASE_DIR / "var" / "local.env"
+
+
+def _local_env_ensure() -> None:
+    if not _LOCAL_ENV.exists():
+        _LOCAL_ENV.parent.mkdir(parents=True, exist_ok=True)
+        _LOCAL_ENV.write_text(
+            f"DJANGO_SECRET_KEY={secrets.token_urlsafe(50)}\nFIELD_ENCRYPTION_KEYS={Fernet.generate_key().decode()}\n"
+        )
+        _LOCAL_ENV.chmod(0o600)
+    for line in _LOCAL_ENV.read_text().splitlines():
+        name, _, value = line.partition("=")
+        if name and name not in os.environ:
+            os.environ[name] = value
+
+
+_local_env_ensure()
+os.environ.setdefault("WALMART_EMULATOR_ENABLED", "true")
+os.environ.setdefault("DJANGO_DEBUG", "true")
+
+from channel_manager.settings.base import *  # noqa: E402, F403
+from channel_manager.settings.base import BASE_DIR, REDIS_URL, env, redis_settings  # noqa: E402
+
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
+
+if not REDIS_URL:
+    from channel_manager.embedded_redis import embedded_redis_start
+
+    REDIS_URL = embedded_redis_start(directory=BASE_DIR / "var" / "redis")
+globals().update(redis_settings(REDIS_URL))

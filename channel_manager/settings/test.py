@@ -1,0 +1,39 @@
+"""Settings for the test suite: DATABASE_URL / REDIS_URL when set (CI: PostgreSQL and Redis on
+127.0.0.1), otherwise SQLite and an embedded Redis private to this test run."""
+
+import os
+import tempfile
+import uuid
+from pathlib import Path
+
+os.environ.setdefault("DJANGO_SECRET_KEY", "test-secret-key-not-for-production")
+# Two fixed Fernet keys: the first encrypts, both decrypt (rotation is tested with them).
+os.environ.setdefault(
+    "FIELD_ENCRYPTION_KEYS",
+    "3q2-Fh4ZC4kBbjJr6nYx5w2xfOL8u6sV7q9D3lpZc0Q=,Zm9vYmFyYmF6cXV4Zm9vYmFyYmF6cXV4Zm9vYmFyMTI=",
+)
+os.environ.setdefault("WALMART_EMULATOR_ENABLED", "true")
+
+from channel_manager.settings.base import *  # noqa: E402, F403
+from channel_manager.settings.base import REDIS_URL, redis_settings  # noqa: E402
+
+ALLOWED_HOSTS = ["*"]
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+MEDIA_ROOT = tempfile.mkdtemp(prefix="cm-test-media-")
+STATIC_ROOT = tempfile.mkdtemp(prefix="cm-test-static-")
+
+if not REDIS_URL:
+    from channel_manager.embedded_redis import embedded_redis_start
+
+    REDIS_URL = embedded_redis_start(directory=Path(tempfile.mkdtemp(prefix="cm-test-redis-")))
+globals().update(redis_settings(REDIS_URL))
+# A prefix per test run keeps runs sharing one Redis (CI's on 6379) out of each other's keys.
+CACHES["default"]["KEY_PREFIX"] = f"cm-test-{uuid.uuid4().hex[:8]}"  # noqa: F405
+
+# Tasks run in-process: tests call services and see the task's effects without a worker.
+CELERY_TASK_ALWAYS_EAGER = True
+CELERY_TASK_EAGER_PROPAGATES = True

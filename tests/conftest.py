@@ -1,0 +1,32 @@
+"""Fixtures shared by the whole suite."""
+
+import pytest
+
+from tests.factories import StoreFactory, StoreMembershipFactory, UserFactory
+
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def operator(db):
+    """A store operator (not staff) who is a member of `store`."""
+    return UserFactory(username="operator")
+
+
+@pytest.fixture
+def store(operator):
+    store = StoreFactory(name="Main Walmart store")
+    StoreMembershipFactory(store=store, user=operator)
+    return store
+
+
+@pytest.fixture
+def other_store(db):
+    """A store `operator` is not a member of."""
+    return StoreFactory(name="Someone else's store")
+
+
+@pytest.fixture
+def operator_client(client, operator):
+    client.force_login(operator)
+    return client

@@ -1,0 +1,34 @@
+"""factory-boy factories shared by every app's tests."""
+
+import factory
+from django.contrib.auth import get_user_model
+
+from channel_manager.models import Store, StoreMembership
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+
+    username = factory.Sequence(lambda number: f"operator{number}")
+    email = factory.LazyAttribute(lambda user: f"{user.username}@example.com")
+    password = factory.django.Password("correct horse battery staple")
+
+
+class StoreFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Store
+
+    name = factory.Sequence(lambda number: f"Walmart store {number}")
+    environment = Store.Environment.EMULATOR
+    client_id = factory.Sequence(lambda number: f"client-{number}")
+    client_secret = "s3cret-value-never-shown"
+
+
+class StoreMembershipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = StoreMembership
+
+    store = factory.SubFactory(StoreFactory)
+    user = factory.SubFactory(UserFactory)

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class WalmartEmulatorConfig(AppConfig):
+    name = "walmart_emulator"
+    verbose_name = "Walmart emulator"
