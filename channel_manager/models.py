@@ -93,3 +93,60 @@ class StoreMembership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} @ {self.store}"
+
+
+class Feed(models.Model):
+    """One bulk feed to Walmart (item match, inventory, price), recorded *before* it is sent.
+
+    The row is the intent: it is created as PENDING with its payload, then submitted; Walmart's feed id
+    is saved as soon as Walmart answers, and the status is polled until PROCESSED or ERROR. A feed left
+    PENDING with no Walmart feed id was never acknowledged by Walmart and can be resent safely.
+    """
+
+    class FeedType(models.TextChoices):
+        ITEM_MATCH = "MP_ITEM_MATCH", _("Item match")
+        INVENTORY = "inventory", _("Inventory")
+        PRICE = "price", _("Price")
+        LAG_TIME = "lagtime", _("Lag time")
+
+    class Status(models.TextChoices):
+        PENDING = "PENDING", _("Pending (not yet accepted by Walmart)")
+        RECEIVED = "RECEIVED", _("Received")
+        INPROGRESS = "INPROGRESS", _("In progress")
+        PROCESSED = "PROCESSED", _("Processed")
+        ERROR = "ERROR", _("Error")
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="feeds")
+    feed_type = models.CharField(max_length=20, choices=FeedType.choices)
+    walmart_feed_id = models.CharField(max_length=100, null=True, blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    item_count = models.PositiveIntegerField(default=0)
+    payload = models.JSONField(default=dict, blank=True, help_text=_("What was (or will be) sent."))
+    items_received = models.PositiveIntegerField(default=0)
+    items_succeeded = models.PositiveIntegerField(default=0)
+    items_failed = models.PositiveIntegerField(default=0)
+    items_processing = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    correlation_id = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    last_polled_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["store", "walmart_feed_id"],
+                condition=models.Q(walmart_feed_id__isnull=False),
+                name="unique_walmart_feed_id_per_store",
+            )
+        ]
+        indexes = [models.Index(fields=["store", "feed_type", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_feed_type_display()} feed {self.walmart_feed_id or '(pending)'}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in {self.Status.PENDING, self.Status.RECEIVED, self.Status.INPROGRESS}
