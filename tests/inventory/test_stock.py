@@ -1,0 +1,135 @@
+"""The stock service: one F() update per move, a movement log, the negative stock policy."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from inventory.models import StockMovement
+from inventory.services import InsufficientStock, StockError, stock_bulk_set, stock_move, stock_set
+from listings.models import Product
+from tests.inventory.factories import ProductFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_stock_move_takes_units_and_logs_who_and_why():
+    # given
+    product = ProductFactory(quantity=10)
+    # when
+    after = stock_move(
+        product=product, delta=-3, reason=StockMovement.Reason.ORDER_RESERVATION, actor="webhook", reference="PO-1"
+    )
+    # then
+    assert after == 7
+    assert Product.objects.get(pk=product.pk).quantity == 7
+    movement = StockMovement.objects.get()
+    assert (movement.delta, movement.quantity_after, movement.shortfall) == (-3, 7, 0)
+    assert (movement.reason, movement.actor, movement.reference) == ("order_reservation", "webhook", "PO-1")
+
+
+def test_reservation_beyond_stock_clamps_to_zero_and_records_the_shortfall():
+    # given: 2 in stock, Walmart sold 5
+    product = ProductFactory(quantity=2)
+    # when
+    after = stock_move(product=product, delta=-5, reason="order_reservation", actor="schedule", reference="PO-9")
+    # then: never negative, the 3 oversold units are on record
+    assert after == 0
+    assert Product.objects.get(pk=product.pk).quantity == 0
+    movement = StockMovement.objects.get()
+    assert (movement.delta, movement.quantity_after, movement.shortfall) == (-2, 0, 3)
+
+
+def test_manual_move_below_zero_is_refused_and_writes_nothing():
+    # given
+    product = ProductFactory(quantity=2)
+    # when / then
+    with pytest.raises(InsufficientStock, match="Cannot take 5 units of .*: only 2 in stock"):
+        stock_move(product=product, delta=-5, reason="manual", actor="alice")
+    assert Product.objects.get(pk=product.pk).quantity == 2
+    assert not StockMovement.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"delta": 1, "reason": "stolen", "actor": "alice"}, "Unknown stock movement reason"),
+        ({"delta": 1, "reason": "manual", "actor": " "}, "needs an actor"),
+        ({"delta": 1.5, "reason": "manual", "actor": "alice"}, "whole number"),
+    ],
+)
+def test_stock_move_rejects_bad_input_and_writes_nothing(kwargs, message):
+    product = ProductFactory(quantity=4)
+    with pytest.raises(StockError, match=message):
+        stock_move(product=product, **kwargs)
+    assert Product.objects.get(pk=product.pk).quantity == 4
+    assert not StockMovement.objects.exists()
+
+
+def test_cancellation_and_return_put_units_back():
+    # given
+    product = ProductFactory(quantity=0)
+    # when
+    stock_move(product=product, delta=2, reason="order_cancellation", actor="alice", reference="PO-1")
+    stock_move(product=product, delta=1, reason="return_to_stock", actor="schedule", reference="RMA-1")
+    # then
+    assert Product.objects.get(pk=product.pk).quantity == 3
+    assert list(StockMovement.objects.order_by("id").values_list("reason", "delta", "quantity_after")) == [
+        ("order_cancellation", 2, 2),
+        ("return_to_stock", 1, 3),
+    ]
+
+
+def test_zero_delta_changes_and_logs_nothing():
+    product = ProductFactory(quantity=4)
+    assert stock_move(product=product, delta=0, reason="manual", actor="alice") == 4
+    assert not StockMovement.objects.exists()
+
+
+def test_stock_set_logs_the_difference_and_is_idempotent():
+    # given
+    product = ProductFactory(quantity=10)
+    # when
+    stock_set(product=product, quantity=4, reason="catalog_edit", actor="alice")
+    stock_set(product=product, quantity=4, reason="catalog_edit", actor="alice")
+    # then
+    assert Product.objects.get(pk=product.pk).quantity == 4
+    assert list(StockMovement.objects.values_list("delta", "quantity_after", "reason")) == [(-6, 4, "catalog_edit")]
+
+
+def test_stock_set_refuses_a_negative_quantity():
+    product = ProductFactory(quantity=10)
+    with pytest.raises(StockError, match="cannot be negative"):
+        stock_set(product=product, quantity=-1, reason="catalog_edit", actor="alice")
+    assert Product.objects.get(pk=product.pk).quantity == 10
+    assert not StockMovement.objects.exists()
+
+
+def test_stock_bulk_set_updates_only_changed_products_in_few_queries():
+    # given
+    products = ProductFactory.create_batch(300, quantity=5)
+    quantities = {p.pk: (0 if i % 3 == 0 else 5 if i % 3 == 1 else 9) for i, p in enumerate(products)}
+    # when
+    with CaptureQueriesContext(connection) as queries:
+        changed = stock_bulk_set(quantities=quantities, reason="import", actor="alice", reference="import-7")
+    # then: 200 changed (100 to zero, 100 to nine), 100 untouched
+    assert changed == 200
+    assert dict(Product.objects.values_list("pk", "quantity")) == quantities
+    assert StockMovement.objects.count() == 200
+    assert sorted(set(StockMovement.objects.values_list("delta", "quantity_after"))) == [(-5, 0), (4, 9)]
+    assert len(queries) <= 8
+
+
+def test_stock_bulk_set_with_an_unknown_product_writes_nothing():
+    product = ProductFactory(quantity=5)
+    with pytest.raises(StockError, match="1 products do not exist"):
+        stock_bulk_set(quantities={product.pk: 1, 999999: 3}, reason="import", actor="alice")
+    assert Product.objects.get(pk=product.pk).quantity == 5
+    assert not StockMovement.objects.exists()
+
+
+def test_stock_bulk_set_with_a_negative_quantity_writes_nothing():
+    product = ProductFactory(quantity=5)
+    with pytest.raises(StockError, match="1 quantities are not whole numbers"):
+        stock_bulk_set(quantities={product.pk: -2}, reason="import", actor="alice")
+    assert Product.objects.get(pk=product.pk).quantity == 5
+    assert not StockMovement.objects.exists()
