@@ -6,9 +6,8 @@ so an interval that ops staff changed in admin survives a deploy.
 """
 
 from dataclasses import dataclass
-from importlib import import_module
 
-from django.apps import apps
+from channel_manager.discovery import app_modules
 
 
 @dataclass(frozen=True)
@@ -21,13 +20,7 @@ class PeriodicJob:
 
 def schedules_declared() -> list[PeriodicJob]:
     jobs: list[PeriodicJob] = []
-    for app_config in apps.get_app_configs():
-        try:
-            module = import_module(f"{app_config.name}.schedules")
-        except ModuleNotFoundError as error:
-            if error.name != f"{app_config.name}.schedules":
-                raise
-            continue
+    for module in app_modules("schedules"):
         jobs.extend(getattr(module, "SCHEDULES", []))
     return jobs
 

@@ -1,12 +1,27 @@
-"""Root URL conf. Each app's urls.py holds its full paths (store-scoped ones under stores/<id>/...)."""
+"""Root URL conf. Each app's urls.py holds its full paths (store-scoped ones under stores/<id>/...).
+
+Every page requires login (LoginRequiredMiddleware); only the login page, /healthz and machine
+endpoints (the emulator's API, webhooks) opt out, and tests/channel_manager/test_login_required.py
+holds that list.
+"""
 
 from django.conf import settings
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import include, path
+
+# Login, logout and password change. No self-service password reset: it needs outbound email, and
+# staff reset passwords in admin.
+account_urlpatterns = [
+    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("password_change/", auth_views.PasswordChangeView.as_view(), name="password_change"),
+    path("password_change/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
+]
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("accounts/", include("django.contrib.auth.urls")),
+    path("accounts/", include(account_urlpatterns)),
     path("", include("channel_manager.core_urls")),
     path("", include("listings.urls")),
     path("", include("inventory.urls")),

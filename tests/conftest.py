@@ -5,6 +5,7 @@ import pytest
 from tests.factories import StoreFactory, StoreMembershipFactory, UserFactory
 
 PASSWORD = "correct horse battery staple"
+STORE_SECRET = "s3cret-value-never-shown"
 
 
 @pytest.fixture
@@ -29,4 +30,16 @@ def other_store(db):
 @pytest.fixture
 def operator_client(client, operator):
     client.force_login(operator)
+    return client
+
+
+@pytest.fixture
+def superuser(db):
+    """Ops staff: a superuser, who sees every store without being a member."""
+    return UserFactory(username="ops", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def superuser_client(client, superuser):
+    client.force_login(superuser)
     return client

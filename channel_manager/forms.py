@@ -1,0 +1,56 @@
+"""Forms of the core pages. They validate input only; services do the writes.
+
+A client secret field is always a PasswordInput that never renders its value back.
+"""
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from channel_manager.models import Store
+from channel_manager.services import STORE_SETTINGS_FIELDS
+
+
+def _client_secret_field(*, label: str, required: bool = True) -> forms.CharField:
+    return forms.CharField(
+        label=label,
+        required=required,
+        strip=True,
+        max_length=1000,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text=_("Stored encrypted; never shown again."),
+    )
+
+
+class StoreCreateForm(forms.ModelForm):
+    """Add store: name, environment, Walmart Client ID and Client Secret, notification email, store live."""
+
+    client_secret = _client_secret_field(label=_("Client Secret"))
+
+    class Meta:
+        model = Store
+        fields = ["name", "environment", "client_id", "client_secret", "notification_email", "is_live"]
+        labels = {"name": _("Store name"), "notification_email": _("Notification email")}
+        help_texts = {
+            "environment": _("Production and Sandbox are Walmart's; Emulator is the built-in stand-in."),
+            "notification_email": _("Receives Channel Manager notifications for this store."),
+        }
+
+
+class StoreCredentialsForm(forms.Form):
+    """Change Credentials: a new Client ID and Client Secret (and the Walmart environment they belong to).
+
+    A plain form, so an invalid submission never touches the store being shown.
+    """
+
+    environment = forms.ChoiceField(label=_("Walmart environment"), choices=Store.Environment.choices)
+    client_id = forms.CharField(label=_("Client ID"), max_length=255, strip=True)
+    client_secret = _client_secret_field(label=_("Client Secret"))
+
+
+class StoreGeneralSettingsForm(forms.ModelForm):
+    """General: notification email, Walmart store live, and the on/off switch of each sync stream."""
+
+    class Meta:
+        model = Store
+        fields = list(STORE_SETTINGS_FIELDS)
+        labels = {"notification_email": _("Notification email")}

@@ -1,0 +1,148 @@
+"""Writes of the core: stores, their credentials and settings, memberships, and secret key rotation."""
+
+from django.apps import apps
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.db import IntegrityError, models, transaction
+from django.views.decorators.debug import sensitive_variables
+
+from channel_manager.crypto import SecretDecryptionError, secret_rotate
+from channel_manager.models import Store, StoreMembership
+
+ENCRYPTED_FIELD_SUFFIX = "_encrypted"
+STORE_SETTINGS_FIELDS = (
+    "notification_email",
+    "is_live",
+    "listings_enabled",
+    "inventory_enabled",
+    "price_enabled",
+    "orders_enabled",
+    "returns_enabled",
+)
+
+
+class StoreNameTaken(Exception):
+    """Another store already has this name (store names are unique)."""
+
+
+@sensitive_variables("client_secret")
+def store_create(
+    *,
+    user: AbstractBaseUser,
+    name: str,
+    environment: str,
+    client_id: str,
+    client_secret: str,
+    notification_email: str = "",
+    is_live: bool = True,
+) -> Store:
+    """Create a store with its encrypted secret and make `user` its first member.
+
+    Atomic: either the store and the membership exist, or neither. Raises StoreNameTaken when the name
+    is in use (checked by the unique constraint, so two concurrent creates cannot both succeed).
+    """
+    store = Store(
+        name=name,
+        environment=environment,
+        client_id=client_id,
+        notification_email=notification_email,
+        is_live=is_live,
+    )
+    store.client_secret = client_secret
+    try:
+        with transaction.atomic():
+            store.save()
+            StoreMembership.objects.create(store=store, user=user)
+    except IntegrityError as error:
+        if Store.objects.filter(name=name).exists():
+            raise StoreNameTaken(f"A store named {name!r} already exists.") from error
+        raise
+    return store
+
+
+@sensitive_variables("client_secret")
+def store_credentials_change(*, store: Store, client_id: str, client_secret: str, environment: str) -> Store:
+    """Replace the store's Walmart credentials (and environment); the connection must be tested again.
+
+    Safe to re-run. The secret is encrypted before it reaches the database and never returned.
+    """
+    store.client_id = client_id
+    store.client_secret = client_secret
+    store.environment = environment
+    store.connection_status = Store.ConnectionStatus.NOT_TESTED
+    store.connection_error = ""
+    store.connection_checked_at = None
+    store.save(
+        update_fields=[
+            "client_id",
+            "client_secret_encrypted",
+            "environment",
+            "connection_status",
+            "connection_error",
+            "connection_checked_at",
+            "updated_at",
+        ]
+    )
+    return store
+
+
+def store_settings_update(*, store: Store, **values) -> Store:
+    """Update the General settings (notification email, store live, per-stream switches). Safe to re-run.
+
+    Raises TypeError for a field that is not a General setting (credentials have their own service).
+    """
+    unknown = set(values) - set(STORE_SETTINGS_FIELDS)
+    if unknown:
+        raise TypeError(f"Not a store setting: {', '.join(sorted(unknown))}")
+    for field, value in values.items():
+        setattr(store, field, value)
+    store.save(update_fields=[*values, "updated_at"])
+    return store
+
+
+def store_member_add(*, store: Store, user: AbstractBaseUser) -> StoreMembership:
+    """Let `user` see and operate `store`. Safe to re-run: keyed on (store, user)."""
+    membership, _ = StoreMembership.objects.get_or_create(store=store, user=user)
+    return membership
+
+
+def encrypted_fields() -> list[tuple[type[models.Model], str]]:
+    """Every (model, field name) holding a Fernet token: by convention, text fields named `*_encrypted`."""
+    found = []
+    for model in apps.get_models():
+        for field in model._meta.concrete_fields:
+            if field.name.endswith(ENCRYPTED_FIELD_SUFFIX) and isinstance(field, models.TextField | models.CharField):
+                found.append((model, field.name))
+    return found
+
+
+def encrypted_secrets_rotate(*, batch_size: int = 500) -> int:
+    """Re-encrypt every stored secret under the first key of FIELD_ENCRYPTION_KEYS; return how many.
+
+    Covers every `*_encrypted` field of every installed model. All or nothing: one transaction with the
+    rows locked, so a secret that no configured key can decrypt raises SecretDecryptionError (naming the
+    model, row and field, never the secret) and nothing is rewritten. Safe to re-run: rotating a token
+    already under the first key just re-encrypts it.
+    """
+    rotated = 0
+    with transaction.atomic():
+        for model, field_name in encrypted_fields():
+            rows = model._default_manager.select_for_update().exclude(**{field_name: ""}).order_by("pk")
+            batch = []
+            for row in rows.only("pk", field_name).iterator(chunk_size=batch_size):
+                try:
+                    setattr(row, field_name, secret_rotate(getattr(row, field_name)))
+                except SecretDecryptionError:
+                    raise SecretDecryptionError(
+                        f"{model._meta.label} {row.pk}: {field_name} cannot be decrypted with any key in "
+                        "FIELD_ENCRYPTION_KEYS. Nothing was rotated. Add the key it was encrypted with "
+                        "(after the new one), or enter that secret again, then re-run."
+                    ) from None
+                batch.append(row)
+                if len(batch) >= batch_size:
+                    model._default_manager.bulk_update(batch, [field_name])
+                    rotated += len(batch)
+                    batch = []
+            if batch:
+                model._default_manager.bulk_update(batch, [field_name])
+                rotated += len(batch)
+    return rotated
