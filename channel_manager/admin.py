@@ -172,5 +172,10 @@ class FeedAdmin(admin.ModelAdmin):
     def has_add_permission(self, request) -> bool:
         return False
 
+    def has_change_permission(self, request, obj=None) -> bool:
+        # A feed page is view-only (no Save that could overwrite what the poller just wrote); the
+        # change permission on the list still lets staff run the repair actions apps add.
+        return obj is None and super().has_change_permission(request)
+
     def has_delete_permission(self, request, obj=None) -> bool:
         return False

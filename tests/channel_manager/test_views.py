@@ -102,7 +102,8 @@ def test_add_store_rejects_an_unknown_environment(operator_client):
     assert Store.objects.count() == 0
 
 
-def test_store_view_without_tab_pages_shows_the_store_summary_and_settings_button(operator_client, store):
+def test_store_view_without_tab_pages_shows_the_store_summary_and_settings_button(operator_client, store, settings):
+    settings.ROOT_URLCONF = "tests.channel_manager.urls_without_tabs"
     response = operator_client.get(reverse("store_detail", args=[store.pk]))
     assert response.status_code == 200
     content = response.content.decode()
