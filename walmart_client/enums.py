@@ -1,0 +1,127 @@
+"""Walmart's enumerations that the client checks before sending (values from the 2024-12 orders spec,
+`walmart-marketplace-orders-openapi-original.yml`; Walmart matches them exactly, case included)."""
+
+METHOD_CODES = frozenset({"Standard", "Express", "OneDay", "Freight", "WhiteGlove", "Value"})
+
+CANCEL_REASONS = frozenset(
+    {
+        "CUSTOMER_REQUESTED_SELLER_TO_CANCEL",
+        "SELLER_CANCEL_PRICING_ERROR",
+        "SELLER_CANCEL_OUT_OF_STOCK",
+        "SELLER_CANCEL_FRAUD_STOP_SHIPMENT",
+        "SELLER_CANCEL_ADDRESS_NOT_SERVICEABLE",
+    }
+)
+
+REFUND_REASONS = frozenset(
+    {
+        "BillingError",
+        "TaxExemptCustomer",
+        "ItemNotAsAdvertised",
+        "IncorrectItemReceived",
+        "CancelledYetShipped",
+        "ItemNotReceivedByCustomer",
+        "IncorrectShippingPrice",
+        "DamagedItem",
+        "DefectiveItem",
+        "CustomerChangedMind",
+        "CustomerReceivedItemLate",
+        "Missing Parts / Instructions",
+        "Finance -> Goodwill",
+        "Finance -> Rollback",
+        "Buyer canceled",
+        "Customer returned item",
+        "General adjustment",
+        "Merchandise not received",
+        "Quality -> Missing Parts / Instructions",
+        "Shipping & Delivery -> Damaged",
+        "Shipping & Delivery -> Shipping Price Discrepancy",
+        "Others",
+    }
+)
+
+# Walmart's named carriers. Any other carrier goes in `otherCarrier` and then needs a tracking URL.
+CARRIERS = frozenset(
+    {
+        "UPS",
+        "USPS",
+        "FedEx",
+        "Airborne",
+        "OnTrac",
+        "DHL Ecommerce - US",
+        "DHL",
+        "LS",
+        "UDS",
+        "UPSMI",
+        "FDX",
+        "PILOT",
+        "ESTES",
+        "SAIA",
+        "FDS Express",
+        "Seko Worldwide",
+        "HIT Delivery",
+        "FEDEXSP",
+        "RL Carriers",
+        "Metropolitan Warehouse & Delivery",
+        "China Post",
+        "YunExpress",
+        "Yellow Freight Sys",
+        "AIT Worldwide Logistics",
+        "Chukou1",
+        "Sendle",
+        "Landmark Global",
+        "Sunyou",
+        "Yanwen",
+        "4PX",
+        "GLS",
+        "OSM Worldwide",
+        "FIRST MILE",
+        "AM Trucking",
+        "CEVA",
+        "India Post",
+        "SF Express",
+        "CNE",
+        "TForce Freight",
+        "AxleHire",
+        "LSO",
+        "Royal Mail",
+        "ABF Freight System",
+        "WanB",
+        "Roadrunner Freight",
+        "Meyer Distribution",
+        "AAA Cooper",
+        "Canada Post",
+        "Southeastern Freight Lines",
+        "Japan Post",
+        "Correos de Mexico",
+        "XPO Logistics",
+        "JD Logistics",
+        "YDH",
+        "JCEX",
+        "Flyt",
+        "Deutsche Post",
+        "Better Trucks",
+        "Asendia",
+        "SFC",
+        "UBI",
+        "ePost Global",
+        "YF Logistics",
+        "RXO",
+        "Estes Express",
+        "Shypmax",
+        "WIN.IT America",
+        "PITT OHIO",
+        "PostNord Sweden",
+        "Equick",
+        "Whistl",
+        "Tusou",
+        "Shiprocket",
+        "DTDC",
+        "PTS",
+    }
+)
+
+LINE_STATUSES = ("Created", "Acknowledged", "Shipped", "Delivered", "Cancelled", "Refund")
+ORDER_STATUS_FILTERS = frozenset({"Created", "Acknowledged", "Shipped", "Delivered", "Cancelled"})
+CHARGE_TYPES = frozenset({"PRODUCT", "SHIPPING"})
+PRICE_TYPES = frozenset({"BASE", "REDUCED", "CLEARANCE"})

@@ -1,0 +1,953 @@
+"""Typed results, parsed from Walmart's JSON with `from_api`.
+
+Conventions: quantities are `int` (Walmart sends order quantities as strings), money is `Decimal`,
+epoch-millisecond timestamps become timezone-aware UTC `datetime`s, and each object keeps the JSON it
+came from in `raw` (excluded from repr and equality) for storage and debugging. Parsing is lenient about
+fields Walmart leaves out, strict about the ones a result cannot exist without (a missing
+`purchaseOrderId` raises KeyError).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from walmart_client.errors import WalmartErrorDetail, error_details_from_body
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def to_int(value: Any, default: int = 0) -> int:
+    if value is None or value == "":
+        return default
+    if isinstance(value, int):
+        return value
+    return int(Decimal(str(value)))
+
+
+def to_decimal(value: Any) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    return Decimal(value) if isinstance(value, int) else Decimal(str(value))
+
+
+def from_epoch_ms(value: Any) -> datetime | None:
+    """Epoch milliseconds (int or numeric string) -> aware UTC datetime; ISO strings are accepted too."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str) and not value.lstrip("-").isdigit():
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return _EPOCH + timedelta(milliseconds=int(value))
+
+
+def to_epoch_ms(value: datetime) -> int:
+    if value.tzinfo is None:
+        raise ValueError("datetimes sent to Walmart must be timezone-aware")
+    return int((value - _EPOCH).total_seconds() * 1000)
+
+
+def _list(value: Any, key: str | None = None) -> list[Any]:
+    """Walmart's wrapped lists: `{"orderLine": [...]}`, a bare list, a single object, or nothing."""
+    if value is None:
+        return []
+    if key is not None and isinstance(value, Mapping):
+        value = value.get(key)
+        if value is None:
+            return []
+    if isinstance(value, list):
+        return value
+    return [value]
+
+
+# --------------------------------------------------------------------------------------------- auth
+
+
+@dataclass(slots=True)
+class TokenDetail:
+    """`GET /v3/token/detail`: the API key's permission per API category."""
+
+    scopes: dict[str, str]
+    is_valid: bool
+    is_channel_match: bool | None
+    issued_at: datetime | None
+    expire_at: datetime | None
+    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_api(cls, data: Mapping[str, Any]) -> TokenDetail:
+        return cls(
+            scopes={str(k): str(v) for k, v in (data.get("scopes") or {}).items()},
+            is_valid=bool(data.get("is_valid")),
+            is_channel_match=data.get("is_channel_match"),
+            issued_at=from_epoch_ms(data.get("issued_at")),
+            expire_at=from_epoch_ms(data.get("expire_at")),
+            raw=dict(data),
+        )
+
+
+# ------------------------------------------------------------------------------------------- orders
+
+
+@dataclass(slots=True)
+class PostalAddress:
+    name: str
+    address1: str
+    address2: str | None
+    city: str
+    state: str
+    postal_code: str
+    country: str
+    address_type: str | None
+
+    @classmethod
+    def from_api(cls, data: Mapping[str, Any]) -> PostalAddress:
+        return cls(
+            name=data.get("name") or "",
+            address1=data.get("address1") or "",
+            address2=data.get("address2"),
+            city=data.get("city") or "",
+            state=data.get("state") or "",
+            postal_code=data.get("postalCode") or "",
+            country=data.get("country") or "",
+            address_type=data.get("addressType"),
+        )
+
+
+@dataclass(slots=True)
+class ShippingInfo:
+    phone: str | None
+    estimated_delivery_date: datetime | None
+    estimated_ship_date: datetime | None
+    method_code: str | None
+    postal_address: PostalAddress
+
+    @classmethod
+    def from_api(cls, data: Mapping[str, Any]) -> ShippingInfo:
+        return cls(
+            phone=data.get("phone"),
+            estimated_delivery_date=from_epoch_ms(data.get("estimatedDeliveryDate")),
+            estimated_ship_date=from_epoch_ms(data.get("estimatedShipDate")),
+            method_code=data.get("methodCode"),
+            postal_address=PostalAddress.from_api(data.get("postalAddress") or {}),
+        )
+
+
+@dataclass(slots=True)
+class Charge:
+    """One charge of an order line (PRODUCT or SHIPPING) with its tax."""
+
+    charge_type: str
+    name: str
+    amount: Decimal
+    currency: str
+    tax_amount: Decimal
+    tax_name: str | None = None
+
+    @classmethod
+    def from_api(cls, data: Mapping[str, Any]) -> Charge:
+        amount = data.get("chargeAmount") or {}
+        tax = data.get("tax") or {}
+        tax_amount = tax.get("taxAmount") or {}
+        return cls(
+            charge_type=data.get("chargeType") or "",
+            name=data.get("chargeName") or "",
+            amount=to_decimal(amount.get("amount")) or Decimal(0),
+            currency=amount.get("currency") or tax_amount.get("currency") or "USD",
+            tax_amount=to_decimal(tax_amount.get("amount")) or Decimal(0),
+            tax_name=tax.get("taxName"),
+        )
+
+
+@dataclass(slots=True)
+class TrackingInfo:
+    ship_datetime: datetime | None
+    carrier: str | None
+    other_carrier: str | None
+    method_code: str | None
+    tracking_number: str | None
+    tracking_url: str | None
+
+    @classmethod
+    def from_api(cls, data: Mapping[str, Any]) -> TrackingInfo:
+        carrier_name = data.get("carrierName") or {}
+        return cls(
+            ship_datetime=from_epoch_ms(data.get("shipDateTime")),
+            carrier=carrier_name.get("carrier"),
+            other_carrier=carrier_name.get("otherCarrier"),
+            method_code=data.get("methodCode"),
+            tracking_number=data.get("trackingNumber"),
+            tracking_url=data.get("trackingURL"),
+        )
+
+    @property
+    def carrier_display(self) -> str:
+        return self.carrier or self.other_carrier or ""
+
+
+@dataclass(slots=True)
+class LineStatus:
+    """One (status, quantity) slice of an order line: a line of 3 can be 1 Shipped + 2 Cancelled."""
+
+    status: str
+    quantity: int
+    cancellation_reason: str | None = None
+    tracking_info: TrackingInfo | None = None
+
+    @classmethod
+    def from_api(cls, data: Mapping[str, Any]) -> LineStatus:
+        tracking = data.get("trackingInfo")
+        return cls(
+            status=data.get("status") or "",
+            quantity=to_int((data.get("statusQuantity") or {}).get("amount")),
+            cancellation_reason=data.get("cancellationReason"),
+            tracking_info=TrackingInfo.from_api(tracking) if tracking else None,
+        )
+
+
+@dataclass(slots=True)
+class RefundCharge:
+    reason: str
+    charge: Charge
+
+    @classmethod
+    def from_api(cls, data: Mapping[str, Any]) -> RefundCharge:
+        return cls(reason=data.get("refundReason") or "", charge=Charge.from_api(data.get("charge") or {}))
+
+
+@dataclass(slots=True)
+class OrderRefund:
+    """Refunds already recorded on an order line."""
+
+    refund_id: str | None
+    comments: str | None
+    charges: list[RefundCharge]
+
+    @classmethod
+    def from_api(cls, data: Mapping[str, Any]) -> OrderRefund:
+        return cls(
+            refund_id=data.get("refundId"),
+            comments=data.get("refundComments"),
+            charges=[RefundCharge.from_api(c) for c in _list(data.get("refundCharges"), "refundCharge")],
+        )
+
+    @property
+    def total(self) -> Decimal:
+        return sum((c.charge.amount + c.charge.tax_amount for c in self.charges), Decimal(0))
+
+
+@dataclass(slots=True)
+class WalmartOrderLine:
+    line_number: str
+    sku: str
+    product_name: str
+    quantity: int
+    charges: list[Charge]
+    statuses: list[LineStatus]
+    status_date: datetime | None = None
+    condition: str | None = None
+    unit_of_measurement: str | None = None
+    refund: OrderRefund | None = None
+    fulfillment_option: str | None = None
+    ship_method: str | None = None
+    intent_to_cancel: str | None = None
+    seller_order_id: str | None = None
+    return_order_id: str | None = None
+    original_carrier_method: str | None = None
+
+    @classmethod
+    def from_api(cls, data: Mapping[str, Any]) -> WalmartOrderLine:
+        item = data.get("item") or {}
+        quantity = data.get("orderLineQuantity") or {}
+        refund = data.get("refund")
+        fulfillment = data.get("fulfillment") or {}
+        return cls(
+            line_number=str(data["lineNumber"]),
+            sku=item.get("sku") or "",
+            product_name=item.get("productName") or "",
+            quantity=to_int(quantity.get("amount")),
+            charges=[Charge.from_api(c) for c in _list(data.get("charges"), "charge")],
+            statuses=[LineStatus.from_api(s) for s in _list(data.get("orderLineStatuses"), "orderLineStatus")],
+            status_date=from_epoch_ms(data.get("statusDate")),
+            condition=item.get("condition"),
+            unit_of_measurement=quantity.get("unitOfMeasurement"),
+            refund=OrderRefund.from_api(refund) if refund else None,
+            fulfillment_option=fulfillment.get("fulfillmentOption"),
+            ship_method=fulfillment.get("shipMethod"),
+            intent_to_cancel=data.get("intentToCancel"),
+            seller_order_id=data.get("sellerOrderId"),
+            return_order_id=data.get("returnOrderId"),
+            original_carrier_method=data.get("originalCarrierMethod"),
+        )
+
+    def quantity_in(self, status: str) -> int:
+        """How many units of this line are in `status` (e.g. "Shipped")."""
+        return sum(s.quantity for s in self.statuses if s.status == status)
+
+    @property
+    def quantity_by_status(self) -> dict[str, int]:
+        result: dict[str, int] = {}
+        for s in self.statuses:
+            result[s.status] = result.get(s.status, 0) + s.quantity
+        return result
+
+    @property
+    def product_amount(self) -> Decimal:
+        return sum((c.amount for c in self.charges if c.charge_type == "PRODUCT"), Decimal(0))
+
+    @property
+    def tax_amount(self) -> Decimal:
+        return sum((c.tax_amount for c in self.charges), Decimal(0))
+
+
+@dataclass(slots=True)
+class ShipNode:
+    type: str | None
+    name: str | None
+    id: str | None
+
+
+@dataclass(slots=True)
+class WalmartOrder:
+    purchase_order_id: str
+    customer_order_id: str
+    customer_email_id: str | None
+    order_date: datetime | None
+    shipping_info: ShippingInfo
+    lines: list[WalmartOrderLine]
+    order_type: str | None = None
+    original_customer_order_id: str | None = None
+    ship_node: ShipNode | None = None
+    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_api(cls, data: Mapping[str, Any]) -> WalmartOrder:
+        node = data.get("shipNode")
+        return cls(
+            purchase_order_id=str(data["purchaseOrderId"]),
+            customer_order_id=str(data.get("customerOrderId") or ""),
+            customer_email_id=data.get("customerEmailId"),
+            order_date=from_epoch_ms(data.get("orderDate")),
+            shipping_info=ShippingInfo.from_api(data.get("shippingInfo") or {}),
+            lines=[WalmartOrderLine.from_api(line) for line in _list(data.get("orderLines"), "orderLine")],
+            order_type=data.get("orderType"),
+            original_customer_order_id=data.get("originalCustomerOrderID"),
+            ship_node=ShipNode(type=node.get("type"), name=node.get("name"), id=node.get("id")) if node else None,
+            raw=data if isinstance(data, dict) else dict(data),
+        )
+
+    def line(self, line_number: str | int) -> WalmartOrderLine:
+        """The line with this number. Raises KeyError."""
+        wanted = str(line_number)
+        for line in self.lines:
+            if line.line_number == wanted:
+                return line
+        raise KeyError(f"order {self.purchase_order_id} has no line {wanted}")
+
+
+@dataclass(slots=True)
+class OrdersPage:
+    orders: list[WalmartOrder]
+    total_count: int | None
+    next_cursor: str | None
+
+    @classmethod
+    def from_api(cls, data: Mapping[str, Any] | None) -> OrdersPage:
+        if not data:
+            return cls(orders=[], total_count=0, next_cursor=None)
+        body = data.get("list") or data
+        meta = body.get("meta") or {}
+        orders = [WalmartOrder.from_api(o) for o in _list(body.get("elements"), "order")]
+        return cls(orders=orders, total_count=meta.get("totalCount"), next_cursor=meta.get("nextCursor") or None)
+
+
+# ------------------------------------------------------------------------------------------- returns
+
+
+@dataclass(slots=True)
+class ReturnTrackingStatus:
+    status: str
+    status_time: datetime | None
+    current_refund_status: str | None
+    quantity: int
+
+    @classmethod
+    def from_api(cls, data: Mapping[str, Any]) -> ReturnTrackingStatus:
+        return cls(
+            status=data.get("status") or "",
+            status_time=from_epoch_ms(data.get("statusTime")),
+            current_refund_status=data.get("currentRefundStatus"),
+            quantity=to_int((data.get("quantity") or {}).get("measurementValue")),
+        )
+
+
+@dataclass(slots=True)
+class ReturnCharge:
+    charge_category: str | None
+    charge_name: str | None
+    amount: Decimal
+    currency: str
+    tax_amount: Decimal
+
+    @classmethod
+    def from_api(cls, data: Mapping[str, Any]) -> ReturnCharge:
+        amount = data.get("chargePerUnit") or data.get("chargeAmount") or {}
+        tax_total = Decimal(0)
+        for tax in _list(data.get("tax")):
+            tax_total += to_decimal((tax.get("taxPerUnit") or tax.get("taxAmount") or {}).get("currencyAmount")) or 0
+        return cls(
+            charge_category=data.get("chargeCategory"),
+            charge_name=data.get("chargeName"),
+            amount=to_decimal(amount.get("currencyAmount")) or Decimal(0),
+            currency=amount.get("currencyUnit") or "USD",
+            tax_amount=tax_total,
+        )
+
+
+@dataclass(slots=True)
+class ReturnLine:
+    return_order_line_number: int
+    sku: str
+    product_name: str | None
+    quantity: int
+    return_reason: str | None
+    purchase_order_id: str | None
+    purchase_order_line_number: int | None
+    sales_order_line_number: int | None
+    seller_order_id: str | None
+    is_keep_it: bool | None
+    refunded_qty: int
+    refund_channel: str | None
+    charges: list[ReturnCharge]
+    tracking_statuses: list[ReturnTrackingStatus]
+
+    @classmethod
+    def from_api(cls, data: Mapping[str, Any]) -> ReturnLine:
+        item = data.get("item") or {}
+        po_line = data.get("purchaseOrderLineNumber")
+        so_line = data.get("salesOrderLineNumber")
+        return cls(
+            return_order_line_number=to_int(data.get("returnOrderLineNumber")),
+            sku=item.get("sku") or "",
+            product_name=item.get("productName"),
+            quantity=to_int((data.get("quantity") or {}).get("measurementValue")),
+            return_reason=data.get("returnReason"),
+            purchase_order_id=data.get("purchaseOrderId"),
+            purchase_order_line_number=to_int(po_line) if po_line is not None else None,
+            sales_order_line_number=to_int(so_line) if so_line is not None else None,
+            seller_order_id=data.get("sellerOrderId"),
+            is_keep_it=data.get("isKeepIt"),
+            refunded_qty=to_int(data.get("refundedQty")),
+            refund_channel=data.get("refundChannel"),
+            charges=[ReturnCharge.from_api(c) for c in _list(data.get("charges"))],
+            tracking_statuses=[ReturnTrackingStatus.from_api(s) for s in _list(data.get("currentTrackingStatuses"))],
+        )
+
+
+@dataclass(slots=True)
+class WalmartReturn:
+    return_order_id: str
+    customer_order_id: str | None
+    customer_name: str | None
+    return_order_date: datetime | None
+    return_by_date: datetime | None
+    refund_mode: str | None
+    total_refund_amount: Decimal | None
+    currency: str | None
+    return_channel: str | None
+    lines: list[ReturnLine]
+    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_api(cls, data: Mapping[str, Any]) -> WalmartReturn:
+        total = data.get("totalRefundAmount") or {}
+        customer = data.get("customerName")
+        if isinstance(customer, Mapping):
+            customer = " ".join(p for p in (customer.get("firstName"), customer.get("lastName")) if p)
+        channel = data.get("returnChannel")
+        if isinstance(channel, Mapping):
+            channel = channel.get("channelName")
+        return cls(
+            return_order_id=str(data["returnOrderId"]),
+            customer_order_id=data.get("customerOrderId"),
+            customer_name=customer,
+            return_order_date=from_epoch_ms(data.get("returnOrderDate")),
+            return_by_date=from_epoch_ms(data.get("returnByDate")),
+            refund_mode=data.get("refundMode"),
+            total_refund_amount=to_decimal(total.get("currencyAmount")),
+            currency=total.get("currencyUnit"),
+            return_channel=channel,
+            lines=[ReturnLine.from_api(line) for line in _list(data.get("returnOrderLines"))],
+            raw=dict(data),
+        )
+
+
+# --------------------------------------------------------------------------------------------- feeds
+
+
+@dataclass(frozen=True, slots=True)
+class FeedAck:
+    """Walmart accepted a feed file. `correlation_id` is the one sent with the upload."""
+
+    feed_id: str
+    correlation_id: str
+
+
+@dataclass(slots=True)
+class FeedItemResult:
+    sku: str | None
+    status: str
+    item_id: str | None = None
+    index: int | None = None
+    errors: list[WalmartErrorDetail] = field(default_factory=list)
+
+    @classmethod
+    def from_api(cls, data: Mapping[str, Any]) -> FeedItemResult:
+        return cls(
+            sku=data.get("sku"),
+            status=data.get("ingestionStatus") or "",
+            item_id=data.get("wpid") or data.get("itemid"),
+            index=data.get("index"),
+            errors=_ingestion_errors(data.get("ingestionErrors")),
+        )
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status == "SUCCESS"
+
+
+def _ingestion_errors(value: Any) -> list[WalmartErrorDetail]:
+    result = []
+    for err in _list(value, "ingestionError"):
+        if isinstance(err, Mapping):
+            result.append(
+                WalmartErrorDetail(
+                    code=str(err.get("code") or ""),
+                    field=err.get("field"),
+                    description=err.get("description"),
+                    category=err.get("type"),
+                )
+            )
+    return result
+
+
+@dataclass(slots=True)
+class FeedStatus:
+    feed_id: str
+    feed_status: str
+    items_received: int
+    items_succeeded: int
+    items_failed: int
+    items_processing: int
+    offset: int
+    limit: int
+    item_details: list[FeedItemResult]
+    ingestion_errors: list[WalmartErrorDetail] = field(default_factory=list)
+    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_api(cls, data: Mapping[str, Any]) -> FeedStatus:
+        return cls(
+            feed_id=str(data.get("feedId") or ""),
+            feed_status=data.get("feedStatus") or "",
+            items_received=to_int(data.get("itemsReceived")),
+            items_succeeded=to_int(data.get("itemsSucceeded")),
+            items_failed=to_int(data.get("itemsFailed")),
+            items_processing=to_int(data.get("itemsProcessing")),
+            offset=to_int(data.get("offset")),
+            limit=to_int(data.get("limit")),
+            item_details=[FeedItemResult.from_api(i) for i in _list(data.get("itemDetails"), "itemIngestionStatus")],
+            ingestion_errors=_ingestion_errors(data.get("ingestionErrors")) + error_details_from_body(data),
+            raw=dict(data),
+        )
+
+    @property
+    def is_done(self) -> bool:
+        return self.feed_status in ("PROCESSED", "ERROR")
+
+
+@dataclass(slots=True)
+class FeedSummary:
+    feed_id: str
+    feed_type: str | None
+    feed_status: str
+    items_received: int
+    items_succeeded: int
+    items_failed: int
+    items_processing: int
+    feed_date: datetime | None
+    modified_at: datetime | None
+    partner_id: str | None = None
+
+    @classmethod
+    def from_api(cls, data: Mapping[str, Any]) -> FeedSummary:
+        return cls(
+            feed_id=str(data.get("feedId") or ""),
+            feed_type=data.get("feedType"),
+            feed_status=data.get("feedStatus") or "",
+            items_received=to_int(data.get("itemsReceived")),
+            items_succeeded=to_int(data.get("itemsSucceeded")),
+            items_failed=to_int(data.get("itemsFailed")),
+            items_processing=to_int(data.get("itemsProcessing")),
+            feed_date=from_epoch_ms(data.get("feedDate")),
+            modified_at=from_epoch_ms(data.get("modifiedDtm")),
+            partner_id=data.get("partnerId"),
+        )
+
+
+# --------------------------------------------------------------------------------------------- items
+
+
+@dataclass(slots=True)
+class Item:
+    """A seller item (`GET /v3/items`)."""
+
+    sku: str
+    wpid: str | None
+    upc: str | None
+    gtin: str | None
+    product_name: str | None
+    product_type: str | None
+    price: Decimal | None
+    currency: str | None
+    published_status: str | None
+    lifecycle_status: str | None
+    unpublished_reasons: list[str]
+    condition: str | None = None
+    mart: str | None = None
+    variant_group_id: str | None = None
+    shelf: str | None = None
+    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_api(cls, data: Mapping[str, Any]) -> Item:
+        price = data.get("price") or {}
+        return cls(
+            sku=str(data["sku"]),
+            wpid=data.get("wpid"),
+            upc=data.get("upc"),
+            gtin=data.get("gtin"),
+            product_name=data.get("productName"),
+            product_type=data.get("productType"),
+            price=to_decimal(price.get("amount")),
+            currency=price.get("currency"),
+            published_status=data.get("publishedStatus"),
+            lifecycle_status=data.get("lifecycleStatus"),
+            unpublished_reasons=[str(r) for r in _list(data.get("unpublishedReasons"), "reason")],
+            condition=data.get("condition"),
+            mart=data.get("mart"),
+            variant_group_id=data.get("variantGroupId"),
+            shelf=data.get("shelf"),
+            raw=dict(data),
+        )
+
+
+@dataclass(slots=True)
+class CatalogItem:
+    """An item of Walmart's catalog (`GET /v3/items/walmart/search`), a candidate to match an offer to."""
+
+    item_id: str | None
+    title: str | None
+    brand: str | None
+    product_type: str | None
+    price: Decimal | None
+    currency: str | None
+    is_marketplace_item: bool | None
+    image_urls: list[str]
+    upc: str | None = None
+    gtin: str | None = None
+    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_api(cls, data: Mapping[str, Any]) -> CatalogItem:
+        price = data.get("price") or {}
+        properties = data.get("properties") or {}
+        return cls(
+            item_id=str(data["itemId"]) if data.get("itemId") is not None else None,
+            title=data.get("title"),
+            brand=data.get("brand"),
+            product_type=data.get("productType"),
+            price=to_decimal(price.get("amount")),
+            currency=price.get("currency"),
+            is_marketplace_item=data.get("isMarketPlaceItem"),
+            image_urls=[i["url"] for i in _list(data.get("images")) if isinstance(i, Mapping) and i.get("url")],
+            upc=data.get("upc") or properties.get("upc"),
+            gtin=data.get("gtin") or properties.get("gtin"),
+            raw=dict(data),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RetireResult:
+    sku: str
+    message: str | None
+
+
+# ----------------------------------------------------------------------------------------- inventory
+
+
+@dataclass(slots=True)
+class Inventory:
+    """Quantity of one SKU (at one ship node when `ship_node` is set)."""
+
+    sku: str
+    quantity: int
+    ship_node: str | None = None
+    unit: str = "EACH"
+    available_to_sell: int | None = None
+    reserved: int | None = None
+
+    @classmethod
+    def from_api(cls, data: Mapping[str, Any], *, ship_node: str | None = None) -> Inventory:
+        quantity = data.get("quantity") or {}
+        return cls(
+            sku=str(data["sku"]),
+            quantity=to_int(quantity.get("amount")),
+            ship_node=ship_node or data.get("shipNode"),
+            unit=quantity.get("unit") or "EACH",
+        )
+
+    @classmethod
+    def from_node(cls, sku: str, node: Mapping[str, Any]) -> Inventory:
+        input_qty = node.get("inputQty") or {}
+        avail = node.get("availToSellQty")
+        reserved = node.get("reservedQty")
+        return cls(
+            sku=sku,
+            quantity=to_int(input_qty.get("amount")),
+            ship_node=node.get("shipNode"),
+            unit=input_qty.get("unit") or "EACH",
+            available_to_sell=to_int(avail.get("amount")) if isinstance(avail, Mapping) else None,
+            reserved=to_int(reserved.get("amount")) if isinstance(reserved, Mapping) else None,
+        )
+
+
+@dataclass(slots=True)
+class NodeUpdateResult:
+    ship_node: str
+    status: str
+    errors: list[WalmartErrorDetail]
+
+    @classmethod
+    def from_api(cls, data: Mapping[str, Any]) -> NodeUpdateResult:
+        errors = data.get("errors") or []
+        return cls(
+            ship_node=str(data.get("shipNode") or ""),
+            status=data.get("status") or "",
+            errors=[WalmartErrorDetail.from_api(e) for e in _list(errors) if isinstance(e, Mapping)],
+        )
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status.lower() == "success"
+
+
+# --------------------------------------------------------------------------------------------- price
+
+
+@dataclass(frozen=True, slots=True)
+class PriceUpdateResult:
+    sku: str
+    message: str | None
+    mart: str | None = None
+
+    @classmethod
+    def from_api(cls, data: Mapping[str, Any] | None, *, sku: str) -> PriceUpdateResult:
+        # The spec's example wraps the answer in "ItemPriceResponse"; its schema does not. Accept both.
+        body = (data or {}).get("ItemPriceResponse") or data or {}
+        return cls(sku=str(body.get("sku") or sku), message=body.get("message"), mart=body.get("mart"))
+
+
+# ------------------------------------------------------------------------------------ notifications
+
+
+@dataclass(frozen=True, slots=True)
+class EventType:
+    resource_name: str
+    event_type: str
+    event_version: str
+    description: str | None = None
+
+    @classmethod
+    def from_api(cls, data: Mapping[str, Any]) -> EventType:
+        return cls(
+            resource_name=data.get("resourceName") or "",
+            event_type=data.get("eventType") or "",
+            event_version=data.get("eventVersion") or "",
+            description=data.get("description"),
+        )
+
+
+@dataclass(slots=True)
+class Subscription:
+    subscription_id: str | None
+    event_type: str
+    event_version: str
+    resource_name: str
+    event_url: str | None
+    status: str | None
+    partner_id: str | None = None
+    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_api(cls, data: Mapping[str, Any]) -> Subscription:
+        # Never keep authDetails (it may hold the webhook password/secret) in the parsed object.
+        raw = {k: v for k, v in data.items() if k != "authDetails"}
+        return cls(
+            subscription_id=data.get("subscriptionId"),
+            event_type=data.get("eventType") or "",
+            event_version=data.get("eventVersion") or "",
+            resource_name=data.get("resourceName") or "",
+            event_url=data.get("eventUrl"),
+            status=data.get("status"),
+            partner_id=data.get("partnerId"),
+            raw=raw,
+        )
+
+
+# ------------------------------------------------------------------------------------------ settings
+
+
+@dataclass(frozen=True, slots=True)
+class FeedThrottle:
+    """One seller-specific feed limit from the partner profile: `count` feeds per `window_seconds`."""
+
+    feed_type: str
+    count: int | None
+    window_seconds: int | None
+    max_file_bytes: int | None
+    throttle_type: str | None = None
+
+
+_UNIT_SECONDS = {"SECOND": 1, "SECONDS": 1, "MINUTE": 60, "MINUTES": 60, "HOUR": 3600, "HOURS": 3600, "DAY": 86400}
+_UNIT_BYTES = {"BYTES": 1, "BYTE": 1, "KB": 1024, "MB": 1024**2, "GB": 1024**3}
+
+
+@dataclass(slots=True)
+class PartnerProfile:
+    feed_limits: list[FeedThrottle]
+    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_api(cls, data: Mapping[str, Any]) -> PartnerProfile:
+        limits: list[FeedThrottle] = []
+        for configuration in _list(data.get("configurations")):
+            if configuration.get("configurationName") != "FEED":
+                continue
+            for value in _list((configuration.get("configuration") or {}).get("values")):
+                for throttle in _list(value.get("throttleConfigurations")):
+                    rate = throttle.get("rate") or {}
+                    window = rate.get("replenishTimeWindow") or {}
+                    size = throttle.get("fileSize") or {}
+                    window_seconds = None
+                    if window.get("value") is not None:
+                        unit = str(window.get("unitOfMeasurement") or "SECOND").upper()
+                        window_seconds = to_int(window["value"]) * _UNIT_SECONDS.get(unit, 1)
+                    max_bytes = None
+                    if size.get("value") is not None:
+                        unit = str(size.get("unitOfMeasurement") or "BYTES").upper()
+                        max_bytes = to_int(size["value"]) * _UNIT_BYTES.get(unit, 1)
+                    limits.append(
+                        FeedThrottle(
+                            feed_type=str(value.get("feedType") or ""),
+                            count=to_int(rate["count"]) if rate.get("count") is not None else None,
+                            window_seconds=window_seconds,
+                            max_file_bytes=max_bytes,
+                            throttle_type=throttle.get("type"),
+                        )
+                    )
+        return cls(feed_limits=limits, raw=dict(data))
+
+    def feed_limit(self, feed_type: str) -> FeedThrottle | None:
+        for limit in self.feed_limits:
+            if limit.feed_type.lower() == feed_type.lower():
+                return limit
+        return None
+
+
+# ------------------------------------------------------------------------------- requests (outbound)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ShipLine:
+    """Units of one order line shipped in one package. `carrier` must be one of Walmart's named carriers
+    (`walmart_client.enums.CARRIERS`); any other carrier goes in `other_carrier` (or an unknown `carrier`
+    is sent as `otherCarrier`) and then needs `tracking_url`. `ship_datetime` must be timezone-aware."""
+
+    line_number: str | int
+    quantity: int
+    tracking_number: str
+    method_code: str
+    ship_datetime: datetime
+    carrier: str | None = None
+    other_carrier: str | None = None
+    tracking_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CancelLine:
+    """Units of one order line to cancel, with a reason from `walmart_client.enums.CANCEL_REASONS`."""
+
+    line_number: str | int
+    quantity: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RefundLine:
+    """A partial refund of one shipped order line. `amount` and `tax` are negative (Walmart's sign for a
+    refund), at most two decimals. `quantity` is informational: Walmart's refund payload has no quantity
+    field, so it is not sent."""
+
+    line_number: str | int
+    amount: Decimal
+    reason: str
+    tax: Decimal = Decimal("0")
+    quantity: int | None = None
+    charge_type: str = "PRODUCT"
+    charge_name: str = "Item Price"
+    tax_name: str = "Item Price Tax"
+    currency: str = "USD"
+    comments: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReturnRefundLine:
+    """Units of one return line to refund (`POST /v3/returns/{returnOrderId}/refund`)."""
+
+    return_order_line_number: int
+    quantity: int
+    unit_of_measure: str = "EA"
+
+
+@dataclass(slots=True)
+class ReturnRefundResult:
+    return_order_id: str
+    customer_order_id: str | None
+    lines: list[ReturnRefundLine]
+    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_api(cls, data: Mapping[str, Any] | None, *, return_order_id: str) -> ReturnRefundResult:
+        data = data or {}
+        lines = [
+            ReturnRefundLine(
+                return_order_line_number=to_int(line.get("returnOrderLineNumber")),
+                quantity=to_int((line.get("quantity") or {}).get("measurementValue")),
+                unit_of_measure=(line.get("quantity") or {}).get("unitOfMeasure") or "EA",
+            )
+            for line in _list(data.get("refundLines"))
+        ]
+        return cls(
+            return_order_id=return_order_id,
+            customer_order_id=data.get("customerOrderId"),
+            lines=lines,
+            raw=dict(data),
+        )

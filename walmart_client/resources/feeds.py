@@ -1,0 +1,139 @@
+"""Bulk feeds: upload (`POST /v3/feeds?feedType=...`, multipart with a `file` part) and status
+(`GET /v3/feeds`, `GET /v3/feeds/{feedId}?includeDetails=true`).
+
+https://developer.walmart.com/us-marketplace/reference/getfeeditemstatus
+
+A feed upload is a write: it is retried only when the request never left or Walmart answered 429. After
+an ambiguous failure the caller cannot know whether Walmart created a feed; record the intent first and
+reconcile with `iter_all()`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, TypeVar
+
+from walmart_client.models import FeedAck, FeedItemResult, FeedStatus, FeedSummary
+from walmart_client.requestor import Requestor, _json_default
+from walmart_client.resources._common import path_part
+from walmart_client.transport import Retry
+
+MAX_FEED_ITEMS = 10_000
+MAX_STATUS_PAGE = 50
+
+# The list in each feed payload that holds the items (Walmart's key spellings, case included).
+FEED_ITEM_KEYS = ("MPItem", "Inventory", "inventory", "Price", "lagTime", "LagTime", "Item", "items")
+
+T = TypeVar("T")
+
+
+def split_feed_items(items: Sequence[T], max_items: int = MAX_FEED_ITEMS) -> list[list[T]]:
+    """`items` cut into consecutive chunks of at most `max_items` (Walmart's per-feed limit), order kept."""
+    if max_items < 1:
+        raise ValueError("max_items must be at least 1")
+    return [list(items[i : i + max_items]) for i in range(0, len(items), max_items)]
+
+
+def feed_item_count(payload: Mapping[str, Any]) -> int:
+    """Number of items in a feed payload: the length of its item list (`MPItem`, `Inventory`, `Price`,
+    `lagTime`, ...). Raises ValueError when the payload has no item list."""
+    for key in FEED_ITEM_KEYS:
+        value = payload.get(key)
+        if isinstance(value, list):
+            return len(value)
+    lists = [v for v in payload.values() if isinstance(v, list)]
+    if len(lists) == 1:
+        return len(lists[0])
+    raise ValueError("the feed payload has no item list (expected e.g. MPItem, Inventory, Price or lagTime)")
+
+
+class Feeds:
+    def __init__(self, requestor: Requestor) -> None:
+        self._requestor = requestor
+
+    def submit(
+        self,
+        *,
+        feed_type: str,
+        payload: Mapping[str, Any],
+        ship_node: str | None = None,
+        max_items: int = MAX_FEED_ITEMS,
+    ) -> FeedAck:
+        """Upload one feed file. Raises ValueError (nothing sent) for an empty feed or one over
+        `max_items` items (use `split_feed_items`), WalmartError otherwise. Not safe to blindly repeat."""
+        if not feed_type:
+            raise ValueError("feed_type is required")
+        count = feed_item_count(payload)
+        if count == 0:
+            raise ValueError("the feed has no items")
+        if count > max_items:
+            raise ValueError(
+                f"the feed has {count} items; Walmart accepts at most {max_items} per feed "
+                "(split it with walmart_client.resources.feeds.split_feed_items)"
+            )
+        content = json.dumps(payload, default=_json_default, separators=(",", ":")).encode()
+        response = self._requestor.request_full(
+            "POST",
+            "/v3/feeds",
+            family=f"feeds.submit.{feed_type}",
+            retry=Retry.WRITE,
+            params={"feedType": feed_type, "shipNode": ship_node},
+            files={"file": ("feed.json", content, "application/json")},
+        )
+        data = response.data or {}
+        feed_id = data.get("feedId")
+        if not feed_id:
+            from walmart_client.errors import WalmartResponseError, error_details_from_body
+
+            raise WalmartResponseError(
+                "Walmart accepted the upload but returned no feedId",
+                status=response.status,
+                errors=error_details_from_body(data),
+                endpoint="POST /v3/feeds",
+                correlation_id=response.correlation_id,
+            )
+        return FeedAck(feed_id=str(feed_id), correlation_id=response.correlation_id)
+
+    def status(
+        self, feed_id: str, *, include_details: bool = True, offset: int = 0, limit: int = MAX_STATUS_PAGE
+    ) -> FeedStatus:
+        """One page of a feed's status with per-item results. Raises WalmartNotFound for an unknown id."""
+        if not 1 <= limit <= MAX_STATUS_PAGE:
+            raise ValueError(f"limit must be between 1 and {MAX_STATUS_PAGE}")
+        data = self._requestor.get(
+            f"/v3/feeds/{path_part(feed_id)}",
+            family="feeds.status",
+            params={"includeDetails": "true" if include_details else "false", "offset": offset, "limit": limit},
+        )
+        return FeedStatus.from_api(data or {})
+
+    def iter_item_results(self, feed_id: str, *, page_size: int = MAX_STATUS_PAGE) -> Iterator[FeedItemResult]:
+        """Every per-item result of a feed, paging with offset/limit until `itemsReceived` are read."""
+        offset = 0
+        while True:
+            page = self.status(feed_id, include_details=True, offset=offset, limit=page_size)
+            yield from page.item_details
+            offset += len(page.item_details)
+            if not page.item_details or offset >= page.items_received:
+                return
+
+    def iter_all(self, *, feed_id: str | None = None, page_size: int = MAX_STATUS_PAGE) -> Iterator[FeedSummary]:
+        """Every feed Walmart lists for the seller (newest first, as Walmart orders them)."""
+        if not 1 <= page_size <= MAX_STATUS_PAGE:
+            raise ValueError(f"page_size must be between 1 and {MAX_STATUS_PAGE}")
+        offset = 0
+        while True:
+            data = (
+                self._requestor.get(
+                    "/v3/feeds", family="feeds.list", params={"feedId": feed_id, "offset": offset, "limit": page_size}
+                )
+                or {}
+            )
+            feeds = (data.get("results") or {}).get("feed") or []
+            for feed in feeds:
+                yield FeedSummary.from_api(feed)
+            offset += len(feeds)
+            total = data.get("totalResults")
+            if not feeds or (total is not None and offset >= int(total)):
+                return
