@@ -1,0 +1,279 @@
+"""Catalog file formats: the documented CSV header, JSON Lines, and the pure checks of one product's fields.
+
+Nothing here writes to the database; `listings.services` does. `product_fields_clean` is the one place
+that decides whether a product's values are acceptable (used by the dashboard form, admin and import).
+
+CSV header (the first line; columns in any order, only `sku` is required; a column left out of the
+file leaves that field unchanged on products that exist, and takes its default on new ones):
+
+    sku,name,brand,description,image_url,upc,gtin,ean,isbn,issn,price,quantity,shipping_weight
+
+- sku: up to 50 characters, unique (the key of the upsert).
+- name (up to 200) and price are required for a new product.
+- price: at most two decimals, never negative (e.g. 9.99). shipping_weight: pounds, at most two decimals.
+- quantity: a whole number, never negative (a new product without the column starts at 0).
+- upc/gtin/ean/isbn/issn: see `listings.identifiers`; an empty cell clears the identifier.
+
+JSON Lines: one JSON object per line with the same keys; numbers may be JSON numbers or strings.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
+
+from listings.identifiers import (
+    IDENTIFIER_FIELDS,
+    IdentifierError,
+    normalize_identifier,
+    parse_price,
+    parse_quantity,
+    parse_weight,
+)
+
+CSV_COLUMNS = (
+    "sku",
+    "name",
+    "brand",
+    "description",
+    "image_url",
+    "upc",
+    "gtin",
+    "ean",
+    "isbn",
+    "issn",
+    "price",
+    "quantity",
+    "shipping_weight",
+)
+PRODUCT_FIELDS = frozenset(CSV_COLUMNS) - {"sku"}
+FIELDS_REQUIRED_FOR_NEW = ("name", "price")
+TEXT_LIMITS = {"sku": 50, "name": 200, "brand": 100, "image_url": 1000}
+
+TEMPLATE_EXAMPLE_ROWS = (
+    {
+        "sku": "MUG-001",
+        "name": "Stoneware mug, 12 oz",
+        "brand": "Acme",
+        "description": "Dishwasher-safe stoneware mug.",
+        "image_url": "https://example.com/images/mug-001.jpg",
+        "upc": "036000291452",
+        "price": "9.99",
+        "quantity": "120",
+        "shipping_weight": "1.25",
+    },
+    {
+        "sku": "BOOK-042",
+        "name": "A field guide to birds",
+        "brand": "Acme Press",
+        "isbn": "9780306406157",
+        "price": "24.50",
+        "quantity": "8",
+        "shipping_weight": "2.10",
+    },
+)
+
+
+NOT_UTF8 = "The file is not valid UTF-8: save it as CSV UTF-8 and import it again"
+
+
+class CatalogFileInvalid(ValueError):
+    """The file as a whole cannot be imported (bad header, wrong encoding); nothing was written."""
+
+
+@dataclass(frozen=True)
+class FieldError:
+    field: str
+    message: str
+
+
+@dataclass(frozen=True)
+class SourceRow:
+    """One record of a catalog file: its row number (CSV: the header is row 1; JSON Lines: line number),
+    the raw values by column, or the reason it could not be read at all."""
+
+    row_number: int
+    values: dict
+    unreadable: str = ""
+
+
+_url_validator = URLValidator(schemes=["http", "https"])
+
+
+def _text(value) -> str:
+    if value is None:
+        return ""
+    return str(value).strip()
+
+
+def product_fields_clean(values: dict, *, fields: Iterable[str]) -> tuple[dict, list[FieldError]]:
+    """Check and normalise the given product fields of `values` (a mapping of raw values).
+
+    Returns (clean values by field, errors). Every bad field gets its own error; the clean dict holds
+    only the fields that passed. `sku` is checked too when it is among `fields`.
+    """
+    clean: dict = {}
+    errors: list[FieldError] = []
+    for field in fields:
+        raw = values.get(field)
+        try:
+            clean[field] = _field_clean(field, raw)
+        except IdentifierError as error:
+            errors.append(FieldError(error.field, error.message))
+    return clean, errors
+
+
+def _field_clean(field: str, raw):
+    if field in IDENTIFIER_FIELDS:
+        return normalize_identifier(field, _text(raw))
+    if field == "price":
+        return parse_price(raw)
+    if field == "quantity":
+        return parse_quantity(raw)
+    if field == "shipping_weight":
+        return parse_weight(raw)
+    if field == "description":
+        return _text(raw)
+    if field in TEXT_LIMITS:
+        text = _text(raw)
+        if any(ord(character) < 32 for character in text):
+            raise IdentifierError(field, "must not contain control characters (tabs, line breaks).")
+        if field in ("sku", "name") and not text:
+            raise IdentifierError(field, f"{'SKU' if field == 'sku' else 'Name'} is required.")
+        if len(text) > TEXT_LIMITS[field]:
+            raise IdentifierError(field, f"can have at most {TEXT_LIMITS[field]} characters, got {len(text)}.")
+        if field == "image_url" and text:
+            try:
+                _url_validator(text)
+            except ValidationError:
+                raise IdentifierError(field, f"must be an http(s) URL, got {text!r}.") from None
+        return text
+    raise IdentifierError(field, "unknown field.")
+
+
+def csv_header_check(header: list[str]) -> list[str]:
+    """The columns of a CSV header, trimmed and lower-cased. Raises CatalogFileInvalid for an unknown or
+    repeated column, or a header without `sku` (a typo must never silently drop a column's data)."""
+    columns = [column.strip().lower() for column in header]
+    if columns and columns[0].startswith("\ufeff"):
+        columns[0] = columns[0].lstrip("\ufeff")
+    unknown = [column for column in columns if column not in CSV_COLUMNS]
+    if unknown:
+        raise CatalogFileInvalid(
+            f"Unknown column(s) {', '.join(repr(c) for c in unknown)} in the header. "
+            f"Allowed columns: {', '.join(CSV_COLUMNS)}."
+        )
+    repeated = sorted({column for column in columns if columns.count(column) > 1})
+    if repeated:
+        raise CatalogFileInvalid(f"Column(s) {', '.join(repeated)} appear more than once in the header.")
+    if "sku" not in columns:
+        raise CatalogFileInvalid(f"The header has no 'sku' column. Expected columns: {', '.join(CSV_COLUMNS)}.")
+    return columns
+
+
+def csv_rows(binary) -> tuple[list[str], Iterator[SourceRow]]:
+    """(columns, rows) of a UTF-8 CSV file opened in binary mode, streamed. Raises CatalogFileInvalid."""
+    text = io.TextIOWrapper(binary, encoding="utf-8-sig", newline="")
+    reader = csv.reader(text)
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise CatalogFileInvalid("The file is empty: expected a header line first.") from None
+    except UnicodeDecodeError:
+        raise CatalogFileInvalid(NOT_UTF8 + ".") from None
+    except csv.Error as error:
+        raise CatalogFileInvalid(f"The header line cannot be read: {error}.") from None
+    columns = csv_header_check(header)
+
+    def rows() -> Iterator[SourceRow]:
+        row_number = 1
+        while True:
+            row_number += 1
+            try:
+                record = next(reader)
+            except StopIteration:
+                return
+            except UnicodeDecodeError:
+                raise CatalogFileInvalid(
+                    f"{NOT_UTF8} after row {row_number - 1} (re-importing is safe: products are matched on SKU)."
+                ) from None
+            except csv.Error as error:
+                yield SourceRow(row_number, {}, f"cannot be read as CSV: {error}.")
+                continue
+            if not any(cell.strip() for cell in record):
+                continue
+            if len(record) != len(columns):
+                yield SourceRow(row_number, {}, f"has {len(record)} cells but the header has {len(columns)} columns.")
+                continue
+            yield SourceRow(row_number, dict(zip(columns, record, strict=True)))
+
+    return columns, rows()
+
+
+def jsonl_rows(binary) -> tuple[None, Iterator[SourceRow]]:
+    """(None, rows) of a JSON Lines file opened in binary mode, streamed. Columns vary per line."""
+
+    def rows() -> Iterator[SourceRow]:
+        for line_number, raw_line in enumerate(binary, start=1):
+            try:
+                line = raw_line.decode("utf-8-sig" if line_number == 1 else "utf-8").strip()
+            except UnicodeDecodeError:
+                yield SourceRow(line_number, {}, "is not valid UTF-8.")
+                continue
+            if not line:
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as error:
+                yield SourceRow(line_number, {}, f"is not valid JSON: {error.msg} (column {error.colno}).")
+                continue
+            if not isinstance(record, dict):
+                yield SourceRow(line_number, {}, "must be a JSON object.")
+                continue
+            unknown = sorted(key for key in record if key not in CSV_COLUMNS)
+            if unknown:
+                yield SourceRow(
+                    line_number,
+                    {},
+                    f"has unknown field(s) {', '.join(unknown)}; allowed: {', '.join(CSV_COLUMNS)}.",
+                )
+                continue
+            if "sku" not in record:
+                yield SourceRow(line_number, {}, "has no 'sku'.")
+                continue
+            yield SourceRow(line_number, {key: _json_value(value) for key, value in record.items()})
+
+    return None, rows()
+
+
+def _json_value(value):
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return str(value)
+    return value
+
+
+def export_row(product) -> list[str]:
+    """One product as a CSV row in `CSV_COLUMNS` order (re-importable as is)."""
+    return [
+        product.sku,
+        product.name,
+        product.brand,
+        product.description,
+        product.image_url,
+        product.upc,
+        product.gtin,
+        product.ean,
+        product.isbn,
+        product.issn,
+        f"{product.price:.2f}",
+        str(product.quantity),
+        "" if product.shipping_weight is None else f"{product.shipping_weight:.2f}",
+    ]

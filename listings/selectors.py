@@ -1,0 +1,85 @@
+"""Reads of the listings app. Store-scoped reads take a store the caller already loaded with
+`channel_manager.selectors.store_get` (membership checked there)."""
+
+from __future__ import annotations
+
+from django.db.models import Count, Q, QuerySet
+
+from channel_manager.models import Store
+from listings.models import ImportJob, ImportRowError, Listing, Product, StoreAttributeMapping
+
+LISTING_SORTS = {
+    "name": "product__name",
+    "sku": "product__sku",
+    "quantity": "product__quantity",
+    "price": "product__price",
+    "status": "status",
+    "error": "error_description",
+    "item": "walmart_item_id",
+    "synced": "last_synced_at",
+    "added": "id",
+}
+DEFAULT_LISTING_SORT = "added"
+
+
+def product_list(*, search: str = "") -> QuerySet[Product]:
+    """Catalog products, by SKU; `search` matches the start of the SKU, any part of the name or brand, or an
+    identifier exactly."""
+    products = Product.objects.all().order_by("sku")
+    search = search.strip()
+    if search:
+        compact = search.replace("-", "").replace(" ", "")
+        products = products.filter(
+            Q(sku__istartswith=search)
+            | Q(name__icontains=search)
+            | Q(brand__icontains=search)
+            | Q(upc=compact)
+            | Q(gtin=compact)
+            | Q(ean=compact)
+            | Q(isbn=compact.upper())
+            | Q(issn=compact.upper())
+        )
+    return products
+
+
+def listing_list(*, store: Store, status: str = "", search: str = "", sort: str = "") -> QuerySet[Listing]:
+    """A store's listings with their product (one query), filtered by status and search, sorted by one of
+    `LISTING_SORTS` (prefix "-" for descending; ties broken by id)."""
+    listings = Listing.objects.filter(store=store).select_related("product")
+    if status in Listing.Status.values:
+        listings = listings.filter(status=status)
+    search = search.strip()
+    if search:
+        listings = listings.filter(
+            Q(product__sku__istartswith=search) | Q(product__name__icontains=search) | Q(walmart_item_id=search)
+        )
+    descending = sort.startswith("-")
+    key = sort.lstrip("-")
+    if key not in LISTING_SORTS:
+        key, descending = DEFAULT_LISTING_SORT, False
+    prefix = "-" if descending else ""
+    order = [f"{prefix}{LISTING_SORTS[key]}"]
+    if key != "added":
+        order.append(f"{prefix}id")
+    return listings.order_by(*order)
+
+
+def listing_status_counts(*, store: Store) -> dict[str, int]:
+    """How many listings the store has in each status (every status present, zero when none): one query."""
+    counts = dict.fromkeys(Listing.Status.values, 0)
+    rows = Listing.objects.filter(store=store).order_by().values("status").annotate(total=Count("id"))
+    for row in rows:
+        counts[row["status"]] = row["total"]
+    return counts
+
+
+def attribute_mapping_get(*, store: Store) -> StoreAttributeMapping | None:
+    return StoreAttributeMapping.objects.filter(store=store).first()
+
+
+def import_job_list(*, limit: int = 10) -> QuerySet[ImportJob]:
+    return ImportJob.objects.select_related("created_by").order_by("-created_at")[:limit]
+
+
+def import_row_errors(*, job: ImportJob) -> QuerySet[ImportRowError]:
+    return ImportRowError.objects.filter(job=job).order_by("row_number", "id")

@@ -1,0 +1,844 @@
+"""Writes of the listings app: the catalog, its import, listings in a store, matching them to Walmart items,
+and reading their life on Walmart back.
+
+Every catalog change goes through `product_create` / `product_update` / `catalog_import_run`; quantities
+go through the inventory app's stock service (`inventory.services.stock_set` / `stock_bulk_set`), and
+after a change commits `catalog_changed(product_ids)` is called: the hook the inventory and price
+planners listen on.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.db.models import F, Q, QuerySet
+from django.utils import timezone
+
+from channel_manager.models import Feed, Store
+from listings.catalog_io import (
+    FIELDS_REQUIRED_FOR_NEW,
+    PRODUCT_FIELDS,
+    CatalogFileInvalid,
+    FieldError,
+    SourceRow,
+    csv_rows,
+    jsonl_rows,
+    product_fields_clean,
+)
+from listings.identifiers import match_identifier
+from listings.models import ImportJob, ImportRowError, Listing, Product, StoreAttributeMapping
+
+logger = logging.getLogger(__name__)
+
+IMPORT_BATCH_SIZE = 1000
+MATCH_FEED_MAX_ITEMS = 10_000  # Walmart: at most 10,000 items per item feed.
+MATCH_FEED_HEADER = {"sellingChannel": "mpsetupbymatch", "processMode": "REPLACE", "locale": "en", "version": "1.0"}
+LISTING_ADD_BATCH_SIZE = 5000
+STATUS_UPDATE_CHUNK = 2000
+
+
+# --- the hook ------------------------------------------------------------------------------------
+
+
+def catalog_changed(product_ids: Iterable[int]) -> None:
+    """The single hook point called after a catalog change has committed (an edit, an import batch, a
+    stock movement), with the ids of the products whose fields may have changed.
+
+    The inventory and price planners hook in here to be nudged within seconds rather than waiting for
+    their next tick; they compare desired and confirmed values, so calling this twice, or for a product
+    that did not really change, is harmless. Must be called outside a transaction (after commit).
+    """
+    ids = sorted(set(product_ids))
+    if not ids:
+        return
+    logger.debug("catalog changed: %d products", len(ids))
+
+
+def _catalog_changed_after_commit(product_ids: Iterable[int]) -> None:
+    ids = sorted(set(product_ids))
+    if ids:
+        transaction.on_commit(lambda: catalog_changed(ids))
+
+
+# --- products ------------------------------------------------------------------------------------
+
+
+class ProductInvalid(ValueError):
+    """Some product fields were refused; `errors` lists each (field, message). Nothing was written."""
+
+    def __init__(self, errors: list[FieldError]) -> None:
+        self.errors = errors
+        super().__init__("; ".join(f"{error.field}: {error.message}" for error in errors))
+
+    @property
+    def by_field(self) -> dict[str, list[str]]:
+        result: dict[str, list[str]] = {}
+        for error in self.errors:
+            result.setdefault(error.field, []).append(error.message)
+        return result
+
+
+def _actor_name(actor) -> str:
+    if actor is None:
+        return "system"
+    if isinstance(actor, str):
+        return actor or "system"
+    return actor.get_username()
+
+
+def product_create(*, actor=None, reason: str = "catalog_edit", **values) -> Product:
+    """Create a product from raw values (strings as typed, or numbers). `sku`, `name` and `price` are
+    required; a missing quantity means 0. The quantity is set through the stock service, so it is logged.
+
+    Atomic. Raises ProductInvalid (every bad field, including a SKU that exists) with nothing written.
+    """
+    from inventory.services import stock_set
+
+    unknown = sorted(set(values) - PRODUCT_FIELDS - {"sku"})
+    if unknown:
+        raise ProductInvalid([FieldError(name, "unknown field.") for name in unknown])
+    values.setdefault("quantity", 0)
+    for required in ("sku", *FIELDS_REQUIRED_FOR_NEW):
+        values.setdefault(required, "")
+    clean, errors = product_fields_clean(values, fields=list(values))
+    if not errors and Product.objects.filter(sku=clean["sku"]).exists():
+        errors.append(FieldError("sku", f"A product with SKU {clean['sku']} already exists."))
+    if errors:
+        raise ProductInvalid(errors)
+    quantity = clean.pop("quantity")
+    with transaction.atomic():
+        product = Product.objects.create(quantity=0, **clean)
+        stock_set(product=product, quantity=quantity, reason=reason, actor=_actor_name(actor))
+        _catalog_changed_after_commit([product.pk])
+    return product
+
+
+def product_update(*, product: Product, actor=None, reason: str = "catalog_edit", **changes) -> Product:
+    """Change some fields of `product` from raw values; only the given fields are touched. A quantity
+    change goes through the stock service (logged as `reason`). The SKU can change if the new one is free.
+
+    Atomic and safe to re-run (the same values change nothing). Raises ProductInvalid with nothing written.
+    """
+    from inventory.services import stock_set
+
+    unknown = sorted(set(changes) - PRODUCT_FIELDS - {"sku"})
+    if unknown:
+        raise ProductInvalid([FieldError(name, "unknown field.") for name in unknown])
+    clean, errors = product_fields_clean(changes, fields=list(changes))
+    if not errors and "sku" in clean and Product.objects.filter(sku=clean["sku"]).exclude(pk=product.pk).exists():
+        errors.append(FieldError("sku", f"Another product already has SKU {clean['sku']}."))
+    if errors:
+        raise ProductInvalid(errors)
+    quantity = clean.pop("quantity", None)
+    with transaction.atomic():
+        changed_fields = [name for name, value in clean.items() if getattr(product, name) != value]
+        for name in changed_fields:
+            setattr(product, name, clean[name])
+        if changed_fields:
+            product.save(update_fields=[*changed_fields, "updated_at"])
+        if quantity is not None:
+            stock_set(product=product, quantity=quantity, reason=reason, actor=_actor_name(actor))
+        _catalog_changed_after_commit([product.pk])
+    return product
+
+
+# --- catalog import ------------------------------------------------------------------------------
+
+
+def import_file_format(filename: str) -> str:
+    """csv or jsonl from the file name; raises CatalogFileInvalid for anything else."""
+    extension = os.path.splitext(filename.lower())[1]
+    if extension == ".csv":
+        return ImportJob.Format.CSV
+    if extension in (".jsonl", ".ndjson"):
+        return ImportJob.Format.JSONL
+    raise CatalogFileInvalid(f"Upload a .csv or a .jsonl (JSON Lines) file, not {filename!r}.")
+
+
+def import_job_create(*, uploaded_file: UploadedFile, actor=None, run: bool = True) -> ImportJob:
+    """Store the uploaded file (default storage, under MEDIA_ROOT) and record an ImportJob; with `run`,
+    enqueue `catalog_import_task` after commit. Raises CatalogFileInvalid for a file type we do not read."""
+    from listings.tasks import catalog_import_task
+
+    file_format = import_file_format(uploaded_file.name)
+    with transaction.atomic():
+        job = ImportJob(
+            original_filename=os.path.basename(uploaded_file.name)[:255],
+            file_format=file_format,
+            file_size=uploaded_file.size or 0,
+            created_by=actor if actor is not None and getattr(actor, "pk", None) else None,
+        )
+        job.file.save(os.path.basename(uploaded_file.name), uploaded_file, save=False)
+        job.save()
+        if run:
+            transaction.on_commit(lambda: catalog_import_task.delay(job.pk))
+    return job
+
+
+@dataclass
+class _ImportState:
+    job: ImportJob
+    actor: str
+    columns: list[str] | None
+    seen_skus: dict[str, int] = field(default_factory=dict)
+    changed_product_ids: list[int] = field(default_factory=list)
+
+
+def catalog_import_run(*, job: ImportJob, batch_size: int = IMPORT_BATCH_SIZE, progress: Callable | None = None):
+    """Run an import: stream the stored file, upsert products by SKU in batches of `batch_size`, record
+    every bad row (row number, field, message) and keep the good ones.
+
+    Each batch commits on its own (products, quantities through `stock_bulk_set`, its row errors and the
+    job's counters), so a long import shows progress and a crash keeps what was done. Safe to re-run:
+    products are upserted on the unique SKU, and a re-run starts the job's counters and errors afresh.
+    A file that cannot be read as a whole (bad header, not UTF-8) marks the job FAILED with the reason.
+    `catalog_changed` is called once at the end with every product the import touched.
+    """
+    ImportJob.objects.filter(pk=job.pk).update(
+        status=ImportJob.Status.RUNNING,
+        started_at=timezone.now(),
+        finished_at=None,
+        bytes_read=0,
+        rows_processed=0,
+        created_count=0,
+        updated_count=0,
+        error_count=0,
+        failure="",
+    )
+    ImportRowError.objects.filter(job=job).delete()
+    actor = job.created_by.get_username() if job.created_by_id else "import"
+    state = _ImportState(job=job, actor=actor, columns=None)
+    try:
+        with job.file.open("rb") as binary:
+            reader = csv_rows if job.file_format == ImportJob.Format.CSV else jsonl_rows
+            state.columns, rows = reader(binary)
+            batch: list[SourceRow] = []
+            for row in rows:
+                batch.append(row)
+                if len(batch) >= batch_size:
+                    _import_batch(state, batch, bytes_read=_tell(binary))
+                    batch = []
+                    if progress:
+                        progress(job.pk)
+            _import_batch(state, batch, bytes_read=job.file_size)
+    except CatalogFileInvalid as error:
+        ImportJob.objects.filter(pk=job.pk).update(
+            status=ImportJob.Status.FAILED, failure=str(error), finished_at=timezone.now()
+        )
+    except Exception as error:
+        ImportJob.objects.filter(pk=job.pk).update(
+            status=ImportJob.Status.FAILED,
+            failure=f"The import stopped unexpectedly ({type(error).__name__}); rows before it were kept.",
+            finished_at=timezone.now(),
+        )
+        raise
+    else:
+        ImportJob.objects.filter(pk=job.pk).update(
+            status=ImportJob.Status.DONE, bytes_read=job.file_size, finished_at=timezone.now()
+        )
+    finally:
+        catalog_changed(state.changed_product_ids)
+    job.refresh_from_db()
+    return job
+
+
+def _tell(binary) -> int:
+    try:
+        return binary.tell()
+    except (OSError, AttributeError):
+        return 0
+
+
+def _import_batch(state: _ImportState, batch: list[SourceRow], *, bytes_read: int) -> None:
+    from inventory.services import stock_bulk_set
+
+    job = state.job
+    errors: list[ImportRowError] = []
+    good: list[tuple[SourceRow, dict, list[str]]] = []
+    for row in batch:
+        if row.unreadable:
+            errors.append(ImportRowError(job=job, row_number=row.row_number, field="", message=f"Row {row.unreadable}"))
+            continue
+        fields = state.columns or list(row.values)
+        clean, field_errors = product_fields_clean(row.values, fields=fields)
+        sku = clean.get("sku", str(row.values.get("sku", ""))[:255])
+        if not field_errors:
+            first_row = state.seen_skus.get(sku)
+            if first_row is not None:
+                field_errors.append(
+                    FieldError("sku", f"SKU {sku} appears again in this file (first on row {first_row}); row skipped.")
+                )
+            else:
+                state.seen_skus[sku] = row.row_number
+        if field_errors:
+            errors.extend(
+                ImportRowError(job=job, row_number=row.row_number, sku=sku, field=error.field, message=error.message)
+                for error in field_errors
+            )
+            continue
+        good.append((row, clean, fields))
+
+    existing = (
+        dict(Product.objects.filter(sku__in=[clean["sku"] for _, clean, _ in good]).values_list("sku", "pk"))
+        if good
+        else {}
+    )
+    to_write: list[tuple[dict, list[str]]] = []
+    for row, clean, fields in good:
+        if clean["sku"] not in existing:
+            missing = [name for name in FIELDS_REQUIRED_FOR_NEW if name not in clean]
+            if missing:
+                errors.extend(
+                    ImportRowError(
+                        job=job,
+                        row_number=row.row_number,
+                        sku=clean["sku"],
+                        field=name,
+                        message=f"{name} is required for a new product (SKU {clean['sku']} is not in the catalog).",
+                    )
+                    for name in missing
+                )
+                state.seen_skus.pop(clean["sku"], None)
+                continue
+        to_write.append((clean, fields))
+
+    created = sum(1 for clean, _ in to_write if clean["sku"] not in existing)
+    updated = len(to_write) - created
+    with transaction.atomic():
+        quantities: dict[int, int] = {}
+        by_columns: dict[tuple[str, ...], list[dict]] = {}
+        for clean, fields in to_write:
+            by_columns.setdefault(tuple(sorted(set(fields) - {"sku", "quantity"})), []).append(clean)
+        for update_fields, group in by_columns.items():
+            objects = [
+                Product(**{name: value for name, value in clean.items() if name != "quantity"}, quantity=0)
+                for clean in group
+            ]
+            Product.objects.bulk_create(
+                objects,
+                update_conflicts=True,
+                unique_fields=["sku"],
+                update_fields=[*update_fields, "updated_at"],
+            )
+        ids = existing.copy()
+        new_skus = [clean["sku"] for clean, _ in to_write if clean["sku"] not in existing]
+        if new_skus:
+            ids.update(Product.objects.filter(sku__in=new_skus).values_list("sku", "pk"))
+        for clean, _ in to_write:
+            if "quantity" in clean:
+                quantities[ids[clean["sku"]]] = clean["quantity"]
+        if quantities:
+            stock_bulk_set(quantities=quantities, reason="import", actor=state.actor, reference=f"import {job.pk}")
+        if errors:
+            ImportRowError.objects.bulk_create(errors, batch_size=1000)
+        ImportJob.objects.filter(pk=job.pk).update(
+            rows_processed=F("rows_processed") + len(batch),
+            created_count=F("created_count") + created,
+            updated_count=F("updated_count") + updated,
+            error_count=F("error_count") + len({error.row_number for error in errors}),
+            bytes_read=bytes_read,
+        )
+    state.changed_product_ids.extend(ids[clean["sku"]] for clean, _ in to_write)
+
+
+# --- Map Attributes ------------------------------------------------------------------------------
+
+
+class MatchNotConfigured(Exception):
+    """The store has no identifier mapped (Channel Settings > Map Attributes); nothing was sent."""
+
+
+def attribute_mapping_save(*, store: Store, identifiers: list[str], actor=None) -> StoreAttributeMapping:
+    """Set which catalog identifiers `store` matches on, highest priority first. Safe to re-run (upsert on
+    the one-to-one store). Raises ValueError for an empty list, an unknown or a repeated identifier."""
+    allowed = set(StoreAttributeMapping.Identifier.values)
+    if not identifiers:
+        raise ValueError("Map at least one identifier.")
+    unknown = [name for name in identifiers if name not in allowed]
+    if unknown:
+        raise ValueError(f"Unknown identifier(s): {', '.join(unknown)}.")
+    if len(set(identifiers)) != len(identifiers):
+        raise ValueError("Each identifier can be mapped only once.")
+    mapping, _ = StoreAttributeMapping.objects.update_or_create(
+        store=store,
+        defaults={"identifiers": list(identifiers), "updated_by": actor if getattr(actor, "pk", None) else None},
+    )
+    return mapping
+
+
+def _mapped_identifiers(store: Store) -> list[str]:
+    mapping = StoreAttributeMapping.objects.filter(store=store).first()
+    if mapping is None or not mapping.identifiers:
+        raise MatchNotConfigured(
+            f"Store {store.name} has no product identifier mapped. Open Channel Settings > Map Attributes and "
+            "choose which identifiers (UPC, GTIN, EAN, ISBN, ISSN) Walmart should match your products on."
+        )
+    return list(mapping.identifiers)
+
+
+# --- adding products to a store ------------------------------------------------------------------
+
+
+def listings_add(*, store: Store, products: QuerySet[Product] | Iterable[int]) -> int:
+    """Offer the given products (a queryset, e.g. "all that match this filter", or ids) in `store` as
+    Draft listings. Idempotent: a product already listed in the store keeps its listing untouched.
+    Returns how many listings were created. Batches of 5,000; each batch commits on its own."""
+    if isinstance(products, QuerySet):
+        product_ids = list(products.order_by().values_list("pk", flat=True))
+    else:
+        product_ids = sorted({int(pk) for pk in products})
+    created = 0
+    for start in range(0, len(product_ids), LISTING_ADD_BATCH_SIZE):
+        chunk = product_ids[start : start + LISTING_ADD_BATCH_SIZE]
+        with transaction.atomic():
+            listed = set(Listing.objects.filter(store=store, product_id__in=chunk).values_list("product_id", flat=True))
+            fresh = [Listing(store=store, product_id=pk) for pk in chunk if pk not in listed]
+            Listing.objects.bulk_create(fresh, ignore_conflicts=True, batch_size=LISTING_ADD_BATCH_SIZE)
+            created += len(fresh)
+    return created
+
+
+def listings_reset_to_draft(*, listings: QuerySet[Listing]) -> int:
+    """Put listings back to Draft (any status): the error and the match feed are cleared; what Walmart last
+    told us (item id, published and lifecycle status) is kept. Returns how many changed. Safe to re-run."""
+    return listings.exclude(status=Listing.Status.DRAFT, error_description="", match_feed=None).update(
+        status=Listing.Status.DRAFT, error_description="", match_feed=None, updated_at=timezone.now()
+    )
+
+
+# --- matching ------------------------------------------------------------------------------------
+
+NO_MATCH_MARKERS = ("no match", "not found", "does not exist", "no item", "no walmart item", "could not find")
+
+
+@dataclass(frozen=True)
+class MatchResult:
+    submitted: int
+    feeds: int
+    refused: int
+    skipped: int
+
+
+def _match_item(listing: Listing, identifiers: list[str]) -> tuple[dict | None, str]:
+    """(feed item, "") or (None, why it cannot be sent)."""
+    product = listing.product
+    for name in identifiers:
+        value = getattr(product, name)
+        if value:
+            id_type, product_id = match_identifier(name, value)
+            break
+    else:
+        labels = ", ".join(name.upper() for name in identifiers)
+        return None, (
+            f"Not sent: this product has none of the identifiers store matches on ({labels}). Add one to the "
+            "product, or change Channel Settings > Map Attributes, then Re-match."
+        )
+    if product.shipping_weight is None:
+        return None, "Not sent: Walmart needs the shipping weight to match. Set it on the product, then Re-match."
+    price = listing.price_override if listing.price_override is not None else product.price
+    item = {
+        "sku": product.sku,
+        "productIdentifiers": {"productIdType": id_type, "productId": product_id},
+        "price": float(price),
+        "ShippingWeight": float(product.shipping_weight),
+    }
+    return item, ""
+
+
+def listings_match(*, store: Store, listings: QuerySet[Listing], actor=None) -> MatchResult:
+    """Send the Draft and Error listings among `listings` to Walmart for matching (Setup by match,
+    `POST /v3/feeds?feedType=MP_ITEM_MATCH`).
+
+    Listings that cannot be sent (no mapped identifier, no shipping weight) go to Error with what to do.
+    The others go to Processing and are grouped into feeds of at most 10,000 items; each feed is saved as
+    a PENDING `Feed` row with its payload in the same transaction, and `match_feed_submit_task` sends it
+    after commit. Listings in any other status are skipped (so a double click sends nothing twice).
+    Raises MatchNotConfigured (nothing changed) when the store has no mapped identifier.
+    """
+    from listings.tasks import match_feed_submit_task
+
+    identifiers = _mapped_identifiers(store)
+    now = timezone.now()
+    submitted = refused = feeds_created = 0
+    requested = listings.filter(store=store).count()
+    with transaction.atomic():
+        candidates = list(
+            listings.filter(store=store, status__in=[Listing.Status.DRAFT, Listing.Status.ERROR])
+            .select_for_update(of=("self",))
+            .select_related("product")
+            .order_by("pk")
+        )
+        items: list[tuple[Listing, dict]] = []
+        refusals: list[Listing] = []
+        for listing in candidates:
+            item, reason = _match_item(listing, identifiers)
+            if item is None:
+                listing.status = Listing.Status.ERROR
+                listing.error_description = reason
+                listing.updated_at = now
+                refusals.append(listing)
+            else:
+                items.append((listing, item))
+        Listing.objects.bulk_update(
+            refusals, ["status", "error_description", "updated_at"], batch_size=STATUS_UPDATE_CHUNK
+        )
+        refused = len(refusals)
+        feed_ids: list[int] = []
+        for start in range(0, len(items), MATCH_FEED_MAX_ITEMS):
+            chunk = items[start : start + MATCH_FEED_MAX_ITEMS]
+            feed = Feed.objects.create(
+                store=store,
+                feed_type=Feed.FeedType.ITEM_MATCH,
+                status=Feed.Status.PENDING,
+                item_count=len(chunk),
+                payload={"MPItemFeedHeader": dict(MATCH_FEED_HEADER), "MPItem": [{"Item": item} for _, item in chunk]},
+            )
+            ids = [listing.pk for listing, _ in chunk]
+            for id_start in range(0, len(ids), STATUS_UPDATE_CHUNK):
+                Listing.objects.filter(pk__in=ids[id_start : id_start + STATUS_UPDATE_CHUNK]).update(
+                    status=Listing.Status.PROCESSING,
+                    error_description="",
+                    match_feed=feed,
+                    match_submitted_at=now,
+                    updated_at=now,
+                )
+            feed_ids.append(feed.pk)
+            submitted += len(chunk)
+            feeds_created += 1
+        for feed_id in feed_ids:
+            transaction.on_commit(lambda feed_id=feed_id: match_feed_submit_task.delay(feed_id))
+    return MatchResult(submitted=submitted, feeds=feeds_created, refused=refused, skipped=requested - len(candidates))
+
+
+def _walmart_client(store: Store):
+    from channel_manager.walmart import walmart_client_for_store
+
+    return walmart_client_for_store(store)
+
+
+def _error_text(error) -> str:
+    details = getattr(error, "errors", None) or []
+    text = "; ".join(str(detail.description or detail.code) for detail in details if detail.description or detail.code)
+    return text or str(error)
+
+
+def match_feed_submit(*, feed: Feed) -> Feed:
+    """Send a PENDING item-match feed to Walmart and save Walmart's feed id (status RECEIVED).
+
+    Safe to re-run: a feed that already has a Walmart feed id is not sent again. A refusal by Walmart
+    (a 4xx other than 429) marks the feed ERROR and its Processing listings Error with Walmart's message;
+    a retryable failure (429, 5xx, connection) is raised for the task to retry. Re-sending a match feed
+    whose acknowledgement was lost is harmless: Walmart matches the same SKU to the same item.
+    """
+    from walmart_client.errors import WalmartConnectionError, WalmartError, WalmartRateLimited, WalmartServerError
+
+    feed = Feed.objects.select_related("store").get(pk=feed.pk)
+    if feed.walmart_feed_id or feed.status != Feed.Status.PENDING:
+        return feed
+    client = _walmart_client(feed.store)
+    try:
+        ack = client.feeds.submit(feed_type=Feed.FeedType.ITEM_MATCH, payload=feed.payload)
+    except (WalmartRateLimited, WalmartServerError, WalmartConnectionError):
+        raise
+    except WalmartError as error:
+        match_feed_fail(feed=feed, message=f"Walmart refused the match feed: {_error_text(error)}")
+        return feed
+    now = timezone.now()
+    Feed.objects.filter(pk=feed.pk, walmart_feed_id__isnull=True).update(
+        walmart_feed_id=ack.feed_id,
+        status=Feed.Status.RECEIVED,
+        correlation_id=(getattr(ack, "correlation_id", "") or "")[:64],
+        submitted_at=now,
+    )
+    feed.refresh_from_db()
+    return feed
+
+
+def match_feed_fail(*, feed: Feed, message: str) -> int:
+    """Mark a match feed ERROR and its still-Processing listings Error with `message`. Returns how many
+    listings changed. Safe to re-run."""
+    now = timezone.now()
+    with transaction.atomic():
+        Feed.objects.filter(pk=feed.pk).update(status=Feed.Status.ERROR, error=message, completed_at=now)
+        return Listing.objects.filter(match_feed=feed, status=Listing.Status.PROCESSING).update(
+            status=Listing.Status.ERROR, error_description=message, updated_at=now
+        )
+
+
+def _no_match_explained(description: str, id_type: str, product_id: str) -> str:
+    return (
+        f"{description} — No Walmart item has {id_type} {product_id}. Walmart adds your offer only to an item "
+        "that already exists in its catalog: check the identifier on the product (a typo, or the code of "
+        "another size or pack), or create the item in Seller Center (Add Items > Full item setup), then Re-match."
+    )
+
+
+def _item_result_message(result, sent: dict) -> str:
+    descriptions = [str(error.description or error.code) for error in (result.errors or [])]
+    text = "; ".join(descriptions) or f"Walmart reported {result.status} without a message."
+    id_type, product_id = sent.get(result.sku, ("", ""))
+    if id_type and any(marker in text.lower() for marker in NO_MATCH_MARKERS):
+        return _no_match_explained(text, id_type, product_id)
+    return text
+
+
+def match_feed_poll(*, feed: Feed) -> Feed:
+    """Read a submitted item-match feed's status from Walmart (`GET /v3/feeds/{feedId}`); once Walmart
+    has processed it, apply every item's result to its Processing listing: SUCCESS -> Match (or
+    Match - Match in Stage when the store is not live) with Walmart's item id; any error -> Error with
+    Walmart's message ("no item has this identifier" explained). Items Walmart did not report go to Error.
+
+    Safe to re-run: only listings still Processing in this feed are changed, so a listing reset to Draft
+    meanwhile is left alone. Retryable Walmart failures are raised.
+    """
+    feed = Feed.objects.select_related("store").get(pk=feed.pk)
+    if not feed.walmart_feed_id or feed.completed_at is not None:
+        return feed
+    client = _walmart_client(feed.store)
+    status = client.feeds.status(feed.walmart_feed_id, include_details=False)
+    now = timezone.now()
+    Feed.objects.filter(pk=feed.pk).update(
+        status=status.feed_status if status.feed_status in Feed.Status.values else feed.status,
+        items_received=status.items_received or 0,
+        items_succeeded=status.items_succeeded or 0,
+        items_failed=status.items_failed or 0,
+        items_processing=status.items_processing or 0,
+        last_polled_at=now,
+    )
+    if status.feed_status not in (Feed.Status.PROCESSED, Feed.Status.ERROR) or (status.items_processing or 0) > 0:
+        timeout = timedelta(hours=getattr(settings, "LISTINGS_MATCH_FEED_TIMEOUT_HOURS", 24))
+        if feed.submitted_at and now - feed.submitted_at > timeout:
+            match_feed_fail(
+                feed=feed,
+                message=f"Walmart did not finish processing match feed {feed.walmart_feed_id} within "
+                f"{timeout.total_seconds() / 3600:.0f} hours. Re-match to send it again.",
+            )
+        feed.refresh_from_db()
+        return feed
+    sent = {
+        entry["Item"]["sku"]: (
+            entry["Item"]["productIdentifiers"]["productIdType"],
+            entry["Item"]["productIdentifiers"]["productId"],
+        )
+        for entry in feed.payload.get("MPItem", [])
+    }
+    listings = {
+        listing.product.sku: listing
+        for listing in Listing.objects.filter(match_feed=feed, status=Listing.Status.PROCESSING).select_related(
+            "product", "store"
+        )
+    }
+    changed: list[Listing] = []
+    for result in client.feeds.iter_item_results(feed.walmart_feed_id):
+        listing = listings.pop(result.sku, None)
+        if listing is None:
+            continue
+        if result.status == "SUCCESS":
+            listing.status = Listing.Status.MATCH if feed.store.is_live else Listing.Status.MATCH_IN_STAGE
+            listing.error_description = ""
+            listing.walmart_item_id = (getattr(result, "item_id", None) or listing.walmart_item_id or "")[:50]
+        elif result.status == "INPROGRESS":
+            listings[result.sku] = listing
+            continue
+        else:
+            listing.status = Listing.Status.ERROR
+            listing.error_description = _item_result_message(result, sent)
+        listing.last_synced_at = now
+        listing.updated_at = now
+        changed.append(listing)
+    feed_error = ""
+    if status.feed_status == Feed.Status.ERROR:
+        feed_error = "Walmart could not process the match feed"
+        ingestion = getattr(status, "ingestion_errors", None) or getattr(status, "errors", None) or []
+        if ingestion:
+            feed_error += ": " + "; ".join(str(getattr(error, "description", "") or error) for error in ingestion)
+        feed_error += ". Re-match to send it again."
+    for listing in listings.values():
+        listing.status = Listing.Status.ERROR
+        listing.error_description = feed_error or (
+            f"Walmart processed match feed {feed.walmart_feed_id} but reported no result for this SKU. Re-match."
+        )
+        listing.updated_at = now
+        changed.append(listing)
+    with transaction.atomic():
+        Listing.objects.bulk_update(
+            changed,
+            ["status", "error_description", "walmart_item_id", "last_synced_at", "updated_at"],
+            batch_size=STATUS_UPDATE_CHUNK,
+        )
+        Feed.objects.filter(pk=feed.pk).update(completed_at=now, error=feed_error)
+    feed.refresh_from_db()
+    return feed
+
+
+def match_feeds_open() -> QuerySet[Feed]:
+    return Feed.objects.filter(feed_type=Feed.FeedType.ITEM_MATCH, completed_at__isnull=True)
+
+
+def match_feeds_poll_all(*, resend_after: timedelta = timedelta(minutes=2)) -> tuple[list[int], list[int]]:
+    """The work of the every-minute schedule: (ids of submitted feeds to poll, ids of PENDING feeds never
+    acknowledged by Walmart for `resend_after` to send again)."""
+    cutoff = timezone.now() - resend_after
+    feeds = match_feeds_open()
+    to_poll = list(feeds.filter(walmart_feed_id__isnull=False).values_list("pk", flat=True))
+    to_resend = list(
+        feeds.filter(walmart_feed_id__isnull=True, status=Feed.Status.PENDING, created_at__lt=cutoff).values_list(
+            "pk", flat=True
+        )
+    )
+    return to_poll, to_resend
+
+
+# --- the listing's life on Walmart ---------------------------------------------------------------
+
+
+def _item_value(item, *names, default=""):
+    for name in names:
+        value = getattr(item, name, None)
+        if value not in (None, ""):
+            return value
+    return default
+
+
+def _apply_item(listing: Listing, item, now) -> None:
+    reasons = _item_value(item, "unpublished_reasons", default=[]) or []
+    listing.published_status = str(_item_value(item, "published_status"))[:30]
+    listing.unpublished_reasons = [str(reason) for reason in reasons]
+    listing.lifecycle_status = str(_item_value(item, "lifecycle_status"))[:30]
+    item_id = str(_item_value(item, "item_id", "wpid"))
+    if item_id:
+        listing.walmart_item_id = item_id[:50]
+    if listing.status == Listing.Status.MATCH_IN_STAGE and listing.store.is_live:
+        listing.status = Listing.Status.MATCH
+    listing.last_synced_at = now
+    listing.updated_at = now
+
+
+READ_BACK_FIELDS = [
+    "published_status",
+    "unpublished_reasons",
+    "lifecycle_status",
+    "walmart_item_id",
+    "status",
+    "error_description",
+    "last_synced_at",
+    "updated_at",
+]
+
+
+def listings_reread(*, listings: QuerySet[Listing]) -> tuple[int, int]:
+    """Read each listing's item back from Walmart (`GET /v3/items/{sku}`): published or unpublished (with
+        Walmart's reasons), lifecycle status, item id. A staged listing of a store that went live becomes
+        Match. A SKU Walmart does not know goes to Error. Draft and Processing listings are skipped (they are
+    not on Walmart yet). Returns (read, not found). Safe to re-run.
+        Retryable Walmart failures are raised; what was read before them is saved."""
+    from walmart_client.errors import WalmartNotFound
+
+    now = timezone.now()
+    read = missing = 0
+    by_store: dict[int, list[Listing]] = {}
+    readable = listings.exclude(status__in=[Listing.Status.DRAFT, Listing.Status.PROCESSING])
+    for listing in readable.select_related("product", "store").order_by("store_id", "pk"):
+        by_store.setdefault(listing.store_id, []).append(listing)
+    for group in by_store.values():
+        client = _walmart_client(group[0].store)
+        changed: list[Listing] = []
+        try:
+            for listing in group:
+                try:
+                    item = client.items.get(listing.product.sku)
+                except WalmartNotFound:
+                    listing.status = Listing.Status.ERROR
+                    listing.error_description = (
+                        f"Walmart has no item with SKU {listing.product.sku} (never matched, or retired). "
+                        "Re-match to offer it again."
+                    )
+                    listing.published_status = ""
+                    listing.lifecycle_status = ""
+                    listing.last_synced_at = now
+                    listing.updated_at = now
+                    missing += 1
+                else:
+                    _apply_item(listing, item, now)
+                    read += 1
+                changed.append(listing)
+        finally:
+            Listing.objects.bulk_update(changed, READ_BACK_FIELDS, batch_size=STATUS_UPDATE_CHUNK)
+    return read, missing
+
+
+def store_listings_reconcile(*, store: Store) -> int:
+    """The scheduled read-back of one store: page through every item Walmart has for the seller
+    (`GET /v3/items`) and update the store's listings by SKU (published status and reasons, lifecycle,
+    item id; staged -> Match once the store is live). Returns how many listings were updated.
+    Safe to re-run; listings Walmart does not list are left as they are (the per-listing Re-read says why)."""
+    now = timezone.now()
+    listings = {
+        listing.product.sku: listing
+        for listing in Listing.objects.filter(store=store)
+        .exclude(status__in=[Listing.Status.DRAFT, Listing.Status.PROCESSING])
+        .select_related("product", "store")
+    }
+    if not listings:
+        return 0
+    client = _walmart_client(store)
+    changed: list[Listing] = []
+    for item in client.items.iter_all():
+        listing = listings.get(getattr(item, "sku", None))
+        if listing is None:
+            continue
+        _apply_item(listing, item, now)
+        changed.append(listing)
+        if len(changed) >= STATUS_UPDATE_CHUNK:
+            Listing.objects.bulk_update(changed, READ_BACK_FIELDS, batch_size=STATUS_UPDATE_CHUNK)
+            changed = []
+    Listing.objects.bulk_update(changed, READ_BACK_FIELDS, batch_size=STATUS_UPDATE_CHUNK)
+    return sum(1 for listing in listings.values() if listing.last_synced_at == now)
+
+
+def stores_to_reconcile() -> list[int]:
+    return list(
+        Store.objects.filter(listings_enabled=True)
+        .filter(Q(listings__status=Listing.Status.MATCH) | Q(listings__status=Listing.Status.MATCH_IN_STAGE))
+        .distinct()
+        .values_list("pk", flat=True)
+    )
+
+
+def listings_retire(*, listings: QuerySet[Listing]) -> tuple[int, int]:
+    """Retire matched listings on Walmart (`DELETE /v3/items/{sku}`: unpublished and deactivated) and put
+    them back to Draft with lifecycle RETIRED, so they can be matched again later. Listings that were never
+    matched are skipped. Returns (retired, skipped). A listing is saved as soon as Walmart confirms it,
+    so a retryable failure (raised) midway loses nothing; retiring twice is harmless on Walmart's side."""
+    from walmart_client.errors import WalmartNotFound
+
+    retired = skipped = 0
+    for listing in listings.select_related("product", "store").order_by("store_id", "pk"):
+        if listing.status not in (Listing.Status.MATCH, Listing.Status.MATCH_IN_STAGE) and not listing.walmart_item_id:
+            skipped += 1
+            continue
+        client = _walmart_client(listing.store)
+        try:
+            client.items.retire(listing.product.sku)
+        except WalmartNotFound:
+            pass
+        now = timezone.now()
+        Listing.objects.filter(pk=listing.pk).update(
+            status=Listing.Status.DRAFT,
+            error_description="",
+            match_feed=None,
+            lifecycle_status="RETIRED",
+            published_status="UNPUBLISHED",
+            retired_at=now,
+            last_synced_at=now,
+            updated_at=now,
+        )
+        retired += 1
+    return retired, skipped

@@ -1,0 +1,366 @@
+"""Dashboard pages of the listings app: the catalog (list, edit, import, export), Map Attributes and a
+store's Listings tab with its bulk actions.
+
+Thin: selectors load (a store the user is not a member of is a 404), forms validate, services write.
+"""
+
+from __future__ import annotations
+
+import csv
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from channel_manager.selectors import store_get, store_list
+from listings.catalog_io import CSV_COLUMNS, TEMPLATE_EXAMPLE_ROWS, CatalogFileInvalid, export_row
+from listings.forms import AddToStoreForm, AttributeMappingForm, ImportUploadForm, ListingActionForm, ProductForm
+from listings.models import ImportJob, Listing, Product
+from listings.selectors import (
+    LISTING_SORTS,
+    attribute_mapping_get,
+    import_job_list,
+    import_row_errors,
+    listing_list,
+    listing_status_counts,
+    product_list,
+)
+from listings.services import (
+    MatchNotConfigured,
+    ProductInvalid,
+    attribute_mapping_save,
+    import_job_create,
+    listings_add,
+    listings_match,
+    listings_reset_to_draft,
+    product_create,
+    product_update,
+)
+
+PAGE_SIZES = (25, 100, 500)
+IMPORT_ERRORS_SHOWN = 500
+
+
+def _page_size(request: HttpRequest) -> int:
+    try:
+        size = int(request.GET.get("per_page", PAGE_SIZES[0]))
+    except ValueError:
+        return PAGE_SIZES[0]
+    return size if size in PAGE_SIZES else PAGE_SIZES[0]
+
+
+# --- catalog -------------------------------------------------------------------------------------
+
+
+@require_GET
+def product_list_view(request: HttpRequest) -> HttpResponse:
+    search = request.GET.get("q", "")
+    page = Paginator(product_list(search=search), _page_size(request)).get_page(request.GET.get("page"))
+    stores = list(store_list(user=request.user))
+    return render(
+        request,
+        "listings/product_list.html",
+        {
+            "page_obj": page,
+            "q": search,
+            "per_page": page.paginator.per_page,
+            "page_sizes": PAGE_SIZES,
+            "stores": stores,
+            "selected_store": request.GET.get("store", ""),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def product_create_view(request: HttpRequest) -> HttpResponse:
+    form = ProductForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            product = product_create(actor=request.user, **form.cleaned_data)
+        except ProductInvalid as error:
+            _form_errors(form, error)
+        else:
+            messages.success(request, f"Product {product.sku} created.")
+            return redirect("listings:product_list")
+    return render(request, "listings/product_form.html", {"form": form, "product": None})
+
+
+@require_http_methods(["GET", "POST"])
+def product_edit_view(request: HttpRequest, product_id: int) -> HttpResponse:
+    product = get_object_or_404(Product, pk=product_id)
+    form = ProductForm(request.POST if request.method == "POST" else None, initial=ProductForm.initial_from(product))
+    if request.method == "POST" and form.is_valid():
+        changes = {name: form.cleaned_data[name] for name in form.changed_data}
+        try:
+            product_update(product=product, actor=request.user, **changes)
+        except ProductInvalid as error:
+            _form_errors(form, error)
+        else:
+            messages.success(request, f"Product {product.sku} saved.")
+            return redirect("listings:product_list")
+    return render(request, "listings/product_form.html", {"form": form, "product": product})
+
+
+def _form_errors(form, error: ProductInvalid) -> None:
+    for field_error in error.errors:
+        form.add_error(field_error.field if field_error.field in form.fields else None, field_error.message)
+
+
+@require_POST
+def add_to_store_view(request: HttpRequest) -> HttpResponse:
+    """Add the selected products (or all that match the search) to a store as Draft listings."""
+    form = AddToStoreForm(request.POST, stores=store_list(user=request.user))
+    if not form.is_valid():
+        messages.error(request, " ".join(str(error) for errors in form.errors.values() for error in errors))
+        return redirect(f"{reverse('listings:product_list')}?{urlencode({'q': request.POST.get('q', '')})}")
+    store = store_get(user=request.user, store_id=form.cleaned_data["store"])
+    if form.cleaned_data["all_matching"]:
+        products = product_list(search=form.cleaned_data["q"])
+        requested = products.count()
+    else:
+        products = Product.objects.filter(pk__in=form.cleaned_data["product"])
+        requested = products.count()
+    created = listings_add(store=store, products=products)
+    messages.success(
+        request,
+        ngettext(
+            "%(created)d product added to %(store)s in Draft",
+            "%(created)d products added to %(store)s in Draft",
+            created,
+        )
+        % {"created": created, "store": store.name}
+        + (f" ({requested - created} already listed)." if requested > created else "."),
+    )
+    return redirect("listings:listing_list", store_id=store.pk)
+
+
+# --- import / export -----------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+def import_view(request: HttpRequest) -> HttpResponse:
+    form = ImportUploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            job = import_job_create(uploaded_file=form.cleaned_data["file"], actor=request.user)
+        except CatalogFileInvalid as error:
+            form.add_error("file", str(error))
+        else:
+            return redirect("listings:import_detail", job_id=job.pk)
+    return render(request, "listings/import.html", {"form": form, "jobs": import_job_list(), "columns": CSV_COLUMNS})
+
+
+def _import_context(job: ImportJob) -> dict:
+    context = {"job": job}
+    if job.is_finished:
+        context["row_errors"] = list(import_row_errors(job=job)[:IMPORT_ERRORS_SHOWN])
+        context["errors_shown"] = IMPORT_ERRORS_SHOWN
+    return context
+
+
+@require_GET
+def import_detail_view(request: HttpRequest, job_id: int) -> HttpResponse:
+    job = get_object_or_404(ImportJob, pk=job_id)
+    return render(request, "listings/import_detail.html", _import_context(job))
+
+
+@require_GET
+def import_progress_view(request: HttpRequest, job_id: int) -> HttpResponse:
+    """The htmx partial polled every second while the import runs."""
+    job = get_object_or_404(ImportJob, pk=job_id)
+    return render(request, "listings/_import_progress.html", _import_context(job))
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+@require_GET
+def import_errors_csv_view(request: HttpRequest, job_id: int) -> StreamingHttpResponse:
+    job = get_object_or_404(ImportJob, pk=job_id)
+    writer = csv.writer(_Echo())
+
+    def rows():
+        yield writer.writerow(["row", "sku", "field", "message"])
+        for error in import_row_errors(job=job).iterator(chunk_size=2000):
+            yield writer.writerow([error.row_number, error.sku, error.field, error.message])
+
+    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-errors.csv"'
+    return response
+
+
+@require_GET
+def import_template_view(request: HttpRequest) -> HttpResponse:
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="catalog-template.csv"'
+    writer = csv.writer(response)
+    writer.writerow(CSV_COLUMNS)
+    for example in TEMPLATE_EXAMPLE_ROWS:
+        writer.writerow([example.get(column, "") for column in CSV_COLUMNS])
+    return response
+
+
+@require_GET
+def export_view(request: HttpRequest) -> StreamingHttpResponse:
+    """The whole catalog (or the search) as CSV in the import format, streamed."""
+    writer = csv.writer(_Echo())
+    products = product_list(search=request.GET.get("q", ""))
+
+    def rows():
+        yield writer.writerow(CSV_COLUMNS)
+        for product in products.iterator(chunk_size=2000):
+            yield writer.writerow(export_row(product))
+
+    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="catalog.csv"'
+    return response
+
+
+# --- Map Attributes ------------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+def attribute_mapping_view(request: HttpRequest, store_id: int) -> HttpResponse:
+    store = store_get(user=request.user, store_id=store_id)
+    mapping = attribute_mapping_get(store=store)
+    form = AttributeMappingForm(
+        request.POST if request.method == "POST" else None,
+        initial_identifiers=mapping.identifiers if mapping else [],
+    )
+    if request.method == "POST" and form.is_valid():
+        attribute_mapping_save(store=store, identifiers=form.cleaned_data["identifiers"], actor=request.user)
+        messages.success(request, "Attribute mapping saved.")
+        return redirect("listings:attribute_mapping", store_id=store.pk)
+    return render(
+        request,
+        "listings/attribute_mapping.html",
+        {"store": store, "form": form, "mapping": mapping, "active_tab": "settings"},
+    )
+
+
+# --- the Listings tab ----------------------------------------------------------------------------
+
+
+@require_GET
+def listing_list_view(request: HttpRequest, store_id: int) -> HttpResponse:
+    store = store_get(user=request.user, store_id=store_id)
+    status = request.GET.get("status", "")
+    search = request.GET.get("q", "")
+    sort = request.GET.get("sort", "")
+    listings = listing_list(store=store, status=status, search=search, sort=sort)
+    page = Paginator(listings, _page_size(request)).get_page(request.GET.get("page"))
+    counts = listing_status_counts(store=store)
+    cards = [(value, label, counts[value]) for value, label in Listing.Status.choices]
+    current_sort = sort if sort.lstrip("-") in LISTING_SORTS else ""
+    base_query = {"status": status, "q": search, "per_page": page.paginator.per_page}
+    return render(
+        request,
+        "listings/listing_list.html",
+        {
+            "store": store,
+            "active_tab": "listings",
+            "page_obj": page,
+            "cards": cards,
+            "total": sum(counts.values()),
+            "status": status if status in Listing.Status.values else "",
+            "q": search,
+            "sort": current_sort,
+            "per_page": page.paginator.per_page,
+            "page_sizes": PAGE_SIZES,
+            "sort_links": _sort_links(base_query, current_sort),
+            "query_without_page": urlencode({**base_query, "sort": current_sort}),
+            "has_mapping": attribute_mapping_get(store=store) is not None,
+        },
+    )
+
+
+SORT_COLUMNS = [
+    ("name", "Product name"),
+    ("sku", "SKU"),
+    ("quantity", "Quantity"),
+    ("price", "Price"),
+    ("status", "Status"),
+    ("error", "Error description"),
+    ("item", "Walmart item id"),
+    ("synced", "Last sync"),
+]
+
+
+def _sort_links(base_query: dict, current: str) -> list[tuple[str, str, str]]:
+    links = []
+    for key, label in SORT_COLUMNS:
+        next_sort = f"-{key}" if current == key else key
+        arrow = " ▲" if current == key else (" ▼" if current == f"-{key}" else "")
+        links.append((label + arrow, urlencode({**base_query, "sort": next_sort}), key))
+    return links
+
+
+@require_POST
+def listing_action_view(request: HttpRequest, store_id: int) -> HttpResponse:
+    """Bulk actions on the selected listings (or all that match the filter): Match on Walmart, Re-match,
+    Retire, Reset to Draft, Re-read from Walmart."""
+    from listings.tasks import listings_reread_task, listings_retire_task
+
+    store = store_get(user=request.user, store_id=store_id)
+    form = ListingActionForm(request.POST)
+    back = reverse("listings:listing_list", args=[store.pk])
+    if not form.is_valid():
+        messages.error(request, " ".join(str(error) for errors in form.errors.values() for error in errors))
+        return redirect(back)
+    data = form.cleaned_data
+    if data["all_matching"]:
+        listings = listing_list(store=store, status=data["status"], search=data["q"])
+    else:
+        listings = Listing.objects.filter(store=store, pk__in=data["listing"])
+    action = data["action"]
+    if action in ("match", "rematch"):
+        allowed = Listing.Status.DRAFT if action == "match" else Listing.Status.ERROR
+        chosen = listings.order_by().filter(status=allowed)
+        skipped_other = listings.order_by().exclude(status=allowed).count()
+        try:
+            result = listings_match(store=store, listings=chosen, actor=request.user)
+        except MatchNotConfigured as error:
+            messages.error(request, str(error))
+            return redirect("listings:attribute_mapping", store_id=store.pk)
+        text = (
+            ngettext("%d product sent for matching.", "%d products sent for matching.", result.submitted)
+            % result.submitted
+        )
+        if result.refused:
+            text += (
+                " "
+                + ngettext(
+                    "%d could not be sent (see its Error description).",
+                    "%d could not be sent (see their Error description).",
+                    result.refused,
+                )
+                % result.refused
+            )
+        skipped = result.skipped + skipped_other
+        if skipped:
+            label = "Draft" if action == "match" else "Error"
+            text += " " + ngettext(
+                "%(n)d skipped (not in %(label)s).", "%(n)d skipped (not in %(label)s).", skipped
+            ) % {"n": skipped, "label": label}
+        messages.success(request, text)
+    elif action == "reset":
+        count = listings_reset_to_draft(listings=listings)
+        messages.success(request, ngettext("%d listing reset to Draft.", "%d listings reset to Draft.", count) % count)
+    else:
+        ids = list(listings.order_by().values_list("pk", flat=True))
+        task = listings_retire_task if action == "retire" else listings_reread_task
+        transaction.on_commit(lambda: task.delay(ids))
+        verb = "queued for retirement on Walmart" if action == "retire" else "queued to be re-read from Walmart"
+        messages.success(
+            request,
+            ngettext("%(n)d listing %(verb)s.", "%(n)d listings %(verb)s.", len(ids)) % {"n": len(ids), "verb": verb},
+        )
+    return redirect(back)

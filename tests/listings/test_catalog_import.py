@@ -1,0 +1,189 @@
+"""Catalog import: every bad row reported exactly, the good ones kept, a re-import updates."""
+
+import json
+from decimal import Decimal
+from io import StringIO
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
+
+from inventory.models import StockMovement
+from listings.models import ImportJob, ImportRowError, Product
+from listings.services import catalog_import_run, import_job_create
+
+pytestmark = pytest.mark.django_db
+
+HEADER = "sku,name,brand,upc,gtin,price,quantity,shipping_weight\n"
+
+
+def run_import(content: str | bytes, name: str = "catalog.csv", batch_size: int = 1000) -> ImportJob:
+    data = content.encode() if isinstance(content, str) else content
+    job = import_job_create(uploaded_file=SimpleUploadedFile(name, data), run=False)
+    return catalog_import_run(job=job, batch_size=batch_size)
+
+
+def errors_of(job) -> list[tuple[int, str, str]]:
+    return list(
+        ImportRowError.objects.filter(job=job)
+        .order_by("row_number", "id")
+        .values_list("row_number", "field", "message")
+    )
+
+
+def test_good_rows_imported_and_every_bad_row_reported_exactly():
+    # given a CSV with three good rows and four bad ones (one with two bad fields)
+    csv_text = (
+        HEADER
+        + "MUG-1,Mug,Acme,036000291452,,9.99,10,1.25\n"  # row 2 good
+        + "MUG-2,Mug two,Acme,036000291453,,9.99,3,1.25\n"  # row 3 wrong UPC check digit
+        + "MUG-3,Mug three,Acme,,00012345600012,12.50,0,\n"  # row 4 good (GTIN)
+        + "MUG-4,Mug four,Acme,,,9.999,-1,1.00\n"  # row 5 bad price and bad quantity
+        + ",No sku,Acme,,,1.00,1,1.00\n"  # row 6 no SKU
+        + "MUG-5,Mug five,Acme,,,1.00,1\n"  # row 7 missing a cell
+        + "MUG-6,Mug six,,4006381333931,,5,7,0.5\n"  # row 8 good? 13 digits in the UPC column -> refused
+        + "MUG-7,Mug seven,,,,5,7,0.5\n"  # row 9 good
+    )
+    # when
+    job = run_import(csv_text, batch_size=3)
+    # then
+    assert job.status == ImportJob.Status.DONE
+    assert errors_of(job) == [
+        (3, "upc", "UPC 036000291453 has a wrong check digit: the last digit should be 2, not 3."),
+        (5, "price", "Price can have at most two decimals (e.g. 9.99), got 9.999."),
+        (5, "quantity", "Quantity cannot be negative, got -1."),
+        (6, "sku", "SKU is required."),
+        (7, "", "Row has 7 cells but the header has 8 columns."),
+        (8, "upc", "UPC must have 12 digits (GTIN-12), got 13: 4006381333931."),
+    ]
+    assert (job.rows_processed, job.created_count, job.updated_count, job.error_count) == (8, 3, 0, 5)
+    products = {product.sku: product for product in Product.objects.all()}
+    assert sorted(products) == ["MUG-1", "MUG-3", "MUG-7"]
+    assert (products["MUG-1"].upc, products["MUG-1"].price, products["MUG-1"].quantity) == (
+        "036000291452",
+        Decimal("9.99"),
+        10,
+    )
+    assert (products["MUG-3"].gtin, products["MUG-3"].shipping_weight) == ("00012345600012", None)
+    # and the quantities went through the stock service, logged as an import
+    assert sorted(StockMovement.objects.values_list("product__sku", "delta", "reason")) == [
+        ("MUG-1", 10, "import"),
+        ("MUG-7", 7, "import"),
+    ]
+
+
+def test_reimport_updates_instead_of_duplicating():
+    # given
+    run_import(HEADER + "MUG-1,Mug,Acme,036000291452,,9.99,10,1.25\nMUG-2,Plate,Acme,,,4.00,2,\n")
+    created_at = Product.objects.get(sku="MUG-1").created_at
+    # when the same SKUs come again with new values, and only some columns
+    job = run_import("sku,price,quantity\nMUG-1,11.00,4\nMUG-2,4.50,2\n")
+    # then
+    assert (job.created_count, job.updated_count, job.error_count) == (0, 2, 0)
+    assert Product.objects.count() == 2
+    mug = Product.objects.get(sku="MUG-1")
+    assert (mug.name, mug.upc, mug.price, mug.quantity, mug.created_at) == (
+        "Mug",
+        "036000291452",
+        Decimal("11.00"),
+        4,
+        created_at,
+    )
+    assert list(StockMovement.objects.filter(product=mug).order_by("id").values_list("delta", flat=True)) == [10, -6]
+
+
+def test_new_product_needs_name_and_price_when_columns_are_missing():
+    job = run_import("sku,quantity\nNEW-1,5\n")
+    assert errors_of(job) == [
+        (2, "name", "name is required for a new product (SKU NEW-1 is not in the catalog)."),
+        (2, "price", "price is required for a new product (SKU NEW-1 is not in the catalog)."),
+    ]
+    assert Product.objects.count() == 0
+    assert StockMovement.objects.count() == 0
+
+
+def test_duplicate_sku_in_one_file_keeps_the_first_and_reports_the_second():
+    job = run_import("sku,name,price\nA-1,First,1.00\nA-1,Second,2.00\n")
+    assert errors_of(job) == [(3, "sku", "SKU A-1 appears again in this file (first on row 2); row skipped.")]
+    assert list(Product.objects.values_list("sku", "name")) == [("A-1", "First")]
+
+
+def test_unknown_column_fails_the_whole_file_and_writes_nothing():
+    job = run_import("sku,name,prise\nA-1,First,1.00\n")
+    assert job.status == ImportJob.Status.FAILED
+    assert job.failure == (
+        "Unknown column(s) 'prise' in the header. Allowed columns: sku, name, brand, description, image_url, upc, "
+        "gtin, ean, isbn, issn, price, quantity, shipping_weight."
+    )
+    assert Product.objects.count() == 0
+
+
+def test_file_that_is_not_utf8_fails_with_a_clear_reason():
+    job = run_import(HEADER.encode() + "MUG-1,Caf\xe9 mug,Acme,,,1.00,1,\n".encode("latin-1"))
+    assert job.status == ImportJob.Status.FAILED
+    assert job.failure == "The file is not valid UTF-8: save it as CSV UTF-8 and import it again."
+    assert Product.objects.count() == 0
+
+
+def test_json_lines_import():
+    lines = [
+        {"sku": "BOOK-1", "name": "Field guide", "isbn": "978-0-306-40615-7", "price": 24.5, "quantity": 3},
+        {"sku": "BOOK-2", "name": "Bad", "isbn": "9780306406158", "price": "1", "quantity": 1},
+        "not json",
+        {"sku": "BOOK-3", "name": "Mag", "issn": "0317-8471", "price": "3.10", "colour": "red"},
+    ]
+    content = "\n".join(line if isinstance(line, str) else json.dumps(line) for line in lines) + "\n"
+    job = run_import(content, name="catalog.jsonl")
+    assert job.status == ImportJob.Status.DONE
+    assert errors_of(job) == [
+        (2, "isbn", "ISBN-13 9780306406158 has a wrong check digit: the last digit should be 7, not 8."),
+        (3, "", "Row is not valid JSON: Expecting value (column 1)."),
+        (
+            4,
+            "",
+            "Row has unknown field(s) colour; allowed: sku, name, brand, description, image_url, upc, gtin, ean, "
+            "isbn, issn, price, quantity, shipping_weight.",
+        ),
+    ]
+    book = Product.objects.get()
+    assert (book.sku, book.isbn, book.price, book.quantity) == ("BOOK-1", "9780306406157", Decimal("24.50"), 3)
+
+
+def test_unsupported_file_type_is_refused_before_storing():
+    from listings.catalog_io import CatalogFileInvalid
+
+    with pytest.raises(CatalogFileInvalid, match=r"Upload a .csv or a .jsonl \(JSON Lines\) file, not 'catalog.xlsx'."):
+        import_job_create(uploaded_file=SimpleUploadedFile("catalog.xlsx", b"x"), run=False)
+    assert ImportJob.objects.count() == 0
+
+
+def test_rerunning_a_job_starts_its_errors_afresh():
+    job = run_import(HEADER + "MUG-1,Mug,Acme,036000291453,,9.99,10,1.25\n")
+    job = catalog_import_run(job=job)
+    assert errors_of(job) == [
+        (2, "upc", "UPC 036000291453 has a wrong check digit: the last digit should be 2, not 3.")
+    ]
+    assert (job.rows_processed, job.error_count) == (1, 1)
+
+
+def test_management_command_imports_a_file(tmp_path):
+    path = tmp_path / "catalog.csv"
+    path.write_text(HEADER + "MUG-1,Mug,Acme,036000291452,,9.99,10,1.25\nMUG-2,Mug,Acme,1,,9.99,10,1.25\n")
+    out = StringIO()
+    call_command("catalog_import", str(path), stdout=out)
+    assert Product.objects.get().sku == "MUG-1"
+    assert out.getvalue().splitlines() == [
+        "row 3 upc: UPC must have 12 digits (GTIN-12), got 1: 1.",
+        "Import done: 2 rows, 1 created, 0 updated, 1 with errors.",
+    ]
+    assert ImportJob.objects.get().original_filename == "catalog.csv"
+
+
+def test_management_command_reports_a_failed_file(tmp_path):
+    from django.core.management.base import CommandError
+
+    path = tmp_path / "catalog.csv"
+    path.write_text("name,price\nMug,1.00\n")
+    with pytest.raises(CommandError, match="Import failed: The header has no 'sku' column."):
+        call_command("catalog_import", str(path), stdout=StringIO())
+    assert Product.objects.count() == 0
