@@ -1,1 +1,423 @@
-"""Models of the orders app."""
+"""Walmart purchase orders and everything the order desk does with them.
+
+An `Order` is one Walmart purchase order (PO) in one store, upserted on `(store, purchase_order_id)`.
+Its lines mirror Walmart's per-quantity line statuses. Every push to Walmart (a `Shipment`, a
+`Cancellation`) is saved as an intent row first and keeps its own status, so a failed second shipment
+never hides the first. `OrderEvent` is the timeline: who or what changed the order, with Walmart's
+correlation id.
+"""
+
+import secrets
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from channel_manager.crypto import secret_decrypt, secret_encrypt
+
+AUTO_CANCEL_DAYS_DEFAULT = 4
+
+
+def webhook_token_new() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class MethodCode(models.TextChoices):
+    """Walmart's `shippingInfo.methodCode` / `trackingInfo.methodCode` enum."""
+
+    STANDARD = "Standard", _("Standard")
+    EXPRESS = "Express", _("Express")
+    ONE_DAY = "OneDay", _("One day")
+    FREIGHT = "Freight", _("Freight")
+    WHITE_GLOVE = "WhiteGlove", _("White glove")
+    VALUE = "Value", _("Value")
+
+
+class CancellationReason(models.TextChoices):
+    """Walmart's `cancellationReason` enum, labelled with Adobe's wording where Adobe has one."""
+
+    PRICING_ERROR = "SELLER_CANCEL_PRICING_ERROR", _("Price or other listing errors.")
+    OUT_OF_STOCK = "SELLER_CANCEL_OUT_OF_STOCK", _("The item is out of stock.")
+    ADDRESS_NOT_SERVICEABLE = "SELLER_CANCEL_ADDRESS_NOT_SERVICEABLE", _("Unavailable carrier or shipping information.")
+    FRAUD_STOP_SHIPMENT = (
+        "SELLER_CANCEL_FRAUD_STOP_SHIPMENT",
+        _("Additional information is required by our Credit or Fraud Avoidance department."),
+    )
+    CUSTOMER_REQUESTED = (
+        "CUSTOMER_REQUESTED_SELLER_TO_CANCEL",
+        _("The customer asked to cancel (intent to cancel)."),
+    )
+
+
+class OrderSettings(models.Model):
+    """Per-store order desk settings: commerce order numbering, automatic acknowledgement, polling
+    interval and watermark, the shipping-carrier mapping, and how Walmart's webhook deliveries are
+    authenticated."""
+
+    class WebhookAuth(models.TextChoices):
+        HMAC = "HMAC", _("HMAC-SHA256 of the payload, keyed with the store's client secret")
+        BASIC = "BASIC_AUTH", _("Basic authentication")
+
+    store = models.OneToOneField("channel_manager.Store", on_delete=models.CASCADE, related_name="order_settings")
+    commerce_order_prefix = models.CharField(
+        _("commerce order number prefix"), max_length=10, default="WM", help_text=_("e.g. WM -> WM00000001")
+    )
+    next_commerce_number = models.PositiveBigIntegerField(default=1)
+    auto_acknowledge = models.BooleanField(
+        _("acknowledge new orders automatically"),
+        default=True,
+        help_text=_("Walmart requires an acknowledgement within 4 hours of the order."),
+    )
+    poll_interval_seconds = models.PositiveIntegerField(_("poll every (seconds)"), default=300)
+    poll_overlap_seconds = models.PositiveIntegerField(
+        _("poll window overlap (seconds)"),
+        default=600,
+        help_text=_("Each poll re-reads this much before the last watermark, so late writes are not missed."),
+    )
+    polled_through = models.DateTimeField(
+        null=True, blank=True, help_text=_("Watermark: orders modified before this instant have been stored.")
+    )
+    last_poll_started_at = models.DateTimeField(null=True, blank=True)
+    last_poll_finished_at = models.DateTimeField(null=True, blank=True)
+    last_poll_error = models.TextField(blank=True)
+    carrier_mapping = models.JSONField(
+        default=dict, blank=True, help_text=_("Walmart carrier name -> the merchant's carrier name.")
+    )
+
+    webhook_token = models.CharField(max_length=64, unique=True, default=webhook_token_new, editable=False)
+    webhook_auth_method = models.CharField(max_length=20, choices=WebhookAuth.choices, default=WebhookAuth.HMAC)
+    webhook_auth_header = models.CharField(max_length=100, default="WM_SEC.AUTH_SIGNATURE")
+    webhook_basic_username = models.CharField(max_length=100, blank=True)
+    webhook_basic_password_encrypted = models.TextField(blank=True, editable=False)
+    webhook_subscription_ids = models.JSONField(default=list, blank=True)
+
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "order settings"
+
+    def __str__(self) -> str:
+        return f"Order settings of store {self.store_id}"
+
+    @property
+    def webhook_basic_password(self) -> str:
+        if not self.webhook_basic_password_encrypted:
+            return ""
+        return secret_decrypt(self.webhook_basic_password_encrypted, what=f"webhook password of store {self.store_id}")
+
+    @webhook_basic_password.setter
+    def webhook_basic_password(self, value: str) -> None:
+        self.webhook_basic_password_encrypted = secret_encrypt(value) if value else ""
+
+    def commerce_order_number(self, number: int) -> str:
+        return f"{self.commerce_order_prefix}{number:08d}"
+
+
+class Order(models.Model):
+    """One Walmart purchase order, keyed on (store, purchase_order_id)."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        SHIPPED = "shipped", _("Shipped")
+        PARTIALLY_SHIPPED = "partially_shipped", _("Partially Shipped")
+        CANCELED = "canceled", _("Canceled")
+        ERROR = "error", _("Error")
+
+    store = models.ForeignKey("channel_manager.Store", on_delete=models.CASCADE, related_name="orders")
+    purchase_order_id = models.CharField(_("Walmart order #"), max_length=50)
+    customer_order_id = models.CharField(max_length=50, blank=True)
+    commerce_order_number = models.CharField(_("commerce order #"), max_length=40)
+    order_type = models.CharField(max_length=20, blank=True)
+
+    customer_name = models.CharField(max_length=200, blank=True)
+    customer_email = models.CharField(max_length=254, blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    address1 = models.CharField(max_length=200, blank=True)
+    address2 = models.CharField(max_length=200, blank=True)
+    city = models.CharField(max_length=100, blank=True)
+    state = models.CharField(max_length=50, blank=True)
+    postal_code = models.CharField(max_length=20, blank=True)
+    country = models.CharField(max_length=20, blank=True)
+    address_type = models.CharField(max_length=20, blank=True)
+
+    order_date = models.DateTimeField(_("ordered"))
+    ship_by = models.DateTimeField(_("ship by"), null=True, blank=True)
+    deliver_by = models.DateTimeField(_("deliver by"), null=True, blank=True)
+    method_code = models.CharField(_("ship method"), max_length=20, blank=True)
+
+    currency = models.CharField(max_length=3, default="USD")
+    product_total = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+    shipping_total = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+    tax_total = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+    order_total = models.DecimalField(_("order value"), max_digits=12, decimal_places=2, default=Decimal("0"))
+    item_quantity = models.PositiveIntegerField(default=0)
+    items_summary = models.CharField(max_length=500, blank=True, help_text=_("SKU x quantity, for the list."))
+
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.OPEN)
+    status_details = models.TextField(blank=True)
+    intent_to_cancel = models.BooleanField(default=False)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledging_since = models.DateTimeField(null=True, blank=True, editable=False)
+    walmart_last_modified = models.DateTimeField(null=True, blank=True)
+    last_read_at = models.DateTimeField(null=True, blank=True, help_text=_("When Walmart last told us about it."))
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(_("last update"), auto_now=True)
+
+    class Meta:
+        ordering = ["-order_date", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["store", "purchase_order_id"], name="unique_order_per_store"),
+            models.UniqueConstraint(fields=["store", "commerce_order_number"], name="unique_commerce_order_number"),
+        ]
+        indexes = [
+            models.Index(fields=["store", "-order_date", "-id"], name="order_store_date_idx"),
+            models.Index(fields=["store", "status", "-order_date", "-id"], name="order_store_status_date_idx"),
+            models.Index(fields=["store", "customer_order_id"], name="order_store_customer_order_idx"),
+            models.Index(fields=["store", "acknowledged_at"], name="order_store_ack_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"PO {self.purchase_order_id} ({self.commerce_order_number})"
+
+    @property
+    def auto_cancel_at(self) -> datetime | None:
+        if self.ship_by is None:
+            return None
+        days = getattr(settings, "WALMART_AUTO_CANCEL_DAYS", AUTO_CANCEL_DAYS_DEFAULT)
+        return self.ship_by + timedelta(days=days)
+
+    @property
+    def is_open_for_shipping(self) -> bool:
+        return self.status in {self.Status.OPEN, self.Status.PARTIALLY_SHIPPED, self.Status.ERROR}
+
+    def flags(self, *, now: datetime | None = None) -> list[str]:
+        """Ship-by today, late, auto-cancel risk, intent to cancel: only for orders with something left to
+        ship. Dates are compared in the active (operator's) time zone."""
+        now = now or timezone.now()
+        flags: list[str] = []
+        if self.intent_to_cancel:
+            flags.append("intent_to_cancel")
+        if self.ship_by is None or self.status in {self.Status.SHIPPED, self.Status.CANCELED}:
+            return flags
+        if self.ship_by < now:
+            flags.append("late")
+        elif timezone.localtime(self.ship_by).date() == timezone.localtime(now).date():
+            flags.append("ship_by_today")
+        auto_cancel_at = self.auto_cancel_at
+        if auto_cancel_at is not None and auto_cancel_at - now < timedelta(days=1):
+            flags.append("auto_cancel_risk")
+        return flags
+
+
+class OrderLine(models.Model):
+    """One line of a purchase order, with Walmart's quantities per line status."""
+
+    class Status(models.TextChoices):
+        CREATED = "Created", _("Created")
+        ACKNOWLEDGED = "Acknowledged", _("Acknowledged")
+        PARTIALLY_SHIPPED = "PartiallyShipped", _("Partially shipped")
+        SHIPPED = "Shipped", _("Shipped")
+        DELIVERED = "Delivered", _("Delivered")
+        CANCELLED = "Cancelled", _("Cancelled")
+        REFUND = "Refund", _("Refund")
+        ERROR = "Error", _("Error")
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    line_number = models.CharField(max_length=20)
+    sku = models.CharField(_("SKU"), max_length=100)
+    listing = models.ForeignKey(
+        "listings.Listing", on_delete=models.SET_NULL, null=True, blank=True, related_name="order_lines"
+    )
+    product_name = models.CharField(max_length=500, blank=True)
+    quantity = models.PositiveIntegerField()
+    quantity_created = models.PositiveIntegerField(default=0)
+    quantity_acknowledged = models.PositiveIntegerField(default=0)
+    quantity_shipped = models.PositiveIntegerField(default=0)
+    quantity_delivered = models.PositiveIntegerField(default=0)
+    quantity_cancelled = models.PositiveIntegerField(default=0)
+    quantity_refunded = models.PositiveIntegerField(default=0)
+    unit_price = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+    product_amount = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+    shipping_amount = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+    tax_amount = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+    charges = models.JSONField(default=list, blank=True)
+    tracking = models.JSONField(default=list, blank=True, help_text=_("Tracking numbers Walmart holds."))
+    intent_to_cancel = models.BooleanField(default=False)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.CREATED)
+    status_details = models.TextField(blank=True)
+    stock_reserved = models.PositiveIntegerField(default=0, help_text=_("Units reserved through the stock service."))
+    stock_released = models.PositiveIntegerField(default=0, help_text=_("Cancelled units given back to stock."))
+
+    class Meta:
+        ordering = ["order", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "line_number"], name="unique_order_line_number"),
+        ]
+        indexes = [models.Index(fields=["sku"], name="order_line_sku_idx")]
+
+    def __str__(self) -> str:
+        return f"line {self.line_number} {self.sku} x {self.quantity}"
+
+    @property
+    def quantity_shipped_total(self) -> int:
+        """Units Walmart has as shipped, including those since delivered or refunded."""
+        return self.quantity_shipped + self.quantity_delivered + self.quantity_refunded
+
+    @property
+    def quantity_open(self) -> int:
+        """Units neither shipped nor cancelled on Walmart (pending local operations not subtracted)."""
+        return max(0, self.quantity - self.quantity_shipped_total - self.quantity_cancelled)
+
+
+class Operation(models.Model):
+    """What a shipment and a cancellation share: an intent row pushed to Walmart after commit."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        SENT = "sent", _("Sent")
+        ERROR = "error", _("Error")
+        DISCARDED = "discarded", _("Discarded")
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    error = models.TextField(blank=True, help_text=_("Walmart's message, or why the push failed."))
+    correlation_id = models.CharField(max_length=64, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    claimed_until = models.DateTimeField(null=True, blank=True, editable=False)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    request_maybe_applied = models.BooleanField(
+        default=False,
+        help_text=_("The last attempt timed out after the request was sent: read the order back before resending."),
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class Shipment(Operation):
+    """A shipment of some lines and quantities, with its carrier and tracking, pushed to Walmart."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="shipments")
+    carrier = models.CharField(_("Walmart carrier"), max_length=60, blank=True)
+    merchant_carrier = models.CharField(max_length=100, blank=True)
+    other_carrier = models.CharField(_("other carrier name"), max_length=100, blank=True)
+    tracking_url = models.URLField(_("tracking URL"), max_length=500, blank=True)
+    method_code = models.CharField(max_length=20, choices=MethodCode.choices)
+    tracking_number = models.CharField(max_length=100)
+    ship_date = models.DateTimeField()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(tracking_number=""), name="shipment_tracking_number_required"),
+            models.CheckConstraint(
+                condition=~Q(carrier="") | (~Q(other_carrier="") & ~Q(tracking_url="")),
+                name="shipment_carrier_or_other_with_url",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="shipment_status_next_idx")]
+
+    def __str__(self) -> str:
+        return f"Shipment {self.pk} {self.tracking_number} ({self.status})"
+
+    @property
+    def carrier_label(self) -> str:
+        return self.carrier or f"{self.other_carrier} (other carrier)"
+
+
+class ShipmentLine(models.Model):
+    shipment = models.ForeignKey(Shipment, on_delete=models.CASCADE, related_name="lines")
+    line = models.ForeignKey(OrderLine, on_delete=models.CASCADE, related_name="shipment_lines")
+    quantity = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["shipment", "line"], name="unique_shipment_line"),
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="shipment_line_quantity_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"line {self.line_id} x {self.quantity}"
+
+
+class Cancellation(Operation):
+    """A cancellation of some lines and quantities (or the whole order) with Walmart's reason."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="cancellations")
+    reason = models.CharField(max_length=50, choices=CancellationReason.choices)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="cancellation_status_next_idx")]
+
+    def __str__(self) -> str:
+        return f"Cancellation {self.pk} ({self.status})"
+
+
+class CancellationLine(models.Model):
+    cancellation = models.ForeignKey(Cancellation, on_delete=models.CASCADE, related_name="lines")
+    line = models.ForeignKey(OrderLine, on_delete=models.CASCADE, related_name="cancellation_lines")
+    quantity = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["cancellation", "line"], name="unique_cancellation_line"),
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="cancellation_line_quantity_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"line {self.line_id} x {self.quantity}"
+
+
+class OrderEvent(models.Model):
+    """The order's timeline: what happened, by whom or what, with Walmart's correlation id."""
+
+    class Actor(models.TextChoices):
+        OPERATOR = "operator", _("Operator")
+        ADMIN = "admin", _("Admin action")
+        SCHEDULE = "schedule", _("Schedule")
+        WEBHOOK = "webhook", _("Webhook")
+        SYSTEM = "system", _("System")
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
+    actor = models.CharField(max_length=10, choices=Actor.choices)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+    message = models.TextField()
+    correlation_id = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["order", "created_at"], name="order_event_order_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor}: {self.message}"
+
+
+class WebhookEvent(models.Model):
+    """One authenticated webhook delivery, deduplicated on Walmart's event id."""
+
+    store = models.ForeignKey("channel_manager.Store", on_delete=models.CASCADE, related_name="webhook_events")
+    event_id = models.CharField(max_length=100)
+    event_type = models.CharField(max_length=60)
+    purchase_order_id = models.CharField(max_length=50, blank=True)
+    payload = models.JSONField(default=dict)
+    received_at = models.DateTimeField(default=timezone.now)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+        constraints = [models.UniqueConstraint(fields=["store", "event_id"], name="unique_webhook_event_per_store")]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} {self.event_id}"

@@ -1,0 +1,135 @@
+"""Reads of the orders app, always scoped to one store the caller already checked access to."""
+
+from dataclasses import dataclass
+
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.shortcuts import get_object_or_404
+
+from channel_manager.models import Store
+from orders.models import Cancellation, Order, OrderLine, Shipment
+
+ORDER_SORTS = {
+    "ordered": "order_date",
+    "ship_by": "ship_by",
+    "deliver_by": "deliver_by",
+    "value": "order_total",
+    "updated": "updated_at",
+    "walmart_order": "purchase_order_id",
+    "commerce_order": "commerce_order_number",
+    "method": "method_code",
+    "status": "status",
+}
+DEFAULT_SORT = "-ordered"
+PAGE_SIZES = (25, 50, 100, 200)
+LIST_COLUMNS = (
+    "id",
+    "store_id",
+    "purchase_order_id",
+    "commerce_order_number",
+    "items_summary",
+    "item_quantity",
+    "order_total",
+    "currency",
+    "order_date",
+    "ship_by",
+    "deliver_by",
+    "method_code",
+    "updated_at",
+    "status",
+    "status_details",
+    "intent_to_cancel",
+)
+
+
+def order_sort_normalised(sort: str | None) -> str:
+    key = (sort or "").lstrip("-")
+    return sort if key in ORDER_SORTS else DEFAULT_SORT
+
+
+def order_list(*, store: Store, status: str | None = None, search: str = "", sort: str = DEFAULT_SORT) -> QuerySet:
+    """Orders of one store for the Orders tab: only the list's columns, filtered by a status card and a
+    search (Walmart / commerce / customer order number, customer name or email, or a line's SKU), sorted
+    by a column key of ORDER_SORTS (prefix "-" for descending) with the id as tie-breaker."""
+    orders = Order.objects.filter(store=store).only(*LIST_COLUMNS)
+    if status in Order.Status.values:
+        orders = orders.filter(status=status)
+    search = (search or "").strip()
+    if search:
+        sku_match = OrderLine.objects.filter(order=OuterRef("pk"), sku=search)
+        orders = orders.filter(
+            Q(purchase_order_id=search)
+            | Q(customer_order_id=search)
+            | Q(commerce_order_number__iexact=search)
+            | Q(customer_name__icontains=search)
+            | Q(customer_email__iexact=search)
+            | Exists(sku_match)
+        )
+    sort = order_sort_normalised(sort)
+    field = ORDER_SORTS[sort.lstrip("-")]
+    descending = sort.startswith("-")
+    return orders.order_by(f"-{field}" if descending else field, "-id" if descending else "id")
+
+
+def order_status_counts(*, store: Store) -> dict[str, int]:
+    """{status: count} for the status cards, every status present (one GROUP BY query)."""
+    counts = dict.fromkeys(Order.Status.values, 0)
+    for row in Order.objects.filter(store=store).order_by().values("status").annotate(total=Count("id")):
+        counts[row["status"]] = row["total"]
+    return counts
+
+
+@dataclass(frozen=True)
+class OrderPage:
+    orders: list[Order]
+    number: int
+    page_size: int
+    total: int
+
+    @property
+    def page_count(self) -> int:
+        return max(1, -(-self.total // self.page_size))
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.number < self.page_count
+
+    @property
+    def start_index(self) -> int:
+        return (self.number - 1) * self.page_size + 1 if self.total else 0
+
+    @property
+    def end_index(self) -> int:
+        return min(self.number * self.page_size, self.total)
+
+
+def order_page(*, orders: QuerySet, number: int, page_size: int, total: int) -> OrderPage:
+    """One page by offset. `total` is passed in (the status counts already hold it when no search is
+    active), so a page costs one query whatever its size."""
+    page_size = page_size if page_size in PAGE_SIZES else PAGE_SIZES[1]
+    page_count = max(1, -(-total // page_size))
+    number = min(max(1, number), page_count)
+    offset = (number - 1) * page_size
+    return OrderPage(orders=list(orders[offset : offset + page_size]), number=number, page_size=page_size, total=total)
+
+
+def order_get(*, store: Store, order_id: int) -> Order:
+    """One order of the store with its lines, shipments, cancellations and timeline; Http404 otherwise."""
+    queryset = Order.objects.filter(store=store).prefetch_related(
+        Prefetch("lines", queryset=OrderLine.objects.select_related("listing__product").order_by("id")),
+        Prefetch("shipments", queryset=Shipment.objects.prefetch_related("lines__line").order_by("id")),
+        Prefetch("cancellations", queryset=Cancellation.objects.prefetch_related("lines__line").order_by("id")),
+        "events__user",
+    )
+    return get_object_or_404(queryset, pk=order_id)
+
+
+def order_returns(order: Order) -> list:
+    """The order's returns once the returns app links them (`order.returns`); empty until then."""
+    manager = getattr(order, "returns", None)
+    if manager is None or not hasattr(manager, "all"):
+        return []
+    return list(manager.all())

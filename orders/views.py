@@ -1,0 +1,338 @@
+"""Pages of the orders app: the Orders tab, the order detail with ship / cancel / retry, Channel
+Settings (Shipping Carriers, Orders, Webhooks), and Walmart's webhook endpoint. Thin: selectors read,
+services write."""
+
+import json
+import logging
+import zoneinfo
+from collections.abc import Callable
+from functools import wraps
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template import TemplateDoesNotExist
+from django.template.loader import get_template
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from channel_manager.selectors import store_get
+from orders import selectors, services
+from orders.forms import CancelForm, CarrierMappingForm, OrderSettingsForm, ShipForm
+from orders.models import Cancellation, Order, OrderEvent, OrderSettings, Shipment
+
+logger = logging.getLogger(__name__)
+TIMEZONE_COOKIE = "tz"
+STATUS_CARDS = [(value, label) for value, label in Order.Status.choices]
+
+
+def operator_timezone(request: HttpRequest) -> zoneinfo.ZoneInfo:
+    """The operator's time zone: the browser's (cookie `tz`, set by the page's script), else TIME_ZONE."""
+    name = request.COOKIES.get(TIMEZONE_COOKIE, "")
+    try:
+        return zoneinfo.ZoneInfo(name) if name else zoneinfo.ZoneInfo(settings.TIME_ZONE)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return zoneinfo.ZoneInfo(settings.TIME_ZONE)
+
+
+def in_operator_timezone(view: Callable) -> Callable:
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs):
+        with timezone.override(operator_timezone(request)):
+            return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _store_tabs_template() -> str | None:
+    try:
+        get_template("channel_manager/_store_tabs.html")
+    except TemplateDoesNotExist:
+        return None
+    return "channel_manager/_store_tabs.html"
+
+
+def _base_context(store, **extra) -> dict:
+    return {"store": store, "active_tab": "orders", "store_tabs_template": _store_tabs_template(), **extra}
+
+
+def _returns_url(store_id: int) -> str | None:
+    try:
+        return reverse("returns:return_list", args=[store_id])
+    except NoReverseMatch:
+        return None
+
+
+@require_GET
+@in_operator_timezone
+def order_list_view(request: HttpRequest, store_id: int) -> HttpResponse:
+    store = store_get(user=request.user, store_id=store_id)
+    status = request.GET.get("status") or None
+    status = status if status in Order.Status.values else None
+    search = request.GET.get("q", "").strip()[:100]
+    sort = selectors.order_sort_normalised(request.GET.get("sort"))
+    try:
+        page_size = int(request.GET.get("per_page", 50))
+        page_number = int(request.GET.get("page", 1))
+    except ValueError:
+        page_size, page_number = 50, 1
+    counts = selectors.order_status_counts(store=store)
+    orders = selectors.order_list(store=store, status=status, search=search, sort=sort)
+    if search:
+        total = orders.count()
+    else:
+        total = counts[status] if status else sum(counts.values())
+    page = selectors.order_page(orders=orders, number=page_number, page_size=page_size, total=total)
+    now = timezone.now()
+    rows = [(order, order.flags(now=now)) for order in page.orders]
+    columns = [
+        ("walmart_order", "Walmart Order #"),
+        ("commerce_order", "Commerce Order #"),
+        (None, "Items"),
+        ("value", "Order Value"),
+        ("ordered", "Ordered"),
+        ("ship_by", "Ship By"),
+        ("deliver_by", "Deliver By"),
+        ("method", "Ship Method"),
+        ("updated", "Last Update"),
+        ("status", "Status"),
+        (None, "Status Details"),
+    ]
+    return render(
+        request,
+        "orders/order_list.html",
+        _base_context(
+            store,
+            rows=rows,
+            page=page,
+            counts=counts,
+            total_count=sum(counts.values()),
+            status_cards=[(value, label, counts[value]) for value, label in STATUS_CARDS],
+            status=status,
+            search=search,
+            sort=sort,
+            columns=columns,
+            page_sizes=selectors.PAGE_SIZES,
+            timezone_name=str(timezone.get_current_timezone()),
+            returns_url=_returns_url(store.pk),
+        ),
+    )
+
+
+@require_GET
+@in_operator_timezone
+def order_detail_view(request: HttpRequest, store_id: int, order_id: int) -> HttpResponse:
+    store = store_get(user=request.user, store_id=store_id)
+    order = selectors.order_get(store=store, order_id=order_id)
+    remaining = services.order_line_remaining(order=order)
+    return render(
+        request,
+        "orders/order_detail.html",
+        _base_context(
+            store,
+            order=order,
+            lines=[(line, remaining.get(line.pk, 0)) for line in order.lines.all()],
+            can_ship=any(remaining.values()),
+            flags=order.flags(),
+            returns=selectors.order_returns(order),
+            returns_url=_returns_url(store.pk),
+            timezone_name=str(timezone.get_current_timezone()),
+        ),
+    )
+
+
+def _apply_service_errors(form, error: ValidationError) -> None:
+    for field, messages_ in error.message_dict.items():
+        for message in messages_:
+            form.add_error(None if field == "__all__" or field not in form.fields else field, message)
+
+
+@require_http_methods(["GET", "POST"])
+@in_operator_timezone
+def order_ship_view(request: HttpRequest, store_id: int, order_id: int) -> HttpResponse:
+    store = store_get(user=request.user, store_id=store_id)
+    order = selectors.order_get(store=store, order_id=order_id)
+    order_settings = services.order_settings_ensure(store=store)
+    remaining = services.order_line_remaining(order=order)
+    form = ShipForm(
+        request.POST or None,
+        order=order,
+        lines=list(order.lines.all()),
+        remaining=remaining,
+        carrier_mapping=order_settings.carrier_mapping,
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            shipment = services.shipment_create(order=order, user=request.user, **form.service_arguments())
+        except ValidationError as error:
+            _apply_service_errors(form, error)
+        else:
+            shipment.refresh_from_db()
+            messages.success(request, f"Shipment {shipment.tracking_number}: {shipment.get_status_display()}.")
+            return redirect("orders:order_detail", store_id=store.pk, order_id=order.pk)
+    return render(request, "orders/order_ship.html", _base_context(store, order=order, form=form))
+
+
+@require_http_methods(["GET", "POST"])
+@in_operator_timezone
+def order_cancel_view(request: HttpRequest, store_id: int, order_id: int) -> HttpResponse:
+    store = store_get(user=request.user, store_id=store_id)
+    order = selectors.order_get(store=store, order_id=order_id)
+    remaining = services.order_line_remaining(order=order)
+    try:
+        only_line = int(request.GET["line"]) if "line" in request.GET else None
+    except ValueError:
+        only_line = None
+    form = CancelForm(
+        request.POST or None, order=order, lines=list(order.lines.all()), remaining=remaining, only_line=only_line
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            cancellation = services.cancellation_create(
+                order=order, quantities=form.quantities(), reason=form.cleaned_data["reason"], user=request.user
+            )
+        except ValidationError as error:
+            _apply_service_errors(form, error)
+        else:
+            cancellation.refresh_from_db()
+            messages.success(request, f"Cancellation {cancellation.pk}: {cancellation.get_status_display()}.")
+            return redirect("orders:order_detail", store_id=store.pk, order_id=order.pk)
+    return render(request, "orders/order_cancel.html", _base_context(store, order=order, form=form))
+
+
+def _operation(store, kind: str, operation_id: int):
+    if kind not in ("shipment", "cancellation"):
+        raise Http404("Unknown operation.")
+    model = Shipment if kind == "shipment" else Cancellation
+    return get_object_or_404(model.objects.select_related("order"), pk=operation_id, order__store=store)
+
+
+@require_POST
+def operation_retry_view(request: HttpRequest, store_id: int, kind: str, operation_id: int) -> HttpResponse:
+    store = store_get(user=request.user, store_id=store_id)
+    operation = _operation(store, kind, operation_id)
+    if services.operation_retry(operation=operation, actor=OrderEvent.Actor.OPERATOR, user=request.user):
+        operation.refresh_from_db()
+        messages.success(request, f"Retried: now {operation.get_status_display()}.")
+    else:
+        messages.error(request, "Only a failed push can be retried.")
+    return redirect("orders:order_detail", store_id=store.pk, order_id=operation.order_id)
+
+
+@require_POST
+def operation_discard_view(request: HttpRequest, store_id: int, kind: str, operation_id: int) -> HttpResponse:
+    store = store_get(user=request.user, store_id=store_id)
+    operation = _operation(store, kind, operation_id)
+    if services.operation_discard(operation=operation, actor=OrderEvent.Actor.OPERATOR, user=request.user):
+        messages.success(request, "Discarded: its units can be shipped or cancelled again.")
+    else:
+        messages.error(request, "Only a failed push that cannot have reached Walmart can be discarded.")
+    return redirect("orders:order_detail", store_id=store.pk, order_id=operation.order_id)
+
+
+@require_POST
+def order_refresh_view(request: HttpRequest, store_id: int, order_id: int) -> HttpResponse:
+    store = store_get(user=request.user, store_id=store_id)
+    order = get_object_or_404(Order, store=store, pk=order_id)
+    try:
+        services.order_refresh(order=order, actor=OrderEvent.Actor.OPERATOR, user=request.user)
+    except Exception as error:  # noqa: BLE001 - shown to the operator, never a 500
+        messages.error(request, f"Could not read the order from Walmart: {services._error_text(error)}")
+    else:
+        messages.success(request, "Order re-read from Walmart.")
+    return redirect("orders:order_detail", store_id=store.pk, order_id=order.pk)
+
+
+# --- Channel Settings --------------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+def carrier_mapping_view(request: HttpRequest, store_id: int) -> HttpResponse:
+    store = store_get(user=request.user, store_id=store_id)
+    order_settings = services.order_settings_ensure(store=store)
+    form = CarrierMappingForm(request.POST or None, mapping=order_settings.carrier_mapping)
+    if request.method == "POST" and form.is_valid():
+        services.order_settings_update(store=store, user=request.user, carrier_mapping=form.mapping())
+        messages.success(request, "Shipping carriers saved.")
+        return redirect("orders:carrier_mapping", store_id=store.pk)
+    return render(request, "orders/carrier_mapping.html", {"store": store, "form": form})
+
+
+@require_http_methods(["GET", "POST"])
+def order_settings_view(request: HttpRequest, store_id: int) -> HttpResponse:
+    store = store_get(user=request.user, store_id=store_id)
+    order_settings = services.order_settings_ensure(store=store)
+    form = OrderSettingsForm(request.POST or None, instance=order_settings)
+    if request.method == "POST" and form.is_valid():
+        values = {name: form.cleaned_data[name] for name in OrderSettingsForm.Meta.fields}
+        values["webhook_basic_password"] = form.cleaned_data.get("webhook_basic_password") or None
+        services.order_settings_update(store=store, user=request.user, **values)
+        messages.success(request, "Order settings saved.")
+        return redirect("orders:order_settings", store_id=store.pk)
+    return render(request, "orders/order_settings.html", {"store": store, "form": form, "settings": order_settings})
+
+
+@require_http_methods(["GET", "POST"])
+def webhook_settings_view(request: HttpRequest, store_id: int) -> HttpResponse:
+    store = store_get(user=request.user, store_id=store_id)
+    order_settings = services.order_settings_ensure(store=store)
+    endpoint = request.build_absolute_uri(reverse("orders:webhook_receive", args=[order_settings.webhook_token]))
+    if request.method == "POST":
+        action = request.POST.get("action")
+        try:
+            if action == "subscribe":
+                count = services.webhook_subscribe(store=store, event_url=endpoint)
+                messages.success(request, f"Subscribed to {count} order event type(s).")
+            elif action == "unsubscribe":
+                count = services.webhook_unsubscribe(store=store)
+                messages.success(request, f"Removed {count} subscription(s).")
+            elif action == "test":
+                message = services.webhook_test(store=store, event_url=endpoint)
+                messages.success(request, f"Walmart's test event: {message}")
+            else:
+                messages.error(request, "Unknown action.")
+        except Exception as error:  # noqa: BLE001 - Walmart's answer is shown, never a 500
+            messages.error(request, f"Walmart refused: {services._error_text(error)}")
+        return redirect("orders:webhook_settings", store_id=store.pk)
+    subscriptions, subscriptions_error = services.webhook_subscriptions(store=store)
+    return render(
+        request,
+        "orders/webhooks.html",
+        {
+            "store": store,
+            "settings": order_settings,
+            "endpoint": endpoint,
+            "subscriptions": subscriptions,
+            "subscriptions_error": subscriptions_error,
+            "recent_events": store.webhook_events.order_by("-received_at")[:20],
+        },
+    )
+
+
+# --- Walmart's webhook ---------------------------------------------------------------------------------
+
+
+@login_not_required
+@csrf_exempt
+@require_POST
+def webhook_receive_view(request: HttpRequest, token: str) -> HttpResponse:
+    """Walmart's event delivery. 401 (nothing recorded) unless the delivery carries the authentication
+    the subscription asked for; 200 for a new or duplicate event; the order is fetched after commit."""
+    order_settings = OrderSettings.objects.select_related("store").filter(webhook_token=token).first()
+    if order_settings is None or not services.webhook_signature_valid(
+        order_settings=order_settings, body=request.body, headers=request.headers
+    ):
+        return JsonResponse({"error": "unauthorized"}, status=401)
+    try:
+        envelope = json.loads(request.body)
+        if not isinstance(envelope, dict):
+            raise ValueError("not an object")
+        _event, created = services.webhook_event_record(store=order_settings.store, envelope=envelope)
+    except ValueError as error:
+        return JsonResponse({"error": f"bad payload: {error}"}, status=400)
+    return JsonResponse({"status": "accepted" if created else "duplicate"})
