@@ -3,8 +3,6 @@
 from datetime import timedelta
 from decimal import Decimal
 
-from walmart_client.models import WalmartOrder
-
 from orders.mapping import (
     intent_to_cancel_flag,
     line_status_from_quantities,
@@ -14,6 +12,7 @@ from orders.mapping import (
     order_totals_from_lines,
 )
 from tests.orders.factories import ORDER_DATE, line_json, order_json
+from walmart_client.models import WalmartOrder
 
 
 def test_order_fields_are_read_from_walmarts_shape():
