@@ -4,3 +4,37 @@ from django.apps import AppConfig
 class WalmartEmulatorConfig(AppConfig):
     name = "walmart_emulator"
     verbose_name = "Walmart emulator"
+
+    def ready(self) -> None:
+        from django.conf import settings
+
+        if settings.WALMART_EMULATOR_ENABLED:
+            keep_walmart_headers_in_dev_server()
+
+
+def keep_walmart_headers_in_dev_server() -> None:
+    """Let Walmart's header names (`WM_SEC.ACCESS_TOKEN`: underscores) reach the emulator.
+
+    Django's runserver / live server delete every header with an underscore before building the WSGI
+    environ (anti-spoofing: `A_B` and `A-B` both become HTTP_A_B). Walmart's API uses exactly such
+    names, so, only when the emulator is enabled, the dev server's handler copies the `WM_*` headers
+    as sent into `environ["walmart_emulator.raw_headers"]` before Django strips them. Nothing else
+    reads that key, so the anti-spoofing rule still holds for the rest of the project. Safe to call twice.
+    """
+    from django.core.servers import basehttp
+
+    from walmart_emulator.http import RAW_HEADERS_KEY
+
+    handler = basehttp.WSGIRequestHandler
+    if getattr(handler.get_environ, "_walmart_emulator", False):
+        return
+    original = handler.get_environ
+
+    def get_environ(self):
+        raw = {key: value for key, value in self.headers.items() if key.upper().startswith("WM_")}
+        environ = original(self)
+        environ[RAW_HEADERS_KEY] = raw
+        return environ
+
+    get_environ._walmart_emulator = True
+    handler.get_environ = get_environ

@@ -1,0 +1,89 @@
+"""Fixtures for the emulator's tests: a seller with a token, and a client that speaks Walmart's headers."""
+
+import uuid
+
+import pytest
+from django.test import Client
+
+from walmart_emulator import services
+from walmart_emulator.models import Seller
+
+BASE = "/walmart-emulator"
+
+
+class WalmartTestClient:
+    """Django's test client with Walmart's headers (token, correlation id, service name)."""
+
+    def __init__(self, client: Client, token: str | None) -> None:
+        self.client = client
+        self.token = token
+
+    def headers(self, **extra) -> dict:
+        headers = {
+            "WM_QOS.CORRELATION_ID": str(uuid.uuid4()),
+            "WM_SVC.NAME": "Walmart Marketplace",
+            "Accept": "application/json",
+        }
+        if self.token:
+            headers["WM_SEC.ACCESS_TOKEN"] = self.token
+        headers.update(extra)
+        return headers
+
+    def get(self, path: str, params: dict | None = None, **extra):
+        return self.client.get(BASE + path, params or {}, headers=self.headers(**extra))
+
+    def delete(self, path: str, **extra):
+        return self.client.delete(BASE + path, headers=self.headers(**extra))
+
+    def post(self, path: str, body=None, *, query: str = "", **extra):
+        import json
+
+        data = b"" if body is None else json.dumps(body)
+        return self.client.post(
+            BASE + path + query, data, content_type="application/json", headers=self.headers(**extra)
+        )
+
+    def put(self, path: str, body, *, query: str = "", **extra):
+        import json
+
+        return self.client.put(
+            BASE + path + query, json.dumps(body), content_type="application/json", headers=self.headers(**extra)
+        )
+
+    def patch(self, path: str, body, **extra):
+        import json
+
+        return self.client.patch(
+            BASE + path, json.dumps(body), content_type="application/json", headers=self.headers(**extra)
+        )
+
+    def post_feed(self, feed_type: str, payload: bytes | str, **extra):
+        from django.core.files.uploadedfile import SimpleUploadedFile
+
+        content = payload.encode() if isinstance(payload, str) else payload
+        upload = SimpleUploadedFile("feed.json", content, content_type="application/json")
+        return self.client.post(
+            f"{BASE}/v3/feeds?feedType={feed_type}", {"file": upload}, headers=self.headers(**extra)
+        )
+
+
+@pytest.fixture(autouse=True)
+def _emulator_settings(settings):
+    settings.WALMART_EMULATOR_FEED_DELAY_SECONDS = 0
+    settings.WALMART_EMULATOR_WEBHOOK_RETRY_SECONDS = 0
+
+
+@pytest.fixture
+def seller(db) -> Seller:
+    return services.seller_create(name="Acme seller", client_id="acme-client", client_secret="acme-secret")
+
+
+@pytest.fixture
+def wm(client, seller) -> WalmartTestClient:
+    token = services.token_issue(client_id=seller.client_id, client_secret=seller.client_secret)
+    return WalmartTestClient(client, token.token)
+
+
+@pytest.fixture
+def anonymous_wm(client) -> WalmartTestClient:
+    return WalmartTestClient(client, None)

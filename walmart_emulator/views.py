@@ -1,0 +1,533 @@
+"""Emulated Walmart endpoints: auth, items, catalog search, feeds, inventory, price, settings.
+
+Orders, returns and webhooks are in views_orders.py; the staff inspection pages in views_inspect.py.
+Every view here follows the 2024-12 Walmart OpenAPI specs (paths, parameters, response shapes).
+"""
+
+import base64
+import binascii
+import math
+
+from django.contrib.auth.decorators import login_not_required
+from django.db.models import Q
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
+
+from walmart_emulator import feeds as feed_services
+from walmart_emulator import services
+from walmart_emulator.clock import emulator_now, epoch_ms
+from walmart_emulator.errors import EmulatorError, error_response, not_found, unauthorized
+from walmart_emulator.http import json_body, required_headers_check, walmart_endpoint
+from walmart_emulator.identifiers import InvalidIdentifier, identifier_to_gtin14
+from walmart_emulator.models import AccessToken, CatalogItem, Feed, Offer, Seller
+from walmart_emulator.ratelimits import rate_limit_for
+from walmart_emulator.serializers import (
+    catalog_item_json,
+    feed_detail_json,
+    feed_summary_json,
+    offer_json,
+    quantity_json,
+)
+
+CARRIER_METHODS = (
+    ("1000014", "USPS", "GROUND", "USPS for Marketplace"),
+    ("1000013", "UPS", "GROUND", "UPS for Marketplace"),
+    ("1000012", "FEDEX", "GROUND", "Fedex for Marketplace"),
+    ("1000015", "DHL", "GROUND", "DHL for Marketplace"),
+    ("1000016", "ONTRAC", "GROUND", "OnTrac for Marketplace"),
+)
+
+
+def int_param(
+    request: HttpRequest,
+    name: str,
+    default: int,
+    *,
+    minimum: int = 0,
+    maximum: int | None = None,
+    api: str = "GMP_GATEWAY_API",
+) -> int:
+    raw = request.GET.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = int(raw)
+    except ValueError as error:
+        raise EmulatorError(
+            f"{name} must be a whole number.", field=name, code=f"INVALID_REQUEST_PARAM.{api}"
+        ) from error
+    if value < minimum or (maximum is not None and value > maximum):
+        bound = f" and at most {maximum}" if maximum is not None else ""
+        raise EmulatorError(
+            f"{name} must be at least {minimum}{bound}.", field=name, code=f"INVALID_REQUEST_PARAM.{api}"
+        )
+    return value
+
+
+# --- auth -----------------------------------------------------------------------------------------
+
+
+@csrf_exempt
+@login_not_required
+@require_http_methods(["POST"])
+def token(request: HttpRequest):
+    """POST /v3/token: client_credentials with Basic(clientId:clientSecret) -> a 900-second token."""
+    try:
+        required_headers_check(request)
+        header = request.headers.get("Authorization", "")
+        if not header.startswith("Basic "):
+            raise unauthorized("Authorization header with Basic credentials is required.")
+        try:
+            client_id, _, client_secret = base64.b64decode(header[6:]).decode().partition(":")
+        except (binascii.Error, UnicodeDecodeError) as error:
+            raise unauthorized("Authorization header is malformed.") from error
+        grant_type = request.POST.get("grant_type")
+        if grant_type != "client_credentials":
+            raise EmulatorError(
+                f"grant_type '{grant_type}' is not supported (client_credentials only).",
+                field="grant_type",
+                code="INVALID_REQUEST_PARAM.GMP_GATEWAY_API",
+            )
+        issued = services.token_issue(client_id=client_id, client_secret=client_secret)
+    except EmulatorError as error:
+        return error_response(error)
+    return JsonResponse(
+        {"access_token": issued.token, "token_type": "Bearer", "expires_in": services.TOKEN_LIFETIME_SECONDS}
+    )
+
+
+@walmart_endpoint("settings")
+def token_detail(request: HttpRequest, seller: Seller):
+    """GET /v3/token/detail."""
+    from walmart_emulator.http import wm_header
+
+    row = AccessToken.objects.get(token=wm_header(request, "WM_SEC.ACCESS_TOKEN"))
+    scopes = dict.fromkeys(
+        (
+            "reports",
+            "item",
+            "shipping",
+            "price",
+            "lagtime",
+            "feeds",
+            "returns",
+            "orders",
+            "rules",
+            "inventory",
+            "content",
+        ),
+        "full_access",
+    )
+    return {
+        "expire_at": str(epoch_ms(row.expires_at)),
+        "issued_at": str(epoch_ms(row.issued_at)),
+        "is_valid": row.expires_at > request.emulator_now,
+        "is_channel_match": True,
+        "scopes": scopes,
+    }
+
+
+# --- items ----------------------------------------------------------------------------------------
+
+
+def _cursor_encode(pk: int) -> str:
+    return base64.urlsafe_b64encode(f"pk:{pk}".encode()).decode()
+
+
+def _cursor_decode(cursor: str) -> int:
+    try:
+        text = base64.urlsafe_b64decode(cursor.encode()).decode()
+        if not text.startswith("pk:"):
+            raise ValueError(cursor)
+        return int(text[3:])
+    except (ValueError, binascii.Error, UnicodeDecodeError) as error:
+        raise EmulatorError(
+            "nextCursor is invalid.", field="nextCursor", code="INVALID_REQUEST_PARAM.GMP_ITEM_QUERY_API"
+        ) from error
+
+
+@walmart_endpoint("items_read")
+def items(request: HttpRequest, seller: Seller):
+    """GET /v3/items: the seller's offers, by `nextCursor` (start with `*`) or `offset` + `limit`."""
+    api = "GMP_ITEM_QUERY_API"
+    queryset = Offer.objects.filter(seller=seller).select_related("catalog_item").order_by("pk")
+    for param, field in (
+        ("sku", "sku"),
+        ("lifecycleStatus", "lifecycle_status"),
+        ("publishedStatus", "published_status"),
+    ):
+        if request.GET.get(param):
+            queryset = queryset.filter(**{field: request.GET[param]})
+    cursor = request.GET.get("nextCursor")
+    total = queryset.count()
+    if cursor and cursor != "*":
+        limit = int_param(request, "limit", 20, minimum=1, maximum=200, api=api)
+        queryset = queryset.filter(pk__gt=_cursor_decode(cursor))
+        page = list(queryset[: limit + 1])
+    else:
+        limit = int_param(request, "limit", 20, minimum=1, maximum=200 if cursor == "*" else 50, api=api)
+        offset = 0 if cursor == "*" else int_param(request, "offset", 0, api=api)
+        page = list(queryset[offset : offset + limit + 1])
+    body = {"ItemResponse": [offer_json(offer) for offer in page[:limit]], "totalItems": total}
+    if len(page) > limit:
+        body["nextCursor"] = _cursor_encode(page[limit - 1].pk)
+    return body
+
+
+@csrf_exempt
+@login_not_required
+@require_http_methods(["GET", "DELETE"])
+def item_detail(request: HttpRequest, identifier: str):
+    """GET /v3/items/{id}?productIdType=... and DELETE /v3/items/{SKU} (retire) share one path."""
+    if request.method == "DELETE":
+        return item_retire(request, sku=identifier)
+    return item_get(request, identifier=identifier)
+
+
+@walmart_endpoint("items_read")
+def item_get(request: HttpRequest, seller: Seller, identifier: str):
+    api = "GMP_ITEM_QUERY_API"
+    id_type = request.GET.get("productIdType", "")
+    if not id_type:
+        raise EmulatorError("productIdType is required.", field="productIdType", code=f"MISSING_REQUEST_PARAM.{api}")
+    queryset = Offer.objects.filter(seller=seller).select_related("catalog_item")
+    if id_type == "SKU":
+        queryset = queryset.filter(sku=identifier)
+    elif id_type == "ITEM_ID":
+        queryset = queryset.filter(catalog_item__item_id=identifier)
+    elif id_type in ("GTIN", "UPC", "EAN", "ISBN"):
+        try:
+            queryset = queryset.filter(catalog_item__gtin=identifier_to_gtin14(id_type=id_type, value=identifier))
+        except InvalidIdentifier as error:
+            raise EmulatorError(str(error), field="id", code=f"INVALID_REQUEST_PARAM.{api}") from error
+    else:
+        raise EmulatorError(
+            f"productIdType '{id_type}' is invalid.", field="productIdType", code=f"INVALID_REQUEST_PARAM.{api}"
+        )
+    offer = queryset.first()
+    if offer is None:
+        raise not_found(f"No item found for {id_type} '{identifier}'.", field="id", api=api)
+    return {"ItemResponse": [offer_json(offer)], "totalItems": 1}
+
+
+@walmart_endpoint("items_retire")
+def item_retire(request: HttpRequest, seller: Seller, sku: str):
+    services.offer_retire(seller=seller, sku=sku)
+    return {
+        "sku": sku,
+        "message": "Thank you.  Your item has been submitted for retirement from Walmart Catalog.  "
+        "Please note that it can take up to 48 hours for items to be retired from our catalog.",
+    }
+
+
+@walmart_endpoint("items_read")
+def walmart_search(request: HttpRequest, seller: Seller):
+    """GET /v3/items/walmart/search?upc|gtin|ean|isbn|query: published catalog items (0 or 1 per identifier,
+    first 20 by keyword). No match -> 200 `{}`, as Walmart answers."""
+    queryset = CatalogItem.objects.filter(is_published=True)
+    identifier = next(
+        ((name, request.GET[name]) for name in ("upc", "gtin", "ean", "isbn") if request.GET.get(name)), None
+    )
+    if identifier:
+        try:
+            gtin = identifier_to_gtin14(
+                id_type="GTIN" if identifier[0] == "gtin" else identifier[0].upper(), value=identifier[1]
+            )
+        except InvalidIdentifier as error:
+            raise EmulatorError(
+                str(error), field=identifier[0], code="INVALID_REQUEST_PARAM.GMP_ITEM_QUERY_API"
+            ) from error
+        found = list(queryset.filter(gtin=gtin)[:1])
+    elif request.GET.get("query"):
+        words = request.GET["query"][:40].split()
+        condition = Q()
+        for word in words:
+            condition &= Q(title__icontains=word)
+        found = list(queryset.filter(condition)[:20])
+    else:
+        raise EmulatorError(
+            "One of query, upc, gtin, ean or isbn is required.",
+            field="query",
+            code="MISSING_REQUEST_PARAM.GMP_ITEM_QUERY_API",
+        )
+    if not found:
+        return {}
+    return {"items": [catalog_item_json(item) for item in found]}
+
+
+@walmart_endpoint("items_read")
+def catalog_search(request: HttpRequest, seller: Seller):
+    """POST /v3/items/catalog/search: search the seller's own items (query field/value + filters)."""
+    body = json_body(request, api="GMP_ITEM_QUERY_API") if request.body else {}
+    queryset = Offer.objects.filter(seller=seller).select_related("catalog_item").order_by("pk")
+    query = body.get("query") or {}
+    field_map = {
+        "productName": "product_name__icontains",
+        "sku": "sku",
+        "gtin": "catalog_item__gtin",
+        "wpid": "wpid",
+        "upc": "catalog_item__upc",
+        "itemId": "catalog_item__item_id",
+        "condition": "condition",
+    }
+    if query:
+        if query.get("field") not in field_map and query.get("field") not in ("isbn", "ean"):
+            raise EmulatorError(
+                "query.field is invalid.", field="query.field", code="INVALID_REQUEST_CONTENT.GMP_ITEM_QUERY_API"
+            )
+        value = str(query.get("value", ""))
+        if query["field"] in ("isbn", "ean"):
+            try:
+                queryset = queryset.filter(
+                    catalog_item__gtin=identifier_to_gtin14(id_type=query["field"].upper(), value=value)
+                )
+            except InvalidIdentifier:
+                queryset = queryset.none()
+        else:
+            queryset = queryset.filter(**{field_map[query["field"]]: value})
+    for condition in body.get("filters") or []:
+        if condition.get("field") in ("publishedStatus", "lifecycleStatus") and condition.get("op") == "equals":
+            field = "published_status__in" if condition["field"] == "publishedStatus" else "lifecycle_status__in"
+            queryset = queryset.filter(**{field: condition.get("values") or []})
+    limit = int_param(request, "limit", 100, minimum=1, maximum=1000, api="GMP_ITEM_QUERY_API")
+    page = int_param(request, "page", 0, api="GMP_ITEM_QUERY_API")
+    offers = list(queryset[page * limit : (page + 1) * limit])
+    payload = []
+    for offer in offers:
+        data = offer_json(offer)
+        data["itemId"] = offer.catalog_item.item_id
+        data["brand"] = offer.catalog_item.brand
+        data["price"] = {"amount": float(offer.price)}
+        data["publishedStatus"] = {
+            "status": offer.published_status,
+            "reasons": [offer.unpublished_reason] if offer.unpublished_reason else [],
+        }
+        data["inventoryStatus"] = "IN_STOCK" if offer.quantity > 0 else "OUT_OF_STOCK"
+        data.pop("unpublishedReasons", None)
+        payload.append(data)
+    return {"status": "200 OK", "payload": payload}
+
+
+# --- feeds ----------------------------------------------------------------------------------------
+
+
+def _feed_family(request: HttpRequest) -> str:
+    if request.method == "POST":
+        return f"feeds:{request.GET.get('feedType', '')}"
+    return "feeds_status"
+
+
+@walmart_endpoint(_feed_family)
+def feeds(request: HttpRequest, seller: Seller):
+    """POST /v3/feeds?feedType= (multipart `file`) -> {feedId}; GET /v3/feeds -> feed list."""
+    if request.method == "POST":
+        return feed_submit(request, seller)
+    if request.method != "GET":
+        raise EmulatorError("Method not allowed.", status=405, code="METHOD_NOT_ALLOWED.GMP_GATEWAY_API")
+    queryset = Feed.objects.filter(seller=seller).select_related("seller").order_by("-pk")
+    if request.GET.get("feedId"):
+        queryset = queryset.filter(feed_id=request.GET["feedId"])
+    offset = int_param(request, "offset", 0)
+    limit = int_param(request, "limit", 50, minimum=1, maximum=50)
+    now = request.emulator_now
+    page = [feed_services.feed_process_due(feed=feed, now=now) for feed in queryset[offset : offset + limit]]
+    return {
+        "totalResults": queryset.count(),
+        "offset": offset,
+        "limit": limit,
+        "results": {"feed": [feed_summary_json(feed, feed_services.feed_display_status(feed, now)) for feed in page]},
+    }
+
+
+def feed_submit(request: HttpRequest, seller: Seller):
+    feed_type = request.GET.get("feedType", "")
+    if not feed_type:
+        raise EmulatorError("feedType is required.", field="feedType", code="MISSING_REQUEST_PARAM.GMP_GATEWAY_API")
+    upload = request.FILES.get("file")
+    if upload is not None:
+        content = upload.read()
+    elif request.content_type == "application/json" and request.body:
+        content = request.body
+    else:
+        raise EmulatorError(
+            "A multipart/form-data part named 'file' is required.",
+            field="file",
+            code="MISSING_REQUEST_PARAM.GMP_GATEWAY_API",
+        )
+    feed = feed_services.feed_submit(
+        seller=seller, feed_type=feed_type, content=content, ship_node=request.GET.get("shipNode", "")
+    )
+    return {"feedId": feed.feed_id}
+
+
+@walmart_endpoint("feeds_status")
+def feed_detail(request: HttpRequest, seller: Seller, feed_id: str):
+    """GET /v3/feeds/{feedId}?includeDetails=true&offset&limit (processes a due feed first)."""
+    feed = Feed.objects.filter(seller=seller, feed_id=feed_id).select_related("seller").first()
+    if feed is None:
+        raise not_found(f"Feed '{feed_id}' was not found.", field="feedId", api="GMP_GATEWAY_API")
+    now = request.emulator_now
+    feed = feed_services.feed_process_due(feed=feed, now=now)
+    offset = int_param(request, "offset", 0)
+    limit = int_param(request, "limit", 50, minimum=1, maximum=50)
+    results = []
+    if request.GET.get("includeDetails", "false").lower() == "true" and feed.is_final:
+        results = list(feed.item_results.order_by("index")[offset : offset + limit])
+    return feed_detail_json(feed, feed_services.feed_display_status(feed, now), results, offset, limit)
+
+
+# --- inventory and price --------------------------------------------------------------------------
+
+
+def _inventory_family(request: HttpRequest) -> str:
+    return "inventory_update" if request.method == "PUT" else "inventory_read"
+
+
+@walmart_endpoint(_inventory_family)
+def inventory(request: HttpRequest, seller: Seller):
+    """GET / PUT /v3/inventory?sku= (default ship node)."""
+    sku = request.GET.get("sku", "")
+    if not sku:
+        raise EmulatorError("sku is required.", field="sku", code="MISSING_REQUEST_PARAM.GMP_INVENTORY_API")
+    if request.method == "GET":
+        offer = services.offer_get(seller=seller, sku=sku)
+        return {"sku": offer.sku, "quantity": quantity_json(offer.quantity)}
+    if request.method != "PUT":
+        raise EmulatorError("Method not allowed.", status=405, code="METHOD_NOT_ALLOWED.GMP_GATEWAY_API")
+    body = json_body(request, api="GMP_INVENTORY_API")
+    quantity = body.get("quantity")
+    if body.get("sku") not in (None, sku):
+        raise EmulatorError(
+            "sku in the body does not match the sku parameter.",
+            field="sku",
+            code="INVALID_REQUEST_CONTENT.GMP_INVENTORY_API",
+        )
+    if not isinstance(quantity, dict) or quantity.get("unit") != "EACH" or "amount" not in quantity:
+        raise EmulatorError(
+            'quantity must be {"unit": "EACH", "amount": <number>}.',
+            field="quantity",
+            code="INVALID_REQUEST_CONTENT.GMP_INVENTORY_API",
+        )
+    offer = services.inventory_update(seller=seller, sku=sku, quantity=quantity["amount"])
+    return {"sku": offer.sku, "quantity": quantity_json(offer.quantity)}
+
+
+@walmart_endpoint("inventory_read")
+def inventories(request: HttpRequest, seller: Seller):
+    """GET /v3/inventories?limit(<=50)&nextCursor: every SKU with its node quantities."""
+    from walmart_emulator.models import LineStatus
+
+    limit = int_param(request, "limit", 10, minimum=1, maximum=50, api="GMP_INVENTORY_API")
+    queryset = Offer.objects.filter(seller=seller).order_by("pk")
+    total = queryset.count()
+    if request.GET.get("nextCursor"):
+        queryset = queryset.filter(pk__gt=_cursor_decode(request.GET["nextCursor"]))
+    page = list(queryset[: limit + 1])
+    reserved: dict[str, int] = {}
+    open_rows = LineStatus.objects.filter(
+        line__order__seller=seller,
+        line__sku__in=[offer.sku for offer in page[:limit]],
+        status__in=[LineStatus.Status.CREATED, LineStatus.Status.ACKNOWLEDGED],
+    ).values_list("line__sku", "quantity")
+    for sku, quantity in open_rows:
+        reserved[sku] = reserved.get(sku, 0) + quantity
+    elements = [
+        {
+            "sku": offer.sku,
+            "nodes": [
+                {
+                    "shipNode": seller.ship_node,
+                    "inputQty": quantity_json(offer.quantity + reserved.get(offer.sku, 0)),
+                    "availToSellQty": quantity_json(offer.quantity),
+                    "reservedQty": quantity_json(reserved.get(offer.sku, 0)),
+                }
+            ],
+        }
+        for offer in page[:limit]
+    ]
+    meta = {"totalCount": total}
+    if len(page) > limit:
+        meta["nextCursor"] = _cursor_encode(page[limit - 1].pk)
+    return {"meta": meta, "elements": {"inventories": elements}}
+
+
+@walmart_endpoint("price_update")
+def price(request: HttpRequest, seller: Seller):
+    """PUT /v3/price: one SKU's BASE price."""
+    if request.method != "PUT":
+        raise EmulatorError("Method not allowed.", status=405, code="METHOD_NOT_ALLOWED.GMP_GATEWAY_API")
+    offer = services.price_update(seller=seller, body=json_body(request, api="GMP_PRICE_API"))
+    return {
+        "mart": "WALMART_US",
+        "sku": offer.sku,
+        "message": "Thank you. Your price has been updated. Please allow up to five minutes for this change to be "
+        "reflected on the site.",
+    }
+
+
+# --- settings -------------------------------------------------------------------------------------
+
+PROFILE_FEED_TYPES = {"inventory": "feeds:inventory", "price": "feeds:price", "MP_ITEM": "feeds:MP_ITEM"}
+
+
+@walmart_endpoint("settings")
+def partner_profile(request: HttpRequest, seller: Seller):
+    """GET /v3/settings/partnerprofile: the seller's feed limits (from the emulator's rate-limit settings).
+    MP_ITEM_MATCH has its own bucket with the MP_ITEM figure unless configured otherwise."""
+    values = []
+    for feed_type, family in PROFILE_FEED_TYPES.items():
+        limit = rate_limit_for(family)
+        size_type = feed_type if feed_type in feed_services.DEFAULT_FEED_LIMITS else "MP_ITEM_MATCH"
+        values.append(
+            {
+                "feedType": feed_type,
+                "throttleConfigurations": [
+                    {
+                        "type": "SELLER",
+                        "rate": {
+                            "count": limit["count"],
+                            "replenishTimeWindow": {"value": limit["seconds"], "unitOfMeasurement": "SECOND"},
+                        },
+                        "fileSize": {
+                            "value": feed_services.feed_limits(size_type)["max_bytes"],
+                            "unitOfMeasurement": "BYTES",
+                        },
+                    }
+                ],
+            }
+        )
+    return {
+        "partner": {
+            "partnerId": seller.partner_id,
+            "partnerName": seller.name,
+            "partnerDisplayName": seller.name,
+            "partnerStoreId": seller.partner_id,
+            "countryOfIncorporation": "US",
+        },
+        "configurations": [
+            {
+                "configurationName": "ACCOUNT",
+                "configuration": {"status": "ACTIVE" if seller.is_live else "ONBOARDING_ACTIVE"},
+            },
+            {"configurationName": "FEED", "configuration": {"values": values}},
+        ],
+    }
+
+
+@walmart_endpoint("settings")
+def shipping_carriers(request: HttpRequest, seller: Seller):
+    """GET /v3/settings/shipping/carriers."""
+    return [
+        {
+            "carrierMethodId": method_id,
+            "carrierMethodName": name,
+            "carrierMethodType": kind,
+            "carrierMethodDescription": text,
+        }
+        for method_id, name, kind, text in CARRIER_METHODS
+    ]
+
+
+def now_ms() -> int:
+    return math.floor(emulator_now().timestamp() * 1000)
