@@ -1,0 +1,179 @@
+"""The project around the code: the compose file wires every service, the image is built as documented,
+production settings pass `check --deploy` and refuse to start without a secret, and the README lists
+every setting."""
+
+import os
+import re
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+BEAT_PIDFILE = "/tmp/celerybeat.pid"  # noqa: S108 - inside the beat container
+APP_SERVICES = ("migrate", "web", "worker", "beat")
+REQUIRED_PRODUCTION_VARIABLES = (
+    "DJANGO_SECRET_KEY",
+    "FIELD_ENCRYPTION_KEYS",
+    "DATABASE_URL",
+    "REDIS_URL",
+    "DJANGO_ALLOWED_HOSTS",
+)
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+def _command(service: dict) -> str:
+    command = service.get("command", "")
+    return command if isinstance(command, str) else " ".join(command)
+
+
+def test_compose_has_exactly_the_expected_services(compose):
+    assert set(compose["services"]) == {"postgres", "redis", "migrate", "web", "worker", "beat"}
+    assert set(compose["volumes"]) == {"postgres-data", "redis-data"}
+
+
+def test_compose_backing_services_keep_data_and_report_health(compose):
+    postgres, redis = compose["services"]["postgres"], compose["services"]["redis"]
+    assert postgres["image"].startswith("postgres:")
+    assert postgres["volumes"] == ["postgres-data:/var/lib/postgresql/data"]
+    assert "pg_isready" in " ".join(postgres["healthcheck"]["test"])
+    assert redis["image"].startswith("redis:")
+    assert redis["volumes"] == ["redis-data:/data"]
+    assert redis["healthcheck"]["test"] == ["CMD", "redis-cli", "ping"]
+
+
+def test_compose_app_services_share_one_production_environment(compose):
+    for name in APP_SERVICES:
+        service = compose["services"][name]
+        environment = service["environment"]
+        assert service["build"] == "."
+        assert environment["DJANGO_SETTINGS_MODULE"] == "channel_manager.settings.production", name
+        assert environment["DATABASE_URL"] == (
+            "postgres://channel_manager:${POSTGRES_PASSWORD:?set POSTGRES_PASSWORD}@postgres:5432/channel_manager"
+        )
+        assert environment["REDIS_URL"] == "redis://redis:6379/0"
+        # secrets have no default: compose refuses to start without them
+        assert environment["DJANGO_SECRET_KEY"] == "${DJANGO_SECRET_KEY:?set DJANGO_SECRET_KEY}"
+        assert environment["FIELD_ENCRYPTION_KEYS"].startswith("${FIELD_ENCRYPTION_KEYS:?")
+        assert environment["DJANGO_ALLOWED_HOSTS"].startswith("localhost,${DJANGO_ALLOWED_HOSTS")
+    assert compose["services"]["postgres"]["environment"]["POSTGRES_PASSWORD"] == (
+        "${POSTGRES_PASSWORD:?set POSTGRES_PASSWORD}"
+    )
+
+
+def test_compose_commands(compose):
+    services = compose["services"]
+    assert _command(services["migrate"]) == "python manage.py migrate --no-input"
+    assert _command(services["web"]).startswith("gunicorn channel_manager.wsgi:application --bind=0.0.0.0:8000")
+    assert _command(services["worker"]).startswith("celery --app=channel_manager worker")
+    assert _command(services["beat"]).startswith("celery --app=channel_manager beat")
+    assert "--scheduler=django_celery_beat.schedulers:DatabaseScheduler" in services["beat"]["command"]
+    assert services["web"]["ports"] == ["${WEB_PORT:-8000}:8000"]
+
+
+def test_compose_runs_exactly_one_beat(compose):
+    beats = [name for name, service in compose["services"].items() if " beat" in _command(service)]
+    assert beats == ["beat"]
+    assert compose["services"]["beat"]["deploy"]["replicas"] == 1
+
+
+def test_compose_app_services_wait_for_healthy_backing_services_and_migrations(compose):
+    services = compose["services"]
+    assert services["migrate"]["depends_on"] == {
+        "postgres": {"condition": "service_healthy"},
+        "redis": {"condition": "service_healthy"},
+    }
+    assert services["migrate"]["restart"] == "no"
+    for name in ("web", "worker", "beat"):
+        assert services[name]["depends_on"] == {
+            "migrate": {"condition": "service_completed_successfully"},
+            "postgres": {"condition": "service_healthy"},
+            "redis": {"condition": "service_healthy"},
+        }, name
+
+
+def test_compose_health_checks(compose):
+    services = compose["services"]
+    web_check = " ".join(services["web"]["healthcheck"]["test"])
+    assert "http://127.0.0.1:8000/healthz" in web_check
+    assert "'Host': 'localhost'" in web_check
+    assert "inspect ping" in " ".join(services["worker"]["healthcheck"]["test"])
+    assert BEAT_PIDFILE in " ".join(services["beat"]["healthcheck"]["test"])
+    assert f"--pidfile={BEAT_PIDFILE}" in services["beat"]["command"]
+
+
+def test_dockerfile_builds_a_non_root_image_with_collected_static_files():
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    instructions = [line.split()[0] for line in dockerfile.splitlines() if line and line[0].isupper()]
+    assert re.search(r"^FROM python:3.11-slim$", dockerfile, re.MULTILINE)
+    assert "RUN pip install ." in dockerfile
+    assert "python manage.py collectstatic --no-input" in dockerfile
+    assert "DJANGO_SETTINGS_MODULE=channel_manager.settings.production" in dockerfile
+    assert re.search(r"^USER app$", dockerfile, re.MULTILINE)
+    assert instructions.index("USER") > max(i for i, word in enumerate(instructions) if word == "RUN")
+    assert 'CMD ["gunicorn", "channel_manager.wsgi:application"' in dockerfile
+    assert {".git", ".venv", "var"} <= set((ROOT / ".dockerignore").read_text().split())
+
+
+def _production_env(**overrides: str | None) -> dict[str, str]:
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "DJANGO_SETTINGS_MODULE": "channel_manager.settings.production",
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+        "FIELD_ENCRYPTION_KEYS": "MDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDA=",
+        "DATABASE_URL": "postgres://channel_manager:fake@postgres.invalid:5432/channel_manager",
+        "REDIS_URL": "redis://redis.invalid:6379/0",
+        "DJANGO_ALLOWED_HOSTS": "channel-manager.example.com",
+    }
+    env.update(overrides)
+    return {name: value for name, value in env.items() if value is not None}
+
+
+def _manage(*arguments: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(  # noqa: S603
+        [sys.executable, "manage.py", *arguments], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_production_settings_pass_check_deploy():
+    result = _manage("check", "--deploy", "--fail-level", "WARNING", env=_production_env())
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "System check identified no issues (0 silenced)."
+
+
+@pytest.mark.parametrize("variable", REQUIRED_PRODUCTION_VARIABLES)
+def test_production_refuses_to_start_without_a_required_variable(variable):
+    result = _manage("check", env=_production_env(**{variable: None}))
+    assert result.returncode != 0
+    assert f"ImproperlyConfigured: Set the {variable} environment variable" in result.stderr
+
+
+def _settings_variables() -> set[str]:
+    pattern = re.compile(r"""\benv(?:\.\w+)?\(\s*["']([A-Z][A-Z0-9_]*)["']""")
+    names = set()
+    for path in (ROOT / "channel_manager" / "settings").glob("*.py"):
+        names.update(pattern.findall(path.read_text()))
+    return names
+
+
+def test_readme_documents_every_setting():
+    # given: every variable the settings read, and the README's settings table rows
+    variables = _settings_variables()
+    readme = (ROOT / "README.md").read_text()
+    rows = set(re.findall(r"^\| `([A-Z][A-Z0-9_]*)` \|", readme, re.MULTILINE))
+    # then
+    assert {"DJANGO_SECRET_KEY", "DATABASE_URL", "REDIS_URL", "FIELD_ENCRYPTION_KEYS"} <= variables
+    assert sorted(variables - rows) == []
+
+
+def test_readme_documents_the_two_commands_and_production():
+    readme = (ROOT / "README.md").read_text()
+    for text in ("make run", "make test", "docker compose up", "gunicorn", "exactly one", "make bench"):
+        assert text in readme, text
