@@ -10,6 +10,7 @@ from datetime import datetime
 import requests
 
 from walmart_client.auth import TokenCache, TokenProvider
+from walmart_client.models import TokenDetail
 from walmart_client.ratelimit import MemoryRateLimitStore, RateLimits, RateLimitStore
 from walmart_client.requestor import Requestor
 from walmart_client.resources.auth import Auth
@@ -106,7 +107,13 @@ class WalmartClient:
     def __repr__(self) -> str:
         return f"<WalmartClient base_url={self.base_url!r} client_id={self.client_id!r}>"
 
-    def token_detail(self):  # noqa: ANN201 - shortcut, see Auth.token_detail
+    @property
+    def last_correlation_id(self) -> str | None:
+        """The `WM_QOS.CORRELATION_ID` of the most recent request attempt (for logs and ledgers)."""
+        return self.requestor.last_correlation_id
+
+    def token_detail(self) -> TokenDetail:
+        """Shortcut for `client.auth.token_detail()`."""
         return self.auth.token_detail()
 
     def close(self) -> None:

@@ -105,6 +105,7 @@ class Requestor:
         self.consumer_channel_type = consumer_channel_type
         self.extra_headers = dict(extra_headers or {})
         self._clock = clock or (lambda: datetime.now(tz=UTC))
+        self.last_correlation_id: str | None = None
 
     def __repr__(self) -> str:
         return f"<Requestor base_url={self.base_url!r}>"
@@ -164,7 +165,11 @@ class Requestor:
                 before_attempt=self.rate_limit_hook,
                 after_response=self._record,
             )
-            response = self.transport.send(call)
+            try:
+                response = self.transport.send(call)
+            finally:
+                if call.correlation_ids:
+                    self.last_correlation_id = call.correlation_ids[-1]
             correlation_id = call.correlation_ids[-1]
             if response.status_code == 401 and not refreshed:
                 refreshed = True

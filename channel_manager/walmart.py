@@ -1,0 +1,125 @@
+"""Django side of `walmart_client`: build a client for a Store, with a token and rate-limit state
+shared by every worker through the Django cache (Redis).
+
+* One access token per store, kept in the cache until shortly before it expires, so N workers make one
+  token call per ~13 minutes instead of N.
+* The last bucket Walmart reported per endpoint family (`x-current-token-count`,
+  `x-next-replenish-time`) is kept in the cache, and the client's `rate_limit_hook` paces every worker
+  on it: when Walmart said the bucket is empty, a worker waits for the replenish time (up to
+  `WALMART_RATE_LIMIT_MAX_WAIT_SECONDS`) or, for a longer wait, raises `WalmartRateLimited` without
+  calling Walmart so the Celery task retries later.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+
+from channel_manager.models import Store
+from walmart_client import WalmartClient
+from walmart_client.auth import CachedToken
+from walmart_client.errors import WalmartRateLimited
+from walmart_client.ratelimit import RateLimitInfo
+
+RATE_LIMIT_STATE_TTL_SECONDS = 3600
+
+
+def _setting(name: str, default: Any) -> Any:
+    return getattr(settings, name, default)
+
+
+class DjangoTokenCache:
+    """`walmart_client.TokenCache` on the Django cache, namespaced per store. The cache entry expires
+    with the token (the client passes a TTL shorter than the token's life)."""
+
+    def __init__(self, store_id: int) -> None:
+        self.prefix = f"walmart:store:{store_id}:"
+
+    def get(self, key: str) -> CachedToken | None:
+        value = cache.get(self.prefix + key)
+        return value if isinstance(value, dict) else None
+
+    def set(self, key: str, value: CachedToken, ttl: int) -> None:
+        cache.set(self.prefix + key, dict(value), timeout=ttl)
+
+    def __repr__(self) -> str:
+        return f"<DjangoTokenCache {self.prefix}>"
+
+
+class DjangoRateLimitStore:
+    """`walmart_client.RateLimitStore` on the Django cache: the last bucket per endpoint family of one
+    seller key (Walmart's buckets are per seller), visible to every worker."""
+
+    def __init__(self, store_id: int, client_id: str = "") -> None:
+        key = hashlib.sha256(client_id.encode()).hexdigest()[:16]
+        self.prefix = f"walmart:store:{store_id}:{key}:ratelimit:"
+
+    def get(self, family: str) -> RateLimitInfo | None:
+        value = cache.get(self.prefix + family)
+        if not isinstance(value, dict):
+            return None
+        try:
+            return RateLimitInfo.from_dict(value)
+        except (KeyError, TypeError, ValueError):
+            return None
+
+    def set(self, info: RateLimitInfo) -> None:
+        cache.set(self.prefix + info.family, info.to_dict(), timeout=RATE_LIMIT_STATE_TTL_SECONDS)
+
+
+def rate_limit_pacer(
+    store: DjangoRateLimitStore,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+    now: Callable[[], datetime] | None = None,
+    max_wait: float | None = None,
+) -> Callable[[str], None]:
+    """The `rate_limit_hook` for a store: before a request of `family`, wait while Walmart's last answer
+    said that bucket is empty. Raises WalmartRateLimited (nothing sent) when the wait exceeds `max_wait`."""
+    clock = now or (lambda: datetime.now(tz=UTC))
+    limit = float(max_wait if max_wait is not None else _setting("WALMART_RATE_LIMIT_MAX_WAIT_SECONDS", 30.0))
+
+    def hook(family: str) -> None:
+        info = store.get(family)
+        if info is None or info.tokens_left is None or info.tokens_left > 0:
+            return
+        wait = info.seconds_until_replenish(clock())
+        if wait <= 0:
+            return
+        if wait > limit:
+            raise WalmartRateLimited(
+                "Walmart's rate limit for this endpoint is exhausted (paced locally, nothing sent)",
+                retry_after=wait,
+                endpoint=family,
+            )
+        sleep(wait)
+
+    return hook
+
+
+def walmart_client_for_store(store: Store, **overrides: Any) -> WalmartClient:
+    """A `WalmartClient` for `store`: its base URL (production / sandbox / emulator), decrypted
+    credentials, the shared token cache and rate-limit state, and the configured timeout.
+
+    `overrides` are passed to `WalmartClient` (tests inject `sleep`, `jitter`). Raises
+    `SecretDecryptionError` when the stored secret cannot be decrypted (the message never holds it).
+    """
+    rate_limit_store = DjangoRateLimitStore(store.pk, store.client_id)
+    sleep = overrides.get("sleep", time.sleep)
+    options: dict[str, Any] = {
+        "base_url": store.api_base_url,
+        "client_id": store.client_id,
+        "client_secret": store.client_secret,
+        "token_cache": DjangoTokenCache(store.pk),
+        "rate_limit_store": rate_limit_store,
+        "rate_limit_hook": rate_limit_pacer(rate_limit_store, sleep=sleep),
+        "timeout": float(_setting("WALMART_HTTP_TIMEOUT_SECONDS", 30.0)),
+    }
+    options.update(overrides)
+    return WalmartClient(**options)

@@ -1,0 +1,136 @@
+"""The Django-side client factory: base URL per environment, token and rate-limit state shared through
+the cache by every client (every worker) of a store."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import responses
+from django.test import override_settings
+
+from channel_manager.models import Store
+from channel_manager.walmart import DjangoRateLimitStore, DjangoTokenCache, rate_limit_pacer, walmart_client_for_store
+from tests.factories import StoreFactory
+from walmart_client.errors import WalmartRateLimited
+from walmart_client.ratelimit import RateLimitInfo
+
+pytestmark = pytest.mark.django_db
+
+INVENTORY_BODY = {"sku": "SKU-1", "quantity": {"unit": "EACH", "amount": 4}}
+
+
+@pytest.fixture
+def api():
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield mock
+
+
+def test_client_uses_the_store_base_url_and_credentials(store, settings):
+    # given
+    settings.WALMART_HTTP_TIMEOUT_SECONDS = 7.5
+    # when
+    client = walmart_client_for_store(store)
+    # then
+    assert client.base_url == settings.WALMART_EMULATOR_BASE_URL.rstrip("/")
+    assert client.client_id == store.client_id
+    assert client.transport.timeout == 7.5
+    assert store.client_secret not in repr(client)
+
+
+@pytest.mark.parametrize(
+    ("environment", "setting"),
+    [
+        (Store.Environment.PRODUCTION, "WALMART_PRODUCTION_BASE_URL"),
+        (Store.Environment.SANDBOX, "WALMART_SANDBOX_BASE_URL"),
+    ],
+)
+def test_client_base_url_follows_the_environment(environment, setting, settings):
+    store = StoreFactory(environment=environment)
+    assert walmart_client_for_store(store).base_url == getattr(settings, setting)
+
+
+def test_token_is_shared_by_two_clients_through_the_cache(store, api):
+    # given two clients of the same store (as two workers would build them)
+    base = store.api_base_url
+    api.add(
+        responses.POST,
+        base + "/v3/token",
+        json={"access_token": "shared-tok", "token_type": "Bearer", "expires_in": 900},
+    )
+    api.add(responses.GET, base + "/v3/inventory", json=INVENTORY_BODY)
+    first = walmart_client_for_store(store)
+    second = walmart_client_for_store(store)
+    # when
+    first.inventory.get("SKU-1")
+    second.inventory.get("SKU-1")
+    # then
+    token_calls = [c for c in api.calls if c.request.url == base + "/v3/token"]
+    inventory_calls = [c for c in api.calls if c.request.url.startswith(base + "/v3/inventory")]
+    assert len(token_calls) == 1
+    assert [c.request.headers["WM_SEC.ACCESS_TOKEN"] for c in inventory_calls] == ["shared-tok", "shared-tok"]
+    cached = DjangoTokenCache(store.pk).get(first.tokens.cache_key)
+    assert cached["access_token"] == "shared-tok"
+
+
+def test_tokens_of_two_stores_are_not_shared(store, other_store, api):
+    # given
+    for target, token in ((store, "tok-a"), (other_store, "tok-b")):
+        api.add(responses.POST, target.api_base_url + "/v3/token", json={"access_token": token, "expires_in": 900})
+    api.add(responses.GET, store.api_base_url + "/v3/inventory", json=INVENTORY_BODY)
+    # when
+    walmart_client_for_store(store).inventory.get("SKU-1")
+    walmart_client_for_store(other_store).inventory.get("SKU-1")
+    # then
+    sent = [c.request.headers["WM_SEC.ACCESS_TOKEN"] for c in api.calls if "/v3/inventory" in c.request.url]
+    assert sent == ["tok-a", "tok-b"]
+
+
+def test_rate_limit_state_is_shared_between_clients(store, api):
+    # given one client sees Walmart's bucket headers
+    base = store.api_base_url
+    api.add(responses.POST, base + "/v3/token", json={"access_token": "tok", "expires_in": 900})
+    api.add(
+        responses.GET,
+        base + "/v3/inventory",
+        json=INVENTORY_BODY,
+        headers={"x-current-token-count": "41", "x-next-replenish-time": "1714564800000"},
+    )
+    walmart_client_for_store(store).inventory.get("SKU-1")
+    # when another client of the store reads the state
+    info = walmart_client_for_store(store).rate_limits.get("inventory.get")
+    # then
+    assert info.tokens_left == 41
+    assert info.next_replenish_at == datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+
+
+def test_pacer_waits_for_replenish_when_the_shared_bucket_is_empty(store):
+    # given Walmart said the bucket is empty and refills in 4 s
+    now = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+    state = DjangoRateLimitStore(store.pk, store.client_id)
+    state.set(RateLimitInfo("orders.ship", 0, now + timedelta(seconds=4), now))
+    waits = []
+    hook = rate_limit_pacer(state, sleep=waits.append, now=lambda: now, max_wait=30)
+    # when
+    hook("orders.ship")
+    hook("orders.cancel")  # no state: no wait
+    # then
+    assert waits == [4.0]
+
+
+def test_pacer_refuses_locally_when_the_wait_is_too_long(store, api):
+    # given the bucket refills in 10 minutes
+    now = datetime.now(tz=UTC)
+    state = DjangoRateLimitStore(store.pk, store.client_id)
+    state.set(RateLimitInfo("inventory.get", 0, now + timedelta(minutes=10), now))
+    api.add(responses.POST, store.api_base_url + "/v3/token", json={"access_token": "tok", "expires_in": 900})
+    waits = []
+    # when
+    with override_settings(WALMART_RATE_LIMIT_MAX_WAIT_SECONDS=30):
+        client = walmart_client_for_store(store, sleep=waits.append)
+        with pytest.raises(WalmartRateLimited) as caught:
+            client.inventory.get("SKU-1")
+    # then nothing was sent to the inventory endpoint and the wait is reported
+    assert [c for c in api.calls if "/v3/inventory" in c.request.url] == []
+    assert 590 < caught.value.retry_after <= 600
+    assert waits == []
