@@ -1,0 +1,301 @@
+"""Dashboard pages of the listings app, driven through their forms."""
+
+import csv
+import io
+from decimal import Decimal
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from channel_manager.models import Feed
+from inventory.models import StockMovement
+from listings.models import ImportJob, Listing, Product, StoreAttributeMapping
+from tests.listings.factories import ListingFactory, ProductFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def listings_url(store, **query):
+    url = reverse("listings:listing_list", args=[store.pk])
+    if query:
+        from urllib.parse import urlencode
+
+        url += "?" + urlencode(query)
+    return url
+
+
+# --- membership ----------------------------------------------------------------------------------
+
+
+def test_non_member_cannot_see_a_stores_listings(operator_client, other_store):
+    ListingFactory(store=other_store, product=ProductFactory(sku="SECRET-1"))
+    response = operator_client.get(listings_url(other_store))
+    assert response.status_code == 404
+    assert b"SECRET-1" not in response.content
+
+
+def test_non_member_cannot_act_on_a_stores_listings(operator_client, other_store):
+    listing = ListingFactory(store=other_store)
+    StoreAttributeMapping.objects.create(store=other_store, identifiers=["upc"])
+    response = operator_client.post(
+        reverse("listings:listing_action", args=[other_store.pk]), {"action": "match", "listing": [listing.pk]}
+    )
+    assert response.status_code == 404
+    listing.refresh_from_db()
+    assert listing.status == Listing.Status.DRAFT
+    assert Feed.objects.count() == 0
+
+
+def test_non_member_cannot_add_products_to_a_store(operator_client, other_store):
+    product = ProductFactory()
+    response = operator_client.post(
+        reverse("listings:add_to_store"), {"store": other_store.pk, "product": [product.pk]}
+    )
+    assert response.status_code == 302
+    assert Listing.objects.count() == 0
+    follow = operator_client.get(response["Location"])
+    assert "Select a valid choice." in follow.content.decode()
+
+
+def test_non_member_cannot_see_or_change_attribute_mapping(operator_client, other_store):
+    url = reverse("listings:attribute_mapping", args=[other_store.pk])
+    assert operator_client.get(url).status_code == 404
+    assert operator_client.post(url, {"identifier_1": "upc"}).status_code == 404
+    assert StoreAttributeMapping.objects.count() == 0
+
+
+def test_pages_need_login(client, store):
+    response = client.get(listings_url(store))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+
+
+# --- the Listings tab ----------------------------------------------------------------------------
+
+
+def test_listings_tab_shows_adobe_columns_status_cards_and_filters(operator_client, store):
+    ListingFactory(store=store, product=ProductFactory(sku="A-1", name="Alpha", price=Decimal("3.50"), quantity=7))
+    ListingFactory(
+        store=store,
+        product=ProductFactory(sku="B-1", name="Beta"),
+        status=Listing.Status.ERROR,
+        error_description="No item in the Walmart catalog matches UPC '000000000000'.",
+    )
+    ListingFactory(store=store, product=ProductFactory(sku="C-1"), status=Listing.Status.MATCH, walmart_item_id="W1")
+    response = operator_client.get(listings_url(store))
+    page = response.content.decode()
+    assert response.status_code == 200
+    for column in ("Product name", "SKU", "Quantity", "Price", "Status", "Error description", "Walmart item id"):
+        assert column in page
+    assert [(value, count) for value, _label, count in response.context["cards"]] == [
+        ("draft", 1),
+        ("processing", 0),
+        ("match", 1),
+        ("match_in_stage", 0),
+        ("error", 1),
+    ]
+    assert [listing.product.sku for listing in response.context["page_obj"]] == ["A-1", "B-1", "C-1"]
+    # when filtered by the Error card
+    response = operator_client.get(listings_url(store, status="error"))
+    assert [listing.product.sku for listing in response.context["page_obj"]] == ["B-1"]
+    assert "No item in the Walmart catalog matches UPC" in response.content.decode()
+    # search and sort
+    response = operator_client.get(listings_url(store, q="Beta"))
+    assert [listing.product.sku for listing in response.context["page_obj"]] == ["B-1"]
+    response = operator_client.get(listings_url(store, sort="-sku"))
+    assert [listing.product.sku for listing in response.context["page_obj"]] == ["C-1", "B-1", "A-1"]
+
+
+def test_listings_tab_query_count_does_not_grow_with_page_size(operator_client, store):
+    for _ in range(30):
+        ListingFactory(store=store)
+    counts = []
+    for size in (25, 100):
+        with CaptureQueriesContext(connection) as queries:
+            response = operator_client.get(listings_url(store, per_page=size))
+        assert response.status_code == 200
+        counts.append(len(queries))
+    assert len(response.context["page_obj"]) == 30
+    assert counts[0] == counts[1]
+
+
+def test_match_action_without_mapping_sends_nothing_and_says_what_to_do(operator_client, store):
+    listing = ListingFactory(store=store)
+    response = operator_client.post(
+        reverse("listings:listing_action", args=[store.pk]), {"action": "match", "listing": [listing.pk]}, follow=True
+    )
+    assert response.redirect_chain[-1][0] == reverse("listings:attribute_mapping", args=[store.pk])
+    assert "Open Channel Settings &gt; Map Attributes" in response.content.decode()
+    listing.refresh_from_db()
+    assert listing.status == Listing.Status.DRAFT
+    assert Feed.objects.count() == 0
+
+
+def test_reset_to_draft_action(operator_client, store):
+    listing = ListingFactory(store=store, status=Listing.Status.ERROR, error_description="boom")
+    response = operator_client.post(
+        reverse("listings:listing_action", args=[store.pk]),
+        {"action": "reset", "listing": [listing.pk]},
+        follow=True,
+    )
+    assert "1 listing reset to Draft." in response.content.decode()
+    listing.refresh_from_db()
+    assert (listing.status, listing.error_description) == (Listing.Status.DRAFT, "")
+
+
+def test_action_ignores_ids_of_another_store(operator_client, store, other_store):
+    foreign = ListingFactory(store=other_store, status=Listing.Status.ERROR, error_description="x")
+    response = operator_client.post(
+        reverse("listings:listing_action", args=[store.pk]), {"action": "reset", "listing": [foreign.pk]}, follow=True
+    )
+    assert "0 listings reset to Draft." in response.content.decode()
+    foreign.refresh_from_db()
+    assert foreign.status == Listing.Status.ERROR
+
+
+# --- Map Attributes ------------------------------------------------------------------------------
+
+
+def test_map_attributes_saves_priority_order(operator_client, store):
+    url = reverse("listings:attribute_mapping", args=[store.pk])
+    response = operator_client.post(url, {"identifier_1": "gtin", "identifier_2": "upc"}, follow=True)
+    assert "Attribute mapping saved." in response.content.decode()
+    assert StoreAttributeMapping.objects.get(store=store).identifiers == ["gtin", "upc"]
+    response = operator_client.post(url, {"identifier_1": "upc", "identifier_2": "upc"})
+    assert "Each identifier can be chosen only once." in response.content.decode()
+    response = operator_client.post(url, {})
+    assert "Map at least one identifier" in response.content.decode()
+    assert StoreAttributeMapping.objects.get(store=store).identifiers == ["gtin", "upc"]
+
+
+# --- catalog -------------------------------------------------------------------------------------
+
+
+def test_add_selected_products_to_store_is_idempotent(operator_client, store):
+    first, second = ProductFactory(), ProductFactory()
+    existing = ListingFactory(store=store, product=first, status=Listing.Status.MATCH)
+    response = operator_client.post(
+        reverse("listings:add_to_store"), {"store": store.pk, "product": [first.pk, second.pk]}, follow=True
+    )
+    assert "1 product added to Main Walmart store in Draft (1 already listed)." in response.content.decode()
+    assert sorted(Listing.objects.values_list("product_id", "status")) == [
+        (first.pk, "match"),
+        (second.pk, "draft"),
+    ]
+    existing.refresh_from_db()
+    assert existing.status == Listing.Status.MATCH
+
+
+def test_add_all_products_that_match_the_filter(operator_client, store):
+    ProductFactory(sku="MUG-1", name="Mug")
+    ProductFactory(sku="MUG-2", name="Big mug")
+    ProductFactory(sku="PLATE-1", name="Plate")
+    operator_client.post(reverse("listings:add_to_store"), {"store": store.pk, "all_matching": "1", "q": "mug"})
+    assert sorted(Listing.objects.values_list("product__sku", flat=True)) == ["MUG-1", "MUG-2"]
+
+
+def test_product_edit_form_routes_quantity_through_the_stock_service(operator_client):
+    product = ProductFactory(sku="MUG-1", quantity=5, upc="036000291452")
+    url = reverse("listings:product_edit", args=[product.pk])
+    data = {
+        "sku": "MUG-1",
+        "name": "Mug",
+        "upc": "036000291452",
+        "price": "12.00",
+        "quantity": "9",
+        "shipping_weight": "1.25",
+    }
+    response = operator_client.post(url, data)
+    assert response.status_code == 302
+    product.refresh_from_db()
+    assert (product.price, product.quantity, product.name) == (Decimal("12.00"), 9, "Mug")
+    assert list(StockMovement.objects.values_list("delta", "reason", "actor")) == [(4, "catalog_edit", "operator")]
+
+
+def test_product_edit_form_reports_a_wrong_check_digit_and_changes_nothing(operator_client):
+    product = ProductFactory(sku="MUG-1", quantity=5, upc="036000291452", price=Decimal("9.99"))
+    url = reverse("listings:product_edit", args=[product.pk])
+    data = {"sku": "MUG-1", "name": "Mug", "upc": "036000291453", "price": "1.00", "quantity": "1"}
+    response = operator_client.post(url, data)
+    assert response.status_code == 200
+    assert response.context["form"].errors == {
+        "upc": ["UPC 036000291453 has a wrong check digit: the last digit should be 2, not 3."]
+    }
+    product.refresh_from_db()
+    assert (product.upc, product.price, product.quantity) == ("036000291452", Decimal("9.99"), 5)
+    assert StockMovement.objects.count() == 0
+
+
+def test_product_create_form(operator_client):
+    data = {"sku": "NEW-1", "name": "New", "ean": "4006381333931", "price": "5", "quantity": "2"}
+    response = operator_client.post(reverse("listings:product_create"), data)
+    assert response.status_code == 302
+    product = Product.objects.get(sku="NEW-1")
+    assert (product.ean, product.price, product.quantity) == ("4006381333931", Decimal("5.00"), 2)
+
+
+def test_catalog_search_and_pagination(operator_client):
+    for number in range(30):
+        ProductFactory(sku=f"MUG-{number:02d}")
+    response = operator_client.get(reverse("listings:product_list"), {"q": "MUG-2"})
+    assert [product.sku for product in response.context["page_obj"]] == [f"MUG-{n}" for n in range(20, 30)]
+    response = operator_client.get(reverse("listings:product_list"), {"page": 2})
+    assert [product.sku for product in response.context["page_obj"]] == [
+        "MUG-25",
+        "MUG-26",
+        "MUG-27",
+        "MUG-28",
+        "MUG-29",
+    ]
+
+
+def test_upload_import_runs_and_shows_each_bad_row(operator_client, django_capture_on_commit_callbacks):
+    content = b"sku,name,price,quantity\nA-1,Alpha,1.00,1\nA-2,Beta,1.001,1\n"
+    with django_capture_on_commit_callbacks(execute=True):
+        response = operator_client.post(
+            reverse("listings:import"), {"file": SimpleUploadedFile("catalog.csv", content)}, follow=False
+        )
+    job = ImportJob.objects.get()
+    assert response["Location"] == reverse("listings:import_detail", args=[job.pk])
+    job.refresh_from_db()
+    assert (job.status, job.created_count, job.error_count, job.created_by.username) == ("done", 1, 1, "operator")
+    progress = operator_client.get(reverse("listings:import_progress", args=[job.pk])).content.decode()
+    assert "hx-trigger" not in progress  # finished: the partial stops polling
+    assert "Price can have at most two decimals (e.g. 9.99), got 1.001." in progress
+    errors_csv = b"".join(operator_client.get(reverse("listings:import_errors_csv", args=[job.pk])).streaming_content)
+    assert list(csv.reader(io.StringIO(errors_csv.decode()))) == [
+        ["row", "sku", "field", "message"],
+        ["3", "A-2", "price", "Price can have at most two decimals (e.g. 9.99), got 1.001."],
+    ]
+
+
+def test_running_import_progress_partial_polls(operator_client):
+    job = ImportJob.objects.create(
+        file="x.csv", original_filename="x.csv", file_size=1000, bytes_read=420, status="running"
+    )
+    progress = operator_client.get(reverse("listings:import_progress", args=[job.pk])).content.decode()
+    assert 'hx-trigger="every 1s"' in progress
+    assert 'value="42"' in progress
+
+
+def test_template_download_reimports_cleanly(operator_client, django_capture_on_commit_callbacks):
+    response = operator_client.get(reverse("listings:import_template"))
+    content = response.content
+    assert content.decode().splitlines()[0] == (
+        "sku,name,brand,description,image_url,upc,gtin,ean,isbn,issn,price,quantity,shipping_weight"
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        operator_client.post(reverse("listings:import"), {"file": SimpleUploadedFile("template.csv", content)})
+    assert sorted(Product.objects.values_list("sku", flat=True)) == ["BOOK-042", "MUG-001"]
+    assert ImportJob.objects.get().error_count == 0
+
+
+def test_export_round_trips(operator_client):
+    ProductFactory(sku="A-1", name="Alpha, with comma", price=Decimal("1.50"), quantity=3, shipping_weight=None)
+    response = operator_client.get(reverse("listings:export"))
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert rows[1][:2] == ["A-1", "Alpha, with comma"]
+    assert rows[1][10:] == ["1.50", "3", ""]
