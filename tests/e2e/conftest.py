@@ -1,0 +1,72 @@
+"""Browser-test harness: Playwright (sync API) driving Debian's chromium against Django's live server.
+
+Fixtures: `browser` (one headless chromium per test session), `page` (a fresh browser context per
+test, so cookies never leak between tests), and `log_in` (logs a user in through the real login
+form). Mark browser tests with `@pytest.mark.browser`. The live server runs the test settings with a
+transactional database: create rows in the test before opening pages.
+
+Without /usr/bin/chromium (or Playwright) the browser tests are skipped with the reason shown.
+"""
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+# Playwright's sync API runs an event loop in this thread; the test's own ORM calls are still
+# synchronous, so Django's async-safety guard is switched off for this test process.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+DEFAULT_TIMEOUT_MS = 15_000
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator:
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium) to run browser tests")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:  # pragma: no cover - playwright is a dev dependency
+        pytest.skip("playwright is not installed (pip install -e '.[dev]')")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+@pytest.fixture
+def page(browser, live_server) -> Iterator:
+    context = browser.new_context(base_url=live_server.url)
+    context.set_default_timeout(DEFAULT_TIMEOUT_MS)
+    opened = context.new_page()
+    try:
+        yield opened
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def log_in(page, live_server) -> Callable[[str, str], None]:
+    """log_in(username, password): submit the real login form and wait for the page that follows."""
+
+    def _log_in(username: str, password: str) -> None:
+        page.goto(f"{live_server.url}/accounts/login/")
+        page.get_by_label("Username").fill(username)
+        page.get_by_label("Password").fill(password)
+        with page.expect_navigation():
+            page.get_by_role("button", name="Log in").click()
+
+    return _log_in

@@ -1,0 +1,80 @@
+"""In a real browser: log in, see the Stores page, open a store; a non-member gets 404; a wrong password
+is refused."""
+
+import re
+
+import pytest
+
+from tests.conftest import PASSWORD
+from tests.factories import StoreFactory, StoreMembershipFactory, UserFactory
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def shop(transactional_db):
+    """An operator who is a member of one store; another store they are not a member of."""
+    operator = UserFactory(username="shopkeeper")
+    store = StoreFactory(name="Shopkeeper's Walmart", client_id="shop-client")
+    StoreMembershipFactory(store=store, user=operator)
+    other = StoreFactory(name="Not yours")
+    return operator, store, other
+
+
+def test_operator_logs_in_and_sees_their_store(page, log_in, live_server, shop):
+    operator, store, other = shop
+    # when
+    log_in(operator.username, PASSWORD)
+    # then
+    assert page.url == f"{live_server.url}/stores/"
+    assert page.get_by_role("heading", level=1).inner_text() == "Channel Manager Marketplace Stores"
+    rows = page.locator("table.grid tbody tr")
+    assert rows.count() == 1
+    assert rows.first.locator("td").first.inner_text() == "Shopkeeper's Walmart"
+    assert page.get_by_text("Not yours").count() == 0
+    # when: the eye icon opens the store, then Channel Settings -> Walmart Connection
+    page.get_by_label("View Shopkeeper's Walmart").click()
+    page.get_by_role("link", name="Channel Settings").click()
+    page.get_by_role("link", name=re.compile("Walmart Connection")).click()
+    # then
+    assert page.url == f"{live_server.url}/stores/{store.pk}/settings/connection/"
+    assert page.locator("dl.facts code").first.inner_text() == "shop-client"
+    assert "s3cret-value-never-shown" not in page.content()
+
+
+def test_non_member_gets_404_on_another_stores_pages(page, log_in, live_server, shop):
+    operator, store, other = shop
+    log_in(operator.username, PASSWORD)
+    for path in (f"/stores/{other.pk}/", f"/stores/{other.pk}/settings/", f"/stores/{other.pk}/settings/connection/"):
+        response = page.goto(f"{live_server.url}{path}")
+        assert response.status == 404, path
+        assert "Not yours" not in page.content()
+
+
+def test_wrong_password_shows_the_error_and_stays_logged_out(page, log_in, live_server, shop):
+    operator, store, other = shop
+    log_in(operator.username, "not the password")
+    assert page.url == f"{live_server.url}/accounts/login/"
+    assert page.get_by_role("alert").inner_text() == "Your username and password didn't match. Please try again."
+    response = page.goto(f"{live_server.url}/stores/")
+    assert page.url == f"{live_server.url}/accounts/login/?next=/stores/"
+    assert response.status == 200
+
+
+def test_operator_adds_a_store_and_the_secret_is_never_shown(page, log_in, live_server, shop):
+    operator, store, other = shop
+    log_in(operator.username, PASSWORD)
+    # when
+    page.get_by_role("link", name="Add store").click()
+    page.get_by_label("Store name").fill("Second Walmart")
+    page.locator("#id_environment").select_option("sandbox")
+    page.get_by_label("Client ID").fill("second-client")
+    page.get_by_label("Client Secret").fill("typed-secret-789")
+    page.get_by_role("button", name="Save Store").click()
+    # then: on the new store's Walmart Connection page, the secret masked
+    assert re.fullmatch(rf"{live_server.url}/stores/\d+/settings/connection/", page.url)
+    assert page.get_by_role("status").inner_text() == "Store Second Walmart added. Test its connection to Walmart."
+    assert "typed-secret-789" not in page.content()
+    page.get_by_role("link", name="Marketplace Stores").first.click()
+    names = page.locator("table.grid tbody tr td:first-child").all_inner_texts()
+    assert names == ["Second Walmart", "Shopkeeper's Walmart"]
