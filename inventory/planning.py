@@ -1,0 +1,237 @@
+"""The planner's pure core: from (listing, desired value, confirmed value) rows and the budget left, decide
+what goes to Walmart now and how. No database, no HTTP: the dry-run preview and the real send both call
+`plan_build`, so the preview is exactly what is then sent.
+
+Rules (level-triggered, DESIGN.md "Data flow"):
+- a listing is a change when its desired value differs from the value Walmart last confirmed;
+- a change already on its way (same value in an open feed) or refused by Walmart for that same value
+  (a data error) is not sent again;
+- inventory changes to zero are urgent (overselling is the costliest failure) and go first;
+- when every change fits in the single-call budget, all go as single-item calls (fastest path, light load);
+  otherwise urgent changes use the single-call budget and the rest go in bulk feeds split by Walmart's item
+  and size limits, as many feeds as the seller's feed limit allows now (usually one); when no feed may be
+  sent now, the leftover single-call budget takes the next changes by priority; the rest waits for a
+  later run.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+INVENTORY = "inventory"
+PRICE = "price"
+INVENTORY_FEED_VERSION = "1.4"
+PRICE_FEED_VERSION = "1.7"
+# Room kept under Walmart's file size limit for the header, the multipart envelope and rounding.
+FEED_SIZE_SAFETY = 0.95
+
+Value = int | Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class SyncRow:
+    """One matched listing as the planner sees it."""
+
+    listing_id: int
+    sku: str
+    desired: Value | None
+    confirmed: Value | None
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    listing_id: int
+    sku: str
+    value: Value
+    confirmed: Value | None
+    urgent: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class FeedLimits:
+    """How many feeds of one type the seller may send per window, and how large each may be."""
+
+    count: int
+    window_seconds: int
+    max_bytes: int
+    max_items: int
+    source: str = "settings"  # "partner_profile" or "settings"
+
+    @property
+    def spacing_seconds(self) -> float:
+        return self.window_seconds / max(self.count, 1)
+
+
+@dataclass(frozen=True, slots=True)
+class FeedBatch:
+    changes: tuple[Change, ...]
+    payload: dict[str, Any]
+    size_bytes: int
+
+
+@dataclass
+class SyncPlan:
+    stream: str
+    singles: list[Change] = field(default_factory=list)
+    feeds: list[FeedBatch] = field(default_factory=list)
+    waiting: list[Change] = field(default_factory=list)
+    matched_count: int = 0
+    in_flight_count: int = 0
+    blocked_count: int = 0
+    no_value_count: int = 0
+
+    @property
+    def change_count(self) -> int:
+        return len(self.singles) + sum(len(feed.changes) for feed in self.feeds) + len(self.waiting)
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.singles and not self.feeds
+
+    def summary(self) -> dict[str, int]:
+        return {
+            "matched": self.matched_count,
+            "changes": self.change_count,
+            "singles": len(self.singles),
+            "feeds": len(self.feeds),
+            "feed_items": sum(len(feed.changes) for feed in self.feeds),
+            "waiting": len(self.waiting),
+            "in_flight": self.in_flight_count,
+            "blocked": self.blocked_count,
+        }
+
+
+def value_text(value: Value) -> str:
+    """The canonical text of a quantity or price (ledger rows, failure memory)."""
+    if isinstance(value, Decimal):
+        return f"{value:.2f}"
+    return str(value)
+
+
+def value_parse(stream: str, text: str | float | int | Decimal) -> Value:
+    """The typed value back from ledger text or a feed payload number."""
+    if stream == INVENTORY:
+        return int(text)
+    return Decimal(str(text)).quantize(Decimal("0.01"))
+
+
+def feed_item(stream: str, sku: str, value: Value) -> dict[str, Any]:
+    """One item of an inventory (1.4) or price (1.7) feed, as Walmart's JSON schemas define it."""
+    if stream == INVENTORY:
+        return {"sku": sku, "quantity": {"unit": "EACH", "amount": int(value)}}
+    return {
+        "sku": sku,
+        "pricing": [{"currentPriceType": "BASE", "currentPrice": {"currency": "USD", "amount": float(value)}}],
+    }
+
+
+def feed_payload(stream: str, items: list[dict[str, Any]]) -> dict[str, Any]:
+    if stream == INVENTORY:
+        return {"InventoryHeader": {"version": INVENTORY_FEED_VERSION}, "Inventory": items}
+    return {"PriceHeader": {"version": PRICE_FEED_VERSION}, "Price": items}
+
+
+def feed_payload_items(stream: str, payload: Mapping[str, Any]) -> dict[str, Value]:
+    """`{sku: value}` of a feed payload built by `feed_payload` (for in-flight checks and confirmations)."""
+    result: dict[str, Value] = {}
+    if stream == INVENTORY:
+        for item in payload.get("Inventory") or ():
+            result[item["sku"]] = int(item["quantity"]["amount"])
+    else:
+        for item in payload.get("Price") or ():
+            result[item["sku"]] = value_parse(PRICE, item["pricing"][0]["currentPrice"]["amount"])
+    return result
+
+
+def _json_size(data: Any) -> int:
+    return len(json.dumps(data, separators=(",", ":")).encode())
+
+
+def feed_batches_build(
+    stream: str, changes: list[Change], *, limits: FeedLimits, max_feeds: int
+) -> tuple[list[FeedBatch], list[Change]]:
+    """Split `changes` (in priority order) into at most `max_feeds` feeds, each within `limits.max_items`
+    items and `limits.max_bytes` bytes of JSON. Returns the feeds and the changes left over."""
+    feeds: list[FeedBatch] = []
+    header_size = _json_size(feed_payload(stream, []))
+    byte_budget = int(limits.max_bytes * FEED_SIZE_SAFETY)
+    position = 0
+    while position < len(changes) and len(feeds) < max_feeds:
+        items: list[dict[str, Any]] = []
+        batch: list[Change] = []
+        size = header_size
+        while position < len(changes) and len(items) < limits.max_items:
+            change = changes[position]
+            item = feed_item(stream, change.sku, change.value)
+            item_size = _json_size(item) + (1 if items else 0)  # the comma before it
+            if items and size + item_size > byte_budget:
+                break
+            items.append(item)
+            batch.append(change)
+            size += item_size
+            position += 1
+        feeds.append(FeedBatch(changes=tuple(batch), payload=feed_payload(stream, items), size_bytes=size))
+    return feeds, changes[position:]
+
+
+def _priority(change: Change) -> tuple[int, int]:
+    if change.urgent:
+        return (0, change.listing_id)
+    if change.confirmed is None or change.value < change.confirmed:
+        return (1, change.listing_id)
+    return (2, change.listing_id)
+
+
+def plan_build(
+    *,
+    stream: str,
+    rows: Iterable[SyncRow],
+    in_flight: Mapping[str, Value] | None = None,
+    blocked: Mapping[int, Value] | None = None,
+    single_budget: int,
+    feed_slots: int,
+    limits: FeedLimits,
+) -> SyncPlan:
+    """Decide what to send now. `in_flight` is `{sku: value}` already on its way in open feeds; `blocked` is
+    `{listing_id: value}` Walmart refused; `single_budget` is how many single-item calls may be made now;
+    `feed_slots` how many feeds may be submitted now."""
+    in_flight = in_flight or {}
+    blocked = blocked or {}
+    plan = SyncPlan(stream=stream)
+    changes: list[Change] = []
+    for row in rows:
+        plan.matched_count += 1
+        if row.desired is None:
+            plan.no_value_count += 1
+            continue
+        if row.desired == row.confirmed:
+            continue
+        if in_flight.get(row.sku) == row.desired:
+            plan.in_flight_count += 1
+            continue
+        if blocked.get(row.listing_id) == row.desired:
+            plan.blocked_count += 1
+            continue
+        urgent = stream == INVENTORY and row.desired == 0
+        changes.append(Change(row.listing_id, row.sku, row.desired, row.confirmed, urgent))
+    changes.sort(key=_priority)
+    single_budget = max(single_budget, 0)
+    if len(changes) <= single_budget:
+        plan.singles = changes
+        return plan
+    urgent_count = sum(1 for change in changes if change.urgent)
+    singles_count = min(urgent_count, single_budget)
+    plan.singles = changes[:singles_count]
+    rest = changes[singles_count:]
+    if feed_slots > 0:
+        plan.feeds, rest = feed_batches_build(stream, rest, limits=limits, max_feeds=feed_slots)
+    else:
+        extra = single_budget - singles_count
+        plan.singles += rest[:extra]
+        rest = rest[extra:]
+    plan.waiting = rest
+    return plan

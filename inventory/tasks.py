@@ -1,0 +1,57 @@
+"""Celery tasks of the inventory and price sync: thin, ids in, a service does the work."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from inventory.models import SyncStream
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def sync_run_task(store_id: int, stream: str) -> dict | None:
+    """One planner run (`inventory.services.sync_run`) of `stream` for the store. Never retried by Celery:
+    the next minute's tick is the retry, paced inside Walmart's limits."""
+    from channel_manager.models import Store
+    from inventory.services import sync_run
+
+    store = Store.objects.filter(pk=store_id).first()
+    if store is None:
+        return None
+    return sync_run(store=store, stream=stream).summary()
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def sync_reconcile_task(store_id: int, stream: str) -> dict | None:
+    """Read Walmart's values back and flag drift (`inventory.services.sync_reconcile`)."""
+    from channel_manager.models import Store
+    from inventory.services import sync_reconcile
+    from walmart_client.errors import WalmartError
+
+    store = Store.objects.filter(pk=store_id).first()
+    if store is None:
+        return None
+    try:
+        return sync_reconcile(store=store, stream=stream).summary()
+    except WalmartError as error:
+        from inventory.models import SyncState
+
+        SyncState.objects.update_or_create(
+            store=store, stream=stream, defaults={"last_error": f"Reconciliation failed: {error}"[:2000]}
+        )
+        return {"error": str(error)}
+
+
+@shared_task(ignore_result=True)
+def inventory_sync_tick_task() -> int:
+    """Every minute: a run of the inventory stream for every store that has it on (or feeds to poll)."""
+    from inventory.services import sync_tick
+
+    return sync_tick(stream=SyncStream.INVENTORY)
+
+
+@shared_task(ignore_result=True)
+def sync_reconcile_tick_task() -> int:
+    """Every hour: reconciliation of each enabled stream of every store."""
+    from inventory.services import sync_reconcile_tick
+
+    return sync_reconcile_tick()

@@ -1,0 +1,56 @@
+"""Fixtures of the inventory and price sync tests: a Walmart API mocked at the HTTP boundary (`responses`),
+a client for the test store that never sleeps, and a clean slate of the sync's Redis keys."""
+
+import pytest
+import responses
+from django.core.cache import cache
+
+from walmart_client import WalmartClient
+
+TOKEN_BODY = {"access_token": "test-token", "token_type": "Bearer", "expires_in": 900}
+
+
+@pytest.fixture(autouse=True)
+def _sync_cache_keys_cleared():
+    """Locks, debounce keys and cached partner profiles must not leak between tests (ids are reused)."""
+
+    def clear() -> None:
+        client = cache._cache.get_client(write=True)
+        keys = list(client.scan_iter(match=cache.make_key("sync:*")))
+        if keys:
+            client.delete(*keys)
+
+    clear()
+    yield
+    clear()
+
+
+@pytest.fixture
+def walmart_api():
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield mock
+
+
+@pytest.fixture
+def base_url(store):
+    return store.api_base_url
+
+
+@pytest.fixture
+def walmart(walmart_api, store, base_url):
+    """The mocked API with a token endpoint and an empty partner profile (no seller tier)."""
+    walmart_api.add(responses.POST, f"{base_url}/v3/token", json=TOKEN_BODY)
+    walmart_api.add(responses.GET, f"{base_url}/v3/settings/partnerprofile", json={})
+    return walmart_api
+
+
+@pytest.fixture
+def client(store, base_url):
+    return WalmartClient(
+        base_url=base_url,
+        client_id=store.client_id,
+        client_secret=store.client_secret,
+        max_retries=0,
+        max_rate_limit_wait=0,
+        sleep=lambda seconds: None,
+    )
