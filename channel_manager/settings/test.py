@@ -37,3 +37,7 @@ CACHES["default"]["KEY_PREFIX"] = f"cm-test-{uuid.uuid4().hex[:8]}"  # noqa: F40
 # Tasks run in-process: tests call services and see the task's effects without a worker.
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True
+
+# pytest captures log records itself (shown with a failing test); a console handler would print each
+# one a second time.
+LOGGING["root"]["handlers"] = []  # noqa: F405
