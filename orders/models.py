@@ -90,7 +90,11 @@ class OrderSettings(models.Model):
 
     webhook_token = models.CharField(max_length=64, unique=True, default=webhook_token_new, editable=False)
     webhook_auth_method = models.CharField(max_length=20, choices=WebhookAuth.choices, default=WebhookAuth.HMAC)
-    webhook_auth_header = models.CharField(max_length=100, default="WM_SEC.AUTH_SIGNATURE")
+    webhook_auth_header = models.CharField(
+        max_length=100,
+        default="X-Walmart-Signature",
+        help_text=_("Walmart sends the HMAC or basic credentials in this header (no underscores: servers drop them)."),
+    )
     webhook_basic_username = models.CharField(max_length=100, blank=True)
     webhook_basic_password_encrypted = models.TextField(blank=True, editable=False)
     webhook_subscription_ids = models.JSONField(default=list, blank=True)

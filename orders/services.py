@@ -297,6 +297,7 @@ def _orders_upsert_batch(
             continue
         fields = order_fields(remote, order.pk)
         changes: list[str] = []
+        lines_changed = False
         for line_number, line_fields in remote_line_fields[remote.purchase_order_id]:
             line = existing_lines.get((order.pk, line_number))
             if line is None:
@@ -308,7 +309,8 @@ def _orders_upsert_batch(
                 for name in LINE_FIELDS_FROM_WALMART:
                     setattr(line, name, line_fields[name])
                 lines_to_update.append(line)
-        order_changed = any(getattr(order, name) != value for name, value in fields.items())
+                lines_changed = True
+        order_changed = lines_changed or any(getattr(order, name) != value for name, value in fields.items())
         if fields["status"] != order.status:
             changes.append(f"status {order.get_status_display()} -> {Order.Status(fields['status']).label}")
         if order_changed or changes:

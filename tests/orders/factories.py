@@ -32,8 +32,8 @@ def line_json(
         {
             "chargeType": "PRODUCT",
             "chargeName": "ItemPrice",
-            "chargeAmount": {"currency": "USD", "amount": Decimal(price)},
-            "tax": {"taxName": "Tax1", "taxAmount": {"currency": "USD", "amount": Decimal(tax)}},
+            "chargeAmount": {"currency": "USD", "amount": float(price)},
+            "tax": {"taxName": "Tax1", "taxAmount": {"currency": "USD", "amount": float(tax)}},
         }
     ]
     if shipping is not None:
@@ -41,8 +41,8 @@ def line_json(
             {
                 "chargeType": "SHIPPING",
                 "chargeName": "Shipping",
-                "chargeAmount": {"currency": "USD", "amount": Decimal(shipping)},
-                "tax": {"taxName": "Tax1", "taxAmount": {"currency": "USD", "amount": Decimal("0")}},
+                "chargeAmount": {"currency": "USD", "amount": float(shipping)},
+                "tax": {"taxName": "Tax1", "taxAmount": {"currency": "USD", "amount": 0}},
             }
         )
     status_list = []
