@@ -5,10 +5,12 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 BIN = $(VENV)/bin
 STAMP = $(VENV)/.installed-stamp
+export PIP_DISABLE_PIP_VERSION_CHECK = 1
 
 .PHONY: install run test lint bench clean
 
 $(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required (found " + sys.version.split()[0] + "); set PYTHON=/path/to/python3.11")'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
@@ -29,8 +31,13 @@ lint: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# Every benchmark prints its figures; `python -m bench.<name>` runs one.
 bench: install
-	$(BIN)/python -m bench
+	@if [ -f bench/__main__.py ]; then $(BIN)/python -m bench; \
+	else for module in bench/[a-z]*.py; do \
+		[ -e "$$module" ] || { echo "No benchmarks in bench/ yet."; break; }; \
+		name=$$(basename "$$module" .py); echo "== bench.$$name"; $(BIN)/python -m "bench.$$name" || exit 1; \
+	done; fi
 
 clean:
-	rm -rf $(VENV) var/*.sqlite3 var/redis
+	rm -rf $(VENV) var/*.sqlite3* var/redis var/static

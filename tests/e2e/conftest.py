@@ -5,7 +5,8 @@ test, so cookies never leak between tests), and `log_in` (logs a user in through
 form). Mark browser tests with `@pytest.mark.browser`. The live server runs the test settings with a
 transactional database: create rows in the test before opening pages.
 
-Without /usr/bin/chromium (or Playwright) the browser tests are skipped with the reason shown.
+Without /usr/bin/chromium the browser tests are skipped with the reason shown (under CI=true they fail
+instead, so CI never passes without running them).
 """
 
 import os
@@ -34,7 +35,10 @@ DEFAULT_TIMEOUT_MS = 15_000
 @pytest.fixture(scope="session")
 def browser() -> Iterator:
     if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium) to run browser tests")
+        reason = f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium) to run browser tests"
+        if os.environ.get("CI"):
+            pytest.fail(f"{reason}. CI must run them (.ci/run installs it).")
+        pytest.skip(reason)
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:  # pragma: no cover - playwright is a dev dependency
