@@ -59,6 +59,9 @@ def catalog_changed(product_ids: Iterable[int]) -> None:
     if not ids:
         return
     logger.debug("catalog changed: %d products", len(ids))
+    from inventory.services import sync_nudge  # debounced planner runs for the stores listing these products
+
+    sync_nudge(product_ids=ids)
 
 
 def _catalog_changed_after_commit(product_ids: Iterable[int]) -> None:

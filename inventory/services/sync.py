@@ -70,7 +70,9 @@ _WALMART_TO_FEED_STATUS = {
 def _client_for(store: Store):
     from channel_manager.walmart import walmart_client_for_store
 
-    return walmart_client_for_store(store)
+    # A 429 or a failure comes straight back (no sleeping, no retry in the transport): the run records it,
+    # sets the stream's "not before" time on a 429, and the next run (a minute later) is the retry.
+    return walmart_client_for_store(store, max_rate_limit_wait=0, max_retries=0)
 
 
 def _chunks(items: list, size: int = _CHUNK) -> Iterable[list]:
