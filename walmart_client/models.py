@@ -427,6 +427,8 @@ class ReturnLine:
     refund_channel: str | None
     charges: list[ReturnCharge]
     tracking_statuses: list[ReturnTrackingStatus]
+    current_refund_status: str | None = None
+    current_delivery_status: str | None = None
 
     @classmethod
     def from_api(cls, data: Mapping[str, Any]) -> ReturnLine:
@@ -448,6 +450,8 @@ class ReturnLine:
             refund_channel=data.get("refundChannel"),
             charges=[ReturnCharge.from_api(c) for c in _list(data.get("charges"))],
             tracking_statuses=[ReturnTrackingStatus.from_api(s) for s in _list(data.get("currentTrackingStatuses"))],
+            current_refund_status=data.get("currentRefundStatus"),
+            current_delivery_status=data.get("currentDeliveryStatus"),
         )
 
 
@@ -463,6 +467,8 @@ class WalmartReturn:
     currency: str | None
     return_channel: str | None
     lines: list[ReturnLine]
+    return_type: str | None = None
+    customer_email_id: str | None = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
@@ -485,6 +491,8 @@ class WalmartReturn:
             currency=total.get("currencyUnit"),
             return_channel=channel,
             lines=[ReturnLine.from_api(line) for line in _list(data.get("returnOrderLines"))],
+            return_type=data.get("returnType"),
+            customer_email_id=data.get("customerEmailId"),
             raw=dict(data),
         )
 
@@ -502,20 +510,26 @@ class FeedAck:
 
 @dataclass(slots=True)
 class FeedItemResult:
+    """One item's outcome in a feed. `item_id` is Walmart's item id (`itemid`), falling back to the
+    `wpid` when Walmart sends only that; `wpid` is kept on its own too."""
+
     sku: str | None
     status: str
     item_id: str | None = None
     index: int | None = None
     errors: list[WalmartErrorDetail] = field(default_factory=list)
+    wpid: str | None = None
 
     @classmethod
     def from_api(cls, data: Mapping[str, Any]) -> FeedItemResult:
+        item_id = data.get("itemid") or data.get("itemId")
         return cls(
             sku=data.get("sku"),
             status=data.get("ingestionStatus") or "",
-            item_id=data.get("wpid") or data.get("itemid"),
+            item_id=str(item_id) if item_id else data.get("wpid"),
             index=data.get("index"),
             errors=_ingestion_errors(data.get("ingestionErrors")),
+            wpid=data.get("wpid"),
         )
 
     @property
@@ -833,6 +847,8 @@ _UNIT_BYTES = {"BYTES": 1, "BYTE": 1, "KB": 1024, "MB": 1024**2, "GB": 1024**3}
 @dataclass(slots=True)
 class PartnerProfile:
     feed_limits: list[FeedThrottle]
+    partner_id: str | None = None
+    partner_name: str | None = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
@@ -863,7 +879,13 @@ class PartnerProfile:
                             throttle_type=throttle.get("type"),
                         )
                     )
-        return cls(feed_limits=limits, raw=dict(data))
+        partner = data.get("partner") or {}
+        return cls(
+            feed_limits=limits,
+            partner_id=partner.get("partnerId"),
+            partner_name=partner.get("partnerName"),
+            raw=dict(data),
+        )
 
     def feed_limit(self, feed_type: str) -> FeedThrottle | None:
         for limit in self.feed_limits:

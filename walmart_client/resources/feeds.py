@@ -11,15 +11,20 @@ reconcile with `iter_all()`.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from decimal import Decimal
 from typing import Any, TypeVar
 
 from walmart_client.models import FeedAck, FeedItemResult, FeedStatus, FeedSummary
 from walmart_client.requestor import Requestor, _json_default
-from walmart_client.resources._common import path_part
+from walmart_client.resources._common import check_quantity, path_part
+from walmart_client.resources.prices import build_price_body
 from walmart_client.transport import Retry
 
 MAX_FEED_ITEMS = 10_000
+INVENTORY_FEED_VERSION = "1.4"
+PRICE_FEED_VERSION = "1.7"
+LAGTIME_FEED_VERSION = "1.0"
 MAX_STATUS_PAGE = 50
 
 # The list in each feed payload that holds the items (Walmart's key spellings, case included).
@@ -46,6 +51,53 @@ def feed_item_count(payload: Mapping[str, Any]) -> int:
     if len(lists) == 1:
         return len(lists[0])
     raise ValueError("the feed payload has no item list (expected e.g. MPItem, Inventory, Price or lagTime)")
+
+
+def _unique(pairs: Iterable[tuple[str, T]], what: str) -> list[tuple[str, T]]:
+    items = list(pairs.items()) if isinstance(pairs, Mapping) else list(pairs)
+    seen: set[str] = set()
+    for sku, _ in items:
+        if not sku:
+            raise ValueError(f"every {what} line needs a SKU")
+        if sku in seen:
+            # Walmart does not say which of two lines for one SKU wins in a feed.
+            raise ValueError(f"SKU {sku!r} appears twice in the {what} feed")
+        seen.add(sku)
+    if not items:
+        raise ValueError(f"the {what} feed has no items")
+    return items
+
+
+def inventory_feed_payload(quantities: Mapping[str, int] | Iterable[tuple[str, int]]) -> dict[str, Any]:
+    """`feedType=inventory` payload, spec 1.4 (seller's default ship node): `{InventoryHeader, Inventory}`.
+    Raises ValueError for a duplicate SKU or a negative / non-integer quantity."""
+    lines = []
+    for sku, quantity in _unique(quantities, "inventory"):
+        check_quantity(quantity, what=f"quantity of {sku}", allow_zero=True)
+        lines.append({"sku": sku, "quantity": {"unit": "EACH", "amount": quantity}})
+    return {"InventoryHeader": {"version": INVENTORY_FEED_VERSION}, "Inventory": lines}
+
+
+def price_feed_payload(
+    prices: Mapping[str, Decimal] | Iterable[tuple[str, Decimal]], *, currency: str = "USD"
+) -> dict[str, Any]:
+    """`feedType=price` payload, spec 1.7: `{PriceHeader, Price}` with BASE prices. Raises ValueError for
+    a duplicate SKU, more than two decimals or a non-positive price."""
+    lines = []
+    for sku, amount in _unique(prices, "price"):
+        body = build_price_body(sku, amount, currency=currency)
+        lines.append(body)
+    return {"PriceHeader": {"version": PRICE_FEED_VERSION}, "Price": lines}
+
+
+def lagtime_feed_payload(lag_times: Mapping[str, int] | Iterable[tuple[str, int]]) -> dict[str, Any]:
+    """`feedType=lagtime` payload, spec 1.0. The header key follows the spec's schema (`lagTimeHeader`);
+    the spec's own example spells it `LagTimeHeader`."""
+    lines = []
+    for sku, days in _unique(lag_times, "lag time"):
+        check_quantity(days, what=f"lag time of {sku}", allow_zero=True)
+        lines.append({"sku": sku, "fulfillmentLagTime": days})
+    return {"lagTimeHeader": {"version": LAGTIME_FEED_VERSION}, "lagTime": lines}
 
 
 class Feeds:

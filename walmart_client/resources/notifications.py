@@ -62,7 +62,8 @@ class Notifications:
 
     def event_types(self) -> list[EventType]:
         data = self._requestor.get("/v3/webhooks/eventTypes", family="notifications.event_types") or {}
-        return [EventType.from_api(e) for e in data.get("eventTypes") or []]
+        # The schema names the list `eventTypes`; the spec's example (and so possibly Walmart) says `events`.
+        return [EventType.from_api(e) for e in data.get("eventTypes") or data.get("events") or []]
 
     def subscriptions(
         self,

@@ -1,0 +1,599 @@
+"""Contract tests against Walmart's own OpenAPI specs (2024-12).
+
+Each test answers the client's call with the spec's own example for that operation, checks the typed
+result against values read from that example, and validates every request the client sent (method,
+path, query, headers, JSON / form / multipart body) with openapi-core. The relaxations needed to use the
+specs are listed, with reasons, in `spec_support.py`.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+import responses
+from jsonschema import Draft6Validator
+from referencing import Registry, Resource
+
+from tests.walmart_client import spec_support
+from tests.walmart_client.conftest import BASE_URL
+from walmart_client import CancelLine, RefundLine, ReturnRefundLine, ShipLine
+from walmart_client.resources.feeds import inventory_feed_payload, lagtime_feed_payload, price_feed_payload
+from walmart_client.resources.notifications import build_event
+
+pytestmark = pytest.mark.contract
+
+SHIP_AT = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def _specs_present():
+    spec_support.require_specs()
+
+
+def example(spec: str, path: str, method: str, name: str = "example"):
+    return spec_support.response_examples(spec, path, method)[name]
+
+
+def validate_all(api, expected: int) -> list[str]:
+    """Validate every recorded request; return the owning spec names (one per request)."""
+    assert len(api.calls) == expected, [c.request.url for c in api.calls]
+    return [spec_support.validate_request(call.request) for call in api.calls]
+
+
+# --------------------------------------------------------------------------------------------- auth
+
+
+def test_token_and_token_detail(api, make_client):
+    # given
+    api.add(responses.POST, BASE_URL + "/v3/token", json=example("authentication", "/v3/token", "post"))
+    api.add(responses.GET, BASE_URL + "/v3/token/detail", json=example("authentication", "/v3/token/detail", "get"))
+    # when
+    detail = make_client().auth.token_detail()
+    # then
+    assert detail.is_valid is True
+    assert detail.scopes["item"] == "full_access"
+    assert detail.scopes["price"] == "no_access"
+    assert detail.scopes["reports"] == "view_only"
+    assert detail.expire_at == datetime(2019, 6, 19, 19, 38, 18, tzinfo=UTC)
+    assert validate_all(api, 2) == ["authentication", "authentication"]
+
+
+# ------------------------------------------------------------------------------------------- orders
+
+
+def test_list_orders_and_follow_the_cursor(api, client):
+    # given page 1 is the spec's example (with its nextCursor), page 2 is the released example without one
+    first = example("orders", "/v3/orders", "get")
+    cursor = first["list"]["meta"]["nextCursor"]
+    last = json.loads(json.dumps(example("orders", "/v3/orders", "get")))
+    del last["list"]["meta"]["nextCursor"]
+    api.add(responses.GET, BASE_URL + "/v3/orders", json=first)
+    api.add(responses.GET, BASE_URL + "/v3/orders", json=last)
+    # when
+    orders = list(
+        client.orders.iter_all(
+            created_start_date=datetime(2024, 5, 1, tzinfo=UTC),
+            last_modified_start_date=datetime(2024, 5, 2, tzinfo=UTC),
+            status="Acknowledged",
+            sku="test1",
+            limit=100,
+        )
+    )
+    # then
+    assert len(orders) == 2 * len(first["list"]["elements"]["order"])
+    order = orders[0]
+    assert order.purchase_order_id == "1796277083022"
+    assert order.customer_order_id == "5281956426648"
+    assert order.customer_email_id == "3A31739D8B0A45A1B23F7F8C81C8747F@relay.walmart.com"
+    assert order.order_type == "REPLACEMENT"
+    assert order.order_date == datetime(2019, 9, 14, 13, 9, 31, tzinfo=UTC)
+    assert order.shipping_info.postal_address.name == "Kathryn Cole"
+    assert order.shipping_info.method_code == "Value"
+    line = order.lines[0]
+    assert (line.line_number, line.sku, line.quantity) == ("4", "test1", 1)
+    assert line.charges[0].amount == Decimal("10")
+    assert line.charges[0].tax_amount == Decimal("0.8")
+    assert line.quantity_by_status == {"Created": 1}
+    assert orders[1].lines[0].quantity_by_status == {"Cancelled": 1}
+    assert api.calls[2].request.url == BASE_URL + "/v3/orders" + cursor
+    assert validate_all(api, 3) == ["authentication", "orders", "orders"]
+
+
+def test_released_orders(api, client):
+    # given
+    page = json.loads(json.dumps(example("orders", "/v3/orders/released", "get")))
+    del page["list"]["meta"]["nextCursor"]
+    api.add(responses.GET, BASE_URL + "/v3/orders/released", json=page)
+    # when
+    orders = list(client.orders.iter_released(created_start_date=datetime(2024, 5, 1, tzinfo=UTC), limit=200))
+    # then
+    assert len(orders) == len(page["list"]["elements"]["order"]) > 0
+    assert all(line.quantity_in("Created") >= 1 for order in orders for line in order.lines)
+    assert validate_all(api, 2) == ["authentication", "orders"]
+
+
+@pytest.mark.parametrize("name", ["ORDER", "ATTRIBUTES"])
+def test_get_one_order(api, client, name):
+    # given
+    body = example("orders", "/v3/orders/{purchaseOrderId}", "get", name)
+    po = body["order"]["purchaseOrderId"]
+    api.add(responses.GET, f"{BASE_URL}/v3/orders/{po}", json=body)
+    # when
+    order = client.orders.get(po, product_info=True)
+    # then
+    assert order.purchase_order_id == po
+    assert len(order.lines) == len(body["order"]["orderLines"]["orderLine"])
+    if name == "ORDER":
+        line = order.lines[0]
+        assert line.quantity_by_status == {"Shipped": 1}
+        tracking = line.statuses[0].tracking_info
+        assert (tracking.carrier, tracking.tracking_number) == ("USPS", "435678956435467")
+        assert tracking.ship_datetime == datetime(2021, 6, 16, 9, 30, 55, tzinfo=UTC)
+        assert line.charges[0].tax_amount == Decimal("0.34")
+        assert order.ship_node.type == "SellerFulfilled"
+    assert validate_all(api, 2) == ["authentication", "orders"]
+
+
+def test_acknowledge(api, client):
+    body = example("orders", "/v3/orders/{purchaseOrderId}/acknowledge", "post")
+    api.add(responses.POST, BASE_URL + "/v3/orders/1796277083022/acknowledge", json=body)
+    order = client.orders.acknowledge("1796277083022")
+    assert order.purchase_order_id == "1796277083022"
+    assert order.lines[0].line_number == body["order"]["orderLines"]["orderLine"][0]["lineNumber"]
+    assert validate_all(api, 2) == ["authentication", "orders"]
+
+
+def test_ship_with_named_and_other_carriers(api, client):
+    # given
+    body = example("orders", "/v3/orders/{purchaseOrderId}/shipping", "post")
+    po = body["order"]["purchaseOrderId"]
+    api.add(responses.POST, f"{BASE_URL}/v3/orders/{po}/shipping", json=body)
+    lines = [
+        ShipLine(
+            line_number="1",
+            quantity=1,
+            carrier="UPS",
+            tracking_number="1Z1",
+            method_code="Standard",
+            ship_datetime=SHIP_AT,
+            tracking_url="https://ups.test/1Z1",
+        ),
+        ShipLine(
+            line_number="1",
+            quantity=1,
+            other_carrier="Courier X",
+            tracking_number="CX9",
+            tracking_url="https://courier.test/CX9",
+            method_code="Express",
+            ship_datetime=SHIP_AT,
+        ),
+    ]
+    # when
+    order = client.orders.ship(po, lines=lines, seller_order_id="SO-1")
+    # then
+    assert order.purchase_order_id == "1234567891234"
+    assert order.customer_order_id == "9876543212345"
+    assert validate_all(api, 2) == ["authentication", "orders"]
+
+
+def test_cancel(api, client):
+    body = example("orders", "/v3/orders/{purchaseOrderId}/cancel", "post")
+    po = body["order"]["purchaseOrderId"]
+    api.add(responses.POST, f"{BASE_URL}/v3/orders/{po}/cancel", json=body)
+    order = client.orders.cancel(
+        po, lines=[CancelLine(line_number="1", quantity=1, reason="SELLER_CANCEL_PRICING_ERROR")]
+    )
+    assert order.purchase_order_id == "1577914061094"
+    assert order.lines[0].quantity_in("Cancelled") >= 1
+    assert validate_all(api, 2) == ["authentication", "orders"]
+
+
+def test_refund(api, client):
+    body = example("orders", "/v3/orders/{purchaseOrderId}/refund", "post")
+    po = body["order"]["purchaseOrderId"]
+    api.add(responses.POST, f"{BASE_URL}/v3/orders/{po}/refund", json=body)
+    order = client.orders.refund(
+        po,
+        lines=[
+            RefundLine(line_number="1", amount=Decimal("-2.50"), tax=Decimal("-0.20"), reason="Others"),
+            RefundLine(
+                line_number="2",
+                amount=Decimal("-1"),
+                reason="Shipping & Delivery -> Damaged",
+                charge_type="SHIPPING",
+                charge_name="Shipping",
+            ),
+        ],
+    )
+    assert order.purchase_order_id == "2577573191435"
+    refund = order.lines[0].refund
+    assert [(c.reason, c.charge.charge_type, c.charge.amount) for c in refund.charges] == [
+        ("BillingError", "PRODUCT", Decimal("-19.99")),
+        ("BillingError", "SHIPPING", Decimal("-2")),
+    ]
+    assert refund.total == Decimal("-21.99")
+    assert validate_all(api, 2) == ["authentication", "orders"]
+
+
+def test_the_specs_own_write_examples_pass_the_validator_the_client_is_held_to():
+    """Guard against a validator that accepts anything: Walmart's request examples pass, a broken one fails."""
+    import requests
+    from openapi_core.contrib.requests import RequestsOpenAPIRequest
+
+    headers = {
+        "WM_SEC.ACCESS_TOKEN": "t",
+        "WM_QOS.CORRELATION_ID": "c",
+        "WM_SVC.NAME": "Walmart Marketplace",
+        "Content-Type": "application/json",
+    }
+    good = spec_support.request_examples("orders", "/v3/orders/{purchaseOrderId}/shipping", "post", "application/json")
+    request = requests.Request(
+        "POST", BASE_URL + "/v3/orders/1/shipping", headers=headers, data=json.dumps(good["example"])
+    ).prepare()
+    spec_support.openapi("orders").validate_request(RequestsOpenAPIRequest(request))
+    broken = json.loads(json.dumps(good["example"]))
+    broken["orderShipment"]["orderLines"]["orderLine"][0]["orderLineStatuses"]["orderLineStatus"][0]["trackingInfo"][
+        "methodCode"
+    ] = "Ground"
+    request = requests.Request(
+        "POST", BASE_URL + "/v3/orders/1/shipping", headers=headers, data=json.dumps(broken)
+    ).prepare()
+    with pytest.raises(Exception, match="Request body validation error"):  # noqa: PT011 - openapi-core's type
+        spec_support.openapi("orders").validate_request(RequestsOpenAPIRequest(request))
+
+
+# -------------------------------------------------------------------------------------------- feeds
+
+
+def _feed_file(api) -> dict:
+    content_type, content = spec_support.multipart_parts(api.calls[-1].request)["file"]
+    assert content_type == "application/json"
+    return json.loads(content)
+
+
+def _feed_schema_validator(name: str) -> Draft6Validator:
+    directory = spec_support.specs_dir() / "feed-json-schemas"
+    resources = []
+    for path in directory.glob("*.json"):
+        contents = json.loads(path.read_text())
+        contents.setdefault("$id", f"https://feeds.test/{path.name}")
+        resources.append((f"https://feeds.test/{path.name}", Resource.from_contents(contents)))
+    registry = Registry().with_resources(resources)
+    return Draft6Validator({"$ref": f"https://feeds.test/{name}"}, registry=registry)
+
+
+def test_inventory_feed_upload(api, client):
+    # given
+    api.add(responses.POST, BASE_URL + "/v3/feeds", json=example("inventory", "/v3/feeds", "post"))
+    payload = inventory_feed_payload({"SKU-1": 10, "SKU/2": 0})
+    # when
+    ack = client.feeds.submit(feed_type="inventory", payload=payload)
+    # then
+    assert ack.feed_id == "FFE538D9B25A4000AD2A067ACEDCF4C4@AUoBAQA"
+    assert ack.correlation_id == api.calls[-1].request.headers["WM_QOS.CORRELATION_ID"]
+    assert api.calls[-1].request.url == BASE_URL + "/v3/feeds?feedType=inventory"
+    sent = _feed_file(api)
+    assert sent == {
+        "InventoryHeader": {"version": "1.4"},
+        "Inventory": [
+            {"sku": "SKU-1", "quantity": {"unit": "EACH", "amount": 10}},
+            {"sku": "SKU/2", "quantity": {"unit": "EACH", "amount": 0}},
+        ],
+    }
+    _feed_schema_validator("InventoryFeed.json").validate(sent)
+    assert validate_all(api, 2) == ["authentication", "inventory"]
+
+
+def test_price_feed_upload(api, client):
+    api.add(responses.POST, BASE_URL + "/v3/feeds", json=example("prices", "/v3/feeds", "post"))
+    payload = price_feed_payload({"SKU-1": Decimal("19.99"), "SKU-2": Decimal("5")})
+    ack = client.feeds.submit(feed_type="price", payload=payload)
+    assert ack.feed_id == "14066B6642344B76A8B77AC094F8C63B@AVMBAgA"
+    sent = _feed_file(api)
+    assert sent["Price"][0] == {
+        "sku": "SKU-1",
+        "pricing": [{"currentPriceType": "BASE", "currentPrice": {"currency": "USD", "amount": 19.99}}],
+    }
+    _feed_schema_validator("PriceFeed.json").validate(sent)
+    assert validate_all(api, 2) == ["authentication", "prices"]
+
+
+def test_lagtime_feed_upload(api, client):
+    api.add(responses.POST, BASE_URL + "/v3/feeds", json=example("lag-time", "/v3/feeds", "post"))
+    ack = client.feeds.submit(feed_type="lagtime", payload=lagtime_feed_payload({"SKU-1": 2}))
+    assert ack.feed_id == "E7BB7DBAF3FF461AB63A2169F3BEAADE@AVQBAgA"
+    assert _feed_file(api) == {
+        "lagTimeHeader": {"version": "1.0"},
+        "lagTime": [{"sku": "SKU-1", "fulfillmentLagTime": 2}],
+    }
+    assert validate_all(api, 2) == ["authentication", "lag-time"]
+
+
+@pytest.mark.parametrize("name", ["V4.2 MP_ITEM_MATCH", "V4.1 MP_ITEM_MATCH"])
+def test_item_match_feed_upload_sends_the_payload_unchanged(api, client, name):
+    # given the spec's own MP_ITEM_MATCH example as the payload
+    payload = spec_support.request_examples("items", "/v3/feeds", "post", "multipart/form-data")[name]
+    api.add(responses.POST, BASE_URL + "/v3/feeds", json=example("items", "/v3/feeds", "post"))
+    # when
+    ack = client.feeds.submit(feed_type="MP_ITEM_MATCH", payload=payload)
+    # then
+    assert ack.feed_id == "F129C19240844B97A3C6AD8F1A2C4997@AU8BAQA"
+    assert _feed_file(api) == payload
+    assert validate_all(api, 2) == ["authentication", "items"]
+
+
+def test_feed_status_with_item_details(api, client):
+    feed_id = "F129C19240844B97A3C6AD8F1A2C4997@AU8BAQA"
+    api.add(
+        responses.GET,
+        BASE_URL + "/v3/feeds/F129C19240844B97A3C6AD8F1A2C4997%40AU8BAQA",
+        json=example("feeds", "/v3/feeds/{feedId}", "get"),
+    )
+    status = client.feeds.status(feed_id)
+    assert (status.feed_id, status.feed_status) == (feed_id, "PROCESSED")
+    assert (status.items_received, status.items_succeeded, status.items_failed, status.items_processing) == (1, 1, 0, 0)
+    item = status.item_details[0]
+    assert (item.sku, item.status, item.item_id, item.wpid) == (
+        "0960B3B82687490FA5E51CB0801478A4@AU8BAgA",
+        "SUCCESS",
+        "51681142",
+        "71ZLHHMKNS6G",
+    )
+    assert item.errors == []
+    assert validate_all(api, 2) == ["authentication", "feeds"]
+
+
+def test_feed_list(api, client):
+    body = example("feeds", "/v3/feeds", "get")
+    body = dict(body, totalResults=len(body["results"]["feed"]))
+    api.add(responses.GET, BASE_URL + "/v3/feeds", json=body)
+    feeds = list(client.feeds.iter_all())
+    assert len(feeds) == len(body["results"]["feed"])
+    assert feeds[0].feed_id == "882DAFBDCAA0480786D1E0435FBC86D7@AU8BAgA"
+    assert feeds[0].feed_type == "item"
+    assert validate_all(api, 2) == ["authentication", "feeds"]
+
+
+# -------------------------------------------------------------------------------------------- items
+
+
+@pytest.mark.parametrize("name", ["Get All Items", "With Variant Information"])
+def test_list_items(api, client, name):
+    body = dict(example("items", "/v3/items", "get", name))
+    body.pop("nextCursor", None)
+    api.add(responses.GET, BASE_URL + "/v3/items", json=body)
+    items = list(client.items.iter_all(lifecycle_status="ACTIVE", published_status="PUBLISHED"))
+    assert [i.sku for i in items] == [r["sku"] for r in body["ItemResponse"]]
+    if name == "Get All Items":
+        assert items[0].price == Decimal("59.99")
+        assert items[0].published_status == "UNPUBLISHED"
+        assert len(items[0].unpublished_reasons) == 2
+    assert validate_all(api, 2) == ["authentication", "items"]
+
+
+def test_get_item(api, client):
+    api.add(responses.GET, BASE_URL + "/v3/items/30348_KFTest", json=example("items", "/v3/items/{id}", "get"))
+    item = client.items.get("30348_KFTest")
+    assert (item.sku, item.wpid, item.gtin, item.price) == (
+        "30348_KFTest",
+        "0RCPILAXM0C1",
+        "06932096330348",
+        Decimal("3"),
+    )
+    assert validate_all(api, 2) == ["authentication", "items"]
+
+
+@pytest.mark.parametrize(("status", "name", "count"), [("ALL", "ALL", 682), ("PUBLISHED", "PUBLISHED", 99)])
+def test_item_count(api, client, status, name, count):
+    api.add(responses.GET, BASE_URL + "/v3/items/count", json=example("items", "/v3/items/count", "get", name))
+    assert client.items.count(status) == count
+    assert validate_all(api, 2) == ["authentication", "items"]
+
+
+@pytest.mark.parametrize(("kind", "value"), [("upc", "363824587165"), ("gtin", "00363824587165")])
+def test_catalog_search(api, client, kind, value):
+    api.add(
+        responses.GET, BASE_URL + "/v3/items/walmart/search", json=example("items", "/v3/items/walmart/search", "get")
+    )
+    found = client.items.search(**{kind: value})
+    assert found[0].item_id == "393016031"
+    assert found[0].brand == "ULAK"
+    assert found[0].price == Decimal("12.989999771118164")
+    assert found[0].is_marketplace_item is True
+    assert validate_all(api, 2) == ["authentication", "items"]
+
+
+def test_retire_item(api, client):
+    api.add(responses.DELETE, BASE_URL + "/v3/items/97964_KFTest", json=example("items", "/v3/items/{SKU}", "delete"))
+    result = client.items.retire("97964_KFTest")
+    assert result.sku == "97964_KFTest"
+    assert result.message.startswith("Thank you.")
+    assert validate_all(api, 2) == ["authentication", "items"]
+
+
+# ---------------------------------------------------------------------------------------- inventory
+
+
+def test_get_and_update_inventory(api, client):
+    api.add(responses.GET, BASE_URL + "/v3/inventory", json=example("inventory", "/v3/inventory", "get"))
+    api.add(responses.PUT, BASE_URL + "/v3/inventory", json=example("inventory", "/v3/inventory", "put"))
+    got = client.inventory.get("97964_KFTest")
+    updated = client.inventory.update("97964_KFTest", 10, ship_node="1000005050")
+    assert (got.sku, got.quantity, got.unit) == ("97964_KFTest", 10, "EACH")
+    assert (updated.sku, updated.quantity, updated.ship_node) == ("97964_KFTest", 10, "1000005050")
+    assert json.loads(api.calls[2].request.body) == {"sku": "97964_KFTest", "quantity": {"unit": "EACH", "amount": 10}}
+    assert validate_all(api, 3) == ["authentication", "inventory", "inventory"]
+
+
+def test_update_multi_node_inventory(api, client):
+    api.add(
+        responses.PUT,
+        BASE_URL + "/v3/inventories/00757642886669_test_01",
+        json=example("inventory", "/v3/inventories/{sku}", "put"),
+    )
+    results = client.inventory.update_nodes("00757642886669_test_01", {"1000005050": 88, "79897837271126017": 0})
+    assert [(r.ship_node, r.succeeded) for r in results] == [("1000005050", True), ("79897837271126017", True)]
+    assert validate_all(api, 2) == ["authentication", "inventory"]
+
+
+def test_all_inventories(api, client):
+    body = json.loads(json.dumps(example("inventory", "/v3/inventories", "get")))
+    last = json.loads(json.dumps(body))
+    del last["meta"]["nextCursor"]
+    api.add(responses.GET, BASE_URL + "/v3/inventories", json=body)
+    api.add(responses.GET, BASE_URL + "/v3/inventories", json=last)
+    inventories = list(client.inventory.iter_all())
+    assert [(i.sku, i.ship_node, i.quantity, i.available_to_sell, i.reserved) for i in inventories[:3]] == [
+        ("AI-IGH4-5509", "361451354333223041", 93, 93, 0),
+        ("AI-IGH4-5509", "100009", 436, 433, 3),
+        ("06397309545443", "100009", 5, 0, 5),
+    ]
+    assert api.calls[2].request.url.endswith("nextCursor=NTVmZjIxOWEtZjRkMy00MGIwLThkOGYtYzFkNzI1NGZlYmQxIDEw")
+    assert validate_all(api, 3) == ["authentication", "inventory", "inventory"]
+
+
+# -------------------------------------------------------------------------------------------- price
+
+
+def test_update_price(api, client):
+    api.add(responses.PUT, BASE_URL + "/v3/price", json=example("prices", "/v3/price", "put"))
+    result = client.prices.update("97964_KFTest", Decimal("10.00"))
+    assert result.sku == "97964_KFTest"
+    assert result.mart == "WALMART_US"
+    assert result.message.startswith("Thank you. Your price has been updated.")
+    assert json.loads(api.calls[1].request.body) == {
+        "sku": "97964_KFTest",
+        "pricing": [{"currentPriceType": "BASE", "currentPrice": {"currency": "USD", "amount": 10.0}}],
+    }
+    assert validate_all(api, 2) == ["authentication", "prices"]
+
+
+# ------------------------------------------------------------------------------------------ returns
+
+
+def test_list_returns(api, client):
+    first = example("returns", "/v3/returns", "get")
+    last = json.loads(json.dumps(first))
+    del last["meta"]["nextCursor"]
+    api.add(responses.GET, BASE_URL + "/v3/returns", json=first)
+    api.add(responses.GET, BASE_URL + "/v3/returns", json=last)
+    returns = list(
+        client.returns.iter_all(return_last_modified_start_date=datetime(2024, 5, 1, tzinfo=UTC), status="INITIATED")
+    )
+    assert api.calls[2].request.url == BASE_URL + "/v3/returns?sellerId=151&limit=10&offset=10"
+    rma = returns[0]
+    assert rma.return_order_id == "103738048909818825"
+    assert rma.customer_name == "Jane Doe"
+    assert rma.total_refund_amount == Decimal("127.45")
+    assert rma.return_order_date == datetime(2019, 2, 21, 1, 1, 8, tzinfo=UTC)
+    line = rma.lines[0]
+    assert (line.return_order_line_number, line.sku, line.quantity, line.return_reason) == (
+        1,
+        "ANTL_GDL-0700",
+        3,
+        "ARRIVED_LATE",
+    )
+    assert (line.purchase_order_id, line.purchase_order_line_number, line.refunded_qty) == ("4790210558890", 1, 1)
+    assert [(s.current_refund_status, s.quantity) for s in line.tracking_statuses] == [
+        ("REFUND_INITIATED", 2),
+        ("REFUND_COMPLETED", 1),
+    ]
+    assert line.charges[0].amount == Decimal("119.95")
+    assert line.charges[0].tax_amount == Decimal("7.5")
+    assert validate_all(api, 3) == ["authentication", "returns", "returns"]
+
+
+def test_refund_return(api, client):
+    api.add(
+        responses.POST,
+        BASE_URL + "/v3/returns/106152711271982880/refund",
+        json=example("returns", "/v3/returns/{returnOrderId}/refund", "post"),
+    )
+    result = client.returns.refund(
+        "106152711271982880",
+        customer_order_id="1535274411287",
+        lines=[ReturnRefundLine(return_order_line_number=1, quantity=2)],
+    )
+    assert result.customer_order_id == "1535274411287"
+    assert [(line.return_order_line_number, line.quantity) for line in result.lines] == [(1, 2)]
+    assert (
+        json.loads(api.calls[1].request.body)
+        == spec_support.request_examples("returns", "/v3/returns/{returnOrderId}/refund", "post", "application/json")[
+            "example"
+        ]
+    )
+    assert validate_all(api, 2) == ["authentication", "returns"]
+
+
+# ------------------------------------------------------------------------------------ notifications
+
+
+def test_webhook_event_types_and_subscriptions(api, client):
+    path = "/v3/webhooks/subscriptions"
+    api.add(
+        responses.GET,
+        BASE_URL + "/v3/webhooks/eventTypes",
+        json=example("notifications", "/v3/webhooks/eventTypes", "get"),
+    )
+    api.add(responses.GET, BASE_URL + path, json=example("notifications", path, "get", "sample1"))
+    api.add(responses.POST, BASE_URL + path, json=example("notifications", path, "post"))
+    api.add(
+        responses.PATCH,
+        BASE_URL + path + "/243ba4d0-b322-11ea-b385-0127e9b85538",
+        json=example("notifications", path + "/{subscriptionId}", "patch"),
+    )
+    api.add(
+        responses.DELETE,
+        BASE_URL + path + "/243ba4d0-b322-11ea-b385-0127e9b85538",
+        json=example("notifications", path + "/{subscriptionId}", "delete"),
+    )
+    api.add(responses.POST, BASE_URL + "/v3/webhooks/test", json=example("notifications", "/v3/webhooks/test", "post"))
+    event = build_event(
+        event_type="PO_CREATED",
+        resource_name="ORDER",
+        event_url="https://shop.test/hooks/walmart",
+        auth_details={"authMethod": "HMAC", "authHeaderName": "X-Signature"},
+    )
+    # when
+    types = client.notifications.event_types()
+    listed = client.notifications.subscriptions(resource_name="ITEM")
+    created = client.notifications.create_subscription(events=[event])
+    updated = client.notifications.update_subscription("243ba4d0-b322-11ea-b385-0127e9b85538", status="INACTIVE")
+    message = client.notifications.delete_subscription("243ba4d0-b322-11ea-b385-0127e9b85538")
+    tested = client.notifications.test(event=event)
+    # then
+    assert ("ITEM", "OFFER_UNPUBLISHED", "V1") in [(t.resource_name, t.event_type, t.event_version) for t in types]
+    assert listed[0].subscription_id == "243ba4d0-b322-11ea-b385-0127e9b85538"
+    assert "authDetails" not in listed[0].raw
+    assert created[0].subscription_id == "620b45a0-b321-11ea-ac13-1f88d6025b7d"
+    assert updated.subscription_id == "243ba4d0-b322-11ea-b385-0127e9b85538"
+    assert message == "Successfully deleted subscription"
+    assert tested == "Eventurl successfully validated"
+    assert validate_all(api, 7) == ["authentication"] + ["notifications"] * 6
+
+
+# ----------------------------------------------------------------------------------------- settings
+
+
+def test_partner_profile_and_carriers(api, client):
+    api.add(
+        responses.GET,
+        BASE_URL + "/v3/settings/partnerprofile",
+        json=example("settings", "/v3/settings/partnerprofile", "get"),
+    )
+    api.add(
+        responses.GET,
+        BASE_URL + "/v3/settings/shipping/carriers",
+        json=example("settings", "/v3/settings/shipping/carriers", "get"),
+    )
+    profile = client.settings.partner_profile()
+    carriers = client.settings.shipping_carriers()
+    limit = profile.feed_limit("inventory")
+    assert (limit.count, limit.window_seconds, limit.max_file_bytes) == (6, 3600, 26214400)
+    assert [f.feed_type for f in profile.feed_limits] == ["inventory", "MP_ITEM"]
+    assert profile.partner_id == "100009"
+    assert carriers[0]["carrierMethodName"] == "USPS"
+    assert validate_all(api, 3) == ["authentication", "settings", "settings"]
