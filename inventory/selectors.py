@@ -3,11 +3,14 @@ history, and the dashboard's listing table."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.paginator import Page, Paginator
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from channel_manager.models import Feed, Store
 from inventory.desired import quantity_desired
@@ -108,10 +111,47 @@ def item_update_list(*, store: Store, limit: int = 10) -> list[ItemUpdate]:
 
 
 def listing_sync_page(*, store: Store, page_number: int | str = 1, per_page: int = 50, only: str = "") -> Page:
-    """A page of the store's matched listings with everything the sync page shows: catalog vs confirmed
-    quantity and price, errors, drift. `only` = "pending" / "errors" narrows the list."""
+    """A page of the store's matched listings for the Sync page. `only="errors"` keeps those with an
+    inventory or price error, `only="drift"` those where reconciliation found drift."""
     listings = matched_listings(store=store).select_related("product").order_by("id")
     if only == "errors":
         listings = listings.exclude(inventory_error="", price_error="")
-    page = Paginator(listings, per_page).get_page(page_number)
-    return page
+    elif only == "drift":
+        listings = listings.filter(Q(inventory_drift_at__isnull=False) | Q(price_drift_at__isnull=False))
+    return Paginator(listings, per_page).get_page(page_number)
+
+
+@dataclass(frozen=True)
+class ListingSyncRow:
+    listing: Listing
+    desired_quantity: int
+    desired_price: Decimal | None
+    quantity_pending: bool
+    price_pending: bool
+    last_synced_at: datetime | None
+
+
+def listing_sync_rows(*, store: Store, listings: Iterable[Listing]) -> list[ListingSyncRow]:
+    """Catalog vs desired vs confirmed values for listings already loaded with their product."""
+    sync_settings = sync_settings_get(store=store)
+    rule = price_rule_values(store=store)
+    rows = []
+    for listing in listings:
+        quantity = quantity_desired(
+            catalog_quantity=listing.product.quantity,
+            safety_buffer=sync_settings.safety_buffer,
+            max_quantity=sync_settings.max_quantity,
+        )
+        price = price_desired(catalog_price=listing.product.price, rule=rule, override=listing.price_override)
+        moments = [m for m in (listing.confirmed_quantity_at, listing.confirmed_price_at) if m is not None]
+        rows.append(
+            ListingSyncRow(
+                listing=listing,
+                desired_quantity=quantity,
+                desired_price=price,
+                quantity_pending=quantity != listing.confirmed_quantity,
+                price_pending=price is not None and price != listing.confirmed_price,
+                last_synced_at=max(moments) if moments else None,
+            )
+        )
+    return rows

@@ -13,3 +13,8 @@ def price_rule_values(*, store: Store) -> PriceRuleValues:
     if rule is None:
         return NO_RULE
     return PriceRuleValues(**rule)
+
+
+def price_rule_get(*, store: Store) -> PriceRule:
+    """The store's price rule, or an unsaved default (no markup, no rounding)."""
+    return PriceRule.objects.filter(store=store).first() or PriceRule(store=store)

@@ -22,6 +22,7 @@ from inventory.services.sync import (
     sync_resync,
     sync_resync_stores,
     sync_run,
+    sync_settings_save,
     sync_tick,
 )
 
@@ -39,6 +40,7 @@ __all__ = [
     "sync_resync",
     "sync_resync_stores",
     "sync_run",
+    "sync_settings_save",
     "sync_tick",
     "InsufficientStock",
     "StockError",

@@ -24,7 +24,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from channel_manager.models import Feed, Store
-from inventory.models import ItemUpdate, SyncFailure, SyncState, SyncStream
+from inventory.models import ItemUpdate, StoreSyncSettings, SyncFailure, SyncState, SyncStream
 from inventory.pacing import Budget, budget_compute, feed_limits_get
 from inventory.planning import (
     INVENTORY,
@@ -706,3 +706,29 @@ def sync_reconcile_tick() -> int:
                 )
                 queued += 1
     return queued
+
+
+# ------------------------------------------------------------------------------------------ settings
+
+SYNC_SETTINGS_FIELDS = (
+    "safety_buffer",
+    "max_quantity",
+    "feeds_per_hour",
+    "inventory_feed_max_bytes",
+    "price_feed_max_bytes",
+    "feed_max_items",
+    "single_calls_per_tick",
+)
+
+
+def sync_settings_save(*, store: Store, values: dict[str, Any]) -> StoreSyncSettings:
+    """Create or update the store's sync settings (upsert on the store) and nudge both streams, whose next
+    run applies them. Raises ValidationError for invalid values (nothing saved)."""
+    fields = {name: values[name] for name in SYNC_SETTINGS_FIELDS if name in values}
+    candidate = StoreSyncSettings(store=store, **fields)
+    candidate.full_clean(exclude=["store"], validate_unique=False, validate_constraints=True)
+    with transaction.atomic():
+        sync_settings, _ = StoreSyncSettings.objects.update_or_create(store=store, defaults=fields)
+        for stream in SyncStream.values:
+            sync_enqueue(store_id=store.pk, stream=stream)
+    return sync_settings

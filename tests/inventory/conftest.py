@@ -45,7 +45,7 @@ def walmart(walmart_api, store, base_url):
 
 
 @pytest.fixture
-def client(store, base_url):
+def api_client(store, base_url):
     return WalmartClient(
         base_url=base_url,
         client_id=store.client_id,

@@ -58,7 +58,7 @@ def settings_for(store, **values):
     return StoreSyncSettings.objects.update_or_create(store=store, defaults=values)[0]
 
 
-def test_quantity_to_zero_goes_as_a_single_update_before_the_feed(walmart, base_url, store, client):
+def test_quantity_to_zero_goes_as_a_single_update_before_the_feed(walmart, base_url, store, api_client):
     # given: 30 changed listings, one of which drops to zero; budget for one single call per run
     settings_for(store, single_calls_per_tick=1)
     listings = listings_create(store, 30, quantity=7, confirmed_quantity=8)
@@ -67,7 +67,7 @@ def test_quantity_to_zero_goes_as_a_single_update_before_the_feed(walmart, base_
     inventory_put_ok(walmart, base_url)
     feed_submit_ok(walmart, base_url)
     # when
-    result = sync_run(store=store, stream="inventory", client=client)
+    result = sync_run(store=store, stream="inventory", client=api_client)
     # then: the zero went first, alone, then one feed with the 29 others
     writes = [c for c in walmart.calls if c.request.method in {"PUT", "POST"} and "/token" not in c.request.url]
     assert [c.request.method for c in writes] == ["PUT", "POST"]
@@ -90,13 +90,13 @@ def test_quantity_to_zero_goes_as_a_single_update_before_the_feed(walmart, base_
     assert Listing.objects.filter(confirmed_quantity=8).count() == 29
 
 
-def test_ten_thousand_changes_become_one_feed_per_type_within_limits(walmart, base_url, store, client):
+def test_ten_thousand_changes_become_one_feed_per_type_within_limits(walmart, base_url, store, api_client):
     # given: 10,000 matched listings whose quantity and price both changed
     listings_create(store, 10_000, quantity=3, confirmed_quantity=4, price="5.00", confirmed_price="6.00")
     feed_submit_ok(walmart, base_url)
     # when
-    inventory = sync_run(store=store, stream="inventory", client=client)
-    price = sync_run(store=store, stream="price", client=client)
+    inventory = sync_run(store=store, stream="inventory", client=api_client)
+    price = sync_run(store=store, stream="price", client=api_client)
     # then
     posts = calls_to(walmart, "POST", "/v3/feeds")
     assert [parse_qs(urlparse(c.request.url).query)["feedType"] for c in posts] == [["inventory"], ["price"]]
@@ -109,12 +109,12 @@ def test_ten_thousand_changes_become_one_feed_per_type_within_limits(walmart, ba
     assert sorted(Feed.objects.values_list("feed_type", "item_count")) == [("inventory", 10_000), ("price", 10_000)]
 
 
-def test_a_change_during_an_in_flight_feed_is_sent_by_the_next_run(walmart, base_url, store, client):
+def test_a_change_during_an_in_flight_feed_is_sent_by_the_next_run(walmart, base_url, store, api_client):
     # given: a feed in flight with 20 quantities of 5
     settings_for(store, single_calls_per_tick=3)
     listings = listings_create(store, 20, quantity=5, confirmed_quantity=9)
     feed_submit_ok(walmart, base_url)
-    sync_run(store=store, stream="inventory", client=client)
+    sync_run(store=store, stream="inventory", client=api_client)
     walmart.add(
         responses.GET,
         f"{base_url}/v3/feeds/FEED-1%40AB",
@@ -123,7 +123,7 @@ def test_a_change_during_an_in_flight_feed_is_sent_by_the_next_run(walmart, base
     inventory_put_ok(walmart, base_url)
     # when: one quantity changes again while the feed is processed, and the next run comes
     stock_set(product=listings[4].product, quantity=2, reason="manual", actor="alice")
-    result = sync_run(store=store, stream="inventory", client=client)
+    result = sync_run(store=store, stream="inventory", client=api_client)
     # then: only the new value goes (as a single call); the 19 in flight are not resent
     puts = calls_to(walmart, "PUT", "/v3/inventory")
     assert [json.loads(c.request.body) for c in puts] == [
@@ -161,12 +161,12 @@ def feed_processed(walmart, base_url, feed_id, details, *, status="PROCESSED"):
     )
 
 
-def test_per_item_feed_errors_land_on_the_right_listing(walmart, base_url, store, client):
+def test_per_item_feed_errors_land_on_the_right_listing(walmart, base_url, store, api_client):
     # given: a processed price feed: A and C succeeded, B refused
     settings_for(store, single_calls_per_tick=0)
     a, b, c = listings_create(store, 3, price="20.00", confirmed_price="10.00")
     feed_submit_ok(walmart, base_url, "PF-1")
-    sync_run(store=store, stream="price", client=client)
+    sync_run(store=store, stream="price", client=api_client)
     feed_processed(
         walmart,
         base_url,
@@ -184,7 +184,7 @@ def test_per_item_feed_errors_land_on_the_right_listing(walmart, base_url, store
         ],
     )
     # when
-    assert feed_poll(feed=Feed.objects.get(), client=client) is True
+    assert feed_poll(feed=Feed.objects.get(), client=api_client) is True
     # then
     for listing in (a, b, c):
         listing.refresh_from_db()
@@ -197,13 +197,13 @@ def test_per_item_feed_errors_land_on_the_right_listing(walmart, base_url, store
     assert (feed.status, feed.items_succeeded, feed.items_failed) == ("PROCESSED", 2, 1)
     assert feed.completed_at is not None
     # and the refused value is not sent again by the next run (no retry storm)
-    result = sync_run(store=store, stream="price", client=client)
+    result = sync_run(store=store, stream="price", client=api_client)
     assert len(calls_to(walmart, "POST", "/v3/feeds")) == 1
     assert calls_to(walmart, "PUT", "/v3/price") == []
     assert (result.plan["changes"], result.plan["blocked"]) == (0, 1)
 
 
-def test_a_single_call_429_delays_the_next_send_by_walmarts_wait(walmart, base_url, store, client):
+def test_a_single_call_429_delays_the_next_send_by_walmarts_wait(walmart, base_url, store, api_client):
     # given: Walmart answers 429 and asks for 120 s
     listings_create(store, 3, quantity=1, confirmed_quantity=2)
     walmart.add(
@@ -215,7 +215,7 @@ def test_a_single_call_429_delays_the_next_send_by_walmarts_wait(walmart, base_u
     )
     before = timezone.now()
     # when
-    result = sync_run(store=store, stream="inventory", client=client)
+    result = sync_run(store=store, stream="inventory", client=api_client)
     # then: one call made, nothing else tried, the stream waits 120 s
     assert len(calls_to(walmart, "PUT", "/v3/inventory")) == 1
     assert result.rate_limited is True
@@ -229,7 +229,7 @@ def test_a_single_call_429_delays_the_next_send_by_walmarts_wait(walmart, base_u
     assert Listing.objects.filter(confirmed_quantity=1).count() == 0
     # when: the next run comes within the wait
     feed_submit_ok(walmart, base_url)
-    again = sync_run(store=store, stream="inventory", client=client)
+    again = sync_run(store=store, stream="inventory", client=api_client)
     # then: no single call; the three go in one feed instead (a separate bucket)
     assert len(calls_to(walmart, "PUT", "/v3/inventory")) == 1
     assert (again.singles_sent, again.feeds_sent, again.feed_items) == (0, 1, 3)
@@ -238,7 +238,7 @@ def test_a_single_call_429_delays_the_next_send_by_walmarts_wait(walmart, base_u
     walmart.replace(responses.PUT, f"{base_url}/v3/inventory", json={"sku": "SKU-000000"})
     walmart.add(responses.GET, f"{base_url}/v3/feeds/FEED-1%40AB", json={"feedStatus": "INPROGRESS"})
     stock_set(product=Product.objects.get(sku="SKU-000000"), quantity=0, reason="manual", actor="alice")
-    final = sync_run(store=store, stream="inventory", client=client)
+    final = sync_run(store=store, stream="inventory", client=api_client)
     # then: single calls resume
     puts = calls_to(walmart, "PUT", "/v3/inventory")
     assert len(puts) == 2
@@ -246,13 +246,13 @@ def test_a_single_call_429_delays_the_next_send_by_walmarts_wait(walmart, base_u
     assert final.singles_sent == 1
 
 
-def test_a_feed_429_delays_the_next_feed_by_walmarts_wait(walmart, base_url, store, client):
+def test_a_feed_429_delays_the_next_feed_by_walmarts_wait(walmart, base_url, store, api_client):
     # given
     settings_for(store, single_calls_per_tick=0)
     listings_create(store, 5, quantity=1, confirmed_quantity=2)
     walmart.add(responses.POST, f"{base_url}/v3/feeds", status=429, headers={"Retry-After": "900"})
     # when
-    result = sync_run(store=store, stream="inventory", client=client)
+    result = sync_run(store=store, stream="inventory", client=api_client)
     # then
     assert result.rate_limited is True
     feed = Feed.objects.get()
@@ -260,28 +260,28 @@ def test_a_feed_429_delays_the_next_feed_by_walmarts_wait(walmart, base_url, sto
     state = SyncState.objects.get(store=store, stream="inventory")
     assert state.feed_not_before >= timezone.now() + timedelta(seconds=890)
     # when: the next run comes within the wait
-    sync_run(store=store, stream="inventory", client=client)
+    sync_run(store=store, stream="inventory", client=api_client)
     # then: nothing more was sent
     assert len(calls_to(walmart, "POST", "/v3/feeds")) == 1
     assert Feed.objects.count() == 1
 
 
-def test_feeds_are_spaced_by_the_sellers_limit(walmart, base_url, store, client):
+def test_feeds_are_spaced_by_the_sellers_limit(walmart, base_url, store, api_client):
     # given: a feed just went out (6 feeds per hour: one every 10 minutes)
     settings_for(store, single_calls_per_tick=0, feeds_per_hour=6)
     listings = listings_create(store, 5, quantity=1, confirmed_quantity=2)
     feed_submit_ok(walmart, base_url)
-    sync_run(store=store, stream="inventory", client=client)
+    sync_run(store=store, stream="inventory", client=api_client)
     walmart.add(responses.GET, f"{base_url}/v3/feeds/FEED-1%40AB", json={"feedStatus": "INPROGRESS"})
     stock_set(product=listings[0].product, quantity=0, reason="manual", actor="alice")
     # when
-    result = sync_run(store=store, stream="inventory", client=client)
+    result = sync_run(store=store, stream="inventory", client=api_client)
     # then: no second feed within 10 minutes; the change waits
     assert len(calls_to(walmart, "POST", "/v3/feeds")) == 1
     assert (result.feeds_sent, result.waiting) == (0, 1)
     # when: 10 minutes have passed since the first feed
     Feed.objects.update(submitted_at=timezone.now() - timedelta(minutes=10, seconds=1))
-    result = sync_run(store=store, stream="inventory", client=client)
+    result = sync_run(store=store, stream="inventory", client=api_client)
     # then
     assert len(calls_to(walmart, "POST", "/v3/feeds")) == 2
     assert feed_body(calls_to(walmart, "POST", "/v3/feeds")[1])["Inventory"] == [
@@ -289,7 +289,7 @@ def test_feeds_are_spaced_by_the_sellers_limit(walmart, base_url, store, client)
     ]
 
 
-def test_partner_profile_limits_override_the_settings(walmart_api, base_url, store, client):
+def test_partner_profile_limits_override_the_settings(walmart_api, base_url, store, api_client):
     # given: Walmart says 2 inventory feeds per hour of at most 1 MB
     from inventory.pacing import feed_limits_get
     from inventory.selectors import sync_settings_get
@@ -327,9 +327,11 @@ def test_partner_profile_limits_override_the_settings(walmart_api, base_url, sto
     # when
     sync_settings = sync_settings_get(store=store)
     inventory = feed_limits_get(
-        store_id=store.pk, spec=stream_spec("inventory"), sync_settings=sync_settings, client=client
+        store_id=store.pk, spec=stream_spec("inventory"), sync_settings=sync_settings, client=api_client
     )
-    price = feed_limits_get(store_id=store.pk, spec=stream_spec("price"), sync_settings=sync_settings, client=client)
+    price = feed_limits_get(
+        store_id=store.pk, spec=stream_spec("price"), sync_settings=sync_settings, client=api_client
+    )
     # then: inventory from Walmart, price (not in the profile) from the settings; the profile is read once
     assert (inventory.count, inventory.window_seconds, inventory.max_bytes, inventory.source) == (
         2,
@@ -341,18 +343,18 @@ def test_partner_profile_limits_override_the_settings(walmart_api, base_url, sto
     assert len(calls_to(walmart_api, "GET", "/v3/settings/partnerprofile")) == 1
 
 
-def test_a_disabled_stream_sends_nothing_but_still_polls_its_feeds(walmart, base_url, store, client):
+def test_a_disabled_stream_sends_nothing_but_still_polls_its_feeds(walmart, base_url, store, api_client):
     # given: a feed in flight, then the operator switches the price stream off
     settings_for(store, single_calls_per_tick=0)
     listings_create(store, 2, price="12.00", confirmed_price="11.00")
     feed_submit_ok(walmart, base_url, "PF-9")
-    sync_run(store=store, stream="price", client=client)
+    sync_run(store=store, stream="price", client=api_client)
     store.price_enabled = False
     store.save()
     feed_processed(walmart, base_url, "PF-9", [{"sku": "SKU-000000", "ingestionStatus": "SUCCESS"}])
     Product.objects.update(price=Decimal("13.00"))
     # when
-    result = sync_run(store=store, stream="price", client=client)
+    result = sync_run(store=store, stream="price", client=api_client)
     # then
     assert result.status == "disabled"
     assert result.feeds_completed == 1
@@ -361,7 +363,7 @@ def test_a_disabled_stream_sends_nothing_but_still_polls_its_feeds(walmart, base
     assert Listing.objects.get(product__sku="SKU-000000").confirmed_price == Decimal("12.00")
 
 
-def test_price_rule_and_buffer_values_are_what_is_sent(walmart, base_url, store, client):
+def test_price_rule_and_buffer_values_are_what_is_sent(walmart, base_url, store, api_client):
     # given: +10% and .99 endings; a buffer of 2 and a cap of 50
     PriceRule.objects.create(
         store=store, markup_type="percent", markup_value=Decimal("10"), price_ending=Decimal("0.99")
@@ -371,8 +373,8 @@ def test_price_rule_and_buffer_values_are_what_is_sent(walmart, base_url, store,
     inventory_put_ok(walmart, base_url)
     walmart.add(responses.PUT, f"{base_url}/v3/price", json={"ItemPriceResponse": {"sku": "SKU-000000"}})
     # when
-    sync_run(store=store, stream="inventory", client=client)
-    sync_run(store=store, stream="price", client=client)
+    sync_run(store=store, stream="inventory", client=api_client)
+    sync_run(store=store, stream="price", client=api_client)
     # then
     assert json.loads(calls_to(walmart, "PUT", "/v3/inventory")[0].request.body)["quantity"]["amount"] == 50
     assert json.loads(calls_to(walmart, "PUT", "/v3/price")[0].request.body)["pricing"] == [
@@ -382,7 +384,7 @@ def test_price_rule_and_buffer_values_are_what_is_sent(walmart, base_url, store,
     assert (listing.confirmed_quantity, listing.confirmed_price) == (50, Decimal("22.99"))
 
 
-def test_a_single_call_data_error_marks_the_listing_and_is_not_retried(walmart, base_url, store, client):
+def test_a_single_call_data_error_marks_the_listing_and_is_not_retried(walmart, base_url, store, api_client):
     # given
     listing = listings_create(store, 1, price="15.00", confirmed_price="14.00")[0]
     walmart.add(
@@ -392,8 +394,8 @@ def test_a_single_call_data_error_marks_the_listing_and_is_not_retried(walmart, 
         json={"errors": {"error": [{"code": "INVALID_REQUEST_CONTENT", "description": "SKU is not published"}]}},
     )
     # when
-    first = sync_run(store=store, stream="price", client=client)
-    second = sync_run(store=store, stream="price", client=client)
+    first = sync_run(store=store, stream="price", client=api_client)
+    second = sync_run(store=store, stream="price", client=api_client)
     # then
     listing.refresh_from_db()
     assert listing.price_error == "INVALID_REQUEST_CONTENT: SKU is not published"

@@ -1,0 +1,32 @@
+"""Writes of the pricing app."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from channel_manager.models import Store
+from pricing.models import PriceRule
+
+RULE_FIELDS = ("markup_type", "markup_value", "price_ending")
+
+
+def price_rule_save(*, store: Store, values: dict[str, Any]) -> PriceRule:
+    """Create or update the store's price rule (upsert on the store) and nudge the price planner, which
+    re-prices every listing on its next run. Raises ValidationError for an invalid rule (nothing saved)."""
+    from inventory.models import SyncStream
+    from inventory.services import sync_enqueue
+
+    fields = {name: values[name] for name in RULE_FIELDS if name in values}
+    fields.setdefault("markup_value", Decimal("0"))
+    candidate = PriceRule(store=store, **fields)
+    candidate.full_clean(exclude=["store"], validate_unique=False)
+    if candidate.markup_type == PriceRule.MarkupType.PERCENT and candidate.markup_value <= Decimal("-100"):
+        raise ValidationError({"markup_value": "A percent markup must be above -100."})
+    with transaction.atomic():
+        rule, _ = PriceRule.objects.update_or_create(store=store, defaults=fields)
+        sync_enqueue(store_id=store.pk, stream=SyncStream.PRICE)
+    return rule
