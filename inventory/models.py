@@ -13,6 +13,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from channel_manager.models import Store
 from listings.models import Listing
 
 
@@ -186,3 +187,12 @@ class ListingSync(Listing):
         proxy = True
         verbose_name = _("listing sync")
         verbose_name_plural = _("listing sync")
+
+
+class StoreSync(Store):
+    """A store seen from the sync, for the admin's store-wide resync and reconciliation actions."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("store sync")
+        verbose_name_plural = _("store sync")

@@ -12,7 +12,7 @@ class ProductFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Product
 
-    sku = factory.Sequence(lambda number: f"SKU-{number:06d}")
+    sku = factory.Sequence(lambda number: f"P-{number:06d}")
     name = factory.LazyAttribute(lambda product: f"Product {product.sku}")
     price = Decimal("10.00")
     quantity = 10
