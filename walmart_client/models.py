@@ -13,26 +13,34 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from types import MappingProxyType
 from typing import Any
 
 from walmart_client.errors import WalmartErrorDetail, error_details_from_body
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
+_ZERO = Decimal(0)
 
 
 def to_int(value: Any, default: int = 0) -> int:
+    """Walmart's quantities ("2", 2, "2.0") as int; `default` for a missing one."""
+    if type(value) is int:
+        return value
     if value is None or value == "":
         return default
-    if isinstance(value, int):
-        return value
-    return int(Decimal(str(value)))
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return int(Decimal(str(value)))
 
 
 def to_decimal(value: Any) -> Decimal | None:
+    """Money as Decimal (JSON numbers already arrive as Decimal from `decode_json`); floats via repr."""
+    if type(value) is Decimal:
+        return value
     if value is None or value == "":
         return None
-    if isinstance(value, Decimal):
-        return value
     if isinstance(value, float):
         return Decimal(repr(value))
     return Decimal(value) if isinstance(value, int) else Decimal(str(value))
@@ -40,6 +48,8 @@ def to_decimal(value: Any) -> Decimal | None:
 
 def from_epoch_ms(value: Any) -> datetime | None:
     """Epoch milliseconds (int or numeric string) -> aware UTC datetime; ISO strings are accepted too."""
+    if type(value) is int:
+        return _EPOCH + timedelta(milliseconds=value)
     if value is None or value == "":
         return None
     if isinstance(value, str) and not value.lstrip("-").isdigit():
@@ -153,16 +163,16 @@ class Charge:
 
     @classmethod
     def from_api(cls, data: Mapping[str, Any]) -> Charge:
-        amount = data.get("chargeAmount") or {}
-        tax = data.get("tax") or {}
-        tax_amount = tax.get("taxAmount") or {}
+        amount = data.get("chargeAmount") or _EMPTY
+        tax = data.get("tax") or _EMPTY
+        tax_amount = tax.get("taxAmount") or _EMPTY
         return cls(
-            charge_type=data.get("chargeType") or "",
-            name=data.get("chargeName") or "",
-            amount=to_decimal(amount.get("amount")) or Decimal(0),
-            currency=amount.get("currency") or tax_amount.get("currency") or "USD",
-            tax_amount=to_decimal(tax_amount.get("amount")) or Decimal(0),
-            tax_name=tax.get("taxName"),
+            data.get("chargeType") or "",
+            data.get("chargeName") or "",
+            to_decimal(amount.get("amount")) or _ZERO,
+            amount.get("currency") or tax_amount.get("currency") or "USD",
+            to_decimal(tax_amount.get("amount")) or _ZERO,
+            tax.get("taxName"),
         )
 
 
@@ -205,10 +215,10 @@ class LineStatus:
     def from_api(cls, data: Mapping[str, Any]) -> LineStatus:
         tracking = data.get("trackingInfo")
         return cls(
-            status=data.get("status") or "",
-            quantity=to_int((data.get("statusQuantity") or {}).get("amount")),
-            cancellation_reason=data.get("cancellationReason"),
-            tracking_info=TrackingInfo.from_api(tracking) if tracking else None,
+            data.get("status") or "",
+            to_int((data.get("statusQuantity") or _EMPTY).get("amount")),
+            data.get("cancellationReason"),
+            TrackingInfo.from_api(tracking) if tracking else None,
         )
 
 
@@ -264,10 +274,10 @@ class WalmartOrderLine:
 
     @classmethod
     def from_api(cls, data: Mapping[str, Any]) -> WalmartOrderLine:
-        item = data.get("item") or {}
-        quantity = data.get("orderLineQuantity") or {}
+        item = data.get("item") or _EMPTY
+        quantity = data.get("orderLineQuantity") or _EMPTY
         refund = data.get("refund")
-        fulfillment = data.get("fulfillment") or {}
+        fulfillment = data.get("fulfillment") or _EMPTY
         return cls(
             line_number=str(data["lineNumber"]),
             sku=item.get("sku") or "",

@@ -18,6 +18,7 @@ from typing import Any
 
 import requests
 
+from walmart_client._gc import gc_paused
 from walmart_client.auth import SERVICE_NAME, TokenProvider
 from walmart_client.errors import (
     WalmartAuthError,
@@ -73,7 +74,8 @@ def decode_json(content: bytes) -> Any:
     """Walmart JSON with every non-integer number as an exact `Decimal` (money never passes through float)."""
     if not content or not content.strip():
         return None
-    return json.loads(content, parse_float=Decimal)
+    with gc_paused():
+        return json.loads(content, parse_float=Decimal)
 
 
 @dataclass(frozen=True, slots=True)

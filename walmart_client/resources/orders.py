@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
 from typing import Any
 
+from walmart_client._gc import gc_paused
 from walmart_client.enums import CANCEL_REASONS, CARRIERS, CHARGE_TYPES, METHOD_CODES, REFUND_REASONS
 from walmart_client.models import CancelLine, OrdersPage, RefundLine, ShipLine, WalmartOrder, to_epoch_ms
 from walmart_client.requestor import Requestor
@@ -210,7 +211,8 @@ class Orders:
             data = self._requestor.get_or_none(path + cursor, family=family)
         else:
             data = self._requestor.get_or_none(path, family=family, params=params)
-        return OrdersPage.from_api(data)
+        with gc_paused():
+            return OrdersPage.from_api(data)
 
     def _iterate(self, path: str, family: str, params: dict[str, Any]) -> Iterator[WalmartOrder]:
         page = self.list_page(path, family=family, params=params)

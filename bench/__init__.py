@@ -1,0 +1,1 @@
+"""Benchmarks that measure and print figures (never pass/fail on a time). `python -m bench` lists them."""
