@@ -98,3 +98,104 @@ def quantity_json(amount: int) -> dict:
 
 def iso(value: datetime) -> str:
     return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+
+
+def _amount(value: Decimal) -> dict:
+    return {"currency": "USD", "amount": float(value)}
+
+
+def line_status_json(row) -> dict:
+    data = {"status": row.status, "statusQuantity": {"unitOfMeasurement": "EACH", "amount": str(row.quantity)}}
+    if row.cancellation_reason:
+        data["cancellationReason"] = row.cancellation_reason
+    if row.tracking_number:
+        carrier = {"carrier": row.carrier} if row.carrier else {"otherCarrier": row.other_carrier}
+        data["trackingInfo"] = {
+            "shipDateTime": epoch_ms(row.ship_datetime),
+            "carrierName": carrier,
+            "methodCode": row.method_code,
+            "trackingNumber": row.tracking_number,
+        }
+        if row.tracking_url:
+            data["trackingInfo"]["trackingURL"] = row.tracking_url
+    return data
+
+
+def order_line_json(line) -> dict:
+    charges = [
+        {
+            "chargeType": "PRODUCT",
+            "chargeName": "ItemPrice",
+            "chargeAmount": _amount(line.product_amount),
+            "tax": {"taxName": "Tax1", "taxAmount": _amount(line.product_tax)},
+        }
+    ]
+    if line.shipping_amount:
+        charges.append(
+            {
+                "chargeType": "SHIPPING",
+                "chargeName": "Shipping",
+                "chargeAmount": _amount(line.shipping_amount),
+                "tax": {"taxName": "Tax1", "taxAmount": _amount(line.shipping_tax)},
+            }
+        )
+    data = {
+        "lineNumber": str(line.line_number),
+        "item": {"productName": line.product_name, "sku": line.sku, "condition": line.condition},
+        "charges": {"charge": charges},
+        "orderLineQuantity": {"unitOfMeasurement": "EACH", "amount": str(line.quantity)},
+        "statusDate": epoch_ms(line.status_date),
+        "orderLineStatuses": {"orderLineStatus": [line_status_json(row) for row in line.statuses.all()]},
+        "fulfillment": {
+            "fulfillmentOption": "S2H",
+            "shipMethod": line.order.method_code.upper(),
+            "pickUpDateTime": epoch_ms(line.order.estimated_ship_date),
+        },
+    }
+    refunds = list(line.refunds.all())
+    if refunds:
+        data["refund"] = {
+            "refundId": refunds[-1].refund_id,
+            "refundComments": refunds[-1].comments,
+            "refundCharges": {
+                "refundCharge": [
+                    {
+                        "refundReason": refund.reason,
+                        "charge": {
+                            "chargeType": refund.charge_type,
+                            "chargeName": refund.charge_name,
+                            "chargeAmount": _amount(refund.amount),
+                            "tax": {"taxName": "Tax1", "taxAmount": _amount(refund.tax_amount)},
+                        },
+                    }
+                    for refund in refunds
+                ]
+            },
+        }
+    if line.intent_to_cancel:
+        data["intentToCancel"] = "true"
+    if line.seller_order_id:
+        data["sellerOrderId"] = line.seller_order_id
+    return data
+
+
+def order_json(order) -> dict:
+    lines = list(order.lines.all())
+    for line in lines:
+        line.order = order
+    return {
+        "purchaseOrderId": order.purchase_order_id,
+        "customerOrderId": order.customer_order_id,
+        "customerEmailId": order.customer_email_id,
+        "orderType": order.order_type,
+        "orderDate": epoch_ms(order.order_date),
+        "shippingInfo": {
+            "phone": order.phone,
+            "estimatedDeliveryDate": epoch_ms(order.estimated_delivery_date),
+            "estimatedShipDate": epoch_ms(order.estimated_ship_date),
+            "methodCode": order.method_code,
+            "postalAddress": {key: value for key, value in order.postal_address.items() if value != ""},
+        },
+        "orderLines": {"orderLine": [order_line_json(line) for line in lines]},
+        "shipNode": {"type": "SellerFulfilled", "name": f"{order.seller.name} warehouse", "id": order.seller.ship_node},
+    }

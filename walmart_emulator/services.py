@@ -240,6 +240,43 @@ def price_update(*, seller: Seller, body: dict) -> Offer:
     return offer
 
 
+def emulator_sweep(*, now=None) -> dict[str, int]:
+    """Apply every time-driven change that is due on the emulator clock. Safe to re-run."""
+    from walmart_emulator.feeds import feeds_process_all_due
+
+    now = now or emulator_now()
+    return {
+        "feeds_processed": feeds_process_all_due(now=now),
+        "status_rows_delivered": orders_deliver_due(now=now),
+        "orders_auto_cancelled": orders_auto_cancel_due(now=now),
+        "returns_auto_refunded": returns_auto_refund_due(now=now),
+    }
+
+
+def order_trickle() -> int:
+    """One simulated customer order for each seller with `simulate_orders` (the demo). Returns orders placed."""
+    from walmart_emulator.orders import OrderSimulationError
+
+    placed = 0
+    for seller in Seller.objects.filter(simulate_orders=True):
+        try:
+            order_simulate(seller=seller)
+        except OrderSimulationError:
+            continue
+        placed += 1
+    return placed
+
+
 # Re-exports: the functions tests and the demo use, in one place.
 from walmart_emulator.clock import clock_advance, clock_reset  # noqa: E402, F401
 from walmart_emulator.faults import fault_clear, fault_set  # noqa: E402, F401
+from walmart_emulator.orders import (  # noqa: E402, F401
+    order_intent_to_cancel,
+    order_simulate,
+    orders_auto_cancel_due,
+    orders_deliver_due,
+    orders_simulate,
+)
+from walmart_emulator.ratelimits import rate_limit_reset  # noqa: E402, F401
+from walmart_emulator.returns import return_simulate, returns_auto_refund_due  # noqa: E402, F401
+from walmart_emulator.webhooks import webhook_event_emit  # noqa: E402, F401

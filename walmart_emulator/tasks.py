@@ -11,3 +11,27 @@ def feed_process_task(feed_pk: int) -> None:
 
     if Feed.objects.filter(pk=feed_pk).exists():
         feed_process(feed_pk=feed_pk)
+
+
+@shared_task
+def webhook_delivery_send_task(delivery_pk: int) -> None:
+    """One delivery attempt; the service schedules the next one while attempts remain."""
+    from walmart_emulator.webhooks import webhook_delivery_attempt
+
+    webhook_delivery_attempt(delivery_pk=delivery_pk)
+
+
+@shared_task
+def emulator_sweep_task() -> None:
+    """Time-driven changes: due feeds, deliveries, auto-cancels, auto-refunds. Safe to re-run."""
+    from walmart_emulator.services import emulator_sweep
+
+    emulator_sweep()
+
+
+@shared_task
+def emulator_order_trickle_task() -> None:
+    """The demo's gentle trickle: one customer order per seller flagged simulate_orders."""
+    from walmart_emulator.services import order_trickle
+
+    order_trickle()

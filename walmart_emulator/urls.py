@@ -1,8 +1,9 @@
-"""Walmart's paths under /walmart-emulator/ (mounted by channel_manager/urls.py when enabled)."""
+"""Walmart's paths under /walmart-emulator/ (mounted by channel_manager/urls.py when enabled), and the
+staff inspection pages under /walmart-emulator/inspect/."""
 
 from django.urls import path
 
-from walmart_emulator import views
+from walmart_emulator import views, views_inspect, views_orders
 
 app_name = "walmart_emulator"
 
@@ -20,4 +21,22 @@ urlpatterns = [
     path("v3/price", views.price, name="price"),
     path("v3/settings/partnerprofile", views.partner_profile, name="partner_profile"),
     path("v3/settings/shipping/carriers", views.shipping_carriers, name="shipping_carriers"),
+    path("v3/orders", views_orders.orders, name="orders"),
+    path("v3/orders/released", views_orders.orders_released, name="orders_released"),
+    path("v3/orders/<str:purchase_order_id>", views_orders.order_detail, name="order_detail"),
+    path("v3/orders/<str:purchase_order_id>/acknowledge", views_orders.order_acknowledge, name="order_acknowledge"),
+    path("v3/orders/<str:purchase_order_id>/shipping", views_orders.order_ship, name="order_ship"),
+    path("v3/orders/<str:purchase_order_id>/cancel", views_orders.order_cancel, name="order_cancel"),
+    path("v3/orders/<str:purchase_order_id>/refund", views_orders.order_refund, name="order_refund"),
+    path("v3/returns", views_orders.returns, name="returns"),
+    path("v3/returns/<str:return_order_id>/refund", views_orders.return_refund, name="return_refund"),
+    path("v3/webhooks/subscriptions", views_orders.subscriptions, name="subscriptions"),
+    path(
+        "v3/webhooks/subscriptions/<str:subscription_id>", views_orders.subscription_detail, name="subscription_detail"
+    ),
+    path("v3/webhooks/eventTypes", views_orders.event_types, name="event_types"),
+    path("v3/webhooks/test", views_orders.webhook_test, name="webhook_test"),
+    path("inspect/", views_inspect.seller_list, name="inspect_sellers"),
+    path("inspect/<int:seller_id>/", views_inspect.seller_detail, name="inspect_seller"),
+    path("inspect/<int:seller_id>/action/", views_inspect.seller_action, name="inspect_action"),
 ]

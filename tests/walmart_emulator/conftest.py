@@ -14,9 +14,24 @@ BASE = "/walmart-emulator"
 class WalmartTestClient:
     """Django's test client with Walmart's headers (token, correlation id, service name)."""
 
-    def __init__(self, client: Client, token: str | None) -> None:
+    def __init__(self, client: Client, token: str | None, seller: Seller | None = None) -> None:
         self.client = client
         self.token = token
+        self.seller = seller
+
+    def _fresh_token(self) -> str | None:
+        """A token valid on the emulator clock (tests move the clock past 15 minutes)."""
+        from walmart_emulator.clock import emulator_now
+        from walmart_emulator.models import AccessToken
+
+        if (
+            self.seller is not None
+            and not AccessToken.objects.filter(token=self.token, expires_at__gt=emulator_now()).exists()
+        ):
+            self.token = services.token_issue(
+                client_id=self.seller.client_id, client_secret=self.seller.client_secret
+            ).token
+        return self.token
 
     def headers(self, **extra) -> dict:
         headers = {
@@ -25,7 +40,7 @@ class WalmartTestClient:
             "Accept": "application/json",
         }
         if self.token:
-            headers["WM_SEC.ACCESS_TOKEN"] = self.token
+            headers["WM_SEC.ACCESS_TOKEN"] = self._fresh_token()
         headers.update(extra)
         return headers
 
@@ -81,7 +96,7 @@ def seller(db) -> Seller:
 @pytest.fixture
 def wm(client, seller) -> WalmartTestClient:
     token = services.token_issue(client_id=seller.client_id, client_secret=seller.client_secret)
-    return WalmartTestClient(client, token.token)
+    return WalmartTestClient(client, token.token, seller)
 
 
 @pytest.fixture

@@ -16,14 +16,22 @@ def catalog_item(index: int = 1, *, price: str = "19.99") -> CatalogItem:
     return services.catalog_item_create(gtin="00" + upc, title=f"Catalog thing {index}", price=Decimal(price))
 
 
-def published_offer(seller: Seller, sku: str, *, index: int = 1, quantity: int = 10, price: str = "19.99") -> Offer:
+def published_offer(
+    seller: Seller,
+    sku: str,
+    *,
+    index: int = 1,
+    quantity: int = 10,
+    price: str = "19.99",
+    published_status: str = Offer.PublishedStatus.PUBLISHED,
+) -> Offer:
     return services.offer_create(
         seller=seller,
         sku=sku,
         catalog_item=catalog_item(index, price=price),
         price=Decimal(price),
         quantity=quantity,
-        published_status=Offer.PublishedStatus.PUBLISHED,
+        published_status=published_status,
     )
 
 
@@ -46,4 +54,122 @@ def match_item(sku: str, product_id: str, *, id_type: str = "UPC", price=9.99, w
         "price": price,
         "ShippingWeight": weight,
         "productIdentifiers": {"productIdType": id_type, "productId": product_id},
+    }
+
+
+def ship_body(*lines: dict, process_mode: str | None = None) -> dict:
+    body = {"orderShipment": {"orderLines": {"orderLine": list(lines)}}}
+    if process_mode:
+        body["orderShipment"]["processMode"] = process_mode
+    return body
+
+
+def ship_line(
+    line_number: int,
+    quantity: int = 1,
+    *,
+    tracking: str = "1Z999",
+    carrier: str | None = "UPS",
+    other: str | None = None,
+    url: str | None = None,
+    method: str = "Standard",
+    seller_order_id: str | None = "SO-1",
+    ship_ms: int = 1_790_000_000_000,
+    **extra,
+) -> dict:
+    carrier_name = {"carrier": carrier} if carrier else {"otherCarrier": other}
+    tracking_info = {
+        "shipDateTime": ship_ms,
+        "carrierName": carrier_name,
+        "methodCode": method,
+        "trackingNumber": tracking,
+    }
+    if url:
+        tracking_info["trackingURL"] = url
+    line = {
+        "lineNumber": str(line_number),
+        "orderLineStatuses": {
+            "orderLineStatus": [
+                {
+                    "status": "Shipped",
+                    "statusQuantity": {"unitOfMeasurement": "EACH", "amount": str(quantity)},
+                    "trackingInfo": tracking_info,
+                }
+            ]
+        },
+        **extra,
+    }
+    if seller_order_id is not None:
+        line["sellerOrderId"] = seller_order_id
+    return line
+
+
+def cancel_body(line_number: int, quantity: int = 1, reason: str = "SELLER_CANCEL_OUT_OF_STOCK") -> dict:
+    return {
+        "orderCancellation": {
+            "orderLines": {
+                "orderLine": [
+                    {
+                        "lineNumber": str(line_number),
+                        "orderLineStatuses": {
+                            "orderLineStatus": [
+                                {
+                                    "status": "Cancelled",
+                                    "cancellationReason": reason,
+                                    "statusQuantity": {"unitOfMeasurement": "EACH", "amount": str(quantity)},
+                                }
+                            ]
+                        },
+                    }
+                ]
+            }
+        }
+    }
+
+
+def refund_body(
+    purchase_order_id: str,
+    line_number: int,
+    amount,
+    tax=0,
+    *,
+    charge_type: str = "PRODUCT",
+    reason: str = "DamagedItem",
+    full: bool = False,
+) -> dict:
+    return {
+        "orderRefund": {
+            "purchaseOrderId": purchase_order_id,
+            "orderLines": {
+                "orderLine": [
+                    {
+                        "lineNumber": str(line_number),
+                        "isFullRefund": full,
+                        "refunds": {
+                            "refund": [
+                                {
+                                    "refundComments": "sorry",
+                                    "refundCharges": {
+                                        "refundCharge": [
+                                            {
+                                                "refundReason": reason,
+                                                "charge": {
+                                                    "chargeType": charge_type,
+                                                    "chargeName": "Item Price",
+                                                    "chargeAmount": {"currency": "USD", "amount": amount},
+                                                    "tax": {
+                                                        "taxName": "Item Price Tax",
+                                                        "taxAmount": {"currency": "USD", "amount": tax},
+                                                    },
+                                                },
+                                            }
+                                        ]
+                                    },
+                                }
+                            ]
+                        },
+                    }
+                ]
+            },
+        }
     }

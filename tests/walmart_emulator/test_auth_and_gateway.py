@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.walmart_emulator.conftest import BASE
+from tests.walmart_emulator.conftest import BASE, WalmartTestClient
 from tests.walmart_emulator.spec import assert_matches_spec, requires_specs
 from walmart_emulator import services
 from walmart_emulator.models import AccessToken
@@ -87,8 +87,10 @@ def test_unknown_token_is_401(anonymous_wm, seller):
     assert response.json()["errors"]["error"][0]["description"] == "Access token is invalid."
 
 
-def test_token_expires_after_900_seconds_of_emulator_time(wm):
-    # given a token used once
+def test_token_expires_after_900_seconds_of_emulator_time(client, seller):
+    # given a token used once (a client that does not renew it)
+    token = services.token_issue(client_id=seller.client_id, client_secret=seller.client_secret)
+    wm = WalmartTestClient(client, token.token)
     assert wm.get("/v3/items").status_code == 200
     # when the emulator's clock passes 15 minutes
     services.clock_advance(seconds=901)
