@@ -114,13 +114,19 @@ def _refund_return_line(return_line: ReturnLine, quantity: int, channel: str, no
     line = return_line.order_line
     amount = money(line.unit_price * quantity)
     tax = money(line.product_tax * Decimal(quantity) / Decimal(line.quantity))
+    from walmart_emulator.orders import _charged
+
+    shipped = (
+        LineStatus.objects.filter(line=line, status__in=SHIPPED_STATUSES).aggregate(total=Sum("quantity"))["total"] or 0
+    )
+    charged, _ = _charged(line, "PRODUCT", shipped)
     refunded = (
         LineRefund.objects.filter(line=line, charge_type="PRODUCT").aggregate(amount=Sum("amount"))["amount"] or 0
     )
-    if -refunded + amount > line.product_amount:
+    if -refunded + amount > charged:
         raise _error(
-            f"Refunding {quantity} of return line {return_line.return_order_line_number} would exceed what was charged "
-            f"({line.product_amount}).",
+            f"Refunding {quantity} of return line {return_line.return_order_line_number} would exceed what was "
+            f"charged for the shipped quantity ({charged}).",
             "refundLines",
         )
     LineRefund.objects.create(
@@ -326,6 +332,3 @@ def return_json(return_order: ReturnOrder) -> dict:
         "returnOrderLines": line_json,
         "returnChannel": {"channelName": "ONLINE"},
     }
-
-
-__all__ = ["LineStatus", "return_json", "return_refund", "return_simulate", "returns_auto_refund_due"]

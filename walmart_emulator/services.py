@@ -15,7 +15,7 @@ from django.db.models import F
 from walmart_emulator.clock import emulator_now
 from walmart_emulator.errors import EmulatorError, not_found
 from walmart_emulator.identifiers import upc_generate
-from walmart_emulator.models import AccessToken, CatalogItem, Offer, Seller
+from walmart_emulator.models import AccessToken, CatalogItem, Offer, Seller  # noqa: F401 - CatalogItem re-exported
 
 TOKEN_LIFETIME_SECONDS = 900
 PRODUCT_WORDS = (
