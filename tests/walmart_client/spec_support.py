@@ -18,6 +18,11 @@ Where the specs cannot be used as published, the relaxation is made here, in one
    schema, so the payload is still checked against Walmart's own schema.
 5. Spec loading skips openapi-spec-validator's check of the whole documents (they carry the dangling
    security references of point 2); request validation itself is openapi-core's, unchanged.
+
+One check is stricter than openapi-core: a query parameter the operation does not declare fails (openapi-core
+ignores unknown ones). The only undeclared parameters allowed are listed in `UNDECLARED_QUERY_ALLOWED`: those
+inside Walmart's own `nextCursor` examples (which the client must replay verbatim) and the 2026 catalog
+search identifiers `ean` / `isbn` (documented by Walmart after the 2024 spec was published).
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ import email.policy
 import functools
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +54,15 @@ SPEC_FILES = {
     "prices": "walmart-marketplace-prices-openapi-original.yml",
     "returns": "walmart-marketplace-returns-openapi-original.yml",
     "settings": "walmart-marketplace-settings-openapi-original.yml",
+}
+
+UNDECLARED_QUERY_ALLOWED = {
+    # From the specs' own nextCursor examples for GET /v3/orders, /v3/orders/released and /v3/returns.
+    ("GET", "/v3/orders"): {"hasMoreElements", "soIndex", "poIndex", "partnerId", "sellerId"},
+    ("GET", "/v3/orders/released"): {"hasMoreElements", "soIndex", "poIndex", "partnerId", "sellerId"},
+    ("GET", "/v3/returns"): {"sellerId", "offset"},
+    # developer.walmart.com/us-marketplace/docs/item-search-for-the-walmart-catalog (2026).
+    ("GET", "/v3/items/walmart/search"): {"ean", "isbn"},
 }
 
 FEED_TYPE_SPECS = {
@@ -184,7 +199,29 @@ def validate_request(request: requests.PreparedRequest) -> str:
         validator.validate(json.loads(content))
         return name
     openapi(name).validate_request(RequestsOpenAPIRequest(request))
+    _check_query_declared(name, request.method, parsed.path, set(query))
     return name
+
+
+def _operation(spec_name: str, method: str, path: str) -> dict[str, Any]:
+    paths = raw_spec(spec_name)["paths"]
+    for template in sorted(paths, key=lambda t: t.count("{")):  # literal paths before templated ones
+        operations = paths[template]
+        pattern = "^" + "[^/]+".join(part for part in _split_template(template)) + "$"
+        if re.match(pattern, path) and method.lower() in operations:
+            return operations[method.lower()]
+    raise AssertionError(f"{method} {path} is not in the {spec_name} spec")
+
+
+def _split_template(template: str) -> list[str]:
+    return [re.escape(part) for part in re.split(r"\{[^}]+\}", template)]
+
+
+def _check_query_declared(spec_name: str, method: str, path: str, names: set[str]) -> None:
+    operation = _operation(spec_name, method, path)
+    declared = {p["name"] for p in operation.get("parameters", []) if p.get("in") == "query"}
+    undeclared = names - declared - UNDECLARED_QUERY_ALLOWED.get((method, path), set())
+    assert not undeclared, f"{method} {path} sends query parameters the spec does not declare: {sorted(undeclared)}"
 
 
 def _with_feed_type(request: requests.PreparedRequest, feed_type: str):

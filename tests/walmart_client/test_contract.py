@@ -597,3 +597,77 @@ def test_partner_profile_and_carriers(api, client):
     assert profile.partner_id == "100009"
     assert carriers[0]["carrierMethodName"] == "USPS"
     assert validate_all(api, 3) == ["authentication", "settings", "settings"]
+
+
+# Every public resource method that sends a request, and the contract test above that validates it.
+COVERED = {
+    "Auth": {"token_detail": test_token_and_token_detail},
+    "Orders": {
+        "iter_all": test_list_orders_and_follow_the_cursor,
+        "list_page": test_list_orders_and_follow_the_cursor,
+        "iter_released": test_released_orders,
+        "get": test_get_one_order,
+        "acknowledge": test_acknowledge,
+        "ship": test_ship_with_named_and_other_carriers,
+        "cancel": test_cancel,
+        "refund": test_refund,
+    },
+    "Feeds": {
+        "submit": test_inventory_feed_upload,
+        "status": test_feed_status_with_item_details,
+        "iter_item_results": test_feed_status_with_item_details,
+        "iter_all": test_feed_list,
+    },
+    "Items": {
+        "iter_all": test_list_items,
+        "get": test_get_item,
+        "count": test_item_count,
+        "search": test_catalog_search,
+        "retire": test_retire_item,
+    },
+    "InventoryResource": {
+        "get": test_get_and_update_inventory,
+        "update": test_get_and_update_inventory,
+        "update_nodes": test_update_multi_node_inventory,
+        "iter_all": test_all_inventories,
+    },
+    "Prices": {"update": test_update_price},
+    "Returns": {"iter_all": test_list_returns, "refund": test_refund_return},
+    "Notifications": {
+        name: test_webhook_event_types_and_subscriptions
+        for name in (
+            "event_types",
+            "subscriptions",
+            "create_subscription",
+            "update_subscription",
+            "delete_subscription",
+            "test",
+        )
+    },
+    "Settings": {
+        "partner_profile": test_partner_profile_and_carriers,
+        "shipping_carriers": test_partner_profile_and_carriers,
+    },
+}
+
+
+def test_every_public_resource_method_has_a_contract_test(make_client):
+    client = make_client()
+    resources = [
+        client.auth,
+        client.orders,
+        client.feeds,
+        client.items,
+        client.inventory,
+        client.prices,
+        client.returns,
+        client.notifications,
+        client.settings,
+    ]
+    found = {
+        type(resource).__name__: {
+            name for name in dir(resource) if not name.startswith("_") and callable(getattr(resource, name))
+        }
+        for resource in resources
+    }
+    assert found == {name: set(methods) for name, methods in COVERED.items()}
