@@ -109,7 +109,9 @@ def encrypted_fields() -> list[tuple[type[models.Model], str]]:
     """Every (model, field name) holding a Fernet token: by convention, text fields named `*_encrypted`."""
     found = []
     for model in apps.get_models():
-        for field in model._meta.concrete_fields:
+        if model._meta.proxy:  # same table as its concrete model, which is listed already
+            continue
+        for field in model._meta.local_concrete_fields:
             if field.name.endswith(ENCRYPTED_FIELD_SUFFIX) and isinstance(field, models.TextField | models.CharField):
                 found.append((model, field.name))
     return found

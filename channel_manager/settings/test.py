@@ -40,4 +40,5 @@ CELERY_TASK_EAGER_PROPAGATES = True
 
 # pytest captures log records itself (shown with a failing test); a console handler would print each
 # one a second time.
-LOGGING["root"]["handlers"] = []  # noqa: F405
+LOGGING["handlers"]["null"] = {"class": "logging.NullHandler"}  # noqa: F405
+LOGGING["root"]["handlers"] = ["null"]  # noqa: F405
