@@ -911,7 +911,11 @@ class PartnerProfile:
 class ShipLine:
     """Units of one order line shipped in one package. `carrier` must be one of Walmart's named carriers
     (`walmart_client.enums.CARRIERS`); any other carrier goes in `other_carrier` (or an unknown `carrier`
-    is sent as `otherCarrier`) and then needs `tracking_url`. `ship_datetime` must be timezone-aware."""
+    is sent as `otherCarrier`) and then needs `tracking_url`. `ship_datetime` must be timezone-aware.
+
+    `intent_to_cancel_override=True` ships a line the customer asked to cancel. `replaces_tracking_number`
+    turns the call into a tracking correction (`processMode: PARTIAL_UPDATE`, allowed within 4 hours of
+    marking the line shipped): the package with that tracking number gets this line's tracking."""
 
     line_number: str | int
     quantity: int
@@ -921,6 +925,8 @@ class ShipLine:
     carrier: str | None = None
     other_carrier: str | None = None
     tracking_url: str | None = None
+    intent_to_cancel_override: bool = False
+    replaces_tracking_number: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

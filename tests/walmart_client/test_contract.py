@@ -179,6 +179,23 @@ def test_ship_with_named_and_other_carriers(api, client):
     assert validate_all(api, 2) == ["authentication", "orders"]
 
 
+def test_tracking_correction(api, client):
+    body = example("orders", "/v3/orders/{purchaseOrderId}/shipping", "post")
+    api.add(responses.POST, f"{BASE_URL}/v3/orders/1234567891234/shipping", json=body)
+    line = ShipLine(
+        line_number="1",
+        quantity=1,
+        carrier="UPS",
+        tracking_number="1Z2",
+        method_code="Standard",
+        ship_datetime=SHIP_AT,
+        replaces_tracking_number="1Z1",
+    )
+    client.orders.ship("1234567891234", lines=[line], seller_order_id="SO-1")
+    assert json.loads(api.calls[1].request.body)["orderShipment"]["processMode"] == "PARTIAL_UPDATE"
+    assert validate_all(api, 2) == ["authentication", "orders"]
+
+
 def test_cancel(api, client):
     body = example("orders", "/v3/orders/{purchaseOrderId}/cancel", "post")
     po = body["order"]["purchaseOrderId"]

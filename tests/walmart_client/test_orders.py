@@ -478,3 +478,41 @@ def test_acknowledge_posts_no_body_and_returns_the_order(api, client):
     call = calls_to(api, "/v3/orders/PO-1/acknowledge")[0]
     assert call.request.body is None
     assert order.lines[0].quantity_by_status == {"Acknowledged": 1}
+
+
+def test_tracking_correction_and_intent_to_cancel_override(api, client):
+    # given
+    api.add(responses.POST, BASE_URL + "/v3/orders/PO-1/shipping", json={"order": order_json("PO-1")})
+    line = ShipLine(
+        line_number="3",
+        quantity=1,
+        carrier="USPS",
+        tracking_number="NEW-1",
+        method_code="Value",
+        ship_datetime=SHIP_AT,
+        intent_to_cancel_override=True,
+        replaces_tracking_number="OLD-1",
+    )
+    # when
+    client.orders.ship("PO-1", lines=[line], seller_order_id="SO-1")
+    # then
+    body = json.loads(calls_to(api, "/v3/orders/PO-1/shipping")[0].request.body)
+    assert body["orderShipment"]["processMode"] == "PARTIAL_UPDATE"
+    sent_line = body["orderShipment"]["orderLines"]["orderLine"][0]
+    assert sent_line["intentToCancelOverride"] is True
+    assert sent_line["orderLineStatuses"]["orderLineStatus"][0]["currentTrackingInfo"] == {"trackingNumber": "OLD-1"}
+
+
+def test_tracking_correction_cannot_be_mixed_with_new_shipments(api, client):
+    lines = [_ship(), _ship(line_number="2", replaces_tracking_number="OLD")]
+    with pytest.raises(ValueError, match="cannot be mixed"):
+        client.orders.ship("PO-1", lines=lines, seller_order_id="SO-1")
+    assert calls_to(api, "/v3/orders/PO-1/shipping") == []
+
+
+def test_a_repeated_cursor_ends_the_list_instead_of_looping(api, client):
+    api.add(responses.GET, ORDERS_URL, json=page([order_json("PO-1")], CURSOR))
+    api.add(responses.GET, ORDERS_URL, json=page([order_json("PO-2")], CURSOR))
+    orders = list(client.orders.iter_all())
+    assert [o.purchase_order_id for o in orders] == ["PO-1", "PO-2"]
+    assert len(calls_to(api, "/v3/orders")) == 2

@@ -50,10 +50,16 @@ def build_ship_body(lines: Sequence[ShipLine], *, seller_order_id: str) -> dict[
         raise ValueError(f"sellerOrderId is longer than {SELLER_ORDER_ID_MAX_LENGTH} characters")
     if not lines:
         raise ValueError("a shipment needs at least one line")
+    corrections = {bool(line.replaces_tracking_number) for line in lines}
+    if len(corrections) > 1:
+        raise ValueError("a tracking correction cannot be mixed with new shipments in one call")
     by_line: dict[str, list[dict[str, Any]]] = {}
+    override: set[str] = set()
     for line in lines:
         number = str(line.line_number)
         check_quantity(line.quantity, what=f"quantity of line {number}")
+        if line.intent_to_cancel_override:
+            override.add(number)
         if line.method_code not in METHOD_CODES:
             raise ValueError(
                 f"method code {line.method_code!r} of line {number} is not one of Walmart's: "
@@ -83,27 +89,25 @@ def build_ship_body(lines: Sequence[ShipLine], *, seller_order_id: str) -> dict[
         }
         if line.tracking_url:
             tracking["trackingURL"] = line.tracking_url
-        by_line.setdefault(number, []).append(
-            {
-                "status": "Shipped",
-                "statusQuantity": {"unitOfMeasurement": "EACH", "amount": str(line.quantity)},
-                "trackingInfo": tracking,
-            }
-        )
-    return {
-        "orderShipment": {
-            "orderLines": {
-                "orderLine": [
-                    {
-                        "lineNumber": number,
-                        "sellerOrderId": str(seller_order_id),
-                        "orderLineStatuses": {"orderLineStatus": statuses},
-                    }
-                    for number, statuses in by_line.items()
-                ]
-            }
+        status: dict[str, Any] = {
+            "status": "Shipped",
+            "statusQuantity": {"unitOfMeasurement": "EACH", "amount": str(line.quantity)},
+            "trackingInfo": tracking,
         }
-    }
+        if line.replaces_tracking_number:
+            status["currentTrackingInfo"] = {"trackingNumber": str(line.replaces_tracking_number)}
+        by_line.setdefault(number, []).append(status)
+    order_lines = []
+    for number, statuses in by_line.items():
+        order_line: dict[str, Any] = {"lineNumber": number, "sellerOrderId": str(seller_order_id)}
+        if number in override:
+            order_line["intentToCancelOverride"] = True
+        order_line["orderLineStatuses"] = {"orderLineStatus": statuses}
+        order_lines.append(order_line)
+    shipment: dict[str, Any] = {"orderLines": {"orderLine": order_lines}}
+    if corrections == {True}:
+        shipment = {"processMode": "PARTIAL_UPDATE", **shipment}
+    return {"orderShipment": shipment}
 
 
 def build_cancel_body(lines: Sequence[CancelLine]) -> dict[str, Any]:
@@ -216,10 +220,12 @@ class Orders:
 
     def _iterate(self, path: str, family: str, params: dict[str, Any]) -> Iterator[WalmartOrder]:
         page = self.list_page(path, family=family, params=params)
+        seen: set[str] = set()
         while True:
             yield from page.orders
-            if not page.next_cursor or not page.orders:
-                return
+            if not page.next_cursor or not page.orders or page.next_cursor in seen:
+                return  # a cursor seen before would loop forever
+            seen.add(page.next_cursor)
             page = self.list_page(path, cursor=page.next_cursor, family=family)
 
     def iter_all(self, *, limit: int = MAX_PAGE_SIZE, **filters: Any) -> Iterator[WalmartOrder]:
