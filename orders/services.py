@@ -674,6 +674,12 @@ def shipment_create(
             for key, messages in error.message_dict.items():
                 errors[key].extend(messages)
             chosen = {}
+        for line in chosen:
+            if line.intent_to_cancel:
+                errors[f"quantity_{line.pk}"].append(
+                    f"Line {line.line_number} ({line.sku}): the customer asked to cancel it. Cancel it with the "
+                    'reason "The customer asked to cancel" instead of shipping it.'
+                )
         if errors:
             raise ValidationError(dict(errors))
         shipment = Shipment.objects.create(
@@ -1173,17 +1179,22 @@ def _webhook_auth_details(order_settings: OrderSettings) -> dict[str, str]:
 
 
 def _order_event_types(client: Any) -> list[str]:
+    """The order events to subscribe to: the specific ones Walmart offers (ORDER_UPDATES carries the same
+    events again, so it is only used when they are not offered)."""
     try:
         offered = {event.event_type for event in client.notifications.event_types() if event.resource_name == "ORDER"}
     except Exception:  # the event-type list is advisory; PO_CREATED is always offered
         offered = set()
-    chosen = [event_type for event_type in ORDER_EVENT_TYPES if event_type in offered]
-    return chosen or ["PO_CREATED"]
+    chosen = [event_type for event_type in ORDER_EVENT_TYPES[:3] if event_type in offered]
+    if chosen:
+        return chosen
+    return ["ORDER_UPDATES"] if "ORDER_UPDATES" in offered else ["PO_CREATED"]
 
 
 def webhook_subscribe(*, store: Store, event_url: str) -> int:
     """Subscribe the store's webhook endpoint to Walmart's order events (POST /v3/webhooks/subscriptions)
-    with the configured authentication. Returns how many subscriptions Walmart created. Raises WalmartError."""
+    with the configured authentication. Returns how many ORDER subscriptions now point at the endpoint.
+    Raises WalmartError (e.g. when one already exists: unsubscribe first)."""
     from walmart_client.resources.notifications import build_event
 
     order_settings = order_settings_ensure(store=store)
@@ -1193,12 +1204,17 @@ def webhook_subscribe(*, store: Store, event_url: str) -> int:
         build_event(event_type=event_type, resource_name="ORDER", event_url=event_url, auth_details=auth_details)
         for event_type in _order_event_types(client)
     ]
-    created = client.notifications.create_subscription(events=events)
-    ids = [subscription.subscription_id for subscription in created if subscription.subscription_id]
+    client.notifications.create_subscription(events=events)
+    # Walmart's spec answers `event` and its example `events`: read the subscriptions back instead.
+    ours = [
+        subscription
+        for subscription in client.notifications.subscriptions(resource_name="ORDER")
+        if subscription.event_url == event_url and subscription.subscription_id
+    ]
     OrderSettings.objects.filter(pk=order_settings.pk).update(
-        webhook_subscription_ids=sorted(set(order_settings.webhook_subscription_ids) | set(ids))
+        webhook_subscription_ids=sorted({subscription.subscription_id for subscription in ours})
     )
-    return len(created)
+    return len(ours)
 
 
 def webhook_unsubscribe(*, store: Store) -> int:
