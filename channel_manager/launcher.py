@@ -19,6 +19,16 @@ def _run_manage(*arguments: str, env: dict[str, str]) -> None:
     subprocess.run([sys.executable, "manage.py", *arguments], cwd=BASE_DIR, env=env, check=True)  # noqa: S603
 
 
+def _die_with_parent() -> None:
+    """In a child: get SIGTERM if the launcher dies without stopping it (Linux; elsewhere a no-op)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def main() -> int:
     env = dict(os.environ)
     env.setdefault("DJANGO_SETTINGS_MODULE", "channel_manager.settings.local")
@@ -40,8 +50,12 @@ def main() -> int:
         "worker": [sys.executable, "-m", "celery", "-A", "channel_manager", "worker", "-l", "info", "-c", "2"],
         "beat": [sys.executable, "-m", "celery", "-A", "channel_manager", "beat", "-l", "info"],
     }
+    # Each child runs in its own session, so Ctrl-C reaches only this launcher, which then stops them
+    # one by one (a second signal from the terminal would make them exit mid-shutdown).
     processes = {
-        name: subprocess.Popen(command, cwd=BASE_DIR, env=env)  # noqa: S603
+        name: subprocess.Popen(  # noqa: S603
+            command, cwd=BASE_DIR, env=env, start_new_session=True, preexec_fn=_die_with_parent
+        )
         for name, command in commands.items()
     }
     stopping = False
