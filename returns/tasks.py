@@ -1,0 +1,54 @@
+"""Celery tasks of the returns app: thin interfaces that take ids and call a service.
+
+Refund pushes retry only what can clear by itself (rate limit, 5xx, a connection failure) with
+exponential backoff, jitter and a cap; the service records every attempt on the refund row.
+"""
+
+from celery import shared_task
+
+from walmart_client.errors import WalmartConnectionError, WalmartRateLimited, WalmartServerError
+
+RETRYABLE = (WalmartRateLimited, WalmartServerError, WalmartConnectionError)
+PUSH_MAX_RETRIES = 8
+
+
+@shared_task(
+    bind=True,
+    autoretry_for=RETRYABLE,
+    retry_backoff=30,
+    retry_backoff_max=600,
+    retry_jitter=True,
+    max_retries=PUSH_MAX_RETRIES,
+    acks_late=True,
+)
+def refund_push_task(self, refund_pk: int) -> None:
+    from returns.services import refund_push
+
+    refund_push(refund_id=refund_pk, final_attempt=self.request.retries >= self.max_retries)
+
+
+@shared_task(acks_late=True)
+def returns_poll_task(store_pk: int) -> None:
+    from channel_manager.models import Store
+    from returns.services import returns_poll
+
+    returns_poll(store=Store.objects.get(pk=store_pk))
+
+
+@shared_task
+def returns_poll_due_task() -> int:
+    """Every minute: start the returns read of each store whose own interval has elapsed."""
+    from returns.services import stores_poll_due
+
+    store_ids = stores_poll_due()
+    for store_pk in store_ids:
+        returns_poll_task.delay(store_pk)
+    return len(store_ids)
+
+
+@shared_task
+def refunds_due_task() -> int:
+    """Every minute: re-enqueue pending refunds whose task was lost."""
+    from returns.services import refunds_due_enqueue
+
+    return refunds_due_enqueue()

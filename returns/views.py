@@ -1,0 +1,229 @@
+"""Pages of the returns app: the Returns tab, the return detail with the Refund form, Retry and Re-read
+buttons, and Channel Settings > Returns. Thin: selectors read, services write."""
+
+import logging
+import zoneinfo
+from collections.abc import Callable
+from functools import wraps
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from channel_manager.selectors import store_get
+from returns import selectors, services
+from returns.forms import RefundForm, ReturnSettingsForm
+from returns.mapping import deadline_text
+from returns.models import Return
+
+logger = logging.getLogger(__name__)
+TIMEZONE_COOKIE = "tz"
+STATUS_CARDS = list(Return.Status.choices)
+COLUMNS = [
+    ("rma", "RMA #"),
+    ("commerce_order", "Commerce Order #"),
+    ("requested", "Requested"),
+    ("return_by", "Return By"),
+    (None, "Items"),
+    ("amount", "Refund amount"),
+    ("deadline", "Auto-refund in"),
+    ("status", "Status"),
+    (None, "Status Details"),
+]
+
+
+def _operator_timezone(request: HttpRequest) -> zoneinfo.ZoneInfo:
+    name = request.COOKIES.get(TIMEZONE_COOKIE, "")
+    try:
+        return zoneinfo.ZoneInfo(name) if name else zoneinfo.ZoneInfo(settings.TIME_ZONE)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return zoneinfo.ZoneInfo(settings.TIME_ZONE)
+
+
+def in_operator_timezone(view: Callable) -> Callable:
+    """Dates on the page in the operator's time zone (the browser's, from the `tz` cookie)."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs):
+        with timezone.override(_operator_timezone(request)):
+            return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _context(store, **extra) -> dict:
+    return {"store": store, "active_tab": "returns", "timezone_name": str(timezone.get_current_timezone()), **extra}
+
+
+def _int(value: str | None, default: int) -> int:
+    try:
+        return int(value) if value else default
+    except ValueError:
+        return default
+
+
+@require_GET
+@in_operator_timezone
+def return_list_view(request: HttpRequest, store_id: int) -> HttpResponse:
+    store = store_get(user=request.user, store_id=store_id)
+    status = request.GET.get("status") or None
+    status = status if status in Return.Status.values else None
+    search = request.GET.get("q", "").strip()[:100]
+    sort = selectors.return_sort_normalised(request.GET.get("sort"))
+    counts = selectors.return_status_counts(store=store)
+    returns = selectors.return_list(store=store, status=status, search=search, sort=sort)
+    total = returns.count() if search else (counts[status] if status else sum(counts.values()))
+    page = selectors.return_page(
+        returns=returns,
+        number=_int(request.GET.get("page"), 1),
+        page_size=_int(request.GET.get("per_page"), 50),
+        total=total,
+    )
+    now = timezone.now()
+    rows = [(item, deadline_text(item.time_left(now=now)), item.deadline_flag(now=now)) for item in page.returns]
+    return_settings = services.return_settings_ensure(store=store)
+    return render(
+        request,
+        "returns/return_list.html",
+        _context(
+            store,
+            rows=rows,
+            page=page,
+            total_count=sum(counts.values()),
+            status_cards=[(value, label, counts[value]) for value, label in STATUS_CARDS],
+            status=status,
+            search=search,
+            sort=sort,
+            columns=COLUMNS,
+            page_sizes=selectors.PAGE_SIZES,
+            return_settings=return_settings,
+        ),
+    )
+
+
+def _detail(request: HttpRequest, store, return_order: Return, form: RefundForm | None = None) -> HttpResponse:
+    available = services.refund_available(return_order=return_order)
+    lines = list(return_order.lines.all())
+    form = form or RefundForm(lines=lines, available=available)
+    now = timezone.now()
+    return render(
+        request,
+        "returns/return_detail.html",
+        _context(
+            store,
+            return_order=return_order,
+            form=form,
+            rows=form.line_rows(),
+            can_refund=any(available.values()),
+            time_left=deadline_text(return_order.time_left(now=now)),
+            deadline_flag=return_order.deadline_flag(now=now),
+        ),
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@in_operator_timezone
+def return_detail_view(request: HttpRequest, store_id: int, return_id: int) -> HttpResponse:
+    """The return, its lines, refunds and timeline; POST submits the Refund form."""
+    store = store_get(user=request.user, store_id=store_id)
+    return_order = selectors.return_get(store=store, return_id=return_id)
+    if request.method == "GET":
+        return _detail(request, store, return_order)
+    form = RefundForm(
+        request.POST,
+        lines=list(return_order.lines.all()),
+        available=services.refund_available(return_order=return_order),
+    )
+    if form.is_valid():
+        try:
+            refunds = services.refund_create(
+                return_order=return_order,
+                lines=form.refund_lines(),
+                user=request.user,
+                reason=form.cleaned_data["reason"],
+            )
+        except ValidationError as error:
+            for message in error.messages:
+                form.add_error(None, message)
+        else:
+            for refund in refunds:
+                refund.refresh_from_db()
+                messages.success(
+                    request,
+                    f"Refund {refund.pk} of {refund.total} {return_order.currency}: {refund.get_status_display()}.",
+                )
+            return redirect("returns:return_detail", store_id=store.pk, return_id=return_order.pk)
+    return _detail(request, store, selectors.return_get(store=store, return_id=return_id), form=form)
+
+
+@require_POST
+def refund_retry_view(request: HttpRequest, store_id: int, return_id: int, refund_id: int) -> HttpResponse:
+    store = store_get(user=request.user, store_id=store_id)
+    return_order = selectors.return_get(store=store, return_id=return_id)
+    refund = selectors.refund_get(return_order=return_order, refund_id=refund_id)
+    if services.refund_retry(refund=refund, actor=services.Actor.OPERATOR, user=request.user):
+        refund.refresh_from_db()
+        messages.success(request, f"Refund {refund.pk} sent again: {refund.get_status_display()}.")
+    else:
+        messages.error(request, f"Refund {refund.pk} is not in Error; nothing to retry.")
+    return redirect("returns:return_detail", store_id=store.pk, return_id=return_order.pk)
+
+
+@require_POST
+def return_refresh_view(request: HttpRequest, store_id: int, return_id: int) -> HttpResponse:
+    from walmart_client.errors import WalmartError
+
+    store = store_get(user=request.user, store_id=store_id)
+    return_order = selectors.return_get(store=store, return_id=return_id)
+    try:
+        services.return_refresh(return_order=return_order, actor=services.Actor.OPERATOR, user=request.user)
+    except WalmartError as error:
+        messages.error(request, f"Walmart could not be read: {services.error_text(error)}")
+    else:
+        messages.success(request, f"Return {return_order.return_order_id} re-read from Walmart.")
+    return redirect("returns:return_detail", store_id=store.pk, return_id=return_order.pk)
+
+
+@require_POST
+def returns_poll_view(request: HttpRequest, store_id: int) -> HttpResponse:
+    """ "Read returns now": the scheduled read, run at once for this store."""
+    from walmart_client.errors import WalmartError
+
+    store = store_get(user=request.user, store_id=store_id)
+    try:
+        result = services.returns_poll(store=store, actor=services.Actor.OPERATOR)
+    except WalmartError as error:
+        messages.error(request, f"Walmart could not be read: {services.error_text(error)}")
+    else:
+        messages.success(request, f"Returns read from Walmart: {result.created} new, {result.updated} updated.")
+    return redirect("returns:return_list", store_id=store.pk)
+
+
+@require_http_methods(["GET", "POST"])
+def return_settings_view(request: HttpRequest, store_id: int) -> HttpResponse:
+    store = store_get(user=request.user, store_id=store_id)
+    return_settings = services.return_settings_ensure(store=store)
+    form = ReturnSettingsForm(request.POST or None, instance=return_settings)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.return_settings_update(
+                store=store,
+                poll_interval_seconds=form.cleaned_data["poll_interval_seconds"],
+                poll_overlap_seconds=form.cleaned_data["poll_overlap_seconds"],
+            )
+        except ValidationError as error:
+            for field, field_messages in error.message_dict.items():
+                for message in field_messages:
+                    form.add_error(field if field in form.fields else None, message)
+        else:
+            messages.success(request, "Returns settings saved.")
+            return redirect("returns:return_settings", store_id=store.pk)
+    return render(
+        request,
+        "returns/return_settings.html",
+        {"store": store, "active_tab": "settings", "form": form, "return_settings": return_settings},
+    )
