@@ -34,6 +34,7 @@ def keep_walmart_headers_in_dev_server() -> None:
         raw = {key: value for key, value in self.headers.items() if key.upper().startswith("WM_")}
         environ = original(self)
         environ[RAW_HEADERS_KEY] = raw
+        environ["walmart_emulator.socket"] = self.connection  # for the "answer lost" fault
         return environ
 
     get_environ._walmart_emulator = True

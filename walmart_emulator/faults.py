@@ -96,13 +96,13 @@ def fault_consume(seller: Seller) -> bool:
 def connection_drop(environ: dict) -> bool:
     """Close the client's TCP connection under the WSGI server without sending anything.
 
-    Works with Django's runserver / live server (the socket behind wsgi.input) and gunicorn
+    Works with Django's runserver / live server (walmart_emulator.apps puts the socket in the environ) and gunicorn
     (`gunicorn.socket`). Returns False when no socket could be found (e.g. Django's test client).
     """
-    sock = environ.get("gunicorn.socket")
+    sock = environ.get("walmart_emulator.socket") or environ.get("gunicorn.socket")
     if sock is None:
-        stream = getattr(environ.get("wsgi.input"), "stream", None)
-        sock = getattr(getattr(stream, "raw", None), "_sock", None)
+        reader = getattr(getattr(environ.get("wsgi.input"), "_read", None), "__self__", None)
+        sock = getattr(getattr(reader, "raw", None), "_sock", None)
     if not isinstance(sock, socket.socket):
         return False
     try:
