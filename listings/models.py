@@ -164,6 +164,7 @@ class ImportJob(models.Model):
     rows_processed = models.PositiveIntegerField(default=0)
     created_count = models.PositiveIntegerField(default=0)
     updated_count = models.PositiveIntegerField(default=0)
+    unchanged_count = models.PositiveIntegerField(default=0, help_text=_("Rows identical to the catalog."))
     error_count = models.PositiveIntegerField(default=0)
     failure = models.TextField(blank=True, help_text=_("Why the whole import failed, if it did."))
     created_at = models.DateTimeField(auto_now_add=True)

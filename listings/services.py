@@ -37,7 +37,8 @@ from listings.models import ImportJob, ImportRowError, Listing, Product, StoreAt
 
 logger = logging.getLogger(__name__)
 
-IMPORT_BATCH_SIZE = 1000
+IMPORT_BATCH_SIZE = 10_000
+EXISTING_READ_CHUNK = 2000  # SKUs per IN (...) query, well under SQLite's variable limit
 MATCH_FEED_MAX_ITEMS = 10_000  # Walmart: at most 10,000 items per item feed.
 MATCH_FEED_HEADER = {"sellingChannel": "mpsetupbymatch", "processMode": "REPLACE", "locale": "en", "version": "1.0"}
 LISTING_ADD_BATCH_SIZE = 5000
@@ -212,6 +213,7 @@ def catalog_import_run(*, job: ImportJob, batch_size: int = IMPORT_BATCH_SIZE, p
         rows_processed=0,
         created_count=0,
         updated_count=0,
+        unchanged_count=0,
         error_count=0,
         failure="",
     )
@@ -288,14 +290,22 @@ def _import_batch(state: _ImportState, batch: list[SourceRow], *, bytes_read: in
             continue
         good.append((row, clean, fields))
 
-    existing = (
-        dict(Product.objects.filter(sku__in=[clean["sku"] for _, clean, _ in good]).values_list("sku", "pk"))
-        if good
-        else {}
-    )
-    to_write: list[tuple[dict, list[str]]] = []
+    existing: dict[str, dict] = {}
+    if good:
+        skus = [clean["sku"] for _, clean, _ in good]
+        for start in range(0, len(skus), EXISTING_READ_CHUNK):
+            existing.update(
+                (row["sku"], row)
+                for row in Product.objects.filter(sku__in=skus[start : start + EXISTING_READ_CHUNK]).values(
+                    "pk", "sku", *PRODUCT_FIELDS
+                )
+            )
+    product_rows: list[tuple[dict, list[str]]] = []
+    quantity_rows: list[dict] = []
+    created = updated = unchanged = 0
     for row, clean, fields in good:
-        if clean["sku"] not in existing:
+        current = existing.get(clean["sku"])
+        if current is None:
             missing = [name for name in FIELDS_REQUIRED_FOR_NEW if name not in clean]
             if missing:
                 errors.extend(
@@ -310,14 +320,24 @@ def _import_batch(state: _ImportState, batch: list[SourceRow], *, bytes_read: in
                 )
                 state.seen_skus.pop(clean["sku"], None)
                 continue
-        to_write.append((clean, fields))
+            created += 1
+            product_rows.append((clean, fields))
+            quantity_rows.append(clean)
+            continue
+        fields_changed = any(current[name] != value for name, value in clean.items() if name not in ("sku", "quantity"))
+        quantity_changed = "quantity" in clean and clean["quantity"] != current["quantity"]
+        if fields_changed:
+            product_rows.append((clean, fields))
+        if quantity_changed:
+            quantity_rows.append(clean)
+        if fields_changed or quantity_changed:
+            updated += 1
+        else:
+            unchanged += 1
 
-    created = sum(1 for clean, _ in to_write if clean["sku"] not in existing)
-    updated = len(to_write) - created
     with transaction.atomic():
-        quantities: dict[int, int] = {}
         by_columns: dict[tuple[str, ...], list[dict]] = {}
-        for clean, fields in to_write:
+        for clean, fields in product_rows:
             by_columns.setdefault(tuple(sorted(set(fields) - {"sku", "quantity"})), []).append(clean)
         for update_fields, group in by_columns.items():
             objects = [
@@ -330,13 +350,13 @@ def _import_batch(state: _ImportState, batch: list[SourceRow], *, bytes_read: in
                 unique_fields=["sku"],
                 update_fields=[*update_fields, "updated_at"],
             )
-        ids = existing.copy()
-        new_skus = [clean["sku"] for clean, _ in to_write if clean["sku"] not in existing]
-        if new_skus:
-            ids.update(Product.objects.filter(sku__in=new_skus).values_list("sku", "pk"))
-        for clean, _ in to_write:
-            if "quantity" in clean:
-                quantities[ids[clean["sku"]]] = clean["quantity"]
+        ids = {sku: row["pk"] for sku, row in existing.items()}
+        new_skus = [clean["sku"] for clean, _ in product_rows if clean["sku"] not in ids]
+        for start in range(0, len(new_skus), EXISTING_READ_CHUNK):
+            ids.update(
+                Product.objects.filter(sku__in=new_skus[start : start + EXISTING_READ_CHUNK]).values_list("sku", "pk")
+            )
+        quantities = {ids[clean["sku"]]: clean["quantity"] for clean in quantity_rows if "quantity" in clean}
         if quantities:
             stock_bulk_set(quantities=quantities, reason="import", actor=state.actor, reference=f"import {job.pk}")
         if errors:
@@ -345,10 +365,11 @@ def _import_batch(state: _ImportState, batch: list[SourceRow], *, bytes_read: in
             rows_processed=F("rows_processed") + len(batch),
             created_count=F("created_count") + created,
             updated_count=F("updated_count") + updated,
+            unchanged_count=F("unchanged_count") + unchanged,
             error_count=F("error_count") + len({error.row_number for error in errors}),
             bytes_read=bytes_read,
         )
-    state.changed_product_ids.extend(ids[clean["sku"]] for clean, _ in to_write)
+    state.changed_product_ids.extend(ids[clean["sku"]] for clean, _ in product_rows)
 
 
 # --- Map Attributes ------------------------------------------------------------------------------

@@ -90,6 +90,12 @@ def test_reimport_updates_instead_of_duplicating():
         created_at,
     )
     assert list(StockMovement.objects.filter(product=mug).order_by("id").values_list("delta", flat=True)) == [10, -6]
+    # when the same file comes a third time, nothing is written
+    updated_at = Product.objects.get(sku="MUG-1").updated_at
+    job = run_import("sku,price,quantity\nMUG-1,11.00,4\nMUG-2,4.50,3\n")
+    assert (job.created_count, job.updated_count, job.unchanged_count) == (0, 1, 1)
+    assert Product.objects.get(sku="MUG-1").updated_at == updated_at
+    assert StockMovement.objects.count() == 4
 
 
 def test_new_product_needs_name_and_price_when_columns_are_missing():
@@ -174,7 +180,7 @@ def test_management_command_imports_a_file(tmp_path):
     assert Product.objects.get().sku == "MUG-1"
     assert out.getvalue().splitlines() == [
         "row 3 upc: UPC must have 12 digits (GTIN-12), got 1: 1.",
-        "Import done: 2 rows, 1 created, 0 updated, 1 with errors.",
+        "Import done: 2 rows, 1 created, 0 updated, 0 unchanged, 1 with errors.",
     ]
     assert ImportJob.objects.get().original_filename == "catalog.csv"
 

@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from listings.catalog_io import CatalogFileInvalid
 from listings.models import ImportJob, ImportRowError
-from listings.services import catalog_import_run, import_job_create
+from listings.services import IMPORT_BATCH_SIZE, catalog_import_run, import_job_create
 
 
 class Command(BaseCommand):
@@ -18,7 +18,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("file", help="Path to a .csv or .jsonl file")
-        parser.add_argument("--batch-size", type=int, default=1000)
+        parser.add_argument("--batch-size", type=int, default=IMPORT_BATCH_SIZE)
         parser.add_argument("--max-errors-shown", type=int, default=200)
 
     def handle(self, *args, file: str, batch_size: int, max_errors_shown: int, **options):
@@ -47,5 +47,5 @@ class Command(BaseCommand):
             raise CommandError(f"Import failed: {job.failure}")
         self.stdout.write(
             f"Import done: {job.rows_processed} rows, {job.created_count} created, {job.updated_count} updated, "
-            f"{job.error_count} with errors."
+            f"{job.unchanged_count} unchanged, {job.error_count} with errors."
         )
