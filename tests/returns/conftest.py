@@ -47,3 +47,18 @@ def after_commit():
     """Run the on-commit callbacks (task enqueues) registered inside the block when it exits, as a real
     commit would; the test's own transaction never commits."""
     return TestCase.captureOnCommitCallbacks(execute=True)
+
+
+def run_like_a_worker(task, pk: int, *, first_retry: int = 1) -> int:
+    """Eager tasks raise celery's Retry instead of running again (CELERY_TASK_EAGER_PROPAGATES); run the
+    retries the way a worker would (countdown skipped), until the task stops asking. Returns the retry
+    number that finished."""
+    from celery.exceptions import Retry
+
+    retries = first_retry
+    while True:
+        try:
+            task.apply(args=[pk], retries=retries, throw=True)
+            return retries
+        except Retry:
+            retries += 1
