@@ -117,12 +117,14 @@ class WalmartConnectionError(WalmartError):
     before resending a write.
     """
 
-    def __init__(self, message: str, *, request_sent: bool, **kwargs: Any) -> None:
+    def __init__(self, message: str, *, request_sent: bool, reason: str = "", **kwargs: Any) -> None:
         self.request_sent = request_sent
+        self.reason = reason  # the network library's own text (host, path, socket error), shortened
         super().__init__(message, **kwargs)
 
     def _text(self) -> str:
-        return super()._text() + f" | request_sent={self.request_sent}"
+        text = super()._text() + f" | request_sent={self.request_sent}"
+        return text + (f" | reason={self.reason}" if self.reason else "")
 
 
 class WalmartAuthError(WalmartError):

@@ -76,6 +76,13 @@ def _request_was_sent(exc: requests.RequestException) -> bool:
     return True
 
 
+def _reason(exc: BaseException, limit: int = 300) -> str:
+    """The exception's own text, shortened. requests/urllib3 put only the host, URL path and socket error
+    there (credentials travel in headers and bodies, which exception texts never include)."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 class Transport:
     """Sends `HttpCall`s over one `requests.Session` with a timeout on every attempt."""
 
@@ -149,6 +156,7 @@ class Transport:
                 raise WalmartConnectionError(
                     f"No response from Walmart ({type(exc).__name__})",
                     request_sent=sent,
+                    reason=_reason(exc),
                     endpoint=call.endpoint,
                     correlation_id=correlation_id,
                 ) from None

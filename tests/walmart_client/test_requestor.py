@@ -533,3 +533,13 @@ def test_secret_and_token_never_appear_in_logs_reprs_or_errors(api, make_client,
         assert "Basic " not in text
     assert any("POST /v3/orders/PO-1/shipping -> 400" in t for t in texts)
     assert CLIENT_ID in repr(client)
+
+
+def test_connection_error_keeps_the_network_reason_in_its_text(api, make_client, token):
+    api.add(responses.GET, INVENTORY_URL, body=requests.exceptions.ConnectionError("Connection refused by peer"))
+    client = make_client(max_retries=0)
+    with pytest.raises(WalmartConnectionError) as caught:
+        client.inventory.get("SKU-1")
+    assert caught.value.message == "No response from Walmart (ConnectionError)"
+    assert caught.value.reason == "Connection refused by peer"
+    assert str(caught.value).endswith("| request_sent=True | reason=Connection refused by peer")
