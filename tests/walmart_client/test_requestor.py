@@ -543,3 +543,58 @@ def test_connection_error_keeps_the_network_reason_in_its_text(api, make_client,
     assert caught.value.message == "No response from Walmart (ConnectionError)"
     assert caught.value.reason == "Connection refused by peer"
     assert str(caught.value).endswith("| request_sent=True | reason=Connection refused by peer")
+
+
+# ------------------------------------------------------------------ real sockets (local, no Walmart)
+
+
+def test_refused_connection_is_reported_as_not_sent_and_retried(make_client, sleeps):
+    # given a local port nothing listens on
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    client = make_client(base_url=f"http://127.0.0.1:{port}", max_retries=2)
+    # when
+    with pytest.raises(WalmartConnectionError) as caught:
+        client.orders.acknowledge("PO-1")
+    # then: the token call could not connect; retried (nothing was sent), then reported as not sent
+    assert caught.value.request_sent is False
+    assert caught.value.endpoint == "POST /v3/token"
+    assert sleeps.waits == [0.25, 0.5]
+
+
+def test_read_timeout_after_sending_is_reported_as_sent_and_not_retried(make_client, sleeps):
+    # given a local server that accepts the connection, reads the request and never answers
+    import socket
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    port = server.getsockname()[1]
+    received = []
+
+    def accept_and_stall():
+        connection, _ = server.accept()
+        received.append(connection.recv(65536))
+        time.sleep(0.5)
+        connection.close()
+
+    thread = threading.Thread(target=accept_and_stall, daemon=True)
+    thread.start()
+    cache = MemoryTokenCache()
+    client = make_client(base_url=f"http://127.0.0.1:{port}", timeout=0.2, token_cache=cache)
+    cache.set(client.tokens.cache_key, {"access_token": TOKEN, "expires_at": time.time() + 900}, 900)
+    # when
+    try:
+        with pytest.raises(WalmartConnectionError) as caught:
+            client.orders.acknowledge("PO-1")
+    finally:
+        thread.join(timeout=2)
+        server.close()
+    # then exactly one request reached the server, and the error says it was sent
+    assert len(received) == 1
+    assert received[0].startswith(b"POST /v3/orders/PO-1/acknowledge HTTP/1.1")
+    assert caught.value.request_sent is True
+    assert sleeps.waits == []
