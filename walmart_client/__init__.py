@@ -1,9 +1,23 @@
 """A plain Python client for Walmart's Marketplace (US, v3) seller API. Never imports Django.
 
-from walmart_client import WalmartClient
-client = WalmartClient(base_url=..., client_id=..., client_secret=...)
-for order in client.orders.iter_all(created_start_date=since):
-    ...
+    from walmart_client import WalmartClient
+    client = WalmartClient(base_url=..., client_id=..., client_secret=...)   # Django: walmart_client_for_store(store)
+    for order in client.orders.iter_all(created_start_date=since):          # aware datetimes
+        ...
+
+Layers: `WalmartClient` -> `Requestor` (token, headers, typed errors) -> `Transport` (HTTP, retries,
+timeouts). One resource per API: `client.auth` (token_detail), `client.items` (iter_all, get, count,
+search, retire), `client.feeds` (submit, status, iter_item_results, iter_all; payload builders and
+`split_feed_items` in `walmart_client.resources.feeds`), `client.inventory` (get, update, update_nodes,
+iter_all), `client.prices` (update), `client.orders` (iter_all, iter_released, get, acknowledge, ship,
+cancel, refund), `client.returns` (iter_all, refund), `client.notifications` (event_types, subscriptions,
+create_subscription, update_subscription, delete_subscription, test), `client.settings` (partner_profile,
+shipping_carriers). `client.rate_limits[family]` is Walmart's last reported bucket per endpoint family
+(`"orders.ship"`, `"inventory.update"`, `"feeds.submit.price"`, ...); `client.last_correlation_id` is the
+correlation id of the latest attempt.
+
+Results are dataclasses in `walmart_client.models`; errors are in `walmart_client.errors`; Walmart's enums
+(carriers, method codes, cancel and refund reasons) are in `walmart_client.enums`.
 """
 
 from walmart_client.auth import CachedToken, MemoryTokenCache, TokenCache

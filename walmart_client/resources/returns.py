@@ -75,7 +75,7 @@ class Returns:
             data = self._requestor.get_or_none("/v3/returns" + cursor, family="returns.list")
 
     def refund(
-        self, return_order_id: str, *, customer_order_id: str, lines: Iterable[ReturnRefundLine]
+        self, return_order_id: str, customer_order_id: str, *, lines: Iterable[ReturnRefundLine]
     ) -> ReturnRefundResult:
         """Refund return lines (not for WFS or exception categories: those use orders.refund). A write:
         not retried once it may have reached Walmart."""
