@@ -33,8 +33,10 @@ class LineQuantitiesMixin:
         self.lines = lines
         for line in lines:
             left = remaining.get(line.pk, 0)
+            label = f"Line {line.line_number} {line.sku}"
             self.fields[f"quantity_{line.pk}"] = forms.IntegerField(
-                label=f"Line {line.line_number} {line.sku}",
+                label=label,
+                widget=forms.NumberInput(attrs={"aria-label": label, "min": 0, "max": left}),
                 min_value=0,
                 max_value=left,
                 required=False,
@@ -73,6 +75,7 @@ class ShipForm(LineQuantitiesMixin, forms.Form):
         carrier_mapping: dict[str, str],
         **kwargs,
     ) -> None:
+        kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         self.carrier_mapping = carrier_mapping
         self.fields["carrier"].choices = carrier_choices(carrier_mapping)
@@ -118,6 +121,7 @@ class CancelForm(LineQuantitiesMixin, forms.Form):
         only_line: int | None = None,
         **kwargs,
     ) -> None:
+        kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         choices = [("", "Choose a reason")] + [
             choice
