@@ -1,0 +1,303 @@
+"""Benchmark: time from a committed catalog change to the Walmart emulator holding the new value, with the
+real web server (emulator mounted), a real Celery worker and Celery beat (target: p95 under 60 s).
+Prints figures; never passes or fails on them.
+
+    .venv/bin/python bench/bench_sync_latency.py                       # 50 price changes + 50 drops to zero
+    .venv/bin/python bench/bench_sync_latency.py --changes 80 --gap 1.0 --burst 2000
+    .venv/bin/python bench/bench_sync_latency.py --database-url postgres://postgres@127.0.0.1:5432/cm_inventory_latency
+    .venv/bin/python -m bench sync_latency
+
+What runs: a fresh database (SQLite file in a temp dir by default, or `--database-url`; migrated, which
+also installs the beat schedules), an embedded Redis private to the run, `manage.py runserver` on a free
+port, `celery worker -c 2` and `celery beat`, all as child processes stopped at the end. This process
+creates an emulator seller with offers and the matching store, products and listings (in sync), then
+makes the changes exactly as the product does (`stock_set` for quantities, a price update followed by
+the `catalog_changed` hook for prices) and polls the emulator's tables until each value is there.
+
+Phases:
+1. trickle: `--changes` price changes and `--changes` quantity drops to zero, alternating, `--gap` seconds
+   apart; latency per change, p50 / p95 / max per kind;
+2. burst (`--burst N`, 0 to skip): one import sets N quantities at once; time until the emulator holds
+   each value (single calls first, the rest in one feed processed by the emulator 5 s later);
+then the number of 429s Walmart (the emulator) answered, from the sync's own ledgers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from decimal import Decimal
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+SECRET = "bench-latency-secret"  # noqa: S105 - the throwaway emulator seller of this run
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def environment(database_url: str | None, workdir: Path, port: int) -> dict[str, str]:
+    from cryptography.fernet import Fernet
+
+    from channel_manager.embedded_redis import embedded_redis_start
+
+    env = dict(os.environ)
+    env["DJANGO_SETTINGS_MODULE"] = "channel_manager.settings.local"
+    env["DATABASE_URL"] = database_url or f"sqlite:///{workdir}/bench.sqlite3"
+    env["REDIS_URL"] = embedded_redis_start(directory=workdir / "redis")
+    env.setdefault("DJANGO_SECRET_KEY", "bench-latency-not-secret")
+    env["FIELD_ENCRYPTION_KEYS"] = Fernet.generate_key().decode()
+    env["WALMART_EMULATOR_BASE_URL"] = f"http://127.0.0.1:{port}/walmart-emulator"
+    env["DJANGO_DEBUG"] = "false"
+    env["DJANGO_ALLOWED_HOSTS"] = "127.0.0.1,localhost"
+    env["LOG_LEVEL"] = "WARNING"
+    return env
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def describe(name: str, values: list[float]) -> str:
+    if not values:
+        return f"{name}: no sample"
+    return (
+        f"{name}: n={len(values)} p50 {statistics.median(values):.2f} s, p95 {percentile(values, 0.95):.2f} s, "
+        f"max {max(values):.2f} s, min {min(values):.2f} s"
+    )
+
+
+def wait_until(check, *, timeout: float, interval: float = 0.05) -> float | None:
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if check():
+            return time.monotonic()
+        time.sleep(interval)
+    return None
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--changes", type=int, default=50, help="price changes and drops to zero, each")
+    parser.add_argument("--gap", type=float, default=1.5, help="seconds between two changes")
+    parser.add_argument("--burst", type=int, default=1000, help="quantities set by one import (0: skip)")
+    parser.add_argument("--timeout", type=float, default=180.0, help="give up on one change after this")
+    parser.add_argument("--database-url", default=None)
+    args = parser.parse_args()
+
+    workdir = Path(tempfile.mkdtemp(prefix="cm-bench-latency-"))
+    port = free_port()
+    env = environment(args.database_url, workdir, port)
+    os.environ.update(env)
+    manage = [sys.executable, "manage.py"]
+    subprocess.run([*manage, "migrate", "--no-input", "-v", "0"], cwd=ROOT, env=env, check=True)  # noqa: S603
+
+    import django
+
+    django.setup()
+    from django.db import transaction
+
+    from channel_manager.models import Feed, Store
+    from inventory.models import ItemUpdate
+    from inventory.services import stock_bulk_set, stock_set
+    from listings.models import Listing, Product
+    from listings.services import catalog_changed
+    from walmart_emulator import services as emulator
+    from walmart_emulator.models import Offer
+
+    count = args.changes * 2 + max(args.burst, 0)
+    store = Store(
+        name="Latency bench",
+        environment="emulator",
+        emulator_base_url=env["WALMART_EMULATOR_BASE_URL"],
+        client_id="latency-bench",
+    )
+    store.client_secret = SECRET
+    store.save()
+    seller = emulator.seller_create(name="Latency bench seller", client_id="latency-bench", client_secret=SECRET)
+    item = emulator.catalog_item_create(gtin="00036000291452", title="Acme Stoneware Mug")
+    Offer.objects.bulk_create(
+        [
+            Offer(
+                seller=seller,
+                sku=f"LAT-{n:06d}",
+                catalog_item=item,
+                wpid=f"W{n:011d}",
+                product_name="Acme Stoneware Mug",
+                price=Decimal("10.00"),
+                quantity=20,
+                published_status=Offer.PublishedStatus.PUBLISHED,
+                created_at=emulator.emulator_now(),
+                updated_at=emulator.emulator_now(),
+            )
+            for n in range(count)
+        ]
+    )
+    products = Product.objects.bulk_create(
+        [Product(sku=f"LAT-{n:06d}", name=f"Mug {n}", price=Decimal("10.00"), quantity=20) for n in range(count)]
+    )
+    Listing.objects.bulk_create(
+        [
+            Listing(
+                store=store,
+                product=product,
+                status=Listing.Status.MATCH,
+                confirmed_quantity=20,
+                confirmed_price=Decimal("10.00"),
+            )
+            for product in products
+        ]
+    )
+    print(f"database: {env['DATABASE_URL'].split(':', 1)[0]}; {count:,} matched listings in sync; port {port}")
+
+    commands = {
+        "web": [*manage, "runserver", f"127.0.0.1:{port}", "--noreload"],
+        "worker": [sys.executable, "-m", "celery", "-A", "channel_manager", "worker", "-l", "warning", "-c", "2"],
+        "beat": [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "channel_manager",
+            "beat",
+            "-l",
+            "warning",
+            "-s",
+            str(workdir / "beat-schedule"),
+        ],
+    }
+    logs = {name: (workdir / f"{name}.log").open("w") for name in commands}
+    processes = {
+        name: subprocess.Popen(  # noqa: S603
+            command, cwd=ROOT, env=env, stdout=logs[name], stderr=subprocess.STDOUT, start_new_session=True
+        )
+        for name, command in commands.items()
+    }
+    try:
+        import requests
+
+        if wait_until(lambda: _up(requests, port), timeout=30, interval=0.3) is None:
+            print("web server did not start; see", workdir / "web.log")
+            return 1
+        time.sleep(3)  # let the worker connect to the broker
+        price_latencies: list[float] = []
+        zero_latencies: list[float] = []
+        missed = 0
+        pending: list[tuple[str, str, str, object, float]] = []  # kind, sku, field, value, committed at
+        for n in range(args.changes):
+            # a price change, committed, then the catalog hook (as the catalog edit does)
+            price_product = products[2 * n]
+            new_price = Decimal("10.00") + Decimal(n + 1) / 100
+            with transaction.atomic():
+                Product.objects.filter(pk=price_product.pk).update(price=new_price)
+            committed = time.monotonic()
+            catalog_changed([price_product.pk])
+            pending.append(("price", price_product.sku, "price", new_price, committed))
+            time.sleep(args.gap / 2)
+            # a quantity dropping to zero through the stock service (its hook runs after commit)
+            zero_product = products[2 * n + 1]
+            stock_set(product=zero_product, quantity=0, reason="manual", actor="bench")
+            pending.append(("zero", zero_product.sku, "quantity", 0, time.monotonic()))
+            time.sleep(args.gap / 2)
+            pending = _collect(pending, Offer, seller, price_latencies, zero_latencies)
+        deadline = time.monotonic() + args.timeout
+        while pending and time.monotonic() < deadline:
+            time.sleep(0.05)
+            pending = _collect(pending, Offer, seller, price_latencies, zero_latencies)
+        missed = len(pending)
+        print("trickle phase (a change every", args.gap / 2, "s):")
+        print(" ", describe("price change -> emulator", price_latencies))
+        print(" ", describe("quantity to zero -> emulator", zero_latencies))
+        if missed:
+            print(f"  {missed} changes not on the emulator after {args.timeout:.0f} s")
+
+        if args.burst:
+            burst_products = products[2 * args.changes :]
+            quantities = {p.pk: 1 + (i % 7) if i % 10 else 0 for i, p in enumerate(burst_products)}
+            expected = {p.sku: quantities[p.pk] for p in burst_products}
+            committed = time.monotonic()
+            stock_bulk_set(quantities=quantities, reason="import", actor="bench")
+            landed: dict[str, float] = {}
+            deadline = committed + max(args.timeout, 150)
+            while len(landed) < len(expected) and time.monotonic() < deadline:
+                now = time.monotonic()
+                for sku, quantity in Offer.objects.filter(
+                    seller=seller, sku__in=list(expected.keys() - landed)
+                ).values_list("sku", "quantity"):
+                    if quantity == expected[sku]:
+                        landed[sku] = now - committed
+                time.sleep(0.2)
+            zero_skus = {sku for sku, quantity in expected.items() if quantity == 0}
+            print(f"burst phase (one import sets {len(expected):,} quantities, {len(zero_skus)} to zero):")
+            print(" ", describe("all items -> emulator", list(landed.values())))
+            print(" ", describe("zero items -> emulator", [v for k, v in landed.items() if k in zero_skus]))
+            if len(landed) < len(expected):
+                print(f"  {len(expected) - len(landed)} items not on the emulator in time")
+
+        rate_limited = ItemUpdate.objects.filter(status=ItemUpdate.Status.RATE_LIMITED).count()
+        feed_429 = (
+            Feed.objects.filter(error__icontains="429").count()
+            + Feed.objects.filter(error__icontains="rate limit").count()
+        )
+        print(
+            f"single updates: {ItemUpdate.objects.filter(status='succeeded').count()} succeeded, "
+            f"{rate_limited} answered 429; feeds: {Feed.objects.exclude(walmart_feed_id=None).count()} accepted, "
+            f"{feed_429} refused with 429"
+        )
+        print("logs:", workdir)
+        return 0
+    finally:
+        for process in processes.values():
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in processes.values():
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+
+
+def _up(requests, port: int) -> bool:
+    try:
+        return requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code in (200, 503)
+    except requests.RequestException:
+        return False
+
+
+def _collect(pending, offer_model, seller, price_latencies, zero_latencies):
+    """Move every pending change the emulator now holds into its latency list; return the rest."""
+    if not pending:
+        return pending
+    now = time.monotonic()
+    values = {
+        sku: (price, quantity)
+        for sku, price, quantity in offer_model.objects.filter(
+            seller=seller, sku__in=[sku for _, sku, _, _, _ in pending]
+        ).values_list("sku", "price", "quantity")
+    }
+    left = []
+    for kind, sku, field, value, committed in pending:
+        price, quantity = values[sku]
+        held = price == value if field == "price" else quantity == value
+        if held:
+            (price_latencies if kind == "price" else zero_latencies).append(now - committed)
+        else:
+            left.append((kind, sku, field, value, committed))
+    return left
+
+
+if __name__ == "__main__":
+    sys.exit(main())
