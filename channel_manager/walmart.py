@@ -71,6 +71,21 @@ class DjangoRateLimitStore:
 
     def set(self, info: RateLimitInfo) -> None:
         cache.set(self.prefix + info.family, info.to_dict(), timeout=RATE_LIMIT_STATE_TTL_SECONDS)
+        families = cache.get(self.prefix + "families") or []
+        if info.family not in families:
+            # Read-modify-write: two workers adding a new family at once may drop one name until its next
+            # response; the state itself is never lost (it lives under its own key).
+            cache.set(self.prefix + "families", sorted({*families, info.family}), timeout=RATE_LIMIT_STATE_TTL_SECONDS)
+
+    def all(self) -> dict[str, RateLimitInfo]:
+        """Every endpoint family seen by any worker in the last hour, for the sync-health page."""
+        families = cache.get(self.prefix + "families") or []
+        result = {}
+        for family in families:
+            info = self.get(family)
+            if info is not None:
+                result[family] = info
+        return result
 
 
 def rate_limit_pacer(
@@ -101,6 +116,11 @@ def rate_limit_pacer(
         sleep(wait)
 
     return hook
+
+
+def store_rate_limits(store: Store) -> dict[str, RateLimitInfo]:
+    """Walmart's last reported bucket per endpoint family for `store` (shared by all workers), by family."""
+    return DjangoRateLimitStore(store.pk, store.client_id).all()
 
 
 def walmart_client_for_store(store: Store, **overrides: Any) -> WalmartClient:

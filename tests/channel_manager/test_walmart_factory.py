@@ -10,7 +10,13 @@ import responses
 from django.test import override_settings
 
 from channel_manager.models import Store
-from channel_manager.walmart import DjangoRateLimitStore, DjangoTokenCache, rate_limit_pacer, walmart_client_for_store
+from channel_manager.walmart import (
+    DjangoRateLimitStore,
+    DjangoTokenCache,
+    rate_limit_pacer,
+    store_rate_limits,
+    walmart_client_for_store,
+)
 from tests.factories import StoreFactory
 from walmart_client.errors import WalmartRateLimited
 from walmart_client.ratelimit import RateLimitInfo
@@ -102,6 +108,7 @@ def test_rate_limit_state_is_shared_between_clients(store, api):
     # then
     assert info.tokens_left == 41
     assert info.next_replenish_at == datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+    assert {family: state.tokens_left for family, state in store_rate_limits(store).items()} == {"inventory.get": 41}
 
 
 def test_pacer_waits_for_replenish_when_the_shared_bucket_is_empty(store):
