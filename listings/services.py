@@ -17,7 +17,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
@@ -41,7 +41,7 @@ IMPORT_BATCH_SIZE = 10_000
 EXISTING_READ_CHUNK = 2000  # SKUs per IN (...) query, well under SQLite's variable limit
 MATCH_FEED_MAX_ITEMS = 10_000  # Walmart: at most 10,000 items per item feed.
 MATCH_FEED_HEADER = {"sellingChannel": "mpsetupbymatch", "processMode": "REPLACE", "locale": "en", "version": "1.0"}
-LISTING_ADD_BATCH_SIZE = 5000
+LISTING_ADD_BATCH_SIZE = 20_000
 STATUS_UPDATE_CHUNK = 2000
 
 
@@ -412,21 +412,56 @@ def _mapped_identifiers(store: Store) -> list[str]:
 
 def listings_add(*, store: Store, products: QuerySet[Product] | Iterable[int]) -> int:
     """Offer the given products (a queryset, e.g. "all that match this filter", or ids) in `store` as
-    Draft listings. Idempotent: a product already listed in the store keeps its listing untouched.
-    Returns how many listings were created. Batches of 5,000; each batch commits on its own."""
+    Draft listings. Idempotent: a product already listed in the store keeps its listing untouched (the
+    unique (store, product) constraint decides, so two concurrent adds cannot duplicate). Returns how many
+    listings were created. Atomic.
+
+    One `INSERT ... SELECT ... ON CONFLICT DO NOTHING` per 20,000 products (SQLite and PostgreSQL): the
+    rows never pass through Python, which is what makes 100,000 products take seconds, not minutes. The
+    column values are the model's own defaults, read from the model, so a new field with a default is
+    picked up without touching this code.
+    """
     if isinstance(products, QuerySet):
-        product_ids = list(products.order_by().values_list("pk", flat=True))
-    else:
-        product_ids = sorted({int(pk) for pk in products})
-    created = 0
-    for start in range(0, len(product_ids), LISTING_ADD_BATCH_SIZE):
-        chunk = product_ids[start : start + LISTING_ADD_BATCH_SIZE]
+        product_sql, product_params = products.order_by().values("pk").query.sql_with_params()
         with transaction.atomic():
-            listed = set(Listing.objects.filter(store=store, product_id__in=chunk).values_list("product_id", flat=True))
-            fresh = [Listing(store=store, product_id=pk) for pk in chunk if pk not in listed]
-            Listing.objects.bulk_create(fresh, ignore_conflicts=True, batch_size=LISTING_ADD_BATCH_SIZE)
-            created += len(fresh)
+            return _listings_insert(store=store, product_filter=f"IN ({product_sql})", params=list(product_params))
+    product_ids = sorted({int(pk) for pk in products})
+    created = 0
+    with transaction.atomic():
+        for start in range(0, len(product_ids), LISTING_ADD_BATCH_SIZE):
+            chunk = product_ids[start : start + LISTING_ADD_BATCH_SIZE]
+            created += _listings_insert(
+                store=store, product_filter=f"IN ({', '.join(['%s'] * len(chunk))})", params=chunk
+            )
     return created
+
+
+def _listings_insert(*, store: Store, product_filter: str, params: list) -> int:
+    quote = connection.ops.quote_name
+    now = timezone.now()
+    columns = [quote("store_id"), quote("product_id")]
+    expressions = ["%s", "product.id"]
+    values: list = [store.pk]
+    for model_field in Listing._meta.concrete_fields:
+        if model_field.primary_key or model_field.name in ("store", "product") or model_field.null:
+            continue
+        if getattr(model_field, "auto_now", False) or getattr(model_field, "auto_now_add", False):
+            value = now
+        else:
+            value = model_field.get_default()
+        columns.append(quote(model_field.column))
+        expressions.append("%s")
+        values.append(model_field.get_db_prep_save(value, connection))
+    # Only quoted model names and literal SQL are formatted in; every value is a query parameter.
+    sql = (
+        f"INSERT INTO {quote(Listing._meta.db_table)} ({', '.join(columns)}) "  # noqa: S608
+        f"SELECT {', '.join(expressions)} FROM {quote(Product._meta.db_table)} product "
+        f"WHERE product.id {product_filter} "
+        f"ON CONFLICT ({quote('store_id')}, {quote('product_id')}) DO NOTHING"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*values, *params])
+        return max(cursor.rowcount, 0)
 
 
 def listings_reset_to_draft(*, listings: QuerySet[Listing]) -> int:
