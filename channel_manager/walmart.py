@@ -127,19 +127,24 @@ def walmart_client_for_store(store: Store, **overrides: Any) -> WalmartClient:
     """A `WalmartClient` for `store`: its base URL (production / sandbox / emulator), decrypted
     credentials, the shared token cache and rate-limit state, and the configured timeout.
 
-    `overrides` are passed to `WalmartClient` (tests inject `sleep`, `jitter`). Raises
-    `SecretDecryptionError` when the stored secret cannot be decrypted (the message never holds it).
+    The pacing hook and the client's own 429 handling share one limit (`WALMART_RATE_LIMIT_MAX_WAIT_SECONDS`,
+    default 30): a longer wait becomes `WalmartRateLimited` for the caller (a Celery task retries later).
+    `overrides` are passed to `WalmartClient`; `sleep` and `now` (tests) are given to the pacing hook too.
+    Raises `SecretDecryptionError` when the stored secret cannot be decrypted (the message never holds it).
     """
     rate_limit_store = DjangoRateLimitStore(store.pk, store.client_id)
-    sleep = overrides.get("sleep", time.sleep)
+    max_wait = float(_setting("WALMART_RATE_LIMIT_MAX_WAIT_SECONDS", 30.0))
     options: dict[str, Any] = {
         "base_url": store.api_base_url,
         "client_id": store.client_id,
         "client_secret": store.client_secret,
         "token_cache": DjangoTokenCache(store.pk),
         "rate_limit_store": rate_limit_store,
-        "rate_limit_hook": rate_limit_pacer(rate_limit_store, sleep=sleep),
+        "rate_limit_hook": rate_limit_pacer(
+            rate_limit_store, sleep=overrides.get("sleep", time.sleep), now=overrides.get("now"), max_wait=max_wait
+        ),
         "timeout": float(_setting("WALMART_HTTP_TIMEOUT_SECONDS", 30.0)),
+        "max_rate_limit_wait": max_wait,
     }
     options.update(overrides)
     return WalmartClient(**options)

@@ -3,7 +3,7 @@ server. Nothing is mocked: HTTP goes over a socket to `<live_server>/walmart-emu
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -12,7 +12,7 @@ from channel_manager.connection import store_connection_test
 from channel_manager.models import Store
 from channel_manager.walmart import walmart_client_for_store
 from tests.factories import StoreFactory
-from walmart_client import CancelLine, RefundLine, ShipLine
+from walmart_client import CancelLine, RefundLine, ShipLine, WalmartConnectionError, WalmartRateLimited
 from walmart_client.resources.feeds import inventory_feed_payload
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -149,3 +149,104 @@ def test_order_lifecycle(client, seller):
     assert (shipped.tracking_info.carrier, shipped.tracking_info.tracking_number) == ("UPS", "1Z999AA10123456784")
     assert [(c.reason, c.charge.amount) for c in line.refund.charges] == [("DamagedItem", Decimal("-1"))]
     assert [o.purchase_order_id for o in client.orders.iter_all(limit=1)] == [po]
+
+
+# ------------------------------------------------------------------------ faults of a flaky Walmart
+
+
+class FakeTime:
+    """A clock that starts at the real time and moves only when the client sleeps (recorded, not slept)."""
+
+    def __init__(self) -> None:
+        self.current = datetime.now(tz=UTC)
+        self.sleeps: list[float] = []
+
+    def now(self) -> datetime:
+        return self.current
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.current += timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def fake_time():
+    return FakeTime()
+
+
+@pytest.fixture
+def recorded_sleeps(fake_time):
+    return fake_time.sleeps
+
+
+@pytest.fixture
+def flaky_client(store, fake_time):
+    return walmart_client_for_store(store, sleep=fake_time.sleep, now=fake_time.now, jitter=lambda: 0.0)
+
+
+def test_lost_answer_on_ship_is_not_resent_and_reading_back_shows_it_applied(flaky_client, seller):
+    from walmart_emulator.faults import fault_set
+
+    # given an acknowledged order, and Walmart applying the next write but losing the answer
+    offer(seller, "E2E-L1", 3)
+    po = emulator_orders.order_simulate(seller=seller, lines=[("E2E-L1", 2)]).purchase_order_id
+    acknowledged = flaky_client.orders.acknowledge(po)
+    number = acknowledged.lines[0].line_number
+    fault_set(seller=seller, lost_answer_share=1.0, remaining=1)
+    line = ShipLine(
+        line_number=number,
+        quantity=1,
+        carrier="UPS",
+        tracking_number="1Z999AA10123456784",
+        method_code="Standard",
+        ship_datetime=datetime.now(tz=UTC),
+    )
+    # when
+    with pytest.raises(WalmartConnectionError) as caught:
+        flaky_client.orders.ship(po, lines=[line], seller_order_id="CM-2")
+    # then the client says it may have been applied, did not resend, and the read-back shows one shipment
+    assert caught.value.request_sent is True
+    assert flaky_client.orders.get(po).line(number).quantity_by_status == {"Acknowledged": 1, "Shipped": 1}
+
+
+def test_a_503_on_a_read_is_retried_once_and_succeeds(flaky_client, seller, recorded_sleeps):
+    from walmart_emulator.faults import fault_set
+
+    offer(seller, "E2E-R1", 4, quantity=5)
+    flaky_client.auth.token_detail()  # token fetched before the fault
+    fault_set(seller=seller, error_share=1.0, error_status=503, remaining=1)
+    assert flaky_client.inventory.get("E2E-R1").quantity == 5
+    assert recorded_sleeps == [0.25]
+
+
+def test_a_throttle_storm_longer_than_the_limit_goes_back_to_the_caller(flaky_client, seller, recorded_sleeps):
+    from walmart_emulator.faults import fault_set
+
+    # given Walmart (the emulator) asks for a 60 s wait, over the 30 s a worker may block
+    offer(seller, "E2E-T1", 5, quantity=6)
+    flaky_client.auth.token_detail()
+    fault_set(seller=seller, throttle_storm=True, remaining=1)
+    # when
+    with pytest.raises(WalmartRateLimited) as caught:
+        flaky_client.inventory.get("E2E-T1")
+    # then nothing slept; the caller (a Celery task) gets the wait to retry after
+    assert 58 <= caught.value.retry_after <= 61
+    assert recorded_sleeps == []
+    assert flaky_client.rate_limits["inventory.get"].tokens_left == 0
+
+
+def test_a_throttle_storm_within_the_limit_is_waited_out(store, seller, settings, fake_time):
+    from walmart_emulator.faults import fault_set
+
+    # given the store may block up to 120 s
+    settings.WALMART_RATE_LIMIT_MAX_WAIT_SECONDS = 120
+    client = walmart_client_for_store(store, sleep=fake_time.sleep, now=fake_time.now, jitter=lambda: 0.0)
+    offer(seller, "E2E-T2", 6, quantity=6)
+    client.auth.token_detail()
+    fault_set(seller=seller, throttle_storm=True, remaining=1)
+    # when
+    inventory = client.inventory.get("E2E-T2")
+    # then one wait of about Walmart's 60 s (recorded, not slept), then the answer
+    assert inventory.quantity == 6
+    assert len(fake_time.sleeps) == 1
+    assert 58 <= fake_time.sleeps[0] <= 61  # the fake clock started a moment before Walmart answered
