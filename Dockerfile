@@ -1,8 +1,10 @@
 # Channel Manager: one image for web (gunicorn), worker and beat; docker-compose.yml picks the command.
 FROM python:3.11-slim
 
+# PYTHONPATH: the `celery` and `gunicorn` scripts import the project from /app whatever their cwd.
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
+    PYTHONPATH=/app \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 

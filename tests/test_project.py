@@ -114,6 +114,7 @@ def test_dockerfile_builds_a_non_root_image_with_collected_static_files():
     instructions = [line.split()[0] for line in dockerfile.splitlines() if line and line[0].isupper()]
     assert re.search(r"^FROM python:3.11-slim$", dockerfile, re.MULTILINE)
     assert "RUN pip install ." in dockerfile
+    assert "PYTHONPATH=/app" in dockerfile  # the celery script finds the project's apps
     assert "python manage.py collectstatic --no-input" in dockerfile
     assert "DJANGO_SETTINGS_MODULE=channel_manager.settings.production" in dockerfile
     assert re.search(r"^USER app$", dockerfile, re.MULTILINE)
