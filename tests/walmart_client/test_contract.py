@@ -688,3 +688,170 @@ def test_every_public_resource_method_has_a_contract_test(make_client):
         for resource in resources
     }
     assert found == {name: set(methods) for name, methods in COVERED.items()}
+
+
+AWARE = datetime(2024, 5, 1, 10, 30, tzinfo=UTC)
+EMPTY_ORDERS = {"list": {"meta": {"totalCount": 0, "limit": 10}, "elements": {"order": []}}}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "answer", "call"),
+    [
+        (
+            "GET",
+            "/v3/orders",
+            EMPTY_ORDERS,
+            lambda c: list(
+                c.orders.iter_all(
+                    sku="A",
+                    customer_order_id="1",
+                    purchase_order_id="2",
+                    status="Shipped",
+                    created_start_date=AWARE,
+                    created_end_date=AWARE,
+                    from_expected_ship_date=AWARE,
+                    to_expected_ship_date=AWARE,
+                    last_modified_start_date=AWARE,
+                    last_modified_end_date=AWARE,
+                    product_info=True,
+                    ship_node_type="SellerFulfilled",
+                    shipping_program_type="TWO_DAY",
+                    replacement_info=False,
+                    order_type="REGULAR",
+                    limit=50,
+                )
+            ),
+        ),
+        (
+            "GET",
+            "/v3/orders/released",
+            EMPTY_ORDERS,
+            lambda c: list(
+                c.orders.iter_released(
+                    sku="A",
+                    customer_order_id="1",
+                    purchase_order_id="2",
+                    created_start_date=AWARE.date(),
+                    created_end_date=AWARE,
+                    from_expected_ship_date=AWARE,
+                    to_expected_ship_date=AWARE,
+                    product_info=False,
+                    ship_node_type="SellerFulfilled",
+                    shipping_program_type="ONE_DAY",
+                    replacement_info=True,
+                    order_type="REPLACEMENT",
+                )
+            ),
+        ),
+        (
+            "GET",
+            "/v3/returns",
+            {"meta": {"totalCount": 0}, "returnOrders": []},
+            lambda c: list(
+                c.returns.iter_all(
+                    return_order_id="R",
+                    customer_order_id="C",
+                    status="COMPLETED",
+                    replacement_info=False,
+                    return_type="REFUND",
+                    return_creation_start_date=AWARE,
+                    return_creation_end_date=AWARE,
+                    return_last_modified_start_date=AWARE,
+                    return_last_modified_end_date=AWARE,
+                    limit=200,
+                )
+            ),
+        ),
+        (
+            "GET",
+            "/v3/items",
+            {"ItemResponse": [], "totalItems": 0},
+            lambda c: list(
+                c.items.iter_all(
+                    sku="A",
+                    lifecycle_status="ACTIVE",
+                    published_status="UNPUBLISHED",
+                    variant_group_id="V",
+                    condition="New",
+                )
+            ),
+        ),
+        ("GET", "/v3/items/walmart/search", {"items": []}, lambda c: c.items.search(query="metronome")),
+        ("GET", "/v3/items/walmart/search", {"items": []}, lambda c: c.items.search(isbn="978030640615X")),
+        (
+            "GET",
+            "/v3/inventory",
+            {"sku": "A", "quantity": {"unit": "EACH", "amount": 1}},
+            lambda c: c.inventory.get("A", ship_node="1000005050"),
+        ),
+        (
+            "POST",
+            "/v3/feeds",
+            {"feedId": "F"},
+            lambda c: c.feeds.submit(
+                feed_type="inventory", payload=inventory_feed_payload({"A": 1}), ship_node="1000005050"
+            ),
+        ),
+        (
+            "GET",
+            "/v3/feeds/F%40X",
+            {"feedId": "F@X", "feedStatus": "RECEIVED"},
+            lambda c: c.feeds.status("F@X", include_details=False, offset=0, limit=1),
+        ),
+        (
+            "GET",
+            "/v3/feeds",
+            {"totalResults": 0, "results": {"feed": []}},
+            lambda c: list(c.feeds.iter_all(feed_id="F@X")),
+        ),
+        (
+            "GET",
+            "/v3/webhooks/subscriptions",
+            {"events": []},
+            lambda c: c.notifications.subscriptions(
+                subscription_id="S", event_type="PO_CREATED", resource_name="ORDER", status="ACTIVE"
+            ),
+        ),
+        (
+            "PATCH",
+            "/v3/webhooks/subscriptions/S",
+            {},
+            lambda c: c.notifications.update_subscription(
+                "S",
+                event_url="https://shop.test/hook",
+                event_version="V1",
+                headers={"content-type": "application/json"},
+                auth_details={
+                    "authMethod": "BASIC_AUTH",
+                    "userName": "u",
+                    "password": "p",
+                    "authHeaderName": "Authorization",
+                },
+            ),
+        ),
+    ],
+    ids=[
+        "orders-all-filters",
+        "released-all-filters",
+        "returns-all-filters",
+        "items-all-filters",
+        "search-query",
+        "search-isbn",
+        "inventory-ship-node",
+        "feed-ship-node",
+        "feed-status-no-details",
+        "feeds-by-id",
+        "subscriptions-filters",
+        "subscription-update-fields",
+    ],
+)
+def test_every_request_variant_validates(api, client, method, path, answer, call):
+    api.add(method, BASE_URL + path, json=answer)
+    call(client)
+    assert len(validate_all(api, 2)) == 2
+
+
+def test_released_orders_refuse_filters_walmart_does_not_take(api, client):
+    with pytest.raises(TypeError, match="unknown order filter 'status'"):
+        list(client.orders.iter_released(status="Created"))
+    assert len(api.calls) == 0

@@ -40,6 +40,12 @@ _LIST_PARAMS = {
     "replacement_info": "replacementInfo",
     "order_type": "orderType",
 }
+# GET /v3/orders/released has no status or last-modified filters (every released line is Created).
+_RELEASED_PARAMS = {
+    name: param
+    for name, param in _LIST_PARAMS.items()
+    if name not in ("status", "last_modified_start_date", "last_modified_end_date")
+}
 
 
 def build_ship_body(lines: Sequence[ShipLine], *, seller_order_id: str) -> dict[str, Any]:
@@ -189,16 +195,18 @@ class Orders:
 
     # ----------------------------------------------------------------------------------------- reads
 
-    def _params(self, filters: dict[str, Any], limit: int) -> dict[str, Any]:
+    def _params(self, filters: dict[str, Any], limit: int, allowed: dict[str, str] = _LIST_PARAMS) -> dict[str, Any]:
         if not 1 <= limit <= MAX_PAGE_SIZE:
             raise ValueError(f"limit must be between 1 and {MAX_PAGE_SIZE}")
         params: dict[str, Any] = {}
         for name, value in filters.items():
-            if name not in _LIST_PARAMS:
+            if name not in allowed:
                 raise TypeError(f"unknown order filter {name!r}")
             if value is None:
                 continue
-            params[_LIST_PARAMS[name]] = date_param(value) if isinstance(value, datetime | date) else value
+            if isinstance(value, bool):
+                value = "true" if value else "false"
+            params[allowed[name]] = date_param(value) if isinstance(value, datetime | date) else value
         params["limit"] = limit
         return params
 
@@ -235,7 +243,7 @@ class Orders:
 
     def iter_released(self, *, limit: int = MAX_PAGE_SIZE, **filters: Any) -> Iterator[WalmartOrder]:
         """Orders released for fulfilment (lines still Created). GET /v3/orders/released, then nextCursor."""
-        return self._iterate("/v3/orders/released", "orders.released", self._params(filters, limit))
+        return self._iterate("/v3/orders/released", "orders.released", self._params(filters, limit, _RELEASED_PARAMS))
 
     def get(self, purchase_order_id: str, *, product_info: bool | None = None) -> WalmartOrder:
         """One order. Raises WalmartNotFound."""
