@@ -160,8 +160,8 @@ class StoreSyncAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    def get_readonly_fields(self, request, obj=None):
-        return [field.name for field in self.model._meta.fields]
+    # Only what the sync needs; the store's credentials are managed (and never shown) elsewhere.
+    fields = readonly_fields = ("name", "environment", "is_live", "inventory_enabled", "price_enabled")
 
     @admin.action(description=_("Full inventory resync of the selected stores"), permissions=["change"])
     def resync_inventory(self, request, queryset):

@@ -52,7 +52,7 @@ from listings.models import Listing
 
 logger = logging.getLogger(__name__)
 
-LOCK_SECONDS = 600
+LOCK_SECONDS = 330  # just over Celery's hard time limit: a killed run frees the stream soon
 NUDGE_DELAY_SECONDS = getattr(settings, "SYNC_NUDGE_DELAY_SECONDS", 2)
 # A 5xx or a lost connection on a single-item call pauses single calls this long (no retry storm).
 SERVER_ERROR_PAUSE = timedelta(seconds=60)
