@@ -519,10 +519,16 @@ def listings_match(*, store: Store, listings: QuerySet[Listing], actor=None) -> 
     The others go to Processing and are grouped into feeds of at most 10,000 items; each feed is saved as
     a PENDING `Feed` row with its payload in the same transaction, and `match_feed_submit_task` sends it
     after commit. Listings in any other status are skipped (so a double click sends nothing twice).
-    Raises MatchNotConfigured (nothing changed) when the store has no mapped identifier.
+    Raises MatchNotConfigured (nothing changed) when the store has no mapped identifier or its listings
+    sync is off.
     """
     from listings.tasks import match_feed_submit_task
 
+    if not store.listings_enabled:
+        raise MatchNotConfigured(
+            f"The listings sync of store {store.name} is off: turn it on in Channel Settings > General "
+            "to match products."
+        )
     identifiers = _mapped_identifiers(store)
     now = timezone.now()
     submitted = refused = feeds_created = 0
@@ -743,14 +749,22 @@ def match_feeds_open() -> QuerySet[Feed]:
 
 def match_feeds_poll_all(*, resend_after: timedelta = timedelta(minutes=2)) -> tuple[list[int], list[int]]:
     """The work of the every-minute schedule: (ids of submitted feeds to poll, ids of PENDING feeds never
-    acknowledged by Walmart for `resend_after` to send again)."""
-    cutoff = timezone.now() - resend_after
-    feeds = match_feeds_open()
+    acknowledged by Walmart for `resend_after`, to send again). Stores whose listings sync is off are left
+    alone until it is on again. A PENDING feed older than LISTINGS_MATCH_FEED_TIMEOUT_HOURS (24) is given
+    up here: it and its listings go to Error, so nothing is resent forever."""
+    now = timezone.now()
+    timeout = timedelta(hours=getattr(settings, "LISTINGS_MATCH_FEED_TIMEOUT_HOURS", 24))
+    feeds = match_feeds_open().filter(store__listings_enabled=True)
+    unsent = feeds.filter(walmart_feed_id__isnull=True, status=Feed.Status.PENDING)
+    for feed in unsent.filter(created_at__lt=now - timeout):
+        match_feed_fail(
+            feed=feed,
+            message=f"Could not send for matching within {timeout.total_seconds() / 3600:.0f} hours. "
+            "Re-match to try again.",
+        )
     to_poll = list(feeds.filter(walmart_feed_id__isnull=False).values_list("pk", flat=True))
     to_resend = list(
-        feeds.filter(walmart_feed_id__isnull=True, status=Feed.Status.PENDING, created_at__lt=cutoff).values_list(
-            "pk", flat=True
-        )
+        unsent.filter(created_at__lt=now - resend_after, created_at__gte=now - timeout).values_list("pk", flat=True)
     )
     return to_poll, to_resend
 

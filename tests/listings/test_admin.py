@@ -113,5 +113,19 @@ def test_poll_schedule_resends_feeds_nobody_sent(store):
     sent = Feed.objects.create(store=store, feed_type="MP_ITEM_MATCH", walmart_feed_id="F1", status="RECEIVED")
     Feed.objects.create(store=store, feed_type="MP_ITEM_MATCH", walmart_feed_id="F2", completed_at=timezone.now())
     Feed.objects.create(store=store, feed_type="inventory", walmart_feed_id="F3", status="RECEIVED")
+    expired = Feed.objects.create(store=store, feed_type="MP_ITEM_MATCH", payload={})
+    Feed.objects.filter(pk=expired.pk).update(created_at=timezone.now() - timedelta(hours=25))
+    listing = ListingFactory(store=store, status=Listing.Status.PROCESSING, match_feed=expired)
     assert match_feeds_poll_all() == ([sent.pk], [stale.pk])
     assert fresh.pk not in match_feeds_poll_all()[1]
+    expired.refresh_from_db()
+    listing.refresh_from_db()
+    assert expired.status == "ERROR"
+    assert (listing.status, listing.error_description) == (
+        "error",
+        "Could not send for matching within 24 hours. Re-match to try again.",
+    )
+    # a store whose listings sync is off is left alone
+    store.listings_enabled = False
+    store.save()
+    assert match_feeds_poll_all() == ([], [])

@@ -171,6 +171,17 @@ def test_match_without_mapping_changes_nothing(store):
     assert Feed.objects.count() == 0
 
 
+def test_match_refused_while_the_listings_sync_is_off(walmart_store):
+    walmart_store.listings_enabled = False
+    walmart_store.save()
+    listing = ListingFactory(store=walmart_store)
+    with pytest.raises(MatchNotConfigured, match="listings sync of store Main Walmart store is off"):
+        listings_match(store=walmart_store, listings=Listing.objects.all())
+    listing.refresh_from_db()
+    assert listing.status == Listing.Status.DRAFT
+    assert Feed.objects.count() == 0
+
+
 def test_match_splits_feeds_at_the_item_limit(walmart_store, walmart_api, monkeypatch):
     monkeypatch.setattr(services, "MATCH_FEED_MAX_ITEMS", 2)
     for _ in range(5):
