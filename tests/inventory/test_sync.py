@@ -403,3 +403,108 @@ def test_a_single_call_data_error_marks_the_listing_and_is_not_retried(walmart, 
     assert (first.singles_failed, second.singles_sent, second.singles_failed) == (1, 0, 0)
     assert len(calls_to(walmart, "PUT", "/v3/price")) == 1
     assert ItemUpdate.objects.get().status == ItemUpdate.Status.FAILED
+
+
+def test_a_whole_feed_error_marks_its_listings_and_they_are_planned_again(walmart, base_url, store, api_client):
+    # given: a price feed Walmart rejected as a whole
+    settings_for(store, single_calls_per_tick=0)
+    first, second = listings_create(store, 2, price="20.00", confirmed_price="10.00")
+    feed_submit_ok(walmart, base_url, "PF-2")
+    sync_run(store=store, stream="price", client=api_client)
+    walmart.add(
+        responses.GET,
+        f"{base_url}/v3/feeds/PF-2",
+        json={
+            "feedId": "PF-2",
+            "feedStatus": "ERROR",
+            "itemsReceived": 0,
+            "itemsProcessing": 0,
+            "ingestionErrors": {
+                "ingestionError": [{"type": "DATA_ERROR", "code": "ERR_EXT_DATA_0801003", "description": "Bad header"}]
+            },
+        },
+    )
+    # when
+    assert feed_poll(feed=Feed.objects.get(), client=api_client) is True
+    # then
+    feed = Feed.objects.get()
+    assert (feed.status, feed.error) == ("ERROR", "ERR_EXT_DATA_0801003: Bad header")
+    for listing in (first, second):
+        listing.refresh_from_db()
+        assert listing.confirmed_price == Decimal("10.00")
+        assert listing.price_error == "Feed PF-2 failed: ERR_EXT_DATA_0801003: Bad header (will retry)"
+    assert not SyncFailure.objects.exists()
+    # and the next feed slot sends them again
+    Feed.objects.update(submitted_at=timezone.now() - timedelta(hours=1))
+    again = sync_run(store=store, stream="price", client=api_client)
+    assert (again.feeds_sent, again.feed_items) == (1, 2)
+
+
+def test_a_feed_never_acknowledged_is_closed_and_its_items_planned_again(walmart, base_url, store, api_client):
+    # given: a feed row left PENDING (the worker died while sending) 11 minutes ago
+    settings_for(store, single_calls_per_tick=0)
+    listings_create(store, 1, quantity=3, confirmed_quantity=4)
+    Feed.objects.create(
+        store=store,
+        feed_type="inventory",
+        item_count=1,
+        payload={
+            "InventoryHeader": {"version": "1.4"},
+            "Inventory": [{"sku": "SKU-000000", "quantity": {"unit": "EACH", "amount": 3}}],
+        },
+    )
+    Feed.objects.update(created_at=timezone.now() - timedelta(minutes=11))
+    feed_submit_ok(walmart, base_url, "F-NEW")
+    # when
+    result = sync_run(store=store, stream="inventory", client=api_client)
+    # then
+    assert list(Feed.objects.order_by("id").values_list("status", "walmart_feed_id")) == [
+        ("ERROR", None),
+        ("RECEIVED", "F-NEW"),
+    ]
+    assert (result.feeds_sent, result.feed_items) == (1, 1)
+
+
+def test_reconciliation_skips_values_in_flight_and_flags_the_rest(walmart, base_url, store, api_client):
+    # given: Walmart shows 9 for A (a feed with 7 is in flight) and 9 for B (confirmed 4); C is unknown to it
+    from inventory.services import sync_reconcile
+
+    a, b, c = listings_create(store, 3, quantity=4, confirmed_quantity=4)
+    Feed.objects.create(
+        store=store,
+        feed_type="inventory",
+        walmart_feed_id="F-OPEN",
+        status="INPROGRESS",
+        payload={
+            "InventoryHeader": {"version": "1.4"},
+            "Inventory": [{"sku": "SKU-000000", "quantity": {"unit": "EACH", "amount": 7}}],
+        },
+    )
+    walmart.add(
+        responses.GET,
+        f"{base_url}/v3/inventories",
+        json={
+            "meta": {"totalCount": 2},
+            "elements": {
+                "inventories": [
+                    {"sku": "SKU-000000", "nodes": [{"shipNode": "1", "inputQty": {"unit": "EACH", "amount": 9}}]},
+                    {"sku": "SKU-000001", "nodes": [{"shipNode": "1", "inputQty": {"unit": "EACH", "amount": 9}}]},
+                ]
+            },
+        },
+    )
+    store.inventory_enabled = False  # no run afterwards in this test
+    store.save()
+    # when
+    result = sync_reconcile(store=store, stream="inventory", client=api_client)
+    # then
+    assert (result.checked, result.drifted, result.missing_on_walmart, result.skipped_in_flight) == (3, 2, 1, 1)
+    for listing in (a, b, c):
+        listing.refresh_from_db()
+    assert (a.confirmed_quantity, a.inventory_drift_at) == (4, None)
+    assert b.confirmed_quantity == 9
+    assert b.inventory_drift_at is not None
+    assert (c.confirmed_quantity, c.confirmed_quantity_at) == (None, None)
+    assert c.inventory_drift_at is not None
+    state = SyncState.objects.get(store=store, stream="inventory")
+    assert state.last_reconcile_summary["drifted"] == 2
