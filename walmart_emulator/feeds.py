@@ -23,6 +23,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import transaction
 
+from walmart_emulator.bulk import bulk_insert, bulk_update
 from walmart_emulator.clock import emulator_now
 from walmart_emulator.errors import EmulatorError
 from walmart_emulator.identifiers import InvalidIdentifier, identifier_to_gtin14
@@ -200,19 +201,20 @@ def feed_process(*, feed_pk: int, now: datetime | None = None) -> Feed:
             outcomes = processor(feed, data, now)
         except FeedRejected as rejected:
             return _feed_fail(feed, now, rejected.code, str(rejected))
-        FeedItemResult.objects.bulk_create(
-            [
-                FeedItemResult(
-                    feed=feed,
-                    index=outcome.index,
-                    sku=outcome.sku[:100],
-                    wpid=outcome.wpid,
-                    status=FeedItemResult.Status.DATA_ERROR if outcome.errors else FeedItemResult.Status.SUCCESS,
-                    errors=outcome.errors,
+        bulk_insert(
+            FeedItemResult,
+            ("feed", "index", "sku", "wpid", "status", "errors"),
+            (
+                (
+                    feed.pk,
+                    outcome.index,
+                    outcome.sku[:100],
+                    outcome.wpid,
+                    FeedItemResult.Status.DATA_ERROR if outcome.errors else FeedItemResult.Status.SUCCESS,
+                    outcome.errors,
                 )
                 for outcome in outcomes
-            ],
-            batch_size=1000,
+            ),
         )
         feed.items_received = len(outcomes)
         feed.items_failed = sum(1 for outcome in outcomes if outcome.errors)
@@ -345,8 +347,8 @@ def _process_match(feed: Feed, data, now: datetime) -> list[ItemOutcome]:
 
     status = Offer.PublishedStatus.PUBLISHED if feed.seller.is_live else Offer.PublishedStatus.STAGE
     reason = "" if feed.seller.is_live else "Seller is not live yet: the offer is staged."
-    to_create: list[Offer] = []
-    to_update: list[Offer] = []
+    to_create: list[tuple] = []
+    to_update: list[tuple] = []
     for outcome in outcomes:
         if outcome.errors:
             continue
@@ -373,35 +375,61 @@ def _process_match(feed: Feed, data, now: datetime) -> list[ItemOutcome]:
         price = Decimal(str(item["price"])).quantize(Decimal("0.01"))
         weight = Decimal(str(item["ShippingWeight"])).quantize(Decimal("0.001"))
         if offer is None:
-            offer = Offer(
-                seller=feed.seller,
-                sku=outcome.sku,
-                catalog_item=catalog_item,
-                wpid=wpid_generate(),
-                product_name=catalog_item.title,
-                condition=item.get("condition", "New") or "New",
-                price=price,
-                shipping_weight=weight,
-                published_status=status,
-                unpublished_reason=reason,
-                quantity=0,
-                created_at=now,
-                updated_at=now,
+            wpid = wpid_generate()
+            to_create.append(
+                (
+                    feed.seller_id,
+                    outcome.sku,
+                    catalog_item.pk,
+                    wpid,
+                    catalog_item.title,
+                    item.get("condition", "New") or "New",
+                    price,
+                    "USD",
+                    weight,
+                    status,
+                    reason,
+                    Offer.LifecycleStatus.ACTIVE,
+                    0,
+                    now,
+                    now,
+                )
             )
-            to_create.append(offer)
             offered_items[catalog_item.pk] = outcome.sku
+            outcome.wpid = wpid
         else:
-            offer.price, offer.shipping_weight, offer.updated_at = price, weight, now
-            offer.lifecycle_status = Offer.LifecycleStatus.ACTIVE
-            if offer.published_status != Offer.PublishedStatus.PUBLISHED:
-                offer.published_status, offer.unpublished_reason = status, reason
-            to_update.append(offer)
-        outcome.wpid = offer.wpid
-    Offer.objects.bulk_create(to_create, batch_size=1000)
-    Offer.objects.bulk_update(
+            published, why = (
+                (offer.published_status, offer.unpublished_reason)
+                if offer.published_status == Offer.PublishedStatus.PUBLISHED
+                else (status, reason)
+            )
+            to_update.append((offer.pk, price, weight, now, Offer.LifecycleStatus.ACTIVE, published, why))
+            outcome.wpid = offer.wpid
+    bulk_insert(
+        Offer,
+        (
+            "seller",
+            "sku",
+            "catalog_item",
+            "wpid",
+            "product_name",
+            "condition",
+            "price",
+            "currency",
+            "shipping_weight",
+            "published_status",
+            "unpublished_reason",
+            "lifecycle_status",
+            "quantity",
+            "created_at",
+            "updated_at",
+        ),
+        to_create,
+    )
+    bulk_update(
+        Offer,
+        ("price", "shipping_weight", "updated_at", "lifecycle_status", "published_status", "unpublished_reason"),
         to_update,
-        ["price", "shipping_weight", "updated_at", "lifecycle_status", "published_status", "unpublished_reason"],
-        batch_size=1000,
     )
     return outcomes
 
@@ -445,10 +473,9 @@ def _process_inventory(feed: Feed, data, now: datetime) -> list[ItemOutcome]:
         if offer is None:
             outcome.fail("ERR_EXT_DATA_SKU_NOT_FOUND", f"SKU '{outcome.sku}' is not set up for this seller.")
             continue
-        offer.quantity, offer.updated_at = amounts[outcome.index], now
         outcome.wpid = offer.wpid
-        to_update.append(offer)
-    Offer.objects.bulk_update(to_update, ["quantity", "updated_at"], batch_size=1000)
+        to_update.append((offer.pk, amounts[outcome.index], now))
+    bulk_update(Offer, ("quantity", "updated_at"), to_update)
     return outcomes
 
 
@@ -503,8 +530,7 @@ def _process_price(feed: Feed, data, now: datetime) -> list[ItemOutcome]:
         if offer is None:
             outcome.fail("ERR_EXT_DATA_SKU_NOT_FOUND", f"SKU '{outcome.sku}' is not set up for this seller.")
             continue
-        offer.price, offer.updated_at = prices[outcome.index], now
         outcome.wpid = offer.wpid
-        to_update.append(offer)
-    Offer.objects.bulk_update(to_update, ["price", "updated_at"], batch_size=1000)
+        to_update.append((offer.pk, prices[outcome.index], now))
+    bulk_update(Offer, ("price", "updated_at"), to_update)
     return outcomes

@@ -188,6 +188,11 @@ class Order(models.Model):
     method_code = models.CharField(max_length=20)
     postal_address = models.JSONField()
     is_open = models.BooleanField(default=True)
+    snapshot = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="The order as Walmart's API shows it, re-rendered in every change's transaction.",
+    )
 
     class Meta:
         ordering = ["-pk"]
@@ -368,6 +373,7 @@ class RateLimitBucket(models.Model):
     family = models.CharField(max_length=60)
     tokens = models.FloatField()
     updated_at = models.DateTimeField()
+    updated_epoch = models.FloatField(default=0.0, help_text="updated_at as epoch seconds (fast path).")
 
     class Meta:
         ordering = ["seller", "family"]

@@ -173,6 +173,17 @@ def order_queryset():
     )
 
 
+def order_snapshot_refresh(*, order_pk: int) -> Order:
+    """Re-render the order as the API shows it into `Order.snapshot` (reads serve it as is). Every change
+    to an order, its lines, statuses or refunds calls this inside the change's transaction."""
+    from walmart_emulator.serializers import order_json
+
+    order = order_queryset().get(pk=order_pk)
+    order.snapshot = order_json(order)
+    Order.objects.filter(pk=order_pk).update(snapshot=order.snapshot)
+    return order
+
+
 def order_get(*, seller: Seller, purchase_order_id: str) -> Order:
     order = order_queryset().filter(seller=seller, purchase_order_id=purchase_order_id).first()
     if order is None:
@@ -286,7 +297,7 @@ def order_simulate(
             from walmart_emulator.services import offer_quantity_take
 
             offer_quantity_take(offer=offer, quantity=quantity)
-        order = order_get(seller=seller, purchase_order_id=order.purchase_order_id)
+        order = order_snapshot_refresh(order_pk=order.pk)
         from walmart_emulator.webhooks import webhook_event_emit
 
         webhook_event_emit(seller=seller, event_type="PO_CREATED", payload=po_event_payload(order), now=now)
@@ -360,7 +371,7 @@ def _touch(order: Order, now: datetime, lines: list[OrderLine]) -> Order:
     OrderLine.objects.filter(pk__in=[line.pk for line in lines]).update(status_date=now)
     is_open = LineStatus.objects.filter(line__order=order, status__in=OPEN_STATUSES).exists()
     Order.objects.filter(pk=order.pk).update(last_modified=now, is_open=is_open)
-    return order_get(seller=order.seller, purchase_order_id=order.purchase_order_id)
+    return order_snapshot_refresh(order_pk=order.pk)
 
 
 def order_acknowledge(*, seller: Seller, purchase_order_id: str, now: datetime | None = None) -> Order:
@@ -810,7 +821,12 @@ def orders_auto_cancel_due(*, now: datetime | None = None) -> int:
     count = 0
     from walmart_emulator.webhooks import webhook_event_emit
 
-    for order in order_queryset().filter(is_open=True, estimated_ship_date__lte=now - timedelta(days=days)):
+    due = list(
+        Order.objects.filter(is_open=True, estimated_ship_date__lte=now - timedelta(days=days)).values_list(
+            "pk", flat=True
+        )[:500]
+    )
+    for order in order_queryset().filter(pk__in=due) if due else []:
         with transaction.atomic():
             order = _locked_order(order.seller, order.purchase_order_id)
             cancelled = []
@@ -840,9 +856,12 @@ def orders_deliver_due(*, now: datetime | None = None) -> int:
     now = now or emulator_now()
     days = getattr(settings, "WALMART_EMULATOR_DELIVERY_DAYS", 3)
     rows = LineStatus.objects.filter(status=LineStatus.Status.SHIPPED, ship_datetime__lte=now - timedelta(days=days))
-    order_ids = set(rows.values_list("line__order_id", flat=True))
-    moved = rows.update(status=LineStatus.Status.DELIVERED)
-    Order.objects.filter(pk__in=order_ids).update(last_modified=now)
+    with transaction.atomic():
+        order_ids = set(rows.values_list("line__order_id", flat=True))
+        moved = rows.update(status=LineStatus.Status.DELIVERED)
+        Order.objects.filter(pk__in=order_ids).update(last_modified=now)
+        for order_pk in order_ids:
+            order_snapshot_refresh(order_pk=order_pk)
     return moved
 
 

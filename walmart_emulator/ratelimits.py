@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 
 from walmart_emulator.models import RateLimitBucket, Seller
 
@@ -54,8 +54,8 @@ def rate_limit_for(family: str) -> dict[str, int]:
     return config.get(family) or config.get(family.split(":")[0]) or {"count": 1000, "seconds": 60}
 
 
-def _refilled(tokens: float, updated_at: datetime, now: datetime, count: int, seconds: int) -> float:
-    elapsed = max((now - updated_at).total_seconds(), 0.0)
+def _refilled(tokens: float, updated_epoch: float, now: datetime, count: int, seconds: int) -> float:
+    elapsed = max(now.timestamp() - updated_epoch, 0.0)
     return min(float(count), tokens + elapsed * count / seconds)
 
 
@@ -67,20 +67,39 @@ def _next_replenish_ms(tokens: float, now: datetime, count: int, seconds: int) -
 
 
 def rate_limit_consume(*, seller: Seller, family: str, now: datetime) -> BucketState:
-    """Take one token from the seller's bucket for `family`; `allowed` is False (nothing taken) when empty."""
+    """Take one token from the seller's bucket for `family`; `allowed` is False (nothing taken) when empty.
+
+    Row-locked read-modify-write in one transaction; raw SQL because it runs on every API call.
+    """
     limit = rate_limit_for(family)
     count, seconds = limit["count"], limit["seconds"]
+    table = connection.ops.quote_name(RateLimitBucket._meta.db_table)
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    now_epoch = now.timestamp()
     with transaction.atomic():
-        bucket = RateLimitBucket.objects.select_for_update().filter(seller=seller, family=family).first()
-        if bucket is None:
-            bucket, _ = RateLimitBucket.objects.get_or_create(
-                seller=seller, family=family, defaults={"tokens": float(count), "updated_at": now}
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT id, tokens, updated_epoch FROM {table} WHERE seller_id = %s AND family = %s{lock}",  # noqa: S608
+                [seller.pk, family],
             )
-        tokens = _refilled(bucket.tokens, bucket.updated_at, now, count, seconds)
+            row = cursor.fetchone()
+        if row is None:
+            bucket, _ = RateLimitBucket.objects.get_or_create(
+                seller=seller,
+                family=family,
+                defaults={"tokens": float(count), "updated_at": now, "updated_epoch": now_epoch},
+            )
+            row = (bucket.pk, bucket.tokens, bucket.updated_epoch)
+        bucket_id, tokens, updated_epoch = row
+        tokens = min(float(count), tokens + max(now_epoch - updated_epoch, 0.0) * count / seconds)
         allowed = tokens >= 1.0
         if allowed:
             tokens -= 1.0
-        RateLimitBucket.objects.filter(pk=bucket.pk).update(tokens=tokens, updated_at=now)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} SET tokens = %s, updated_epoch = %s, updated_at = %s WHERE id = %s",  # noqa: S608
+                [tokens, now_epoch, connection.ops.adapt_datetimefield_value(now), bucket_id],
+            )
     return BucketState(
         allowed=allowed,
         tokens=int(math.floor(tokens)),
@@ -92,7 +111,7 @@ def rate_limit_peek(*, seller: Seller, family: str, now: datetime) -> BucketStat
     limit = rate_limit_for(family)
     count, seconds = limit["count"], limit["seconds"]
     bucket = RateLimitBucket.objects.filter(seller=seller, family=family).first()
-    tokens = float(count) if bucket is None else _refilled(bucket.tokens, bucket.updated_at, now, count, seconds)
+    tokens = float(count) if bucket is None else _refilled(bucket.tokens, bucket.updated_epoch, now, count, seconds)
     return BucketState(
         allowed=tokens >= 1,
         tokens=int(math.floor(tokens)),

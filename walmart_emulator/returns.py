@@ -153,6 +153,9 @@ def _finish(return_order: ReturnOrder, now: datetime) -> ReturnOrder:
     )
     ReturnOrder.objects.filter(pk=return_order.pk).update(status=status, last_modified=now)
     Order.objects.filter(pk=return_order.order_id).update(last_modified=now)
+    from walmart_emulator.orders import order_snapshot_refresh
+
+    order_snapshot_refresh(order_pk=return_order.order_id)
     return return_queryset().get(pk=return_order.pk)
 
 

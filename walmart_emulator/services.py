@@ -121,8 +121,8 @@ def catalog_item_create(
 
 
 def wpid_generate() -> str:
-    alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-    return "".join(secrets.choice(alphabet) for _ in range(12))
+    """A Walmart product id: 12 upper-case hex characters."""
+    return secrets.token_hex(6).upper()
 
 
 def offer_create(

@@ -175,6 +175,27 @@ def items(request: HttpRequest, seller: Seller):
     return body
 
 
+COUNT_STATUSES = ("PUBLISHED", "UNPUBLISHED", "SYSTEM_PROBLEM", "IN_PROGRESS", "ALL")
+
+
+@walmart_endpoint("items_read")
+def items_count(request: HttpRequest, seller: Seller):
+    """GET /v3/items/count?status= -> {"<STATUS>": n} ({"All": n} for ALL), as in Walmart's examples."""
+    status = request.GET.get("status", "ALL")
+    if status not in COUNT_STATUSES:
+        raise EmulatorError(
+            f"status '{status}' is invalid.", field="status", code="INVALID_REQUEST_PARAM.GMP_ITEM_QUERY_API"
+        )
+    queryset = Offer.objects.filter(seller=seller)
+    if status == "ALL":
+        return {"All": queryset.count()}
+    if status == "UNPUBLISHED":
+        queryset = queryset.exclude(published_status=Offer.PublishedStatus.PUBLISHED)
+    else:
+        queryset = queryset.filter(published_status=status)
+    return {status: queryset.count()}
+
+
 @csrf_exempt
 @login_not_required
 @require_http_methods(["GET", "DELETE"])
@@ -450,6 +471,62 @@ def inventories(request: HttpRequest, seller: Seller):
     if len(page) > limit:
         meta["nextCursor"] = _cursor_encode(page[limit - 1].pk)
     return {"meta": meta, "elements": {"inventories": elements}}
+
+
+def _node_family(request: HttpRequest) -> str:
+    return "inventory_update" if request.method == "PUT" else "inventory_read"
+
+
+@walmart_endpoint(_node_family)
+def inventory_nodes(request: HttpRequest, seller: Seller, sku: str):
+    """GET / PUT /v3/inventories/{sku}: quantities per ship node. The emulated seller has one node (its
+    default); a PUT naming another node gets a per-node error, like Walmart's partial failures."""
+    offer = services.offer_get(seller=seller, sku=sku)
+    if request.method == "GET":
+        return {
+            "sku": offer.sku,
+            "nodes": [
+                {
+                    "shipNode": seller.ship_node,
+                    "inputQty": quantity_json(offer.quantity),
+                    "availToSellQty": quantity_json(offer.quantity),
+                    "reservedQty": quantity_json(0),
+                }
+            ],
+        }
+    if request.method != "PUT":
+        raise EmulatorError("Method not allowed.", status=405, code="METHOD_NOT_ALLOWED.GMP_GATEWAY_API")
+    body = json_body(request, api="GMP_INVENTORY_API")
+    nodes = (body.get("inventories") or {}).get("nodes") if isinstance(body.get("inventories"), dict) else None
+    if not isinstance(nodes, list) or not nodes or not all(isinstance(node, dict) for node in nodes):
+        raise EmulatorError(
+            "inventories.nodes must be a non-empty list.",
+            field="inventories.nodes",
+            code="INVALID_REQUEST_CONTENT.GMP_INVENTORY_API",
+        )
+    results = []
+    for node in nodes:
+        quantity = node.get("inputQty") or {}
+        errors = []
+        if node.get("shipNode") != seller.ship_node:
+            errors.append(
+                EmulatorError(
+                    f"Ship node '{node.get('shipNode')}' is not set up for this seller.",
+                    field="shipNode",
+                    code="INVALID_REQUEST_CONTENT.GMP_INVENTORY_API",
+                ).as_dict()
+            )
+        else:
+            try:
+                services.inventory_update(
+                    seller=seller, sku=sku, quantity=quantity.get("amount") if isinstance(quantity, dict) else None
+                )
+            except EmulatorError as error:
+                errors.append(error.as_dict())
+        results.append(
+            {"shipNode": str(node.get("shipNode")), "status": "Failure" if errors else "Success", "errors": errors}
+        )
+    return {"sku": sku, "nodes": results}
 
 
 @walmart_endpoint("price_update")

@@ -1,16 +1,23 @@
 """Emulated Walmart endpoints: orders, returns, webhook subscriptions.
 
+Where a spec's schema and its own example disagree, the emulator answers like the example (what
+Walmart sends), in a way that still validates against the schema: GET /v3/orders/{po} is
+`{"order": {...}}`; webhook subscriptions are `{"events": [...]}` for create and list, and the bare
+subscription for PATCH.
+
 Order lists answer 404 CONTENT_NOT_FOUND when nothing matches (as Walmart does) and page with a
 `nextCursor` that is a complete query string (`?limit=..&hasMoreElements=true&soIndex=..&poIndex=..&...`)
 to append to the same path verbatim. Pages are keyed on the last order shown, so orders arriving
 between pages never shift a page. Returns page the same way with `?...&offset=`; an empty list is 200.
 """
 
+import json
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
-from django.db.models import Q
-from django.http import HttpRequest
+from django.db.models import Q, TextField
+from django.db.models.functions import Cast
+from django.http import HttpRequest, HttpResponse
 from django.utils.dateparse import parse_date, parse_datetime
 
 from walmart_emulator import orders as order_services
@@ -19,7 +26,6 @@ from walmart_emulator import webhooks as webhook_services
 from walmart_emulator.errors import EmulatorError, not_found
 from walmart_emulator.http import json_body, walmart_endpoint
 from walmart_emulator.models import LineStatus, Order, ReturnOrder, Seller
-from walmart_emulator.serializers import order_json
 from walmart_emulator.views import int_param
 
 ORDER_FILTERS = (
@@ -90,8 +96,9 @@ def _orders_page(request: HttpRequest, seller: Seller, *, released: bool):
                 f"status '{status}' is invalid.", field="status", code="INVALID_REQUEST_PARAM.GMP_ORDER_API"
             )
         queryset = queryset.filter(Q(lines__statuses__status=status))
-    queryset = queryset.distinct()
-    total = queryset.count()
+    if request.GET.get("sku") or status:
+        queryset = queryset.distinct()
+    total = queryset.values("pk").count()
     page_queryset = queryset
     if request.GET.get("poIndex"):
         try:
@@ -100,10 +107,10 @@ def _orders_page(request: HttpRequest, seller: Seller, *, released: bool):
             raise EmulatorError(
                 "poIndex is invalid.", field="nextCursor", code="INVALID_REQUEST_PARAM.GMP_ORDER_API"
             ) from error
-    page_ids = list(page_queryset.order_by("-pk").values_list("pk", flat=True)[: limit + 1])
-    if not page_ids[:limit]:
+    rows = list(page_queryset.order_by("-pk").values_list("pk", Cast("snapshot", TextField()))[: limit + 1])
+    if not rows:
         raise not_found("No orders found for the given search criteria.", field="createdStartDate")
-    orders = sorted(order_services.order_queryset().filter(pk__in=page_ids[:limit]), key=lambda order: -order.pk)
+    page_ids = [pk for pk, _ in rows]
     meta = {"totalCount": total, "limit": limit}
     if len(page_ids) > limit:
         shown = int(request.GET.get("soIndex", 0) or 0) + limit
@@ -119,7 +126,10 @@ def _orders_page(request: HttpRequest, seller: Seller, *, released: bool):
             if name != "createdStartDate" and request.GET.get(name):
                 params[name] = request.GET[name]
         meta["nextCursor"] = "?" + urlencode(params)
-    return {"list": {"meta": meta, "elements": {"order": [order_json(order) for order in orders]}}}
+    # The stored snapshots are already Walmart's JSON: splice them in rather than decode and re-encode.
+    orders_json = ",".join(snapshot for _, snapshot in rows[:limit])
+    body = '{"list":{"meta":' + json.dumps(meta) + ',"elements":{"order":[' + orders_json + "]}}}"
+    return HttpResponse(body, content_type="application/json")
 
 
 @walmart_endpoint("orders_read")
@@ -138,7 +148,14 @@ def orders_released(request: HttpRequest, seller: Seller):
 def order_detail(request: HttpRequest, seller: Seller, purchase_order_id: str):
     """GET /v3/orders/{purchaseOrderId} -> {"order": {...}} (the shape of Walmart's example)."""
     order_services.orders_auto_cancel_due(now=request.emulator_now)
-    return {"order": order_json(order_services.order_get(seller=seller, purchase_order_id=purchase_order_id))}
+    snapshot = (
+        Order.objects.filter(seller=seller, purchase_order_id=purchase_order_id)
+        .values_list("snapshot", flat=True)
+        .first()
+    )
+    if snapshot is None:
+        raise not_found(f"Purchase order '{purchase_order_id}' was not found.", field="purchaseOrderId")
+    return {"order": snapshot}
 
 
 @walmart_endpoint("orders_acknowledge")
@@ -148,7 +165,7 @@ def order_acknowledge(request: HttpRequest, seller: Seller, purchase_order_id: s
     order = order_services.order_acknowledge(
         seller=seller, purchase_order_id=purchase_order_id, now=request.emulator_now
     )
-    return {"order": order_json(order)}
+    return {"order": order.snapshot}
 
 
 @walmart_endpoint("orders_ship")
@@ -159,7 +176,7 @@ def order_ship(request: HttpRequest, seller: Seller, purchase_order_id: str):
     order = order_services.order_ship(
         seller=seller, purchase_order_id=purchase_order_id, body=body, now=request.emulator_now
     )
-    return {"order": order_json(order)}
+    return {"order": order.snapshot}
 
 
 @walmart_endpoint("orders_cancel")
@@ -170,7 +187,7 @@ def order_cancel(request: HttpRequest, seller: Seller, purchase_order_id: str):
     order = order_services.order_cancel(
         seller=seller, purchase_order_id=purchase_order_id, body=body, now=request.emulator_now
     )
-    return {"order": order_json(order)}
+    return {"order": order.snapshot}
 
 
 @walmart_endpoint("orders_refund")
@@ -181,7 +198,7 @@ def order_refund(request: HttpRequest, seller: Seller, purchase_order_id: str):
     order = order_services.order_refund(
         seller=seller, purchase_order_id=purchase_order_id, body=body, now=request.emulator_now
     )
-    return {"order": order_json(order)}
+    return {"order": order.snapshot}
 
 
 def _post_only(request: HttpRequest) -> None:
@@ -258,7 +275,7 @@ def subscriptions(request: HttpRequest, seller: Seller):
         created = webhook_services.subscriptions_create(
             seller=seller, body=json_body(request, api="GMP_NOTIFICATION_API")
         )
-        return {"event": [webhook_services.subscription_json(subscription) for subscription in created]}
+        return {"events": [webhook_services.subscription_json(subscription) for subscription in created]}
     queryset = seller.subscriptions.select_related("seller").order_by("pk")
     for name, lookup in (
         ("subscriptionId", "subscription_id"),
@@ -268,7 +285,7 @@ def subscriptions(request: HttpRequest, seller: Seller):
     ):
         if request.GET.get(name):
             queryset = queryset.filter(**{lookup: request.GET[name]})
-    return {"events": [{"event": [webhook_services.subscription_json(subscription) for subscription in queryset]}]}
+    return {"events": [webhook_services.subscription_json(subscription) for subscription in queryset]}
 
 
 @walmart_endpoint("webhooks")
@@ -278,7 +295,7 @@ def subscription_detail(request: HttpRequest, seller: Seller, subscription_id: s
         subscription = webhook_services.subscription_update(
             seller=seller, subscription_id=subscription_id, body=json_body(request, api="GMP_NOTIFICATION_API")
         )
-        return {"event": [webhook_services.subscription_json(subscription)]}
+        return webhook_services.subscription_json(subscription)
     if request.method == "DELETE":
         webhook_services.subscription_delete(seller=seller, subscription_id=subscription_id)
         return {"subscriptionId": subscription_id, "message": "Subscription deleted successfully"}

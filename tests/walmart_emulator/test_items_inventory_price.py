@@ -178,3 +178,34 @@ def test_feed_submit_response_matches_spec(wm, seller):
         '{"InventoryHeader":{"version":"1.4"},"Inventory":[{"sku":"SKU-1","quantity":{"unit":"EACH","amount":1}}]}',
     )
     assert_valid(schema_at("items", "/v3/feeds", "post", "200"), response.json())
+
+
+def test_items_count_by_status(wm, seller):
+    published_offer(seller, "SKU-1", index=1)
+    published_offer(seller, "SKU-2", index=2, published_status="STAGE")
+    assert wm.get("/v3/items/count").json() == {"All": 2}
+    assert wm.get("/v3/items/count", {"status": "PUBLISHED"}).json() == {"PUBLISHED": 1}
+    assert wm.get("/v3/items/count", {"status": "UNPUBLISHED"}).json() == {"UNPUBLISHED": 1}
+    assert wm.get("/v3/items/count", {"status": "NOPE"}).status_code == 400
+
+
+def test_inventory_per_node(wm, seller):
+    published_offer(seller, "SKU-1", quantity=3)
+    body = wm.get("/v3/inventories/SKU-1").json()
+    assert_matches_spec("inventory", "/v3/inventories/{sku}", "get", "200", body)
+    assert body["nodes"][0]["shipNode"] == seller.ship_node
+    nodes = {
+        "inventories": {
+            "nodes": [
+                {"shipNode": seller.ship_node, "inputQty": {"unit": "EACH", "amount": 8}},
+                {"shipNode": "404", "inputQty": {"unit": "EACH", "amount": 1}},
+            ]
+        }
+    }
+    response = wm.put("/v3/inventories/SKU-1", nodes)
+    assert_matches_spec("inventory", "/v3/inventories/{sku}", "put", "200", response.json())
+    assert [(node["shipNode"], node["status"]) for node in response.json()["nodes"]] == [
+        (seller.ship_node, "Success"),
+        ("404", "Failure"),
+    ]
+    assert Offer.objects.get().quantity == 8

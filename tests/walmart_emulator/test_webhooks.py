@@ -29,12 +29,13 @@ def test_subscriptions_create_list_patch_delete(wm, seller):
     response = subscribe(wm, auth={"authMethod": "HMAC"})
     assert response.status_code == 200
     assert_matches_spec("notifications", "/v3/webhooks/subscriptions", "post", "200", response.json())
-    subscription_id = response.json()["event"][0]["subscriptionId"]
+    subscription_id = response.json()["events"][0]["subscriptionId"]
     listed = wm.get("/v3/webhooks/subscriptions").json()
     assert_matches_spec("notifications", "/v3/webhooks/subscriptions", "get", "200", listed)
-    assert [event["subscriptionId"] for event in listed["events"][0]["event"]] == [subscription_id]
+    assert [event["subscriptionId"] for event in listed["events"]] == [subscription_id]
     patched = wm.patch(f"/v3/webhooks/subscriptions/{subscription_id}", {"status": "INACTIVE"})
     assert_matches_spec("notifications", "/v3/webhooks/subscriptions/{subscriptionId}", "patch", "200", patched.json())
+    assert patched.json()["status"] == "INACTIVE"
     assert WebhookSubscription.objects.get().status == "INACTIVE"
     deleted = wm.delete(f"/v3/webhooks/subscriptions/{subscription_id}")
     assert_matches_spec("notifications", "/v3/webhooks/subscriptions/{subscriptionId}", "delete", "200", deleted.json())
