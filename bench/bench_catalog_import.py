@@ -83,7 +83,7 @@ def child(csv_path: str, changed_path: str) -> None:
     from listings.models import ImportJob, Product
 
     call_command("migrate", verbosity=0)
-    figures = {"vendor": connection.vendor}
+    figures = {"vendor": connection.vendor, "load_average": os.getloadavg()[0]}
     for label, path in (("create", csv_path), ("same", csv_path), ("change", changed_path)):
         rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         started = time.perf_counter()
@@ -170,6 +170,7 @@ def main() -> None:
             figures = run(database.strip(), csv_path, changed_path, workdir)
             if figures is None:
                 continue
+            print(f"{figures['vendor']}: machine load average at start {figures['load_average']:.1f}")
             for label in ("create", "same", "change"):
                 f = figures[label]
                 print(
