@@ -38,8 +38,8 @@ class DjangoTokenCache:
     """`walmart_client.TokenCache` on the Django cache, namespaced per store. The cache entry expires
     with the token (the client passes a TTL shorter than the token's life)."""
 
-    def __init__(self, store_id: int) -> None:
-        self.prefix = f"walmart:store:{store_id}:"
+    def __init__(self, store_key: int | str) -> None:
+        self.prefix = f"walmart:store:{store_key}:"
 
     def get(self, key: str) -> CachedToken | None:
         value = cache.get(self.prefix + key)
@@ -56,9 +56,9 @@ class DjangoRateLimitStore:
     """`walmart_client.RateLimitStore` on the Django cache: the last bucket per endpoint family of one
     seller key (Walmart's buckets are per seller), visible to every worker."""
 
-    def __init__(self, store_id: int, client_id: str = "") -> None:
+    def __init__(self, store_key: int | str, client_id: str = "") -> None:
         key = hashlib.sha256(client_id.encode()).hexdigest()[:16]
-        self.prefix = f"walmart:store:{store_id}:{key}:ratelimit:"
+        self.prefix = f"walmart:store:{store_key}:{key}:ratelimit:"
 
     def get(self, family: str) -> RateLimitInfo | None:
         value = cache.get(self.prefix + family)
@@ -118,9 +118,16 @@ def rate_limit_pacer(
     return hook
 
 
+def store_cache_key(store: Store) -> str:
+    """The store's namespace in the cache: its id plus its creation time, so a deleted store's state is
+    never picked up by a new store that reuses the id (SQLite reuses ids; test databases roll back)."""
+    created = int(store.created_at.timestamp() * 1_000_000) if store.created_at else 0
+    return f"{store.pk}.{created}"
+
+
 def store_rate_limits(store: Store) -> dict[str, RateLimitInfo]:
     """Walmart's last reported bucket per endpoint family for `store` (shared by all workers), by family."""
-    return DjangoRateLimitStore(store.pk, store.client_id).all()
+    return DjangoRateLimitStore(store_cache_key(store), store.client_id).all()
 
 
 def walmart_client_for_store(store: Store, **overrides: Any) -> WalmartClient:
@@ -132,13 +139,13 @@ def walmart_client_for_store(store: Store, **overrides: Any) -> WalmartClient:
     `overrides` are passed to `WalmartClient`; `sleep` and `now` (tests) are given to the pacing hook too.
     Raises `SecretDecryptionError` when the stored secret cannot be decrypted (the message never holds it).
     """
-    rate_limit_store = DjangoRateLimitStore(store.pk, store.client_id)
+    rate_limit_store = DjangoRateLimitStore(store_cache_key(store), store.client_id)
     max_wait = float(_setting("WALMART_RATE_LIMIT_MAX_WAIT_SECONDS", 30.0))
     options: dict[str, Any] = {
         "base_url": store.api_base_url,
         "client_id": store.client_id,
         "client_secret": store.client_secret,
-        "token_cache": DjangoTokenCache(store.pk),
+        "token_cache": DjangoTokenCache(store_cache_key(store)),
         "rate_limit_store": rate_limit_store,
         "rate_limit_hook": rate_limit_pacer(
             rate_limit_store, sleep=overrides.get("sleep", time.sleep), now=overrides.get("now"), max_wait=max_wait

@@ -14,6 +14,7 @@ from channel_manager.walmart import (
     DjangoRateLimitStore,
     DjangoTokenCache,
     rate_limit_pacer,
+    store_cache_key,
     store_rate_limits,
     walmart_client_for_store,
 )
@@ -75,7 +76,7 @@ def test_token_is_shared_by_two_clients_through_the_cache(store, api):
     inventory_calls = [c for c in api.calls if c.request.url.startswith(base + "/v3/inventory")]
     assert len(token_calls) == 1
     assert [c.request.headers["WM_SEC.ACCESS_TOKEN"] for c in inventory_calls] == ["shared-tok", "shared-tok"]
-    cached = DjangoTokenCache(store.pk).get(first.tokens.cache_key)
+    cached = DjangoTokenCache(store_cache_key(store)).get(first.tokens.cache_key)
     assert cached["access_token"] == "shared-tok"
 
 
@@ -114,7 +115,7 @@ def test_rate_limit_state_is_shared_between_clients(store, api):
 def test_pacer_waits_for_replenish_when_the_shared_bucket_is_empty(store):
     # given Walmart said the bucket is empty and refills in 4 s
     now = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
-    state = DjangoRateLimitStore(store.pk, store.client_id)
+    state = DjangoRateLimitStore(store_cache_key(store), store.client_id)
     state.set(RateLimitInfo("orders.ship", 0, now + timedelta(seconds=4), now))
     waits = []
     hook = rate_limit_pacer(state, sleep=waits.append, now=lambda: now, max_wait=30)
@@ -128,7 +129,7 @@ def test_pacer_waits_for_replenish_when_the_shared_bucket_is_empty(store):
 def test_pacer_refuses_locally_when_the_wait_is_too_long(store, api):
     # given the bucket refills in 10 minutes
     now = datetime.now(tz=UTC)
-    state = DjangoRateLimitStore(store.pk, store.client_id)
+    state = DjangoRateLimitStore(store_cache_key(store), store.client_id)
     state.set(RateLimitInfo("inventory.get", 0, now + timedelta(minutes=10), now))
     api.add(responses.POST, store.api_base_url + "/v3/token", json={"access_token": "tok", "expires_in": 900})
     waits = []
@@ -141,3 +142,20 @@ def test_pacer_refuses_locally_when_the_wait_is_too_long(store, api):
     assert [c for c in api.calls if "/v3/inventory" in c.request.url] == []
     assert 590 < caught.value.retry_after <= 600
     assert waits == []
+
+
+def test_a_new_store_reusing_an_id_does_not_inherit_cached_state(store, api):
+    # given a store whose token and bucket state are cached
+    base = store.api_base_url
+    api.add(responses.POST, base + "/v3/token", json={"access_token": "old-store-token", "expires_in": 900})
+    api.add(responses.GET, base + "/v3/inventory", json=INVENTORY_BODY, headers={"x-current-token-count": "0"})
+    walmart_client_for_store(store).inventory.get("SKU-1")
+    old_key = store_cache_key(store)
+    # when the row is replaced by a new store with the same id and credentials (SQLite reuses ids)
+    pk, client_id, secret = store.pk, store.client_id, store.client_secret
+    store.delete()
+    reborn = StoreFactory(pk=pk, client_id=client_id, client_secret=secret)
+    # then it starts clean
+    assert store_cache_key(reborn) != old_key
+    assert store_rate_limits(reborn) == {}
+    assert DjangoTokenCache(store_cache_key(reborn)).get(walmart_client_for_store(reborn).tokens.cache_key) is None
