@@ -35,7 +35,7 @@ class EmulatorError(Exception):
             "severity": self.severity,
             "category": self.category,
             "causes": [],
-            "errorIdentifiers": {"entry": []},
+            "errorIdentifiers": {},
         }
 
 

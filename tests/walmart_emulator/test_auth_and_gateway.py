@@ -112,7 +112,7 @@ def test_missing_service_name_header_is_400(wm):
         "severity": "ERROR",
         "category": "REQUEST",
         "causes": [],
-        "errorIdentifiers": {"entry": []},
+        "errorIdentifiers": {},
     }
 
 
