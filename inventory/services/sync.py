@@ -199,7 +199,14 @@ def sync_run(*, store: Store, stream: str, client: Any = None) -> SyncRunResult:
         return SyncRunResult(stream=stream, status="busy")
     try:
         cache.delete(_nudge_key(store.pk, stream))
-        client = client if client is not None else _client_for(store)
+        try:
+            client = client if client is not None else _client_for(store)
+        except Exception as error:  # noqa: BLE001 - e.g. an undecryptable secret: recorded, not raised
+            logger.exception("No Walmart client for store %s", store.pk)
+            SyncState.objects.update_or_create(
+                store=store, stream=stream, defaults={"last_error": f"No Walmart client: {type(error).__name__}"}
+            )
+            return SyncRunResult(stream=stream, status="error", error=f"No Walmart client: {type(error).__name__}")
         result = _sync_run_locked(store=store, spec=spec, client=client)
     finally:
         if cache.get(lock_key) == token:

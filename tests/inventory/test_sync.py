@@ -508,3 +508,17 @@ def test_reconciliation_skips_values_in_flight_and_flags_the_rest(walmart, base_
     assert c.inventory_drift_at is not None
     state = SyncState.objects.get(store=store, stream="inventory")
     assert state.last_reconcile_summary["drifted"] == 2
+
+
+def test_a_store_whose_secret_cannot_be_read_records_the_error_and_sends_nothing(walmart, store):
+    # given
+    listings_create(store, 1, quantity=1, confirmed_quantity=2)
+    type(store).objects.filter(pk=store.pk).update(client_secret_encrypted="not-a-fernet-token")
+    store.refresh_from_db()
+    # when
+    result = sync_run(store=store, stream="inventory")
+    # then
+    assert (result.status, result.error) == ("error", "No Walmart client: SecretDecryptionError")
+    assert SyncState.objects.get(store=store, stream="inventory").last_error == result.error
+    assert [c.request.method for c in walmart.calls] == []
+    assert not ItemUpdate.objects.exists()
