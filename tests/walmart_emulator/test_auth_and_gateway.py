@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from tests.walmart_emulator.conftest import BASE, WalmartTestClient
-from tests.walmart_emulator.spec import assert_matches_spec, requires_specs
+from tests.walmart_emulator.spec import assert_matches_spec, assert_valid, requires_specs, schema_at
 from walmart_emulator import services
 from walmart_emulator.models import AccessToken
 
@@ -120,3 +120,12 @@ def test_every_answer_carries_rate_limit_headers(wm):
     response = wm.get("/v3/items")
     assert response["x-current-token-count"] == "899"
     assert int(response["x-next-replenish-time"]) > 0
+
+
+@requires_specs
+def test_error_entries_match_walmarts_error_schema(anonymous_wm, wm):
+    # The specs only document 200 answers; their `errors[]` item schema is Walmart's error entry.
+    error_schema = schema_at("items", "/v3/items", "get", "200", "errors", "[]")
+    for response in (anonymous_wm.get("/v3/items"), wm.get("/v3/items", {"limit": "x"}), wm.get("/v3/orders")):
+        for entry in response.json()["errors"]["error"]:
+            assert_valid(error_schema, entry)
