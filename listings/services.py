@@ -790,6 +790,10 @@ def _apply_item(listing: Listing, item, now) -> None:
         listing.walmart_item_id = item_id[:50]
     if listing.status == Listing.Status.MATCH_IN_STAGE and listing.store.is_live:
         listing.status = Listing.Status.MATCH
+    elif listing.status == Listing.Status.ERROR and listing.lifecycle_status.upper() != "RETIRED":
+        # Walmart has the SKU set up after all (matched in Seller Center, or a result we missed)
+        listing.status = Listing.Status.MATCH if listing.store.is_live else Listing.Status.MATCH_IN_STAGE
+        listing.error_description = ""
     listing.last_synced_at = now
     listing.updated_at = now
 
@@ -808,10 +812,11 @@ READ_BACK_FIELDS = [
 
 def listings_reread(*, listings: QuerySet[Listing]) -> tuple[int, int]:
     """Read each listing's item back from Walmart (`GET /v3/items/{sku}`): published or unpublished (with
-        Walmart's reasons), lifecycle status, item id. A staged listing of a store that went live becomes
-        Match. A SKU Walmart does not know goes to Error. Draft and Processing listings are skipped (they are
-    not on Walmart yet). Returns (read, not found). Safe to re-run.
-        Retryable Walmart failures are raised; what was read before them is saved."""
+            Walmart's reasons), lifecycle status, item id. A staged listing of a store that went live becomes
+            Match; an Error listing Walmart does have becomes Match. A SKU Walmart does not know goes to Error (an
+    Error listing keeps its message). Draft and Processing listings are skipped (they are
+        not on Walmart yet). Returns (read, not found). Safe to re-run.
+            Retryable Walmart failures are raised; what was read before them is saved."""
     from walmart_client.errors import WalmartNotFound
 
     now = timezone.now()
@@ -828,11 +833,12 @@ def listings_reread(*, listings: QuerySet[Listing]) -> tuple[int, int]:
                 try:
                     item = client.items.get(listing.product.sku)
                 except WalmartNotFound:
-                    listing.status = Listing.Status.ERROR
-                    listing.error_description = (
-                        f"Walmart has no item with SKU {listing.product.sku} (never matched, or retired). "
-                        "Re-match to offer it again."
-                    )
+                    if listing.status != Listing.Status.ERROR:  # an Error keeps the message that explains it
+                        listing.status = Listing.Status.ERROR
+                        listing.error_description = (
+                            f"Walmart has no item with SKU {listing.product.sku} (never matched, or retired). "
+                            "Re-match to offer it again."
+                        )
                     listing.published_status = ""
                     listing.lifecycle_status = ""
                     listing.last_synced_at = now

@@ -369,6 +369,31 @@ def test_retire_calls_walmart_and_puts_the_listing_back_to_draft(walmart_store, 
     assert draft.lifecycle_status == ""
 
 
+def test_reread_of_error_listings(walmart_store, walmart_api):
+    found = ListingFactory(
+        store=walmart_store, product=ProductFactory(sku="A-1"), status=Listing.Status.ERROR, error_description="x"
+    )
+    missing = ListingFactory(
+        store=walmart_store,
+        product=ProductFactory(sku="A-2"),
+        status=Listing.Status.ERROR,
+        error_description="No match",
+    )
+    walmart_api.add(
+        responses.GET,
+        BASE + "/v3/items/A-1",
+        json={
+            "ItemResponse": [{"sku": "A-1", "wpid": "W9", "publishedStatus": "PUBLISHED", "lifecycleStatus": "ACTIVE"}]
+        },
+    )
+    walmart_api.add(responses.GET, BASE + "/v3/items/A-2", status=404, json={"errors": [{"code": "CONTENT_NOT_FOUND"}]})
+    assert listings_reread(listings=Listing.objects.all()) == (1, 1)
+    found.refresh_from_db()
+    missing.refresh_from_db()
+    assert (found.status, found.error_description, found.walmart_item_id) == ("match", "", "W9")
+    assert (missing.status, missing.error_description) == ("error", "No match")
+
+
 def test_reread_records_published_status_and_reasons(walmart_store, walmart_api):
     listing = ListingFactory(store=walmart_store, product=ProductFactory(sku="A-1"), status=Listing.Status.MATCH)
     gone = ListingFactory(store=walmart_store, product=ProductFactory(sku="A-2"), status=Listing.Status.MATCH)
