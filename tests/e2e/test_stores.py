@@ -78,3 +78,38 @@ def test_operator_adds_a_store_and_the_secret_is_never_shown(page, log_in, live_
     page.get_by_role("link", name="Marketplace Stores").first.click()
     names = page.locator("table.grid tbody tr td:first-child").all_inner_texts()
     assert names == ["Second Walmart", "Shopkeeper's Walmart"]
+
+
+def test_test_connection_against_the_emulator_then_wrong_credentials(page, log_in, live_server, shop):
+    # given: a store whose credentials are those of a seller on the emulator (served by the live server)
+    from walmart_emulator.services import seller_create
+
+    operator, store, other = shop
+    seller = seller_create(name="E2E seller")
+    store.emulator_base_url = f"{live_server.url}/walmart-emulator"
+    store.client_id = seller.client_id
+    store.client_secret = seller.client_secret
+    store.save()
+    log_in(operator.username, PASSWORD)
+    page.goto(f"{live_server.url}/stores/{store.pk}/settings/connection/")
+    # when
+    page.get_by_role("button", name="Test connection").click()
+    # then
+    assert page.get_by_role("status").inner_text() == "Connected to Walmart."
+    assert page.locator("dl.facts .status").inner_text() == "Connected"
+    # when: credentials are changed to ones Walmart does not know, and tested again
+    page.get_by_text("Change Credentials").click()
+    page.locator("#id_environment").select_option("emulator")
+    page.get_by_label("Client ID").fill("unknown-client-id")
+    page.get_by_label("Client Secret").fill("wrong-secret")
+    page.get_by_role("button", name="Save").click()
+    assert page.locator("dl.facts .status").inner_text() == "Not tested"
+    page.get_by_role("button", name="Test connection").click()
+    # then
+    assert (
+        page.get_by_role("status")
+        .inner_text()
+        .startswith("Walmart did not accept the connection: Walmart rejected the Client ID / Client Secret")
+    )
+    assert page.locator("dl.facts .status").inner_text() == "Error"
+    assert "wrong-secret" not in page.content()
