@@ -33,26 +33,32 @@ class RefundForm(forms.Form):
         self.available = dict(available)
         for line in self.lines:
             left = self.available.get(line.pk, 0)
+            name = f"line {line.return_order_line_number} ({line.sku})"
+            quantity_label = f"Quantity to refund of {name}"
             self.fields[f"quantity_{line.pk}"] = forms.IntegerField(
-                label=f"Quantity to refund of line {line.return_order_line_number} ({line.sku})",
+                label=quantity_label,
                 min_value=0,
                 initial=left,
                 required=False,
-                widget=forms.NumberInput(attrs={"min": 0, "max": left, "class": "quantity"}),
+                widget=forms.NumberInput(attrs={"min": 0, "max": left, "aria-label": quantity_label}),
             )
+            stock_label = f"Return {name} to stock"
             self.fields[f"stock_{line.pk}"] = forms.BooleanField(
-                label=f"Return line {line.return_order_line_number} ({line.sku}) to stock",
+                label=stock_label,
                 required=False,
                 initial=False,
+                widget=forms.CheckboxInput(attrs={"aria-label": stock_label}),
             )
             if line.is_return_for_exception:
+                amount_label = f"Amount of {name}, tax included"
                 self.fields[f"amount_{line.pk}"] = forms.DecimalField(
-                    label=f"Amount of line {line.return_order_line_number} ({line.sku}), tax included",
+                    label=amount_label,
                     required=False,
                     min_value=Decimal("0.01"),
                     decimal_places=2,
                     max_digits=12,
                     help_text="Leave empty to refund what was charged for the quantity.",
+                    widget=forms.NumberInput(attrs={"step": "0.01", "aria-label": amount_label}),
                 )
 
     def line_rows(self) -> list[dict]:

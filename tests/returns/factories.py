@@ -2,6 +2,7 @@
 purchase order a return belongs to."""
 
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 from orders.services import order_upsert_from_walmart
 from tests.orders.factories import line_json, order_json
@@ -115,3 +116,45 @@ def shipped_order(store, po="PO-1", quantity=2, sku="SKU-1", price="20.00", tax=
     )
     order, _ = order_upsert_from_walmart(store=store, remote=remote, actor="schedule")
     return order
+
+
+def ship_body(order) -> dict:
+    """The emulator's ship request for every unit of a one-line emulator order."""
+    line = order.lines.get()
+    status = {
+        "status": "Shipped",
+        "statusQuantity": {"unitOfMeasurement": "EACH", "amount": str(line.quantity)},
+        "trackingInfo": {
+            "shipDateTime": int(order.order_date.timestamp() * 1000),
+            "carrierName": {"carrier": "UPS"},
+            "methodCode": "Standard",
+            "trackingNumber": "1Z999AA10123456784",
+        },
+    }
+    order_line = {
+        "lineNumber": str(line.line_number),
+        "sellerOrderId": "WM00000001",
+        "orderLineStatuses": {"orderLineStatus": [status]},
+    }
+    return {"orderShipment": {"orderLines": {"orderLine": [order_line]}}}
+
+
+def emulated_return(store, *, secret: str):
+    """In the emulator: a seller with `store`'s keys sells 2 x MUG-1 at 12.00 (tax 0.99 each) and ships
+    them; our order desk stores the order; the customer returns both. MUG-1 is in our catalog with 5
+    units. Returns (store, seller, emulator order, emulator return, product)."""
+    from orders.services import order_poll
+    from tests.orders.factories import ProductFactory
+    from walmart_emulator import orders as emulator_orders
+    from walmart_emulator import services as emulator
+
+    seller = emulator.seller_create(name=f"seller of {store.name}", client_id=store.client_id, client_secret=secret)
+    item = emulator.catalog_item_create(gtin="00036000291452", title="Acme Stoneware Mug")
+    emulator.offer_create(seller=seller, sku="MUG-1", catalog_item=item, price=Decimal("12.00"), quantity=10)
+    product = ProductFactory(sku="MUG-1", quantity=5)
+    placed = emulator.order_simulate(seller=seller, lines=[("MUG-1", 2)], method_code="Standard")
+    emulator_orders.order_acknowledge(seller=seller, purchase_order_id=placed.purchase_order_id)
+    emulator_orders.order_ship(seller=seller, purchase_order_id=placed.purchase_order_id, body=ship_body(placed))
+    order_poll(store=store)
+    rma = emulator.return_simulate(seller=seller, purchase_order_id=placed.purchase_order_id, quantity=2)
+    return store, seller, placed, rma, product

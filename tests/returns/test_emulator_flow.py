@@ -7,14 +7,12 @@ from decimal import Decimal
 import pytest
 from celery.exceptions import Retry
 
-from orders.services import order_poll
 from returns.models import Refund, Return
 from returns.services import RefundLineRequest, refund_create, refund_push, returns_poll
 from returns.tasks import refund_push_task
 from tests.factories import StoreFactory
-from tests.orders.factories import ProductFactory
 from tests.returns.conftest import run_like_a_worker
-from walmart_emulator import orders as emulator_orders
+from tests.returns.factories import emulated_return
 from walmart_emulator import services as emulator
 from walmart_emulator.models import LineRefund
 from walmart_emulator.models import ReturnLine as EmulatorReturnLine
@@ -22,36 +20,6 @@ from walmart_emulator.models import ReturnLine as EmulatorReturnLine
 pytestmark = pytest.mark.django_db(transaction=True)
 
 SECRET = "s3cret-value-never-shown"
-
-
-def ship_body(order) -> dict:
-    line = order.lines.get()
-    return {
-        "orderShipment": {
-            "orderLines": {
-                "orderLine": [
-                    {
-                        "lineNumber": str(line.line_number),
-                        "sellerOrderId": "WM00000001",
-                        "orderLineStatuses": {
-                            "orderLineStatus": [
-                                {
-                                    "status": "Shipped",
-                                    "statusQuantity": {"unitOfMeasurement": "EACH", "amount": str(line.quantity)},
-                                    "trackingInfo": {
-                                        "shipDateTime": int(order.order_date.timestamp() * 1000),
-                                        "carrierName": {"carrier": "UPS"},
-                                        "methodCode": "Standard",
-                                        "trackingNumber": "1Z999AA10123456784",
-                                    },
-                                }
-                            ]
-                        },
-                    }
-                ]
-            }
-        }
-    }
 
 
 @pytest.fixture
@@ -62,16 +30,7 @@ def returned(live_server):
     store = StoreFactory(
         environment="emulator", emulator_base_url=live_server.url + "/walmart-emulator", client_secret=SECRET
     )
-    seller = emulator.seller_create(name=f"seller of {store.name}", client_id=store.client_id, client_secret=SECRET)
-    item = emulator.catalog_item_create(gtin="00036000291452", title="Acme Stoneware Mug")
-    emulator.offer_create(seller=seller, sku="MUG-1", catalog_item=item, price=Decimal("12.00"), quantity=10)
-    product = ProductFactory(sku="MUG-1", quantity=5)
-    placed = emulator.order_simulate(seller=seller, lines=[("MUG-1", 2)], method_code="Standard")
-    emulator_orders.order_acknowledge(seller=seller, purchase_order_id=placed.purchase_order_id)
-    emulator_orders.order_ship(seller=seller, purchase_order_id=placed.purchase_order_id, body=ship_body(placed))
-    order_poll(store=store)
-    rma = emulator.return_simulate(seller=seller, purchase_order_id=placed.purchase_order_id, quantity=2)
-    yield store, seller, placed, rma, product
+    yield emulated_return(store, secret=SECRET)
     emulator.clock_reset()
 
 
