@@ -119,15 +119,16 @@ class PostalAddress:
 
     @classmethod
     def from_api(cls, data: Mapping[str, Any]) -> PostalAddress:
+        get = data.get
         return cls(
-            name=data.get("name") or "",
-            address1=data.get("address1") or "",
-            address2=data.get("address2"),
-            city=data.get("city") or "",
-            state=data.get("state") or "",
-            postal_code=data.get("postalCode") or "",
-            country=data.get("country") or "",
-            address_type=data.get("addressType"),
+            get("name") or "",
+            get("address1") or "",
+            get("address2"),
+            get("city") or "",
+            get("state") or "",
+            get("postalCode") or "",
+            get("country") or "",
+            get("addressType"),
         )
 
 
@@ -274,27 +275,29 @@ class WalmartOrderLine:
 
     @classmethod
     def from_api(cls, data: Mapping[str, Any]) -> WalmartOrderLine:
-        item = data.get("item") or _EMPTY
-        quantity = data.get("orderLineQuantity") or _EMPTY
-        refund = data.get("refund")
-        fulfillment = data.get("fulfillment") or _EMPTY
+        # Positional arguments in field order: this runs for every line of every order page (hot path).
+        get = data.get
+        item = get("item") or _EMPTY
+        quantity = get("orderLineQuantity") or _EMPTY
+        refund = get("refund")
+        fulfillment = get("fulfillment") or _EMPTY
         return cls(
-            line_number=str(data["lineNumber"]),
-            sku=item.get("sku") or "",
-            product_name=item.get("productName") or "",
-            quantity=to_int(quantity.get("amount")),
-            charges=[Charge.from_api(c) for c in _list(data.get("charges"), "charge")],
-            statuses=[LineStatus.from_api(s) for s in _list(data.get("orderLineStatuses"), "orderLineStatus")],
-            status_date=from_epoch_ms(data.get("statusDate")),
-            condition=item.get("condition"),
-            unit_of_measurement=quantity.get("unitOfMeasurement"),
-            refund=OrderRefund.from_api(refund) if refund else None,
-            fulfillment_option=fulfillment.get("fulfillmentOption"),
-            ship_method=fulfillment.get("shipMethod"),
-            intent_to_cancel=data.get("intentToCancel"),
-            seller_order_id=data.get("sellerOrderId"),
-            return_order_id=data.get("returnOrderId"),
-            original_carrier_method=data.get("originalCarrierMethod"),
+            str(data["lineNumber"]),  # line_number
+            item.get("sku") or "",  # sku
+            item.get("productName") or "",  # product_name
+            to_int(quantity.get("amount")),  # quantity
+            [Charge.from_api(c) for c in _list(get("charges"), "charge")],  # charges
+            [LineStatus.from_api(s) for s in _list(get("orderLineStatuses"), "orderLineStatus")],  # statuses
+            from_epoch_ms(get("statusDate")),  # status_date
+            item.get("condition"),  # condition
+            quantity.get("unitOfMeasurement"),  # unit_of_measurement
+            OrderRefund.from_api(refund) if refund else None,  # refund
+            fulfillment.get("fulfillmentOption"),  # fulfillment_option
+            fulfillment.get("shipMethod"),  # ship_method
+            get("intentToCancel"),  # intent_to_cancel
+            get("sellerOrderId"),  # seller_order_id
+            get("returnOrderId"),  # return_order_id
+            get("originalCarrierMethod"),  # original_carrier_method
         )
 
     def quantity_in(self, status: str) -> int:

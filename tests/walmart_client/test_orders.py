@@ -516,3 +516,49 @@ def test_a_repeated_cursor_ends_the_list_instead_of_looping(api, client):
     orders = list(client.orders.iter_all())
     assert [o.purchase_order_id for o in orders] == ["PO-1", "PO-2"]
     assert len(calls_to(api, "/v3/orders")) == 2
+
+
+def test_every_line_and_address_field_lands_in_its_own_attribute():
+    # given a line with every field set to a distinct value
+    from walmart_client.models import Charge, LineStatus, OrderRefund, PostalAddress, WalmartOrderLine
+
+    data = line_json("7", quantity="2")
+    data["item"]["condition"] = "New"
+    data["statusDate"] = 1714564800000
+    data["refund"] = {"refundId": "R1", "refundComments": "c", "refundCharges": {"refundCharge": []}}
+    data.update(intentToCancel="Y", sellerOrderId="SO", returnOrderId="RO", originalCarrierMethod="22")
+    # when
+    line = WalmartOrderLine.from_api(data)
+    address = PostalAddress.from_api(order_json("P")["shippingInfo"]["postalAddress"])
+    # then
+    assert line == WalmartOrderLine(
+        line_number="7",
+        sku="SKU-7",
+        product_name="Metronome",
+        quantity=2,
+        charges=[
+            Charge("PRODUCT", "ItemPrice", Decimal("10.1"), "USD", Decimal("0.81"), "Tax1"),
+            Charge("SHIPPING", "Shipping", Decimal("4.99"), "USD", Decimal("0"), None),
+        ],
+        statuses=[LineStatus(status="Created", quantity=2)],
+        status_date=datetime(2024, 5, 1, 12, 0, tzinfo=UTC),
+        condition="New",
+        unit_of_measurement="EACH",
+        refund=OrderRefund(refund_id="R1", comments="c", charges=[]),
+        fulfillment_option="S2H",
+        ship_method="VALUE",
+        intent_to_cancel="Y",
+        seller_order_id="SO",
+        return_order_id="RO",
+        original_carrier_method="22",
+    )
+    assert address == PostalAddress(
+        name="Kathryn Cole",
+        address1="3258BWarners rd",
+        address2="Garage",
+        city="Warners",
+        state="NY",
+        postal_code="13164",
+        country="USA",
+        address_type="RESIDENTIAL",
+    )
