@@ -86,6 +86,7 @@ def product_list_view(request: HttpRequest) -> HttpResponse:
             "page_sizes": PAGE_SIZES,
             "stores": stores,
             "selected_store": request.GET.get("store", ""),
+            "query_without_page": urlencode({"q": search}),
         },
     )
 
@@ -291,7 +292,7 @@ def listing_list_view(request: HttpRequest, store_id: int) -> HttpResponse:
             "per_page": page.paginator.per_page,
             "page_sizes": PAGE_SIZES,
             "sort_links": _sort_links(base_query, current_sort),
-            "query_without_page": urlencode({**base_query, "sort": current_sort}),
+            "query_without_page": urlencode({"status": status, "q": search, "sort": current_sort}),
             "has_mapping": attribute_mapping_get(store=store) is not None,
         },
     )
