@@ -159,3 +159,25 @@ def test_required_permissions_follow_the_requirements_table():
     ]
     # full access satisfies a view-only requirement
     assert permissions_missing(dict(FULL_SCOPES, feeds="full_access", reports="full_access")) == []
+
+
+def test_undecryptable_secret_is_reported_and_nothing_is_sent(store, api):
+    Store.objects.filter(pk=store.pk).update(client_secret_encrypted="not-a-fernet-token")
+    store.refresh_from_db()
+    result = store_connection_test(store=store)
+    store.refresh_from_db()
+    assert result.connected is False
+    assert store.connection_error == "The stored Client Secret cannot be decrypted; enter it again."
+    assert len(api.calls) == 0
+
+
+def test_missing_client_id_is_reported_and_nothing_is_sent(store, api):
+    Store.objects.filter(pk=store.pk).update(client_id="")
+    store.refresh_from_db()
+    result = store_connection_test(store=store)
+    store.refresh_from_db()
+    assert result.connected is False
+    assert store.connection_error == (
+        "The store's Walmart credentials are incomplete: Walmart client ID and client secret are both required"
+    )
+    assert len(api.calls) == 0
