@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -561,6 +561,12 @@ def _refund_plan(*, return_order: Return, requests: Sequence[RefundLineRequest],
             if product is None:
                 errors.append(f"{label}: SKU {line.sku} is not in the catalog, so it cannot go back to stock.")
                 continue
+            if quantity > line.quantity - line.restocked_quantity:
+                errors.append(
+                    f"{label}: only {line.quantity - line.restocked_quantity} of the {line.quantity} returned units "
+                    f"are not back in stock yet; {quantity} asked."
+                )
+                continue
         planned.append(
             _PlannedLine(
                 line=line,
@@ -668,6 +674,66 @@ def refund_create(
     return refunds
 
 
+def return_restock(
+    *, return_order: Return, quantities: Mapping[int, int], user=None, actor: str = Actor.OPERATOR
+) -> int:
+    """Put returned units back in stock without a refund (units Walmart refunded itself, for example).
+    `quantities` is {return line id: units}. Never more units of a line than were returned and are not
+    back in stock yet. Raises ValidationError (then nothing moves). Returns the units moved."""
+    from inventory.models import StockMovement
+    from inventory.services import stock_move
+
+    with transaction.atomic():
+        locked = Return.objects.select_for_update().get(pk=return_order.pk)
+        lines = {line.pk: line for line in locked.lines.select_related("order_line__listing__product")}
+        errors: list[str] = []
+        planned = []
+        for line_id, quantity in quantities.items():
+            line = lines.get(line_id)
+            if line is None:
+                errors.append(f"Line {line_id} is not a line of return {locked.return_order_id}.")
+                continue
+            label = f"Line {line.return_order_line_number} ({line.sku})"
+            if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 0:
+                errors.append(f"{label}: the quantity must be a whole number of 0 or more.")
+                continue
+            if not quantity:
+                continue
+            left = line.quantity - line.restocked_quantity
+            if quantity > left:
+                errors.append(
+                    f"{label}: only {left} of the {line.quantity} returned units are not back in stock yet; "
+                    f"{quantity} asked."
+                )
+                continue
+            product = _product_for(line)
+            if product is None:
+                errors.append(f"{label}: SKU {line.sku} is not in the catalog, so it cannot go back to stock.")
+                continue
+            planned.append((line, quantity, product))
+        if not errors and not planned:
+            errors.append("Choose at least one line and a quantity to return to stock.")
+        if errors:
+            raise ValidationError(errors)
+        stock_actor = user.get_username() if user is not None else str(actor)
+        for line, quantity, product in planned:
+            stock_move(
+                product=product,
+                delta=quantity,
+                reason=StockMovement.Reason.RETURN_TO_STOCK,
+                actor=stock_actor,
+                reference=f"RMA {locked.return_order_id} line {line.return_order_line_number}",
+            )
+            ReturnLine.objects.filter(pk=line.pk).update(restocked_quantity=F("restocked_quantity") + quantity)
+            return_event_add(
+                return_order=locked,
+                actor=actor,
+                user=user,
+                message=f"{_units(quantity)} of {line.sku} returned to stock (no refund).",
+            )
+    return sum(quantity for _, quantity, _ in planned)
+
+
 def _push_enqueue(refund_id: int) -> None:
     from returns.tasks import refund_push_task
 
@@ -719,7 +785,13 @@ def _order_refund_applied(refund: Refund, refund_lines: Sequence[RefundLine], re
 
 
 def _refund_push(refund: Refund, *, final_attempt: bool, actor: str) -> None:
-    from walmart_client.errors import WalmartConnectionError, WalmartError, WalmartRateLimited, WalmartServerError
+    from walmart_client.errors import (
+        WalmartBadRequest,
+        WalmartConnectionError,
+        WalmartError,
+        WalmartRateLimited,
+        WalmartServerError,
+    )
     from walmart_client.models import RefundLine as WalmartRefundLine
     from walmart_client.models import ReturnRefundLine
 
@@ -788,6 +860,8 @@ def _refund_push(refund: Refund, *, final_attempt: bool, actor: str) -> None:
             raise
         return
     except (WalmartError, ValueError) as error:
+        if is_return_refund and isinstance(error, WalmartBadRequest) and _refunded_meanwhile(refund, client, actor):
+            return
         _refund_failed(refund, error=error, maybe_applied=refund.request_maybe_applied, final=True, actor=actor)
         return
     _refund_sent(
@@ -797,6 +871,23 @@ def _refund_push(refund: Refund, *, final_attempt: bool, actor: str) -> None:
         correlation_id=_correlation_id(client),
         message=f"Refund {refund.pk} of {refund.total} {return_order.currency} sent to Walmart.",
     )
+
+
+def _refunded_meanwhile(refund: Refund, client: Any, actor: str) -> bool:
+    """Walmart refused a return refund: was it because Walmart refunded those units itself in the meantime
+    (auto-refund)? Reads the return back; intake's reconciliation then cancels the refund. True when it did."""
+    from walmart_client.errors import WalmartError
+
+    return_order = refund.return_order
+    try:
+        remote = _return_read(client, return_order.return_order_id)
+    except WalmartError:
+        return False
+    return_upsert_from_walmart(
+        store=return_order.store, remote=remote, actor=actor, correlation_id=_correlation_id(client)
+    )
+    refund.refresh_from_db()
+    return refund.status != Refund.Status.PENDING
 
 
 def _refund_sent(

@@ -8,6 +8,7 @@ urlpatterns = [
     path("stores/<int:store_id>/returns/poll/", views.returns_poll_view, name="returns_poll"),
     path("stores/<int:store_id>/returns/<int:return_id>/", views.return_detail_view, name="return_detail"),
     path("stores/<int:store_id>/returns/<int:return_id>/refresh/", views.return_refresh_view, name="return_refresh"),
+    path("stores/<int:store_id>/returns/<int:return_id>/restock/", views.return_restock_view, name="return_restock"),
     path(
         "stores/<int:store_id>/returns/<int:return_id>/refunds/<int:refund_id>/retry/",
         views.refund_retry_view,

@@ -119,6 +119,8 @@ def _detail(request: HttpRequest, store, return_order: Return, form: RefundForm 
             form=form,
             rows=form.line_rows(),
             can_refund=any(available.values()),
+            restockable=[(line, line.quantity - line.restocked_quantity) for line in lines],
+            can_restock=any(line.quantity > line.restocked_quantity for line in lines),
             time_left=deadline_text(return_order.time_left(now=now)),
             deadline_flag=return_order.deadline_flag(now=now),
         ),
@@ -158,6 +160,26 @@ def return_detail_view(request: HttpRequest, store_id: int, return_id: int) -> H
                 )
             return redirect("returns:return_detail", store_id=store.pk, return_id=return_order.pk)
     return _detail(request, store, selectors.return_get(store=store, return_id=return_id), form=form)
+
+
+@require_POST
+def return_restock_view(request: HttpRequest, store_id: int, return_id: int) -> HttpResponse:
+    """Return units to stock without a refund (units Walmart refunded itself)."""
+    store = store_get(user=request.user, store_id=store_id)
+    return_order = selectors.return_get(store=store, return_id=return_id)
+    quantities = {}
+    for line in return_order.lines.all():
+        raw = request.POST.get(f"restock_{line.pk}", "").strip()
+        if raw:
+            quantities[line.pk] = _int(raw, -1)
+    try:
+        moved = services.return_restock(return_order=return_order, quantities=quantities, user=request.user)
+    except ValidationError as error:
+        for message in error.messages:
+            messages.error(request, message)
+    else:
+        messages.success(request, f"{moved} unit{'s' if moved != 1 else ''} returned to stock.")
+    return redirect("returns:return_detail", store_id=store.pk, return_id=return_order.pk)
 
 
 @require_POST

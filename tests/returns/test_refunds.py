@@ -373,3 +373,49 @@ def test_retries_stop_at_the_cap_with_error(store, returned, walmart_api, api_ba
     assert (refund.status, refund.attempts, refund.request_maybe_applied) == ("error", PUSH_MAX_RETRIES + 1, False)
     returned.refresh_from_db()
     assert returned.status == "error"
+
+
+def test_a_refusal_because_walmart_refunded_meanwhile_cancels_instead_of_error(store, returned, walmart_api, api_base):
+    # given: Walmart refuses the refund because it auto-refunded both units a moment ago
+    walmart_api.add(
+        responses.POST,
+        f"{api_base}{REFUND_URL}",
+        status=400,
+        json={"errors": {"error": [{"code": "INVALID_REQUEST_CONTENT.GMP_RETURNS_API", "description": "Refunded."}]}},
+    )
+    walmart_api.add(
+        responses.GET,
+        f"{api_base}/v3/returns",
+        json=returns_page([return_json(lines=[return_line_json(refunded=2, refund_channel="AUTO")])]),
+    )
+    # when
+    with after_commit():
+        refund_create(return_order=returned, lines=[RefundLineRequest(line_of(returned).pk, 2)])
+    # then: the return reads back as Refunded by Walmart; our refund is Cancelled, not Error
+    refund = Refund.objects.get()
+    assert refund.status == "cancelled"
+    returned.refresh_from_db()
+    assert (returned.status, returned.status_details) == ("refunded", "Refunded by Walmart on its own (auto-refund).")
+    assert len(calls_to(walmart_api, "POST", REFUND_URL)) == 1
+
+
+def test_units_go_back_to_stock_once_only(store, returned, walmart_api, api_base, listed_product):
+    from returns.services import return_restock
+
+    # given: Walmart refunded both units itself; the operator puts both back in stock without a refund
+    assert return_restock(return_order=returned, quantities={line_of(returned).pk: 2}) == 2
+    listed_product.refresh_from_db()
+    assert listed_product.quantity == 10
+    # when: they try once more, or refund with "back to stock"
+    with pytest.raises(ValidationError) as again:
+        return_restock(return_order=returned, quantities={line_of(returned).pk: 1})
+    with pytest.raises(ValidationError) as refund_error:
+        refund_create(return_order=returned, lines=[RefundLineRequest(line_of(returned).pk, 1, back_to_stock=True)])
+    # then
+    message = "Line 1 (SKU-1): only 0 of the 2 returned units are not back in stock yet; 1 asked."
+    assert again.value.messages == [message]
+    assert refund_error.value.messages == [message]
+    listed_product.refresh_from_db()
+    assert listed_product.quantity == 10
+    assert StockMovement.objects.filter(reason=StockMovement.Reason.RETURN_TO_STOCK).count() == 1
+    assert Refund.objects.count() == 0

@@ -240,3 +240,30 @@ def test_admin_retries_failed_refunds_and_rereads_returns(rf, superuser, store, 
     failed.refresh_from_db()
     assert failed.status == "sent"
     assert len(calls_to(walmart_api, "POST", "/v3/returns/RMA-1/refund")) == 1
+
+
+def test_operator_returns_units_to_stock_without_a_refund(operator_client, store, listed_product):
+    # given: Walmart refunded the return itself
+    shipped_order(store)
+    stored = store_return(store, lines=[return_line_json(refunded=2, refund_channel="AUTO")])
+    detail = reverse("returns:return_detail", args=[store.pk, stored.pk])
+    page = operator_client.get(detail).content.decode()
+    assert 'id="nothing-to-refund"' in page
+    assert '<details class="card" id="restock" open>' in page
+    # when
+    line = stored.lines.get()
+    response = operator_client.post(
+        reverse("returns:return_restock", args=[store.pk, stored.pk]), {f"restock_{line.pk}": "2"}, follow=True
+    )
+    # then
+    assert "2 units returned to stock." in response.content.decode()
+    listed_product.refresh_from_db()
+    assert listed_product.quantity == 10
+    response = operator_client.post(
+        reverse("returns:return_restock", args=[store.pk, stored.pk]), {f"restock_{line.pk}": "1"}, follow=True
+    )
+    assert "Line 1 (SKU-1): only 0 of the 2 returned units are not back in stock yet; 1 asked." in (
+        response.content.decode()
+    )
+    listed_product.refresh_from_db()
+    assert listed_product.quantity == 10
