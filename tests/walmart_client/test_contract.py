@@ -855,3 +855,56 @@ def test_released_orders_refuse_filters_walmart_does_not_take(api, client):
     with pytest.raises(TypeError, match="unknown order filter 'status'"):
         list(client.orders.iter_released(status="Created"))
     assert len(api.calls) == 0
+
+
+# ------------------------------------------------ the client's bodies reproduce Walmart's own examples
+
+
+def test_refund_body_is_walmarts_example_given_the_same_values():
+    from walmart_client.resources.orders import build_refund_body
+
+    expected = spec_support.request_examples(
+        "orders", "/v3/orders/{purchaseOrderId}/refund", "post", "application/json"
+    )["example"]
+    built = build_refund_body(
+        "2577453162650",
+        [
+            RefundLine(
+                line_number="4",
+                amount=Decimal("-0.1"),
+                tax=Decimal("-0.1"),
+                reason="Merchandise not received",
+                comments="test test",
+            )
+        ],
+    )
+    assert json.loads(json.dumps(built, default=float)) == expected
+
+
+def test_cancel_body_is_walmarts_example_given_the_same_values():
+    from walmart_client.resources.orders import build_cancel_body
+
+    expected = spec_support.request_examples(
+        "orders", "/v3/orders/{purchaseOrderId}/cancel", "post", "application/json"
+    )["example"]
+    built = build_cancel_body([CancelLine(line_number="1", quantity=1, reason="CUSTOMER_REQUESTED_SELLER_TO_CANCEL")])
+    # The example writes the unit "EA"; the client writes "EACH". Both are in the schema's enum.
+    status = expected["orderCancellation"]["orderLines"]["orderLine"][0]["orderLineStatuses"]["orderLineStatus"][0]
+    assert status["statusQuantity"]["unitOfMeasurement"] == "EA"
+    status["statusQuantity"]["unitOfMeasurement"] = "EACH"
+    assert built == expected
+
+
+def test_price_and_multi_node_bodies_are_walmarts_examples(api, client):
+    api.add(responses.PUT, BASE_URL + "/v3/price", json={})
+    api.add(responses.PUT, BASE_URL + "/v3/inventories/SKU-1", json={"sku": "SKU-1", "nodes": []})
+    client.prices.update("97964_KFTest", 10)
+    client.inventory.update_nodes("SKU-1", {"1000005050": 88, "79897837271126017": 55})
+    assert (
+        json.loads(api.calls[1].request.body)
+        == spec_support.request_examples("prices", "/v3/price", "put", "application/json")["example"]
+    )
+    assert (
+        json.loads(api.calls[2].request.body)
+        == spec_support.request_examples("inventory", "/v3/inventories/{sku}", "put", "application/json")["example"]
+    )
