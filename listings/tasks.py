@@ -8,9 +8,12 @@ RETRYABLE = (WalmartRateLimited, WalmartServerError, WalmartConnectionError)
 SUBMIT_MAX_RETRIES = 6
 
 
-@shared_task(acks_late=True)
+@shared_task(acks_late=True, soft_time_limit=3000, time_limit=3300)
 def catalog_import_task(job_pk: int) -> None:
-    """Run a catalog import. Safe to re-run (upserts by SKU); a job already finished is left alone."""
+    """Run a catalog import. Safe to re-run (upserts by SKU); a job already finished is left alone.
+    Its time limit (55 min) stays under the broker's visibility timeout (60 min), so a running import is
+    never handed to a second worker; a worker lost mid-import makes the broker redeliver it and the
+    import starts again from the top (rows already imported come back as unchanged)."""
     from listings.models import ImportJob
     from listings.services import catalog_import_run
 
