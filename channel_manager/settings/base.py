@@ -157,6 +157,23 @@ WALMART_SANDBOX_BASE_URL = "https://sandbox.walmartapis.com"
 WALMART_API_SPECS_DIR = env("WALMART_API_SPECS_DIR", default=str(BASE_DIR.parent / "shared" / "walmart-api"))
 WALMART_HTTP_TIMEOUT_SECONDS = env.float("WALMART_HTTP_TIMEOUT_SECONDS", default=30.0)
 
+# Tunables of the apps. Each app keeps its own default (`getattr(settings, NAME, default)`); these
+# variables override it when set. Figures Walmart does not confirm in its spec are among them.
+_APP_TUNABLES = {
+    "WALMART_RATE_LIMIT_MAX_WAIT_SECONDS": env.float("WALMART_RATE_LIMIT_MAX_WAIT_SECONDS", default=None),
+    "WALMART_AUTO_CANCEL_DAYS": env.float("WALMART_AUTO_CANCEL_DAYS", default=None),
+    "LISTINGS_MATCH_FEED_TIMEOUT_HOURS": env.float("LISTINGS_MATCH_FEED_TIMEOUT_HOURS", default=None),
+    "SYNC_NUDGE_DELAY_SECONDS": env.float("SYNC_NUDGE_DELAY_SECONDS", default=None),
+    "SYNC_FEED_STALE_HOURS": env.float("SYNC_FEED_STALE_HOURS", default=None),
+    "ORDERS_INITIAL_LOOKBACK_DAYS": env.float("ORDERS_INITIAL_LOOKBACK_DAYS", default=None),
+    "ORDERS_UPSERT_BATCH_SIZE": env.int("ORDERS_UPSERT_BATCH_SIZE", default=None),
+    "RETURNS_INITIAL_LOOKBACK_DAYS": env.float("RETURNS_INITIAL_LOOKBACK_DAYS", default=None),
+    "RETURNS_AUTO_REFUND_HOURS": env.float("RETURNS_AUTO_REFUND_HOURS", default=None),
+    "RETURNS_DEADLINE_WARNING_HOURS": env.float("RETURNS_DEADLINE_WARNING_HOURS", default=None),
+    "WALMART_EMULATOR_FEED_DELAY_SECONDS": env.float("WALMART_EMULATOR_FEED_DELAY_SECONDS", default=None),
+}
+globals().update({name: value for name, value in _APP_TUNABLES.items() if value is not None})
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
