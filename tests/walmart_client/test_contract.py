@@ -908,3 +908,8 @@ def test_price_and_multi_node_bodies_are_walmarts_examples(api, client):
         json.loads(api.calls[2].request.body)
         == spec_support.request_examples("inventory", "/v3/inventories/{sku}", "put", "application/json")["example"]
     )
+
+
+def test_inventory_feed_payload_is_walmarts_example_given_the_same_values():
+    expected = spec_support.request_examples("inventory", "/v3/feeds", "post", "multipart/form-data")["json1"]
+    assert inventory_feed_payload([("test1", 10), ("894728", 20)]) == expected
