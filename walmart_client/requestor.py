@@ -150,7 +150,7 @@ class Requestor:
         endpoint = f"{method} {path.split('?', 1)[0]}"
         token_box = [self.tokens.token()]
         clean_params = {k: v for k, v in (params or {}).items() if v is not None} or None
-        body = json.dumps(json_body, default=_json_default, separators=(",", ":")) if json_body is not None else None
+        body = encode_json(json_body) if json_body is not None else None
         refreshed = False
         while True:
             call = HttpCall(
@@ -213,6 +213,11 @@ class Requestor:
             return self.get(path, family=family, params=params)
         except WalmartNotFound:
             return None
+
+
+def encode_json(value: Any) -> bytes:
+    """Compact JSON bytes for a request body or feed file (Decimal money written as a JSON number)."""
+    return json.dumps(value, default=_json_default, separators=(",", ":")).encode()
 
 
 def _json_default(value: Any) -> Any:

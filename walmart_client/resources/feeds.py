@@ -10,13 +10,12 @@ reconcile with `iter_all()`.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, TypeVar
 
 from walmart_client.models import FeedAck, FeedItemResult, FeedStatus, FeedSummary
-from walmart_client.requestor import Requestor, _json_default
+from walmart_client.requestor import Requestor, encode_json
 from walmart_client.resources._common import check_quantity, path_part
 from walmart_client.resources.prices import build_price_body
 from walmart_client.transport import Retry
@@ -33,10 +32,11 @@ FEED_ITEM_KEYS = ("MPItem", "Inventory", "inventory", "Price", "lagTime", "LagTi
 T = TypeVar("T")
 
 
-def split_feed_items(items: Sequence[T], max_items: int = MAX_FEED_ITEMS) -> list[list[T]]:
+def split_feed_items(items: Iterable[T], max_items: int = MAX_FEED_ITEMS) -> list[list[T]]:
     """`items` cut into consecutive chunks of at most `max_items` (Walmart's per-feed limit), order kept."""
     if max_items < 1:
         raise ValueError("max_items must be at least 1")
+    items = items if isinstance(items, Sequence) else list(items)
     return [list(items[i : i + max_items]) for i in range(0, len(items), max_items)]
 
 
@@ -124,7 +124,7 @@ class Feeds:
                 f"the feed has {count} items; Walmart accepts at most {max_items} per feed "
                 "(split it with walmart_client.resources.feeds.split_feed_items)"
             )
-        content = json.dumps(payload, default=_json_default, separators=(",", ":")).encode()
+        content = encode_json(payload)
         response = self._requestor.request_full(
             "POST",
             "/v3/feeds",
