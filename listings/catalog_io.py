@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import re
 from collections.abc import Iterable, Iterator
@@ -186,9 +187,16 @@ def csv_header_check(header: list[str]) -> list[str]:
 
 
 def csv_rows(binary) -> tuple[list[str], Iterator[SourceRow]]:
-    """(columns, rows) of a UTF-8 CSV file opened in binary mode, streamed. Raises CatalogFileInvalid."""
+    """(columns, rows) of a UTF-8 CSV file opened in binary mode, streamed. The delimiter is a comma, or a
+    semicolon or tab when the header uses that instead (spreadsheets in many locales save CSV with ";").
+    Raises CatalogFileInvalid."""
     text = io.TextIOWrapper(binary, encoding="utf-8-sig", newline="")
-    reader = csv.reader(text)
+    try:
+        first_line = text.readline()
+    except UnicodeDecodeError:
+        raise CatalogFileInvalid(NOT_UTF8 + ".") from None
+    delimiter = max((",", ";", "\t"), key=lambda candidate: (first_line.count(candidate), candidate == ","))
+    reader = csv.reader(itertools.chain([first_line], text), delimiter=delimiter)
     try:
         header = next(reader)
     except StopIteration:

@@ -114,6 +114,14 @@ def test_duplicate_sku_in_one_file_keeps_the_first_and_reports_the_second():
     assert list(Product.objects.values_list("sku", "name")) == [("A-1", "First")]
 
 
+def test_semicolon_separated_csv_from_a_spreadsheet():
+    job = run_import("\ufeffsku;name;price;quantity\r\nA-1;Mug, large;1.50;2\r\n")
+    assert (job.status, job.created_count, job.error_count) == ("done", 1, 0)
+    assert list(Product.objects.values_list("sku", "name", "price", "quantity")) == [
+        ("A-1", "Mug, large", Decimal("1.50"), 2)
+    ]
+
+
 def test_unknown_column_fails_the_whole_file_and_writes_nothing():
     job = run_import("sku,name,prise\nA-1,First,1.00\n")
     assert job.status == ImportJob.Status.FAILED
