@@ -9,6 +9,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.conf import settings
 from django.utils import timezone
 
 from channel_manager.crypto import SecretDecryptionError
@@ -108,7 +109,12 @@ def store_connection_test(*, store: Store, client: WalmartClient | None = None) 
     missing: list[MissingPermission] = []
     correlation_id = None
     try:
-        client = client or walmart_client_for_store(store)
+        # Runs inside a web request: a short timeout and one retry, not a worker's patience.
+        client = client or walmart_client_for_store(
+            store,
+            timeout=float(getattr(settings, "WALMART_CONNECTION_TEST_TIMEOUT_SECONDS", 15.0)),
+            max_retries=1,
+        )
         detail = client.auth.token_detail()
         correlation_id = client.last_correlation_id
         scopes = detail.scopes

@@ -181,3 +181,23 @@ def test_missing_client_id_is_reported_and_nothing_is_sent(store, api):
         "The store's Walmart credentials are incomplete: Walmart client ID and client secret are both required"
     )
     assert len(api.calls) == 0
+
+
+def test_connection_test_uses_a_short_timeout_and_one_retry(store, api, settings, monkeypatch):
+    # given Walmart's token endpoint answering 503 every time
+    settings.WALMART_CONNECTION_TEST_TIMEOUT_SECONDS = 4
+    seen_timeouts = []
+    original = requests.Session.request
+
+    def spy(self, *args, **kwargs):
+        seen_timeouts.append(kwargs["timeout"])
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(requests.Session, "request", spy)
+    api.add(responses.POST, store.api_base_url + "/v3/token", status=503)
+    # when
+    result = store_connection_test(store=store)
+    # then two attempts (one retry, after a real backoff of at most 0.5 s), each with the short timeout
+    assert result.connected is False
+    assert result.error.startswith("Walmart answered HTTP 503")
+    assert seen_timeouts == [4.0, 4.0]
