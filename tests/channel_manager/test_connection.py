@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 
 import pytest
@@ -10,6 +11,7 @@ import responses
 
 from channel_manager.connection import REQUIRED_PERMISSIONS, permissions_missing, store_connection_test
 from channel_manager.models import Store
+from walmart_client import WalmartClient
 
 pytestmark = pytest.mark.django_db
 
@@ -195,9 +197,12 @@ def test_connection_test_uses_a_short_timeout_and_one_retry(store, api, settings
 
     monkeypatch.setattr(requests.Session, "request", spy)
     api.add(responses.POST, store.api_base_url + "/v3/token", status=503)
+    waits = []
+    monkeypatch.setattr("channel_manager.walmart.WalmartClient", functools.partial(WalmartClient, sleep=waits.append))
     # when
     result = store_connection_test(store=store)
-    # then two attempts (one retry, after a real backoff of at most 0.5 s), each with the short timeout
+    # then two attempts (one retry after one backoff), each with the short timeout
     assert result.connected is False
     assert result.error.startswith("Walmart answered HTTP 503")
     assert seen_timeouts == [4.0, 4.0]
+    assert len(waits) == 1
