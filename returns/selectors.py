@@ -6,7 +6,7 @@ from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
 from channel_manager.models import Store
-from returns.models import Refund, Return, ReturnEvent, ReturnLine
+from returns.models import Refund, RefundLine, Return, ReturnEvent, ReturnLine
 
 RETURN_SORTS = {
     "rma": "return_order_id",

@@ -798,7 +798,7 @@ def _refund_push(refund: Refund, *, final_attempt: bool, actor: str) -> None:
     return_order = refund.return_order
     store = return_order.store
     client = _walmart_client(store)
-    refund_lines = list(refund.lines.select_related("return_line"))
+    refund_lines = list(refund.lines.select_related("return_line").order_by("return_line__return_order_line_number"))
     is_return_refund = refund.channel == Refund.Channel.RETURN_REFUND
     try:
         if refund.request_maybe_applied:
