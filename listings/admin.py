@@ -3,7 +3,6 @@ catalog imports with their row errors. Actions call services and report a plural
 
 from django import forms
 from django.contrib import admin, messages
-from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -13,7 +12,9 @@ from listings.services import (
     MatchNotConfigured,
     ProductInvalid,
     listings_match,
+    listings_reread_queue,
     listings_reset_to_draft,
+    listings_retire_queue,
     product_create,
     product_update,
 )
@@ -138,13 +139,9 @@ class ListingAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Retire on Walmart"), permissions=["change"])
     def retire_selected(self, request, queryset):
-        from listings.tasks import listings_retire_task
-
-        ids = list(queryset.values_list("pk", flat=True))
-        transaction.on_commit(lambda: listings_retire_task.delay(ids))
+        count = listings_retire_queue(listings=queryset)
         self.message_user(
-            request,
-            ngettext("%d listing queued for retirement.", "%d listings queued for retirement.", len(ids)) % len(ids),
+            request, ngettext("%d listing queued for retirement.", "%d listings queued for retirement.", count) % count
         )
 
     @admin.action(description=_("Reset to Draft"), permissions=["change"])
@@ -154,13 +151,9 @@ class ListingAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Re-read from Walmart"), permissions=["change"])
     def reread_selected(self, request, queryset):
-        from listings.tasks import listings_reread_task
-
-        ids = list(queryset.values_list("pk", flat=True))
-        transaction.on_commit(lambda: listings_reread_task.delay(ids))
+        count = listings_reread_queue(listings=queryset)
         self.message_user(
-            request,
-            ngettext("%d listing queued to be re-read.", "%d listings queued to be re-read.", len(ids)) % len(ids),
+            request, ngettext("%d listing queued to be re-read.", "%d listings queued to be re-read.", count) % count
         )
 
 

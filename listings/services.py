@@ -891,6 +891,32 @@ def stores_to_reconcile() -> list[int]:
     )
 
 
+TASK_CHUNK = 500
+
+
+def _enqueue_in_chunks(task, listings: QuerySet[Listing]) -> int:
+    ids = list(listings.order_by("pk").values_list("pk", flat=True))
+    for start in range(0, len(ids), TASK_CHUNK):
+        chunk = ids[start : start + TASK_CHUNK]
+        transaction.on_commit(lambda chunk=chunk: task.delay(chunk))
+    return len(ids)
+
+
+def listings_retire_queue(*, listings: QuerySet[Listing]) -> int:
+    """Queue `listings_retire_task` (after commit, 500 listings per task) for the given listings.
+    Returns how many were queued."""
+    from listings.tasks import listings_retire_task
+
+    return _enqueue_in_chunks(listings_retire_task, listings)
+
+
+def listings_reread_queue(*, listings: QuerySet[Listing]) -> int:
+    """Queue `listings_reread_task` (after commit, 500 listings per task). Returns how many were queued."""
+    from listings.tasks import listings_reread_task
+
+    return _enqueue_in_chunks(listings_reread_task, listings)
+
+
 def listings_retire(*, listings: QuerySet[Listing]) -> tuple[int, int]:
     """Retire matched listings on Walmart (`DELETE /v3/items/{sku}`: unpublished and deactivated) and put
     them back to Draft with lifecycle RETIRED, so they can be matched again later. Listings that were never

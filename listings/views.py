@@ -10,7 +10,6 @@ import csv
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -39,7 +38,9 @@ from listings.services import (
     import_job_create,
     listings_add,
     listings_match,
+    listings_reread_queue,
     listings_reset_to_draft,
+    listings_retire_queue,
     product_create,
     product_update,
 )
@@ -323,8 +324,6 @@ def _sort_links(base_query: dict, current: str) -> list[tuple[str, str, str]]:
 def listing_action_view(request: HttpRequest, store_id: int) -> HttpResponse:
     """Bulk actions on the selected listings (or all that match the filter): Match on Walmart, Re-match,
     Retire, Reset to Draft, Re-read from Walmart."""
-    from listings.tasks import listings_reread_task, listings_retire_task
-
     store = store_get(user=request.user, store_id=store_id)
     form = ListingActionForm(request.POST)
     back = reverse("listings:listing_list", args=[store.pk])
@@ -371,12 +370,11 @@ def listing_action_view(request: HttpRequest, store_id: int) -> HttpResponse:
         count = listings_reset_to_draft(listings=listings)
         messages.success(request, ngettext("%d listing reset to Draft.", "%d listings reset to Draft.", count) % count)
     else:
-        ids = list(listings.order_by().values_list("pk", flat=True))
-        task = listings_retire_task if action == "retire" else listings_reread_task
-        transaction.on_commit(lambda: task.delay(ids))
+        queue = listings_retire_queue if action == "retire" else listings_reread_queue
+        count = queue(listings=listings)
         verb = "queued for retirement on Walmart" if action == "retire" else "queued to be re-read from Walmart"
         messages.success(
             request,
-            ngettext("%(n)d listing %(verb)s.", "%(n)d listings %(verb)s.", len(ids)) % {"n": len(ids), "verb": verb},
+            ngettext("%(n)d listing %(verb)s.", "%(n)d listings %(verb)s.", count) % {"n": count, "verb": verb},
         )
     return redirect(back)

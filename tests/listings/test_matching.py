@@ -434,3 +434,23 @@ def test_reread_records_published_status_and_reasons(walmart_store, walmart_api)
         "Walmart has no item with SKU A-2 (never matched, or retired). Re-match to offer it again.",
     )
     assert len(walmart_calls(walmart_api)) == 2
+
+
+def test_retire_and_reread_from_the_listings_tab(
+    operator_client, walmart_store, walmart_api, django_capture_on_commit_callbacks
+):
+    from django.urls import reverse
+
+    listing = ListingFactory(store=walmart_store, product=ProductFactory(sku="A-1"), status=Listing.Status.MATCH)
+    walmart_api.add(responses.DELETE, BASE + "/v3/items/A-1", json={"sku": "A-1", "message": "Thank you."})
+    url = reverse("listings:listing_action", args=[walmart_store.pk])
+    with django_capture_on_commit_callbacks(execute=True):
+        response = operator_client.post(url, {"action": "retire", "listing": [listing.pk]}, follow=True)
+    assert "1 listing queued for retirement on Walmart." in response.content.decode()
+    listing.refresh_from_db()
+    assert (listing.status, listing.lifecycle_status) == ("draft", "RETIRED")
+    # a Draft listing is not on Walmart: re-reading it asks Walmart nothing
+    with django_capture_on_commit_callbacks(execute=True):
+        response = operator_client.post(url, {"action": "reread", "all_matching": "1"}, follow=True)
+    assert "1 listing queued to be re-read from Walmart." in response.content.decode()
+    assert [call.request.method for call in walmart_calls(walmart_api)] == ["DELETE"]
