@@ -20,6 +20,19 @@ Phases:
 2. burst (`--burst N`, 0 to skip): one import sets N quantities at once; time until the emulator holds
    each value (single calls first, the rest in one feed processed by the emulator 5 s later);
 then the number of 429s Walmart (the emulator) answered, from the sync's own ledgers.
+
+`--load-hour` runs a different benchmark instead: an hour of heavy load on a simulated clock, in one
+process. The emulator is served by a live-server thread; `django.utils.timezone.now` is moved forward 60 s
+per tick, and the emulator's clock (its rate-limit buckets, token expiry, feed due times) follows it. Each
+tick commits `--load-changes / 60` catalog changes (90 % quantities, 5 % of them to zero, 10 % prices) on
+`--load-listings` listings, then runs the inventory and the price planner once, as beat does every minute
+(the client is the store's, without the worker-side pacer sleep, which reads the real clock). After the
+hour, up to 15 more ticks without changes let the last feeds complete. Printed: changes, single calls and
+feeds sent, the largest feed, the 429s the emulator answered (from the sync's ledgers and run errors), and
+how many listings still differ from the catalog on the emulator at the end.
+
+    .venv/bin/python bench/bench_sync_latency.py --load-hour                      # 100,000 changes
+    .venv/bin/python bench/bench_sync_latency.py --load-hour --load-changes 20000 --load-listings 5000
 """
 
 from __future__ import annotations
@@ -96,7 +109,12 @@ def main() -> int:
     parser.add_argument("--burst", type=int, default=1000, help="quantities set by one import (0: skip)")
     parser.add_argument("--timeout", type=float, default=180.0, help="give up on one change after this")
     parser.add_argument("--database-url", default=None)
+    parser.add_argument("--load-hour", action="store_true", help="run the simulated hour of load instead")
+    parser.add_argument("--load-changes", type=int, default=100_000)
+    parser.add_argument("--load-listings", type=int, default=20_000)
     args = parser.parse_args()
+    if args.load_hour:
+        return load_hour(args)
 
     workdir = Path(tempfile.mkdtemp(prefix="cm-bench-latency-"))
     port = free_port()
@@ -268,6 +286,163 @@ def main() -> int:
                 process.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
+
+
+def load_hour(args) -> int:  # noqa: C901 - a linear script
+    import random
+    import threading
+    from collections import defaultdict
+    from datetime import timedelta
+
+    workdir = Path(tempfile.mkdtemp(prefix="cm-bench-load-"))
+    env = environment(args.database_url, workdir, 0)
+    os.environ.update(env)
+    subprocess.run([sys.executable, "manage.py", "migrate", "--no-input", "-v", "0"], cwd=ROOT, env=env, check=True)  # noqa: S603
+
+    import django
+
+    django.setup()
+    import django.utils.timezone as timezone_module
+    from django.test.testcases import LiveServerThread, _StaticFilesHandler
+
+    from channel_manager.models import Feed, Store
+    from channel_manager.walmart import walmart_client_for_store
+    from inventory.models import ItemUpdate
+    from inventory.services import sync_run
+    from listings.models import Listing, Product
+    from walmart_emulator import services as emulator
+    from walmart_emulator.models import Offer
+
+    offset = {"seconds": 0.0}
+    real_now = timezone_module.now
+    lock = threading.Lock()
+
+    def simulated_now():
+        with lock:
+            return real_now() + timedelta(seconds=offset["seconds"])
+
+    timezone_module.now = simulated_now
+
+    server = LiveServerThread("127.0.0.1", _StaticFilesHandler, port=0)
+    server.daemon = True
+    server.start()
+    server.is_ready.wait()
+    if server.error:
+        raise server.error
+    base_url = f"http://127.0.0.1:{server.port}/walmart-emulator"
+
+    count = args.load_listings
+    store = Store(name="Load bench", environment="emulator", emulator_base_url=base_url, client_id="load-bench")
+    store.client_secret = SECRET
+    store.save()
+    seller = emulator.seller_create(name="Load bench seller", client_id="load-bench", client_secret=SECRET)
+    item = emulator.catalog_item_create(gtin="00036000291452", title="Acme Stoneware Mug")
+    now = simulated_now()
+    Offer.objects.bulk_create(
+        [
+            Offer(
+                seller=seller,
+                sku=f"LOAD-{n:06d}",
+                catalog_item=item,
+                wpid=f"L{n:011d}",
+                product_name="Mug",
+                price=Decimal("10.00"),
+                quantity=20,
+                published_status=Offer.PublishedStatus.PUBLISHED,
+                created_at=now,
+                updated_at=now,
+            )
+            for n in range(count)
+        ],
+        batch_size=5000,
+    )
+    products = Product.objects.bulk_create(
+        [Product(sku=f"LOAD-{n:06d}", name=f"Mug {n}", price=Decimal("10.00"), quantity=20) for n in range(count)],
+        batch_size=5000,
+    )
+    Listing.objects.bulk_create(
+        [
+            Listing(
+                store=store,
+                product=p,
+                status=Listing.Status.MATCH,
+                confirmed_quantity=20,
+                confirmed_price=Decimal("10.00"),
+            )
+            for p in products
+        ],
+        batch_size=5000,
+    )
+    ids = [p.pk for p in products]
+    client = walmart_client_for_store(store, max_rate_limit_wait=0, max_retries=0, rate_limit_hook=None)
+    rng = random.Random(11)
+    per_tick = args.load_changes // 60
+    changes = 0
+    run_errors: list[str] = []
+    tick_seconds: list[float] = []
+    print(f"load hour: {count:,} listings, {per_tick * 60:,} changes over 60 simulated minutes; emulator at {base_url}")
+    for tick in range(75):
+        started = time.perf_counter()
+        if tick < 60:
+            quantities: dict[int, list[int]] = defaultdict(list)
+            prices: dict[Decimal, list[int]] = defaultdict(list)
+            for _ in range(per_tick):
+                pk = rng.choice(ids)
+                if rng.random() < 0.9:
+                    quantities[0 if rng.random() < 0.05 else rng.randint(1, 40)].append(pk)
+                else:
+                    prices[Decimal(rng.randint(500, 2500)) / 100].append(pk)
+            for quantity, pks in quantities.items():
+                Product.objects.filter(pk__in=pks).update(quantity=quantity)
+            for price, pks in prices.items():
+                Product.objects.filter(pk__in=pks).update(price=price)
+            changes += per_tick
+        results = [sync_run(store=store, stream=stream, client=client) for stream in ("inventory", "price")]
+        run_errors += [r.error for r in results if r.error]
+        tick_seconds.append(time.perf_counter() - started)
+        if tick % 10 == 9:
+            print(
+                f"  minute {tick + 1}: inventory {results[0].plan.get('changes', 0):,} to send "
+                f"({results[0].singles_sent} single, {results[0].feed_items:,} in feeds), "
+                f"price {results[1].plan.get('changes', 0):,} ({results[1].singles_sent} single, "
+                f"{results[1].feed_items:,} in feeds); wall {tick_seconds[-1]:.1f} s"
+            )
+        with lock:
+            offset["seconds"] += 60
+        if (
+            tick >= 60
+            and all(r.plan.get("changes", 0) == 0 for r in results)
+            and not Feed.objects.filter(status__in=["PENDING", "RECEIVED", "INPROGRESS"]).exists()
+        ):
+            break
+    rate_limited = ItemUpdate.objects.filter(status=ItemUpdate.Status.RATE_LIMITED).count()
+    feed_refused = Feed.objects.filter(walmart_feed_id=None).count()
+    errors_429 = [e for e in run_errors if "429" in e or "rate limit" in e.lower()]
+    accepted = Feed.objects.exclude(walmart_feed_id=None)
+    walmart = dict(Offer.objects.filter(seller=seller).values_list("sku", "quantity"))
+    walmart_prices = dict(Offer.objects.filter(seller=seller).values_list("sku", "price"))
+    differ = sum(
+        1
+        for sku, quantity, price in Product.objects.values_list("sku", "quantity", "price")
+        if walmart[sku] != quantity or walmart_prices[sku] != price
+    )
+    print(f"changes committed: {changes:,} in 60 simulated minutes; ticks run: {len(tick_seconds)}")
+    print(
+        f"single updates: {ItemUpdate.objects.filter(status='succeeded', stream='inventory').count():,} inventory, "
+        f"{ItemUpdate.objects.filter(status='succeeded', stream='price').count():,} price"
+    )
+    for feed_type in ("inventory", "price"):
+        sizes = list(accepted.filter(feed_type=feed_type).values_list("item_count", flat=True))
+        print(f"{feed_type} feeds accepted: {len(sizes)} (largest {max(sizes, default=0):,} items)")
+    print(
+        f"429s answered by the emulator: {rate_limited} single updates, {feed_refused} feeds not accepted, "
+        f"{len(errors_429)} run errors mentioning a rate limit"
+    )
+    print(f"listings differing from the catalog on the emulator at the end: {differ:,} of {count:,}")
+    print(f"wall time per tick: median {statistics.median(tick_seconds):.2f} s, max {max(tick_seconds):.2f} s")
+    timezone_module.now = real_now
+    server.terminate()
+    return 0
 
 
 def _up(requests, port: int) -> bool:
