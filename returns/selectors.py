@@ -132,7 +132,14 @@ def return_get(*, store: Store, return_id: int) -> Return:
             Prefetch(
                 "refunds",
                 queryset=Refund.objects.select_related("created_by")
-                .prefetch_related("lines__return_line")
+                .prefetch_related(
+                    Prefetch(
+                        "lines",
+                        queryset=RefundLine.objects.select_related("return_line").order_by(
+                            "return_line__return_order_line_number"
+                        ),
+                    )
+                )
                 .order_by("id"),
             ),
             Prefetch("events", queryset=ReturnEvent.objects.select_related("user").order_by("created_at", "id")),
