@@ -1,8 +1,8 @@
 """Root URL conf. Each app's urls.py holds its full paths (store-scoped ones under stores/<id>/...).
 
-Every page requires login (LoginRequiredMiddleware); only the login page, /healthz and machine
-endpoints (the emulator's API, webhooks) opt out, and tests/channel_manager/test_login_required.py
-holds that list.
+Every page requires login (LoginRequiredMiddleware); only the login pages, /healthz and machine
+endpoints (under /walmart-emulator/ and /webhooks/) opt out. tests/channel_manager/urlwalk.py holds that
+list, and tests/channel_manager/test_url_security.py walks this URL conf to enforce it.
 """
 
 from django.conf import settings
