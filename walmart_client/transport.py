@@ -184,7 +184,10 @@ class Transport:
                 attempt += 1
                 continue
             if status in RETRYABLE_STATUSES and call.retry is Retry.READ:
-                self.sleep(self.backoff(attempt))
+                # A 503 may say when to come back (Retry-After); otherwise back off. Both capped.
+                asked = wait_from_headers(response.headers, now=self.clock()) if status == 503 else None
+                wait = min(asked, self.backoff_cap) if asked is not None else self.backoff(attempt)
+                self.sleep(wait)
                 attempt += 1
                 continue
             return response

@@ -598,3 +598,13 @@ def test_read_timeout_after_sending_is_reported_as_sent_and_not_retried(make_cli
     assert received[0].startswith(b"POST /v3/orders/PO-1/acknowledge HTTP/1.1")
     assert caught.value.request_sent is True
     assert sleeps.waits == []
+
+
+def test_read_503_with_retry_after_waits_that_long_capped(api, make_client, token, sleeps):
+    api.add(responses.GET, INVENTORY_URL, status=503, headers={"Retry-After": "7"})
+    api.add(responses.GET, INVENTORY_URL, status=503, headers={"Retry-After": "3600"})
+    api.add(responses.GET, INVENTORY_URL, json=INVENTORY_BODY)
+    client = make_client(backoff_cap=20.0)
+    assert client.inventory.get("SKU-1").quantity == 7
+    assert sleeps.waits == [7.0, 20.0]
+    assert len(calls_to(api, "/v3/inventory")) == 3
