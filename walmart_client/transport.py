@@ -3,7 +3,7 @@
 Retry rules (one logical call = up to `max_retries + 1` attempts):
 
 * reads (`Retry.READ`): a connection error, a 5xx or a 429 is retried with exponential backoff, jitter
-  and a cap;
+  and a cap (a 503 carrying `Retry-After` waits that long instead, capped too);
 * writes (`Retry.WRITE`): retried only when the request provably never left (the connection could not
   be opened) or Walmart refused it with 429 (a refused request was not processed). A read timeout, a
   reset connection or a 5xx after sending goes to the caller, who must read the state back.
