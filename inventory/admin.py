@@ -47,7 +47,8 @@ class StoreSyncSettingsAdmin(admin.ModelAdmin):
         "safety_buffer",
         "max_quantity",
         "feeds_per_hour",
-        "feed_max_items",
+        "inventory_feed_max_items",
+        "price_feed_max_items",
         "single_calls_per_tick",
     )
     list_select_related = ("store",)

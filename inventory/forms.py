@@ -12,14 +12,21 @@ class StoreSyncSettingsForm(forms.ModelForm):
             "feeds_per_hour",
             "inventory_feed_max_bytes",
             "price_feed_max_bytes",
-            "feed_max_items",
+            "inventory_feed_max_items",
+            "price_feed_max_items",
             "single_calls_per_tick",
         )
 
-    def clean_feed_max_items(self):
-        value = self.cleaned_data["feed_max_items"]
+    def clean_inventory_feed_max_items(self):
+        value = self.cleaned_data["inventory_feed_max_items"]
+        if not 1 <= value <= 100_000:
+            raise forms.ValidationError("Walmart accepts between 1 and 100,000 items per inventory feed.")
+        return value
+
+    def clean_price_feed_max_items(self):
+        value = self.cleaned_data["price_feed_max_items"]
         if not 1 <= value <= 10_000:
-            raise forms.ValidationError("Walmart accepts between 1 and 10,000 items per inventory or price feed.")
+            raise forms.ValidationError("Walmart accepts between 1 and 10,000 items per price feed.")
         return value
 
     def clean_feeds_per_hour(self):

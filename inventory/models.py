@@ -89,7 +89,12 @@ class StoreSyncSettings(models.Model):
     price_feed_max_bytes = models.PositiveIntegerField(
         default=10 * 1000 * 1000, help_text=_("Largest price feed file, when the partner profile is empty.")
     )
-    feed_max_items = models.PositiveIntegerField(default=10_000, help_text=_("Items per inventory or price feed."))
+    inventory_feed_max_items = models.PositiveIntegerField(
+        default=100_000, help_text=_("Items per inventory feed (Walmart's feed schema allows 100,000).")
+    )
+    price_feed_max_items = models.PositiveIntegerField(
+        default=10_000, help_text=_("Items per price feed (Walmart allows 10,000).")
+    )
     single_calls_per_tick = models.PositiveSmallIntegerField(
         default=50,
         help_text=_("Most single-item updates per stream per planner run (Walmart's rate-limit headers can lower it)."),
@@ -101,7 +106,14 @@ class StoreSyncSettings(models.Model):
         verbose_name_plural = _("store sync settings")
         constraints = [
             models.CheckConstraint(condition=Q(feeds_per_hour__gte=1), name="sync_settings_feeds_per_hour_positive"),
-            models.CheckConstraint(condition=Q(feed_max_items__gte=1), name="sync_settings_feed_max_items_positive"),
+            models.CheckConstraint(
+                condition=Q(inventory_feed_max_items__gte=1, inventory_feed_max_items__lte=100_000),
+                name="sync_settings_inventory_feed_items_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(price_feed_max_items__gte=1, price_feed_max_items__lte=10_000),
+                name="sync_settings_price_feed_items_range",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -69,23 +69,24 @@ def feed_limits_get(*, store_id: int, spec: StreamSpec, sync_settings: StoreSync
             logger.warning("Partner profile of store %s unreadable, using settings: %s", store_id, error)
             profile_limits = {}
         cache.set(_profile_cache_key(store_id), profile_limits, FEED_LIMITS_CACHE_SECONDS)
-    fallback_bytes = (
-        sync_settings.inventory_feed_max_bytes if spec.name == INVENTORY else sync_settings.price_feed_max_bytes
-    )
+    if spec.name == INVENTORY:
+        fallback_bytes, max_items = sync_settings.inventory_feed_max_bytes, sync_settings.inventory_feed_max_items
+    else:
+        fallback_bytes, max_items = sync_settings.price_feed_max_bytes, sync_settings.price_feed_max_items
     entry = (profile_limits or {}).get(spec.feed_type)
     if entry:
         return FeedLimits(
             count=entry["count"],
             window_seconds=entry["window_seconds"],
             max_bytes=entry.get("max_bytes", fallback_bytes),
-            max_items=sync_settings.feed_max_items,
+            max_items=max_items,
             source="partner_profile",
         )
     return FeedLimits(
         count=sync_settings.feeds_per_hour,
         window_seconds=3600,
         max_bytes=fallback_bytes,
-        max_items=sync_settings.feed_max_items,
+        max_items=max_items,
         source="settings",
     )
 

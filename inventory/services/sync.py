@@ -723,7 +723,8 @@ SYNC_SETTINGS_FIELDS = (
     "feeds_per_hour",
     "inventory_feed_max_bytes",
     "price_feed_max_bytes",
-    "feed_max_items",
+    "inventory_feed_max_items",
+    "price_feed_max_items",
     "single_calls_per_tick",
 )
 

@@ -118,7 +118,8 @@ def test_sync_settings_are_saved_through_the_form(store, operator_client):
             "sync-feeds_per_hour": "6",
             "sync-inventory_feed_max_bytes": "5242880",
             "sync-price_feed_max_bytes": "10000000",
-            "sync-feed_max_items": "10000",
+            "sync-inventory_feed_max_items": "100000",
+            "sync-price_feed_max_items": "10000",
             "sync-single_calls_per_tick": "20",
             "price-markup_type": "percent",
             "price-markup_value": "12.5",
@@ -141,7 +142,8 @@ def test_invalid_sync_settings_save_nothing(store, operator_client):
             "sync-feeds_per_hour": "6",
             "sync-inventory_feed_max_bytes": "5242880",
             "sync-price_feed_max_bytes": "10000000",
-            "sync-feed_max_items": "20000",
+            "sync-inventory_feed_max_items": "100000",
+            "sync-price_feed_max_items": "20000",
             "sync-single_calls_per_tick": "20",
             "price-markup_type": "percent",
             "price-markup_value": "-150",
@@ -149,7 +151,7 @@ def test_invalid_sync_settings_save_nothing(store, operator_client):
         },
     )
     assert response.status_code == 200
-    assert set(response.context["settings_form"].errors) == {"safety_buffer", "feed_max_items"}
+    assert set(response.context["settings_form"].errors) == {"safety_buffer", "price_feed_max_items"}
     assert set(response.context["rule_form"].errors) == {"markup_value", "price_ending"}
     assert not StoreSyncSettings.objects.exists()
     assert not PriceRule.objects.exists()
