@@ -425,3 +425,19 @@ class WebhookEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_type} {self.event_id}"
+
+
+class OrderStatusCount(models.Model):
+    """How many orders of a store are in each status: the Orders tab's status cards, kept with F() updates
+    by the services that change a status (a COUNT over a million orders is too slow for every page view).
+    `orders.services.order_status_counts_rebuild` recomputes them from the orders."""
+
+    store = models.ForeignKey("channel_manager.Store", on_delete=models.CASCADE, related_name="order_status_counts")
+    status = models.CharField(max_length=20, choices=Order.Status.choices)
+    count = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["store", "status"], name="unique_order_status_count")]
+
+    def __str__(self) -> str:
+        return f"{self.store_id} {self.status}: {self.count}"

@@ -14,7 +14,7 @@ import base64
 import hashlib
 import hmac
 import logging
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -42,6 +42,7 @@ from orders.models import (
     OrderEvent,
     OrderLine,
     OrderSettings,
+    OrderStatusCount,
     Shipment,
     ShipmentLine,
     WebhookEvent,
@@ -50,7 +51,7 @@ from orders.models import (
 logger = logging.getLogger(__name__)
 
 Actor = OrderEvent.Actor
-BATCH_SIZE = 200
+PAGE_SIZE = 200  # Walmart's maximum page of orders
 ACKNOWLEDGE_CLAIM_SECONDS = 600
 PUSH_CLAIM_SECONDS = 300
 ORDER_FIELDS_FROM_WALMART = [
@@ -142,6 +143,35 @@ def order_event_add(*, order: Order, actor: str, message: str, user=None, correl
     )
 
 
+def order_status_counts_shift(*, store_id: int, deltas: Mapping[str, int]) -> None:
+    """Move the status-card counters by `deltas` ({status: +n/-n}) with F() updates, inside the caller's
+    transaction (the counter rows stay locked until it commits, so counts never drift under concurrency)."""
+    for status, delta in sorted(deltas.items()):
+        if not delta:
+            continue
+        updated = OrderStatusCount.objects.filter(store_id=store_id, status=status).update(count=F("count") + delta)
+        if not updated:
+            try:
+                with transaction.atomic():
+                    OrderStatusCount.objects.create(store_id=store_id, status=status, count=delta)
+            except IntegrityError:  # created by a concurrent transaction meanwhile
+                OrderStatusCount.objects.filter(store_id=store_id, status=status).update(count=F("count") + delta)
+
+
+def order_status_counts_rebuild(*, store: Store) -> dict[str, int]:
+    """Recompute a store's status-card counters from its orders (after a bulk load or a repair). Safe to
+    re-run. Returns the counts."""
+    from django.db.models import Count
+
+    with transaction.atomic():
+        counts = dict.fromkeys(Order.Status.values, 0)
+        for row in Order.objects.filter(store=store).order_by().values("status").annotate(total=Count("id")):
+            counts[row["status"]] = row["total"]
+        for status, count in counts.items():
+            OrderStatusCount.objects.update_or_create(store=store, status=status, defaults={"count": count})
+    return counts
+
+
 # --- intake -------------------------------------------------------------------------------------------
 
 
@@ -222,6 +252,16 @@ def _stock_release_due(lines: Iterable[OrderLine]) -> list[tuple[OrderLine, int]
     return due
 
 
+def _stock_reference(shares: Sequence[tuple[OrderLine, int]]) -> str:
+    """The stock movement's reference: the purchase order and line, or how many lines of which orders."""
+    if len(shares) == 1:
+        line = shares[0][0]
+        return f"PO {line.order.purchase_order_id} line {line.line_number}"
+    orders = sorted({line.order.purchase_order_id for line, _ in shares})
+    text = f"{len(shares)} order lines: PO " + ", ".join(orders)
+    return text if len(text) <= 100 else text[:97] + "..."
+
+
 def _orders_upsert_batch(
     *, store: Store, remotes: Sequence[Any], actor: str, correlation_id: str, user=None
 ) -> tuple[UpsertResult, list[Order]]:
@@ -229,6 +269,7 @@ def _orders_upsert_batch(
 
     now = timezone.now()
     result = UpsertResult()
+    status_deltas: Counter[str] = Counter()
     purchase_order_ids = [remote.purchase_order_id for remote in remotes]
     existing = {
         order.purchase_order_id: order
@@ -268,6 +309,7 @@ def _orders_upsert_batch(
         ]
         Order.objects.bulk_create(new_orders)
         result.created = [order.pk for order in new_orders]
+        status_deltas.update(order.status for order in new_orders)
 
     # Existing orders: lines compared field by field; only what changed is written.
     existing_lines: dict[tuple[int, str], OrderLine] = {
@@ -313,6 +355,8 @@ def _orders_upsert_batch(
         order_changed = lines_changed or any(getattr(order, name) != value for name, value in fields.items())
         if fields["status"] != order.status:
             changes.append(f"status {order.get_status_display()} -> {Order.Status(fields['status']).label}")
+            status_deltas[order.status] -= 1
+            status_deltas[fields["status"]] += 1
         if order_changed or changes:
             for name, value in fields.items():
                 setattr(order, name, value)
@@ -334,39 +378,18 @@ def _orders_upsert_batch(
         else:
             result.unchanged.append(order.pk)
 
-    OrderLine.objects.bulk_create(lines_to_create)
-    if lines_to_update:
-        OrderLine.objects.bulk_update(lines_to_update, LINE_FIELDS_FROM_WALMART)
-    if orders_to_update:
-        Order.objects.bulk_update(orders_to_update, [*ORDER_FIELDS_FROM_WALMART, "updated_at", "last_read_at"])
-
     # Stock: reserve each new line once; give back what Walmart shows cancelled beyond what was given back.
-    actor_name = _actor_name(actor, user)
-    reserved_lines = []
+    # Moves are summed per product for the batch (one stock_move each); each line records its own share.
+    created_ids = set(result.created)
+    reservations: dict[int, list[OrderLine]] = defaultdict(list)
     for line in lines_to_create:
-        if line.listing is not None and line.order.pk in result.created:
-            stock_move(
-                product=line.listing.product,
-                delta=-line.quantity,
-                reason="order_reservation",
-                actor=actor_name,
-                reference=f"PO {line.order.purchase_order_id} line {line.line_number}",
-            )
+        if line.listing is not None and line.order.pk in created_ids:
             line.stock_reserved = line.quantity
-            reserved_lines.append(line)
-    if reserved_lines:
-        OrderLine.objects.bulk_update(reserved_lines, ["stock_reserved"])
-    released = []
+            reservations[line.listing.product_id].append(line)
+    releases: dict[int, list[tuple[OrderLine, int]]] = defaultdict(list)
     for line, delta in _stock_release_due([*lines_to_create, *lines_to_update]):
-        stock_move(
-            product=line.listing.product,
-            delta=delta,
-            reason="order_cancellation",
-            actor=actor_name,
-            reference=f"PO {line.order.purchase_order_id} line {line.line_number}",
-        )
         line.stock_released += delta
-        released.append(line)
+        releases[line.listing.product_id].append((line, delta))
         events.append(
             OrderEvent(
                 order=line.order,
@@ -377,16 +400,43 @@ def _orders_upsert_batch(
                 created_at=now,
             )
         )
-    if released:
-        OrderLine.objects.bulk_update(released, ["stock_released"])
+
+    OrderLine.objects.bulk_create(lines_to_create)
+    if lines_to_update:
+        OrderLine.objects.bulk_update(lines_to_update, [*LINE_FIELDS_FROM_WALMART, "stock_released"])
+    if orders_to_update:
+        Order.objects.bulk_update(orders_to_update, [*ORDER_FIELDS_FROM_WALMART, "updated_at", "last_read_at"])
+
+    actor_name = _actor_name(actor, user)
+    for lines in reservations.values():
+        stock_move(
+            product=lines[0].listing.product,
+            delta=-sum(line.quantity for line in lines),
+            reason="order_reservation",
+            actor=actor_name,
+            reference=_stock_reference([(line, line.quantity) for line in lines]),
+        )
+    for shares in releases.values():
+        stock_move(
+            product=shares[0][0].listing.product,
+            delta=sum(delta for _, delta in shares),
+            reason="order_cancellation",
+            actor=actor_name,
+            reference=_stock_reference(shares),
+        )
     OrderEvent.objects.bulk_create(events)
+    order_status_counts_shift(store_id=store.pk, deltas=status_deltas)
     return result, [*new_orders, *existing.values()]
+
+
+def _upsert_batch_size() -> int:
+    return int(getattr(settings, "ORDERS_UPSERT_BATCH_SIZE", 1000))
 
 
 def orders_upsert_from_walmart(
     *, store: Store, remotes: Sequence[Any], actor: str, correlation_id: str = "", user=None
 ) -> UpsertResult:
-    """Insert or update Walmart purchase orders in one transaction per batch of 200.
+    """Insert or update Walmart purchase orders in one transaction per batch (ORDERS_UPSERT_BATCH_SIZE, 1000).
 
     Safe to re-run: keyed on (store, purchase_order_id) under a unique constraint; unchanged orders are
     not written; stock is reserved only when an order is first stored and given back only for the
@@ -396,8 +446,9 @@ def orders_upsert_from_walmart(
     """
     deduplicated = list({remote.purchase_order_id: remote for remote in remotes}.values())
     total = UpsertResult()
-    for start in range(0, len(deduplicated), BATCH_SIZE):
-        batch = deduplicated[start : start + BATCH_SIZE]
+    batch_size = _upsert_batch_size()
+    for start in range(0, len(deduplicated), batch_size):
+        batch = deduplicated[start : start + batch_size]
         for attempt in range(3):
             try:
                 with transaction.atomic():
@@ -488,18 +539,18 @@ def order_poll(*, store: Store, actor: str = Actor.SCHEDULE) -> PollResult:
 
     try:
         batch: list[Any] = []
-        for remote in client.orders.iter_all(last_modified_start_date=window_start, limit=BATCH_SIZE):
+        for remote in client.orders.iter_all(last_modified_start_date=window_start, limit=PAGE_SIZE):
             seen.add(remote.purchase_order_id)
             batch.append(remote)
-            if len(batch) >= BATCH_SIZE:
+            if len(batch) >= _upsert_batch_size():
                 flush(batch)
         flush(batch)
-        for remote in client.orders.iter_released(limit=BATCH_SIZE):
+        for remote in client.orders.iter_released(limit=PAGE_SIZE):
             if remote.purchase_order_id in seen:
                 continue
             seen.add(remote.purchase_order_id)
             batch.append(remote)
-            if len(batch) >= BATCH_SIZE:
+            if len(batch) >= _upsert_batch_size():
                 flush(batch)
         flush(batch)
     except Exception as error:
@@ -1019,7 +1070,11 @@ def order_status_refresh(*, order: Order) -> Order:
     failed = _failed_operations([order.pk])
     status, details = order_status_from_lines(lines, failed_operations=failed.get(order.pk, []))
     if (status, details) != (order.status, order.status_details):
-        Order.objects.filter(pk=order.pk).update(status=status, status_details=details, updated_at=timezone.now())
+        with transaction.atomic():
+            previous = Order.objects.select_for_update().values_list("status", flat=True).get(pk=order.pk)
+            Order.objects.filter(pk=order.pk).update(status=status, status_details=details, updated_at=timezone.now())
+            if previous != status:
+                order_status_counts_shift(store_id=order.store_id, deltas={previous: -1, status: 1})
         order.status, order.status_details = status, details
     return order
 

@@ -90,6 +90,7 @@ def order_list_view(request: HttpRequest, store_id: int) -> HttpResponse:
     page = selectors.order_page(orders=orders, number=page_number, page_size=page_size, total=total)
     now = timezone.now()
     rows = [(order, order.flags(now=now)) for order in page.orders]
+    detail_url_prefix = reverse("orders:order_list", args=[store.pk])
     columns = [
         ("walmart_order", "Walmart Order #"),
         ("commerce_order", "Commerce Order #"),
@@ -109,6 +110,7 @@ def order_list_view(request: HttpRequest, store_id: int) -> HttpResponse:
         _base_context(
             store,
             rows=rows,
+            detail_url_prefix=detail_url_prefix,
             page=page,
             counts=counts,
             total_count=sum(counts.values()),

@@ -311,3 +311,28 @@ def test_basic_auth_webhook(client, store, walmart_api, api_base, order_settings
     # then
     assert (refused.status_code, accepted.status_code) == (401, 200)
     assert WebhookEvent.objects.count() == 1
+
+
+def test_status_card_counters_follow_every_status_change(store, walmart_api, api_base, listed_product):
+    # given: two orders, one of them for a SKU without listing (Error)
+    from orders.models import OrderStatusCount
+    from orders.services import order_status_counts_rebuild
+
+    mock_orders(walmart_api, api_base, [order_json("PO-A"), order_json("PO-B", lines=[line_json(sku="NOPE")])])
+    with after_commit():
+        order_poll(store=store)
+    # when: Walmart shows PO-A shipped
+    shipped = order_json("PO-A", lines=[line_json(statuses=[("Shipped", 1, "1Z")])])
+    walmart_api.replace(responses.GET, f"{api_base}/v3/orders", json=orders_page([shipped]))
+    with after_commit():
+        order_poll(store=store)
+    # then: the counters equal a fresh count
+    kept = dict(OrderStatusCount.objects.filter(store=store).values_list("status", "count"))
+    assert {status: count for status, count in kept.items() if count} == {"shipped": 1, "error": 1}
+    assert order_status_counts_rebuild(store=store) == {
+        "open": 0,
+        "shipped": 1,
+        "partially_shipped": 0,
+        "canceled": 0,
+        "error": 1,
+    }
