@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Prefetch
 
 from walmart_emulator.clock import emulator_now, epoch_ms
@@ -813,6 +813,17 @@ def order_intent_to_cancel(*, seller: Seller, purchase_order_id: str, line_numbe
     return order
 
 
+def orders_due_for_auto_cancel(cutoff: datetime) -> list[int]:
+    """Ids of open orders whose estimated ship date is before `cutoff` (raw SQL: every order read runs it)."""
+    table = connection.ops.quote_name(Order._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id FROM {table} WHERE is_open = %s AND estimated_ship_date <= %s LIMIT 500",  # noqa: S608
+            [True, connection.ops.adapt_datetimefield_value(cutoff)],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
 def orders_auto_cancel_due(*, now: datetime | None = None) -> int:
     """Cancel quantity not shipped by estimated ship date + N days (setting, default 4). Emits
     PO_LINE_AUTOCANCELLED per order. Safe to re-run. Returns how many orders were touched."""
@@ -821,11 +832,7 @@ def orders_auto_cancel_due(*, now: datetime | None = None) -> int:
     count = 0
     from walmart_emulator.webhooks import webhook_event_emit
 
-    due = list(
-        Order.objects.filter(is_open=True, estimated_ship_date__lte=now - timedelta(days=days)).values_list(
-            "pk", flat=True
-        )[:500]
-    )
+    due = orders_due_for_auto_cancel(now - timedelta(days=days))
     for order in order_queryset().filter(pk__in=due) if due else []:
         with transaction.atomic():
             order = _locked_order(order.seller, order.purchase_order_id)
