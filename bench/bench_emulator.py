@@ -75,7 +75,10 @@ def bench_in_process(seller, token: str, purchase_order_ids: list[str], requests
     client = Client()
     headers = {"WM_SEC.ACCESS_TOKEN": token, "WM_QOS.CORRELATION_ID": "bench", "WM_SVC.NAME": "Walmart Marketplace"}
     cases = [
-        ("GET /v3/orders/{po}", lambda index: f"/walmart-emulator/v3/orders/{purchase_order_ids[index % len(purchase_order_ids)]}"),
+        (
+            "GET /v3/orders/{po}",
+            lambda index: f"/walmart-emulator/v3/orders/{purchase_order_ids[index % len(purchase_order_ids)]}",
+        ),
         ("GET /v3/orders?limit=10", lambda index: "/walmart-emulator/v3/orders?limit=10"),
         ("GET /v3/orders?limit=100", lambda index: "/walmart-emulator/v3/orders?limit=100"),
     ]
@@ -115,7 +118,9 @@ def bench_http(seller, token: str, purchase_order_ids: list[str], requests_count
         session = getattr(local, "session", None) or requests.Session()
         local.session = session
         started = time.perf_counter()
-        response = session.get(f"{base}/v3/orders/{purchase_order_ids[index % len(purchase_order_ids)]}", headers=headers, timeout=30)
+        response = session.get(
+            f"{base}/v3/orders/{purchase_order_ids[index % len(purchase_order_ids)]}", headers=headers, timeout=30
+        )
         if response.status_code != 200:
             raise SystemExit(f"HTTP {response.status_code}: {response.text[:200]}")
         return time.perf_counter() - started
@@ -128,7 +133,8 @@ def bench_http(seller, token: str, purchase_order_ids: list[str], requests_count
                 latencies = list(pool.map(one, range(requests_count)))
             elapsed = time.perf_counter() - started
             p95 = statistics.quantiles(latencies, n=20)[-1] * 1000
-            print(f"  HTTP GET /v3/orders/{{po}}, {workers} client thread(s): {rate(requests_count, elapsed)}, p95 {p95:.1f} ms")
+            figure = rate(requests_count, elapsed)
+            print(f"  HTTP GET /v3/orders/{{po}}, {workers} client thread(s): {figure}, p95 {p95:.1f} ms")
     finally:
         server.shutdown()
 
@@ -140,19 +146,40 @@ def bench_feeds(seller, feed_items: int) -> None:
 
     catalog = services.catalog_seed(count=feed_items, seed=7)
     match = {
-        "MPItemFeedHeader": {"sellingChannel": "mpsetupbymatch", "locale": "en", "version": "4.2", "processMode": "REPLACE"},
+        "MPItemFeedHeader": {
+            "sellingChannel": "mpsetupbymatch",
+            "locale": "en",
+            "version": "4.2",
+            "processMode": "REPLACE",
+        },
         "MPItem": [
-            {"Item": {"sku": f"BENCH-{index}", "price": 19.99, "ShippingWeight": 1.25,
-                      "productIdentifiers": {"productIdType": "UPC", "productId": item.upc}}}
+            {
+                "Item": {
+                    "sku": f"BENCH-{index}",
+                    "price": 19.99,
+                    "ShippingWeight": 1.25,
+                    "productIdentifiers": {"productIdType": "UPC", "productId": item.upc},
+                }
+            }
             for index, item in enumerate(catalog)
         ],
     }
-    inventory = {"InventoryHeader": {"version": "1.4"},
-                 "Inventory": [{"sku": f"BENCH-{index}", "quantity": {"unit": "EACH", "amount": index % 50}} for index in range(feed_items)]}
-    price = {"PriceHeader": {"version": "1.7"}, "Price": [
-        {"sku": f"BENCH-{index}", "pricing": [{"currentPriceType": "BASE", "currentPrice": {"currency": "USD", "amount": 9.99}}]}
-        for index in range(feed_items)
-    ]}
+    inventory = {
+        "InventoryHeader": {"version": "1.4"},
+        "Inventory": [
+            {"sku": f"BENCH-{index}", "quantity": {"unit": "EACH", "amount": index % 50}} for index in range(feed_items)
+        ],
+    }
+    price = {
+        "PriceHeader": {"version": "1.7"},
+        "Price": [
+            {
+                "sku": f"BENCH-{index}",
+                "pricing": [{"currentPriceType": "BASE", "currentPrice": {"currency": "USD", "amount": 9.99}}],
+            }
+            for index in range(feed_items)
+        ],
+    }
     for feed_type, payload in (("MP_ITEM_MATCH", match), ("inventory", inventory), ("price", price)):
         content = json.dumps(payload).encode()
         started = time.perf_counter()
@@ -186,8 +213,14 @@ def main() -> None:
     seller = services.seller_create(name=f"Bench {uuid.uuid4().hex[:6]}")
     catalog = services.catalog_seed(count=200, seed=1)
     for index, item in enumerate(catalog):
-        services.offer_create(seller=seller, sku=f"ORD-{index}", catalog_item=item, price=item.price, quantity=10**6,
-                              published_status=Offer.PublishedStatus.PUBLISHED)
+        services.offer_create(
+            seller=seller,
+            sku=f"ORD-{index}",
+            catalog_item=item,
+            price=item.price,
+            quantity=10**6,
+            published_status=Offer.PublishedStatus.PUBLISHED,
+        )
     started = time.perf_counter()
     placed = services.orders_simulate(seller=seller, count=arguments.orders)
     print(f"  setup: {len(placed):,} simulated orders in {time.perf_counter() - started:.1f} s")
