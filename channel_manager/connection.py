@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from channel_manager.crypto import SecretDecryptionError
 from channel_manager.models import Store
-from walmart_client import WalmartClient
+from walmart_client import MemoryTokenCache, WalmartClient
 from walmart_client.errors import WalmartAuthError, WalmartConnectionError, WalmartError
 
 logger = logging.getLogger(__name__)
@@ -97,10 +97,10 @@ def _describe(error: WalmartError) -> str:
 def store_connection_test(*, store: Store, client: WalmartClient | None = None) -> ConnectionTestResult:
     """Check `store`'s credentials against Walmart and record the outcome on the store.
 
-    Gets a token and `GET /v3/token/detail`; the store becomes CONNECTED (error cleared) when both work
-    and the key grants every permission in `REQUIRED_PERMISSIONS`, ERROR with a readable message (never
-    the secret) otherwise; `connection_checked_at` is set either way. Safe to re-run. Never raises for a
-    Walmart failure (it is recorded); `client` is injectable for tests.
+    Gets a new token (never a cached one) and `GET /v3/token/detail`; the store becomes CONNECTED (error
+    cleared) when both work and the key grants every permission in `REQUIRED_PERMISSIONS`, ERROR with a
+    readable message (never the secret) otherwise; `connection_checked_at` is set either way. Safe to
+    re-run. Never raises for a Walmart failure (it is recorded); `client` is injectable for tests.
     """
     from channel_manager.walmart import walmart_client_for_store
 
@@ -109,9 +109,11 @@ def store_connection_test(*, store: Store, client: WalmartClient | None = None) 
     missing: list[MissingPermission] = []
     correlation_id = None
     try:
-        # Runs inside a web request: a short timeout and one retry, not a worker's patience.
+        # Runs inside a web request: a short timeout and one retry, not a worker's patience. A private token
+        # cache, so the test always asks Walmart for a new token with the credentials as they are now.
         client = client or walmart_client_for_store(
             store,
+            token_cache=MemoryTokenCache(),
             timeout=float(getattr(settings, "WALMART_CONNECTION_TEST_TIMEOUT_SECONDS", 15.0)),
             max_retries=1,
         )

@@ -110,7 +110,11 @@ class TokenProvider:
         self.refresh_margin = refresh_margin
         self._clock = clock
         self._consumer_channel_type = consumer_channel_type
-        self.cache_key = "walmart-token:" + hashlib.sha256(f"{base_url}|{client_id}".encode()).hexdigest()[:40]
+        # One token per (environment, key, secret): a changed secret never reuses a token fetched with the old
+        # one. Only a one-way digest of the secret is in the key (Walmart's secrets are long random strings).
+        self.cache_key = (
+            "walmart-token:" + hashlib.sha256(f"{base_url}|{client_id}|{client_secret}".encode()).hexdigest()[:40]
+        )
         self._lock = _lock_for(self.cache_key)
         self.fetch_count = 0
 

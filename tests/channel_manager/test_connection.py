@@ -206,3 +206,15 @@ def test_connection_test_uses_a_short_timeout_and_one_retry(store, api, settings
     assert result.error.startswith("Walmart answered HTTP 503")
     assert seen_timeouts == [4.0, 4.0]
     assert len(waits) == 1
+
+
+def test_each_connection_test_asks_walmart_for_a_new_token(store, api):
+    # given
+    base = store.api_base_url
+    api.add(responses.POST, base + "/v3/token", json={"access_token": "tok", "expires_in": 900})
+    api.add(responses.GET, base + "/v3/token/detail", json=token_detail(FULL_SCOPES))
+    # when
+    store_connection_test(store=store)
+    store_connection_test(store=store)
+    # then
+    assert [c.request.url for c in api.calls].count(base + "/v3/token") == 2

@@ -159,3 +159,19 @@ def test_a_new_store_reusing_an_id_does_not_inherit_cached_state(store, api):
     assert store_cache_key(reborn) != old_key
     assert store_rate_limits(reborn) == {}
     assert DjangoTokenCache(store_cache_key(reborn)).get(walmart_client_for_store(reborn).tokens.cache_key) is None
+
+
+def test_a_changed_secret_does_not_reuse_the_token_of_the_old_one(store, api):
+    # given a token cached for the current secret
+    base = store.api_base_url
+    api.add(responses.POST, base + "/v3/token", json={"access_token": "tok-old-secret", "expires_in": 900})
+    api.add(responses.POST, base + "/v3/token", json={"access_token": "tok-new-secret", "expires_in": 900})
+    api.add(responses.GET, base + "/v3/inventory", json=INVENTORY_BODY)
+    walmart_client_for_store(store).inventory.get("SKU-1")
+    # when the secret changes (same client id)
+    store.client_secret = "a-rotated-secret"
+    store.save()
+    walmart_client_for_store(store).inventory.get("SKU-1")
+    # then the new secret got its own token
+    sent = [c.request.headers["WM_SEC.ACCESS_TOKEN"] for c in api.calls if "/v3/inventory" in c.request.url]
+    assert sent == ["tok-old-secret", "tok-new-secret"]
