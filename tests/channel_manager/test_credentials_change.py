@@ -36,12 +36,6 @@ def test_a_new_client_id_with_a_wrong_secret_fails_the_next_test(emulator_store)
     assert Store.objects.get(pk=store.pk).connection_status == Store.ConnectionStatus.ERROR
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="walmart_client caches the token per (base URL, client id), not per secret: a changed secret is "
-    "only checked once the cached token expires (up to 15 minutes). Fix in walmart_client/auth.py or "
-    "channel_manager/walmart.py (token cache key); then remove this mark.",
-)
 def test_a_wrong_secret_for_the_same_client_id_fails_the_next_test(emulator_store):
     store, seller = emulator_store
     assert store_connection_test(store=store).connected is True
