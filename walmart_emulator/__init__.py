@@ -1,0 +1,26 @@
+"""A stateful stand-in for Walmart's Marketplace seller API (US, v3), mounted at /walmart-emulator/.
+
+Point a client at `<server>/walmart-emulator` (e.g. `live_server.url + "/walmart-emulator"` in tests).
+
+Test and demo helpers (all keyword-only):
+- sellers and keys: `services.seller_create(name=, client_id=None, client_secret=None, is_live=True,
+  simulate_orders=False)`; `services.token_issue(client_id=, client_secret=)`.
+- catalog and offers: `services.catalog_seed(count=, seed=None)`, `services.catalog_item_create(gtin=, title=,
+  price=)`, `services.offer_create(seller=, sku=, catalog_item=, price=, quantity=0, published_status=None)`.
+- time: `services.clock_advance(seconds=)`, `services.clock_reset()`, `clock.emulator_now()`;
+  `services.emulator_sweep()` applies everything that is due (feeds, deliveries, auto-cancel, auto-refund).
+- faults: `services.fault_set(seller=, error_share=, error_status=500|503, latency_ms=, hang_seconds=,
+  throttle_storm=, lost_answer_share=, remaining=)`, `services.fault_clear(seller=)`;
+- rate limits: `settings.WALMART_EMULATOR_RATE_LIMITS` (family -> {"count", "seconds"}),
+  `services.rate_limit_reset(seller=)`.
+- customers: `services.order_simulate(seller=, lines=[(sku, qty)] | None, method_code=None)`,
+  `services.orders_simulate(seller=, count=)`, `services.order_intent_to_cancel(seller=, purchase_order_id=,
+  line_numbers=None)`, `services.return_simulate(seller=, purchase_order_id=None, line_number=None, quantity=None,
+  reason=None)`.
+- demo: `demo.emulator_demo_seed(seller_name=..., items=40) -> DemoSeed(seller_id, client_id, client_secret,
+  identifiers)`.
+Settings: WALMART_EMULATOR_FEED_DELAY_SECONDS (5), WALMART_EMULATOR_FEED_LIMITS, WALMART_EMULATOR_RATE_LIMITS,
+WALMART_EMULATOR_AUTO_CANCEL_DAYS (4), WALMART_EMULATOR_DELIVERY_DAYS (3), WALMART_EMULATOR_RETURN_AUTO_REFUND_HOURS
+(48), WALMART_EMULATOR_WEBHOOK_MAX_ATTEMPTS (4), WALMART_EMULATOR_WEBHOOK_RETRY_SECONDS (30).
+Inspection pages (staff): /walmart-emulator/inspect/.
+"""
