@@ -204,12 +204,17 @@ def return_upsert_from_walmart(
                     setattr(line, name, value)
                 to_update.append(line)
             line.order_line = order_line
+            line.refunded_quantity = min(line.refunded_quantity, line.quantity)
+            line.refunded_by_walmart_quantity = min(line.refunded_by_walmart_quantity, line.quantity)
             if walmart_refunded > line.refunded_quantity:
                 walmart_refunds[number] = walmart_refunded - line.refunded_quantity
                 line.refunded_quantity = walmart_refunded
         ReturnLine.objects.bulk_create(to_create)
         if to_update:
-            ReturnLine.objects.bulk_update(to_update, [*LINE_FIELDS_FROM_WALMART, "order_line", "refunded_quantity"])
+            ReturnLine.objects.bulk_update(
+                to_update,
+                [*LINE_FIELDS_FROM_WALMART, "order_line", "refunded_quantity", "refunded_by_walmart_quantity"],
+            )
         lines = {line.return_order_line_number: line for line in [*to_create, *to_update]}
         if created:
             return_event_add(
