@@ -169,3 +169,18 @@ def test_stores_are_due_at_their_own_interval(store, other_store):
     other_store.returns_enabled = False
     other_store.save()
     assert stores_poll_due() == [store.pk]
+
+
+def test_the_every_minute_task_reads_only_the_stores_that_are_due(store, other_store, walmart_api, api_base):
+    from returns.tasks import returns_poll_due_task
+
+    # given: other_store has returns sync off; store was never read
+    other_store.returns_enabled = False
+    other_store.save()
+    walmart_api.add(responses.GET, f"{api_base}/v3/returns", json=returns_page([return_json()]))
+    # when: the beat task runs twice in a row
+    assert returns_poll_due_task() == 1
+    assert returns_poll_due_task() == 0
+    # then: one read of Walmart, one return stored
+    assert len(calls_to(walmart_api, "GET", "/v3/returns")) == 1
+    assert list(Return.objects.values_list("store_id", "return_order_id")) == [(store.pk, "RMA-1")]

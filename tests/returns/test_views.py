@@ -267,3 +267,23 @@ def test_operator_returns_units_to_stock_without_a_refund(operator_client, store
     )
     listed_product.refresh_from_db()
     assert listed_product.quantity == 10
+
+
+def test_an_amount_above_what_was_paid_is_refused_on_the_page(operator_client, store, walmart_api):
+    # given: a FREIGHT item (outside Walmart's returns program), so the form offers an amount
+    stored = store_return(store, lines=[return_line_json(exception_type="FREIGHT")])
+    line = stored.lines.get()
+    detail = reverse("returns:return_detail", args=[store.pk, stored.pk])
+    assert f'name="amount_{line.pk}"' in operator_client.get(detail).content.decode()
+    # when
+    response = operator_client.post(
+        detail, {"reason": "Customer returned item", f"quantity_{line.pk}": "1", f"amount_{line.pk}": "10.81"}
+    )
+    # then
+    assert response.status_code == 200
+    assert (
+        "Line 1 (SKU-1): 10.81 is more than was paid for 1 unit (10.80 = item price 10.00 + tax 0.80); "
+        "a refund can never exceed what was charged." in response.content.decode()
+    )
+    assert Refund.objects.count() == 0
+    assert walmart_calls(walmart_api) == []
