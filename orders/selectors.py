@@ -64,10 +64,21 @@ def order_list(*, store: Store, status: str | None = None, search: str = "", sor
             | Q(customer_email__iexact=search)
             | Exists(sku_match)
         )
+    returns_model = _returns_model()
+    if returns_model is not None:
+        orders = orders.annotate(has_return=Exists(returns_model.objects.filter(order=OuterRef("pk"))))
     sort = order_sort_normalised(sort)
     field = ORDER_SORTS[sort.lstrip("-")]
     descending = sort.startswith("-")
     return orders.order_by(f"-{field}" if descending else field, "-id" if descending else "id")
+
+
+def _returns_model():
+    """The returns app's model linked to orders as `order.returns`, or None while it does not exist."""
+    for relation in Order._meta.related_objects:
+        if relation.get_accessor_name() == "returns":
+            return relation.related_model
+    return None
 
 
 def order_status_counts(*, store: Store) -> dict[str, int]:
