@@ -98,6 +98,13 @@ class OrderAdmin(admin.ModelAdmin):
     inlines = [OrderLineInline, ShipmentInline, CancellationInline, OrderEventInline]
     actions = ["retry_failed_pushes", "reacknowledge", "reread_from_walmart"]
 
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # An order mirrors a Walmart purchase order (and the status-card counters count it): never deleted.
+        return False
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
     @admin.action(
         description="Retry the failed shipments and cancellations of the selected orders", permissions=["change"]
     )

@@ -539,7 +539,14 @@ def order_poll(*, store: Store, actor: str = Actor.SCHEDULE) -> PollResult:
 
     try:
         batch: list[Any] = []
-        for remote in client.orders.iter_all(last_modified_start_date=window_start, limit=PAGE_SIZE):
+        created_since = started - timedelta(days=getattr(settings, "ORDERS_POLL_CREATED_WITHIN_DAYS", 30))
+        # Walmart defaults createdStartDate to 7 days ago: older orders changed since (auto-cancels, late
+        # cancellations in Seller Center) are only listed when it is given.
+        for remote in client.orders.iter_all(
+            created_start_date=min(created_since, window_start),
+            last_modified_start_date=window_start,
+            limit=PAGE_SIZE,
+        ):
             seen.add(remote.purchase_order_id)
             batch.append(remote)
             if len(batch) >= _upsert_batch_size():
