@@ -425,3 +425,33 @@ def test_pages_of_another_store_are_404(operator_client, other_store):
     for name in ("order_detail", "order_ship", "order_cancel"):
         assert operator_client.get(reverse(f"orders:{name}", args=[other_store.pk, foreign.pk])).status_code == 404
     assert operator_client.get(reverse("orders:order_list", args=[other_store.pk])).status_code == 404
+
+
+def test_cancel_timeout_after_walmart_applied_it_is_not_resent_and_stock_comes_back_once(
+    store, order, walmart_api, api_base, listed_product
+):
+    from orders.services import cancellation_create
+    from orders.tasks import cancellation_push_task
+
+    # given: the cancel call times out after Walmart applied it
+    walmart_api.add(responses.POST, f"{api_base}/v3/orders/PO-1/cancel", body=requests.exceptions.ReadTimeout())
+    walmart_api.add(
+        responses.GET, f"{api_base}/v3/orders/PO-1", json={"order": walmart_order(statuses=[("Cancelled", 2)])}
+    )
+    with pytest.raises(Retry), after_commit():
+        cancellation_create(order=order, quantities=None, reason="SELLER_CANCEL_OUT_OF_STOCK")
+    cancellation = Cancellation.objects.get()
+    # when: a worker runs the retry
+    run_like_a_worker(cancellation_push_task, cancellation.pk)
+    # then
+    cancellation.refresh_from_db()
+    assert (cancellation.status, cancellation.attempts) == ("sent", 1)
+    assert len(calls_to(walmart_api, "POST", "/v3/orders/PO-1/cancel")) == 1
+    listed_product.refresh_from_db()
+    assert listed_product.quantity == 10
+    assert list(StockMovement.objects.order_by("id").values_list("reason", "delta")) == [
+        ("order_reservation", -2),
+        ("order_cancellation", 2),
+    ]
+    order.refresh_from_db()
+    assert order.status == Order.Status.CANCELED
