@@ -364,8 +364,9 @@ def _feeds_send(
     result: SyncRunResult,
 ) -> None:
     """Submit the planned feeds, each recorded as a PENDING `Feed` row first. A 429 sets the stream's feed
-    "not before" time; an ambiguous failure marks the feed ERROR (its items are planned again later and
-    the attempt counts against the seller's feed limit)."""
+    "not before" time to Walmart's wait; any other failure marks the feed ERROR and waits one feed spacing
+    before the items (planned again) go in a new feed. An ambiguous failure (sent, no answer) counts
+    against the seller's feed limit."""
     from walmart_client.errors import WalmartConnectionError, WalmartError, WalmartRateLimited
 
     for batch in feeds:
@@ -385,12 +386,11 @@ def _feeds_send(
             result.rate_limited = True
             _feed_fail(feed, error, counted=False)
             return
-        except WalmartConnectionError as error:
-            _feed_fail(feed, error, counted=error.request_sent)
-            result.error = f"{spec.label} feed: {_error_text(error)}"
-            return
         except WalmartError as error:
-            _feed_fail(feed, error, counted=(error.status or 0) >= 500)
+            # Not resent before the next feed slot, whatever the failure (no retry storm on a 4xx or 5xx).
+            counted = error.request_sent if isinstance(error, WalmartConnectionError) else (error.status or 0) >= 500
+            _feed_fail(feed, error, counted=counted)
+            state.feed_not_before = timezone.now() + timedelta(seconds=max(budget.limits.spacing_seconds, 60.0))
             result.error = f"{spec.label} feed: {_error_text(error)}"
             return
         Feed.objects.filter(pk=feed.pk).update(

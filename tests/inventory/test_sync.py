@@ -522,3 +522,25 @@ def test_a_store_whose_secret_cannot_be_read_records_the_error_and_sends_nothing
     assert SyncState.objects.get(store=store, stream="inventory").last_error == result.error
     assert [c.request.method for c in walmart.calls] == []
     assert not ItemUpdate.objects.exists()
+
+
+def test_a_refused_feed_is_not_resent_before_the_next_feed_slot(walmart, base_url, store, api_client):
+    # given: Walmart refuses the feed file (413)
+    settings_for(store, single_calls_per_tick=0, feeds_per_hour=6)
+    listings_create(store, 3, quantity=1, confirmed_quantity=2)
+    walmart.add(
+        responses.POST,
+        f"{base_url}/v3/feeds",
+        status=413,
+        json={"errors": {"error": [{"code": "REQUEST_ENTITY_TOO_LARGE.GMP_GATEWAY_API"}]}},
+    )
+    # when: two runs a minute apart
+    first = sync_run(store=store, stream="inventory", client=api_client)
+    second = sync_run(store=store, stream="inventory", client=api_client)
+    # then: one attempt only; the stream waits one feed spacing (10 minutes)
+    assert len(calls_to(walmart, "POST", "/v3/feeds")) == 1
+    assert first.error == "Inventory feed: REQUEST_ENTITY_TOO_LARGE.GMP_GATEWAY_API"
+    assert (second.feeds_sent, second.waiting) == (0, 3)
+    state = SyncState.objects.get(store=store, stream="inventory")
+    assert state.feed_not_before >= timezone.now() + timedelta(minutes=9)
+    assert list(Feed.objects.values_list("status", "walmart_feed_id")) == [("ERROR", None)]
