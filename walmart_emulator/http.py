@@ -10,14 +10,14 @@ import time
 from collections.abc import Callable
 
 from django.contrib.auth.decorators import login_not_required
-from django.db import transaction
+from django.db import connection, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from walmart_emulator import faults
 from walmart_emulator.clock import emulator_now
 from walmart_emulator.errors import EmulatorError, error_body, error_response, unauthorized
-from walmart_emulator.models import AccessToken
+from walmart_emulator.models import AccessToken, Seller
 from walmart_emulator.ratelimits import rate_limit_consume
 
 RAW_HEADERS_KEY = "walmart_emulator.raw_headers"
@@ -64,16 +64,24 @@ def _throttled(next_ms: int, now_ms: int) -> HttpResponse:
     return response
 
 
-def seller_from_token(request: HttpRequest, now):
+def seller_from_token(request: HttpRequest, now) -> Seller:
+    """The seller owning the request's WM_SEC.ACCESS_TOKEN. Raises EmulatorError(401): missing, unknown or
+    expired (on the emulator clock). One raw query (it runs on every API call)."""
     token = wm_header(request, "WM_SEC.ACCESS_TOKEN")
     if not token:
         raise unauthorized("WM_SEC.ACCESS_TOKEN header is missing.")
-    row = AccessToken.objects.select_related("seller").filter(token=token).first()
-    if row is None:
+    quote = connection.ops.quote_name
+    sql = (
+        f"SELECT s.*, CASE WHEN t.expires_at > %s THEN 1 ELSE 0 END AS token_valid "  # noqa: S608
+        f"FROM {quote(AccessToken._meta.db_table)} t JOIN {quote(Seller._meta.db_table)} s ON s.id = t.seller_id "
+        f"WHERE t.token = %s"
+    )
+    sellers = list(Seller.objects.raw(sql, [connection.ops.adapt_datetimefield_value(now), token]))
+    if not sellers:
         raise unauthorized("Access token is invalid.")
-    if row.expires_at <= now:
+    if not sellers[0].token_valid:
         raise unauthorized("Access token has expired.")
-    return row.seller
+    return sellers[0]
 
 
 def required_headers_check(request: HttpRequest) -> None:
