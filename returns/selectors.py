@@ -1,6 +1,7 @@
 """Reads of the returns app, always scoped to one store the caller already checked access to."""
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
@@ -78,6 +79,15 @@ def return_status_counts(*, store: Store) -> dict[str, int]:
     for row in Return.objects.filter(store=store).order_by().values("status").annotate(total=Count("id")):
         counts[row["status"]] = row["total"]
     return counts
+
+
+def returns_due_soon_count(*, store: Store, now: datetime, within: timedelta) -> int:
+    """Returns still waiting for a refund whose auto-refund by Walmart comes within `within` (or has passed)."""
+    return (
+        Return.objects.filter(store=store, refund_deadline__lt=now + within)
+        .exclude(status=Return.Status.REFUNDED)
+        .count()
+    )
 
 
 @dataclass(frozen=True)

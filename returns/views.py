@@ -4,6 +4,7 @@ buttons, and Channel Settings > Returns. Thin: selectors read, services write.""
 import logging
 import zoneinfo
 from collections.abc import Callable
+from datetime import timedelta
 from functools import wraps
 
 from django.conf import settings
@@ -18,7 +19,7 @@ from channel_manager.selectors import store_get
 from returns import selectors, services
 from returns.forms import RefundForm, ReturnSettingsForm
 from returns.mapping import deadline_text
-from returns.models import Return
+from returns.models import Return, deadline_warning_hours
 
 logger = logging.getLogger(__name__)
 TIMEZONE_COOKIE = "tz"
@@ -86,6 +87,7 @@ def return_list_view(request: HttpRequest, store_id: int) -> HttpResponse:
     now = timezone.now()
     rows = [(item, deadline_text(item.time_left(now=now)), item.deadline_flag(now=now)) for item in page.returns]
     return_settings = services.return_settings_ensure(store=store)
+    due_soon = selectors.returns_due_soon_count(store=store, now=now, within=timedelta(hours=deadline_warning_hours()))
     return render(
         request,
         "returns/return_list.html",
@@ -101,6 +103,8 @@ def return_list_view(request: HttpRequest, store_id: int) -> HttpResponse:
             columns=COLUMNS,
             page_sizes=selectors.PAGE_SIZES,
             return_settings=return_settings,
+            due_soon=due_soon,
+            warning_hours=int(deadline_warning_hours()),
         ),
     )
 

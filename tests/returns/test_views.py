@@ -142,6 +142,7 @@ def test_returns_close_to_the_auto_refund_are_flagged(operator_client, store):
     )
     assert flags["LATE"] == '<span class="status status-error" data-flag="overdue">overdue</span>'
     assert flags["CALM"].startswith("<span>1d 2")
+    assert "<strong>2 returns</strong> not refunded yet are less than 12 hours from Walmart's automatic refund" in page
 
 
 def test_operator_refunds_through_the_form(operator_client, store, listed_product, walmart_api, api_base):
