@@ -19,6 +19,7 @@ import re
 from decimal import Decimal, InvalidOperation
 
 IDENTIFIER_FIELDS = ("upc", "gtin", "ean", "isbn", "issn")
+_CENT = Decimal("0.01")
 _SEPARATORS = re.compile(r"[\s\-]")
 
 
@@ -49,11 +50,15 @@ def _gs1_verify(field: str, digits: str, label: str) -> str:
 
 
 def _clean(value: str | None) -> str:
-    return _SEPARATORS.sub("", value or "").upper()
+    if not value:
+        return ""
+    if value.isascii() and value.isdigit():
+        return value
+    return _SEPARATORS.sub("", value).upper()
 
 
 def _digits_only(field: str, value: str, label: str) -> None:
-    if not value.isdigit():
+    if not (value.isascii() and value.isdigit()):
         raise IdentifierError(field, f"{label} must contain digits only, got {value!r}.")
 
 
@@ -136,6 +141,8 @@ def normalize_isbn(value: str | None, field: str = "isbn") -> str:
     text = _clean(value)
     if not text:
         return ""
+    if not text.isascii():
+        raise IdentifierError(field, f"ISBN must contain digits (and a final X) only, got {text!r}.")
     if len(text) == 10:
         if not text[:9].isdigit() or not (text[9].isdigit() or text[9] == "X"):
             raise IdentifierError(field, f"ISBN-10 must be 9 digits and a check digit or X, got {text!r}.")
@@ -165,7 +172,7 @@ def normalize_issn(value: str | None, field: str = "issn") -> str:
     text = _clean(value)
     if not text:
         return ""
-    if len(text) != 8 or not text[:7].isdigit() or not (text[7].isdigit() or text[7] == "X"):
+    if not text.isascii() or len(text) != 8 or not text[:7].isdigit() or not (text[7].isdigit() or text[7] == "X"):
         raise IdentifierError(field, f"ISSN must be 7 digits and a check digit or X (8 characters), got {text!r}.")
     expected = issn_check_character(text[:7])
     if text[7] != expected:
@@ -230,11 +237,11 @@ def _parse_decimal(
         raise IdentifierError(field, f"{label} must be a number, got {text!r}.")
     if number < 0:
         raise IdentifierError(field, f"{label} cannot be negative, got {text}.")
-    if number.as_tuple().exponent < -2 and number != number.quantize(Decimal("0.01")):
+    if number.as_tuple().exponent < -2 and number != number.quantize(_CENT):
         raise IdentifierError(field, f"{label} can have at most two decimals (e.g. {example}), got {text}.")
     if number > max_value:
         raise IdentifierError(field, f"{label} is too large, got {text}.")
-    return number.quantize(Decimal("0.01"))
+    return number.quantize(_CENT)
 
 
 def parse_quantity(value, field: str = "quantity") -> int:
@@ -248,6 +255,8 @@ def parse_quantity(value, field: str = "quantity") -> int:
         if not value.is_integer():
             raise IdentifierError(field, f"Quantity must be a whole number, got {text}.")
         number = int(value)
+    elif text.isascii() and text.isdigit():
+        number = int(text)
     else:
         if not re.fullmatch(r"[+-]?\d+", text):
             raise IdentifierError(field, f"Quantity must be a whole number, got {text!r}.")

@@ -51,6 +51,7 @@ def test_upc_is_normalised_to_twelve_digits(raw, expected):
         ("0360002914", "UPC must have 12 digits (GTIN-12), got 10: 0360002914."),
         ("4006381333931", "UPC must have 12 digits (GTIN-12), got 13: 4006381333931."),
         ("03600029145A", "UPC must contain digits only, got '03600029145A'."),
+        ("03600029145²", "UPC must contain digits only, got '03600029145²'."),
     ],
 )
 def test_upc_errors_name_the_field_and_never_fix_the_check_digit(raw, message):
@@ -206,3 +207,5 @@ def test_weight_and_quantity():
         parse_quantity("-2")
     with pytest.raises(IdentifierError, match="Quantity must be a whole number, got '1.5'."):
         parse_quantity("1.5")
+    with pytest.raises(IdentifierError, match="Quantity must be a whole number, got '²'."):
+        parse_quantity("²")
