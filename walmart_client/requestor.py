@@ -8,6 +8,7 @@ A 401 refreshes the token once and retries once.
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
 from collections.abc import Callable, Mapping
@@ -23,6 +24,7 @@ from walmart_client.auth import SERVICE_NAME, TokenProvider
 from walmart_client.errors import (
     WalmartAuthError,
     WalmartBadRequest,
+    WalmartConnectionError,
     WalmartError,
     WalmartNotFound,
     WalmartPayloadTooLarge,
@@ -134,6 +136,21 @@ class Requestor:
 
         return build
 
+    @staticmethod
+    def _token(get: Callable[[], str]) -> str:
+        """A token for the call about to be made. A connection failure while getting it means the call
+        itself was never sent, whatever happened to the token request: say so (`request_sent=False`)."""
+        try:
+            return get()
+        except WalmartConnectionError as error:
+            raise WalmartConnectionError(
+                error.message + " while getting an access token",
+                request_sent=False,
+                reason=error.reason,
+                endpoint=error.endpoint,
+                correlation_id=error.correlation_id,
+            ) from None
+
     def request_full(
         self,
         method: str,
@@ -148,7 +165,7 @@ class Requestor:
     ) -> ApiResponse:
         """Send one call; return the decoded 2xx answer. Raises the matching WalmartError otherwise."""
         endpoint = f"{method} {path.split('?', 1)[0]}"
-        token_box = [self.tokens.token()]
+        token_box = [self._token(self.tokens.token)]
         clean_params = {k: v for k, v in (params or {}).items() if v is not None} or None
         body = encode_json(json_body) if json_body is not None else None
         refreshed = False
@@ -175,7 +192,7 @@ class Requestor:
             correlation_id = call.correlation_ids[-1]
             if response.status_code == 401 and not refreshed:
                 refreshed = True
-                token_box[0] = self.tokens.refresh(token_box[0])
+                token_box[0] = self._token(functools.partial(self.tokens.refresh, token_box[0]))
                 continue
             break
         try:

@@ -608,3 +608,17 @@ def test_read_503_with_retry_after_waits_that_long_capped(api, make_client, toke
     assert client.inventory.get("SKU-1").quantity == 7
     assert sleeps.waits == [7.0, 20.0]
     assert len(calls_to(api, "/v3/inventory")) == 3
+
+
+def test_a_write_whose_token_request_timed_out_was_not_sent(api, make_client):
+    # given the token endpoint times out after the token request was sent
+    api.add(responses.POST, BASE_URL + "/v3/token", body=requests.exceptions.ReadTimeout("slow"))
+    client = make_client(max_retries=0)
+    # when
+    with pytest.raises(WalmartConnectionError) as caught:
+        client.orders.ship("PO-1", lines=[ship_line()], seller_order_id="SO-1")
+    # then the ship never left: the caller may resend it without reading the order back
+    assert caught.value.request_sent is False
+    assert caught.value.endpoint == "POST /v3/token"
+    assert caught.value.message == "No response from Walmart (ReadTimeout) while getting an access token"
+    assert calls_to(api, "/v3/orders/PO-1/shipping") == []
