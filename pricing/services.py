@@ -22,10 +22,10 @@ def price_rule_save(*, store: Store, values: dict[str, Any]) -> PriceRule:
 
     fields = {name: values[name] for name in RULE_FIELDS if name in values}
     fields.setdefault("markup_value", Decimal("0"))
+    if fields.get("markup_type") == PriceRule.MarkupType.PERCENT and Decimal(fields["markup_value"]) <= -100:
+        raise ValidationError({"markup_value": "A percent markup must be above -100."})
     candidate = PriceRule(store=store, **fields)
     candidate.full_clean(exclude=["store"], validate_unique=False)
-    if candidate.markup_type == PriceRule.MarkupType.PERCENT and candidate.markup_value <= Decimal("-100"):
-        raise ValidationError({"markup_value": "A percent markup must be above -100."})
     with transaction.atomic():
         rule, _ = PriceRule.objects.update_or_create(store=store, defaults=fields)
         sync_enqueue(store_id=store.pk, stream=SyncStream.PRICE)
