@@ -18,6 +18,10 @@ from channel_manager.settings.base import *  # noqa: E402, F403
 from channel_manager.settings.base import REDIS_URL, redis_settings  # noqa: E402
 
 ALLOWED_HOSTS = ["*"]
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3" and not os.environ.get("DATABASE_URL"):  # noqa: F405
+    # pytest builds its own in-memory database; commands run with these settings (makemigrations --check)
+    # must not create or read the `make run` database in var/.
+    DATABASES["default"]["NAME"] = ":memory:"  # noqa: F405
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

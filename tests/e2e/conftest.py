@@ -2,8 +2,11 @@
 
 Fixtures: `browser` (one headless chromium per test session), `page` (a fresh browser context per
 test, so cookies never leak between tests), and `log_in` (logs a user in through the real login
-form). Mark browser tests with `@pytest.mark.browser`. The live server runs the test settings with a
-transactional database: create rows in the test before opening pages.
+form). Tests outside tests/e2e use them with
+`from tests.e2e.conftest import browser, log_in, page  # noqa: F401` (in the test module or the app's
+conftest.py); every importer shares the one chromium. Mark browser tests with `@pytest.mark.browser`.
+The live server runs the test settings with a transactional database: create rows in the test before
+opening pages.
 
 Without /usr/bin/chromium the browser tests are skipped with the reason shown (under CI=true they fail
 instead, so CI never passes without running them).
@@ -32,6 +35,11 @@ CHROMIUM_ARGS = [
 DEFAULT_TIMEOUT_MS = 15_000
 
 
+# One chromium for the whole run, however many test modules import these fixtures (each import makes
+# its own copy of a session fixture, and Playwright's sync API cannot be started twice at once).
+_shared: dict = {"users": 0, "playwright": None, "browser": None}
+
+
 @pytest.fixture(scope="session")
 def browser() -> Iterator:
     if not CHROMIUM.exists():
@@ -39,16 +47,27 @@ def browser() -> Iterator:
         if os.environ.get("CI"):
             pytest.fail(f"{reason}. CI must run them (.ci/run installs it).")
         pytest.skip(reason)
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:  # pragma: no cover - playwright is a dev dependency
-        pytest.skip("playwright is not installed (pip install -e '.[dev]')")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+    from playwright.sync_api import sync_playwright
+
+    if _shared["users"] == 0:
+        playwright = sync_playwright().start()
         try:
-            yield launched
-        finally:
-            launched.close()
+            _shared["browser"] = playwright.chromium.launch(
+                executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+            )
+        except Exception:
+            playwright.stop()
+            raise
+        _shared["playwright"] = playwright
+    _shared["users"] += 1
+    try:
+        yield _shared["browser"]
+    finally:
+        _shared["users"] -= 1
+        if _shared["users"] == 0:
+            _shared["browser"].close()
+            _shared["playwright"].stop()
+            _shared.update(playwright=None, browser=None)
 
 
 @pytest.fixture
