@@ -301,3 +301,27 @@ def test_export_round_trips(operator_client):
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert rows[1][:2] == ["A-1", "Alpha, with comma"]
     assert rows[1][10:] == ["1.50", "3", ""]
+
+
+def test_listing_rows_escape_text_and_show_walmart_state(operator_client, store):
+    from django.utils import timezone
+
+    ListingFactory(
+        store=store,
+        product=ProductFactory(sku="X-1", name="<script>alert(1)</script>"),
+        status=Listing.Status.MATCH_IN_STAGE,
+        price_override=Decimal("4.20"),
+        published_status="UNPUBLISHED",
+        lifecycle_status="ACTIVE",
+        unpublished_reasons=["Price <too> high"],
+        walmart_item_id="W1",
+        last_synced_at=timezone.now(),
+    )
+    page = operator_client.get(listings_url(store)).content.decode()
+    assert "<script>alert(1)</script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert '4.20 <small class="muted">(store price)</small>' in page
+    assert "Staged for Match: goes live when the Walmart store is live." in page
+    assert '<small class="muted">Unpublished · Active</small>' in page
+    assert "<small>Unpublished: Price &lt;too&gt; high</small>" in page
+    assert "Match - Match in Stage" in page
