@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 
 from django.contrib.auth.decorators import login_not_required
-from django.db import connection, transaction
+from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
@@ -179,6 +179,3 @@ def json_body(request: HttpRequest, *, api: str = "GMP_ORDER_API") -> dict:
             "Request body must be a JSON object.", code=f"MALFORMED_REQUEST_CONTENT.{api}", field="body"
         )
     return data
-
-
-atomic = transaction.atomic

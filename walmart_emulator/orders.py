@@ -28,7 +28,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Prefetch
 
-from walmart_emulator.clock import emulator_now, epoch_ms
+from walmart_emulator.clock import emulator_now
 from walmart_emulator.errors import EmulatorError, bad_request, not_found
 from walmart_emulator.models import LineRefund, LineStatus, Offer, Order, OrderLine, Seller
 
@@ -870,7 +870,3 @@ def orders_deliver_due(*, now: datetime | None = None) -> int:
         for order_pk in order_ids:
             order_snapshot_refresh(order_pk=order_pk)
     return moved
-
-
-def order_epoch(value: datetime) -> int:
-    return epoch_ms(value)

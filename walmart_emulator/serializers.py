@@ -1,6 +1,5 @@
 """Emulator rows -> Walmart's JSON shapes (as in the 2024-12 OpenAPI specs and their examples)."""
 
-from datetime import datetime
 from decimal import Decimal
 
 from walmart_emulator.clock import epoch_ms
@@ -94,10 +93,6 @@ def feed_detail_json(feed: Feed, status: str, results: list[FeedItemResult], off
 
 def quantity_json(amount: int) -> dict:
     return {"unit": "EACH", "amount": amount}
-
-
-def iso(value: datetime) -> str:
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
 
 
 def _amount(value: Decimal) -> dict:

@@ -245,7 +245,9 @@ def emulator_sweep(*, now=None) -> dict[str, int]:
     from walmart_emulator.feeds import feeds_process_all_due
 
     now = now or emulator_now()
+    expired_tokens, _ = AccessToken.objects.filter(expires_at__lt=now - timedelta(days=1)).delete()
     return {
+        "tokens_purged": expired_tokens,
         "feeds_processed": feeds_process_all_due(now=now),
         "status_rows_delivered": orders_deliver_due(now=now),
         "orders_auto_cancelled": orders_auto_cancel_due(now=now),

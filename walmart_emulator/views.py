@@ -6,7 +6,6 @@ Every view here follows the 2024-12 Walmart OpenAPI specs (paths, parameters, re
 
 import base64
 import binascii
-import math
 
 from django.contrib.auth.decorators import login_not_required
 from django.db.models import Q
@@ -16,7 +15,7 @@ from django.views.decorators.http import require_http_methods
 
 from walmart_emulator import feeds as feed_services
 from walmart_emulator import services
-from walmart_emulator.clock import emulator_now, epoch_ms
+from walmart_emulator.clock import epoch_ms
 from walmart_emulator.errors import EmulatorError, error_response, not_found, unauthorized
 from walmart_emulator.http import json_body, required_headers_check, walmart_endpoint
 from walmart_emulator.identifiers import InvalidIdentifier, identifier_to_gtin14
@@ -604,7 +603,3 @@ def shipping_carriers(request: HttpRequest, seller: Seller):
         }
         for method_id, name, kind, text in CARRIER_METHODS
     ]
-
-
-def now_ms() -> int:
-    return math.floor(emulator_now().timestamp() * 1000)

@@ -18,7 +18,7 @@ from walmart_emulator.errors import EmulatorError
 from walmart_emulator.forms import ClockForm, FaultForm, IntentToCancelForm, SimulateOrdersForm
 from walmart_emulator.models import Feed, Offer, RateLimitBucket, Seller, WebhookDelivery
 from walmart_emulator.orders import OrderSimulationError, line_quantities, order_queryset
-from walmart_emulator.ratelimits import rate_limit_for
+from walmart_emulator.ratelimits import rate_limit_for, rate_limit_peek
 from walmart_emulator.returns import ReturnSimulationError, return_queryset
 
 
@@ -49,6 +49,7 @@ def seller_detail(request, seller_id: int):
     buckets = []
     for bucket in RateLimitBucket.objects.filter(seller=seller).order_by("family"):
         limit = rate_limit_for(bucket.family)
+        bucket.tokens = rate_limit_peek(seller=seller, family=bucket.family, now=now).tokens
         buckets.append(
             {
                 "family": bucket.family,

@@ -10,7 +10,7 @@ from tests.walmart_emulator.factories import published_offer, ship_body, ship_li
 from walmart_emulator import services
 from walmart_emulator.demo import emulator_demo_seed
 from walmart_emulator.identifiers import gtin_is_valid
-from walmart_emulator.models import CatalogItem, Offer, Order, ReturnOrder, Seller
+from walmart_emulator.models import AccessToken, CatalogItem, Offer, Order, ReturnOrder, Seller
 from walmart_emulator.schedules import SCHEDULES
 from walmart_emulator.tasks import emulator_order_trickle_task, emulator_sweep_task
 
@@ -159,9 +159,12 @@ def test_trickle_places_orders_only_for_flagged_sellers(seller):
 def test_sweep_task_and_schedules(seller):
     published_offer(seller, "SKU-1", quantity=10)
     order = services.order_simulate(seller=seller, lines=[("SKU-1", 1)])
+    services.token_issue(client_id=seller.client_id, client_secret=seller.client_secret)
     services.clock_advance(seconds=10 * 86400)
+    fresh = services.token_issue(client_id=seller.client_id, client_secret=seller.client_secret)
     emulator_sweep_task.delay()
     assert Order.objects.get(pk=order.pk).is_open is False
+    assert list(AccessToken.objects.values_list("token", flat=True)) == [fresh.token]
     assert {job.task for job in SCHEDULES} == {
         "walmart_emulator.tasks.emulator_sweep_task",
         "walmart_emulator.tasks.emulator_order_trickle_task",
