@@ -9,6 +9,9 @@ Delivery auth (`authDetails.authMethod`):
   HMAC-SHA256 of the exact body bytes, keyed with `authDetails.clientSecret` when given, else the
   seller's API client secret. (Walmart does not document hex vs base64; the emulator chose hex.)
 - `BASIC_AUTH`: header `authHeaderName` (default `Authorization`) = `Basic base64(userName:password)`.
+- `OAUTH`: first `POST authUrl` with `grant_type=client_credentials` and Basic(clientId:clientSecret);
+  its `access_token` goes in header `authHeaderName` (default `Authorization`) as `Bearer <token>`. A
+  failed token call counts as a failed attempt.
 - none: an unauthenticated POST. Custom `headers` of the subscription are always added.
 Each event makes one WebhookDelivery per matching ACTIVE subscription, sent by
 `webhook_delivery_send_task` after commit. A non-2xx answer or a network error is retried up to
@@ -88,6 +91,10 @@ def _validated(event: dict, *, partial: bool = False, status_required: bool = Tr
             raise _error("authDetails.authMethod must be HMAC, BASIC_AUTH or OAUTH.", "authDetails.authMethod")
         if auth.get("authMethod") == "BASIC_AUTH" and not (auth.get("userName") and auth.get("password")):
             raise _error("BASIC_AUTH needs userName and password.", "authDetails")
+        if auth.get("authMethod") == "OAUTH" and not (
+            auth.get("authUrl") and auth.get("clientId") and auth.get("clientSecret")
+        ):
+            raise _error("OAUTH needs authUrl, clientId and clientSecret.", "authDetails")
         fields["auth_details"] = auth
     if "headers" in event:
         if not isinstance(event["headers"], dict):
@@ -176,7 +183,29 @@ def webhook_signature(body: bytes, secret: str) -> str:
     return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
+class DeliveryAuthError(Exception):
+    """The subscriber's OAuth token endpoint did not hand out a token."""
+
+
+def oauth_token(auth: dict) -> str:
+    """client_credentials against the subscriber's authUrl. Raises DeliveryAuthError."""
+    try:
+        response = requests.post(
+            auth["authUrl"],
+            data={"grant_type": "client_credentials"},
+            auth=(auth["clientId"], auth["clientSecret"]),
+            timeout=TIMEOUT_SECONDS,
+        )
+        token = response.json().get("access_token") if response.status_code == 200 else None
+    except (requests.RequestException, ValueError) as error:
+        raise DeliveryAuthError(f"OAuth token request failed: {type(error).__name__}") from error
+    if not token:
+        raise DeliveryAuthError(f"OAuth token request answered HTTP {response.status_code} without access_token")
+    return str(token)
+
+
 def delivery_headers(subscription: WebhookSubscription, body: bytes) -> dict[str, str]:
+    """Headers of one delivery (may call the subscriber's OAuth endpoint; raises DeliveryAuthError)."""
     headers = {"Content-Type": "application/json"}
     headers.update({key: str(value) for key, value in (subscription.headers or {}).items()})
     auth = subscription.auth_details or {}
@@ -187,6 +216,8 @@ def delivery_headers(subscription: WebhookSubscription, body: bytes) -> dict[str
     elif method == "BASIC_AUTH":
         token = base64.b64encode(f"{auth['userName']}:{auth['password']}".encode()).decode()
         headers[auth.get("authHeaderName") or "Authorization"] = f"Basic {token}"
+    elif method == "OAUTH":
+        headers[auth.get("authHeaderName") or "Authorization"] = f"Bearer {oauth_token(auth)}"
     return headers
 
 
@@ -194,9 +225,11 @@ def webhook_post(subscription: WebhookSubscription, body: str) -> tuple[int | No
     """POST once. Returns (status code or None, error text)."""
     raw = body.encode()
     try:
-        response = requests.post(
-            subscription.event_url, data=raw, headers=delivery_headers(subscription, raw), timeout=TIMEOUT_SECONDS
-        )
+        headers = delivery_headers(subscription, raw)
+    except DeliveryAuthError as error:
+        return None, str(error)[:500]
+    try:
+        response = requests.post(subscription.event_url, data=raw, headers=headers, timeout=TIMEOUT_SECONDS)
     except requests.RequestException as error:
         return None, f"{type(error).__name__}: {error}"[:500]
     return response.status_code, "" if 200 <= response.status_code < 300 else f"HTTP {response.status_code}"

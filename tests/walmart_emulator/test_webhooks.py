@@ -192,3 +192,44 @@ def test_webhook_test_endpoint(wm, seller):
     assert response.json() == {"message": "Eventurl successfully validated"}
     responses.replace(responses.POST, HOOK, status=401)
     assert wm.post("/v3/webhooks/test", event).status_code == 400
+
+
+@responses.activate
+def test_oauth_delivery_fetches_a_token_first(wm, seller, django_capture_on_commit_callbacks):
+    auth = {
+        "authMethod": "OAUTH",
+        "authUrl": "https://shop.example/oauth/token",
+        "clientId": "wm",
+        "clientSecret": "pw",
+    }
+    assert subscribe(wm, auth=auth).status_code == 200
+    responses.add(responses.POST, "https://shop.example/oauth/token", json={"access_token": "tok-1", "expires_in": 900})
+    responses.add(responses.POST, HOOK, status=200)
+    published_offer(seller, "SKU-1", quantity=5)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.order_simulate(seller=seller, lines=[("SKU-1", 1)])
+    token_call, delivery_call = responses.calls
+    assert token_call.request.body == "grant_type=client_credentials"
+    assert token_call.request.headers["Authorization"] == "Basic " + base64.b64encode(b"wm:pw").decode()
+    assert delivery_call.request.headers["Authorization"] == "Bearer tok-1"
+    assert WebhookDelivery.objects.get().status == "DELIVERED"
+
+
+@responses.activate
+def test_oauth_token_failure_is_a_failed_attempt(wm, seller, django_capture_on_commit_callbacks, settings):
+    settings.WALMART_EMULATOR_WEBHOOK_MAX_ATTEMPTS = 2
+    auth = {
+        "authMethod": "OAUTH",
+        "authUrl": "https://shop.example/oauth/token",
+        "clientId": "wm",
+        "clientSecret": "pw",
+    }
+    subscribe(wm, auth=auth)
+    responses.add(responses.POST, "https://shop.example/oauth/token", status=401)
+    published_offer(seller, "SKU-1", quantity=5)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.order_simulate(seller=seller, lines=[("SKU-1", 1)])
+    delivery = WebhookDelivery.objects.get()
+    assert (delivery.status, delivery.attempts) == ("FAILED", 2)
+    assert delivery.last_error == "OAuth token request answered HTTP 401 without access_token"
+    assert [call.request.url for call in responses.calls] == ["https://shop.example/oauth/token"] * 2
