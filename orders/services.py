@@ -511,8 +511,8 @@ class PollResult:
 
 
 def order_poll(*, store: Store, actor: str = Actor.SCHEDULE) -> PollResult:
-    """Pull the orders Walmart changed since the watermark (minus the overlap) and the released-orders
-    queue, and upsert them in batches.
+    """Pull the orders Walmart changed since the watermark (minus the overlap), and the released-orders
+    queue (unacknowledged orders created before that window), and upsert them in batches.
 
     Safe to re-run: upserts are idempotent. The watermark advances to the poll's start only after every
     batch has committed, so a failed poll is simply redone from the same point next time. Raises the
@@ -552,7 +552,12 @@ def order_poll(*, store: Store, actor: str = Actor.SCHEDULE) -> PollResult:
             if len(batch) >= _upsert_batch_size():
                 flush(batch)
         flush(batch)
-        for remote in client.orders.iter_released(limit=PAGE_SIZE):
+        # The released queue (lines still Created) catches orders the last-modified pass can no longer
+        # see: those created before its window. Orders created inside the window were just read.
+        released_since = window_start - timedelta(days=getattr(settings, "ORDERS_RELEASED_LOOKBACK_DAYS", 7))
+        for remote in client.orders.iter_released(
+            created_start_date=released_since, created_end_date=window_start, limit=PAGE_SIZE
+        ):
             if remote.purchase_order_id in seen:
                 continue
             seen.add(remote.purchase_order_id)

@@ -86,6 +86,10 @@ def test_second_poll_reads_from_the_watermark_minus_the_overlap(store, walmart_a
     assert result.window_start == watermark - timedelta(seconds=120)
     request = calls_to(walmart_api, "GET", "/v3/orders")[0].request
     assert "lastModifiedStartDate=" in request.url
+    # and: the released queue is read for orders created before that window (the window itself was just read)
+    released = calls_to(walmart_api, "GET", "/v3/orders/released")[0].request
+    assert "createdEndDate=" in released.url
+    assert "createdStartDate=" in released.url
     order_settings.refresh_from_db()
     assert order_settings.polled_through > watermark
 
