@@ -11,6 +11,7 @@ from listings.models import ImportJob, ImportRowError, Listing, Product, StoreAt
 from listings.services import (
     MatchNotConfigured,
     ProductInvalid,
+    import_jobs_rerun,
     listings_match,
     listings_reread_queue,
     listings_reset_to_draft,
@@ -186,6 +187,15 @@ class ImportJobAdmin(admin.ModelAdmin):
     list_filter = ("status", "file_format")
     readonly_fields = [field.name for field in ImportJob._meta.fields]
     inlines = [ImportRowErrorInline]
+    actions = ["rerun_selected"]
+
+    @admin.action(description=_("Run the selected imports again"), permissions=["change"])
+    def rerun_selected(self, request, queryset):
+        count = import_jobs_rerun(jobs=queryset)
+        self.message_user(request, ngettext("%d import queued again.", "%d imports queued again.", count) % count)
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) if obj is None else False
 
     def has_add_permission(self, request):
         return False

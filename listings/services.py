@@ -186,6 +186,18 @@ def import_job_create(*, uploaded_file: UploadedFile, actor=None, run: bool = Tr
     return job
 
 
+def import_jobs_rerun(*, jobs: QuerySet[ImportJob]) -> int:
+    """Queue finished or stuck imports to run again from their stored file (after commit). Safe: an import
+    upserts by SKU, so rows already imported come back as unchanged. Returns how many were queued."""
+    from listings.tasks import catalog_import_task
+
+    ids = list(jobs.values_list("pk", flat=True))
+    ImportJob.objects.filter(pk__in=ids).update(status=ImportJob.Status.PENDING, finished_at=None)
+    for pk in ids:
+        transaction.on_commit(lambda pk=pk: catalog_import_task.delay(pk))
+    return len(ids)
+
+
 @dataclass
 class _ImportState:
     job: ImportJob

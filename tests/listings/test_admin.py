@@ -129,3 +129,22 @@ def test_poll_schedule_resends_feeds_nobody_sent(store):
     store.listings_enabled = False
     store.save()
     assert match_feeds_poll_all() == ([], [])
+
+
+def test_import_rerun_action(admin_client, django_capture_on_commit_callbacks):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from listings.models import ImportJob
+    from listings.services import import_job_create
+
+    job = import_job_create(uploaded_file=SimpleUploadedFile("c.csv", b"sku,name,price\nA-1,Alpha,1.00\n"), run=False)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(
+            reverse("admin:listings_importjob_changelist"),
+            {"action": "rerun_selected", "_selected_action": [job.pk]},
+            follow=True,
+        )
+    assert [str(message) for message in get_messages(response.wsgi_request)] == ["1 import queued again."]
+    job.refresh_from_db()
+    assert (job.status, job.created_count) == (ImportJob.Status.DONE, 1)
+    assert Product.objects.get().sku == "A-1"
