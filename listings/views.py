@@ -338,6 +338,9 @@ def _listing_row(listing: Listing, status_labels: dict) -> dict:
     detail = listing.error_description
     if listing.status == Listing.Status.MATCH_IN_STAGE:
         detail = STAGED_DETAIL + detail
+    elif listing.status == Listing.Status.PROCESSING and listing.match_submitted_at:
+        sent = timezone.localtime(listing.match_submitted_at).strftime("%Y-%m-%d %H:%M")
+        detail = f"Sent for matching at {sent}; results are read from Walmart every minute."
     return {
         "pk": listing.pk,
         "sku": product.sku,

@@ -325,3 +325,13 @@ def test_listing_rows_escape_text_and_show_walmart_state(operator_client, store)
     assert '<small class="muted">Unpublished · Active</small>' in page
     assert "<small>Unpublished: Price &lt;too&gt; high</small>" in page
     assert "Match - Match in Stage" in page
+
+
+def test_processing_listing_says_when_it_was_sent(operator_client, store):
+    from datetime import UTC, datetime
+
+    ListingFactory(
+        store=store, status=Listing.Status.PROCESSING, match_submitted_at=datetime(2026, 5, 4, 10, 30, tzinfo=UTC)
+    )
+    page = operator_client.get(listings_url(store)).content.decode()
+    assert "Sent for matching at 2026-05-04 10:30; results are read from Walmart every minute." in page
