@@ -96,14 +96,27 @@ def required_headers_check(request: HttpRequest) -> None:
             )
 
 
-def walmart_endpoint(family: str | Callable[[HttpRequest], str]):
-    """Decorate an emulated Walmart endpoint (csrf-exempt, login-not-required machine endpoint)."""
+def walmart_endpoint(family: str | Callable[[HttpRequest], str], *, methods: tuple[str, ...] = ("GET",)):
+    """Decorate an emulated Walmart endpoint (csrf-exempt, login-not-required machine endpoint) answering
+    `methods` (others: 405 in Walmart's error shape, nothing counted)."""
 
     def decorator(view):
         @csrf_exempt
         @login_not_required
         @functools.wraps(view)
         def wrapper(request: HttpRequest, *args, **kwargs):
+            if request.method not in methods:
+                response = error_response(
+                    EmulatorError(
+                        f"Method {request.method} is not allowed here.",
+                        status=405,
+                        code="METHOD_NOT_ALLOWED.GMP_GATEWAY_API",
+                        category="REQUEST",
+                        info="Method not allowed.",
+                    )
+                )
+                response["Allow"] = ", ".join(methods)
+                return response
             now = emulator_now()
             request.emulator_now = now
             try:

@@ -38,6 +38,7 @@ urlpatterns = [
     ),
     path("v3/webhooks/eventTypes", views_orders.event_types, name="event_types"),
     path("v3/webhooks/test", views_orders.webhook_test, name="webhook_test"),
+    path("v3/<path:rest>", views.unknown_path, name="unknown_path"),
     path("inspect/", views_inspect.seller_list, name="inspect_sellers"),
     path("inspect/<int:seller_id>/", views_inspect.seller_detail, name="inspect_seller"),
     path("inspect/<int:seller_id>/action/", views_inspect.seller_action, name="inspect_action"),

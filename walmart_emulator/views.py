@@ -231,7 +231,7 @@ def item_get(request: HttpRequest, seller: Seller, identifier: str):
     return {"ItemResponse": [offer_json(offer)], "totalItems": 1}
 
 
-@walmart_endpoint("items_retire")
+@walmart_endpoint("items_retire", methods=("DELETE",))
 def item_retire(request: HttpRequest, seller: Seller, sku: str):
     services.offer_retire(seller=seller, sku=sku)
     return {
@@ -276,7 +276,7 @@ def walmart_search(request: HttpRequest, seller: Seller):
     return {"items": [catalog_item_json(item) for item in found]}
 
 
-@walmart_endpoint("items_read")
+@walmart_endpoint("items_read", methods=("POST",))
 def catalog_search(request: HttpRequest, seller: Seller):
     """POST /v3/items/catalog/search: search the seller's own items (query field/value + filters)."""
     body = json_body(request, api="GMP_ITEM_QUERY_API") if request.body else {}
@@ -338,13 +338,11 @@ def _feed_family(request: HttpRequest) -> str:
     return "feeds_status"
 
 
-@walmart_endpoint(_feed_family)
+@walmart_endpoint(_feed_family, methods=("GET", "POST"))
 def feeds(request: HttpRequest, seller: Seller):
     """POST /v3/feeds?feedType= (multipart `file`) -> {feedId}; GET /v3/feeds -> feed list."""
     if request.method == "POST":
         return feed_submit(request, seller)
-    if request.method != "GET":
-        raise EmulatorError("Method not allowed.", status=405, code="METHOD_NOT_ALLOWED.GMP_GATEWAY_API")
     queryset = Feed.objects.filter(seller=seller).select_related("seller").order_by("-pk")
     if request.GET.get("feedId"):
         queryset = queryset.filter(feed_id=request.GET["feedId"])
@@ -404,7 +402,7 @@ def _inventory_family(request: HttpRequest) -> str:
     return "inventory_update" if request.method == "PUT" else "inventory_read"
 
 
-@walmart_endpoint(_inventory_family)
+@walmart_endpoint(_inventory_family, methods=("GET", "PUT"))
 def inventory(request: HttpRequest, seller: Seller):
     """GET / PUT /v3/inventory?sku= (default ship node)."""
     sku = request.GET.get("sku", "")
@@ -413,8 +411,6 @@ def inventory(request: HttpRequest, seller: Seller):
     if request.method == "GET":
         offer = services.offer_get(seller=seller, sku=sku)
         return {"sku": offer.sku, "quantity": quantity_json(offer.quantity)}
-    if request.method != "PUT":
-        raise EmulatorError("Method not allowed.", status=405, code="METHOD_NOT_ALLOWED.GMP_GATEWAY_API")
     body = json_body(request, api="GMP_INVENTORY_API")
     quantity = body.get("quantity")
     if body.get("sku") not in (None, sku):
@@ -476,7 +472,7 @@ def _node_family(request: HttpRequest) -> str:
     return "inventory_update" if request.method == "PUT" else "inventory_read"
 
 
-@walmart_endpoint(_node_family)
+@walmart_endpoint(_node_family, methods=("GET", "PUT"))
 def inventory_nodes(request: HttpRequest, seller: Seller, sku: str):
     """GET / PUT /v3/inventories/{sku}: quantities per ship node. The emulated seller has one node (its
     default); a PUT naming another node gets a per-node error, like Walmart's partial failures."""
@@ -493,8 +489,6 @@ def inventory_nodes(request: HttpRequest, seller: Seller, sku: str):
                 }
             ],
         }
-    if request.method != "PUT":
-        raise EmulatorError("Method not allowed.", status=405, code="METHOD_NOT_ALLOWED.GMP_GATEWAY_API")
     body = json_body(request, api="GMP_INVENTORY_API")
     nodes = (body.get("inventories") or {}).get("nodes") if isinstance(body.get("inventories"), dict) else None
     if not isinstance(nodes, list) or not nodes or not all(isinstance(node, dict) for node in nodes):
@@ -528,11 +522,9 @@ def inventory_nodes(request: HttpRequest, seller: Seller, sku: str):
     return {"sku": sku, "nodes": results}
 
 
-@walmart_endpoint("price_update")
+@walmart_endpoint("price_update", methods=("PUT",))
 def price(request: HttpRequest, seller: Seller):
     """PUT /v3/price: one SKU's BASE price."""
-    if request.method != "PUT":
-        raise EmulatorError("Method not allowed.", status=405, code="METHOD_NOT_ALLOWED.GMP_GATEWAY_API")
     offer = services.price_update(seller=seller, body=json_body(request, api="GMP_PRICE_API"))
     return {
         "mart": "WALMART_US",
@@ -603,3 +595,18 @@ def shipping_carriers(request: HttpRequest, seller: Seller):
         }
         for method_id, name, kind, text in CARRIER_METHODS
     ]
+
+
+@csrf_exempt
+@login_not_required
+def unknown_path(request: HttpRequest, rest: str):
+    """Any other /v3/ path: Walmart's 404 URI_NOT_FOUND (not Django's HTML page)."""
+    return error_response(
+        EmulatorError(
+            f"No Walmart API at /v3/{rest}.",
+            status=404,
+            code="URI_NOT_FOUND.GMP_GATEWAY_API",
+            info="Requested URI not found.",
+            category="REQUEST",
+        )
+    )

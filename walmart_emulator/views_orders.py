@@ -163,20 +163,18 @@ def order_detail(request: HttpRequest, seller: Seller, purchase_order_id: str):
     return HttpResponse('{"order":' + row[0] + "}", content_type="application/json")
 
 
-@walmart_endpoint("orders_acknowledge")
+@walmart_endpoint("orders_acknowledge", methods=("POST",))
 def order_acknowledge(request: HttpRequest, seller: Seller, purchase_order_id: str):
     """POST /v3/orders/{purchaseOrderId}/acknowledge (no body)."""
-    _post_only(request)
     order = order_services.order_acknowledge(
         seller=seller, purchase_order_id=purchase_order_id, now=request.emulator_now
     )
     return {"order": order.snapshot}
 
 
-@walmart_endpoint("orders_ship")
+@walmart_endpoint("orders_ship", methods=("POST",))
 def order_ship(request: HttpRequest, seller: Seller, purchase_order_id: str):
     """POST /v3/orders/{purchaseOrderId}/shipping."""
-    _post_only(request)
     body = json_body(request)
     order = order_services.order_ship(
         seller=seller, purchase_order_id=purchase_order_id, body=body, now=request.emulator_now
@@ -184,10 +182,9 @@ def order_ship(request: HttpRequest, seller: Seller, purchase_order_id: str):
     return {"order": order.snapshot}
 
 
-@walmart_endpoint("orders_cancel")
+@walmart_endpoint("orders_cancel", methods=("POST",))
 def order_cancel(request: HttpRequest, seller: Seller, purchase_order_id: str):
     """POST /v3/orders/{purchaseOrderId}/cancel."""
-    _post_only(request)
     body = json_body(request)
     order = order_services.order_cancel(
         seller=seller, purchase_order_id=purchase_order_id, body=body, now=request.emulator_now
@@ -195,20 +192,14 @@ def order_cancel(request: HttpRequest, seller: Seller, purchase_order_id: str):
     return {"order": order.snapshot}
 
 
-@walmart_endpoint("orders_refund")
+@walmart_endpoint("orders_refund", methods=("POST",))
 def order_refund(request: HttpRequest, seller: Seller, purchase_order_id: str):
     """POST /v3/orders/{purchaseOrderId}/refund."""
-    _post_only(request)
     body = json_body(request)
     order = order_services.order_refund(
         seller=seller, purchase_order_id=purchase_order_id, body=body, now=request.emulator_now
     )
     return {"order": order.snapshot}
-
-
-def _post_only(request: HttpRequest) -> None:
-    if request.method != "POST":
-        raise EmulatorError("Method not allowed.", status=405, code="METHOD_NOT_ALLOWED.GMP_GATEWAY_API")
 
 
 # --- returns --------------------------------------------------------------------------------------
@@ -257,10 +248,9 @@ def returns(request: HttpRequest, seller: Seller):
     }
 
 
-@walmart_endpoint("returns_refund")
+@walmart_endpoint("returns_refund", methods=("POST",))
 def return_refund(request: HttpRequest, seller: Seller, return_order_id: str):
     """POST /v3/returns/{returnOrderId}/refund -> echoes the refunded lines."""
-    _post_only(request)
     body = json_body(request, api="GMP_RETURNS_API")
     return_services.return_refund(seller=seller, return_order_id=return_order_id, body=body)
     return {
@@ -273,7 +263,7 @@ def return_refund(request: HttpRequest, seller: Seller, return_order_id: str):
 # --- webhooks -------------------------------------------------------------------------------------
 
 
-@walmart_endpoint("webhooks")
+@walmart_endpoint("webhooks", methods=("GET", "POST"))
 def subscriptions(request: HttpRequest, seller: Seller):
     """GET / POST /v3/webhooks/subscriptions."""
     if request.method == "POST":
@@ -293,7 +283,7 @@ def subscriptions(request: HttpRequest, seller: Seller):
     return {"events": [webhook_services.subscription_json(subscription) for subscription in queryset]}
 
 
-@walmart_endpoint("webhooks")
+@walmart_endpoint("webhooks", methods=("PATCH", "DELETE"))
 def subscription_detail(request: HttpRequest, seller: Seller, subscription_id: str):
     """PATCH / DELETE /v3/webhooks/subscriptions/{subscriptionId}."""
     if request.method == "PATCH":
@@ -301,10 +291,8 @@ def subscription_detail(request: HttpRequest, seller: Seller, subscription_id: s
             seller=seller, subscription_id=subscription_id, body=json_body(request, api="GMP_NOTIFICATION_API")
         )
         return webhook_services.subscription_json(subscription)
-    if request.method == "DELETE":
-        webhook_services.subscription_delete(seller=seller, subscription_id=subscription_id)
-        return {"subscriptionId": subscription_id, "message": "Subscription deleted successfully"}
-    raise EmulatorError("Method not allowed.", status=405, code="METHOD_NOT_ALLOWED.GMP_GATEWAY_API")
+    webhook_services.subscription_delete(seller=seller, subscription_id=subscription_id)
+    return {"subscriptionId": subscription_id, "message": "Subscription deleted successfully"}
 
 
 @walmart_endpoint("webhooks")
@@ -318,8 +306,7 @@ def event_types(request: HttpRequest, seller: Seller):
     }
 
 
-@walmart_endpoint("webhooks")
+@walmart_endpoint("webhooks", methods=("POST",))
 def webhook_test(request: HttpRequest, seller: Seller):
     """POST /v3/webhooks/test."""
-    _post_only(request)
     return webhook_services.webhook_test(seller=seller, body=json_body(request, api="GMP_NOTIFICATION_API"))

@@ -9,7 +9,7 @@ import pytest
 from tests.walmart_emulator.conftest import BASE, WalmartTestClient
 from tests.walmart_emulator.spec import assert_matches_spec, assert_valid, requires_specs, schema_at
 from walmart_emulator import services
-from walmart_emulator.models import AccessToken
+from walmart_emulator.models import AccessToken, RateLimitBucket
 
 pytestmark = pytest.mark.django_db
 
@@ -129,3 +129,17 @@ def test_error_entries_match_walmarts_error_schema(anonymous_wm, wm):
     for response in (anonymous_wm.get("/v3/items"), wm.get("/v3/items", {"limit": "x"}), wm.get("/v3/orders")):
         for entry in response.json()["errors"]["error"]:
             assert_valid(error_schema, entry)
+
+
+def test_wrong_method_is_405_and_counts_nothing(wm, seller):
+    response = wm.post("/v3/items", {})
+    assert response.status_code == 405
+    assert response["Allow"] == "GET"
+    assert response.json()["errors"]["error"][0]["code"] == "METHOD_NOT_ALLOWED.GMP_GATEWAY_API"
+    assert not RateLimitBucket.objects.exists()
+
+
+def test_unknown_api_path_is_walmarts_404(wm):
+    response = wm.get("/v3/nothing/here")
+    assert response.status_code == 404
+    assert response.json()["errors"]["error"][0]["code"] == "URI_NOT_FOUND.GMP_GATEWAY_API"
