@@ -163,13 +163,15 @@ def main() -> None:
         store.emulator_base_url = base + "/walmart-emulator"
         store.save(update_fields=["emulator_base_url"])
 
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         first = order_poll(store=store)
-        elapsed = time.perf_counter() - started
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
         lines = OrderLine.objects.filter(order__store=store).count()
         print(
             f"  first poll: {first.created:,} orders created ({lines:,} lines, stock reserved per line) in "
-            f"{elapsed:.2f} s = {first.created / elapsed:,.0f} orders/s (target 500/s)"
+            f"{elapsed:.2f} s = {first.created / elapsed:,.0f} orders/s (target 500/s); this process used "
+            f"{cpu:.1f} CPU-s (product and in-process emulator together), load average {os.getloadavg()[0]:.1f} "
+            f"on {os.cpu_count()} CPUs"
         )
         started = time.perf_counter()
         second = order_poll(store=store)
