@@ -20,9 +20,18 @@ def sync_run_task(store_id: int, stream: str) -> dict | None:
     return sync_run(store=store, stream=stream).summary()
 
 
-@shared_task(acks_late=True, ignore_result=True)
+# Reading 100,000 SKUs back is ~2,000 pages paced by Walmart's read limits: minutes, not seconds.
+RECONCILE_SOFT_TIME_LIMIT = 1800
+
+
+@shared_task(
+    acks_late=True,
+    ignore_result=True,
+    soft_time_limit=RECONCILE_SOFT_TIME_LIMIT,
+    time_limit=RECONCILE_SOFT_TIME_LIMIT + 60,
+)
 def sync_reconcile_task(store_id: int, stream: str) -> dict | None:
-    """Read Walmart's values back and flag drift (`inventory.services.sync_reconcile`)."""
+    """Read Walmart's values back and flag drift (`inventory.services.sync_reconcile`). Safe to re-run."""
     from channel_manager.models import Store
     from inventory.services import sync_reconcile
     from walmart_client.errors import WalmartError

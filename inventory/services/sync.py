@@ -579,7 +579,12 @@ def sync_reconcile(*, store: Store, stream: str, client: Any = None) -> Reconcil
     confirmed after the read started, are skipped. Then a run is queued. Safe to re-run; raises WalmartError
     (nothing written) when Walmart cannot be read."""
     spec = stream_spec(stream)
-    client = client if client is not None else _client_for(store)
+    if client is None:
+        # A long read of every page: this client waits for Walmart's buckets to refill (pacing hook, and
+        # Walmart's wait on a 429) instead of failing halfway; the task has a long time limit for it.
+        from channel_manager.walmart import walmart_client_for_store
+
+        client = walmart_client_for_store(store)
     started = timezone.now()
     remote = _walmart_values(spec=spec, client=client)
     in_flight = in_flight_values(store=store, stream=stream, now=started)
