@@ -21,6 +21,7 @@ from inventory.streams import StreamSpec
 logger = logging.getLogger(__name__)
 
 FEED_LIMITS_CACHE_SECONDS = 3600
+FEED_LIMITS_RETRY_SECONDS = 300  # after a failed read of the partner profile, the settings apply this long
 # Tokens left untouched in a bucket so other work of the store (a retry, an operator's action) still fits.
 SINGLE_CALL_RESERVE = 1
 
@@ -65,10 +66,11 @@ def feed_limits_get(*, store_id: int, spec: StreamSpec, sync_settings: StoreSync
 
         try:
             profile_limits = partner_profile_feed_limits(client.settings.partner_profile())
+            lifetime = FEED_LIMITS_CACHE_SECONDS
         except WalmartError as error:
             logger.warning("Partner profile of store %s unreadable, using settings: %s", store_id, error)
-            profile_limits = {}
-        cache.set(_profile_cache_key(store_id), profile_limits, FEED_LIMITS_CACHE_SECONDS)
+            profile_limits, lifetime = {}, FEED_LIMITS_RETRY_SECONDS
+        cache.set(_profile_cache_key(store_id), profile_limits, lifetime)
     if spec.name == INVENTORY:
         fallback_bytes, max_items = sync_settings.inventory_feed_max_bytes, sync_settings.inventory_feed_max_items
     else:
