@@ -498,7 +498,11 @@ def feed_results_apply(
     """Apply Walmart's per-item results of a processed feed: a SUCCESS confirms the listing with the value
     that feed sent; a DATA_ERROR writes Walmart's message on the listing and remembers the refused value (not
     resent until it changes); a SYSTEM_ERROR / TIMEOUT_ERROR writes the message and the value is resent by a
-    later run. When the whole feed failed, every item without a result gets the feed's error. Safe to re-run."""
+    later run. When the whole feed failed, every item without a result gets the feed's error. Safe to re-run.
+
+    A success always confirms the value this feed sent, even if a later single call confirmed another one:
+    Walmart may have applied the feed after that call, so the planner re-sends the newer value if it still
+    differs (one extra call at worst, never a wrong value believed confirmed)."""
     spec = _stream_of_feed(feed)
     sent = feed_payload_items(spec.name, feed.payload)
     listing_ids = _listing_ids_by_sku(store_id=feed.store_id, skus=list(sent))
