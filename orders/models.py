@@ -182,6 +182,11 @@ class Order(models.Model):
             models.Index(fields=["store", "status", "-order_date", "-id"], name="order_store_status_date_idx"),
             models.Index(fields=["store", "customer_order_id"], name="order_store_customer_order_idx"),
             models.Index(fields=["store", "acknowledged_at"], name="order_store_ack_idx"),
+            # The Orders tab's sortable columns, each with the id as tie-breaker (one index scan per page).
+            models.Index(fields=["store", "ship_by", "id"], name="order_store_ship_by_idx"),
+            models.Index(fields=["store", "deliver_by", "id"], name="order_store_deliver_by_idx"),
+            models.Index(fields=["store", "order_total", "id"], name="order_store_total_idx"),
+            models.Index(fields=["store", "updated_at", "id"], name="order_store_updated_idx"),
         ]
 
     def __str__(self) -> str:

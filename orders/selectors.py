@@ -41,6 +41,27 @@ LIST_COLUMNS = (
 )
 
 
+SEARCH_IDENTIFIER_LIMIT = 1000
+
+
+def order_ids_matching_identifier(*, store: Store, term: str) -> list[int]:
+    """Orders whose Walmart order #, customer order #, commerce order # or a line's SKU is exactly `term`:
+    four indexed lookups (an OR across them, or with a name search, would scan every order)."""
+    ids: list[int] = []
+    for queryset in (
+        Order.objects.filter(store=store, purchase_order_id=term),
+        Order.objects.filter(store=store, customer_order_id=term),
+        Order.objects.filter(store=store, commerce_order_number__in={term, term.upper()}),
+    ):
+        ids.extend(queryset.values_list("pk", flat=True)[:SEARCH_IDENTIFIER_LIMIT])
+    ids.extend(
+        OrderLine.objects.filter(sku=term, order__store=store)
+        .values_list("order_id", flat=True)
+        .distinct()[:SEARCH_IDENTIFIER_LIMIT]
+    )
+    return sorted(set(ids))
+
+
 def order_sort_normalised(sort: str | None) -> str:
     key = (sort or "").lstrip("-")
     return sort if key in ORDER_SORTS else DEFAULT_SORT
@@ -48,22 +69,19 @@ def order_sort_normalised(sort: str | None) -> str:
 
 def order_list(*, store: Store, status: str | None = None, search: str = "", sort: str = DEFAULT_SORT) -> QuerySet:
     """Orders of one store for the Orders tab: only the list's columns, filtered by a status card and a
-    search (Walmart / commerce / customer order number, customer name or email, or a line's SKU), sorted
+    search (exactly a Walmart / commerce / customer order number or a line's SKU; failing that, part of
+    the customer's name or their email), sorted
     by a column key of ORDER_SORTS (prefix "-" for descending) with the id as tie-breaker."""
     orders = Order.objects.filter(store=store).only(*LIST_COLUMNS)
     if status in Order.Status.values:
         orders = orders.filter(status=status)
     search = (search or "").strip()
     if search:
-        sku_match = OrderLine.objects.filter(order=OuterRef("pk"), sku=search)
-        orders = orders.filter(
-            Q(purchase_order_id=search)
-            | Q(customer_order_id=search)
-            | Q(commerce_order_number__iexact=search)
-            | Q(customer_name__icontains=search)
-            | Q(customer_email__iexact=search)
-            | Exists(sku_match)
-        )
+        matched_ids = order_ids_matching_identifier(store=store, term=search)
+        if matched_ids:
+            orders = orders.filter(pk__in=matched_ids)
+        else:
+            orders = orders.filter(Q(customer_name__icontains=search) | Q(customer_email__iexact=search))
     returns_model = _returns_model()
     if returns_model is not None:
         orders = orders.annotate(has_return=Exists(returns_model.objects.filter(order=OuterRef("pk"))))
