@@ -426,9 +426,16 @@ def _open_feeds_poll(*, store: Store, spec: StreamSpec, client: Any) -> int:
     ).update(
         status=Feed.Status.ERROR, error="Never acknowledged by Walmart; its items are planned again.", completed_at=now
     )
+    from walmart_client.errors import WalmartNotFound
+
     completed = 0
     for feed in open_feeds(store=store, stream=spec.name).filter(walmart_feed_id__isnull=False).order_by("created_at"):
-        completed += feed_poll(feed=feed, client=client)
+        try:
+            completed += feed_poll(feed=feed, client=client)
+        except WalmartNotFound as error:  # Walmart does not know this feed id: close it, its items go again
+            Feed.objects.filter(pk=feed.pk).update(
+                status=Feed.Status.ERROR, error=f"Unknown to Walmart: {_error_text(error)}"[:2000], completed_at=now
+            )
     return completed
 
 

@@ -544,3 +544,28 @@ def test_a_refused_feed_is_not_resent_before_the_next_feed_slot(walmart, base_ur
     state = SyncState.objects.get(store=store, stream="inventory")
     assert state.feed_not_before >= timezone.now() + timedelta(minutes=9)
     assert list(Feed.objects.values_list("status", "walmart_feed_id")) == [("ERROR", None)]
+
+
+def test_a_feed_walmart_does_not_know_is_closed_and_the_other_feeds_still_polled(walmart, base_url, store, api_client):
+    # given: two open feeds; Walmart answers 404 for the first, PROCESSED for the second
+    listing = listings_create(store, 1, quantity=3, confirmed_quantity=4)[0]
+    payload = {
+        "InventoryHeader": {"version": "1.4"},
+        "Inventory": [{"sku": "SKU-000000", "quantity": {"unit": "EACH", "amount": 3}}],
+    }
+    Feed.objects.create(store=store, feed_type="inventory", walmart_feed_id="LOST", status="RECEIVED", payload=payload)
+    Feed.objects.create(store=store, feed_type="inventory", walmart_feed_id="OK-1", status="RECEIVED", payload=payload)
+    walmart.add(
+        responses.GET, f"{base_url}/v3/feeds/LOST", status=404, json={"errors": [{"code": "CONTENT_NOT_FOUND"}]}
+    )
+    feed_processed(walmart, base_url, "OK-1", [{"sku": "SKU-000000", "ingestionStatus": "SUCCESS"}])
+    store.inventory_enabled = False
+    store.save()
+    # when
+    result = sync_run(store=store, stream="inventory", client=api_client)
+    # then
+    assert result.feeds_completed == 1
+    assert dict(Feed.objects.values_list("walmart_feed_id", "status")) == {"LOST": "ERROR", "OK-1": "PROCESSED"}
+    assert Feed.objects.get(walmart_feed_id="LOST").error == "Unknown to Walmart: CONTENT_NOT_FOUND"
+    listing.refresh_from_db()
+    assert listing.confirmed_quantity == 3
