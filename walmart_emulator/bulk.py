@@ -1,15 +1,62 @@
 """Fast bulk writes for feeds (10,000 rows in well under a second): `executemany` over plain INSERT /
-UPDATE statements, with values prepared by the model fields themselves (so SQLite and PostgreSQL both
-get what the ORM would send). Table and column names come from model metadata only; values are always
-query parameters. Callers run these inside their own transaction."""
+UPDATE statements, with values adapted like the ORM does (per column type, via the connection's
+operations or the field itself), so SQLite and PostgreSQL both get what the ORM would send. Table and
+column names come from model metadata only; values are always query parameters. Callers run these
+inside their own transaction."""
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from django.db import connection, models
+
+IDENTITY_TYPES = {
+    "CharField",
+    "TextField",
+    "IntegerField",
+    "PositiveIntegerField",
+    "PositiveSmallIntegerField",
+    "SmallIntegerField",
+    "BigIntegerField",
+    "FloatField",
+    "BooleanField",
+    "ForeignKey",
+    "AutoField",
+    "BigAutoField",
+}
 
 
 def _columns(model: type[models.Model], fields: Sequence[str]) -> list[models.Field]:
     return [model._meta.get_field(name) for name in fields]
+
+
+def _adapter(field: models.Field) -> Callable[[object], object] | None:
+    """How to turn a Python value into a query parameter for this column (None: as is). Same results as
+    `field.get_db_prep_save`, without its per-value overhead (10,000-row feeds)."""
+    kind = field.get_internal_type()
+    if kind in IDENTITY_TYPES:
+        return None
+    if kind == "DateTimeField":
+        cache: dict = {}
+
+        def adapt_datetime(value):
+            if value not in cache:
+                cache[value] = connection.ops.adapt_datetimefield_value(value)
+            return cache[value]
+
+        return adapt_datetime
+    if kind == "DecimalField":
+        return lambda value: connection.ops.adapt_decimalfield_value(value, field.max_digits, field.decimal_places)
+    return lambda value: field.get_db_prep_save(value, connection)
+
+
+def _prepare(columns: list[models.Field], rows: Iterable[Sequence]) -> list[list]:
+    adapters = [_adapter(column) for column in columns]
+    return [
+        [
+            value if adapter is None or value is None else adapter(value)
+            for adapter, value in zip(adapters, row, strict=True)
+        ]
+        for row in rows
+    ]
 
 
 def bulk_insert(model: type[models.Model], fields: Sequence[str], rows: Iterable[Sequence]) -> int:
@@ -20,9 +67,7 @@ def bulk_insert(model: type[models.Model], fields: Sequence[str], rows: Iterable
         f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(column.column) for column in columns)}) "  # noqa: S608
         f"VALUES ({', '.join(['%s'] * len(columns))})"
     )
-    prepared = [
-        [column.get_db_prep_save(value, connection) for column, value in zip(columns, row, strict=True)] for row in rows
-    ]
+    prepared = _prepare(columns, rows)
     if prepared:
         with connection.cursor() as cursor:
             cursor.executemany(sql, prepared)
@@ -35,9 +80,9 @@ def bulk_update(model: type[models.Model], fields: Sequence[str], rows: Iterable
     quote = connection.ops.quote_name
     assignments = ", ".join(f"{quote(column.column)} = %s" for column in columns)
     sql = f"UPDATE {quote(model._meta.db_table)} SET {assignments} WHERE {quote(model._meta.pk.column)} = %s"  # noqa: S608
+    rows = list(rows)
     prepared = [
-        [*(column.get_db_prep_save(value, connection) for column, value in zip(columns, row[1:], strict=True)), row[0]]
-        for row in rows
+        [*values, row[0]] for values, row in zip(_prepare(columns, [row[1:] for row in rows]), rows, strict=True)
     ]
     if prepared:
         with connection.cursor() as cursor:

@@ -172,6 +172,12 @@ def feeds_process_all_due(*, now: datetime | None = None) -> int:
     return count
 
 
+@dataclass(frozen=True, slots=True)
+class CatalogRow:
+    pk: int
+    title: str
+
+
 @dataclass
 class ItemOutcome:
     index: int
@@ -328,9 +334,10 @@ def _process_match(feed: Feed, data, now: datetime) -> list[ItemOutcome]:
             outcome.fail("ERR_EXT_DATA_INVALID_PRODUCT_ID", str(error))
     _mark_duplicates(outcomes)
 
-    catalog: dict[str, CatalogItem] = {}
+    catalog: dict[str, CatalogRow] = {}
     for chunk in _chunks(sorted(set(gtins.values()))):
-        catalog.update({item.gtin: item for item in CatalogItem.objects.filter(gtin__in=chunk, is_published=True)})
+        rows = CatalogItem.objects.filter(gtin__in=chunk, is_published=True).values_list("gtin", "pk", "title")
+        catalog.update({gtin: CatalogRow(pk, title) for gtin, pk, title in rows})
     existing = _offers_by_sku(feed.seller, [outcome.sku for outcome in outcomes if outcome.sku])
     item_ids = [item.pk for item in catalog.values()]
     offered_items: dict[int, str] = {}
