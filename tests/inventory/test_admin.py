@@ -74,3 +74,16 @@ def test_stock_movements_cannot_be_added_or_changed_in_admin(admin_client):
     assert admin_client.get(reverse("admin:inventory_stockmovement_add")).status_code == 403
     admin_client.post(reverse("admin:inventory_stockmovement_change", args=[movement.pk]), {"delta": "50"})
     assert StockMovement.objects.get().delta == -1
+
+
+def test_reconcile_now_queues_one_reconciliation_per_stream_of_each_selected_store(
+    admin_client, store, other_store, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = admin_client.post(
+            reverse("admin:inventory_storesync_changelist"),
+            {"action": "reconcile_now", "_selected_action": [store.pk, other_store.pk]},
+            follow=True,
+        )
+    assert [str(m) for m in get_messages(response.wsgi_request)] == ["4 reconciliations queued."]
+    assert len(callbacks) == 4

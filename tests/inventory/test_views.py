@@ -161,3 +161,17 @@ def test_preview_json_of_an_unknown_stream_is_404(store, operator_client):
     response = operator_client.get(reverse("inventory:sync_preview_json", args=[store.pk, "lagtime"]))
     assert response.status_code == 404
     assert urlparse(response.request["PATH_INFO"]).path.endswith("lagtime.json")
+
+
+def test_reconcile_now_queues_the_chosen_stream(store, operator_client, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = operator_client.post(reverse("inventory:sync_reconcile", args=[store.pk]), {"stream": "price"})
+    assert response.status_code == 302
+    assert len(callbacks) == 1
+
+
+def test_sync_now_is_post_only(store, operator_client, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = operator_client.get(reverse("inventory:sync_run", args=[store.pk]))
+    assert response.status_code == 405
+    assert callbacks == []
