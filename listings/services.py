@@ -545,39 +545,42 @@ def listings_match(*, store: Store, listings: QuerySet[Listing], actor=None) -> 
     now = timezone.now()
     submitted = refused = feeds_created = 0
     requested = listings.filter(store=store).count()
+    feed_ids: list[int] = []
     with transaction.atomic():
-        candidates = list(
+        candidate_ids = list(
             listings.filter(store=store, status__in=[Listing.Status.DRAFT, Listing.Status.ERROR])
             .select_for_update(of=("self",))
-            .select_related("product")
             .order_by("pk")
+            .values_list("pk", flat=True)
         )
-        items: list[tuple[Listing, dict]] = []
-        refusals: list[Listing] = []
-        for listing in candidates:
-            item, reason = _match_item(listing, identifiers)
-            if item is None:
-                listing.status = Listing.Status.ERROR
-                listing.error_description = reason
-                listing.updated_at = now
-                refusals.append(listing)
-            else:
-                items.append((listing, item))
-        Listing.objects.bulk_update(
-            refusals, ["status", "error_description", "updated_at"], batch_size=STATUS_UPDATE_CHUNK
-        )
-        refused = len(refusals)
-        feed_ids: list[int] = []
-        for start in range(0, len(items), MATCH_FEED_MAX_ITEMS):
-            chunk = items[start : start + MATCH_FEED_MAX_ITEMS]
+        # One chunk of listings in memory at a time: 100,000 listings never sit in memory together.
+        for start in range(0, len(candidate_ids), MATCH_FEED_MAX_ITEMS):
+            chunk_ids = candidate_ids[start : start + MATCH_FEED_MAX_ITEMS]
+            items: list[tuple[int, dict]] = []
+            refusals: list[Listing] = []
+            for listing in Listing.objects.filter(pk__in=chunk_ids).select_related("product").order_by("pk"):
+                item, reason = _match_item(listing, identifiers)
+                if item is None:
+                    listing.status = Listing.Status.ERROR
+                    listing.error_description = reason
+                    listing.updated_at = now
+                    refusals.append(listing)
+                else:
+                    items.append((listing.pk, item))
+            Listing.objects.bulk_update(
+                refusals, ["status", "error_description", "updated_at"], batch_size=STATUS_UPDATE_CHUNK
+            )
+            refused += len(refusals)
+            if not items:
+                continue
             feed = Feed.objects.create(
                 store=store,
                 feed_type=Feed.FeedType.ITEM_MATCH,
                 status=Feed.Status.PENDING,
-                item_count=len(chunk),
-                payload={"MPItemFeedHeader": dict(MATCH_FEED_HEADER), "MPItem": [{"Item": item} for _, item in chunk]},
+                item_count=len(items),
+                payload={"MPItemFeedHeader": dict(MATCH_FEED_HEADER), "MPItem": [{"Item": item} for _, item in items]},
             )
-            ids = [listing.pk for listing, _ in chunk]
+            ids = [pk for pk, _ in items]
             for id_start in range(0, len(ids), STATUS_UPDATE_CHUNK):
                 Listing.objects.filter(pk__in=ids[id_start : id_start + STATUS_UPDATE_CHUNK]).update(
                     status=Listing.Status.PROCESSING,
@@ -587,11 +590,13 @@ def listings_match(*, store: Store, listings: QuerySet[Listing], actor=None) -> 
                     updated_at=now,
                 )
             feed_ids.append(feed.pk)
-            submitted += len(chunk)
+            submitted += len(items)
             feeds_created += 1
         for feed_id in feed_ids:
             transaction.on_commit(lambda feed_id=feed_id: match_feed_submit_task.delay(feed_id))
-    return MatchResult(submitted=submitted, feeds=feeds_created, refused=refused, skipped=requested - len(candidates))
+    return MatchResult(
+        submitted=submitted, feeds=feeds_created, refused=refused, skipped=requested - len(candidate_ids)
+    )
 
 
 def _walmart_client(store: Store):
