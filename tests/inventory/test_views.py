@@ -175,3 +175,10 @@ def test_sync_now_is_post_only(store, operator_client, django_capture_on_commit_
         response = operator_client.get(reverse("inventory:sync_run", args=[store.pk]))
     assert response.status_code == 405
     assert callbacks == []
+
+
+def test_the_store_tabs_lead_to_the_sync_page_and_mark_it_active(store, operator_client):
+    response = operator_client.get(reverse("inventory:sync_dashboard", args=[store.pk]))
+    html = response.content.decode()
+    tab = f'<a href="/stores/{store.pk}/sync/" class="active" aria-current="page">Inventory &amp; Price Sync</a>'
+    assert tab in html
