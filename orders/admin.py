@@ -124,7 +124,7 @@ class OrderAdmin(admin.ModelAdmin):
             try:
                 count += services.order_acknowledge(order_id=order.pk, actor=ADMIN, force=True, user=request.user)
             except Exception as error:  # noqa: BLE001 - reported to the admin user
-                failures.append(f"{order.purchase_order_id}: {services._error_text(error)}")
+                failures.append(f"{order.purchase_order_id}: {services.error_text(error)}")
         self.message_user(request, ngettext("%d order acknowledged.", "%d orders acknowledged.", count) % count)
         if failures:
             self.message_user(request, "Failed: " + "; ".join(failures[:10]), level=messages.ERROR)
@@ -137,7 +137,7 @@ class OrderAdmin(admin.ModelAdmin):
                 services.order_refresh(order=order, actor=ADMIN, user=request.user)
                 count += 1
             except Exception as error:  # noqa: BLE001 - reported to the admin user
-                failures.append(f"{order.purchase_order_id}: {services._error_text(error)}")
+                failures.append(f"{order.purchase_order_id}: {services.error_text(error)}")
         self.message_user(request, ngettext("%d order re-read.", "%d orders re-read.", count) % count)
         if failures:
             self.message_user(request, "Failed: " + "; ".join(failures[:10]), level=messages.ERROR)

@@ -124,7 +124,7 @@ def _actor_name(actor: str, user=None) -> str:
     return str(actor)
 
 
-def _error_text(error: Exception) -> str:
+def error_text(error: Exception) -> str:
     details = getattr(error, "errors", None)
     if details:
         return "; ".join(str(detail) for detail in details)[:2000]
@@ -566,7 +566,7 @@ def order_poll(*, store: Store, actor: str = Actor.SCHEDULE) -> PollResult:
                 flush(batch)
         flush(batch)
     except Exception as error:
-        OrderSettings.objects.filter(pk=order_settings.pk).update(last_poll_error=_error_text(error))
+        OrderSettings.objects.filter(pk=order_settings.pk).update(last_poll_error=error_text(error))
         raise
     OrderSettings.objects.filter(pk=order_settings.pk).update(
         polled_through=started, last_poll_finished_at=timezone.now(), last_poll_error=""
@@ -623,7 +623,7 @@ def order_acknowledge(*, order_id: int, actor: str = Actor.SYSTEM, force: bool =
             order=order,
             actor=actor,
             user=user,
-            message=f"Acknowledgement failed: {_error_text(error)}",
+            message=f"Acknowledgement failed: {error_text(error)}",
             correlation_id=getattr(error, "correlation_id", "") or "",
         )
         raise
@@ -996,7 +996,7 @@ def _operation_sent(operation, *, actor: str, correlation_id: str, message: str)
 def _operation_failed(operation, *, error: Exception, maybe_applied: bool, final: bool, actor: str, label: str) -> None:
     model = type(operation)
     attempts = operation.attempts + 1
-    text = _error_text(error)
+    text = error_text(error)
     retry_after = getattr(error, "retry_after", None) or min(30 * 2 ** (attempts - 1), 600)
     with transaction.atomic():
         model.objects.filter(pk=operation.pk).update(
@@ -1207,7 +1207,7 @@ def webhook_event_process(*, event_id: int) -> Order | None:
         try:
             order, _ = order_fetch(store=event.store, purchase_order_id=event.purchase_order_id, actor=Actor.WEBHOOK)
         except Exception as error:
-            WebhookEvent.objects.filter(pk=event.pk).update(error=_error_text(error))
+            WebhookEvent.objects.filter(pk=event.pk).update(error=error_text(error))
             raise
     WebhookEvent.objects.filter(pk=event.pk).update(processed_at=timezone.now(), error="")
     return order
@@ -1323,4 +1323,4 @@ def webhook_subscriptions(*, store: Store) -> tuple[list[Any], str]:
     try:
         return list(_walmart_client(store).notifications.subscriptions(resource_name="ORDER")), ""
     except Exception as error:  # shown on the settings page
-        return [], f"Could not read the subscriptions from Walmart: {_error_text(error)}"
+        return [], f"Could not read the subscriptions from Walmart: {error_text(error)}"

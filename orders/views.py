@@ -244,7 +244,7 @@ def order_refresh_view(request: HttpRequest, store_id: int, order_id: int) -> Ht
     try:
         services.order_refresh(order=order, actor=OrderEvent.Actor.OPERATOR, user=request.user)
     except Exception as error:  # noqa: BLE001 - shown to the operator, never a 500
-        messages.error(request, f"Could not read the order from Walmart: {services._error_text(error)}")
+        messages.error(request, f"Could not read the order from Walmart: {services.error_text(error)}")
     else:
         messages.success(request, "Order re-read from Walmart.")
     return redirect("orders:order_detail", store_id=store.pk, order_id=order.pk)
@@ -299,7 +299,7 @@ def webhook_settings_view(request: HttpRequest, store_id: int) -> HttpResponse:
             else:
                 messages.error(request, "Unknown action.")
         except Exception as error:  # noqa: BLE001 - Walmart's answer is shown, never a 500
-            messages.error(request, f"Walmart refused: {services._error_text(error)}")
+            messages.error(request, f"Walmart refused: {services.error_text(error)}")
         return redirect("orders:webhook_settings", store_id=store.pk)
     subscriptions, subscriptions_error = services.webhook_subscriptions(store=store)
     return render(

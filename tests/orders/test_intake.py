@@ -62,8 +62,11 @@ def test_polling_twice_stores_one_order_acknowledged_once_with_stock_reserved_on
     assert order.acknowledged_at is not None
     line = OrderLine.objects.get()
     assert (line.quantity, line.quantity_acknowledged, line.quantity_created, line.stock_reserved) == (2, 2, 0, 2)
-    # and: acknowledged once, stock reserved once
-    assert len(calls_to(walmart_api, "POST", "/v3/orders/PO-1/acknowledge")) == 1
+    # and: acknowledged once (the timeline keeps Walmart's correlation id of that call), stock reserved once
+    ack_calls = calls_to(walmart_api, "POST", "/v3/orders/PO-1/acknowledge")
+    assert len(ack_calls) == 1
+    ack_event = order.events.get(message="Acknowledged on Walmart.")
+    assert ack_event.correlation_id == ack_calls[0].request.headers["WM_QOS.CORRELATION_ID"]
     listed_product.refresh_from_db()
     assert listed_product.quantity == 8
     assert list(StockMovement.objects.values_list("reason", "delta")) == [("order_reservation", -2)]
