@@ -15,6 +15,8 @@ from orders.services import (
     order_settings_ensure,
     shipment_create,
     webhook_subscribe,
+    webhook_test,
+    webhook_unsubscribe,
 )
 from orders.tasks import shipment_push_task
 from tests.factories import StoreFactory
@@ -102,6 +104,11 @@ def test_order_placed_on_walmart_arrives_by_webhook_ships_partially_and_the_rest
     assert order.status == Order.Status.SHIPPED
     product.refresh_from_db()
     assert product.quantity == 18
+
+    # and: Channel Settings -> Webhooks: Walmart's test event reaches the endpoint signed; unsubscribe removes all
+    assert webhook_test(store=store, event_url=endpoint) == "Eventurl successfully validated"
+    assert webhook_unsubscribe(store=store) == 3
+    assert emulated.WebhookSubscription.objects.filter(seller=seller).count() == 0
 
 
 def test_lost_answer_on_ship_is_resolved_by_reading_back_and_never_ships_twice(live_server, shop):
