@@ -10,6 +10,11 @@ urlpatterns = [
     path("stores/<int:store_id>/orders/<int:order_id>/cancel/", views.order_cancel_view, name="order_cancel"),
     path("stores/<int:store_id>/orders/<int:order_id>/refresh/", views.order_refresh_view, name="order_refresh"),
     path(
+        "stores/<int:store_id>/orders/<int:order_id>/acknowledge/",
+        views.order_acknowledge_view,
+        name="order_acknowledge",
+    ),
+    path(
         "stores/<int:store_id>/orders/<str:kind>/<int:operation_id>/retry/",
         views.operation_retry_view,
         name="operation_retry",

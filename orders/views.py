@@ -250,6 +250,22 @@ def order_refresh_view(request: HttpRequest, store_id: int, order_id: int) -> Ht
     return redirect("orders:order_detail", store_id=store.pk, order_id=order.pk)
 
 
+@require_POST
+def order_acknowledge_view(request: HttpRequest, store_id: int, order_id: int) -> HttpResponse:
+    store = store_get(user=request.user, store_id=store_id)
+    order = get_object_or_404(Order, store=store, pk=order_id)
+    try:
+        done = services.order_acknowledge(order_id=order.pk, actor=OrderEvent.Actor.OPERATOR, user=request.user)
+    except Exception as error:  # noqa: BLE001 - shown to the operator, never a 500
+        messages.error(request, f"Walmart refused the acknowledgement: {services.error_text(error)}")
+    else:
+        if done:
+            messages.success(request, "Acknowledged on Walmart.")
+        else:
+            messages.error(request, "Already acknowledged (or being acknowledged right now).")
+    return redirect("orders:order_detail", store_id=store.pk, order_id=order.pk)
+
+
 # --- Channel Settings --------------------------------------------------------------------------------
 
 

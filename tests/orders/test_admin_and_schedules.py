@@ -230,3 +230,27 @@ def test_order_detail_shows_lines_address_charges_and_timeline(operator_client, 
     assert "<td>20.00</td><td>4.99</td><td>1.60</td>" in html
     assert "Order value 26.59" in html
     assert "Order received from Walmart; commerce order WM00000001 created." in html
+
+
+def test_operator_acknowledges_from_the_detail_page(operator_client, store, walmart_api, api_base, order_settings):
+    # given: automatic acknowledgement is off, the order is not acknowledged
+    OrderSettings.objects.filter(pk=order_settings.pk).update(auto_acknowledge=False)
+    order = stored(store)
+    detail = reverse("orders:order_detail", args=[store.pk, order.pk])
+    assert 'id="acknowledge-button"' in operator_client.get(detail).content.decode()
+    walmart_api.add(
+        responses.POST,
+        f"{api_base}/v3/orders/PO-1/acknowledge",
+        json={"order": order_json("PO-1", lines=[line_json(statuses=[("Acknowledged", 1)])])},
+    )
+    # when: pressed twice
+    url = reverse("orders:order_acknowledge", args=[store.pk, order.pk])
+    first = operator_client.post(url, follow=True).content.decode()
+    second = operator_client.post(url, follow=True).content.decode()
+    # then: Walmart is called once
+    assert "Acknowledged on Walmart." in first
+    assert "Already acknowledged" in second
+    assert len(calls_to(walmart_api, "POST", "/v3/orders/PO-1/acknowledge")) == 1
+    order.refresh_from_db()
+    assert order.acknowledged_at is not None
+    assert order.lines.get().quantity_acknowledged == 1
