@@ -6,9 +6,9 @@ query count independent of page size). Prints figures; never passes or fails on 
     .venv/bin/python -m bench orders_page
 
 Rows are generated inside PostgreSQL (`generate_series`, one line per order, statuses spread over the five
-cards), then VACUUM ANALYZEd (as autovacuum would). Each figure is the median of `--repeat` requests through Django's test client (the
-whole stack: middleware, login, view, selectors, template), after one warm-up request; the query count is
-taken from the same requests.
+cards), then VACUUM ANALYZEd (as autovacuum would). Each figure is the median of `--repeat` requests
+through Django's test client (the whole stack: middleware, login, view, selectors, template), after one
+warm-up request; the query count is taken from the same requests.
 """
 
 from __future__ import annotations
