@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
 
 from channel_manager.models import Store
@@ -70,7 +70,7 @@ def order_sort_normalised(sort: str | None) -> str:
 def order_list(*, store: Store, status: str | None = None, search: str = "", sort: str = DEFAULT_SORT) -> QuerySet:
     """Orders of one store for the Orders tab: only the list's columns, filtered by a status card and a
     search (exactly a Walmart / commerce / customer order number or a line's SKU; failing that, part of
-    the customer's name or their email), sorted
+    the customer's name: a trigram index on PostgreSQL), sorted
     by a column key of ORDER_SORTS (prefix "-" for descending) with the id as tie-breaker."""
     orders = Order.objects.filter(store=store).only(*LIST_COLUMNS)
     if status in Order.Status.values:
@@ -81,7 +81,7 @@ def order_list(*, store: Store, status: str | None = None, search: str = "", sor
         if matched_ids:
             orders = orders.filter(pk__in=matched_ids)
         else:
-            orders = orders.filter(Q(customer_name__icontains=search) | Q(customer_email__iexact=search))
+            orders = orders.filter(customer_name__icontains=search)
     returns_model = _returns_model()
     if returns_model is not None:
         orders = orders.annotate(has_return=Exists(returns_model.objects.filter(order=OuterRef("pk"))))
