@@ -60,12 +60,24 @@ def webhook_event_process_task(self, webhook_event_pk: int) -> None:
     webhook_event_process(event_id=webhook_event_pk)
 
 
+POLL_LOCK_SECONDS = 1800
+
+
 @shared_task(acks_late=True)
 def order_poll_task(store_pk: int) -> None:
+    """One poll per store at a time (a slow poll is not overlapped by the next tick's)."""
+    from django.core.cache import cache
+
     from channel_manager.models import Store
     from orders.services import order_poll
 
-    order_poll(store=Store.objects.get(pk=store_pk))
+    lock = f"orders:poll:{store_pk}"
+    if not cache.add(lock, 1, timeout=POLL_LOCK_SECONDS):
+        return
+    try:
+        order_poll(store=Store.objects.get(pk=store_pk))
+    finally:
+        cache.delete(lock)
 
 
 @shared_task

@@ -254,3 +254,21 @@ def test_operator_acknowledges_from_the_detail_page(operator_client, store, walm
     order.refresh_from_db()
     assert order.acknowledged_at is not None
     assert order.lines.get().quantity_acknowledged == 1
+
+
+def test_a_poll_already_running_for_the_store_is_not_started_twice(store, walmart_api, api_base, order_settings):
+    from django.core.cache import cache
+
+    from orders.tasks import order_poll_task
+
+    walmart_api.add(responses.GET, f"{api_base}/v3/orders", status=404, json={})
+    walmart_api.add(responses.GET, f"{api_base}/v3/orders/released", status=404, json={})
+    cache.set(f"orders:poll:{store.pk}", 1, timeout=60)  # another worker is polling this store
+    order_poll_task.delay(store.pk)
+    assert calls_to(walmart_api, "GET", "/v3/orders") == []
+    cache.delete(f"orders:poll:{store.pk}")
+    order_poll_task.delay(store.pk)
+    assert len(calls_to(walmart_api, "GET", "/v3/orders")) == 1
+    assert cache.get(f"orders:poll:{store.pk}") is None
+    order_settings.refresh_from_db()
+    assert order_settings.polled_through is not None
