@@ -4,6 +4,9 @@ Each test builds a real WalmartClient on `live_server.url + "/walmart-emulator"`
 headers, multipart feeds, cursors, typed errors and the client's handling of the emulator's faults.
 """
 
+import gc
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -27,6 +30,20 @@ from walmart_emulator import services
 from walmart_emulator.models import LineRefund, LineStatus, Offer, Order, WebhookSubscription
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def _server_threads_finish(live_server):
+    """After each test, let the live server's keep-alive request threads end before the database is torn
+    down (one that outlives it fails closing its shared connection). Sockets kept by reference cycles
+    (exception tracebacks) are only closed by a collection, hence gc.collect()."""
+    yield
+    gc.collect()
+    deadline = time.monotonic() + 3
+    while time.monotonic() < deadline and any(
+        "process_request_thread" in thread.name and thread.is_alive() for thread in threading.enumerate()
+    ):
+        time.sleep(0.02)
 
 
 @pytest.fixture
@@ -54,10 +71,9 @@ def test_token_detail_and_wrong_secret(live_server, http_seller, client):
     detail = client.token_detail()
     assert detail.is_valid is True
     assert detail.scopes["orders"] == "full_access"
-    wrong = WalmartClient(
-        base_url=live_server.url + "/walmart-emulator", client_id="client-seller", client_secret="nope"
-    )
-    with pytest.raises(WalmartAuthError) as raised:
+    wrong_seller = services.seller_create(name="Other", client_id="other", client_secret="right")
+    wrong_seller.client_secret = "wrong"
+    with make_client(live_server, wrong_seller) as wrong, pytest.raises(WalmartAuthError) as raised:
         wrong.items.count()
     assert raised.value.status == 401
 
@@ -323,8 +339,6 @@ def test_hang_past_the_timeout_is_a_connection_error_and_applies_nothing(live_se
         with pytest.raises(WalmartConnectionError) as raised:
             walmart.orders.acknowledge(order.purchase_order_id)
         assert raised.value.request_sent is True
-    import time
-
     time.sleep(1.0)
     assert {row.status for row in LineStatus.objects.filter(line__order=order)} == {"Created"}
     assert Order.objects.get(pk=order.pk).is_open is True
