@@ -356,6 +356,48 @@ def test_subscription_auth_details_never_reach_parsed_objects_or_reprs(api, clie
     assert "authDetails" not in subscription.raw
 
 
+CREATED_SUBSCRIPTION = {
+    "eventType": "PO_CREATED",
+    "subscriptionId": "620b45a0-b321-11ea-ac13-1f88d6025b7d",
+    "partnerId": "12300000359",
+    "eventVersion": "V1",
+    "resourceName": "ORDER",
+    "eventUrl": "https://hooks.example.com/walmart",
+    "status": "ACTIVE",
+}
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        pytest.param({"events": [CREATED_SUBSCRIPTION]}, id="events-list (spec example, emulator)"),
+        pytest.param({"event": [CREATED_SUBSCRIPTION]}, id="event-list (SubscriptionResponseDTO schema)"),
+        pytest.param({"events": [{"event": [CREATED_SUBSCRIPTION]}]}, id="events-of-event (GET schema)"),
+    ],
+)
+def test_create_subscription_reads_every_documented_answer_shape(api, client, answer):
+    # given Walmart answers the create in one of its documented shapes
+    api.add(responses.POST, BASE_URL + "/v3/webhooks/subscriptions", json=answer)
+    event = build_event(event_type="PO_CREATED", resource_name="ORDER", event_url="https://hooks.example.com/walmart")
+    # when
+    created = client.notifications.create_subscription(events=[event])
+    # then exactly the one subscription is returned, with Walmart's id
+    assert [(s.subscription_id, s.event_type, s.resource_name, s.status, s.partner_id) for s in created] == [
+        ("620b45a0-b321-11ea-ac13-1f88d6025b7d", "PO_CREATED", "ORDER", "ACTIVE", "12300000359")
+    ]
+    assert created[0].event_url == "https://hooks.example.com/walmart"
+    (sent,) = calls_to(api, "/v3/webhooks/subscriptions")
+    assert json.loads(sent.request.body) == {"events": [event]}
+
+
+def test_create_subscription_answer_without_subscriptions_is_empty(api, client):
+    # given an answer with neither `events` nor `event`
+    api.add(responses.POST, BASE_URL + "/v3/webhooks/subscriptions", json={"message": "ok"})
+    event = build_event(event_type="PO_CREATED", resource_name="ORDER", event_url="https://hooks.example.com/walmart")
+    # when / then nothing is invented
+    assert client.notifications.create_subscription(events=[event]) == []
+
+
 def test_build_event_refuses_bad_values():
     with pytest.raises(ValueError, match="http"):
         build_event(event_type="PO_CREATED", resource_name="ORDER", event_url="ftp://x")

@@ -46,10 +46,20 @@ def build_event(
 
 
 def _subscriptions(data: Any) -> list[Subscription]:
+    """Subscriptions from any of the shapes Walmart documents: the create schema's top-level `event[]`,
+    its example's (and the emulator's) `events[]` of subscriptions, and GET's `events[].event[]`."""
+    if not isinstance(data, Mapping):
+        return []
+    entries = data.get("events")
+    if entries is None:
+        entries = data.get("event")
+    if isinstance(entries, Mapping):
+        entries = [entries]
     result = []
-    for entry in (data or {}).get("events") or []:
-        # The spec models GET's answer as events[].event[]; create answers events[] directly.
+    for entry in entries if isinstance(entries, list) else []:
         nested = entry.get("event") if isinstance(entry, Mapping) else None
+        if isinstance(nested, Mapping):
+            nested = [nested]
         for item in nested if isinstance(nested, list) else [entry]:
             if isinstance(item, Mapping):
                 result.append(Subscription.from_api(item))
