@@ -2,7 +2,9 @@
 shared by every worker through the Django cache (Redis).
 
 * One access token per store, kept in the cache until shortly before it expires, so N workers make one
-  token call per ~13 minutes instead of N.
+  token call per ~13 minutes instead of N. The refresh itself is single-flight across workers: a
+  short-lived lock in the cache (`cache.add`) lets one worker call `POST /v3/token` while the others
+  wait (bounded) for the token it writes.
 * The last bucket Walmart reported per endpoint family (`x-current-token-count`,
   `x-next-replenish-time`) is kept in the cache, and the client's `rate_limit_hook` paces every worker
   on it: when Walmart said the bucket is empty, a worker waits for the replenish time (up to
@@ -13,7 +15,9 @@ shared by every worker through the Django cache (Redis).
 from __future__ import annotations
 
 import hashlib
+import math
 import time
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -35,8 +39,12 @@ def _setting(name: str, default: Any) -> Any:
 
 
 class DjangoTokenCache:
-    """`walmart_client.TokenCache` on the Django cache, namespaced per store. The cache entry expires
-    with the token (the client passes a TTL shorter than the token's life)."""
+    """`walmart_client.TokenCache` and `TokenRefreshLock` on the Django cache, namespaced per store. The
+    cache entry expires with the token (the client passes a TTL shorter than the token's life).
+
+    The refresh lock is an atomic `cache.add` (Redis `SET NX` with expiry) holding a random owner token.
+    Release is read-compare-delete: should a holder outlive its lock and another worker take it between
+    the read and the delete, that worker's lock is dropped, which costs at most one extra token call."""
 
     def __init__(self, store_key: int | str) -> None:
         self.prefix = f"walmart:store:{store_key}:"
@@ -47,6 +55,19 @@ class DjangoTokenCache:
 
     def set(self, key: str, value: CachedToken, ttl: int) -> None:
         cache.set(self.prefix + key, dict(value), timeout=ttl)
+
+    def acquire_refresh_lock(self, key: str, ttl: float) -> str | None:
+        owner = uuid.uuid4().hex
+        if cache.add(self._lock_key(key), owner, timeout=max(1, math.ceil(ttl))):
+            return owner
+        return None
+
+    def release_refresh_lock(self, key: str, owner: str) -> None:
+        if cache.get(self._lock_key(key)) == owner:
+            cache.delete(self._lock_key(key))
+
+    def _lock_key(self, key: str) -> str:
+        return self.prefix + key + ":refresh-lock"
 
     def __repr__(self) -> str:
         return f"<DjangoTokenCache {self.prefix}>"

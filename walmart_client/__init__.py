@@ -20,7 +20,7 @@ Results are dataclasses in `walmart_client.models`; errors are in `walmart_clien
 (carriers, method codes, cancel and refund reasons) are in `walmart_client.enums`.
 """
 
-from walmart_client.auth import CachedToken, MemoryTokenCache, TokenCache
+from walmart_client.auth import CachedToken, MemoryTokenCache, TokenCache, TokenRefreshLock
 from walmart_client.client import PRODUCTION_BASE_URL, SANDBOX_BASE_URL, WalmartClient
 from walmart_client.errors import (
     WalmartAuthError,
@@ -77,6 +77,7 @@ __all__ = [
     "ShipLine",
     "TokenCache",
     "TokenDetail",
+    "TokenRefreshLock",
     "WalmartAuthError",
     "WalmartBadRequest",
     "WalmartClient",

@@ -5,7 +5,9 @@ https://developer.walmart.com/us-marketplace/docs/get-an-access-token
 Tokens live 900 s. A token is reused until `refresh_margin` seconds before it expires. Refreshing is
 single-flight inside a process (one lock per credential, shared by every client instance), and the
 token is kept in a pluggable `TokenCache` so that, with a shared cache (the Django side passes one
-backed by Redis), every worker uses the same token for a store.
+backed by Redis), every worker uses the same token for a store. A cache that also offers the
+`TokenRefreshLock` methods makes the refresh single-flight across processes: one process fetches while
+the others wait (bounded) for the token it writes.
 """
 
 from __future__ import annotations
@@ -24,6 +26,11 @@ from walmart_client.transport import HttpCall, Retry, Transport
 SERVICE_NAME = "Walmart Marketplace"
 TOKEN_LIFETIME_SECONDS = 900
 DEFAULT_REFRESH_MARGIN_SECONDS = 120
+# Cross-process refresh (caches with `TokenRefreshLock`): how long a caller waits for another process's
+# refresh before fetching by itself, how long a lock outlives a holder that died, and how often to look.
+DEFAULT_LOCK_WAIT_SECONDS = 10.0
+DEFAULT_LOCK_TTL_SECONDS = 20.0
+DEFAULT_LOCK_POLL_SECONDS = 0.05
 
 
 class CachedToken(TypedDict):
@@ -37,6 +44,18 @@ class TokenCache(Protocol):
     def get(self, key: str) -> CachedToken | None: ...
 
     def set(self, key: str, value: CachedToken, ttl: int) -> None: ...
+
+
+class TokenRefreshLock(Protocol):
+    """Optional extra methods of a `TokenCache` shared between processes.
+
+    `acquire_refresh_lock` takes the lock for `key` for at most `ttl` seconds without waiting and returns
+    an owner token, or None when another holder has it; `release_refresh_lock` frees it if `owner` still
+    holds it (a lock that has expired and been taken by someone else is left alone)."""
+
+    def acquire_refresh_lock(self, key: str, ttl: float) -> str | None: ...
+
+    def release_refresh_lock(self, key: str, owner: str) -> None: ...
 
 
 class MemoryTokenCache:
@@ -99,6 +118,9 @@ class TokenProvider:
         refresh_margin: float = DEFAULT_REFRESH_MARGIN_SECONDS,
         clock: Callable[[], float] = time.time,
         consumer_channel_type: str | None = None,
+        lock_wait: float = DEFAULT_LOCK_WAIT_SECONDS,
+        lock_ttl: float = DEFAULT_LOCK_TTL_SECONDS,
+        lock_poll: float = DEFAULT_LOCK_POLL_SECONDS,
     ) -> None:
         if not client_id or not client_secret:
             raise ValueError("Walmart client ID and client secret are both required")
@@ -116,6 +138,9 @@ class TokenProvider:
             "walmart-token:" + hashlib.sha256(f"{base_url}|{client_id}|{client_secret}".encode()).hexdigest()[:40]
         )
         self._lock = _lock_for(self.cache_key)
+        self.lock_wait = lock_wait
+        self.lock_ttl = lock_ttl
+        self.lock_poll = lock_poll
         self.fetch_count = 0
 
     def __repr__(self) -> str:
@@ -131,19 +156,45 @@ class TokenProvider:
         if self._usable(cached):
             return cached["access_token"]  # type: ignore[index]
         with self._lock:
-            cached = self.cache.get(self.cache_key)
-            if self._usable(cached):
-                return cached["access_token"]  # type: ignore[index]
-            return self._fetch()
+            return self._fresh() or self._fetch_single_flight()
 
     def refresh(self, rejected_token: str) -> str:
         """A new token after Walmart answered 401 to `rejected_token` (another caller may already have
         replaced it, in which case that replacement is returned without a second fetch)."""
         with self._lock:
-            cached = self.cache.get(self.cache_key)
-            if cached and cached["access_token"] != rejected_token and self._usable(cached):
-                return cached["access_token"]
+            return self._fresh(rejected_token) or self._fetch_single_flight(rejected_token)
+
+    def _fresh(self, rejected_token: str | None = None) -> str | None:
+        cached = self.cache.get(self.cache_key)
+        if self._usable(cached) and cached["access_token"] != rejected_token:  # type: ignore[index]
+            return cached["access_token"]  # type: ignore[index]
+        return None
+
+    def _fetch_single_flight(self, rejected_token: str | None = None) -> str:
+        """Fetch once for every process sharing the cache, when the cache offers `TokenRefreshLock`.
+
+        The lock holder re-reads the cache (a refresh may have just finished) and fetches; the others
+        poll the cache for the holder's token for up to `lock_wait` seconds, take the lock themselves
+        when the holder gave up without a token (e.g. Walmart refused it), and past the wait fetch
+        without the lock rather than fail (a holder that died leaves its lock until `lock_ttl`)."""
+        acquire = getattr(self.cache, "acquire_refresh_lock", None)
+        release = getattr(self.cache, "release_refresh_lock", None)
+        if acquire is None or release is None:
             return self._fetch()
+        deadline = time.monotonic() + self.lock_wait
+        while True:
+            owner = acquire(self.cache_key, self.lock_ttl)
+            if owner is not None:
+                try:
+                    return self._fresh(rejected_token) or self._fetch()
+                finally:
+                    release(self.cache_key, owner)
+            time.sleep(self.lock_poll)
+            fresh = self._fresh(rejected_token)
+            if fresh:
+                return fresh
+            if time.monotonic() >= deadline:
+                return self._fetch()
 
     def _headers(self) -> dict[str, str]:
         basic = base64.b64encode(f"{self._client_id}:{self._secret.reveal()}".encode()).decode()
@@ -204,4 +255,12 @@ class TokenProvider:
         return token["access_token"]
 
 
-__all__ = ["CachedToken", "MemoryTokenCache", "Secret", "TokenCache", "TokenProvider", "WalmartError"]
+__all__ = [
+    "CachedToken",
+    "MemoryTokenCache",
+    "Secret",
+    "TokenCache",
+    "TokenProvider",
+    "TokenRefreshLock",
+    "WalmartError",
+]

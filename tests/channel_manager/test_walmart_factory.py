@@ -3,12 +3,16 @@ the cache by every client (every worker) of a store."""
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import responses
+from django.core.cache import cache
 from django.test import override_settings
 
+import walmart_client.auth
 from channel_manager.models import Store
 from channel_manager.walmart import (
     DjangoRateLimitStore,
@@ -78,6 +82,112 @@ def test_token_is_shared_by_two_clients_through_the_cache(store, api):
     assert [c.request.headers["WM_SEC.ACCESS_TOKEN"] for c in inventory_calls] == ["shared-tok", "shared-tok"]
     cached = DjangoTokenCache(store_cache_key(store)).get(first.tokens.cache_key)
     assert cached["access_token"] == "shared-tok"
+
+
+@pytest.fixture
+def separate_processes(monkeypatch):
+    """Each client gets its own in-process refresh lock, as clients in separate worker processes would
+    (in one process they share one), so only the cache can keep them from refreshing together."""
+    monkeypatch.setattr(walmart_client.auth, "_lock_for", lambda key: threading.Lock())
+
+
+def _slow_token(token: str, delay: float = 0.3):
+    def callback(request):
+        time.sleep(delay)  # the token call is in flight while the other workers arrive
+        return 200, {}, f'{{"access_token": "{token}", "token_type": "Bearer", "expires_in": 900}}'
+
+    return callback
+
+
+def test_token_refresh_is_single_flight_across_worker_processes(store, api, separate_processes):
+    # given six workers with their own clients and no token cached yet
+    base = store.api_base_url
+    api.add_callback(responses.POST, base + "/v3/token", callback=_slow_token("tok-1"))
+    api.add(responses.GET, base + "/v3/inventory", json=INVENTORY_BODY)
+    clients = [walmart_client_for_store(store) for _ in range(6)]
+    start = threading.Barrier(len(clients))
+    failures = []
+
+    def work(client):
+        start.wait()
+        try:
+            client.inventory.get("SKU-1")
+        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+            failures.append(exc)
+
+    # when they all need a token at once
+    threads = [threading.Thread(target=work, args=(client,)) for client in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    # then Walmart was asked for one token, and every worker used it
+    assert failures == []
+    token_calls = [c for c in api.calls if c.request.url == base + "/v3/token"]
+    inventory_calls = [c for c in api.calls if c.request.url.startswith(base + "/v3/inventory")]
+    assert len(token_calls) == 1
+    assert [c.request.headers["WM_SEC.ACCESS_TOKEN"] for c in inventory_calls] == ["tok-1"] * 6
+    assert sum(client.tokens.fetch_count for client in clients) == 1
+    # and the refresh lock was released
+    assert cache.get(DjangoTokenCache(store_cache_key(store))._lock_key(clients[0].tokens.cache_key)) is None
+
+
+def test_a_waiting_worker_takes_the_token_the_lock_holder_writes(store, api):
+    # given another worker holds the refresh lock and writes its token 0.2 s later
+    base = store.api_base_url
+    api.add(responses.POST, base + "/v3/token", json={"access_token": "own-tok", "expires_in": 900})
+    api.add(responses.GET, base + "/v3/inventory", json=INVENTORY_BODY)
+    client = walmart_client_for_store(store)
+    tokens = DjangoTokenCache(store_cache_key(store))
+    owner = tokens.acquire_refresh_lock(client.tokens.cache_key, 20)
+    assert owner is not None
+    assert tokens.acquire_refresh_lock(client.tokens.cache_key, 20) is None
+
+    def holder_finishes():
+        tokens.set(client.tokens.cache_key, {"access_token": "holder-tok", "expires_at": time.time() + 900}, 780)
+        tokens.release_refresh_lock(client.tokens.cache_key, owner)
+
+    timer = threading.Timer(0.2, holder_finishes)
+    timer.start()
+    # when this worker needs a token
+    client.inventory.get("SKU-1")
+    timer.join()
+    # then it used the holder's token and made no token call of its own
+    assert [c.request.url for c in api.calls] == [base + "/v3/inventory?sku=SKU-1"]
+    assert api.calls[0].request.headers["WM_SEC.ACCESS_TOKEN"] == "holder-tok"
+    assert client.tokens.fetch_count == 0
+
+
+def test_a_worker_fetches_by_itself_when_the_lock_holder_died(store, api):
+    # given a lock left by a worker that died mid-refresh (no token will ever be written)
+    base = store.api_base_url
+    api.add(responses.POST, base + "/v3/token", json={"access_token": "own-tok", "expires_in": 900})
+    api.add(responses.GET, base + "/v3/inventory", json=INVENTORY_BODY)
+    client = walmart_client_for_store(store)
+    client.tokens.lock_wait = 0.2
+    tokens = DjangoTokenCache(store_cache_key(store))
+    dead_owner = tokens.acquire_refresh_lock(client.tokens.cache_key, 20)
+    # when this worker needs a token
+    client.inventory.get("SKU-1")
+    # then after the bounded wait it fetched one itself and used it
+    token_calls = [c for c in api.calls if c.request.url == base + "/v3/token"]
+    assert len(token_calls) == 1
+    assert api.calls[-1].request.headers["WM_SEC.ACCESS_TOKEN"] == "own-tok"
+    assert tokens.get(client.tokens.cache_key)["access_token"] == "own-tok"
+    # and it did not release a lock it does not own
+    assert cache.get(tokens._lock_key(client.tokens.cache_key)) == dead_owner
+
+
+def test_release_leaves_a_lock_taken_by_another_owner(store):
+    # given
+    tokens = DjangoTokenCache(store_cache_key(store))
+    owner = tokens.acquire_refresh_lock("k", 20)
+    # when someone else tries to release it
+    tokens.release_refresh_lock("k", "not-the-owner")
+    # then it is still held; the owner's release frees it for the next one
+    assert tokens.acquire_refresh_lock("k", 20) is None
+    tokens.release_refresh_lock("k", owner)
+    assert tokens.acquire_refresh_lock("k", 20) is not None
 
 
 def test_tokens_of_two_stores_are_not_shared(store, other_store, api):

@@ -189,6 +189,72 @@ def test_concurrent_callers_share_one_token_fetch(api, make_client):
     assert len(calls_to(api, "/v3/inventory")) == 8
 
 
+class LockingTokenCache(MemoryTokenCache):
+    """A shared cache offering `TokenRefreshLock`, as the Django side's does, with every lock call recorded."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.holder: str | None = None
+        self.lock_calls: list[tuple[str, str]] = []
+
+    def acquire_refresh_lock(self, key: str, ttl: float) -> str | None:
+        self.lock_calls.append(("acquire", key))
+        if self.holder is not None:
+            return None
+        self.holder = "me"
+        return "me"
+
+    def release_refresh_lock(self, key: str, owner: str) -> None:
+        self.lock_calls.append(("release", key))
+        if self.holder == owner:
+            self.holder = None
+
+
+def test_a_401_refresh_waits_for_the_replacement_another_process_is_fetching(api, make_client):
+    # given a cached token Walmart now rejects, and another process holding the refresh lock
+    cache = LockingTokenCache()
+    client = make_client(token_cache=cache)
+    cache.set(client.tokens.cache_key, {"access_token": "old-token", "expires_at": time.time() + 600}, 480)
+    cache.holder = "other-process"
+    api.add(responses.GET, INVENTORY_URL, status=401, json={"errors": [{"code": "UNAUTHORIZED.GMP_GATEWAY_API"}]})
+    api.add(responses.GET, INVENTORY_URL, json=INVENTORY_BODY)
+    add_token(api, "never-fetched")
+
+    def other_process_finishes():
+        cache.set(client.tokens.cache_key, {"access_token": "their-token", "expires_at": time.time() + 900}, 780)
+        cache.holder = None
+
+    timer = threading.Timer(0.15, other_process_finishes)
+    timer.start()
+    # when
+    inventory = client.inventory.get("SKU-1")
+    timer.join()
+    # then the retry used the other process's token, and this one fetched none
+    assert inventory.quantity == 7
+    assert [c.request.headers["WM_SEC.ACCESS_TOKEN"] for c in calls_to(api, "/v3/inventory")] == [
+        "old-token",
+        "their-token",
+    ]
+    assert calls_to(api, "/v3/token") == []
+    assert cache.holder is None
+
+
+def test_the_lock_holder_fetches_once_and_releases(api, make_client):
+    # given a shared cache with no token and a free refresh lock
+    cache = LockingTokenCache()
+    add_token(api, "fresh-token")
+    api.add(responses.GET, INVENTORY_URL, json=INVENTORY_BODY)
+    client = make_client(token_cache=cache)
+    # when
+    client.inventory.get("SKU-1")
+    # then
+    assert len(calls_to(api, "/v3/token")) == 1
+    key = client.tokens.cache_key
+    assert cache.lock_calls == [("acquire", key), ("release", key)]
+    assert cache.holder is None
+    assert cache.get(key)["access_token"] == "fresh-token"
+
+
 # ----------------------------------------------------------------------------------------- headers
 
 
