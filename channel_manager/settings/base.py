@@ -145,6 +145,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# The demo's start task lives outside an app's tasks module; workers load it only where the emulator is on.
+CELERY_IMPORTS = ["channel_manager.demo"] if env.bool("WALMART_EMULATOR_ENABLED", default=False) else []
 
 # --- Channel Manager ---------------------------------------------------------------------------
 # Fernet keys (urlsafe base64, 32 bytes) for secrets at rest; the first encrypts, all decrypt.
@@ -162,11 +164,14 @@ WALMART_HTTP_TIMEOUT_SECONDS = env.float("WALMART_HTTP_TIMEOUT_SECONDS", default
 _APP_TUNABLES = {
     "WALMART_RATE_LIMIT_MAX_WAIT_SECONDS": env.float("WALMART_RATE_LIMIT_MAX_WAIT_SECONDS", default=None),
     "WALMART_AUTO_CANCEL_DAYS": env.float("WALMART_AUTO_CANCEL_DAYS", default=None),
+    "WALMART_CONNECTION_TEST_TIMEOUT_SECONDS": env.float("WALMART_CONNECTION_TEST_TIMEOUT_SECONDS", default=None),
     "LISTINGS_MATCH_FEED_TIMEOUT_HOURS": env.float("LISTINGS_MATCH_FEED_TIMEOUT_HOURS", default=None),
     "SYNC_NUDGE_DELAY_SECONDS": env.float("SYNC_NUDGE_DELAY_SECONDS", default=None),
     "SYNC_FEED_STALE_HOURS": env.float("SYNC_FEED_STALE_HOURS", default=None),
     "ORDERS_INITIAL_LOOKBACK_DAYS": env.float("ORDERS_INITIAL_LOOKBACK_DAYS", default=None),
     "ORDERS_UPSERT_BATCH_SIZE": env.int("ORDERS_UPSERT_BATCH_SIZE", default=None),
+    "ORDERS_POLL_CREATED_WITHIN_DAYS": env.float("ORDERS_POLL_CREATED_WITHIN_DAYS", default=None),
+    "ORDERS_RELEASED_LOOKBACK_DAYS": env.float("ORDERS_RELEASED_LOOKBACK_DAYS", default=None),
     "RETURNS_INITIAL_LOOKBACK_DAYS": env.float("RETURNS_INITIAL_LOOKBACK_DAYS", default=None),
     "RETURNS_AUTO_REFUND_HOURS": env.float("RETURNS_AUTO_REFUND_HOURS", default=None),
     "RETURNS_DEADLINE_WARNING_HOURS": env.float("RETURNS_DEADLINE_WARNING_HOURS", default=None),
