@@ -83,6 +83,12 @@ class ShipForm(LineQuantitiesMixin, forms.Form):
         self.fields["ship_date"].initial = timezone.localtime().replace(second=0, microsecond=0)
         self.add_line_fields(lines, remaining, initial_all=True)
         self.order_fields = list(self.fields)[:6]
+        if any(line.intent_to_cancel for line in lines):
+            self.fields["intent_to_cancel_override"] = forms.BooleanField(
+                label="Ship anyway; the customer asked to cancel",
+                required=False,
+                help_text="Sends Walmart's intent-to-cancel override for the lines the customer asked to cancel.",
+            )
 
     def clean(self):
         cleaned = super().clean()
@@ -106,6 +112,7 @@ class ShipForm(LineQuantitiesMixin, forms.Form):
             "tracking_number": self.cleaned_data["tracking_number"],
             "method_code": self.cleaned_data["method_code"],
             "ship_date": self.cleaned_data["ship_date"],
+            "intent_to_cancel_override": bool(self.cleaned_data.get("intent_to_cancel_override")),
         }
 
 

@@ -323,6 +323,11 @@ class Shipment(Operation):
     method_code = models.CharField(max_length=20, choices=MethodCode.choices)
     tracking_number = models.CharField(max_length=100)
     ship_date = models.DateTimeField()
+    intent_to_cancel_override = models.BooleanField(
+        _("ship anyway; the customer asked to cancel"),
+        default=False,
+        help_text=_("The operator confirmed shipping lines the customer asked to cancel (intentToCancelOverride)."),
+    )
 
     class Meta:
         ordering = ["created_at", "id"]

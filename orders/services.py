@@ -705,6 +705,7 @@ def shipment_create(
     other_carrier: str = "",
     tracking_url: str = "",
     merchant_carrier: str = "",
+    intent_to_cancel_override: bool = False,
     user=None,
     actor: str = Actor.OPERATOR,
 ) -> Shipment:
@@ -712,9 +713,11 @@ def shipment_create(
 
     Raises ValidationError (with field keys) and writes nothing when: no quantity is chosen, a quantity
     exceeds what remains (shipped, cancelled or held by another push), the tracking number is missing,
-    neither a Walmart carrier nor another carrier with a tracking URL is given, or the method code is not
-    one of Walmart's. The order row is locked while quantities are checked, so two operators cannot
-    ship the same units.
+    neither a Walmart carrier nor another carrier with a tracking URL is given, the method code is not
+    one of Walmart's, or a chosen line is one the customer asked to cancel and `intent_to_cancel_override`
+    (the operator's explicit confirmation) is not set. With it, those lines are sent with Walmart's
+    `intentToCancelOverride`. The order row is locked while quantities are checked, so two operators
+    cannot ship the same units.
     """
     errors: dict[str, list[str]] = defaultdict(list)
     tracking_number = (tracking_number or "").strip()
@@ -738,10 +741,10 @@ def shipment_create(
                 errors[key].extend(messages)
             chosen = {}
         for line in chosen:
-            if line.intent_to_cancel:
+            if line.intent_to_cancel and not intent_to_cancel_override:
                 errors[f"quantity_{line.pk}"].append(
                     f"Line {line.line_number} ({line.sku}): the customer asked to cancel it. Cancel it with the "
-                    'reason "The customer asked to cancel" instead of shipping it.'
+                    'reason "The customer asked to cancel", or tick "Ship anyway" to ship it.'
                 )
         if errors:
             raise ValidationError(dict(errors))
@@ -754,6 +757,7 @@ def shipment_create(
             method_code=method_code,
             tracking_number=tracking_number,
             ship_date=ship_date,
+            intent_to_cancel_override=intent_to_cancel_override,
             created_by=user,
             next_attempt_at=timezone.now(),
         )
@@ -761,11 +765,20 @@ def shipment_create(
             [ShipmentLine(shipment=shipment, line=line, quantity=quantity) for line, quantity in chosen.items()]
         )
         summary = ", ".join(f"line {line.line_number} x {quantity}" for line, quantity in chosen.items())
+        overridden = [line.line_number for line in chosen if line.intent_to_cancel]
+        override_note = (
+            f" Shipped although the customer asked to cancel line(s) {', '.join(overridden)} (override confirmed)."
+            if overridden
+            else ""
+        )
         order_event_add(
             order=order,
             actor=actor,
             user=user,
-            message=f"Shipment created ({summary}; {shipment.carrier_label} {tracking_number}); sending to Walmart.",
+            message=(
+                f"Shipment created ({summary}; {shipment.carrier_label} {tracking_number}); sending to Walmart."
+                f"{override_note}"
+            ),
         )
         _push_enqueue("shipment", shipment.pk)
     return shipment
@@ -893,6 +906,7 @@ def _ship_lines(shipment: Shipment, op_lines: Sequence[ShipmentLine]) -> list[An
             tracking_url=shipment.tracking_url or None,
             method_code=shipment.method_code,
             ship_datetime=shipment.ship_date,
+            intent_to_cancel_override=shipment.intent_to_cancel_override and op_line.line.intent_to_cancel,
         )
         for op_line in op_lines
     ]

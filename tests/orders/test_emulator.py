@@ -5,6 +5,7 @@ whose answer is lost is never applied twice."""
 from decimal import Decimal
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from channel_manager.models import Store
@@ -141,3 +142,33 @@ def test_lost_answer_on_ship_is_resolved_by_reading_back_and_never_ships_twice(l
     assert shipment.status == Shipment.Status.SENT
     order.refresh_from_db()
     assert order.status == Order.Status.SHIPPED
+
+
+def test_a_line_the_customer_asked_to_cancel_ships_only_with_the_override(live_server, shop):
+    store, seller, product = shop
+    # given: an order read from Walmart whose customer then asked to cancel it
+    placed = order_simulate(seller=seller, lines=[("MUG-1", 1)], method_code="Standard")
+    emulator.order_intent_to_cancel(seller=seller, purchase_order_id=placed.purchase_order_id)
+    order_poll(store=store)
+    order = Order.objects.get(store=store)
+    line = OrderLine.objects.get(order=order)
+    assert (order.intent_to_cancel, line.intent_to_cancel) == (True, True)
+    ship = {
+        "order": order,
+        "quantities": {line.pk: 1},
+        "tracking_number": "1Z999AA10123456784",
+        "method_code": "Standard",
+        "ship_date": order.order_date,
+        "carrier": "UPS",
+    }
+    # when: shipped without the operator's confirmation: refused here, nothing reaches Walmart
+    with pytest.raises(ValidationError):
+        shipment_create(**ship)
+    assert Shipment.objects.count() == 0
+    assert "Shipped" not in emulated_line(placed.purchase_order_id)
+    # when: shipped with it
+    shipment = shipment_create(**ship, intent_to_cancel_override=True)
+    # then: Walmart accepted the override and shows the unit shipped
+    shipment.refresh_from_db()
+    assert (shipment.status, shipment.error) == (Shipment.Status.SENT, "")
+    assert emulated_line(placed.purchase_order_id) == {"Shipped": 1}

@@ -455,3 +455,88 @@ def test_cancel_timeout_after_walmart_applied_it_is_not_resent_and_stock_comes_b
     ]
     order.refresh_from_db()
     assert order.status == Order.Status.CANCELED
+
+
+@pytest.fixture
+def cancel_requested_order(store, listed_product):
+    """PO-9: 1 unit of SKU-1, acknowledged, the customer asked to cancel it (intent to cancel)."""
+    remote = order_json("PO-9", lines=[line_json(statuses=[("Acknowledged", 1)], intent_to_cancel="Y")])
+    stored, _ = order_upsert_from_walmart(store=store, remote=WalmartOrder.from_api(remote), actor="schedule")
+    return stored
+
+
+def test_ship_form_refuses_a_cancel_requested_line_without_the_confirmation(
+    operator_client, store, cancel_requested_order, walmart_api
+):
+    # given: the customer asked to cancel line 1
+    order = cancel_requested_order
+    # when: the operator submits the ship form without ticking "Ship anyway"
+    with after_commit():
+        response = operator_client.post(ship_url(store, order), {**SHIP_FORM, quantity_field(order): 1})
+    # then: the form comes back with the reason and the checkbox; nothing saved, nothing sent
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "the customer asked to cancel it" in html
+    assert 'name="intent_to_cancel_override"' in html
+    assert "Ship anyway; the customer asked to cancel" in html
+    assert Shipment.objects.count() == 0
+    assert ShipmentLine.objects.count() == 0
+    assert calls_to(walmart_api, "POST", "/v3/orders/PO-9/shipping") == []
+
+
+def test_ship_form_without_cancel_requested_lines_has_no_override_checkbox(operator_client, store, order):
+    html = operator_client.get(ship_url(store, order)).content.decode()
+    assert 'name="intent_to_cancel_override"' not in html
+
+
+def test_ship_anyway_sends_walmarts_intent_to_cancel_override(
+    operator_client, store, cancel_requested_order, walmart_api, api_base
+):
+    # given: Walmart accepts the shipment of the cancel-requested line
+    order = cancel_requested_order
+    walmart_api.add(
+        responses.POST,
+        f"{api_base}/v3/orders/PO-9/shipping",
+        json={
+            "order": order_json(
+                "PO-9", lines=[line_json(statuses=[("Shipped", 1, SHIP_FORM["tracking_number"])], intent_to_cancel="Y")]
+            )
+        },
+    )
+    # when: the operator ticks "Ship anyway"
+    with after_commit():
+        response = operator_client.post(
+            ship_url(store, order), {**SHIP_FORM, quantity_field(order): 1, "intent_to_cancel_override": "on"}
+        )
+    # then: the shipment is saved with the override, sent once with intentToCancelOverride on the line
+    assert response.status_code == 302
+    shipment = Shipment.objects.get()
+    assert (shipment.status, shipment.intent_to_cancel_override) == ("sent", True)
+    calls = calls_to(walmart_api, "POST", "/v3/orders/PO-9/shipping")
+    assert len(calls) == 1
+    body = json.loads(calls[0].request.body)
+    line = body["orderShipment"]["orderLines"]["orderLine"][0]
+    assert (line["lineNumber"], line["intentToCancelOverride"]) == ("1", True)
+    assert order.events.filter(
+        message__contains="Shipped although the customer asked to cancel line(s) 1 (override confirmed)."
+    ).exists()
+
+
+def test_a_shipment_without_cancel_requested_lines_sends_no_override(
+    operator_client, store, order, walmart_api, api_base
+):
+    # given
+    walmart_api.add(
+        responses.POST,
+        f"{api_base}/v3/orders/PO-1/shipping",
+        json={"order": walmart_order(statuses=[("Shipped", 2, SHIP_FORM["tracking_number"])])},
+    )
+    # when: the override is posted although no line asked for it (the form has no such field)
+    with after_commit():
+        operator_client.post(
+            ship_url(store, order), {**SHIP_FORM, quantity_field(order): 2, "intent_to_cancel_override": "on"}
+        )
+    # then
+    assert Shipment.objects.get().intent_to_cancel_override is False
+    body = json.loads(calls_to(walmart_api, "POST", "/v3/orders/PO-1/shipping")[0].request.body)
+    assert "intentToCancelOverride" not in body["orderShipment"]["orderLines"]["orderLine"][0]
