@@ -1,10 +1,9 @@
 """Reads of the orders app, always scoped to one store the caller already checked access to."""
 
-from dataclasses import dataclass
-
 from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
 
+from channel_manager.listing_pages import ListPage, page_window, sort_normalised, sorted_by
 from channel_manager.models import Store
 from orders.models import Cancellation, Order, OrderLine, OrderStatusCount, Shipment
 
@@ -20,7 +19,6 @@ ORDER_SORTS = {
     "status": "status",
 }
 DEFAULT_SORT = "-ordered"
-PAGE_SIZES = (25, 50, 100, 200)
 LIST_COLUMNS = (
     "id",
     "store_id",
@@ -63,8 +61,7 @@ def order_ids_matching_identifier(*, store: Store, term: str) -> list[int]:
 
 
 def order_sort_normalised(sort: str | None) -> str:
-    key = (sort or "").lstrip("-")
-    return sort if key in ORDER_SORTS else DEFAULT_SORT
+    return sort_normalised(sort, sorts=ORDER_SORTS, default=DEFAULT_SORT)
 
 
 def order_list(*, store: Store, status: str | None = None, search: str = "", sort: str = DEFAULT_SORT) -> QuerySet:
@@ -85,10 +82,7 @@ def order_list(*, store: Store, status: str | None = None, search: str = "", sor
     returns_model = _returns_model()
     if returns_model is not None:
         orders = orders.annotate(has_return=Exists(returns_model.objects.filter(order=OuterRef("pk"))))
-    sort = order_sort_normalised(sort)
-    field = ORDER_SORTS[sort.lstrip("-")]
-    descending = sort.startswith("-")
-    return orders.order_by(f"-{field}" if descending else field, "-id" if descending else "id")
+    return sorted_by(orders, sort=order_sort_normalised(sort), sorts=ORDER_SORTS)
 
 
 def _returns_model():
@@ -108,46 +102,21 @@ def order_status_counts(*, store: Store) -> dict[str, int]:
     return counts
 
 
-@dataclass(frozen=True)
-class OrderPage:
-    orders: list[Order]
-    number: int
-    page_size: int
-    total: int
-
+class OrderPage(ListPage):
     @property
-    def page_count(self) -> int:
-        return max(1, -(-self.total // self.page_size))
-
-    @property
-    def has_previous(self) -> bool:
-        return self.number > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.number < self.page_count
-
-    @property
-    def start_index(self) -> int:
-        return (self.number - 1) * self.page_size + 1 if self.total else 0
-
-    @property
-    def end_index(self) -> int:
-        return min(self.number * self.page_size, self.total)
+    def orders(self) -> list[Order]:
+        return self.rows
 
 
 def order_page(*, orders: QuerySet, number: int, page_size: int, total: int) -> OrderPage:
     """One page by offset. `total` is passed in (the status counts already hold it when no search is
     active), so a page costs two queries whatever its size."""
-    page_size = page_size if page_size in PAGE_SIZES else PAGE_SIZES[1]
-    page_count = max(1, -(-total // page_size))
-    number = min(max(1, number), page_count)
-    offset = (number - 1) * page_size
+    number, page_size, offset = page_window(number=number, page_size=page_size, total=total)
     # Deferred join: the ids of the page come from an index-only scan of the sort index (cheap to skip
     # even deep into a million orders), then only those rows are read.
     ids = list(orders.values_list("pk", flat=True)[offset : offset + page_size])
     rows = {order.pk: order for order in orders.order_by().filter(pk__in=ids)} if ids else {}
-    return OrderPage(orders=[rows[pk] for pk in ids if pk in rows], number=number, page_size=page_size, total=total)
+    return OrderPage(rows=[rows[pk] for pk in ids if pk in rows], number=number, page_size=page_size, total=total)
 
 
 def order_get(*, store: Store, order_id: int) -> Order:

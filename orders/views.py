@@ -4,11 +4,7 @@ services write."""
 
 import json
 import logging
-import zoneinfo
-from collections.abc import Callable
-from functools import wraps
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import ValidationError
@@ -21,32 +17,20 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from channel_manager.listing_pages import (
+    PAGE_SIZES,
+    in_operator_timezone,
+    search_from_request,
+    status_cards,
+    status_from_request,
+)
 from channel_manager.selectors import store_get
 from orders import selectors, services
 from orders.forms import CancelForm, CarrierMappingForm, OrderSettingsForm, ShipForm
 from orders.models import Cancellation, Order, OrderEvent, OrderSettings, Shipment
 
 logger = logging.getLogger(__name__)
-TIMEZONE_COOKIE = "tz"
 STATUS_CARDS = [(value, label) for value, label in Order.Status.choices]
-
-
-def operator_timezone(request: HttpRequest) -> zoneinfo.ZoneInfo:
-    """The operator's time zone: the browser's (cookie `tz`, set by the page's script), else TIME_ZONE."""
-    name = request.COOKIES.get(TIMEZONE_COOKIE, "")
-    try:
-        return zoneinfo.ZoneInfo(name) if name else zoneinfo.ZoneInfo(settings.TIME_ZONE)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return zoneinfo.ZoneInfo(settings.TIME_ZONE)
-
-
-def in_operator_timezone(view: Callable) -> Callable:
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs):
-        with timezone.override(operator_timezone(request)):
-            return view(request, *args, **kwargs)
-
-    return wrapper
 
 
 def _store_tabs_template() -> str | None:
@@ -72,9 +56,8 @@ def _returns_url(store_id: int) -> str | None:
 @in_operator_timezone
 def order_list_view(request: HttpRequest, store_id: int) -> HttpResponse:
     store = store_get(user=request.user, store_id=store_id)
-    status = request.GET.get("status") or None
-    status = status if status in Order.Status.values else None
-    search = request.GET.get("q", "").strip()[:100]
+    status = status_from_request(request, Order.Status.values)
+    search = search_from_request(request)
     sort = selectors.order_sort_normalised(request.GET.get("sort"))
     try:
         page_size = int(request.GET.get("per_page", 50))
@@ -114,12 +97,12 @@ def order_list_view(request: HttpRequest, store_id: int) -> HttpResponse:
             page=page,
             counts=counts,
             total_count=sum(counts.values()),
-            status_cards=[(value, label, counts[value]) for value, label in STATUS_CARDS],
+            status_cards=status_cards(STATUS_CARDS, counts),
             status=status,
             search=search,
             sort=sort,
             columns=columns,
-            page_sizes=selectors.PAGE_SIZES,
+            page_sizes=PAGE_SIZES,
             timezone_name=str(timezone.get_current_timezone()),
             returns_url=_returns_url(store.pk),
         ),

@@ -1,11 +1,11 @@
 """Reads of the returns app, always scoped to one store the caller already checked access to."""
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
+from channel_manager.listing_pages import ListPage, page_window, sort_normalised, sorted_by
 from channel_manager.models import Store
 from returns.models import Refund, RefundLine, Return, ReturnEvent, ReturnLine
 
@@ -20,7 +20,6 @@ RETURN_SORTS = {
     "updated": "updated_at",
 }
 DEFAULT_SORT = "-requested"
-PAGE_SIZES = (25, 50, 100, 200)
 LIST_COLUMNS = (
     "id",
     "store_id",
@@ -45,8 +44,7 @@ LIST_COLUMNS = (
 
 
 def return_sort_normalised(sort: str | None) -> str:
-    key = (sort or "").lstrip("-")
-    return sort if key in RETURN_SORTS else DEFAULT_SORT
+    return sort_normalised(sort, sorts=RETURN_SORTS, default=DEFAULT_SORT)
 
 
 def return_list(*, store: Store, status: str | None = None, search: str = "", sort: str = DEFAULT_SORT) -> QuerySet:
@@ -67,10 +65,7 @@ def return_list(*, store: Store, status: str | None = None, search: str = "", so
             | Q(customer_name__icontains=search)
             | Exists(sku_match)
         )
-    sort = return_sort_normalised(sort)
-    field = RETURN_SORTS[sort.lstrip("-")]
-    descending = sort.startswith("-")
-    return returns.order_by(f"-{field}" if descending else field, "-id" if descending else "id")
+    return sorted_by(returns, sort=return_sort_normalised(sort), sorts=RETURN_SORTS)
 
 
 def return_status_counts(*, store: Store) -> dict[str, int]:
@@ -90,44 +85,17 @@ def returns_due_soon_count(*, store: Store, now: datetime, within: timedelta) ->
     )
 
 
-@dataclass(frozen=True)
-class ReturnPage:
-    returns: list[Return]
-    number: int
-    page_size: int
-    total: int
-
+class ReturnPage(ListPage):
     @property
-    def page_count(self) -> int:
-        return max(1, -(-self.total // self.page_size))
-
-    @property
-    def has_previous(self) -> bool:
-        return self.number > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.number < self.page_count
-
-    @property
-    def start_index(self) -> int:
-        return (self.number - 1) * self.page_size + 1 if self.total else 0
-
-    @property
-    def end_index(self) -> int:
-        return min(self.number * self.page_size, self.total)
+    def returns(self) -> list[Return]:
+        return self.rows
 
 
 def return_page(*, returns: QuerySet, number: int, page_size: int, total: int) -> ReturnPage:
     """One page by offset. `total` is passed in (the status counts hold it when no search is active), so
     a page costs one query whatever its size."""
-    page_size = page_size if page_size in PAGE_SIZES else PAGE_SIZES[1]
-    page_count = max(1, -(-total // page_size))
-    number = min(max(1, number), page_count)
-    offset = (number - 1) * page_size
-    return ReturnPage(
-        returns=list(returns[offset : offset + page_size]), number=number, page_size=page_size, total=total
-    )
+    number, page_size, offset = page_window(number=number, page_size=page_size, total=total)
+    return ReturnPage(rows=list(returns[offset : offset + page_size]), number=number, page_size=page_size, total=total)
 
 
 def return_get(*, store: Store, return_id: int) -> Return:

@@ -2,12 +2,8 @@
 buttons, and Channel Settings > Returns. Thin: selectors read, services write."""
 
 import logging
-import zoneinfo
-from collections.abc import Callable
 from datetime import timedelta
-from functools import wraps
 
-from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
@@ -15,6 +11,13 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from channel_manager.listing_pages import (
+    PAGE_SIZES,
+    in_operator_timezone,
+    search_from_request,
+    status_cards,
+    status_from_request,
+)
 from channel_manager.selectors import store_get
 from returns import selectors, services
 from returns.forms import RefundForm, ReturnSettingsForm
@@ -22,7 +25,6 @@ from returns.mapping import deadline_text
 from returns.models import Return, deadline_warning_hours
 
 logger = logging.getLogger(__name__)
-TIMEZONE_COOKIE = "tz"
 STATUS_CARDS = list(Return.Status.choices)
 COLUMNS = [
     ("rma", "RMA #"),
@@ -35,25 +37,6 @@ COLUMNS = [
     ("status", "Status"),
     (None, "Status Details"),
 ]
-
-
-def _operator_timezone(request: HttpRequest) -> zoneinfo.ZoneInfo:
-    name = request.COOKIES.get(TIMEZONE_COOKIE, "")
-    try:
-        return zoneinfo.ZoneInfo(name) if name else zoneinfo.ZoneInfo(settings.TIME_ZONE)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return zoneinfo.ZoneInfo(settings.TIME_ZONE)
-
-
-def in_operator_timezone(view: Callable) -> Callable:
-    """Dates on the page in the operator's time zone (the browser's, from the `tz` cookie)."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs):
-        with timezone.override(_operator_timezone(request)):
-            return view(request, *args, **kwargs)
-
-    return wrapper
 
 
 def _context(store, **extra) -> dict:
@@ -71,9 +54,8 @@ def _int(value: str | None, default: int) -> int:
 @in_operator_timezone
 def return_list_view(request: HttpRequest, store_id: int) -> HttpResponse:
     store = store_get(user=request.user, store_id=store_id)
-    status = request.GET.get("status") or None
-    status = status if status in Return.Status.values else None
-    search = request.GET.get("q", "").strip()[:100]
+    status = status_from_request(request, Return.Status.values)
+    search = search_from_request(request)
     sort = selectors.return_sort_normalised(request.GET.get("sort"))
     counts = selectors.return_status_counts(store=store)
     returns = selectors.return_list(store=store, status=status, search=search, sort=sort)
@@ -96,12 +78,12 @@ def return_list_view(request: HttpRequest, store_id: int) -> HttpResponse:
             rows=rows,
             page=page,
             total_count=sum(counts.values()),
-            status_cards=[(value, label, counts[value]) for value, label in STATUS_CARDS],
+            status_cards=status_cards(STATUS_CARDS, counts),
             status=status,
             search=search,
             sort=sort,
             columns=COLUMNS,
-            page_sizes=selectors.PAGE_SIZES,
+            page_sizes=PAGE_SIZES,
             return_settings=return_settings,
             due_soon=due_soon,
             warning_hours=int(deadline_warning_hours()),
