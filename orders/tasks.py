@@ -6,40 +6,22 @@ exponential backoff, jitter and a cap; the services record every attempt on the 
 
 from celery import shared_task
 
-from walmart_client.errors import WalmartConnectionError, WalmartRateLimited, WalmartServerError
-
-RETRYABLE = (WalmartRateLimited, WalmartServerError, WalmartConnectionError)
-PUSH_MAX_RETRIES = 8
+from channel_manager.push_tasks import PUSH_MAX_RETRIES as PUSH_MAX_RETRIES  # re-exported for callers
+from channel_manager.push_tasks import PUSH_TASK_OPTIONS, RETRYABLE, is_final_attempt
 
 
-@shared_task(
-    bind=True,
-    autoretry_for=RETRYABLE,
-    retry_backoff=30,
-    retry_backoff_max=600,
-    retry_jitter=True,
-    max_retries=PUSH_MAX_RETRIES,
-    acks_late=True,
-)
+@shared_task(**PUSH_TASK_OPTIONS)
 def shipment_push_task(self, shipment_pk: int) -> None:
     from orders.services import shipment_push
 
-    shipment_push(shipment_id=shipment_pk, final_attempt=self.request.retries >= self.max_retries)
+    shipment_push(shipment_id=shipment_pk, final_attempt=is_final_attempt(self))
 
 
-@shared_task(
-    bind=True,
-    autoretry_for=RETRYABLE,
-    retry_backoff=30,
-    retry_backoff_max=600,
-    retry_jitter=True,
-    max_retries=PUSH_MAX_RETRIES,
-    acks_late=True,
-)
+@shared_task(**PUSH_TASK_OPTIONS)
 def cancellation_push_task(self, cancellation_pk: int) -> None:
     from orders.services import cancellation_push
 
-    cancellation_push(cancellation_id=cancellation_pk, final_attempt=self.request.retries >= self.max_retries)
+    cancellation_push(cancellation_id=cancellation_pk, final_attempt=is_final_attempt(self))
 
 
 @shared_task(

@@ -6,25 +6,15 @@ exponential backoff, jitter and a cap; the service records every attempt on the 
 
 from celery import shared_task
 
-from walmart_client.errors import WalmartConnectionError, WalmartRateLimited, WalmartServerError
-
-RETRYABLE = (WalmartRateLimited, WalmartServerError, WalmartConnectionError)
-PUSH_MAX_RETRIES = 8
+from channel_manager.push_tasks import PUSH_MAX_RETRIES as PUSH_MAX_RETRIES  # re-exported for callers
+from channel_manager.push_tasks import PUSH_TASK_OPTIONS, is_final_attempt
 
 
-@shared_task(
-    bind=True,
-    autoretry_for=RETRYABLE,
-    retry_backoff=30,
-    retry_backoff_max=600,
-    retry_jitter=True,
-    max_retries=PUSH_MAX_RETRIES,
-    acks_late=True,
-)
+@shared_task(**PUSH_TASK_OPTIONS)
 def refund_push_task(self, refund_pk: int) -> None:
     from returns.services import refund_push
 
-    refund_push(refund_id=refund_pk, final_attempt=self.request.retries >= self.max_retries)
+    refund_push(refund_id=refund_pk, final_attempt=is_final_attempt(self))
 
 
 @shared_task(acks_late=True)
