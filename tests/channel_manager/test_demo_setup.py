@@ -101,6 +101,37 @@ def test_a_mapping_the_operator_changed_is_kept(settings):
 
 
 @pytest.mark.django_db
+def test_a_demo_store_of_an_older_demo_is_connected_to_the_demo_seller(settings):
+    from channel_manager.services import store_create
+    from walmart_emulator.demo import DEMO_SELLER_NAME
+    from walmart_emulator.models import Seller
+    from walmart_emulator.services import seller_create
+
+    # given: the demo store as an older `make run` left it, connected to another emulator seller
+    settings.WALMART_EMULATOR_ENABLED = True
+    old_seller = seller_create(name="Demo seller", simulate_orders=True)
+    user = get_user_model().objects.create_user(username="demo", password="kept-password")
+    store = store_create(
+        user=user,
+        name="Demo Walmart store",
+        environment=Store.Environment.EMULATOR,
+        client_id=old_seller.client_id,
+        client_secret=old_seller.client_secret,
+    )
+    # when
+    output = _run("--no-start")
+    # then: the same store, now on the seller that has the demo catalog; the login is untouched
+    store.refresh_from_db()
+    seller = Seller.objects.get(name=DEMO_SELLER_NAME)
+    assert (store.client_id, store.client_secret) == (seller.client_id, seller.client_secret)
+    assert store.connection_status == Store.ConnectionStatus.NOT_TESTED
+    assert Store.objects.count() == 1
+    assert Listing.objects.filter(store=store).count() == 43
+    assert get_user_model().objects.get(username="demo").check_password("kept-password")
+    assert "log in as demo (password shown on the first run)" in output
+
+
+@pytest.mark.django_db
 def test_without_the_emulator_no_demo_store(settings):
     settings.WALMART_EMULATOR_ENABLED = False
     _run()

@@ -31,7 +31,7 @@ class Command(BaseCommand):
                     f"Demo catalog: {result.products_created} products created, "
                     f"{result.listings_created} listed in {DEMO_STORE_NAME!r}."
                 )
-            if result.start_queued:
+            if result.start_queued and result.listings_created:
                 self.stdout.write(
                     "Matching, stock and the first orders start as soon as the web server answers (about a minute)."
                 )
