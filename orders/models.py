@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from channel_manager.crypto import secret_decrypt, secret_encrypt
+from channel_manager.intents import PushIntent
 
 AUTO_CANCEL_DAYS_DEFAULT = 4
 
@@ -282,8 +283,9 @@ class OrderLine(models.Model):
         return max(0, self.quantity - self.quantity_shipped_total - self.quantity_cancelled)
 
 
-class Operation(models.Model):
-    """What a shipment and a cancellation share: an intent row pushed to Walmart after commit."""
+class Operation(PushIntent):
+    """What a shipment and a cancellation share: an intent row pushed to Walmart after commit
+    (`channel_manager.intents.PushIntent`), on one order."""
 
     class Status(models.TextChoices):
         PENDING = "pending", _("Pending")
@@ -293,22 +295,12 @@ class Operation(models.Model):
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
-    error = models.TextField(blank=True, help_text=_("Walmart's message, or why the push failed."))
-    correlation_id = models.CharField(max_length=64, blank=True)
-    attempts = models.PositiveIntegerField(default=0)
-    claimed_until = models.DateTimeField(null=True, blank=True, editable=False)
-    next_attempt_at = models.DateTimeField(null=True, blank=True)
     request_maybe_applied = models.BooleanField(
         default=False,
         help_text=_("The last attempt timed out after the request was sent: read the order back before resending."),
     )
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
 
-    class Meta:
+    class Meta(PushIntent.Meta):
         abstract = True
 
 

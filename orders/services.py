@@ -26,6 +26,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q, Sum
 from django.utils import timezone
 
+from channel_manager.intents import request_maybe_applied_after
 from channel_manager.models import Store
 from orders.mapping import (
     order_fields_from_remote,
@@ -53,7 +54,6 @@ logger = logging.getLogger(__name__)
 Actor = OrderEvent.Actor
 PAGE_SIZE = 200  # Walmart's maximum page of orders
 ACKNOWLEDGE_CLAIM_SECONDS = 600
-PUSH_CLAIM_SECONDS = 300
 ORDER_FIELDS_FROM_WALMART = [
     "customer_order_id",
     "customer_email",
@@ -851,15 +851,6 @@ def _push_enqueue(kind: str, pk: int) -> None:
     transaction.on_commit(lambda: task.delay(pk))
 
 
-def _claim(model, pk: int) -> bool:
-    now = timezone.now()
-    return bool(
-        model.objects.filter(pk=pk, status=model.Status.PENDING)
-        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
-        .update(claimed_until=now + timedelta(seconds=PUSH_CLAIM_SECONDS))
-    )
-
-
 def _remote_line(remote: Any, line_number: str) -> Any | None:
     for remote_line in remote.lines:
         if str(remote_line.line_number) == str(line_number):
@@ -961,9 +952,7 @@ def _operation_push(operation: Shipment | Cancellation, *, final_attempt: bool, 
         else:
             remote = client.orders.cancel(order.purchase_order_id, lines=_cancel_lines(operation, op_lines))
     except (WalmartConnectionError, WalmartServerError, WalmartRateLimited) as error:
-        maybe_applied = operation.request_maybe_applied or (
-            isinstance(error, WalmartServerError) or (isinstance(error, WalmartConnectionError) and error.request_sent)
-        )
+        maybe_applied = request_maybe_applied_after(error, already=operation.request_maybe_applied)
         _operation_failed(
             operation,
             error=error,
@@ -992,35 +981,24 @@ def _operation_push(operation: Shipment | Cancellation, *, final_attempt: bool, 
 
 
 def _operation_sent(operation, *, actor: str, correlation_id: str, message: str) -> None:
-    model = type(operation)
     with transaction.atomic():
-        model.objects.filter(pk=operation.pk).update(
-            status=model.Status.SENT,
-            sent_at=timezone.now(),
-            error="",
-            correlation_id=correlation_id,
-            request_maybe_applied=False,
-            claimed_until=None,
-            next_attempt_at=None,
-        )
+        type(operation).push_sent(operation.pk, correlation_id=correlation_id)
         order_event_add(order=operation.order, actor=actor, message=message, correlation_id=correlation_id)
         order_status_refresh(order=operation.order)
 
 
 def _operation_failed(operation, *, error: Exception, maybe_applied: bool, final: bool, actor: str, label: str) -> None:
-    model = type(operation)
     attempts = operation.attempts + 1
     text = error_text(error)
-    retry_after = getattr(error, "retry_after", None) or min(30 * 2 ** (attempts - 1), 600)
     with transaction.atomic():
-        model.objects.filter(pk=operation.pk).update(
-            status=model.Status.ERROR if final else model.Status.PENDING,
-            attempts=F("attempts") + 1,
-            error=text,
+        type(operation).push_attempt_failed(
+            operation.pk,
+            attempts=attempts,
+            error_text=text,
             correlation_id=(getattr(error, "correlation_id", "") or "")[:64],
-            request_maybe_applied=maybe_applied,
-            claimed_until=None,
-            next_attempt_at=None if final else timezone.now() + timedelta(seconds=retry_after),
+            maybe_applied=maybe_applied,
+            final=final,
+            retry_after=getattr(error, "retry_after", None),
         )
         order_event_add(
             order=operation.order,
@@ -1042,7 +1020,7 @@ def shipment_push(*, shipment_id: int, final_attempt: bool = False, actor: str =
     does not show. A 4xx marks it Error with Walmart's message; a retryable failure (rate limit, 5xx,
     connection) is recorded and re-raised for the task to retry, and on the final attempt marks Error.
     """
-    if _claim(Shipment, shipment_id):
+    if Shipment.push_claim(shipment_id):
         shipment = Shipment.objects.select_related("order__store").get(pk=shipment_id)
         _operation_push(shipment, final_attempt=final_attempt, actor=actor)
     return Shipment.objects.get(pk=shipment_id)
@@ -1051,7 +1029,7 @@ def shipment_push(*, shipment_id: int, final_attempt: bool = False, actor: str =
 def cancellation_push(*, cancellation_id: int, final_attempt: bool = False, actor: str = Actor.SYSTEM) -> Cancellation:
     """Push one pending cancellation to Walmart (POST /v3/orders/{id}/cancel). Same contract as
     `shipment_push`. The cancelled stock comes back when Walmart's answer is stored."""
-    if _claim(Cancellation, cancellation_id):
+    if Cancellation.push_claim(cancellation_id):
         cancellation = Cancellation.objects.select_related("order__store").get(pk=cancellation_id)
         _operation_push(cancellation, final_attempt=final_attempt, actor=actor)
     return Cancellation.objects.get(pk=cancellation_id)
@@ -1062,10 +1040,7 @@ def operation_retry(*, operation: Shipment | Cancellation, actor: str, user=None
     An operation that may have reached Walmart is read back before anything is resent."""
     model = type(operation)
     with transaction.atomic():
-        updated = model.objects.filter(pk=operation.pk, status=model.Status.ERROR).update(
-            status=model.Status.PENDING, attempts=0, claimed_until=None, next_attempt_at=timezone.now()
-        )
-        if not updated:
+        if not model.push_retry(operation.pk):
             return False
         label = f"Shipment {operation.tracking_number}" if model is Shipment else f"Cancellation {operation.pk}"
         order_event_add(order=operation.order, actor=actor, user=user, message=f"{label}: retry requested.")
@@ -1114,10 +1089,7 @@ def operations_due_enqueue(*, now: datetime | None = None) -> int:
     stale = now - timedelta(seconds=60)
     count = 0
     for model, task in ((Shipment, shipment_push_task), (Cancellation, cancellation_push_task)):
-        due = model.objects.filter(status=model.Status.PENDING, next_attempt_at__lt=stale).filter(
-            Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
-        )
-        for pk in due.values_list("pk", flat=True)[:500]:
+        for pk in model.pushes_lost(now=now).values_list("pk", flat=True)[:500]:
             task.delay(pk)
             count += 1
     unacknowledged = (

@@ -19,6 +19,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from channel_manager.intents import PushIntent
+
 AUTO_REFUND_HOURS_DEFAULT = 48
 DEADLINE_WARNING_HOURS_DEFAULT = 12
 ZERO = Decimal("0.00")
@@ -205,9 +207,9 @@ class ReturnLine(models.Model):
         return self.item_price + self.tax
 
 
-class Refund(models.Model):
+class Refund(PushIntent):
     """An operator's refund of some return lines: saved first, pushed to Walmart by a task after commit,
-    retried with backoff and a cap, with its own status."""
+    retried with backoff and a cap, with its own status (`channel_manager.intents.PushIntent`)."""
 
     class Status(models.TextChoices):
         PENDING = "pending", _("Pending")
@@ -226,20 +228,10 @@ class Refund(models.Model):
     amount = models.DecimalField(max_digits=12, decimal_places=2, help_text=_("Item price refunded (positive)."))
     tax = models.DecimalField(max_digits=12, decimal_places=2, default=ZERO, help_text=_("Tax refunded (positive)."))
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
-    error = models.TextField(blank=True, help_text=_("Walmart's message, or why the push failed."))
-    correlation_id = models.CharField(max_length=64, blank=True)
-    attempts = models.PositiveIntegerField(default=0)
-    next_attempt_at = models.DateTimeField(null=True, blank=True)
-    claimed_until = models.DateTimeField(null=True, blank=True, editable=False)
     request_maybe_applied = models.BooleanField(
         default=False,
         help_text=_("The last attempt may have reached Walmart: read the return back before sending again."),
     )
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]

@@ -26,10 +26,11 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.db.models.functions import Least
 from django.utils import timezone
 
+from channel_manager.intents import request_maybe_applied_after
 from channel_manager.models import Store
 from returns.mapping import (
     ZERO,
@@ -47,7 +48,6 @@ from returns.models import Refund, RefundLine, Return, ReturnEvent, ReturnLine, 
 logger = logging.getLogger(__name__)
 
 Actor = ReturnEvent.Actor
-PUSH_CLAIM_SECONDS = 300
 PAGE_SIZE = 200
 DEFAULT_REFUND_REASON = "Customer returned item"
 HOLDING_STATUSES = (Refund.Status.PENDING, Refund.Status.ERROR)
@@ -745,15 +745,6 @@ def _push_enqueue(refund_id: int) -> None:
     transaction.on_commit(lambda: refund_push_task.delay(refund_id))
 
 
-def _claim(refund_id: int) -> bool:
-    now = timezone.now()
-    return bool(
-        Refund.objects.filter(pk=refund_id, status=Refund.Status.PENDING)
-        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
-        .update(claimed_until=now + timedelta(seconds=PUSH_CLAIM_SECONDS))
-    )
-
-
 def _order_refunded_product(remote_line: Any) -> Decimal:
     """Item price Walmart shows refunded on an order line (positive)."""
     refund = getattr(remote_line, "refund", None)
@@ -857,9 +848,7 @@ def _refund_push(refund: Refund, *, final_attempt: bool, actor: str) -> None:
                 ],
             )
     except (WalmartConnectionError, WalmartServerError, WalmartRateLimited) as error:
-        maybe_applied = refund.request_maybe_applied or (
-            isinstance(error, WalmartServerError) or (isinstance(error, WalmartConnectionError) and error.request_sent)
-        )
+        maybe_applied = request_maybe_applied_after(error, already=refund.request_maybe_applied)
         _refund_failed(refund, error=error, maybe_applied=maybe_applied, final=final_attempt, actor=actor)
         if not final_attempt:
             raise
@@ -899,16 +888,7 @@ def _refund_sent(
     refund: Refund, refund_lines: Sequence[RefundLine], *, actor: str, correlation_id: str, message: str
 ) -> None:
     with transaction.atomic():
-        updated = Refund.objects.filter(pk=refund.pk, status=Refund.Status.PENDING).update(
-            status=Refund.Status.SENT,
-            sent_at=timezone.now(),
-            error="",
-            correlation_id=correlation_id,
-            request_maybe_applied=False,
-            claimed_until=None,
-            next_attempt_at=None,
-        )
-        if not updated:
+        if not Refund.push_sent(refund.pk, correlation_id=correlation_id, only_pending=True):
             return
         for ref_line in refund_lines:
             ReturnLine.objects.filter(pk=ref_line.return_line_id).update(
@@ -921,17 +901,16 @@ def _refund_sent(
 def _refund_failed(refund: Refund, *, error: Exception, maybe_applied: bool, final: bool, actor: str) -> None:
     attempts = refund.attempts + 1
     text = error_text(error)
-    retry_after = getattr(error, "retry_after", None) or min(30 * 2 ** (attempts - 1), 600)
     correlation_id = (getattr(error, "correlation_id", "") or "")[:64]
     with transaction.atomic():
-        Refund.objects.filter(pk=refund.pk).update(
-            status=Refund.Status.ERROR if final else Refund.Status.PENDING,
-            attempts=F("attempts") + 1,
-            error=text,
+        Refund.push_attempt_failed(
+            refund.pk,
+            attempts=attempts,
+            error_text=text,
             correlation_id=correlation_id,
-            request_maybe_applied=maybe_applied,
-            claimed_until=None,
-            next_attempt_at=None if final else timezone.now() + timedelta(seconds=retry_after),
+            maybe_applied=maybe_applied,
+            final=final,
+            retry_after=getattr(error, "retry_after", None),
         )
         return_event_add(
             return_order=refund.return_order,
@@ -955,7 +934,7 @@ def refund_push(*, refund_id: int, final_attempt: bool = False, actor: str = Act
     back first and is marked Sent without a resend when Walmart shows it. A 4xx marks it Error with
     Walmart's message; a retryable failure (rate limit, 5xx, connection) is recorded and re-raised for the
     task to retry with backoff, and marks Error on the final attempt."""
-    if _claim(refund_id):
+    if Refund.push_claim(refund_id):
         refund = Refund.objects.select_related("return_order__store").get(pk=refund_id)
         _refund_push(refund, final_attempt=final_attempt, actor=actor)
     return Refund.objects.get(pk=refund_id)
@@ -965,10 +944,7 @@ def refund_retry(*, refund: Refund, actor: str, user=None) -> bool:
     """Send a failed refund again (Retry button, admin action). Returns False when it is not in Error.
     A refund that may have reached Walmart is read back before anything is resent."""
     with transaction.atomic():
-        updated = Refund.objects.filter(pk=refund.pk, status=Refund.Status.ERROR).update(
-            status=Refund.Status.PENDING, attempts=0, claimed_until=None, next_attempt_at=timezone.now()
-        )
-        if not updated:
+        if not Refund.push_retry(refund.pk):
             return False
         return_event_add(
             return_order=refund.return_order, actor=actor, user=user, message=f"Refund {refund.pk}: retry requested."
@@ -984,11 +960,7 @@ def refunds_due_enqueue(*, now: datetime | None = None) -> int:
     from returns.tasks import refund_push_task
 
     now = now or timezone.now()
-    due = (
-        Refund.objects.filter(status=Refund.Status.PENDING, next_attempt_at__lt=now - timedelta(seconds=60))
-        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
-        .values_list("pk", flat=True)
-    )
+    due = Refund.pushes_lost(now=now).values_list("pk", flat=True)
     count = 0
     for pk in due[:500]:
         refund_push_task.delay(pk)

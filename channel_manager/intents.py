@@ -1,0 +1,130 @@
+"""A push intent: a row saved before anything is sent to Walmart (a shipment, a cancellation, a refund),
+then pushed by a task after commit, retried with backoff and a cap, and never sent twice.
+
+`PushIntent` is an abstract model: the fields every intent has and the state changes they go through,
+each one conditional UPDATE (so two workers cannot both act on the same row). A concrete intent declares
+its own `Status` (with at least PENDING, SENT and ERROR, plus what is its own: an order push can be
+DISCARDED, a refund CANCELLED when Walmart refunds on its own), its `status` field and its
+`request_maybe_applied` flag (each app words its help text for what is read back: the order, the return).
+
+    Pending --claim--> (claimed) --sent--> Sent
+                                 --attempt failed--> Pending (next attempt later) or, on the final one, Error
+    Error --retry--> Pending
+"""
+
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+PUSH_CLAIM_SECONDS = 300
+RETRY_DELAY_FIRST_SECONDS = 30
+RETRY_DELAY_MAX_SECONDS = 600
+LOST_TASK_AFTER_SECONDS = 60
+
+
+def push_retry_delay(*, attempts: int, retry_after: float | None = None) -> float:
+    """Seconds until the next attempt after `attempts` failed ones: Walmart's Retry-After when it gave one,
+    else 30 s doubling per attempt, at most 600 s (the same curve as the push tasks' backoff)."""
+    return retry_after or min(RETRY_DELAY_FIRST_SECONDS * 2 ** (attempts - 1), RETRY_DELAY_MAX_SECONDS)
+
+
+def request_maybe_applied_after(error: Exception, *, already: bool) -> bool:
+    """After a retryable failure, may Walmart have applied the request? Yes when an earlier attempt may
+    have, on a 5xx (Walmart may have applied it before failing), or on a connection failure after the
+    request was sent (the answer was lost). A rate limit never reached the endpoint."""
+    from walmart_client.errors import WalmartConnectionError, WalmartServerError
+
+    return already or (
+        isinstance(error, WalmartServerError) or (isinstance(error, WalmartConnectionError) and error.request_sent)
+    )
+
+
+class PushIntent(models.Model):
+    """The fields and state changes shared by every intent pushed to Walmart (abstract: no table)."""
+
+    error = models.TextField(blank=True, help_text=_("Walmart's message, or why the push failed."))
+    correlation_id = models.CharField(max_length=64, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    claimed_until = models.DateTimeField(null=True, blank=True, editable=False)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def push_claim(cls, pk: int, *, now: datetime | None = None) -> bool:
+        """Claim a Pending intent for one push (PUSH_CLAIM_SECONDS). False when it is not Pending or another
+        worker holds an unexpired claim: then the caller sends nothing."""
+        now = now or timezone.now()
+        return bool(
+            cls.objects.filter(pk=pk, status=cls.Status.PENDING)
+            .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+            .update(claimed_until=now + timedelta(seconds=PUSH_CLAIM_SECONDS))
+        )
+
+    @classmethod
+    def push_sent(cls, pk: int, *, correlation_id: str, only_pending: bool = False) -> int:
+        """Mark it Sent (clears the error, the claim and the next attempt). With `only_pending`, only a
+        Pending intent changes. Returns how many rows changed (0 or 1)."""
+        rows = cls.objects.filter(pk=pk)
+        if only_pending:
+            rows = rows.filter(status=cls.Status.PENDING)
+        return rows.update(
+            status=cls.Status.SENT,
+            sent_at=timezone.now(),
+            error="",
+            correlation_id=correlation_id,
+            request_maybe_applied=False,
+            claimed_until=None,
+            next_attempt_at=None,
+        )
+
+    @classmethod
+    def push_attempt_failed(
+        cls,
+        pk: int,
+        *,
+        attempts: int,
+        error_text: str,
+        correlation_id: str,
+        maybe_applied: bool,
+        final: bool,
+        retry_after: float | None = None,
+    ) -> None:
+        """Record a failed attempt (`attempts`: the count including this one, counted with F()). On the final
+        attempt it becomes Error; otherwise it stays Pending with its next attempt after `push_retry_delay`."""
+        delay = push_retry_delay(attempts=attempts, retry_after=retry_after)
+        cls.objects.filter(pk=pk).update(
+            status=cls.Status.ERROR if final else cls.Status.PENDING,
+            attempts=F("attempts") + 1,
+            error=error_text,
+            correlation_id=correlation_id,
+            request_maybe_applied=maybe_applied,
+            claimed_until=None,
+            next_attempt_at=None if final else timezone.now() + timedelta(seconds=delay),
+        )
+
+    @classmethod
+    def push_retry(cls, pk: int) -> bool:
+        """Error -> Pending with its attempts reset, due now. False (nothing changed) when it is not in Error."""
+        return bool(
+            cls.objects.filter(pk=pk, status=cls.Status.ERROR).update(
+                status=cls.Status.PENDING, attempts=0, claimed_until=None, next_attempt_at=timezone.now()
+            )
+        )
+
+    @classmethod
+    def pushes_lost(cls, *, now: datetime) -> QuerySet:
+        """Pending intents whose task was lost: due for over LOST_TASK_AFTER_SECONDS and not claimed."""
+        return cls.objects.filter(
+            status=cls.Status.PENDING, next_attempt_at__lt=now - timedelta(seconds=LOST_TASK_AFTER_SECONDS)
+        ).filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
