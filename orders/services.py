@@ -26,8 +26,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q, Sum
 from django.utils import timezone
 
+from channel_manager import polling
 from channel_manager.intents import request_maybe_applied_after
 from channel_manager.models import Store
+from channel_manager.polling import client_correlation_id, error_text
 from orders.mapping import (
     order_fields_from_remote,
     order_line_fields_from_remote,
@@ -114,21 +116,10 @@ def _walmart_client(store: Store):
     return walmart_client_for_store(store)
 
 
-def _correlation_id(client: Any) -> str:
-    return str(getattr(client, "last_correlation_id", "") or "")[:64]
-
-
 def _actor_name(actor: str, user=None) -> str:
     if user is not None and actor in (Actor.OPERATOR, Actor.ADMIN):
         return user.get_username()
     return str(actor)
-
-
-def error_text(error: Exception) -> str:
-    details = getattr(error, "errors", None)
-    if details:
-        return "; ".join(str(detail) for detail in details)[:2000]
-    return (getattr(error, "message", None) or str(error))[:2000]
 
 
 def order_settings_ensure(*, store: Store) -> OrderSettings:
@@ -584,7 +575,7 @@ def order_fetch(*, store: Store, purchase_order_id: str, actor: str, user=None) 
     client = _walmart_client(store)
     remote = client.orders.get(purchase_order_id)
     return order_upsert_from_walmart(
-        store=store, remote=remote, actor=actor, correlation_id=_correlation_id(client), user=user
+        store=store, remote=remote, actor=actor, correlation_id=client_correlation_id(client), user=user
     )
 
 
@@ -627,7 +618,7 @@ def order_acknowledge(*, order_id: int, actor: str = Actor.SYSTEM, force: bool =
             correlation_id=getattr(error, "correlation_id", "") or "",
         )
         raise
-    correlation_id = _correlation_id(client)
+    correlation_id = client_correlation_id(client)
     with transaction.atomic():
         order_upsert_from_walmart(store=order.store, remote=remote, actor=actor, correlation_id=correlation_id)
         Order.objects.filter(pk=order_id).update(acknowledged_at=timezone.now(), acknowledging_since=None)
@@ -930,13 +921,15 @@ def _operation_push(operation: Shipment | Cancellation, *, final_attempt: bool, 
     try:
         if operation.request_maybe_applied:
             remote = client.orders.get(order.purchase_order_id)
-            order_upsert_from_walmart(store=store, remote=remote, actor=actor, correlation_id=_correlation_id(client))
+            order_upsert_from_walmart(
+                store=store, remote=remote, actor=actor, correlation_id=client_correlation_id(client)
+            )
             applied = _already_applied(operation, remote)
             if all(applied.values()):
                 _operation_sent(
                     operation,
                     actor=actor,
-                    correlation_id=_correlation_id(client),
+                    correlation_id=client_correlation_id(client),
                     message=f"{label}: Walmart already shows it (the earlier answer was lost); not sent again.",
                 )
                 return
@@ -974,7 +967,7 @@ def _operation_push(operation: Shipment | Cancellation, *, final_attempt: bool, 
             label=label,
         )
         return
-    correlation_id = _correlation_id(client)
+    correlation_id = client_correlation_id(client)
     with transaction.atomic():
         order_upsert_from_walmart(store=store, remote=remote, actor=actor, correlation_id=correlation_id)
         _operation_sent(operation, actor=actor, correlation_id=correlation_id, message=f"{label} sent to Walmart.")
@@ -1111,15 +1104,9 @@ def operations_due_enqueue(*, now: datetime | None = None) -> int:
 
 def stores_poll_due(*, now: datetime | None = None) -> list[int]:
     """Ids of the stores whose order poll is due (orders sync on, interval elapsed since the last start)."""
-    now = now or timezone.now()
-    due = []
-    for store in Store.objects.filter(orders_enabled=True).select_related("order_settings"):
-        order_settings = getattr(store, "order_settings", None)
-        interval = order_settings.poll_interval_seconds if order_settings else 300
-        last = order_settings.last_poll_started_at if order_settings else None
-        if last is None or last <= now - timedelta(seconds=interval) + timedelta(seconds=5):
-            due.append(store.pk)
-    return due
+    return polling.stores_poll_due(
+        enabled_field="orders_enabled", settings_relation="order_settings", default_interval_seconds=300, now=now
+    )
 
 
 # --- webhooks ---------------------------------------------------------------------------------------------

@@ -30,8 +30,10 @@ from django.db.models import F
 from django.db.models.functions import Least
 from django.utils import timezone
 
+from channel_manager import polling
 from channel_manager.intents import request_maybe_applied_after
 from channel_manager.models import Store
+from channel_manager.polling import client_correlation_id, error_text
 from returns.mapping import (
     ZERO,
     items_summary,
@@ -72,17 +74,6 @@ def _walmart_client(store: Store):
     from channel_manager.walmart import walmart_client_for_store
 
     return walmart_client_for_store(store)
-
-
-def _correlation_id(client: Any) -> str:
-    return str(getattr(client, "last_correlation_id", "") or "")[:64]
-
-
-def error_text(error: Exception) -> str:
-    details = getattr(error, "errors", None)
-    if details:
-        return "; ".join(str(detail) for detail in details)[:2000]
-    return (getattr(error, "message", None) or str(error))[:2000]
 
 
 def _units(quantity: int) -> str:
@@ -389,7 +380,7 @@ def returns_poll(*, store: Store, actor: str = Actor.SCHEDULE) -> PollResult:
     try:
         for remote in client.returns.iter_all(return_last_modified_start_date=window_start, limit=PAGE_SIZE):
             _, was_created = return_upsert_from_walmart(
-                store=store, remote=remote, actor=actor, correlation_id=_correlation_id(client)
+                store=store, remote=remote, actor=actor, correlation_id=client_correlation_id(client)
             )
             created += was_created
             updated += not was_created
@@ -418,22 +409,16 @@ def return_refresh(*, return_order: Return, actor: str, user=None) -> Return:
     client = _walmart_client(return_order.store)
     remote = _return_read(client, return_order.return_order_id)
     refreshed, _ = return_upsert_from_walmart(
-        store=return_order.store, remote=remote, actor=actor, correlation_id=_correlation_id(client), user=user
+        store=return_order.store, remote=remote, actor=actor, correlation_id=client_correlation_id(client), user=user
     )
     return refreshed
 
 
 def stores_poll_due(*, now: datetime | None = None) -> list[int]:
     """Ids of the stores whose returns read is due (returns sync on, their interval elapsed)."""
-    now = now or timezone.now()
-    due = []
-    for store in Store.objects.filter(returns_enabled=True).select_related("return_settings"):
-        return_settings = getattr(store, "return_settings", None)
-        interval = return_settings.poll_interval_seconds if return_settings else 900
-        last = return_settings.last_poll_started_at if return_settings else None
-        if last is None or last <= now - timedelta(seconds=interval) + timedelta(seconds=5):
-            due.append(store.pk)
-    return due
+    return polling.stores_poll_due(
+        enabled_field="returns_enabled", settings_relation="return_settings", default_interval_seconds=900, now=now
+    )
 
 
 # --- refunds ------------------------------------------------------------------------------------------------
@@ -804,7 +789,7 @@ def _refund_push(refund: Refund, *, final_attempt: bool, actor: str) -> None:
                     store=store,
                     remote=_return_read(client, return_order.return_order_id),
                     actor=actor,
-                    correlation_id=_correlation_id(client),
+                    correlation_id=client_correlation_id(client),
                 )
                 refund.refresh_from_db()
                 if refund.status != Refund.Status.PENDING:
@@ -814,7 +799,7 @@ def _refund_push(refund: Refund, *, final_attempt: bool, actor: str) -> None:
                     refund,
                     refund_lines,
                     actor=actor,
-                    correlation_id=_correlation_id(client),
+                    correlation_id=client_correlation_id(client),
                     message=f"Refund {refund.pk}: Walmart already shows it (the earlier answer was lost); "
                     "not sent again.",
                 )
@@ -862,7 +847,7 @@ def _refund_push(refund: Refund, *, final_attempt: bool, actor: str) -> None:
         refund,
         refund_lines,
         actor=actor,
-        correlation_id=_correlation_id(client),
+        correlation_id=client_correlation_id(client),
         message=f"Refund {refund.pk} of {refund.total} {return_order.currency} sent to Walmart.",
     )
 
@@ -878,7 +863,7 @@ def _refunded_meanwhile(refund: Refund, client: Any, actor: str) -> bool:
     except WalmartError:
         return False
     return_upsert_from_walmart(
-        store=return_order.store, remote=remote, actor=actor, correlation_id=_correlation_id(client)
+        store=return_order.store, remote=remote, actor=actor, correlation_id=client_correlation_id(client)
     )
     refund.refresh_from_db()
     return refund.status != Refund.Status.PENDING
