@@ -4,6 +4,7 @@ a pluralised count."""
 from django.contrib import admin, messages
 from django.utils.translation import ngettext
 
+from channel_manager.admin_inlines import TIMELINE_FIELDS, ReadOnlyTabularInline
 from orders import services
 from orders.models import (
     Cancellation,
@@ -17,13 +18,24 @@ from orders.models import (
     WebhookEvent,
 )
 
+# A push's state, in the order the change page shows it.
+INTENT_FIELDS = [
+    "status",
+    "error",
+    "correlation_id",
+    "attempts",
+    "claimed_until",
+    "next_attempt_at",
+    "request_maybe_applied",
+    "created_by",
+    "created_at",
+    "sent_at",
+]
 ADMIN = OrderEvent.Actor.ADMIN
 
 
-class OrderLineInline(admin.TabularInline):
+class OrderLineInline(ReadOnlyTabularInline):
     model = OrderLine
-    extra = 0
-    can_delete = False
     fields = [
         "line_number",
         "sku",
@@ -37,33 +49,23 @@ class OrderLineInline(admin.TabularInline):
         "status",
         "status_details",
     ]
-    readonly_fields = fields
 
 
-class ShipmentInline(admin.TabularInline):
+class ShipmentInline(ReadOnlyTabularInline):
     model = Shipment
-    extra = 0
-    can_delete = False
     fields = ["carrier", "other_carrier", "tracking_number", "method_code", "ship_date", "status", "attempts", "error"]
-    readonly_fields = fields
     show_change_link = True
 
 
-class CancellationInline(admin.TabularInline):
+class CancellationInline(ReadOnlyTabularInline):
     model = Cancellation
-    extra = 0
-    can_delete = False
     fields = ["reason", "status", "attempts", "error"]
-    readonly_fields = fields
     show_change_link = True
 
 
-class OrderEventInline(admin.TabularInline):
+class OrderEventInline(ReadOnlyTabularInline):
     model = OrderEvent
-    extra = 0
-    can_delete = False
-    fields = ["created_at", "actor", "user", "message", "correlation_id"]
-    readonly_fields = fields
+    fields = TIMELINE_FIELDS
 
 
 def _retry(modeladmin, request, queryset, noun: tuple[str, str]) -> None:
@@ -143,17 +145,13 @@ class OrderAdmin(admin.ModelAdmin):
             self.message_user(request, "Failed: " + "; ".join(failures[:10]), level=messages.ERROR)
 
 
-class ShipmentLineInline(admin.TabularInline):
+class ShipmentLineInline(ReadOnlyTabularInline):
     model = ShipmentLine
-    extra = 0
-    can_delete = False
     readonly_fields = ["line", "quantity"]
 
 
-class CancellationLineInline(admin.TabularInline):
+class CancellationLineInline(ReadOnlyTabularInline):
     model = CancellationLine
-    extra = 0
-    can_delete = False
     readonly_fields = ["line", "quantity"]
 
 
@@ -163,7 +161,19 @@ class ShipmentAdmin(admin.ModelAdmin):
     list_filter = ["status", "carrier"]
     search_fields = ["tracking_number", "order__purchase_order_id", "order__commerce_order_number"]
     list_select_related = ["order"]
-    readonly_fields = [field.name for field in Shipment._meta.fields]
+    readonly_fields = [
+        "id",
+        *INTENT_FIELDS,
+        "order",
+        "carrier",
+        "merchant_carrier",
+        "other_carrier",
+        "tracking_url",
+        "method_code",
+        "tracking_number",
+        "ship_date",
+        "intent_to_cancel_override",
+    ]
     inlines = [ShipmentLineInline]
     actions = ["retry_selected"]
 
@@ -178,7 +188,7 @@ class CancellationAdmin(admin.ModelAdmin):
     list_filter = ["status", "reason"]
     search_fields = ["order__purchase_order_id", "order__commerce_order_number"]
     list_select_related = ["order"]
-    readonly_fields = [field.name for field in Cancellation._meta.fields]
+    readonly_fields = ["id", *INTENT_FIELDS, "order", "reason"]
     inlines = [CancellationLineInline]
     actions = ["retry_selected"]
 

@@ -5,16 +5,15 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from channel_manager.admin_inlines import TIMELINE_FIELDS, ReadOnlyTabularInline
 from returns import services
 from returns.models import Refund, RefundLine, Return, ReturnEvent, ReturnLine, ReturnSettings
 
 ADMIN = ReturnEvent.Actor.ADMIN
 
 
-class ReturnLineInline(admin.TabularInline):
+class ReturnLineInline(ReadOnlyTabularInline):
     model = ReturnLine
-    extra = 0
-    can_delete = False
     fields = [
         "return_order_line_number",
         "sku",
@@ -32,24 +31,17 @@ class ReturnLineInline(admin.TabularInline):
         "is_return_for_exception",
         "return_reason",
     ]
-    readonly_fields = fields
 
 
-class RefundInline(admin.TabularInline):
+class RefundInline(ReadOnlyTabularInline):
     model = Refund
-    extra = 0
-    can_delete = False
     fields = ["channel", "amount", "tax", "status", "attempts", "error", "created_by", "created_at"]
-    readonly_fields = fields
     show_change_link = True
 
 
-class ReturnEventInline(admin.TabularInline):
+class ReturnEventInline(ReadOnlyTabularInline):
     model = ReturnEvent
-    extra = 0
-    can_delete = False
-    fields = ["created_at", "actor", "user", "message", "correlation_id"]
-    readonly_fields = fields
+    fields = TIMELINE_FIELDS
 
 
 @admin.register(Return)
@@ -95,12 +87,9 @@ class ReturnAdmin(admin.ModelAdmin):
         self.message_user(request, ngettext("%d return re-read.", "%d returns re-read.", count) % count)
 
 
-class RefundLineInline(admin.TabularInline):
+class RefundLineInline(ReadOnlyTabularInline):
     model = RefundLine
-    extra = 0
-    can_delete = False
     fields = ["return_line", "quantity", "amount", "tax", "back_to_stock"]
-    readonly_fields = fields
 
 
 @admin.register(Refund)
@@ -109,7 +98,25 @@ class RefundAdmin(admin.ModelAdmin):
     list_filter = ["status", "channel"]
     search_fields = ["return_order__return_order_id", "purchase_order_id", "correlation_id"]
     list_select_related = ["return_order"]
-    readonly_fields = [field.name for field in Refund._meta.fields]
+    readonly_fields = [
+        "id",
+        "return_order",
+        "channel",
+        "purchase_order_id",
+        "reason",
+        "amount",
+        "tax",
+        "status",
+        "error",
+        "correlation_id",
+        "attempts",
+        "next_attempt_at",
+        "claimed_until",
+        "request_maybe_applied",
+        "created_by",
+        "created_at",
+        "sent_at",
+    ]
     inlines = [RefundLineInline]
     actions = ["retry_selected"]
 

@@ -272,3 +272,38 @@ def test_a_poll_already_running_for_the_store_is_not_started_twice(store, walmar
     assert cache.get(f"orders:poll:{store.pk}") is None
     order_settings.refresh_from_db()
     assert order_settings.polled_through is not None
+
+
+def test_admin_change_pages_show_pushes_and_timeline_read_only(
+    admin_client, store, walmart_api, api_base, listed_product
+):
+    # given: an order with a failed shipment
+    order = stored(store, lines=[line_json(statuses=[("Acknowledged", 1)])])
+    Order.objects.filter(pk=order.pk).update(acknowledged_at=timezone.now())
+    walmart_api.add(
+        responses.POST, f"{api_base}/v3/orders/PO-1/shipping", status=400, json={"errors": [{"code": "BAD"}]}
+    )
+    with after_commit():
+        shipment = shipment_create(
+            order=order,
+            quantities={order.lines.get().pk: 1},
+            tracking_number="T1",
+            method_code="Standard",
+            ship_date=timezone.now(),
+            carrier="UPS",
+        )
+    # when
+    order_page = admin_client.get(reverse("admin:orders_order_change", args=[order.pk])).content.decode()
+    shipment_page = admin_client.get(reverse("admin:orders_shipment_change", args=[shipment.pk])).content.decode()
+    # then: the inlines list the shipment and the timeline, with no inputs, no extra rows, no delete boxes
+    assert "T1" in order_page
+    assert "Order received from Walmart; commerce order WM00000001 created." in order_page
+    assert 'name="shipments-0-tracking_number"' not in order_page
+    assert 'name="events-0-message"' not in order_page
+    assert "shipments-0-DELETE" not in order_page
+    assert 'name="shipments-TOTAL_FORMS" value="1"' in order_page
+    # and: the shipment's own page shows every field read-only, its state in the usual order
+    assert '<input type="text"' not in shipment_page
+    labels = ["Status:", "Error:", "Correlation id:", "Attempts:", "Request maybe applied:", "Sent at:", "Order:"]
+    positions = [shipment_page.index(label) for label in labels]
+    assert positions == sorted(positions)

@@ -1,0 +1,16 @@
+"""Admin pieces the apps share: a read-only tabular inline (ops staff look at lines, pushes and timelines
+in the admin; changes go through actions that call services) and the timeline's columns."""
+
+from django.contrib import admin
+
+TIMELINE_FIELDS = ["created_at", "actor", "user", "message", "correlation_id"]
+
+
+class ReadOnlyTabularInline(admin.TabularInline):
+    """No blank rows, no delete box, every shown field read-only (`fields`, else `readonly_fields`)."""
+
+    extra = 0
+    can_delete = False
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields or self.readonly_fields
