@@ -1,8 +1,9 @@
 """The stock service: every change of a catalog quantity goes through these three functions.
 
-Each one updates `listings.Product.quantity` with a single UPDATE, logs who or what moved stock and why
-(`StockMovement`), and after commit tells the catalog hook (`listings.services.catalog_changed`) which
-products changed, so the inventory planner is nudged within seconds.
+Each one updates `listings.Product.quantity` with a single UPDATE (`stock_bulk_set`: one per chunk),
+logs who or what moved stock and why (`StockMovement`), and after commit tells the catalog hook
+(`listings.services.catalog_changed`) which products changed, so the inventory planner is nudged within
+seconds.
 
 Negative stock policy (explicit):
 - An order reservation (`order_reservation`) is never refused: the order is already sold on Walmart, and
@@ -18,10 +19,10 @@ Re-exported by `inventory.services`; import from there.
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
 from collections.abc import Iterable
+from datetime import datetime
 
-from django.db import transaction
+from django.db import connections, router, transaction
 from django.db.models import F
 from django.db.models.functions import Greatest
 from django.utils import timezone
@@ -33,6 +34,9 @@ logger = logging.getLogger(__name__)
 
 CLAMPING_REASONS = frozenset({StockMovement.Reason.ORDER_RESERVATION, StockMovement.Reason.RECONCILIATION})
 _BULK_CHUNK = 2000
+# Products per UPDATE in `stock_bulk_set`. SQLite evaluates the CASE by comparing each row with the chunk's
+# ids (work grows with the square of the chunk), so a few hundred keeps each statement cheap.
+_UPDATE_CHUNK = 500
 
 
 class StockError(ValueError):
@@ -154,14 +158,49 @@ def stock_set(*, product: Product, quantity: int, reason: str, actor: str, refer
     return quantity
 
 
+def _quantities_update(ids: list[int], quantities: dict[int, int], *, now: datetime) -> None:
+    """One UPDATE giving each product in `ids` its own quantity from `quantities`.
+
+    Written as SQL rather than `Case(When(...))`: building and compiling one ORM expression per product
+    cost more than the statements it saves (1.1 s per 10,000 products against 0.04 s). PostgreSQL joins
+    the new quantities as two arrays (`unnest`, two parameters whatever the size); other databases use
+    `CASE id WHEN ... END`."""
+    connection = connections[router.db_for_write(Product)]
+    quote = connection.ops.quote_name
+    table = quote(Product._meta.db_table)
+    pk = quote(Product._meta.pk.column)
+    quantity = quote(Product._meta.get_field("quantity").column)
+    updated_at = quote(Product._meta.get_field("updated_at").column)
+    targets = [quantities[pid] for pid in ids]
+    stamp = connection.ops.adapt_datetimefield_value(now)
+    # Only quoted names from the model and placeholders go into the text; every value is a parameter.
+    if connection.vendor == "postgresql":
+        sql = (
+            f"UPDATE {table} SET {quantity} = new.quantity, {updated_at} = %s "  # noqa: S608
+            f"FROM unnest(%s::bigint[], %s::integer[]) AS new(id, quantity) WHERE {table}.{pk} = new.id"
+        )
+        params: list = [stamp, ids, targets]
+    else:
+        sql = (
+            f"UPDATE {table} SET {quantity} = CASE {pk} {'WHEN %s THEN %s ' * len(ids)}END, {updated_at} = %s "  # noqa: S608
+            f"WHERE {pk} IN ({', '.join(['%s'] * len(ids))})"
+        )
+        params = [value for pair in zip(ids, targets, strict=True) for value in pair]
+        params += [stamp, *ids]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
 def stock_bulk_set(*, quantities: dict[int, int], reason: str, actor: str, reference: str = "") -> int:
     """Set many catalog quantities at once (imports): `{product_id: quantity}`.
 
     All or nothing: every value is checked first; an unknown product id or a bad value raises `StockError`
-    naming them and writes nothing. Products whose quantity already matches are left alone. Uses a few
-    queries whatever the size: the current quantities are read in chunks, products are updated with one
-    UPDATE per distinct target quantity, and movements are written with `bulk_create`. Safe to re-run.
-    Returns how many products changed.
+    naming them and writes nothing. Products whose quantity already matches are left alone. The rows are
+    locked (`SELECT ... FOR UPDATE`, in chunks) while their current quantities are read, so a concurrent
+    `stock_move` waits and its movement stays consistent with the log. The number of statements depends
+    on the number of changed products, never on how many distinct quantities they get: one UPDATE per
+    `_UPDATE_CHUNK` changed products (see `_quantities_update`), and movements are written with
+    `bulk_create`. Safe to re-run. Returns how many products changed.
     """
     reason = _reason_checked(reason)
     actor = _actor_checked(actor)
@@ -181,16 +220,9 @@ def stock_bulk_set(*, quantities: dict[int, int], reason: str, actor: str, refer
         missing = [pid for pid in product_ids if pid not in before]
         if missing:
             raise StockError(f"{len(missing)} products do not exist (ids {missing[:10]}).")
-        by_target: dict[int, list[int]] = defaultdict(list)
-        for pid, quantity in quantities.items():
-            if before[pid] != quantity:
-                by_target[quantity].append(pid)
-        changed = [pid for ids in by_target.values() for pid in ids]
-        for quantity, ids in by_target.items():
-            for start in range(0, len(ids), _BULK_CHUNK):
-                Product.objects.filter(pk__in=ids[start : start + _BULK_CHUNK]).update(
-                    quantity=quantity, updated_at=now
-                )
+        changed = [pid for pid, quantity in quantities.items() if before[pid] != quantity]
+        for start in range(0, len(changed), _UPDATE_CHUNK):
+            _quantities_update(changed[start : start + _UPDATE_CHUNK], quantities, now=now)
         StockMovement.objects.bulk_create(
             [
                 StockMovement(

@@ -1,8 +1,11 @@
 """The stock service: one F() update per move, a movement log, the negative stock policy."""
 
+from datetime import timedelta
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from inventory.models import StockMovement
 from inventory.services import InsufficientStock, StockError, stock_bulk_set, stock_move, stock_set
@@ -119,6 +122,28 @@ def test_stock_bulk_set_updates_only_changed_products_in_few_queries():
     assert len(queries) <= 8
 
 
+def test_stock_bulk_set_of_2000_distinct_quantities_takes_a_bounded_number_of_queries(
+    django_assert_max_num_queries, django_capture_on_commit_callbacks, monkeypatch
+):
+    # given 2,000 products at quantity 5, each to be given its own quantity (1, 2, ..., 2000 except 5 -> 2001)
+    products = ProductFactory.create_batch(2000, quantity=5)
+    quantities = {p.pk: (i + 1 if i + 1 != 5 else 2001) for i, p in enumerate(products)}
+    notified = []
+    monkeypatch.setattr("listings.services.catalog_changed", notified.append)
+    # when (30 covers SQLite, whose bulk_create inserts 142 rows per statement: 24 queries; was over 2,000)
+    with django_capture_on_commit_callbacks(execute=True), django_assert_max_num_queries(30) as queries:
+        changed = stock_bulk_set(quantities=quantities, reason="import", actor="alice", reference="import-9")
+    # then every product has its own quantity, with one movement each, in a few statements
+    assert changed == 2000
+    assert dict(Product.objects.values_list("pk", "quantity")) == quantities
+    movements = dict(StockMovement.objects.values_list("product_id", "quantity_after"))
+    assert movements == quantities
+    assert set(StockMovement.objects.values_list("reason", "actor", "reference")) == {("import", "alice", "import-9")}
+    updates = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("UPDATE")]
+    assert len(updates) == 4  # 2,000 products in chunks of 500 (before: one UPDATE per distinct quantity)
+    assert notified == [sorted(quantities)]  # the catalog hook, once, after commit
+
+
 def test_stock_bulk_set_with_an_unknown_product_writes_nothing():
     product = ProductFactory(quantity=5)
     with pytest.raises(StockError, match="1 products do not exist"):
@@ -133,3 +158,17 @@ def test_stock_bulk_set_with_a_negative_quantity_writes_nothing():
         stock_bulk_set(quantities={product.pk: -2}, reason="import", actor="alice")
     assert Product.objects.get(pk=product.pk).quantity == 5
     assert not StockMovement.objects.exists()
+
+
+def test_stock_bulk_set_stamps_updated_at_like_an_orm_save():
+    # given
+    product = ProductFactory(quantity=5)
+    other = ProductFactory(quantity=5)
+    Product.objects.filter(pk__in=[product.pk, other.pk]).update(updated_at=timezone.now() - timedelta(days=1))
+    started = timezone.now()
+    # when
+    stock_bulk_set(quantities={product.pk: 7, other.pk: 5}, reason="import", actor="alice")
+    # then the changed product's stamp is now (and filterable like any ORM-written one); the other is untouched
+    assert list(Product.objects.filter(updated_at__gte=started).values_list("pk", "quantity")) == [(product.pk, 7)]
+    product.refresh_from_db()
+    assert started <= product.updated_at <= timezone.now()
