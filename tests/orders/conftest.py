@@ -1,4 +1,5 @@
-"""Fixtures of the orders tests: Walmart's API mocked at the HTTP boundary with `responses`."""
+"""Fixtures of the orders tests (the returns tests use them too): Walmart's API mocked at the HTTP
+boundary with `responses`."""
 
 import pytest
 import responses
@@ -53,7 +54,8 @@ def after_commit():
 
 def run_like_a_worker(task, pk: int, *, first_retry: int = 1) -> int:
     """Eager tasks raise celery's Retry instead of running again (CELERY_TASK_EAGER_PROPAGATES); run the
-    retries the way a worker would, until the task stops asking. Returns how many retries ran."""
+    retries the way a worker would (countdown skipped), until the task stops asking. Returns the retry
+    number that finished (how many retries ran, counting from `first_retry`=1)."""
     from celery.exceptions import Retry
 
     retries = first_retry

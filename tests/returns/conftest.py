@@ -1,64 +1,17 @@
-"""Fixtures of the returns tests: Walmart's API mocked at the HTTP boundary with `responses`."""
+"""Fixtures of the returns tests: Walmart's API mocked at the HTTP boundary with `responses`. The order
+desk's fixtures and helpers serve both apps (one definition, in `tests/orders/conftest.py`); a root
+`tests/conftest.py` is not used because other apps define fixtures of the same names differently."""
 
-import pytest
-import responses
-from django.test import TestCase
-
-from tests.orders.factories import ListingFactory, ProductFactory
-
-
-@pytest.fixture
-def api_base(store):
-    return store.api_base_url
-
-
-@pytest.fixture
-def walmart_api(store, api_base):
-    """Every request to Walmart goes through this mock; the token call is answered once registered."""
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        mock.add(
-            responses.POST,
-            f"{api_base}/v3/token",
-            json={"access_token": "test-token", "token_type": "Bearer", "expires_in": 900},
-        )
-        yield mock
-
-
-@pytest.fixture
-def listed_product(store):
-    """SKU-1 with 10 units, listed in `store`."""
-    product = ProductFactory(sku="SKU-1", quantity=10)
-    ListingFactory(store=store, product=product)
-    return product
-
-
-def calls_to(mock, method: str, path: str) -> list:
-    return [
-        call for call in mock.calls if call.request.method == method and call.request.url.split("?")[0].endswith(path)
-    ]
+from tests.orders.conftest import (  # noqa: F401  (fixtures are registered by being imported here)
+    after_commit,
+    api_base,
+    calls_to,
+    listed_product,
+    run_like_a_worker,
+    walmart_api,
+)
 
 
 def walmart_calls(mock) -> list:
     """Every call except the token call."""
     return [call for call in mock.calls if not call.request.url.split("?")[0].endswith("/v3/token")]
-
-
-def after_commit():
-    """Run the on-commit callbacks (task enqueues) registered inside the block when it exits, as a real
-    commit would; the test's own transaction never commits."""
-    return TestCase.captureOnCommitCallbacks(execute=True)
-
-
-def run_like_a_worker(task, pk: int, *, first_retry: int = 1) -> int:
-    """Eager tasks raise celery's Retry instead of running again (CELERY_TASK_EAGER_PROPAGATES); run the
-    retries the way a worker would (countdown skipped), until the task stops asking. Returns the retry
-    number that finished."""
-    from celery.exceptions import Retry
-
-    retries = first_retry
-    while True:
-        try:
-            task.apply(args=[pk], retries=retries, throw=True)
-            return retries
-        except Retry:
-            retries += 1
