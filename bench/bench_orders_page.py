@@ -56,8 +56,11 @@ FROM orders_order WHERE store_id = %(store)s
 """
 
 
-def django_setup() -> None:
-    os.environ.setdefault("DATABASE_URL", DEFAULT_DATABASE_URL)
+# The page-measuring helpers below serve bench_returns.py too (one definition of how a list page is timed).
+
+
+def django_setup(database_url: str = DEFAULT_DATABASE_URL) -> None:
+    os.environ.setdefault("DATABASE_URL", database_url)
     os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/14")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "channel_manager.settings.test")
     import django
@@ -77,14 +80,20 @@ def database_create() -> None:
     connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
 
 
-def seed(count: int):
-    from django.db import connection
-
+def operator_and_store():
+    """The operator who loads the pages and the store (they are a member) the rows are generated in."""
     from tests.factories import StoreFactory, StoreMembershipFactory, UserFactory
 
     operator = UserFactory(username="bench-operator")
     store = StoreFactory(name="Bench store")
     StoreMembershipFactory(store=store, user=operator)
+    return operator, store
+
+
+def seed(count: int):
+    from django.db import connection
+
+    operator, store = operator_and_store()
     started = time.perf_counter()
     with connection.cursor() as cursor:
         cursor.execute(ORDERS_SQL, {"store": store.pk, "count": count})
@@ -116,6 +125,18 @@ def measure(client, url: str, repeat: int) -> tuple[float, int, int]:
     return statistics.median(timings) * 1000, queries, rows
 
 
+def cases_print(operator, cases: list[tuple[str, str]], repeat: int) -> None:
+    """One line per (name, url): median server time, queries per request, rows on the page."""
+    from django.test import Client
+
+    client = Client()
+    client.force_login(operator)
+    print(f"  {'case':42s} {'server ms':>10s} {'queries':>8s} {'rows':>6s}")
+    for name, url in cases:
+        milliseconds, queries, rows = measure(client, url, repeat)
+        print(f"  {name:42s} {milliseconds:10.1f} {queries:8d} {rows:6d}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--orders", type=int, default=1_000_000)
@@ -124,13 +145,10 @@ def main() -> None:
     django_setup()
     database_create()
     from django.db import connection
-    from django.test import Client
     from django.urls import reverse
 
     print(f"Orders tab benchmark ({connection.vendor}, Python {sys.version.split()[0]})")
     operator, store = seed(arguments.orders)
-    client = Client()
-    client.force_login(operator)
     base = reverse("orders:order_list", args=[store.pk])
     deep_page = arguments.orders // 2 // 50
     cases = [
@@ -146,10 +164,7 @@ def main() -> None:
         ("search a customer name (substring)", f"{base}?q=Customer%204321"),
         ("search a SKU", f"{base}?q=SKU-777"),
     ]
-    print(f"  {'case':42s} {'server ms':>10s} {'queries':>8s} {'rows':>6s}")
-    for name, url in cases:
-        milliseconds, queries, rows = measure(client, url, arguments.repeat)
-        print(f"  {name:42s} {milliseconds:10.1f} {queries:8d} {rows:6d}")
+    cases_print(operator, cases, arguments.repeat)
 
 
 if __name__ == "__main__":

@@ -15,13 +15,14 @@ the same requests.
 from __future__ import annotations
 
 import argparse
-import os
-import statistics
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+# How a list page is timed is the Orders tab benchmark's (one definition for both tabs).
+from bench.bench_orders_page import cases_print, database_create, django_setup, operator_and_store  # noqa: E402
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/cm_returns_bench"
 
@@ -54,35 +55,10 @@ FROM returns_return WHERE store_id = %(store)s
 """
 
 
-def django_setup() -> None:
-    os.environ.setdefault("DATABASE_URL", DEFAULT_DATABASE_URL)
-    os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/14")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "channel_manager.settings.test")
-    import django
-
-    django.setup()
-    from django.conf import settings
-
-    settings.ALLOWED_HOSTS = ["*"]
-    settings.DEBUG = False
-
-
-def database_create() -> None:
-    from django.db import connection
-    from django.test.utils import setup_test_environment
-
-    setup_test_environment()
-    connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
-
-
 def seed(count: int):
     from django.db import connection
 
-    from tests.factories import StoreFactory, StoreMembershipFactory, UserFactory
-
-    operator = UserFactory(username="bench-operator")
-    store = StoreFactory(name="Bench store")
-    StoreMembershipFactory(store=store, user=operator)
+    operator, store = operator_and_store()
     started = time.perf_counter()
     with connection.cursor() as cursor:
         if connection.vendor != "postgresql":
@@ -93,23 +69,6 @@ def seed(count: int):
         cursor.execute("ANALYZE returns_returnline")
     print(f"  setup: {count:,} returns + {count:,} lines generated in {time.perf_counter() - started:.1f} s")
     return operator, store
-
-
-def measure(client, url: str, repeat: int) -> tuple[float, int, int]:
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    response = client.get(url)
-    assert response.status_code == 200, (url, response.status_code)
-    timings, queries = [], 0
-    for _ in range(repeat):
-        with CaptureQueriesContext(connection) as captured:
-            started = time.perf_counter()
-            response = client.get(url)
-            timings.append(time.perf_counter() - started)
-        queries = len(captured)
-    rows = len(response.context["rows"])
-    return statistics.median(timings) * 1000, queries, rows
 
 
 def intake(count: int) -> None:
@@ -147,16 +106,13 @@ def main() -> None:
     parser.add_argument("--intake", type=int, default=1_000)
     parser.add_argument("--repeat", type=int, default=5)
     arguments = parser.parse_args()
-    django_setup()
+    django_setup(DEFAULT_DATABASE_URL)
     database_create()
     from django.db import connection
-    from django.test import Client
     from django.urls import reverse
 
     print(f"Returns benchmark ({connection.vendor}, Python {sys.version.split()[0]})")
     operator, store = seed(arguments.returns)
-    client = Client()
-    client.force_login(operator)
     base = reverse("returns:return_list", args=[store.pk])
     deep_page = arguments.returns // 2 // 50
     cases = [
@@ -170,10 +126,7 @@ def main() -> None:
         ("search a Walmart order #", f"{base}?q={1800000000000 + arguments.returns // 5}"),
         ("search a SKU", f"{base}?q=SKU-777"),
     ]
-    print(f"  {'case':42s} {'server ms':>10s} {'queries':>8s} {'rows':>6s}")
-    for name, url in cases:
-        milliseconds, queries, rows = measure(client, url, arguments.repeat)
-        print(f"  {name:42s} {milliseconds:10.1f} {queries:8d} {rows:6d}")
+    cases_print(operator, cases, arguments.repeat)
     intake(arguments.intake)
 
 
