@@ -4,7 +4,8 @@ a list (status card, search, sort), sorting by a column key with the id as tie-b
 Each app keeps what differs in substance: its columns and sort keys, how it searches, how it counts the
 status cards (Orders: counters kept with F(); Returns: one GROUP BY) and how it reads a page's rows
 (Orders: a deferred join for a million rows; Returns: a plain slice). The templates share
-`channel_manager/_status_cards.html`, `_sortable_header.html` and `_pagination.html`.
+`channel_manager/_status_cards.html`, `_sortable_header.html` and `_pagination.html`; the cookie is set by
+`channel_manager/_operator_timezone.html`.
 """
 
 import zoneinfo
