@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 
 from channel_manager.crypto import secret_decrypt, secret_encrypt
 from channel_manager.intents import PushIntent
+from channel_manager.timeline import TimelineEvent
 
 AUTO_CANCEL_DAYS_DEFAULT = 4
 
@@ -384,7 +385,7 @@ class CancellationLine(models.Model):
         return f"line {self.line_id} x {self.quantity}"
 
 
-class OrderEvent(models.Model):
+class OrderEvent(TimelineEvent):
     """The order's timeline: what happened, by whom or what, with Walmart's correlation id."""
 
     class Actor(models.TextChoices):
@@ -396,17 +397,9 @@ class OrderEvent(models.Model):
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
     actor = models.CharField(max_length=10, choices=Actor.choices)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
-    message = models.TextField()
-    correlation_id = models.CharField(max_length=64, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
 
-    class Meta:
-        ordering = ["created_at", "id"]
+    class Meta(TimelineEvent.Meta):
         indexes = [models.Index(fields=["order", "created_at"], name="order_event_order_idx")]
-
-    def __str__(self) -> str:
-        return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor}: {self.message}"
 
 
 class WebhookEvent(models.Model):

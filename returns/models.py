@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from channel_manager.intents import PushIntent
+from channel_manager.timeline import TimelineEvent
 
 AUTO_REFUND_HOURS_DEFAULT = 48
 DEADLINE_WARNING_HOURS_DEFAULT = 12
@@ -271,7 +272,7 @@ class RefundLine(models.Model):
         return self.amount + self.tax
 
 
-class ReturnEvent(models.Model):
+class ReturnEvent(TimelineEvent):
     """The return's timeline: what happened, by whom or what, with Walmart's correlation id."""
 
     class Actor(models.TextChoices):
@@ -282,14 +283,6 @@ class ReturnEvent(models.Model):
 
     return_order = models.ForeignKey(Return, on_delete=models.CASCADE, related_name="events")
     actor = models.CharField(max_length=10, choices=Actor.choices)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
-    message = models.TextField()
-    correlation_id = models.CharField(max_length=64, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
 
-    class Meta:
-        ordering = ["created_at", "id"]
+    class Meta(TimelineEvent.Meta):
         indexes = [models.Index(fields=["return_order", "created_at"], name="return_event_return_idx")]
-
-    def __str__(self) -> str:
-        return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor}: {self.message}"
