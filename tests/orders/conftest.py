@@ -1,6 +1,10 @@
 """Fixtures of the orders tests (the returns tests use them too): Walmart's API mocked at the HTTP
 boundary with `responses`."""
 
+import gc
+import threading
+import time
+
 import pytest
 import responses
 from django.test import TestCase
@@ -65,3 +69,25 @@ def run_like_a_worker(task, pk: int, *, first_retry: int = 1) -> int:
             return retries
         except Retry:
             retries += 1
+
+
+SERVER_THREADS_WAIT_SECONDS = 3
+
+
+def live_server_request_threads() -> list[threading.Thread]:
+    return [thread for thread in threading.enumerate() if "process_request_thread" in thread.name and thread.is_alive()]
+
+
+@pytest.fixture
+def live_server_threads_finish(live_server):
+    """After a test against the emulator, end the live server's request threads before the next test.
+
+    A Walmart client's keep-alive connection keeps its server thread (which shares the test database
+    connection) alive until the client is garbage-collected; one kept in a reference cycle (an exception
+    traceback: a Retry, a lost answer) outlives its test and wakes up during a later one. gc.collect()
+    closes those sockets; then the threads are given SERVER_THREADS_WAIT_SECONDS to end."""
+    yield
+    gc.collect()
+    deadline = time.monotonic() + SERVER_THREADS_WAIT_SECONDS
+    while live_server_request_threads() and time.monotonic() < deadline:
+        time.sleep(0.02)

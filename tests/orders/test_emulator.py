@@ -28,7 +28,7 @@ from walmart_emulator import models as emulated
 from walmart_emulator import services as emulator
 from walmart_emulator.orders import order_simulate
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("live_server_threads_finish")]
 SECRET = "emulator-secret-for-orders"
 
 

@@ -7,6 +7,7 @@ from tests.orders.conftest import (  # noqa: F401  (fixtures are registered by b
     api_base,
     calls_to,
     listed_product,
+    live_server_threads_finish,
     run_like_a_worker,
     walmart_api,
 )

@@ -17,7 +17,7 @@ from walmart_emulator import services as emulator
 from walmart_emulator.models import LineRefund
 from walmart_emulator.models import ReturnLine as EmulatorReturnLine
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("live_server_threads_finish")]
 
 SECRET = "s3cret-value-never-shown"
 
