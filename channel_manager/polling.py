@@ -1,6 +1,10 @@
 """What the order desk and the returns intake share when they read Walmart on a schedule: which stores
-are due, and how a Walmart failure or answer is recorded (error text, correlation id)."""
+are due, the poll's window and watermark, and how a Walmart failure or answer is recorded (error text,
+correlation id)."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -41,3 +45,36 @@ def error_text(error: Exception) -> str:
 def client_correlation_id(client: Any) -> str:
     """The WM_QOS.CORRELATION_ID of the client's last call (at most 64 characters), or ""."""
     return str(getattr(client, "last_correlation_id", "") or "")[:64]
+
+
+@dataclass(frozen=True)
+class PollWindow:
+    started: datetime
+    window_start: datetime
+
+
+def poll_start(stream_settings: Any, *, initial_lookback: timedelta) -> PollWindow:
+    """Record the start of a poll on `stream_settings` (an OrderSettings / ReturnSettings row: it has
+    poll_overlap_seconds, polled_through, last_poll_started_at) and return its window: from the watermark
+    minus the overlap, or `initial_lookback` before now on the first poll."""
+    started = timezone.now()
+    type(stream_settings).objects.filter(pk=stream_settings.pk).update(last_poll_started_at=started)
+    if stream_settings.polled_through:
+        window_start = stream_settings.polled_through - timedelta(seconds=stream_settings.poll_overlap_seconds)
+    else:
+        window_start = started - initial_lookback
+    return PollWindow(started=started, window_start=window_start)
+
+
+@contextmanager
+def poll_recorded(stream_settings: Any, window: PollWindow) -> Iterator[None]:
+    """Around a poll's reads: on any exception, record its text as last_poll_error and re-raise (the
+    watermark is untouched, so the next poll redoes the same window); on success, advance the watermark
+    to the poll's start and clear the error."""
+    rows = type(stream_settings).objects.filter(pk=stream_settings.pk)
+    try:
+        yield
+    except Exception as error:
+        rows.update(last_poll_error=error_text(error))
+        raise
+    rows.update(polled_through=window.started, last_poll_finished_at=timezone.now(), last_poll_error="")

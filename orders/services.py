@@ -511,12 +511,10 @@ def order_poll(*, store: Store, actor: str = Actor.SCHEDULE) -> PollResult:
     See https://developer.walmart.com/us-marketplace/reference/getallorders and getallreleasedorders.
     """
     order_settings = order_settings_ensure(store=store)
-    started = timezone.now()
-    OrderSettings.objects.filter(pk=order_settings.pk).update(last_poll_started_at=started)
-    if order_settings.polled_through:
-        window_start = order_settings.polled_through - timedelta(seconds=order_settings.poll_overlap_seconds)
-    else:
-        window_start = started - timedelta(days=getattr(settings, "ORDERS_INITIAL_LOOKBACK_DAYS", 7))
+    window = polling.poll_start(
+        order_settings, initial_lookback=timedelta(days=getattr(settings, "ORDERS_INITIAL_LOOKBACK_DAYS", 7))
+    )
+    started, window_start = window.started, window.window_start
     client = _walmart_client(store)
     totals = UpsertResult()
     seen: set[str] = set()
@@ -528,7 +526,7 @@ def order_poll(*, store: Store, actor: str = Actor.SCHEDULE) -> PollResult:
         totals.unchanged.extend(result.unchanged)
         batch.clear()
 
-    try:
+    with polling.poll_recorded(order_settings, window):
         batch: list[Any] = []
         created_since = started - timedelta(days=getattr(settings, "ORDERS_POLL_CREATED_WITHIN_DAYS", 30))
         # Walmart defaults createdStartDate to 7 days ago: older orders changed since (auto-cancels, late
@@ -556,12 +554,6 @@ def order_poll(*, store: Store, actor: str = Actor.SCHEDULE) -> PollResult:
             if len(batch) >= _upsert_batch_size():
                 flush(batch)
         flush(batch)
-    except Exception as error:
-        OrderSettings.objects.filter(pk=order_settings.pk).update(last_poll_error=error_text(error))
-        raise
-    OrderSettings.objects.filter(pk=order_settings.pk).update(
-        polled_through=started, last_poll_finished_at=timezone.now(), last_poll_error=""
-    )
     return PollResult(
         created=len(totals.created),
         updated=len(totals.updated),

@@ -369,27 +369,19 @@ def returns_poll(*, store: Store, actor: str = Actor.SCHEDULE) -> PollResult:
     (the error is recorded on the settings, the watermark untouched).
     See https://developer.walmart.com/us-marketplace/reference/getreturns."""
     return_settings = return_settings_ensure(store=store)
-    started = timezone.now()
-    ReturnSettings.objects.filter(pk=return_settings.pk).update(last_poll_started_at=started)
-    if return_settings.polled_through:
-        window_start = return_settings.polled_through - timedelta(seconds=return_settings.poll_overlap_seconds)
-    else:
-        window_start = started - timedelta(days=getattr(settings, "RETURNS_INITIAL_LOOKBACK_DAYS", 30))
+    window = polling.poll_start(
+        return_settings, initial_lookback=timedelta(days=getattr(settings, "RETURNS_INITIAL_LOOKBACK_DAYS", 30))
+    )
+    window_start = window.window_start
     client = _walmart_client(store)
     created = updated = 0
-    try:
+    with polling.poll_recorded(return_settings, window):
         for remote in client.returns.iter_all(return_last_modified_start_date=window_start, limit=PAGE_SIZE):
             _, was_created = return_upsert_from_walmart(
                 store=store, remote=remote, actor=actor, correlation_id=client_correlation_id(client)
             )
             created += was_created
             updated += not was_created
-    except Exception as error:
-        ReturnSettings.objects.filter(pk=return_settings.pk).update(last_poll_error=error_text(error))
-        raise
-    ReturnSettings.objects.filter(pk=return_settings.pk).update(
-        polled_through=started, last_poll_finished_at=timezone.now(), last_poll_error=""
-    )
     return PollResult(created=created, updated=updated, window_start=window_start)
 
 
