@@ -7,6 +7,10 @@ Test and demo helpers (all keyword-only):
   simulate_orders=False)`; `services.token_issue(client_id=, client_secret=)`.
 - catalog and offers: `services.catalog_seed(count=, seed=None)`, `services.catalog_item_create(gtin=, title=,
   price=)`, `services.offer_create(seller=, sku=, catalog_item=, price=, quantity=0, published_status=None)`.
+- inventory (walmart_emulator/inventory.py, Walmart's documented semantics): `Offer.quantity` is inputQty (set by
+  PUT /v3/inventory and the inventory feed), `Offer.reserved_quantity` is reservedQty (an order raises it, a shipment
+  lowers it and inputQty, a cancellation lowers it), `Offer.available_to_sell` is availToSellQty;
+  `services.inventory_update(seller=, sku=, quantity=)` sets inputQty.
 - time: `services.clock_advance(seconds=)`, `services.clock_reset()`, `clock.emulator_now()`;
   `services.emulator_sweep()` applies everything that is due (feeds, deliveries, auto-cancel, auto-refund).
 - faults: `services.fault_set(seller=, error_share=, error_status=500|503, latency_ms=, hang_seconds=,

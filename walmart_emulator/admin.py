@@ -20,7 +20,16 @@ class CatalogItemAdmin(admin.ModelAdmin):
 
 @admin.register(Offer)
 class OfferAdmin(admin.ModelAdmin):
-    list_display = ("sku", "seller", "published_status", "lifecycle_status", "price", "quantity")
+    list_display = (
+        "sku",
+        "seller",
+        "published_status",
+        "lifecycle_status",
+        "price",
+        "quantity",
+        "reserved_quantity",
+        "available_to_sell",
+    )
     list_filter = ("seller", "published_status")
     search_fields = ("sku", "wpid")
     raw_id_fields = ("catalog_item",)

@@ -398,6 +398,7 @@ def _process_match(feed: Feed, data, now: datetime) -> list[ItemOutcome]:
                     reason,
                     Offer.LifecycleStatus.ACTIVE,
                     0,
+                    0,
                     now,
                     now,
                 )
@@ -428,6 +429,7 @@ def _process_match(feed: Feed, data, now: datetime) -> list[ItemOutcome]:
             "unpublished_reason",
             "lifecycle_status",
             "quantity",
+            "reserved_quantity",
             "created_at",
             "updated_at",
         ),

@@ -105,7 +105,17 @@ class Offer(models.Model):
     published_status = models.CharField(max_length=20, choices=PublishedStatus.choices)
     unpublished_reason = models.CharField(max_length=300, blank=True, default="")
     lifecycle_status = models.CharField(max_length=20, choices=LifecycleStatus.choices, default="ACTIVE")
-    quantity = models.IntegerField(default=0, help_text="Walmart-side sellable quantity at the default node.")
+    # Walmart's inventory at the seller's default ship node (see walmart_emulator/inventory.py for the rules
+    # and their sources): `quantity` is inputQty, `reserved_quantity` is reservedQty, availToSellQty is
+    # derived (`available_to_sell`).
+    quantity = models.IntegerField(
+        default=0,
+        help_text="inputQty: every unit at the default node, including units sold and not yet shipped "
+        "(what PUT /v3/inventory and the inventory feed set).",
+    )
+    reserved_quantity = models.PositiveIntegerField(
+        default=0, help_text="reservedQty: units customers ordered that are neither shipped nor cancelled."
+    )
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
 
@@ -115,6 +125,11 @@ class Offer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.sku} ({self.published_status})"
+
+    @property
+    def available_to_sell(self) -> int:
+        """availToSellQty: inputQty - reservedQty (never below zero)."""
+        return max(0, self.quantity - self.reserved_quantity)
 
 
 class Feed(models.Model):

@@ -20,16 +20,18 @@ applies it in one transaction, so a refused request changes nothing. Rules (NOTE
 
 import random
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Prefetch
+from django.db.models import F, Prefetch
 
 from walmart_emulator.clock import emulator_now
 from walmart_emulator.errors import EmulatorError, bad_request, not_found
+from walmart_emulator.inventory import inventory_release, inventory_reserve, inventory_ship
 from walmart_emulator.models import LineRefund, LineStatus, Offer, Order, OrderLine, Seller
 
 CARRIERS = (
@@ -204,6 +206,13 @@ def line_quantities(line: OrderLine) -> dict[str, int]:
     return totals
 
 
+def _units_by_sku(pairs: Iterable[tuple[str, int]]) -> dict[str, int]:
+    units: dict[str, int] = {}
+    for sku, quantity in pairs:
+        units[sku] = units.get(sku, 0) + quantity
+    return units
+
+
 def _digits(count: int) -> str:
     return str(secrets.randbelow(9) + 1) + "".join(str(secrets.randbelow(10)) for _ in range(count - 1))
 
@@ -219,9 +228,10 @@ def order_simulate(
     rng: random.Random | None = None,
     now: datetime | None = None,
 ) -> Order:
-    """Place a customer order like Walmart does: for published, active offers with stock, decrementing
-    Walmart-side quantity. `lines` = [(sku, quantity)], or None for 1-3 random offers with quantities
-    up to 3. Emits PO_CREATED. Raises OrderSimulationError (and writes nothing) when it cannot."""
+    """Place a customer order like Walmart does: for published, active offers with units available to
+    sell, reserving them (walmart_emulator.inventory: reservedQty up, inputQty unchanged). `lines` =
+    [(sku, quantity)], or None for 1-3 random offers with quantities up to 3. Emits PO_CREATED. Raises
+    OrderSimulationError (and writes nothing) when it cannot, e.g. more units than availToSellQty."""
     rng = rng or random.Random()  # noqa: S311 - simulation
     now = now or emulator_now()
     with transaction.atomic():
@@ -231,25 +241,26 @@ def order_simulate(
                 seller=seller,
                 published_status=Offer.PublishedStatus.PUBLISHED,
                 lifecycle_status=Offer.LifecycleStatus.ACTIVE,
-                quantity__gt=0,
             )
             .order_by("pk")
         )
         if lines is None:
-            available = list(offers[:200])
+            available = list(offers.filter(quantity__gt=F("reserved_quantity"))[:200])
             if not available:
                 raise OrderSimulationError(f"Seller '{seller.name}' has no published offer with stock.")
             chosen = rng.sample(available, k=min(len(available), rng.randint(1, 3)))
-            wanted = [(offer, rng.randint(1, min(3, offer.quantity))) for offer in chosen]
+            wanted = [(offer, rng.randint(1, min(3, offer.available_to_sell))) for offer in chosen]
         else:
             by_sku = {offer.sku: offer for offer in offers.filter(sku__in=[sku for sku, _ in lines])}
             wanted = []
             for sku, quantity in lines:
                 offer = by_sku.get(sku)
                 if offer is None:
-                    raise OrderSimulationError(f"SKU '{sku}' is not a published offer with stock.")
-                if quantity < 1 or quantity > offer.quantity:
-                    raise OrderSimulationError(f"SKU '{sku}' has {offer.quantity} in stock; {quantity} ordered.")
+                    raise OrderSimulationError(f"SKU '{sku}' is not a published, active offer.")
+                if quantity < 1 or quantity > offer.available_to_sell:
+                    raise OrderSimulationError(
+                        f"SKU '{sku}' has {offer.available_to_sell} available to sell; {quantity} ordered."
+                    )
                 wanted.append((offer, quantity))
         method = method_code or rng.choice(("Standard", "Standard", "Value", "Express"))
         name, address1, address2, city, state, postal_code, phone = rng.choice(ADDRESSES)
@@ -294,9 +305,7 @@ def order_simulate(
                 status_date=now,
             )
             LineStatus.objects.create(line=line, status=LineStatus.Status.CREATED, quantity=quantity)
-            from walmart_emulator.services import offer_quantity_take
-
-            offer_quantity_take(offer=offer, quantity=quantity)
+        inventory_reserve(seller=seller, quantities=_units_by_sku((offer.sku, quantity) for offer, quantity in wanted))
         order = order_snapshot_refresh(order_pk=order.pk)
         from walmart_emulator.webhooks import webhook_event_emit
 
@@ -602,6 +611,12 @@ def order_ship(*, seller: Seller, purchase_order_id: str, body: dict, now: datet
             )
         for line_pk, seller_order_id in seller_order_ids.items():
             OrderLine.objects.filter(pk=line_pk).update(seller_order_id=seller_order_id)
+        inventory_ship(
+            seller=seller,
+            quantities=_units_by_sku(
+                (shipment.line.sku, shipment.quantity) for shipment in planned if shipment.replaces is None
+            ),
+        )
         return _touch(order, now, [shipment.line for shipment in planned])
 
 
@@ -653,6 +668,8 @@ def order_cancel(*, seller: Seller, purchase_order_id: str, body: dict, now: dat
         for line, quantity, reason in planned:
             _status_take(line, OPEN_STATUSES, quantity)
             _status_add(line, LineStatus.Status.CANCELLED, quantity, cancellation_reason=reason)
+        released = _units_by_sku((line.sku, quantity) for line, quantity, _ in planned)
+        inventory_release(seller=seller, quantities=released)
         return _touch(order, now, [line for line, _, _ in planned])
 
 
@@ -837,6 +854,7 @@ def orders_auto_cancel_due(*, now: datetime | None = None) -> int:
         with transaction.atomic():
             order = _locked_order(order.seller, order.purchase_order_id)
             cancelled = []
+            released: list[tuple[str, int]] = []
             for line in order.lines.all():
                 quantities = line_quantities(line)
                 open_quantity = sum(quantities[status] for status in OPEN_STATUSES)
@@ -846,6 +864,8 @@ def orders_auto_cancel_due(*, now: datetime | None = None) -> int:
                         line, LineStatus.Status.CANCELLED, open_quantity, cancellation_reason=AUTO_CANCEL_REASON
                     )
                     cancelled.append(line)
+                    released.append((line.sku, open_quantity))
+            inventory_release(seller=order.seller, quantities=_units_by_sku(released))
             order = _touch(order, now, cancelled)
             if cancelled:
                 count += 1

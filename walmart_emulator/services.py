@@ -10,7 +10,6 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import F
 
 from walmart_emulator.clock import emulator_now
 from walmart_emulator.errors import EmulatorError, not_found
@@ -177,7 +176,8 @@ def offer_retire(*, seller: Seller, sku: str) -> Offer:
 
 
 def inventory_update(*, seller: Seller, sku: str, quantity) -> Offer:
-    """Set the Walmart-side quantity of an offer. Raises EmulatorError (400 bad amount, 404 unknown SKU)."""
+    """Set an offer's inputQty (PUT /v3/inventory, PUT /v3/inventories/{sku}); reservedQty is unchanged
+    (walmart_emulator.inventory). Raises EmulatorError (400 bad amount, 404 unknown SKU)."""
     if isinstance(quantity, bool) or not isinstance(quantity, int | float) or quantity != int(quantity) or quantity < 0:
         raise EmulatorError(
             "quantity.amount must be a whole number >= 0.",
@@ -188,11 +188,6 @@ def inventory_update(*, seller: Seller, sku: str, quantity) -> Offer:
     Offer.objects.filter(pk=offer.pk).update(quantity=int(quantity), updated_at=emulator_now())
     offer.quantity = int(quantity)
     return offer
-
-
-def offer_quantity_take(*, offer: Offer, quantity: int) -> None:
-    """Walmart decrements the sellable quantity when a customer orders."""
-    Offer.objects.filter(pk=offer.pk).update(quantity=F("quantity") - quantity)
 
 
 def price_amount_parse(value, *, field: str, api: str = "GMP_PRICE_API") -> Decimal:

@@ -19,6 +19,7 @@ from walmart_emulator.clock import epoch_ms
 from walmart_emulator.errors import EmulatorError, error_response, not_found, unauthorized
 from walmart_emulator.http import json_body, required_headers_check, walmart_endpoint
 from walmart_emulator.identifiers import InvalidIdentifier, identifier_to_gtin14
+from walmart_emulator.inventory import inventory_node_json
 from walmart_emulator.models import AccessToken, CatalogItem, Feed, Offer, Seller
 from walmart_emulator.ratelimits import rate_limit_for
 from walmart_emulator.serializers import (
@@ -323,7 +324,7 @@ def catalog_search(request: HttpRequest, seller: Seller):
             "status": offer.published_status,
             "reasons": [offer.unpublished_reason] if offer.unpublished_reason else [],
         }
-        data["inventoryStatus"] = "IN_STOCK" if offer.quantity > 0 else "OUT_OF_STOCK"
+        data["inventoryStatus"] = "IN_STOCK" if offer.available_to_sell > 0 else "OUT_OF_STOCK"
         data.pop("unpublishedReasons", None)
         payload.append(data)
     return {"status": "200 OK", "payload": payload}
@@ -404,7 +405,8 @@ def _inventory_family(request: HttpRequest) -> str:
 
 @walmart_endpoint(_inventory_family, methods=("GET", "PUT"))
 def inventory(request: HttpRequest, seller: Seller):
-    """GET / PUT /v3/inventory?sku= (default ship node)."""
+    """GET / PUT /v3/inventory?sku= (default ship node): `quantity` is inputQty, which the PUT sets
+    (walmart_emulator.inventory)."""
     sku = request.GET.get("sku", "")
     if not sku:
         raise EmulatorError("sku is required.", field="sku", code="MISSING_REQUEST_PARAM.GMP_INVENTORY_API")
@@ -431,37 +433,15 @@ def inventory(request: HttpRequest, seller: Seller):
 
 @walmart_endpoint("inventory_read")
 def inventories(request: HttpRequest, seller: Seller):
-    """GET /v3/inventories?limit(<=50)&nextCursor: every SKU with its node quantities."""
-    from walmart_emulator.models import LineStatus
-
+    """GET /v3/inventories?limit(<=50)&nextCursor: every SKU with inputQty, availToSellQty and reservedQty
+    at its node (walmart_emulator.inventory)."""
     limit = int_param(request, "limit", 10, minimum=1, maximum=50, api="GMP_INVENTORY_API")
     queryset = Offer.objects.filter(seller=seller).order_by("pk")
     total = queryset.count()
     if request.GET.get("nextCursor"):
         queryset = queryset.filter(pk__gt=_cursor_decode(request.GET["nextCursor"]))
     page = list(queryset[: limit + 1])
-    reserved: dict[str, int] = {}
-    open_rows = LineStatus.objects.filter(
-        line__order__seller=seller,
-        line__sku__in=[offer.sku for offer in page[:limit]],
-        status__in=[LineStatus.Status.CREATED, LineStatus.Status.ACKNOWLEDGED],
-    ).values_list("line__sku", "quantity")
-    for sku, quantity in open_rows:
-        reserved[sku] = reserved.get(sku, 0) + quantity
-    elements = [
-        {
-            "sku": offer.sku,
-            "nodes": [
-                {
-                    "shipNode": seller.ship_node,
-                    "inputQty": quantity_json(offer.quantity + reserved.get(offer.sku, 0)),
-                    "availToSellQty": quantity_json(offer.quantity),
-                    "reservedQty": quantity_json(reserved.get(offer.sku, 0)),
-                }
-            ],
-        }
-        for offer in page[:limit]
-    ]
+    elements = [{"sku": offer.sku, "nodes": [inventory_node_json(offer, seller.ship_node)]} for offer in page[:limit]]
     meta = {"totalCount": total}
     if len(page) > limit:
         meta["nextCursor"] = _cursor_encode(page[limit - 1].pk)
@@ -478,17 +458,7 @@ def inventory_nodes(request: HttpRequest, seller: Seller, sku: str):
     default); a PUT naming another node gets a per-node error, like Walmart's partial failures."""
     offer = services.offer_get(seller=seller, sku=sku)
     if request.method == "GET":
-        return {
-            "sku": offer.sku,
-            "nodes": [
-                {
-                    "shipNode": seller.ship_node,
-                    "inputQty": quantity_json(offer.quantity),
-                    "availToSellQty": quantity_json(offer.quantity),
-                    "reservedQty": quantity_json(0),
-                }
-            ],
-        }
+        return {"sku": offer.sku, "nodes": [inventory_node_json(offer, seller.ship_node)]}
     body = json_body(request, api="GMP_INVENTORY_API")
     nodes = (body.get("inventories") or {}).get("nodes") if isinstance(body.get("inventories"), dict) else None
     if not isinstance(nodes, list) or not nodes or not all(isinstance(node, dict) for node in nodes):

@@ -31,26 +31,32 @@ def order(seller):
     return services.order_simulate(seller=seller, lines=[("SKU-1", 3), ("SKU-2", 1)], method_code="Standard")
 
 
-def test_simulated_order_has_lines_charges_tax_and_takes_walmart_stock(seller, order):
+def stock(sku: str) -> tuple[int, int, int]:
+    """(inputQty, reservedQty, availToSellQty) of an offer."""
+    offer = Offer.objects.get(sku=sku)
+    return offer.quantity, offer.reserved_quantity, offer.available_to_sell
+
+
+def test_simulated_order_has_lines_charges_tax_and_reserves_walmart_stock(seller, order):
     assert [(line.line_number, line.sku, line.quantity) for line in order.lines.all()] == [
         (1, "SKU-1", 3),
         (2, "SKU-2", 1),
     ]
     first = order.lines.get(line_number=1)
     assert (first.product_amount, first.product_tax) == (Decimal("30.00"), Decimal("2.48"))
-    assert Offer.objects.get(sku="SKU-1").quantity == 7
-    assert Offer.objects.get(sku="SKU-2").quantity == 4
+    assert stock("SKU-1") == (10, 3, 7)
+    assert stock("SKU-2") == (5, 1, 4)
     assert statuses(order) == [("Created", 3, "", "")]
     assert order.postal_address["country"] == "USA"
     assert order.estimated_ship_date > order.order_date
 
 
-def test_simulator_refuses_more_than_stock_and_writes_nothing(seller):
+def test_simulator_refuses_more_than_available_to_sell_and_writes_nothing(seller):
     published_offer(seller, "SKU-1", quantity=2)
-    with pytest.raises(OrderSimulationError, match="has 2 in stock; 3 ordered"):
+    with pytest.raises(OrderSimulationError, match="has 2 available to sell; 3 ordered"):
         services.order_simulate(seller=seller, lines=[("SKU-1", 3)])
     assert not Order.objects.exists()
-    assert Offer.objects.get().quantity == 2
+    assert stock("SKU-1") == (2, 0, 2)
 
 
 def test_random_orders_only_use_published_offers_with_stock(seller):
@@ -61,7 +67,7 @@ def test_random_orders_only_use_published_offers_with_stock(seller):
     skus = {line.sku for order in placed for line in order.lines.all()}
     assert skus == {"SKU-1"}
     assert sum(line.quantity for order in placed for line in order.lines.all()) == 4
-    assert Offer.objects.get(sku="SKU-1").quantity == 0
+    assert stock("SKU-1") == (4, 4, 0)
 
 
 @requires_specs
