@@ -12,7 +12,7 @@ also installs the beat schedules), an embedded Redis private to the run, `manage
 port, `celery worker -c 2` and `celery beat`, all as child processes stopped at the end. This process
 creates an emulator seller with offers and the matching store, products and listings (in sync), then
 makes the changes exactly as the product does (`stock_set` for quantities, a price update followed by
-the `catalog_changed` hook for prices) and polls the emulator's tables until each value is there.
+`listings.signals.products_changed` for prices) and polls the emulator's tables until each value is there.
 
 Phases:
 1. trickle: `--changes` price changes and `--changes` quantity drops to zero, alternating, `--gap` seconds
@@ -132,7 +132,7 @@ def main() -> int:
     from inventory.models import ItemUpdate
     from inventory.services import stock_bulk_set, stock_set
     from listings.models import Listing, Product
-    from listings.services import catalog_changed
+    from listings.signals import products_changed_send
     from walmart_emulator import services as emulator
     from walmart_emulator.models import Offer
 
@@ -216,13 +216,13 @@ def main() -> int:
         missed = 0
         pending: list[tuple[str, str, str, object, float]] = []  # kind, sku, field, value, committed at
         for n in range(args.changes):
-            # a price change, committed, then the catalog hook (as the catalog edit does)
+            # a price change announced in its transaction (as the catalog edit does); the nudge runs on commit
             price_product = products[2 * n]
             new_price = Decimal("10.00") + Decimal(n + 1) / 100
             with transaction.atomic():
                 Product.objects.filter(pk=price_product.pk).update(price=new_price)
+                products_changed_send(sender=Product, product_ids=[price_product.pk], fields={"price"})
             committed = time.monotonic()
-            catalog_changed([price_product.pk])
             pending.append(("price", price_product.sku, "price", new_price, committed))
             time.sleep(args.gap / 2)
             # a quantity dropping to zero through the stock service (its hook runs after commit)

@@ -1,10 +1,10 @@
 """Writes of the listings app: the catalog, its import, listings in a store, matching them to Walmart items,
 and reading their life on Walmart back.
 
-Every catalog change goes through `product_create` / `product_update` / `catalog_import_run`; quantities
-go through the inventory app's stock service (`inventory.services.stock_set` / `stock_bulk_set`), and
-after a change commits `catalog_changed(product_ids)` is called: the hook the inventory and price
-planners listen on.
+Every catalog change goes through `product_create` / `product_update` / `catalog_import_run`, which set
+quantities with `listings.quantities.product_quantities_write` and announce, inside their transaction,
+`listings.signals.product_quantities_set` (the inventory app logs the stock movements) and
+`products_changed` (the sync engine nudges its planners after commit). Listings imports no app above it.
 """
 
 from __future__ import annotations
@@ -34,6 +34,8 @@ from listings.catalog_io import (
 )
 from listings.identifiers import match_identifier
 from listings.models import ImportJob, ImportRowError, Listing, Product, StoreAttributeMapping
+from listings.quantities import product_quantities_write
+from listings.signals import QuantityChange, product_quantities_set_send, products_changed_send
 
 logger = logging.getLogger(__name__)
 
@@ -43,32 +45,6 @@ MATCH_FEED_MAX_ITEMS = 10_000  # Walmart: at most 10,000 items per item feed.
 MATCH_FEED_HEADER = {"sellingChannel": "mpsetupbymatch", "processMode": "REPLACE", "locale": "en", "version": "1.0"}
 LISTING_ADD_BATCH_SIZE = 20_000
 STATUS_UPDATE_CHUNK = 2000
-
-
-# --- the hook ------------------------------------------------------------------------------------
-
-
-def catalog_changed(product_ids: Iterable[int]) -> None:
-    """The single hook point called after a catalog change has committed (an edit, an import batch, a
-    stock movement), with the ids of the products whose fields may have changed.
-
-    The inventory and price planners hook in here to be nudged within seconds rather than waiting for
-    their next tick; they compare desired and confirmed values, so calling this twice, or for a product
-    that did not really change, is harmless. Must be called outside a transaction (after commit).
-    """
-    ids = sorted(set(product_ids))
-    if not ids:
-        return
-    logger.debug("catalog changed: %d products", len(ids))
-    from inventory.services import sync_nudge  # debounced planner runs for the stores listing these products
-
-    sync_nudge(product_ids=ids)
-
-
-def _catalog_changed_after_commit(product_ids: Iterable[int]) -> None:
-    ids = sorted(set(product_ids))
-    if ids:
-        transaction.on_commit(lambda: catalog_changed(ids))
 
 
 # --- products ------------------------------------------------------------------------------------
@@ -103,8 +79,6 @@ def product_create(*, actor=None, reason: str = "catalog_edit", **values) -> Pro
 
     Atomic. Raises ProductInvalid (every bad field, including a SKU that exists) with nothing written.
     """
-    from inventory.services import stock_set
-
     unknown = sorted(set(values) - PRODUCT_FIELDS - {"sku"})
     if unknown:
         raise ProductInvalid([FieldError(name, "unknown field.") for name in unknown])
@@ -116,11 +90,11 @@ def product_create(*, actor=None, reason: str = "catalog_edit", **values) -> Pro
         errors.append(FieldError("sku", f"A product with SKU {clean['sku']} already exists."))
     if errors:
         raise ProductInvalid(errors)
-    quantity = clean.pop("quantity")
     with transaction.atomic():
-        product = Product.objects.create(quantity=0, **clean)
-        stock_set(product=product, quantity=quantity, reason=reason, actor=_actor_name(actor))
-        _catalog_changed_after_commit([product.pk])
+        product = Product.objects.create(**clean)
+        changes = [QuantityChange(product.pk, 0, product.quantity)] if product.quantity else []
+        product_quantities_set_send(sender=Product, changes=changes, reason=reason, actor=_actor_name(actor))
+        products_changed_send(sender=Product, product_ids=[product.pk], fields=clean)
     return product
 
 
@@ -130,8 +104,6 @@ def product_update(*, product: Product, actor=None, reason: str = "catalog_edit"
 
     Atomic and safe to re-run (the same values change nothing). Raises ProductInvalid with nothing written.
     """
-    from inventory.services import stock_set
-
     unknown = sorted(set(changes) - PRODUCT_FIELDS - {"sku"})
     if unknown:
         raise ProductInvalid([FieldError(name, "unknown field.") for name in unknown])
@@ -148,8 +120,10 @@ def product_update(*, product: Product, actor=None, reason: str = "catalog_edit"
         if changed_fields:
             product.save(update_fields=[*changed_fields, "updated_at"])
         if quantity is not None:
-            stock_set(product=product, quantity=quantity, reason=reason, actor=_actor_name(actor))
-        _catalog_changed_after_commit([product.pk])
+            changes = product_quantities_write(quantities={product.pk: quantity})
+            product.quantity = quantity
+            product_quantities_set_send(sender=Product, changes=changes, reason=reason, actor=_actor_name(actor))
+        products_changed_send(sender=Product, product_ids=[product.pk], fields=changed_fields)
     return product
 
 
@@ -204,18 +178,18 @@ class _ImportState:
     actor: str
     columns: list[str] | None
     seen_skus: dict[str, int] = field(default_factory=dict)
-    changed_product_ids: list[int] = field(default_factory=list)
 
 
 def catalog_import_run(*, job: ImportJob, batch_size: int = IMPORT_BATCH_SIZE, progress: Callable | None = None):
     """Run an import: stream the stored file, upsert products by SKU in batches of `batch_size`, record
     every bad row (row number, field, message) and keep the good ones.
 
-    Each batch commits on its own (products, quantities through `stock_bulk_set`, its row errors and the
+    Each batch commits on its own (products, quantities, its row errors and the
     job's counters), so a long import shows progress and a crash keeps what was done. Safe to re-run:
     products are upserted on the unique SKU, and a re-run starts the job's counters and errors afresh.
     A file that cannot be read as a whole (bad header, not UTF-8) marks the job FAILED with the reason.
-    `catalog_changed` is called once at the end with every product the import touched.
+    Each batch announces its quantity changes (`product_quantities_set`) and changed products
+    (`products_changed`) inside its transaction.
     """
     ImportJob.objects.filter(pk=job.pk).update(
         status=ImportJob.Status.RUNNING,
@@ -260,8 +234,6 @@ def catalog_import_run(*, job: ImportJob, batch_size: int = IMPORT_BATCH_SIZE, p
         ImportJob.objects.filter(pk=job.pk).update(
             status=ImportJob.Status.DONE, bytes_read=job.file_size, finished_at=timezone.now()
         )
-    finally:
-        catalog_changed(state.changed_product_ids)
     job.refresh_from_db()
     return job
 
@@ -274,8 +246,6 @@ def _tell(binary) -> int:
 
 
 def _import_batch(state: _ImportState, batch: list[SourceRow], *, bytes_read: int) -> None:
-    from inventory.services import stock_bulk_set
-
     job = state.job
     errors: list[ImportRowError] = []
     good: list[tuple[SourceRow, dict, list[str]]] = []
@@ -369,8 +339,14 @@ def _import_batch(state: _ImportState, batch: list[SourceRow], *, bytes_read: in
                 Product.objects.filter(sku__in=new_skus[start : start + EXISTING_READ_CHUNK]).values_list("sku", "pk")
             )
         quantities = {ids[clean["sku"]]: clean["quantity"] for clean in quantity_rows if "quantity" in clean}
-        if quantities:
-            stock_bulk_set(quantities=quantities, reason="import", actor=state.actor, reference=f"import {job.pk}")
+        quantity_changes = product_quantities_write(quantities=quantities)
+        product_quantities_set_send(
+            sender=ImportJob, changes=quantity_changes, reason="import", actor=state.actor, reference=f"import {job.pk}"
+        )
+        changed_fields = {name for clean, fields in product_rows for name in fields} - {"quantity"}
+        products_changed_send(
+            sender=ImportJob, product_ids=[ids[clean["sku"]] for clean, _ in product_rows], fields=changed_fields
+        )
         if errors:
             ImportRowError.objects.bulk_create(errors, batch_size=1000)
         ImportJob.objects.filter(pk=job.pk).update(
@@ -381,7 +357,6 @@ def _import_batch(state: _ImportState, batch: list[SourceRow], *, bytes_read: in
             error_count=F("error_count") + len({error.row_number for error in errors}),
             bytes_read=bytes_read,
         )
-    state.changed_product_ids.extend(ids[clean["sku"]] for clean, _ in product_rows)
 
 
 # --- Map Attributes ------------------------------------------------------------------------------

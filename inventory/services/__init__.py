@@ -3,9 +3,9 @@
 from inventory.services.stock import (
     InsufficientStock,
     StockError,
-    catalog_changed_after_commit,
     stock_bulk_set,
     stock_move,
+    stock_movements_record,
     stock_set,
 )
 from inventory.services.sync import (
@@ -16,6 +16,7 @@ from inventory.services.sync import (
     feed_results_apply,
     sync_enqueue,
     sync_nudge,
+    sync_nudge_on_commit,
     sync_plan,
     sync_reconcile,
     sync_reconcile_tick,
@@ -34,6 +35,7 @@ __all__ = [
     "feed_results_apply",
     "sync_enqueue",
     "sync_nudge",
+    "sync_nudge_on_commit",
     "sync_plan",
     "sync_reconcile",
     "sync_reconcile_tick",
@@ -44,8 +46,8 @@ __all__ = [
     "sync_tick",
     "InsufficientStock",
     "StockError",
-    "catalog_changed_after_commit",
     "stock_bulk_set",
     "stock_move",
+    "stock_movements_record",
     "stock_set",
 ]

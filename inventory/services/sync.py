@@ -10,6 +10,7 @@ is sent. Values are absolute, so a resend after an ambiguous failure is harmless
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
@@ -682,11 +683,66 @@ def sync_enqueue(*, store_id: int, stream: str, countdown: float = NUDGE_DELAY_S
     return True
 
 
-def sync_nudge(*, product_ids: Iterable[int]) -> int:
-    """After a catalog change committed: queue a debounced run of each enabled stream for every store that
-    lists one of the products. Returns how many runs were queued."""
+# Which catalog fields each stream reads (`products_changed` carries the names of the fields that changed).
+STREAM_FIELDS: dict[str, frozenset[str]] = {
+    SyncStream.INVENTORY: frozenset({"sku", "quantity"}),
+    SyncStream.PRICE: frozenset({"sku", "price"}),
+}
+_pending = threading.local()
+
+
+@dataclass
+class _NudgeBatch:
+    """Products changed in one transaction, by stream, waiting for its commit."""
+
+    callbacks: list  # the connection's on-commit list this batch belongs to (replaced on commit and rollback)
+    by_stream: dict[str, set[int]] = field(default_factory=lambda: {stream: set() for stream in STREAM_FIELDS})
+    flushed: bool = False
+
+    def flush(self) -> None:
+        if self.flushed:
+            return
+        self.flushed = True
+        for stream, ids in self.by_stream.items():
+            if ids:
+                sync_nudge(product_ids=ids, streams=[stream])
+
+
+def sync_nudge_on_commit(*, product_ids: Iterable[int], fields: Iterable[str]) -> None:
+    """The sync's answer to `listings.signals.products_changed`: once the transaction commits, nudge the
+    streams that read the changed `fields` for every store listing the products (`sync_nudge`).
+
+    Coalesced per transaction: the ids gather in one batch per transaction, and the first of its on-commit
+    callbacks to run nudges them all (the others find it done), so a transaction that moves stock for a
+    thousand products, in one send or in many, queues one run per store and stream. A rollback drops the
+    batch with the transaction's on-commit list (Django replaces that list on commit and on rollback, which is
+    how a batch knows it belongs to the current transaction). Outside a transaction, the nudge is immediate."""
+    names = frozenset(fields)
+    streams = [stream for stream, read in STREAM_FIELDS.items() if read & names]
+    ids = set(product_ids)
+    if not streams or not ids:
+        return
+    connection = transaction.get_connection()
+    if not connection.in_atomic_block:
+        for stream in streams:
+            sync_nudge(product_ids=ids, streams=[stream])
+        return
+    batch: _NudgeBatch | None = getattr(_pending, "batch", None)
+    if batch is None or batch.flushed or batch.callbacks is not connection.run_on_commit:
+        batch = _pending.batch = _NudgeBatch(callbacks=connection.run_on_commit)
+    for stream in streams:
+        batch.by_stream[stream] |= ids
+    # One callback per send, all flushing the same batch: a callback registered inside a savepoint that rolls
+    # back is dropped, and another of the batch still runs.
+    transaction.on_commit(batch.flush)
+
+
+def sync_nudge(*, product_ids: Iterable[int], streams: Iterable[str] = tuple(STREAM_FIELDS)) -> int:
+    """After a catalog change committed: queue a debounced run of each given (and enabled) stream for every
+    store that lists one of the products. Returns how many runs were queued."""
     ids = list(set(product_ids))
-    if not ids:
+    wanted = set(streams)
+    if not ids or not wanted:
         return 0
     listings = Listing.objects.filter(status__in=MATCHED_STATUSES)
     if len(ids) <= 1000:
@@ -696,9 +752,9 @@ def sync_nudge(*, product_ids: Iterable[int]) -> int:
     for store_id, inventory_on, price_on in Store.objects.filter(pk__in=store_ids).values_list(
         "pk", "inventory_enabled", "price_enabled"
     ):
-        if inventory_on:
+        if inventory_on and SyncStream.INVENTORY in wanted:
             queued += sync_enqueue(store_id=store_id, stream=SyncStream.INVENTORY)
-        if price_on:
+        if price_on and SyncStream.PRICE in wanted:
             queued += sync_enqueue(store_id=store_id, stream=SyncStream.PRICE)
     return queued
 

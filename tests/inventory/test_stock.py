@@ -129,7 +129,7 @@ def test_stock_bulk_set_of_2000_distinct_quantities_takes_a_bounded_number_of_qu
     products = ProductFactory.create_batch(2000, quantity=5)
     quantities = {p.pk: (i + 1 if i + 1 != 5 else 2001) for i, p in enumerate(products)}
     notified = []
-    monkeypatch.setattr("listings.services.catalog_changed", notified.append)
+    monkeypatch.setattr("inventory.services.sync.sync_nudge", lambda **kwargs: notified.append(kwargs))
     # when (30 covers SQLite, whose bulk_create inserts 142 rows per statement: 24 queries; was over 2,000)
     with django_capture_on_commit_callbacks(execute=True), django_assert_max_num_queries(30) as queries:
         changed = stock_bulk_set(quantities=quantities, reason="import", actor="alice", reference="import-9")
@@ -141,7 +141,8 @@ def test_stock_bulk_set_of_2000_distinct_quantities_takes_a_bounded_number_of_qu
     assert set(StockMovement.objects.values_list("reason", "actor", "reference")) == {("import", "alice", "import-9")}
     updates = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("UPDATE")]
     assert len(updates) == 4  # 2,000 products in chunks of 500 (before: one UPDATE per distinct quantity)
-    assert notified == [sorted(quantities)]  # the catalog hook, once, after commit
+    # the sync nudged once after commit, for every changed product, on the inventory stream only
+    assert notified == [{"product_ids": set(quantities), "streams": ["inventory"]}]
 
 
 def test_stock_bulk_set_with_an_unknown_product_writes_nothing():

@@ -1,0 +1,19 @@
+"""Receivers of the catalog's signals (`listings.signals`), connected in `InventoryConfig.ready`. Each only
+calls a service."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from inventory.services import stock_movements_record, sync_nudge_on_commit
+from listings.signals import QuantityChange
+
+
+def products_changed_received(sender, *, product_ids: frozenset[int], fields: frozenset[str], **kwargs) -> None:
+    sync_nudge_on_commit(product_ids=product_ids, fields=fields)
+
+
+def product_quantities_set_received(
+    sender, *, changes: Sequence[QuantityChange], reason: str, actor: str, reference: str, **kwargs
+) -> None:
+    stock_movements_record(changes=changes, reason=reason, actor=actor, reference=reference)
