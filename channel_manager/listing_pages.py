@@ -18,6 +18,8 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
+from channel_manager.timezones import timezone_resolve
+
 TIMEZONE_COOKIE = "tz"
 PAGE_SIZES = (25, 50, 100, 200)
 DEFAULT_PAGE_SIZE = 50
@@ -25,12 +27,9 @@ SEARCH_MAX_LENGTH = 100
 
 
 def operator_timezone(request: HttpRequest) -> zoneinfo.ZoneInfo:
-    """The operator's time zone: the browser's (cookie `tz`, set by the page's script), else TIME_ZONE."""
-    name = request.COOKIES.get(TIMEZONE_COOKIE, "")
-    try:
-        return zoneinfo.ZoneInfo(name) if name else zoneinfo.ZoneInfo(settings.TIME_ZONE)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return zoneinfo.ZoneInfo(settings.TIME_ZONE)
+    """The operator's time zone: the browser's (cookie `tz`, set by the page's script) when it names a known
+    zone, else TIME_ZONE."""
+    return timezone_resolve(request.COOKIES.get(TIMEZONE_COOKIE)) or zoneinfo.ZoneInfo(settings.TIME_ZONE)
 
 
 def in_operator_timezone(view: Callable) -> Callable:
