@@ -28,6 +28,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from channel_manager.csv_files import csv_cell_read
 from listings.identifiers import (
     IDENTIFIER_FIELDS,
     IdentifierError,
@@ -227,7 +228,7 @@ def csv_rows(binary) -> tuple[list[str], Iterator[SourceRow]]:
             if len(record) != len(columns):
                 yield SourceRow(row_number, {}, f"has {len(record)} cells but the header has {len(columns)} columns.")
                 continue
-            yield SourceRow(row_number, dict(zip(columns, record, strict=True)))
+            yield SourceRow(row_number, dict(zip(columns, map(csv_cell_read, record), strict=True)))
 
     return columns, rows()
 

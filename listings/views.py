@@ -6,8 +6,6 @@ Thin: selectors load (a store the user is not a member of is a 404), forms valid
 
 from __future__ import annotations
 
-import csv
-
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
@@ -20,6 +18,7 @@ from django.utils.http import urlencode
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from channel_manager.csv_files import csv_response
 from channel_manager.selectors import store_get, store_list
 from listings.catalog_io import CSV_COLUMNS, TEMPLATE_EXAMPLE_ROWS, CatalogFileInvalid, export_row
 from listings.forms import AddToStoreForm, AttributeMappingForm, ImportUploadForm, ListingActionForm, ProductForm
@@ -203,51 +202,35 @@ def import_progress_view(request: HttpRequest, job_id: int) -> HttpResponse:
     return render(request, "listings/_import_progress.html", _import_context(job))
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
 @require_GET
 def import_errors_csv_view(request: HttpRequest, job_id: int) -> StreamingHttpResponse:
     job = get_object_or_404(ImportJob, pk=job_id)
-    writer = csv.writer(_Echo())
 
     def rows():
-        yield writer.writerow(["row", "sku", "field", "message"])
+        yield ["row", "sku", "field", "message"]
         for error in import_row_errors(job=job).iterator(chunk_size=2000):
-            yield writer.writerow([error.row_number, error.sku, error.field, error.message])
+            yield [error.row_number, error.sku, error.field, error.message]
 
-    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-errors.csv"'
-    return response
+    return csv_response(filename=f"import-{job.pk}-errors.csv", rows=rows())
 
 
 @require_GET
-def import_template_view(request: HttpRequest) -> HttpResponse:
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="catalog-template.csv"'
-    writer = csv.writer(response)
-    writer.writerow(CSV_COLUMNS)
-    for example in TEMPLATE_EXAMPLE_ROWS:
-        writer.writerow([example.get(column, "") for column in CSV_COLUMNS])
-    return response
+def import_template_view(request: HttpRequest) -> StreamingHttpResponse:
+    rows = [CSV_COLUMNS, *([example.get(column, "") for column in CSV_COLUMNS] for example in TEMPLATE_EXAMPLE_ROWS)]
+    return csv_response(filename="catalog-template.csv", rows=rows)
 
 
 @require_GET
 def export_view(request: HttpRequest) -> StreamingHttpResponse:
     """The whole catalog (or the search) as CSV in the import format, streamed."""
-    writer = csv.writer(_Echo())
     products = product_list(search=request.GET.get("q", ""))
 
     def rows():
-        yield writer.writerow(CSV_COLUMNS)
+        yield CSV_COLUMNS
         for product in products.iterator(chunk_size=2000):
-            yield writer.writerow(export_row(product))
+            yield export_row(product)
 
-    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="catalog.csv"'
-    return response
+    return csv_response(filename="catalog.csv", rows=rows())
 
 
 # --- Map Attributes ------------------------------------------------------------------------------

@@ -285,7 +285,7 @@ def test_running_import_progress_partial_polls(operator_client):
 
 def test_template_download_reimports_cleanly(operator_client, django_capture_on_commit_callbacks):
     response = operator_client.get(reverse("listings:import_template"))
-    content = response.content
+    content = b"".join(response.streaming_content)
     assert content.decode().splitlines()[0] == (
         "sku,name,brand,description,image_url,upc,gtin,ean,isbn,issn,price,quantity,shipping_weight"
     )
