@@ -11,7 +11,8 @@ file leaves that field unchanged on products that exist, and takes its default o
 - sku: up to 50 characters, unique (the key of the upsert).
 - name (up to 200) and price are required for a new product.
 - price: at most two decimals, never negative (e.g. 9.99). shipping_weight: pounds, at most two decimals.
-- quantity: a whole number, never negative (a new product without the column starts at 0).
+- quantity: a whole number, never negative, at most 2147483647 (a new product without the column starts at 0).
+- description: up to 100,000 characters (CSV and JSON Lines alike).
 - upc/gtin/ean/isbn/issn: see `listings.identifiers`; an empty cell clears the identifier.
 
 JSON Lines: one JSON object per line with the same keys; numbers may be JSON numbers or strings.
@@ -56,6 +57,8 @@ CSV_COLUMNS = (
 PRODUCT_FIELDS = frozenset(CSV_COLUMNS) - {"sku"}
 FIELDS_REQUIRED_FOR_NEW = ("name", "price")
 TEXT_LIMITS = {"sku": 50, "name": 200, "brand": 100, "image_url": 1000}
+# The same for a CSV cell and a JSON Lines value (the CSV reader's own cell limit, 131,072, is above it).
+DESCRIPTION_MAX_LENGTH = 100_000
 
 TEMPLATE_EXAMPLE_ROWS = (
     {
@@ -140,7 +143,10 @@ def _field_clean(field: str, raw):
     if field == "shipping_weight":
         return parse_weight(raw)
     if field == "description":
-        return _text(raw)
+        text = _text(raw)
+        if len(text) > DESCRIPTION_MAX_LENGTH:
+            raise IdentifierError(field, f"can have at most {DESCRIPTION_MAX_LENGTH} characters, got {len(text)}.")
+        return text
     if field in TEXT_LIMITS:
         text = _text(raw)
         if _CONTROL_CHARACTERS.search(text):
@@ -249,6 +255,9 @@ def jsonl_rows(binary) -> tuple[None, Iterator[SourceRow]]:
                 record = json.loads(line)
             except json.JSONDecodeError as error:
                 yield SourceRow(line_number, {}, f"is not valid JSON: {error.msg} (column {error.colno}).")
+                continue
+            except ValueError:  # int() refuses a JSON number of more than 4,300 digits
+                yield SourceRow(line_number, {}, "has a number with more digits than any field accepts.")
                 continue
             if not isinstance(record, dict):
                 yield SourceRow(line_number, {}, "must be a JSON object.")

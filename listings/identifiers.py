@@ -18,7 +18,11 @@ from __future__ import annotations
 import re
 from decimal import Decimal, InvalidOperation
 
+from channel_manager.numbers import NumberNotWhole, NumberTooLarge, NumberTooSmall, whole_number_parse
+
 IDENTIFIER_FIELDS = ("upc", "gtin", "ean", "isbn", "issn")
+QUANTITY_MAX = 2_147_483_647  # the catalog's quantity column (a 32-bit integer)
+SHOWN_MAX_LENGTH = 40
 _CENT = Decimal("0.01")
 _SEPARATORS = re.compile(r"[\s\-]")
 
@@ -232,15 +236,15 @@ def _parse_decimal(
     try:
         number = Decimal(text)
     except InvalidOperation:
-        raise IdentifierError(field, f"{label} must be a number, got {text!r}.") from None
+        raise IdentifierError(field, f"{label} must be a number, got {_shown(text, quoted=True)}.") from None
     if not number.is_finite():
-        raise IdentifierError(field, f"{label} must be a number, got {text!r}.")
+        raise IdentifierError(field, f"{label} must be a number, got {_shown(text, quoted=True)}.")
     if number < 0:
-        raise IdentifierError(field, f"{label} cannot be negative, got {text}.")
-    if number.as_tuple().exponent < -2 and number != number.quantize(_CENT):
-        raise IdentifierError(field, f"{label} can have at most two decimals (e.g. {example}), got {text}.")
+        raise IdentifierError(field, f"{label} cannot be negative, got {_shown(text)}.")
     if number > max_value:
-        raise IdentifierError(field, f"{label} is too large, got {text}.")
+        raise IdentifierError(field, f"{label} is too large (at most {max_value}), got {_shown(text)}.")
+    if number.as_tuple().exponent < -2 and number != number.quantize(_CENT):
+        raise IdentifierError(field, f"{label} can have at most two decimals (e.g. {example}), got {_shown(text)}.")
     return number.quantize(_CENT)
 
 
@@ -254,15 +258,19 @@ def parse_quantity(value, field: str = "quantity") -> int:
     if isinstance(value, float):
         if not value.is_integer():
             raise IdentifierError(field, f"Quantity must be a whole number, got {text}.")
-        number = int(value)
-    elif text.isascii() and text.isdigit():
-        number = int(text)
-    else:
-        if not re.fullmatch(r"[+-]?\d+", text):
-            raise IdentifierError(field, f"Quantity must be a whole number, got {text!r}.")
-        number = int(text)
-    if number < 0:
-        raise IdentifierError(field, f"Quantity cannot be negative, got {number}.")
-    if number > 2_147_483_647:
-        raise IdentifierError(field, f"Quantity is too large, got {number}.")
-    return number
+        text = f"{value:.0f}"
+    try:
+        return whole_number_parse(text, min_value=0, max_value=QUANTITY_MAX)
+    except NumberNotWhole:
+        raise IdentifierError(field, f"Quantity must be a whole number, got {_shown(text, quoted=True)}.") from None
+    except NumberTooSmall:
+        raise IdentifierError(field, f"Quantity cannot be negative, got {_shown(text)}.") from None
+    except NumberTooLarge:
+        raise IdentifierError(field, f"Quantity is too large (at most {QUANTITY_MAX}), got {_shown(text)}.") from None
+
+
+def _shown(text: str, *, quoted: bool = False) -> str:
+    """`text` as shown in an error message, cut short so that a megabyte of digits is not echoed back."""
+    if len(text) > SHOWN_MAX_LENGTH:
+        return f"{text[:SHOWN_MAX_LENGTH]}... ({len(text)} characters)"
+    return repr(text) if quoted else text

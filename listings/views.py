@@ -19,6 +19,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from channel_manager.csv_files import csv_response
+from channel_manager.numbers import query_int
 from channel_manager.selectors import store_get, store_list
 from listings.catalog_io import CSV_COLUMNS, TEMPLATE_EXAMPLE_ROWS, CatalogFileInvalid, export_row
 from listings.forms import AddToStoreForm, AttributeMappingForm, ImportUploadForm, ListingActionForm, ProductForm
@@ -72,10 +73,7 @@ class _Paginator(Paginator):
 
 
 def _page_size(request: HttpRequest) -> int:
-    try:
-        size = int(request.GET.get("per_page", PAGE_SIZES[0]))
-    except ValueError:
-        return PAGE_SIZES[0]
+    size = query_int(request.GET.get("per_page"), default=PAGE_SIZES[0])
     return size if size in PAGE_SIZES else PAGE_SIZES[0]
 
 

@@ -24,6 +24,7 @@ from channel_manager.listing_pages import (
     status_cards,
     status_from_request,
 )
+from channel_manager.numbers import query_int
 from channel_manager.selectors import store_get
 from orders import selectors, services
 from orders.forms import CancelForm, CarrierMappingForm, OrderSettingsForm, ShipForm
@@ -59,11 +60,8 @@ def order_list_view(request: HttpRequest, store_id: int) -> HttpResponse:
     status = status_from_request(request, Order.Status.values)
     search = search_from_request(request)
     sort = selectors.order_sort_normalised(request.GET.get("sort"))
-    try:
-        page_size = int(request.GET.get("per_page", 50))
-        page_number = int(request.GET.get("page", 1))
-    except ValueError:
-        page_size, page_number = 50, 1
+    page_size = query_int(request.GET.get("per_page"), default=50)
+    page_number = query_int(request.GET.get("page"), default=1)
     counts = selectors.order_status_counts(store=store)
     orders = selectors.order_list(store=store, status=status, search=search, sort=sort)
     if search:
@@ -169,10 +167,7 @@ def order_cancel_view(request: HttpRequest, store_id: int, order_id: int) -> Htt
     store = store_get(user=request.user, store_id=store_id)
     order = selectors.order_get(store=store, order_id=order_id)
     remaining = services.order_line_remaining(order=order)
-    try:
-        only_line = int(request.GET["line"]) if "line" in request.GET else None
-    except ValueError:
-        only_line = None
+    only_line = query_int(request.GET.get("line"), default=0) or None
     form = CancelForm(
         request.POST or None, order=order, lines=list(order.lines.all()), remaining=remaining, only_line=only_line
     )

@@ -18,6 +18,7 @@ from channel_manager.listing_pages import (
     status_cards,
     status_from_request,
 )
+from channel_manager.numbers import query_int
 from channel_manager.selectors import store_get
 from returns import selectors, services
 from returns.forms import RefundForm, ReturnSettingsForm
@@ -43,13 +44,6 @@ def _context(store, **extra) -> dict:
     return {"store": store, "active_tab": "returns", "timezone_name": str(timezone.get_current_timezone()), **extra}
 
 
-def _int(value: str | None, default: int) -> int:
-    try:
-        return int(value) if value else default
-    except ValueError:
-        return default
-
-
 @require_GET
 @in_operator_timezone
 def return_list_view(request: HttpRequest, store_id: int) -> HttpResponse:
@@ -62,8 +56,8 @@ def return_list_view(request: HttpRequest, store_id: int) -> HttpResponse:
     total = returns.count() if search else (counts[status] if status else sum(counts.values()))
     page = selectors.return_page(
         returns=returns,
-        number=_int(request.GET.get("page"), 1),
-        page_size=_int(request.GET.get("per_page"), 50),
+        number=query_int(request.GET.get("page"), default=1),
+        page_size=query_int(request.GET.get("per_page"), default=50),
         total=total,
     )
     now = timezone.now()
@@ -157,7 +151,7 @@ def return_restock_view(request: HttpRequest, store_id: int, return_id: int) -> 
     for line in return_order.lines.all():
         raw = request.POST.get(f"restock_{line.pk}", "").strip()
         if raw:
-            quantities[line.pk] = _int(raw, -1)
+            quantities[line.pk] = query_int(raw, default=-1, min_value=0)
     try:
         moved = services.return_restock(return_order=return_order, quantities=quantities, user=request.user)
     except ValidationError as error:
