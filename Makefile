@@ -43,6 +43,7 @@ test: lock-check install
 	DJANGO_SETTINGS_MODULE=channel_manager.settings.test $(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-logo
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: install

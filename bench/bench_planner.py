@@ -12,7 +12,7 @@ matched listing each, confirmed values equal to the desired ones, except `--chan
 quantity changed (1% of them to zero: urgent) and `--changed` others whose price changed. A store price
 rule (+8 %, .99 endings) and a safety buffer of 1 apply, so desired values go through the real rules.
 
-Timed per stream, exactly as a planner run does it (`inventory.services.sync_plan`, no HTTP: limits from the
+Timed per stream, exactly as a planner run does it (`sync.services.sync_plan`, no HTTP: limits from the
 store's settings): load the rows and compute desired values, read what is in flight and refused, plan, and
 build the feed payloads; then the JSON serialisation the client does before uploading (`json.dumps`).
 """
@@ -51,10 +51,10 @@ def django_setup(database_url: str | None) -> str:
 def catalog_fill(*, listings: int, changed: int):
     from channel_manager.models import Store
     from inventory.desired import quantity_desired
-    from inventory.models import StoreSyncSettings
     from listings.models import Listing, Product
     from pricing.desired import PriceRuleValues, price_desired
     from pricing.models import PriceRule
+    from sync.models import StoreSyncSettings
 
     Listing.objects.all().delete()
     Product.objects.all().delete()
@@ -110,9 +110,9 @@ def catalog_fill(*, listings: int, changed: int):
 def measure(store, stream: str) -> dict:
     from django.utils import timezone
 
-    from inventory.planning import plan_build
-    from inventory.selectors import blocked_values, in_flight_values, sync_rows
-    from inventory.services import sync_plan
+    from sync.planning import plan_build
+    from sync.selectors import blocked_values, in_flight_values, sync_rows
+    from sync.services import sync_plan
 
     started = time.perf_counter()
     rows = sync_rows(store=store, stream=stream)

@@ -129,10 +129,10 @@ def main() -> int:
     from django.db import transaction
 
     from channel_manager.models import Feed, Store
-    from inventory.models import ItemUpdate
     from inventory.services import stock_bulk_set, stock_set
     from listings.models import Listing, Product
     from listings.signals import products_changed_send
+    from sync.models import ItemUpdate
     from walmart_emulator import services as emulator
     from walmart_emulator.models import Offer
 
@@ -307,9 +307,9 @@ def load_hour(args) -> int:  # noqa: C901 - a linear script
 
     from channel_manager.models import Feed, Store
     from channel_manager.walmart import walmart_client_for_store
-    from inventory.models import ItemUpdate
-    from inventory.services import sync_run
     from listings.models import Listing, Product
+    from sync.models import ItemUpdate
+    from sync.services import sync_run
     from walmart_emulator import services as emulator
     from walmart_emulator.models import Offer
 

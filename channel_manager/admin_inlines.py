@@ -14,3 +14,13 @@ class ReadOnlyTabularInline(admin.TabularInline):
 
     def get_readonly_fields(self, request, obj=None):
         return self.fields or self.readonly_fields
+
+
+class ReadOnlyModelAdmin(admin.ModelAdmin):
+    """A ledger's admin: rows are written by services only, so nothing is added or changed here."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -24,8 +24,7 @@ urlpatterns = [
     path("accounts/", include(account_urlpatterns)),
     path("", include("channel_manager.core_urls")),
     path("", include("listings.urls")),
-    path("", include("inventory.urls")),
-    path("", include("pricing.urls")),
+    path("", include("sync.urls")),
     path("", include("orders.urls")),
     path("", include("returns.urls")),
 ]

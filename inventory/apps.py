@@ -6,9 +6,8 @@ class InventoryConfig(AppConfig):
 
     def ready(self) -> None:
         from inventory import receivers
-        from listings.signals import product_quantities_set, products_changed
+        from listings.signals import product_quantities_set
 
-        products_changed.connect(receivers.products_changed_received, dispatch_uid="inventory_sync_nudge")
         product_quantities_set.connect(
             receivers.product_quantities_set_received, dispatch_uid="inventory_stock_movements"
         )

@@ -5,12 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from inventory.services import stock_movements_record, sync_nudge_on_commit
+from inventory.services import stock_movements_record
 from listings.signals import QuantityChange
-
-
-def products_changed_received(sender, *, product_ids: frozenset[int], fields: frozenset[str], **kwargs) -> None:
-    sync_nudge_on_commit(product_ids=product_ids, fields=fields)
 
 
 def product_quantities_set_received(

@@ -33,8 +33,10 @@ INSTALLED_APPS = [
     "listings",
     "inventory",
     "pricing",
+    "sync",
     "orders",
     "returns",
+    "demo",
     "walmart_emulator",
 ]
 
@@ -145,8 +147,6 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
-# The demo's start task lives outside an app's tasks module; workers load it only where the emulator is on.
-CELERY_IMPORTS = ["channel_manager.demo"] if env.bool("WALMART_EMULATOR_ENABLED", default=False) else []
 
 # --- Channel Manager ---------------------------------------------------------------------------
 # Fernet keys (urlsafe base64, 32 bytes) for secrets at rest; the first encrypts, all decrypt.

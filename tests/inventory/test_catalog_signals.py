@@ -41,7 +41,7 @@ def quantities_sent(*changes, actor, reason="catalog_edit", reference=""):
 @pytest.fixture
 def nudges(monkeypatch):
     calls: list[dict] = []
-    monkeypatch.setattr("inventory.services.sync.sync_nudge", lambda **kwargs: calls.append(kwargs))
+    monkeypatch.setattr("sync.services.sync_nudge", lambda **kwargs: calls.append(kwargs))
     return calls
 
 

@@ -129,7 +129,7 @@ def test_stock_bulk_set_of_2000_distinct_quantities_takes_a_bounded_number_of_qu
     products = ProductFactory.create_batch(2000, quantity=5)
     quantities = {p.pk: (i + 1 if i + 1 != 5 else 2001) for i, p in enumerate(products)}
     notified = []
-    monkeypatch.setattr("inventory.services.sync.sync_nudge", lambda **kwargs: notified.append(kwargs))
+    monkeypatch.setattr("sync.services.sync_nudge", lambda **kwargs: notified.append(kwargs))
     # when (30 covers SQLite, whose bulk_create inserts 142 rows per statement: 24 queries; was over 2,000)
     with django_capture_on_commit_callbacks(execute=True), django_assert_max_num_queries(30) as queries:
         changed = stock_bulk_set(quantities=quantities, reason="import", actor="alice", reference="import-9")

@@ -1,9 +1,0 @@
-from channel_manager.settings_sections import SettingsSection
-
-SECTIONS = [
-    SettingsSection(
-        title="Inventory & Price Sync",
-        url_name="inventory:sync_settings",
-        description="Safety buffer, maximum quantity, price markup and rounding, feed limits fallback.",
-    ),
-]

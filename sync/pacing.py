@@ -1,0 +1,159 @@
+"""Pacing inside Walmart's limits: the single-call budget from Walmart's rate-limit headers, the seller's
+feed limits from the partner profile, and when the next feed may go.
+
+Nothing here sleeps or retries: a run that may not call Walmart now simply plans less, and the next run
+(a minute later) picks the rest up. A 429 sets a "not before" time on the stream's `SyncState`.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.core.cache import cache
+
+from sync.models import StoreSyncSettings, SyncState
+from sync.planning import INVENTORY, FeedLimits
+from sync.streams import StreamSpec
+
+logger = logging.getLogger(__name__)
+
+FEED_LIMITS_CACHE_SECONDS = 3600
+FEED_LIMITS_RETRY_SECONDS = 300  # after a failed read of the partner profile, the settings apply this long
+# Tokens left untouched in a bucket so other work of the store (a retry, an operator's action) still fits.
+SINGLE_CALL_RESERVE = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Budget:
+    single_calls: int
+    single_reason: str
+    feed_slots: int
+    feed_next_at: datetime | None
+    limits: FeedLimits
+    tokens_left: int | None = None
+
+
+def partner_profile_feed_limits(profile: Any) -> dict[str, dict[str, int]]:
+    """`{feedType: {"count", "window_seconds"[, "max_bytes"]}}` from the seller-level throttles of
+    `GET /v3/settings/partnerprofile` (`walmart_client.models.PartnerProfile.feed_limits`). Empty when the
+    seller has no tier (Walmart then sends no FEED configuration)."""
+    limits: dict[str, dict[str, int]] = {}
+    for throttle in getattr(profile, "feed_limits", None) or ():
+        if (throttle.throttle_type or "SELLER").upper() != "SELLER" or not throttle.feed_type:
+            continue
+        if not throttle.count or not throttle.window_seconds or throttle.count <= 0 or throttle.window_seconds <= 0:
+            continue
+        entry = {"count": int(throttle.count), "window_seconds": int(throttle.window_seconds)}
+        if throttle.max_file_bytes:
+            entry["max_bytes"] = int(throttle.max_file_bytes)
+        limits[throttle.feed_type] = entry
+    return limits
+
+
+def _profile_cache_key(store_id: int) -> str:
+    return f"sync:partner-profile-feed-limits:{store_id}"
+
+
+def feed_limits_get(*, store_id: int, spec: StreamSpec, sync_settings: StoreSyncSettings, client=None) -> FeedLimits:
+    """The seller's limits for this stream's feeds: Walmart's partner profile when it names them (read once
+    an hour per store), else the store's sync settings. A failing profile read falls back to the settings."""
+    profile_limits = cache.get(_profile_cache_key(store_id))
+    if profile_limits is None and client is not None:
+        from walmart_client.errors import WalmartError
+
+        try:
+            profile_limits = partner_profile_feed_limits(client.settings.partner_profile())
+            lifetime = FEED_LIMITS_CACHE_SECONDS
+        except WalmartError as error:
+            logger.warning("Partner profile of store %s unreadable, using settings: %s", store_id, error)
+            profile_limits, lifetime = {}, FEED_LIMITS_RETRY_SECONDS
+        cache.set(_profile_cache_key(store_id), profile_limits, lifetime)
+    if spec.name == INVENTORY:
+        fallback_bytes, max_items = sync_settings.inventory_feed_max_bytes, sync_settings.inventory_feed_max_items
+    else:
+        fallback_bytes, max_items = sync_settings.price_feed_max_bytes, sync_settings.price_feed_max_items
+    entry = (profile_limits or {}).get(spec.feed_type)
+    if entry:
+        return FeedLimits(
+            count=entry["count"],
+            window_seconds=entry["window_seconds"],
+            max_bytes=entry.get("max_bytes", fallback_bytes),
+            max_items=max_items,
+            source="partner_profile",
+        )
+    return FeedLimits(
+        count=sync_settings.feeds_per_hour,
+        window_seconds=3600,
+        max_bytes=fallback_bytes,
+        max_items=max_items,
+        source="settings",
+    )
+
+
+def feed_next_allowed_at(
+    *, limits: FeedLimits, submitted: list[datetime], not_before: datetime | None, now: datetime
+) -> datetime:
+    """When the next feed may go: never more than `limits.count` in any window, at least
+    `window / count` apart (so a burst does not spend the hour's feeds in a few minutes), and not before a
+    429's wait. `submitted` are the submit times within the last window, oldest first."""
+    window = timedelta(seconds=limits.window_seconds)
+    recent = [moment for moment in submitted if moment > now - window]
+    candidates = [now]
+    if recent:
+        candidates.append(recent[-1] + timedelta(seconds=limits.spacing_seconds))
+    if len(recent) >= limits.count:
+        candidates.append(recent[-limits.count] + window)
+    if not_before is not None:
+        candidates.append(not_before)
+    return max(candidates)
+
+
+def single_call_budget(
+    *, rate_limit: Any, per_run_cap: int, not_before: datetime | None, now: datetime
+) -> tuple[int, str, int | None]:
+    """How many single-item calls this run may make: none while a 429's wait runs, else Walmart's tokens
+    left for the endpoint (less a small reserve) when known and fresh, never more than `per_run_cap`.
+    Returns (budget, why, tokens_left)."""
+    if not_before is not None and not_before > now:
+        return 0, f"rate limited until {not_before.isoformat()}", None
+    tokens_left = getattr(rate_limit, "tokens_left", None)
+    replenish_at = getattr(rate_limit, "next_replenish_at", None)
+    if tokens_left is None:
+        return per_run_cap, "no rate-limit headers seen yet", None
+    if replenish_at is not None and replenish_at <= now:
+        # Walmart has added at least one token since it last reported; the count is a lower bound.
+        tokens_left += 1
+    budget = max(0, min(per_run_cap, tokens_left - SINGLE_CALL_RESERVE))
+    return budget, f"{tokens_left} tokens left", tokens_left
+
+
+def budget_compute(
+    *,
+    spec: StreamSpec,
+    state: SyncState | None,
+    sync_settings: StoreSyncSettings,
+    limits: FeedLimits,
+    submitted: list[datetime],
+    rate_limit: Any,
+    now: datetime,
+) -> Budget:
+    singles, reason, tokens_left = single_call_budget(
+        rate_limit=rate_limit,
+        per_run_cap=sync_settings.single_calls_per_tick,
+        not_before=state.single_not_before if state else None,
+        now=now,
+    )
+    next_at = feed_next_allowed_at(
+        limits=limits, submitted=submitted, not_before=state.feed_not_before if state else None, now=now
+    )
+    return Budget(
+        single_calls=singles,
+        single_reason=reason,
+        feed_slots=1 if next_at <= now else 0,
+        feed_next_at=next_at,
+        limits=limits,
+        tokens_left=tokens_left,
+    )

@@ -1,0 +1,814 @@
+"""The inventory and price sync: plan, send, poll, confirm, reconcile, resync. One engine for both streams
+(`sync.streams`); the pricing app adds the price rule.
+
+Level-triggered (DESIGN.md): every run compares each matched listing's desired value with the value Walmart
+last confirmed, so a change made while a feed is in flight is simply picked up by the next run. Every
+single-item call is written to the `ItemUpdate` ledger and every feed to `channel_manager.Feed` before it
+is sent. Values are absolute, so a resend after an ambiguous failure is harmless.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from channel_manager.models import Feed, Store
+from listings.models import Listing
+from sync.models import ItemUpdate, StoreSyncSettings, SyncFailure, SyncState, SyncStream
+from sync.pacing import Budget, budget_compute, feed_limits_get
+from sync.planning import (
+    INVENTORY,
+    Change,
+    FeedBatch,
+    SyncPlan,
+    Value,
+    feed_payload_items,
+    plan_build,
+    value_parse,
+    value_text,
+)
+from sync.selectors import (
+    MATCHED_STATUSES,
+    blocked_values,
+    feed_submitted_times,
+    in_flight_values,
+    matched_listings,
+    open_feeds,
+    sync_rows,
+    sync_settings_get,
+)
+from sync.streams import STREAMS, StreamSpec, stream_spec
+
+logger = logging.getLogger(__name__)
+
+LOCK_SECONDS = 330  # just over Celery's hard time limit: a killed run frees the stream soon
+NUDGE_DELAY_SECONDS = getattr(settings, "SYNC_NUDGE_DELAY_SECONDS", 2)
+# A 5xx or a lost connection on a single-item call pauses single calls this long (no retry storm).
+SERVER_ERROR_PAUSE = timedelta(seconds=60)
+# A feed row still PENDING without a Walmart feed id after this long was never acknowledged.
+PENDING_FEED_EXPIRY = timedelta(minutes=10)
+_CHUNK = 2000
+_WALMART_TO_FEED_STATUS = {
+    "RECEIVED": Feed.Status.RECEIVED,
+    "INPROGRESS": Feed.Status.INPROGRESS,
+    "PROCESSED": Feed.Status.PROCESSED,
+    "ERROR": Feed.Status.ERROR,
+}
+
+
+def _client_for(store: Store):
+    from channel_manager.walmart import walmart_client_for_store
+
+    # A 429 or a failure comes straight back (no sleeping, no retry in the transport): the run records it,
+    # sets the stream's "not before" time on a 429, and the next run (a minute later) is the retry.
+    return walmart_client_for_store(store, max_rate_limit_wait=0, max_retries=0)
+
+
+def _chunks(items: list, size: int = _CHUNK) -> Iterable[list]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _error_text(error: Exception) -> str:
+    details = getattr(error, "errors", None)
+    if details:
+        return "; ".join(str(detail) for detail in details)[:2000]
+    return (getattr(error, "message", None) or str(error))[:2000]
+
+
+def _lock_key(store_id: int, stream: str) -> str:
+    return f"sync:lock:{store_id}:{stream}"
+
+
+def _rerun_key(store_id: int, stream: str) -> str:
+    return f"sync:rerun:{store_id}:{stream}"
+
+
+def _nudge_key(store_id: int, stream: str) -> str:
+    return f"sync:nudge:{store_id}:{stream}"
+
+
+# ------------------------------------------------------------------------------------------ planning
+
+
+@dataclass
+class PlannedSync:
+    """A plan with the budget it was made under. The preview page shows exactly this."""
+
+    store: Store
+    stream: str
+    plan: SyncPlan
+    budget: Budget
+    enabled: bool
+    planned_at: datetime
+
+
+def sync_plan(*, store: Store, stream: str, client: Any = None, now: datetime | None = None) -> PlannedSync:
+    """What a run of `stream` for `store` would send now, without sending or writing anything.
+
+    The dry-run preview and `sync_run` both call this, so the preview is what is then sent. With a client,
+    the seller's feed limits are read from Walmart's partner profile (cached an hour) and the single-call
+    budget from the client's rate-limit state; without one, the store's settings are used.
+    """
+    spec = stream_spec(stream)
+    now = now or timezone.now()
+    sync_settings = sync_settings_get(store=store)
+    state = SyncState.objects.filter(store=store, stream=stream).first()
+    limits = feed_limits_get(store_id=store.pk, spec=spec, sync_settings=sync_settings, client=client)
+    submitted = feed_submitted_times(store=store, stream=stream, since=now - timedelta(seconds=limits.window_seconds))
+    rate_limit = client.rate_limits.get(spec.single_family) if client is not None else None
+    budget = budget_compute(
+        spec=spec,
+        state=state,
+        sync_settings=sync_settings,
+        limits=limits,
+        submitted=submitted,
+        rate_limit=rate_limit,
+        now=now,
+    )
+    plan = plan_build(
+        stream=stream,
+        rows=sync_rows(store=store, stream=stream),
+        in_flight=in_flight_values(store=store, stream=stream, now=now),
+        blocked=blocked_values(store=store, stream=stream),
+        single_budget=budget.single_calls,
+        feed_slots=budget.feed_slots,
+        limits=limits,
+    )
+    return PlannedSync(
+        store=store, stream=stream, plan=plan, budget=budget, enabled=getattr(store, spec.switch_field), planned_at=now
+    )
+
+
+# ------------------------------------------------------------------------------------------ running
+
+
+@dataclass
+class SyncRunResult:
+    stream: str
+    status: str  # "done", "disabled", "busy", "error"
+    singles_sent: int = 0
+    singles_failed: int = 0
+    feeds_sent: int = 0
+    feed_items: int = 0
+    feeds_completed: int = 0
+    waiting: int = 0
+    rate_limited: bool = False
+    error: str = ""
+    plan: dict[str, int] = field(default_factory=dict)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "singles_sent": self.singles_sent,
+            "singles_failed": self.singles_failed,
+            "feeds_sent": self.feeds_sent,
+            "feed_items": self.feed_items,
+            "feeds_completed": self.feeds_completed,
+            "waiting": self.waiting,
+            "rate_limited": self.rate_limited,
+            "error": self.error,
+            "plan": self.plan,
+        }
+
+
+def sync_run(*, store: Store, stream: str, client: Any = None) -> SyncRunResult:
+    """One planner run for `store` and `stream`: poll the stream's open feeds and apply their results, then
+    (when the store's switch for the stream is on) send what differs: urgent single-item calls first, then
+    at most the feeds the seller's limit allows now.
+
+    Safe to re-run and to run concurrently: one run per store and stream at a time (a Redis lock); a run
+    asked for while one is going is done right after it. Never raises for Walmart's answers: errors land
+    on the listings, the ledgers and the stream's `SyncState`; a 429 sets the stream's "not before" time.
+    """
+    spec = stream_spec(stream)
+    lock_key, token = _lock_key(store.pk, stream), uuid.uuid4().hex
+    if not cache.add(lock_key, token, LOCK_SECONDS):
+        cache.set(_rerun_key(store.pk, stream), 1, LOCK_SECONDS)
+        return SyncRunResult(stream=stream, status="busy")
+    try:
+        cache.delete(_nudge_key(store.pk, stream))
+        try:
+            client = client if client is not None else _client_for(store)
+        except Exception as error:  # noqa: BLE001 - e.g. an undecryptable secret: recorded, not raised
+            logger.exception("No Walmart client for store %s", store.pk)
+            SyncState.objects.update_or_create(
+                store=store, stream=stream, defaults={"last_error": f"No Walmart client: {type(error).__name__}"}
+            )
+            return SyncRunResult(stream=stream, status="error", error=f"No Walmart client: {type(error).__name__}")
+        result = _sync_run_locked(store=store, spec=spec, client=client)
+    finally:
+        if cache.get(lock_key) == token:
+            cache.delete(lock_key)
+    if cache.delete(_rerun_key(store.pk, stream)):
+        sync_enqueue(store_id=store.pk, stream=stream, countdown=0)
+    return result
+
+
+def _sync_run_locked(*, store: Store, spec: StreamSpec, client: Any) -> SyncRunResult:
+    from walmart_client.errors import WalmartError
+
+    state, _ = SyncState.objects.get_or_create(store=store, stream=spec.name)
+    result = SyncRunResult(stream=spec.name, status="done")
+    try:
+        result.feeds_completed = _open_feeds_poll(store=store, spec=spec, client=client)
+    except WalmartError as error:
+        logger.warning("Polling %s feeds of store %s failed: %s", spec.name, store.pk, error)
+        result.error = f"Feed status: {_error_text(error)}"
+    if not getattr(store, spec.switch_field):
+        result.status = "disabled"
+    else:
+        planned = sync_plan(store=store, stream=spec.name, client=client)
+        result.plan = planned.plan.summary()
+        result.waiting = len(planned.plan.waiting)
+        _singles_send(store=store, spec=spec, state=state, changes=planned.plan.singles, client=client, result=result)
+        _feeds_send(
+            store=store,
+            spec=spec,
+            state=state,
+            feeds=planned.plan.feeds,
+            budget=planned.budget,
+            client=client,
+            result=result,
+        )
+    state.last_run_at = timezone.now()
+    state.last_run_summary = result.summary()
+    state.last_error = result.error
+    state.save(update_fields=["last_run_at", "last_run_summary", "last_error", "single_not_before", "feed_not_before"])
+    return result
+
+
+def _listing_confirm(*, spec: StreamSpec, listing_ids: list[int], value: Value, at: datetime) -> None:
+    for chunk in _chunks(listing_ids):
+        Listing.objects.filter(pk__in=chunk).update(
+            **{spec.confirmed_field: value, spec.confirmed_at_field: at, spec.error_field: ""}
+        )
+        SyncFailure.objects.filter(listing_id__in=chunk, stream=spec.name).delete()
+
+
+def _listing_errors_record(
+    *, spec: StreamSpec, errors: dict[int, tuple[str, Value | None]], blocking: bool, at: datetime
+) -> None:
+    """Write Walmart's message on each listing; for data errors also remember the refused value."""
+    by_message: dict[str, list[int]] = defaultdict(list)
+    for listing_id, (message, _value) in errors.items():
+        by_message[message].append(listing_id)
+    for message, ids in by_message.items():
+        for chunk in _chunks(ids):
+            Listing.objects.filter(pk__in=chunk).update(**{spec.error_field: message})
+    if blocking and errors:
+        SyncFailure.objects.bulk_create(
+            [
+                SyncFailure(
+                    listing_id=listing_id, stream=spec.name, value=value_text(value), message=message, created_at=at
+                )
+                for listing_id, (message, value) in errors.items()
+                if value is not None
+            ],
+            update_conflicts=True,
+            unique_fields=["listing", "stream"],
+            update_fields=["value", "message", "created_at"],
+            batch_size=_CHUNK,
+        )
+
+
+def _single_call(*, spec: StreamSpec, client: Any, change: Change) -> None:
+    if spec.name == INVENTORY:
+        client.inventory.update(change.sku, int(change.value))
+    else:
+        client.prices.update(change.sku, change.value)
+
+
+def _singles_send(
+    *, store: Store, spec: StreamSpec, state: SyncState, changes: list[Change], client: Any, result: SyncRunResult
+) -> None:
+    """Send single-item updates in order, each recorded PENDING before the call. Stops at the first 429
+    (the stream's single calls then wait Walmart's time), 5xx, lost connection or auth failure."""
+    from walmart_client.errors import (
+        WalmartAuthError,
+        WalmartBadRequest,
+        WalmartError,
+        WalmartNotFound,
+        WalmartRateLimited,
+    )
+
+    if not changes:
+        return
+    rows = ItemUpdate.objects.bulk_create(
+        [
+            ItemUpdate(store=store, stream=spec.name, listing_id=c.listing_id, sku=c.sku, value=value_text(c.value))
+            for c in changes
+        ]
+    )
+    for position, (row, change) in enumerate(zip(rows, changes, strict=True)):
+        stop = False
+        status, error_text, correlation_id = ItemUpdate.Status.SUCCEEDED, "", ""
+        try:
+            _single_call(spec=spec, client=client, change=change)
+        except WalmartRateLimited as error:
+            status, error_text, stop = ItemUpdate.Status.RATE_LIMITED, _error_text(error), True
+            state.single_not_before = timezone.now() + timedelta(seconds=max(error.retry_after, 1.0))
+            result.rate_limited = True
+            correlation_id = error.correlation_id or ""
+        except (WalmartBadRequest, WalmartNotFound, ValueError) as error:
+            status, error_text = ItemUpdate.Status.FAILED, _error_text(error)
+            correlation_id = getattr(error, "correlation_id", None) or ""
+            _listing_errors_record(
+                spec=spec, errors={change.listing_id: (error_text, change.value)}, blocking=True, at=timezone.now()
+            )
+        except WalmartAuthError as error:
+            status, error_text, stop = ItemUpdate.Status.FAILED, _error_text(error), True
+            correlation_id = error.correlation_id or ""
+            result.error = f"Walmart refused the credentials: {error_text}"
+        except WalmartError as error:  # 5xx, lost connection, unreadable answer: pause, resend later
+            status, error_text, stop = ItemUpdate.Status.FAILED, _error_text(error), True
+            correlation_id = error.correlation_id or ""
+            state.single_not_before = timezone.now() + SERVER_ERROR_PAUSE
+            result.error = f"Single {spec.name} update failed: {error_text}"
+            Listing.objects.filter(pk=change.listing_id).update(**{spec.error_field: f"{error_text} (will retry)"})
+        now = timezone.now()
+        ItemUpdate.objects.filter(pk=row.pk).update(
+            status=status, error=error_text, correlation_id=correlation_id[:64], completed_at=now
+        )
+        if status == ItemUpdate.Status.SUCCEEDED:
+            result.singles_sent += 1
+            _listing_confirm(spec=spec, listing_ids=[change.listing_id], value=change.value, at=now)
+        else:
+            result.singles_failed += 1
+        if stop:
+            ItemUpdate.objects.filter(pk__in=[r.pk for r in rows[position + 1 :]]).update(
+                status=ItemUpdate.Status.NOT_SENT, error=f"Not sent: {status}", completed_at=now
+            )
+            return
+
+
+def _feeds_send(
+    *,
+    store: Store,
+    spec: StreamSpec,
+    state: SyncState,
+    feeds: list[FeedBatch],
+    budget: Budget,
+    client: Any,
+    result: SyncRunResult,
+) -> None:
+    """Submit the planned feeds, each recorded as a PENDING `Feed` row first. A 429 sets the stream's feed
+    "not before" time to Walmart's wait; any other failure marks the feed ERROR and waits one feed spacing
+    before the items (planned again) go in a new feed. An ambiguous failure (sent, no answer) counts
+    against the seller's feed limit."""
+    from walmart_client.errors import WalmartConnectionError, WalmartError, WalmartRateLimited
+
+    for batch in feeds:
+        feed = Feed.objects.create(
+            store=store,
+            feed_type=spec.feed_type,
+            status=Feed.Status.PENDING,
+            item_count=len(batch.changes),
+            payload=batch.payload,
+        )
+        try:
+            ack = client.feeds.submit(
+                feed_type=spec.feed_type, payload=batch.payload, max_items=max(budget.limits.max_items, 1)
+            )
+        except WalmartRateLimited as error:
+            state.feed_not_before = timezone.now() + timedelta(seconds=max(error.retry_after, 1.0))
+            result.rate_limited = True
+            _feed_fail(feed, error, counted=False)
+            return
+        except WalmartError as error:
+            # Not resent before the next feed slot, whatever the failure (no retry storm on a 4xx or 5xx).
+            counted = error.request_sent if isinstance(error, WalmartConnectionError) else (error.status or 0) >= 500
+            _feed_fail(feed, error, counted=counted)
+            state.feed_not_before = timezone.now() + timedelta(seconds=max(budget.limits.spacing_seconds, 60.0))
+            result.error = f"{spec.label} feed: {_error_text(error)}"
+            return
+        Feed.objects.filter(pk=feed.pk).update(
+            walmart_feed_id=ack.feed_id,
+            status=Feed.Status.RECEIVED,
+            submitted_at=timezone.now(),
+            correlation_id=(ack.correlation_id or "")[:64],
+        )
+        result.feeds_sent += 1
+        result.feed_items += len(batch.changes)
+
+
+def _feed_fail(feed: Feed, error: Exception, *, counted: bool) -> None:
+    now = timezone.now()
+    Feed.objects.filter(pk=feed.pk).update(
+        status=Feed.Status.ERROR,
+        error=_error_text(error),
+        correlation_id=(getattr(error, "correlation_id", None) or "")[:64],
+        submitted_at=now if counted else None,
+        completed_at=now,
+    )
+
+
+# ------------------------------------------------------------------------------------------ feed results
+
+
+def _open_feeds_poll(*, store: Store, spec: StreamSpec, client: Any) -> int:
+    """Poll every open feed of the stream (oldest first); returns how many completed. Feed rows left
+    PENDING without a Walmart id for too long (the process died while sending) are closed as ERROR."""
+    now = timezone.now()
+    open_feeds(store=store, stream=spec.name).filter(
+        walmart_feed_id__isnull=True, created_at__lt=now - PENDING_FEED_EXPIRY
+    ).update(
+        status=Feed.Status.ERROR, error="Never acknowledged by Walmart; its items are planned again.", completed_at=now
+    )
+    from walmart_client.errors import WalmartNotFound
+
+    completed = 0
+    for feed in open_feeds(store=store, stream=spec.name).filter(walmart_feed_id__isnull=False).order_by("created_at"):
+        try:
+            completed += feed_poll(feed=feed, client=client)
+        except WalmartNotFound as error:  # Walmart does not know this feed id: close it, its items go again
+            Feed.objects.filter(pk=feed.pk).update(
+                status=Feed.Status.ERROR, error=f"Unknown to Walmart: {_error_text(error)}"[:2000], completed_at=now
+            )
+    return completed
+
+
+def feed_poll(*, feed: Feed, client: Any) -> bool:
+    """Read one feed's status from Walmart (`GET /v3/feeds/{feedId}`); once Walmart has processed every
+    item, read the per-item results and apply them to the listings. Returns True when the feed completed.
+    Safe to re-run (a completed feed is left alone). Raises WalmartError when Walmart cannot be read."""
+    if not feed.is_open or not feed.walmart_feed_id:
+        return False
+    status = client.feeds.status(feed.walmart_feed_id, include_details=False)
+    walmart_status = (status.feed_status or "").upper()
+    done = walmart_status in {"PROCESSED", "ERROR"} and not status.items_processing
+    counts = {
+        "items_received": status.items_received or 0,
+        "items_succeeded": status.items_succeeded or 0,
+        "items_failed": status.items_failed or 0,
+        "items_processing": status.items_processing or 0,
+        "last_polled_at": timezone.now(),
+    }
+    if not done:
+        counts["status"] = (
+            Feed.Status.INPROGRESS
+            if walmart_status == "PROCESSED"
+            else _WALMART_TO_FEED_STATUS.get(walmart_status, Feed.Status.INPROGRESS)
+        )
+        Feed.objects.filter(pk=feed.pk).update(**counts)
+        return False
+    results = list(client.feeds.iter_item_results(feed.walmart_feed_id)) if status.items_received else []
+    feed_error = "; ".join(str(error) for error in status.ingestion_errors)
+    with transaction.atomic():
+        feed_results_apply(feed=feed, results=results, feed_failed=walmart_status == "ERROR", feed_error=feed_error)
+        Feed.objects.filter(pk=feed.pk).update(
+            **counts,
+            status=_WALMART_TO_FEED_STATUS[walmart_status],
+            error=feed_error[:2000],
+            completed_at=timezone.now(),
+        )
+    return True
+
+
+@dataclass(frozen=True)
+class FeedResultCounts:
+    confirmed: int
+    data_errors: int
+    other_errors: int
+
+
+def _stream_of_feed(feed: Feed) -> StreamSpec:
+    for spec in STREAMS.values():
+        if spec.feed_type == feed.feed_type:
+            return spec
+    raise ValueError(f"Feed {feed.pk} is a {feed.feed_type} feed, not an inventory or price feed.")
+
+
+def _listing_ids_by_sku(*, store_id: int, skus: list[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for chunk in _chunks(skus):
+        found.update(
+            Listing.objects.filter(store_id=store_id, product__sku__in=chunk).values_list("product__sku", "pk")
+        )
+    return found
+
+
+def feed_results_apply(
+    *, feed: Feed, results: Iterable[Any], feed_failed: bool = False, feed_error: str = ""
+) -> FeedResultCounts:
+    """Apply Walmart's per-item results of a processed feed: a SUCCESS confirms the listing with the value
+    that feed sent; a DATA_ERROR writes Walmart's message on the listing and remembers the refused value (not
+    resent until it changes); a SYSTEM_ERROR / TIMEOUT_ERROR writes the message and the value is resent by a
+    later run. When the whole feed failed, every item without a result gets the feed's error. Safe to re-run.
+
+    A success always confirms the value this feed sent, even if a later single call confirmed another one:
+    Walmart may have applied the feed after that call, so the planner re-sends the newer value if it still
+    differs (one extra call at worst, never a wrong value believed confirmed)."""
+    spec = _stream_of_feed(feed)
+    sent = feed_payload_items(spec.name, feed.payload)
+    listing_ids = _listing_ids_by_sku(store_id=feed.store_id, skus=list(sent))
+    now = timezone.now()
+    confirmed: dict[Value, list[int]] = defaultdict(list)
+    data_errors: dict[int, tuple[str, Value | None]] = {}
+    other_errors: dict[int, tuple[str, Value | None]] = {}
+    seen: set[str] = set()
+    for item in results:
+        sku = item.sku
+        if sku not in sent or sku not in listing_ids:
+            continue
+        seen.add(sku)
+        item_status = (item.status or "").upper()
+        listing_id, value = listing_ids[sku], sent[sku]
+        message = "; ".join(str(error) for error in item.errors) or item_status
+        if item_status == "SUCCESS":
+            confirmed[value].append(listing_id)
+        elif item_status == "DATA_ERROR":
+            data_errors[listing_id] = (f"Walmart refused {value_text(value)}: {message}", value)
+        elif item_status in {"SYSTEM_ERROR", "TIMEOUT_ERROR"}:
+            other_errors[listing_id] = (f"{message} (will retry)", value)
+    if feed_failed:
+        text = f"Feed {feed.walmart_feed_id} failed: {feed_error or 'Walmart reported ERROR'} (will retry)"
+        for sku in sent.keys() - seen:
+            if sku in listing_ids:
+                other_errors[listing_ids[sku]] = (text, sent[sku])
+    for value, ids in confirmed.items():
+        _listing_confirm(spec=spec, listing_ids=ids, value=value, at=now)
+    _listing_errors_record(spec=spec, errors=data_errors, blocking=True, at=now)
+    _listing_errors_record(spec=spec, errors=other_errors, blocking=False, at=now)
+    return FeedResultCounts(
+        confirmed=sum(len(ids) for ids in confirmed.values()),
+        data_errors=len(data_errors),
+        other_errors=len(other_errors),
+    )
+
+
+# ------------------------------------------------------------------------------------------ reconciliation
+
+
+@dataclass
+class ReconcileResult:
+    stream: str
+    checked: int = 0
+    drifted: int = 0
+    missing_on_walmart: int = 0
+    skipped_in_flight: int = 0
+    error: str = ""
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "checked": self.checked,
+            "drifted": self.drifted,
+            "missing_on_walmart": self.missing_on_walmart,
+            "skipped_in_flight": self.skipped_in_flight,
+            "error": self.error,
+        }
+
+
+def _walmart_values(*, spec: StreamSpec, client: Any) -> dict[str, Value]:
+    values: dict[str, Value] = {}
+    if spec.name == INVENTORY:
+        for inventory in client.inventory.iter_all():
+            values[inventory.sku] = int(values.get(inventory.sku, 0)) + int(inventory.quantity or 0)
+    else:
+        for item in client.items.iter_all():
+            if item.price is not None:
+                values[item.sku] = value_parse(spec.name, item.price)
+    return values
+
+
+def sync_reconcile(*, store: Store, stream: str, client: Any = None) -> ReconcileResult:
+    """Read back what Walmart holds (`GET /v3/inventories` or `GET /v3/items`) and compare it with what each
+    matched listing says Walmart confirmed. A difference is drift: the listing's drift time is set and its
+    confirmed value becomes what Walmart really holds (or empty when Walmart has nothing), so the next run
+    re-asserts the catalog's value where it differs, zero stock first. Listings with a value in flight, or
+    confirmed after the read started, are skipped. Then a run is queued. Safe to re-run; raises WalmartError
+    (nothing written) when Walmart cannot be read."""
+    spec = stream_spec(stream)
+    if client is None:
+        # A long read of every page: this client waits for Walmart's buckets to refill (pacing hook, and
+        # Walmart's wait on a 429) instead of failing halfway; the task has a long time limit for it.
+        from channel_manager.walmart import walmart_client_for_store
+
+        client = walmart_client_for_store(store)
+    started = timezone.now()
+    remote = _walmart_values(spec=spec, client=client)
+    in_flight = in_flight_values(store=store, stream=stream, now=started)
+    result = ReconcileResult(stream=stream)
+    drift: dict[Value | None, list[int]] = defaultdict(list)
+    rows = matched_listings(store=store).values_list(
+        "pk", "product__sku", spec.confirmed_field, spec.confirmed_at_field
+    )
+    for pk, sku, confirmed, confirmed_at in rows.iterator(chunk_size=5000):
+        result.checked += 1
+        if sku in in_flight:
+            result.skipped_in_flight += 1
+            continue
+        if confirmed_at is not None and confirmed_at >= started:
+            continue
+        remote_value = remote.get(sku)
+        if remote_value == confirmed:
+            continue
+        if remote_value is None:
+            result.missing_on_walmart += 1
+        result.drifted += 1
+        drift[remote_value].append(pk)
+    now = timezone.now()
+    with transaction.atomic():
+        for value, ids in drift.items():
+            for chunk in _chunks(ids):
+                Listing.objects.filter(pk__in=chunk).update(
+                    **{
+                        spec.confirmed_field: value,
+                        spec.confirmed_at_field: now if value is not None else None,
+                        spec.drift_field: now,
+                    }
+                )
+        SyncState.objects.update_or_create(
+            store=store,
+            stream=stream,
+            defaults={"last_reconciled_at": now, "last_reconcile_summary": result.summary()},
+        )
+    if result.drifted and getattr(store, spec.switch_field):
+        sync_enqueue(store_id=store.pk, stream=stream, countdown=0)
+    return result
+
+
+# ------------------------------------------------------------------------------------------ resync, nudge
+
+
+def sync_resync(*, listings: QuerySet[Listing], stream: str) -> int:
+    """Forget what Walmart confirmed for the given listings (matched ones only), their errors and refused
+    values, so the next run sends every one of them again; queues a run per store. Returns how many
+    listings were reset. Safe to re-run."""
+    spec = stream_spec(stream)
+    rows = list(listings.filter(status__in=MATCHED_STATUSES).values_list("pk", "store_id"))
+    ids = [pk for pk, _ in rows]
+    with transaction.atomic():
+        for chunk in _chunks(ids):
+            Listing.objects.filter(pk__in=chunk).update(
+                **{spec.confirmed_field: None, spec.confirmed_at_field: None, spec.error_field: ""}
+            )
+            SyncFailure.objects.filter(listing_id__in=chunk, stream=stream).delete()
+        for store_id in {store_id for _, store_id in rows}:
+            sync_enqueue(store_id=store_id, stream=stream, countdown=0)
+    return len(ids)
+
+
+def sync_resync_stores(*, stores: QuerySet[Store], stream: str) -> int:
+    """`sync_resync` for every matched listing of the given stores. Returns how many listings were reset."""
+    return sync_resync(listings=Listing.objects.filter(store__in=stores), stream=stream)
+
+
+def sync_enqueue(*, store_id: int, stream: str, countdown: float = NUDGE_DELAY_SECONDS) -> bool:
+    """Queue one run of `stream` for the store after `countdown` seconds, once the current transaction
+    commits. Debounced: while a queued run has not started, further calls queue nothing (a burst of
+    catalog changes gives one run, which sees them all). Returns whether a run was queued."""
+    stream_spec(stream)
+    if not cache.add(_nudge_key(store_id, stream), 1, timeout=int(countdown) + 120):
+        return False
+
+    def enqueue() -> None:
+        from sync.tasks import sync_run_task
+
+        sync_run_task.apply_async(args=[store_id, stream], countdown=countdown)
+
+    transaction.on_commit(enqueue)
+    return True
+
+
+# Which catalog fields each stream reads (`products_changed` carries the names of the fields that changed).
+STREAM_FIELDS: dict[str, frozenset[str]] = {
+    SyncStream.INVENTORY: frozenset({"sku", "quantity"}),
+    SyncStream.PRICE: frozenset({"sku", "price"}),
+}
+_pending = threading.local()
+
+
+@dataclass
+class _NudgeBatch:
+    """Products changed in one transaction, by stream, waiting for its commit."""
+
+    callbacks: list  # the connection's on-commit list this batch belongs to (replaced on commit and rollback)
+    by_stream: dict[str, set[int]] = field(default_factory=lambda: {stream: set() for stream in STREAM_FIELDS})
+    flushed: bool = False
+
+    def flush(self) -> None:
+        if self.flushed:
+            return
+        self.flushed = True
+        for stream, ids in self.by_stream.items():
+            if ids:
+                sync_nudge(product_ids=ids, streams=[stream])
+
+
+def sync_nudge_on_commit(*, product_ids: Iterable[int], fields: Iterable[str]) -> None:
+    """The sync's answer to `listings.signals.products_changed`: once the transaction commits, nudge the
+    streams that read the changed `fields` for every store listing the products (`sync_nudge`).
+
+    Coalesced per transaction: the ids gather in one batch per transaction, and the first of its on-commit
+    callbacks to run nudges them all (the others find it done), so a transaction that moves stock for a
+    thousand products, in one send or in many, queues one run per store and stream. A rollback drops the
+    batch with the transaction's on-commit list (Django replaces that list on commit and on rollback, which is
+    how a batch knows it belongs to the current transaction). Outside a transaction, the nudge is immediate."""
+    names = frozenset(fields)
+    streams = [stream for stream, read in STREAM_FIELDS.items() if read & names]
+    ids = set(product_ids)
+    if not streams or not ids:
+        return
+    connection = transaction.get_connection()
+    if not connection.in_atomic_block:
+        for stream in streams:
+            sync_nudge(product_ids=ids, streams=[stream])
+        return
+    batch: _NudgeBatch | None = getattr(_pending, "batch", None)
+    if batch is None or batch.flushed or batch.callbacks is not connection.run_on_commit:
+        batch = _pending.batch = _NudgeBatch(callbacks=connection.run_on_commit)
+    for stream in streams:
+        batch.by_stream[stream] |= ids
+    # One callback per send, all flushing the same batch: a callback registered inside a savepoint that rolls
+    # back is dropped, and another of the batch still runs.
+    transaction.on_commit(batch.flush)
+
+
+def sync_nudge(*, product_ids: Iterable[int], streams: Iterable[str] = tuple(STREAM_FIELDS)) -> int:
+    """After a catalog change committed: queue a debounced run of each given (and enabled) stream for every
+    store that lists one of the products. Returns how many runs were queued."""
+    ids = list(set(product_ids))
+    wanted = set(streams)
+    if not ids or not wanted:
+        return 0
+    listings = Listing.objects.filter(status__in=MATCHED_STATUSES)
+    if len(ids) <= 1000:
+        listings = listings.filter(product_id__in=ids)
+    store_ids = set(listings.values_list("store_id", flat=True).distinct())
+    queued = 0
+    for store_id, inventory_on, price_on in Store.objects.filter(pk__in=store_ids).values_list(
+        "pk", "inventory_enabled", "price_enabled"
+    ):
+        if inventory_on and SyncStream.INVENTORY in wanted:
+            queued += sync_enqueue(store_id=store_id, stream=SyncStream.INVENTORY)
+        if price_on and SyncStream.PRICE in wanted:
+            queued += sync_enqueue(store_id=store_id, stream=SyncStream.PRICE)
+    return queued
+
+
+def sync_tick(*, stream: str) -> int:
+    """The beat's minute tick: queue a run of `stream` for every store whose switch is on or that still has
+    feeds of the stream to poll. Returns how many runs were queued."""
+    spec = stream_spec(stream)
+    store_ids = set(Store.objects.filter(**{spec.switch_field: True}).values_list("pk", flat=True))
+    store_ids |= set(
+        Feed.objects.filter(
+            feed_type=spec.feed_type, status__in=[Feed.Status.PENDING, Feed.Status.RECEIVED, Feed.Status.INPROGRESS]
+        ).values_list("store_id", flat=True)
+    )
+    return sum(sync_enqueue(store_id=store_id, stream=stream, countdown=0) for store_id in sorted(store_ids))
+
+
+def sync_reconcile_tick() -> int:
+    """The hourly reconciliation: queue one per store and enabled stream. Returns how many were queued."""
+    from sync.tasks import sync_reconcile_task
+
+    queued = 0
+    for store_id, inventory_on, price_on in Store.objects.values_list("pk", "inventory_enabled", "price_enabled"):
+        for stream, enabled in ((SyncStream.INVENTORY, inventory_on), (SyncStream.PRICE, price_on)):
+            if enabled:
+                transaction.on_commit(
+                    lambda store_id=store_id, stream=stream: sync_reconcile_task.delay(store_id, str(stream))
+                )
+                queued += 1
+    return queued
+
+
+# ------------------------------------------------------------------------------------------ settings
+
+SYNC_SETTINGS_FIELDS = (
+    "safety_buffer",
+    "max_quantity",
+    "feeds_per_hour",
+    "inventory_feed_max_bytes",
+    "price_feed_max_bytes",
+    "inventory_feed_max_items",
+    "price_feed_max_items",
+    "single_calls_per_tick",
+)
+
+
+def sync_settings_save(*, store: Store, values: dict[str, Any]) -> StoreSyncSettings:
+    """Create or update the store's sync settings (upsert on the store) and nudge both streams, whose next
+    run applies them. Raises ValidationError for invalid values (nothing saved)."""
+    fields = {name: values[name] for name in SYNC_SETTINGS_FIELDS if name in values}
+    candidate = StoreSyncSettings(store=store, **fields)
+    candidate.full_clean(exclude=["store"], validate_unique=False, validate_constraints=True)
+    with transaction.atomic():
+        sync_settings, _ = StoreSyncSettings.objects.update_or_create(store=store, defaults=fields)
+        for stream in SyncStream.values:
+            sync_enqueue(store_id=store.pk, stream=stream)
+    return sync_settings

@@ -1,0 +1,74 @@
+"""Celery tasks of the inventory and price sync: thin, ids in, a service does the work."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from sync.models import SyncStream
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def sync_run_task(store_id: int, stream: str) -> dict | None:
+    """One planner run (`sync.services.sync_run`) of `stream` for the store. Never retried by Celery:
+    the next minute's tick is the retry, paced inside Walmart's limits."""
+    from channel_manager.models import Store
+    from sync.services import sync_run
+
+    store = Store.objects.filter(pk=store_id).first()
+    if store is None:
+        return None
+    return sync_run(store=store, stream=stream).summary()
+
+
+# Reading 100,000 SKUs back is ~2,000 pages paced by Walmart's read limits: minutes, not seconds.
+RECONCILE_SOFT_TIME_LIMIT = 1800
+
+
+@shared_task(
+    acks_late=True,
+    ignore_result=True,
+    soft_time_limit=RECONCILE_SOFT_TIME_LIMIT,
+    time_limit=RECONCILE_SOFT_TIME_LIMIT + 60,
+)
+def sync_reconcile_task(store_id: int, stream: str) -> dict | None:
+    """Read Walmart's values back and flag drift (`sync.services.sync_reconcile`). Safe to re-run."""
+    from channel_manager.models import Store
+    from sync.services import sync_reconcile
+    from walmart_client.errors import WalmartError
+
+    store = Store.objects.filter(pk=store_id).first()
+    if store is None:
+        return None
+    try:
+        return sync_reconcile(store=store, stream=stream).summary()
+    except WalmartError as error:
+        from sync.models import SyncState
+
+        SyncState.objects.update_or_create(
+            store=store, stream=stream, defaults={"last_error": f"Reconciliation failed: {error}"[:2000]}
+        )
+        return {"error": str(error)}
+
+
+@shared_task(ignore_result=True)
+def inventory_sync_tick_task() -> int:
+    """Every minute: a run of the inventory stream for every store that has it on (or feeds to poll)."""
+    from sync.services import sync_tick
+
+    return sync_tick(stream=SyncStream.INVENTORY)
+
+
+@shared_task(ignore_result=True)
+def price_sync_tick_task() -> int:
+    """Every minute: a run of the price stream for every store that has it on (or feeds to poll)."""
+    from sync.services import sync_tick
+
+    return sync_tick(stream=SyncStream.PRICE)
+
+
+@shared_task(ignore_result=True)
+def sync_reconcile_tick_task() -> int:
+    """Every hour: reconciliation of each enabled stream of every store."""
+    from sync.services import sync_reconcile_tick
+
+    return sync_reconcile_tick()

@@ -1,0 +1,182 @@
+"""`demo_setup` (run by `make run` on every start): a demo login shown once; with the emulator, a demo seller
+with a catalog, a demo store connected to it, a demo catalog listed in it, and the store's first minute
+(matching, stock push, a first order) run by the worker once the web server answers."""
+
+import re
+from decimal import Decimal
+from io import StringIO
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+
+from channel_manager.models import Feed, Store, StoreMembership
+from demo.services import DEMO_UNKNOWN_PRODUCTS, demo_products
+from listings.models import Listing, Product, StoreAttributeMapping
+
+UNKNOWN_UPCS = ["987654321012", "987654321029", "987654321036"]
+
+
+def _run(*extra: str, url: str = "http://127.0.0.1:8123/") -> str:
+    out = StringIO()
+    call_command("demo_setup", "--url", url, *extra, stdout=out)
+    return out.getvalue()
+
+
+@pytest.mark.django_db
+def test_first_run_creates_the_login_and_prints_its_password_once():
+    # when
+    first = _run("--no-start")
+    second = _run("--no-start")
+    # then
+    password = re.search(r"log in as demo / (\S+)\n", first)[1]
+    user = get_user_model().objects.get(username="demo")
+    assert user.check_password(password)
+    assert user.is_superuser
+    assert "Open http://127.0.0.1:8123/" in first
+    assert password not in second
+    assert "log in as demo (password shown on the first run)" in second
+    assert get_user_model().objects.filter(username="demo").count() == 1
+
+
+@pytest.mark.django_db
+def test_two_runs_seed_the_demo_store_catalog_and_listings_once_and_send_nothing(settings):
+    from walmart_emulator.demo import DEMO_SELLER_NAME
+    from walmart_emulator.models import CatalogItem, Seller
+
+    settings.WALMART_EMULATOR_ENABLED = True
+    # when: twice, as on two starts
+    first = _run("--no-start")
+    second = _run("--no-start")
+    # then: the store is connected to the emulator's demo seller, which places the trickle of orders
+    store = Store.objects.get(name="Demo Walmart store")
+    seller = Seller.objects.get(name=DEMO_SELLER_NAME)
+    assert store.environment == Store.Environment.EMULATOR
+    assert (store.client_id, store.client_secret) == (seller.client_id, seller.client_secret)
+    assert seller.simulate_orders is True
+    assert list(StoreMembership.objects.filter(store=store).values_list("user__username", flat=True)) == ["demo"]
+    assert Store.objects.count() == 1
+    assert Seller.objects.count() == 1
+    # the catalog: one product per emulator catalog item (its UPC, title and price) and three Walmart lacks
+    catalog = list(CatalogItem.objects.order_by("pk"))
+    assert len(catalog) == 40
+    assert Product.objects.count() == 43
+    products = {product.sku: product for product in Product.objects.all()}
+    for index, item in enumerate(catalog, start=1):
+        product = products[f"DEMO-{index:03d}"]
+        assert (product.upc, product.name, product.price) == (item.upc, item.title, item.price)
+        assert 5 <= product.quantity <= 50
+        assert product.shipping_weight == Decimal("1.5")
+    assert [products[sku].upc for sku, *_ in DEMO_UNKNOWN_PRODUCTS] == UNKNOWN_UPCS
+    assert not CatalogItem.objects.filter(upc__in=UNKNOWN_UPCS).exists()
+    expected = {values["sku"]: values["quantity"] for values in demo_products(_identifiers(catalog))}
+    assert {sku: product.quantity for sku, product in products.items()} == expected
+    # matched on UPC; every product listed once, as Draft; nothing sent to Walmart
+    assert StoreAttributeMapping.objects.get(store=store).identifiers == ["upc"]
+    assert Listing.objects.filter(store=store, status=Listing.Status.DRAFT).count() == 43
+    assert Listing.objects.count() == 43
+    assert Feed.objects.count() == 0
+    assert "43 products created, 43 listed" in first
+    assert "products created" not in second
+    assert "Demo store 'Demo Walmart store' created" in first
+    assert "created, connected" not in second
+
+
+def _identifiers(catalog) -> list[dict]:
+    return [{"productId": item.upc, "title": item.title, "price": str(item.price)} for item in catalog]
+
+
+@pytest.mark.django_db
+def test_a_mapping_the_operator_changed_is_kept(settings):
+    from listings.services import attribute_mapping_save
+
+    settings.WALMART_EMULATOR_ENABLED = True
+    _run("--no-start")
+    store = Store.objects.get(name="Demo Walmart store")
+    attribute_mapping_save(store=store, identifiers=["gtin", "upc"])
+    # when
+    _run("--no-start")
+    # then
+    assert StoreAttributeMapping.objects.get(store=store).identifiers == ["gtin", "upc"]
+
+
+@pytest.mark.django_db
+def test_a_demo_store_of_an_older_demo_is_connected_to_the_demo_seller(settings):
+    from channel_manager.services import store_create
+    from walmart_emulator.demo import DEMO_SELLER_NAME
+    from walmart_emulator.models import Seller
+    from walmart_emulator.services import seller_create
+
+    # given: the demo store as an older `make run` left it, connected to another emulator seller
+    settings.WALMART_EMULATOR_ENABLED = True
+    old_seller = seller_create(name="Demo seller", simulate_orders=True)
+    user = get_user_model().objects.create_user(username="demo", password="kept-password")
+    store = store_create(
+        user=user,
+        name="Demo Walmart store",
+        environment=Store.Environment.EMULATOR,
+        client_id=old_seller.client_id,
+        client_secret=old_seller.client_secret,
+    )
+    # when
+    output = _run("--no-start")
+    # then: the same store, now on the seller that has the demo catalog; the login is untouched
+    store.refresh_from_db()
+    seller = Seller.objects.get(name=DEMO_SELLER_NAME)
+    assert (store.client_id, store.client_secret) == (seller.client_id, seller.client_secret)
+    assert store.connection_status == Store.ConnectionStatus.NOT_TESTED
+    assert Store.objects.count() == 1
+    assert Listing.objects.filter(store=store).count() == 43
+    assert get_user_model().objects.get(username="demo").check_password("kept-password")
+    assert "log in as demo (password shown on the first run)" in output
+
+
+@pytest.mark.django_db
+def test_without_the_emulator_no_demo_store(settings):
+    settings.WALMART_EMULATOR_ENABLED = False
+    _run()
+    assert Store.objects.count() == 0
+    assert Product.objects.count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_demo_store_comes_alive_against_the_emulator(live_server, settings):
+    """Celery is eager in tests, so the start task's steps run one after the other right here."""
+    from orders.models import Order, OrderSettings
+    from walmart_emulator.models import Offer, WebhookDelivery
+
+    settings.WALMART_EMULATOR_ENABLED = True
+    settings.WALMART_EMULATOR_BASE_URL = live_server.url + "/walmart-emulator"
+    settings.WALMART_EMULATOR_FEED_DELAY_SECONDS = 0
+    # when
+    _run(url=live_server.url + "/")
+    # then: connected, subscribed to Walmart's order events
+    store = Store.objects.get(name="Demo Walmart store")
+    assert store.connection_status == Store.ConnectionStatus.CONNECTED
+    assert len(OrderSettings.objects.get(store=store).webhook_subscription_ids) == 3
+    # 40 listings matched to Walmart's items, 3 in Error with Walmart's message
+    matched = Listing.objects.filter(store=store, status=Listing.Status.MATCH).select_related("product")
+    assert matched.count() == 40
+    assert all(listing.walmart_item_id for listing in matched)
+    errors = {
+        listing.product.upc: listing.error_description
+        for listing in Listing.objects.filter(store=store, status=Listing.Status.ERROR).select_related("product")
+    }
+    assert sorted(errors) == UNKNOWN_UPCS
+    for upc, message in errors.items():
+        assert f"No Walmart item has UPC {upc}" in message
+    # quantities pushed: Walmart holds the catalog's quantity of every matched product
+    offers = dict(Offer.objects.filter(sku__startswith="DEMO-").values_list("sku", "quantity"))
+    assert len(offers) == 40
+    for listing in matched:
+        listing.product.refresh_from_db()
+        assert listing.confirmed_quantity == listing.product.quantity
+        assert offers[listing.product.sku] == listing.product.quantity
+    # a first customer order arrived in the Orders tab (by webhook), and only one
+    assert Order.objects.filter(store=store).count() == 1
+    assert WebhookDelivery.objects.filter(event_type="PO_CREATED", status=WebhookDelivery.Status.DELIVERED).count() == 1
+    # and a second start sends nothing again and adds no order
+    _run(url=live_server.url + "/")
+    assert Feed.objects.filter(store=store, feed_type=Feed.FeedType.ITEM_MATCH).count() == 1
+    assert Order.objects.filter(store=store).count() == 1
+    assert Listing.objects.filter(store=store).count() == 43

@@ -1,0 +1,55 @@
+"""Pacing: when the next feed may go, and how many single calls a run may make."""
+
+from datetime import UTC, datetime, timedelta
+
+from sync.pacing import feed_next_allowed_at, single_call_budget
+from sync.planning import FeedLimits
+from walmart_client.ratelimit import RateLimitInfo
+
+NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+SIX_PER_HOUR = FeedLimits(count=6, window_seconds=3600, max_bytes=1, max_items=1)
+
+
+def test_a_feed_may_go_at_once_when_none_was_sent():
+    assert feed_next_allowed_at(limits=SIX_PER_HOUR, submitted=[], not_before=None, now=NOW) == NOW
+
+
+def test_feeds_are_spaced_by_window_over_count():
+    last = NOW - timedelta(minutes=4)
+    assert feed_next_allowed_at(limits=SIX_PER_HOUR, submitted=[last], not_before=None, now=NOW) == last + timedelta(
+        minutes=10
+    )
+
+
+def test_a_full_window_waits_for_its_oldest_feed_to_leave_it():
+    # six feeds in the last hour, the oldest 55 minutes ago, the newest 11 minutes ago
+    submitted = [NOW - timedelta(minutes=m) for m in (55, 45, 35, 25, 15, 11)]
+    assert feed_next_allowed_at(limits=SIX_PER_HOUR, submitted=submitted, not_before=None, now=NOW) == NOW + timedelta(
+        minutes=5
+    )
+
+
+def test_a_429_wait_comes_first():
+    not_before = NOW + timedelta(minutes=20)
+    assert feed_next_allowed_at(limits=SIX_PER_HOUR, submitted=[], not_before=not_before, now=NOW) == not_before
+
+
+def test_single_budget_follows_walmarts_tokens_less_a_reserve_capped_per_run():
+    fresh = RateLimitInfo("inventory.update", 30, NOW + timedelta(seconds=5), NOW)
+    assert single_call_budget(rate_limit=fresh, per_run_cap=50, not_before=None, now=NOW)[0] == 29
+    assert single_call_budget(rate_limit=fresh, per_run_cap=10, not_before=None, now=NOW)[0] == 10
+    empty = RateLimitInfo("inventory.update", 0, NOW + timedelta(seconds=5), NOW)
+    assert single_call_budget(rate_limit=empty, per_run_cap=50, not_before=None, now=NOW)[0] == 0
+    replenished = RateLimitInfo("inventory.update", 0, NOW - timedelta(seconds=1), NOW - timedelta(seconds=20))
+    assert single_call_budget(rate_limit=replenished, per_run_cap=50, not_before=None, now=NOW)[0] == 0
+    two = RateLimitInfo("inventory.update", 1, NOW - timedelta(seconds=1), NOW - timedelta(seconds=20))
+    assert single_call_budget(rate_limit=two, per_run_cap=50, not_before=None, now=NOW)[0] == 1
+
+
+def test_no_single_call_during_a_429_wait_and_the_cap_without_headers():
+    assert single_call_budget(rate_limit=None, per_run_cap=50, not_before=NOW + timedelta(seconds=1), now=NOW)[0] == 0
+    assert single_call_budget(rate_limit=None, per_run_cap=50, not_before=NOW - timedelta(seconds=1), now=NOW) == (
+        50,
+        "no rate-limit headers seen yet",
+        None,
+    )
