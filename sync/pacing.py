@@ -10,13 +10,16 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.core.cache import cache
 
 from sync.models import StoreSyncSettings, SyncState
 from sync.planning import INVENTORY, FeedLimits
 from sync.streams import StreamSpec
+from walmart_client import WalmartClient
+from walmart_client.errors import WalmartError
+from walmart_client.models import PartnerProfile
+from walmart_client.ratelimit import RateLimitInfo
 
 logger = logging.getLogger(__name__)
 
@@ -36,12 +39,12 @@ class Budget:
     tokens_left: int | None = None
 
 
-def partner_profile_feed_limits(profile: Any) -> dict[str, dict[str, int]]:
+def partner_profile_feed_limits(profile: PartnerProfile) -> dict[str, dict[str, int]]:
     """`{feedType: {"count", "window_seconds"[, "max_bytes"]}}` from the seller-level throttles of
     `GET /v3/settings/partnerprofile` (`walmart_client.models.PartnerProfile.feed_limits`). Empty when the
     seller has no tier (Walmart then sends no FEED configuration)."""
     limits: dict[str, dict[str, int]] = {}
-    for throttle in getattr(profile, "feed_limits", None) or ():
+    for throttle in profile.feed_limits:
         if (throttle.throttle_type or "SELLER").upper() != "SELLER" or not throttle.feed_type:
             continue
         if not throttle.count or not throttle.window_seconds or throttle.count <= 0 or throttle.window_seconds <= 0:
@@ -57,13 +60,13 @@ def _profile_cache_key(store_id: int) -> str:
     return f"sync:partner-profile-feed-limits:{store_id}"
 
 
-def feed_limits_get(*, store_id: int, spec: StreamSpec, sync_settings: StoreSyncSettings, client=None) -> FeedLimits:
+def feed_limits_get(
+    *, store_id: int, spec: StreamSpec, sync_settings: StoreSyncSettings, client: WalmartClient | None = None
+) -> FeedLimits:
     """The seller's limits for this stream's feeds: Walmart's partner profile when it names them (read once
     an hour per store), else the store's sync settings. A failing profile read falls back to the settings."""
     profile_limits = cache.get(_profile_cache_key(store_id))
     if profile_limits is None and client is not None:
-        from walmart_client.errors import WalmartError
-
         try:
             profile_limits = partner_profile_feed_limits(client.settings.partner_profile())
             lifetime = FEED_LIMITS_CACHE_SECONDS
@@ -112,15 +115,15 @@ def feed_next_allowed_at(
 
 
 def single_call_budget(
-    *, rate_limit: Any, per_run_cap: int, not_before: datetime | None, now: datetime
+    *, rate_limit: RateLimitInfo | None, per_run_cap: int, not_before: datetime | None, now: datetime
 ) -> tuple[int, str, int | None]:
     """How many single-item calls this run may make: none while a 429's wait runs, else Walmart's tokens
     left for the endpoint (less a small reserve) when known and fresh, never more than `per_run_cap`.
     Returns (budget, why, tokens_left)."""
     if not_before is not None and not_before > now:
         return 0, f"rate limited until {not_before.isoformat()}", None
-    tokens_left = getattr(rate_limit, "tokens_left", None)
-    replenish_at = getattr(rate_limit, "next_replenish_at", None)
+    tokens_left = rate_limit.tokens_left if rate_limit is not None else None
+    replenish_at = rate_limit.next_replenish_at if rate_limit is not None else None
     if tokens_left is None:
         return per_run_cap, "no rate-limit headers seen yet", None
     if replenish_at is not None and replenish_at <= now:
@@ -137,7 +140,7 @@ def budget_compute(
     sync_settings: StoreSyncSettings,
     limits: FeedLimits,
     submitted: list[datetime],
-    rate_limit: Any,
+    rate_limit: RateLimitInfo | None,
     now: datetime,
 ) -> Budget:
     singles, reason, tokens_left = single_call_budget(

@@ -16,18 +16,21 @@ Rules (level-triggered, DESIGN.md "Data flow"):
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from walmart_client.resources.feeds import (
+    FeedFile,
+    inventory_feed_files,
+    inventory_feed_quantities,
+    price_feed_files,
+    price_feed_prices,
+)
+
 INVENTORY = "inventory"
 PRICE = "price"
-INVENTORY_FEED_VERSION = "1.4"
-PRICE_FEED_VERSION = "1.7"
-# Room kept under Walmart's file size limit for the header, the multipart envelope and rounding.
-FEED_SIZE_SAFETY = 0.95
 
 Value = int | Decimal
 
@@ -68,9 +71,18 @@ class FeedLimits:
 
 @dataclass(frozen=True, slots=True)
 class FeedBatch:
+    """The changes one feed file carries, in order, and the file built for them."""
+
     changes: tuple[Change, ...]
-    payload: dict[str, Any]
-    size_bytes: int
+    file: FeedFile
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        return self.file.payload
+
+    @property
+    def size_bytes(self) -> int:
+        return self.file.size_bytes
 
 
 @dataclass
@@ -119,63 +131,39 @@ def value_parse(stream: str, text: str | float | int | Decimal) -> Value:
     return Decimal(str(text)).quantize(Decimal("0.01"))
 
 
-def feed_item(stream: str, sku: str, value: Value) -> dict[str, Any]:
-    """One item of an inventory (1.4) or price (1.7) feed, as Walmart's JSON schemas define it."""
-    if stream == INVENTORY:
-        return {"sku": sku, "quantity": {"unit": "EACH", "amount": int(value)}}
-    return {
-        "sku": sku,
-        "pricing": [{"currentPriceType": "BASE", "currentPrice": {"currency": "USD", "amount": float(value)}}],
-    }
-
-
-def feed_payload(stream: str, items: list[dict[str, Any]]) -> dict[str, Any]:
-    if stream == INVENTORY:
-        return {"InventoryHeader": {"version": INVENTORY_FEED_VERSION}, "Inventory": items}
-    return {"PriceHeader": {"version": PRICE_FEED_VERSION}, "Price": items}
-
-
-def feed_payload_items(stream: str, payload: Mapping[str, Any]) -> dict[str, Value]:
-    """`{sku: value}` of a feed payload built by `feed_payload` (for in-flight checks and confirmations)."""
-    result: dict[str, Value] = {}
-    if stream == INVENTORY:
-        for item in payload.get("Inventory") or ():
-            result[item["sku"]] = int(item["quantity"]["amount"])
-    else:
-        for item in payload.get("Price") or ():
-            result[item["sku"]] = value_parse(PRICE, item["pricing"][0]["currentPrice"]["amount"])
-    return result
-
-
-def _json_size(data: Any) -> int:
-    return len(json.dumps(data, separators=(",", ":")).encode())
-
-
 def feed_batches_build(
     stream: str, changes: list[Change], *, limits: FeedLimits, max_feeds: int
 ) -> tuple[list[FeedBatch], list[Change]]:
-    """Split `changes` (in priority order) into at most `max_feeds` feeds, each within `limits.max_items`
-    items and `limits.max_bytes` bytes of JSON. Returns the feeds and the changes left over."""
+    """Split `changes` (in priority order) into at most `max_feeds` feeds within `limits` (items and bytes),
+    built by the client (`walmart_client.resources.feeds`: Walmart's feed format is the client's). Returns the
+    feeds and the changes left over."""
+    if stream == INVENTORY:
+        files = inventory_feed_files(
+            [(change.sku, int(change.value)) for change in changes],
+            max_items=limits.max_items,
+            max_bytes=limits.max_bytes,
+            max_files=max_feeds,
+        )
+    else:
+        files = price_feed_files(
+            [(change.sku, Decimal(change.value)) for change in changes],
+            max_items=limits.max_items,
+            max_bytes=limits.max_bytes,
+            max_files=max_feeds,
+        )
     feeds: list[FeedBatch] = []
-    header_size = _json_size(feed_payload(stream, []))
-    byte_budget = int(limits.max_bytes * FEED_SIZE_SAFETY)
     position = 0
-    while position < len(changes) and len(feeds) < max_feeds:
-        items: list[dict[str, Any]] = []
-        batch: list[Change] = []
-        size = header_size
-        while position < len(changes) and len(items) < limits.max_items:
-            change = changes[position]
-            item = feed_item(stream, change.sku, change.value)
-            item_size = _json_size(item) + (1 if items else 0)  # the comma before it
-            if items and size + item_size > byte_budget:
-                break
-            items.append(item)
-            batch.append(change)
-            size += item_size
-            position += 1
-        feeds.append(FeedBatch(changes=tuple(batch), payload=feed_payload(stream, items), size_bytes=size))
+    for file in files:
+        feeds.append(FeedBatch(changes=tuple(changes[position : position + file.item_count]), file=file))
+        position += file.item_count
     return feeds, changes[position:]
+
+
+def feed_payload_items(stream: str, payload: Mapping[str, Any]) -> dict[str, Value]:
+    """`{sku: value}` of a stored feed payload (for in-flight checks and confirmations)."""
+    if stream == INVENTORY:
+        return dict(inventory_feed_quantities(payload))
+    return dict(price_feed_prices(payload))
 
 
 def _priority(change: Change) -> tuple[int, int]:

@@ -50,6 +50,16 @@ from sync.selectors import (
     sync_settings_get,
 )
 from sync.streams import STREAMS, StreamSpec, stream_spec
+from walmart_client import WalmartClient
+from walmart_client.errors import (
+    WalmartAuthError,
+    WalmartBadRequest,
+    WalmartConnectionError,
+    WalmartError,
+    WalmartNotFound,
+    WalmartRateLimited,
+)
+from walmart_client.models import FeedItemResult
 
 logger = logging.getLogger(__name__)
 
@@ -68,11 +78,12 @@ _WALMART_TO_FEED_STATUS = {
 }
 
 
-def _client_for(store: Store):
+def sync_client_get(store: Store) -> WalmartClient:
+    """The store's client for planner runs. A 429 or a failure comes straight back (no sleeping, no retry in
+    the transport): the run records it, sets the stream's "not before" time on a 429, and the next run (a
+    minute later) is the retry."""
     from channel_manager.walmart import walmart_client_for_store
 
-    # A 429 or a failure comes straight back (no sleeping, no retry in the transport): the run records it,
-    # sets the stream's "not before" time on a 429, and the next run (a minute later) is the retry.
     return walmart_client_for_store(store, max_rate_limit_wait=0, max_retries=0)
 
 
@@ -115,7 +126,9 @@ class PlannedSync:
     planned_at: datetime
 
 
-def sync_plan(*, store: Store, stream: str, client: Any = None, now: datetime | None = None) -> PlannedSync:
+def sync_plan(
+    *, store: Store, stream: str, client: WalmartClient | None = None, now: datetime | None = None
+) -> PlannedSync:
     """What a run of `stream` for `store` would send now, without sending or writing anything.
 
     The dry-run preview and `sync_run` both call this, so the preview is what is then sent. With a client,
@@ -184,7 +197,7 @@ class SyncRunResult:
         }
 
 
-def sync_run(*, store: Store, stream: str, client: Any = None) -> SyncRunResult:
+def sync_run(*, store: Store, stream: str, client: WalmartClient | None = None) -> SyncRunResult:
     """One planner run for `store` and `stream`: poll the stream's open feeds and apply their results, then
     (when the store's switch for the stream is on) send what differs: urgent single-item calls first, then
     at most the feeds the seller's limit allows now.
@@ -201,7 +214,7 @@ def sync_run(*, store: Store, stream: str, client: Any = None) -> SyncRunResult:
     try:
         cache.delete(_nudge_key(store.pk, stream))
         try:
-            client = client if client is not None else _client_for(store)
+            client = client if client is not None else sync_client_get(store)
         except Exception as error:  # noqa: BLE001 - e.g. an undecryptable secret: recorded, not raised
             logger.exception("No Walmart client for store %s", store.pk)
             SyncState.objects.update_or_create(
@@ -217,9 +230,7 @@ def sync_run(*, store: Store, stream: str, client: Any = None) -> SyncRunResult:
     return result
 
 
-def _sync_run_locked(*, store: Store, spec: StreamSpec, client: Any) -> SyncRunResult:
-    from walmart_client.errors import WalmartError
-
+def _sync_run_locked(*, store: Store, spec: StreamSpec, client: WalmartClient) -> SyncRunResult:
     state, _ = SyncState.objects.get_or_create(store=store, stream=spec.name)
     result = SyncRunResult(stream=spec.name, status="done")
     try:
@@ -284,7 +295,7 @@ def _listing_errors_record(
         )
 
 
-def _single_call(*, spec: StreamSpec, client: Any, change: Change) -> None:
+def _single_call(*, spec: StreamSpec, client: WalmartClient, change: Change) -> None:
     if spec.name == INVENTORY:
         client.inventory.update(change.sku, int(change.value))
     else:
@@ -292,17 +303,16 @@ def _single_call(*, spec: StreamSpec, client: Any, change: Change) -> None:
 
 
 def _singles_send(
-    *, store: Store, spec: StreamSpec, state: SyncState, changes: list[Change], client: Any, result: SyncRunResult
+    *,
+    store: Store,
+    spec: StreamSpec,
+    state: SyncState,
+    changes: list[Change],
+    client: WalmartClient,
+    result: SyncRunResult,
 ) -> None:
     """Send single-item updates in order, each recorded PENDING before the call. Stops at the first 429
     (the stream's single calls then wait Walmart's time), 5xx, lost connection or auth failure."""
-    from walmart_client.errors import (
-        WalmartAuthError,
-        WalmartBadRequest,
-        WalmartError,
-        WalmartNotFound,
-        WalmartRateLimited,
-    )
 
     if not changes:
         return
@@ -361,14 +371,13 @@ def _feeds_send(
     state: SyncState,
     feeds: list[FeedBatch],
     budget: Budget,
-    client: Any,
+    client: WalmartClient,
     result: SyncRunResult,
 ) -> None:
     """Submit the planned feeds, each recorded as a PENDING `Feed` row first. A 429 sets the stream's feed
     "not before" time to Walmart's wait; any other failure marks the feed ERROR and waits one feed spacing
     before the items (planned again) go in a new feed. An ambiguous failure (sent, no answer) counts
     against the seller's feed limit."""
-    from walmart_client.errors import WalmartConnectionError, WalmartError, WalmartRateLimited
 
     for batch in feeds:
         feed = Feed.objects.create(
@@ -418,7 +427,7 @@ def _feed_fail(feed: Feed, error: Exception, *, counted: bool) -> None:
 # ------------------------------------------------------------------------------------------ feed results
 
 
-def _open_feeds_poll(*, store: Store, spec: StreamSpec, client: Any) -> int:
+def _open_feeds_poll(*, store: Store, spec: StreamSpec, client: WalmartClient) -> int:
     """Poll every open feed of the stream (oldest first); returns how many completed. Feed rows left
     PENDING without a Walmart id for too long (the process died while sending) are closed as ERROR."""
     now = timezone.now()
@@ -427,7 +436,6 @@ def _open_feeds_poll(*, store: Store, spec: StreamSpec, client: Any) -> int:
     ).update(
         status=Feed.Status.ERROR, error="Never acknowledged by Walmart; its items are planned again.", completed_at=now
     )
-    from walmart_client.errors import WalmartNotFound
 
     completed = 0
     for feed in open_feeds(store=store, stream=spec.name).filter(walmart_feed_id__isnull=False).order_by("created_at"):
@@ -440,7 +448,7 @@ def _open_feeds_poll(*, store: Store, spec: StreamSpec, client: Any) -> int:
     return completed
 
 
-def feed_poll(*, feed: Feed, client: Any) -> bool:
+def feed_poll(*, feed: Feed, client: WalmartClient) -> bool:
     """Read one feed's status from Walmart (`GET /v3/feeds/{feedId}`); once Walmart has processed every
     item, read the per-item results and apply them to the listings. Returns True when the feed completed.
     Safe to re-run (a completed feed is left alone). Raises WalmartError when Walmart cannot be read."""
@@ -501,7 +509,7 @@ def _listing_ids_by_sku(*, store_id: int, skus: list[str]) -> dict[str, int]:
 
 
 def feed_results_apply(
-    *, feed: Feed, results: Iterable[Any], feed_failed: bool = False, feed_error: str = ""
+    *, feed: Feed, results: Iterable[FeedItemResult], feed_failed: bool = False, feed_error: str = ""
 ) -> FeedResultCounts:
     """Apply Walmart's per-item results of a processed feed: a SUCCESS confirms the listing with the value
     that feed sent; a DATA_ERROR writes Walmart's message on the listing and remembers the refused value (not
@@ -571,7 +579,7 @@ class ReconcileResult:
         }
 
 
-def _walmart_values(*, spec: StreamSpec, client: Any) -> dict[str, Value]:
+def _walmart_values(*, spec: StreamSpec, client: WalmartClient) -> dict[str, Value]:
     values: dict[str, Value] = {}
     if spec.name == INVENTORY:
         for inventory in client.inventory.iter_all():
@@ -583,7 +591,7 @@ def _walmart_values(*, spec: StreamSpec, client: Any) -> dict[str, Value]:
     return values
 
 
-def sync_reconcile(*, store: Store, stream: str, client: Any = None) -> ReconcileResult:
+def sync_reconcile(*, store: Store, stream: str, client: WalmartClient | None = None) -> ReconcileResult:
     """Read back what Walmart holds (`GET /v3/inventories` or `GET /v3/items`) and compare it with what each
     matched listing says Walmart confirmed. A difference is drift: the listing's drift time is set and its
     confirmed value becomes what Walmart really holds (or empty when Walmart has nothing), so the next run

@@ -32,7 +32,7 @@ from sync.selectors import (
     sync_settings_get,
     sync_state_list,
 )
-from sync.services import PlannedSync, sync_enqueue, sync_plan, sync_settings_save
+from sync.services import PlannedSync, sync_client_get, sync_enqueue, sync_plan, sync_settings_save
 from sync.streams import STREAMS
 
 logger = logging.getLogger(__name__)
@@ -50,9 +50,7 @@ def _plans(store) -> dict[str, PlannedSync]:
     """Both streams' plans, with the store's client when it can be built (for the seller's feed limits and
     the rate-limit state); without it (undecryptable secret) the settings' limits are used."""
     try:
-        from sync.services import _client_for
-
-        client = _client_for(store)
+        client = sync_client_get(store)
     except Exception:  # noqa: BLE001 - a broken secret must not take the page down
         logger.warning("No Walmart client for store %s; planning with the settings' limits.", store.pk)
         client = None

@@ -10,9 +10,11 @@ reconcile with `iter_all()`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+import json
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from walmart_client.models import FeedAck, FeedItemResult, FeedStatus, FeedSummary
 from walmart_client.requestor import Requestor, encode_json
@@ -25,6 +27,11 @@ INVENTORY_FEED_VERSION = "1.4"
 PRICE_FEED_VERSION = "1.7"
 LAGTIME_FEED_VERSION = "1.0"
 MAX_STATUS_PAGE = 50
+
+# Room kept under Walmart's file size limit for the multipart envelope and rounding.
+FEED_SIZE_SAFETY = 0.95
+INVENTORY_FEED_TYPE = "inventory"
+PRICE_FEED_TYPE = "price"
 
 # The list in each feed payload that holds the items (Walmart's key spellings, case included).
 FEED_ITEM_KEYS = ("MPItem", "Inventory", "inventory", "Price", "lagTime", "LagTime", "Item", "items")
@@ -68,13 +75,15 @@ def _unique(pairs: Iterable[tuple[str, T]], what: str) -> list[tuple[str, T]]:
     return items
 
 
+def _inventory_line(sku: str, quantity: int) -> dict[str, Any]:
+    check_quantity(quantity, what=f"quantity of {sku}", allow_zero=True)
+    return {"sku": sku, "quantity": {"unit": "EACH", "amount": quantity}}
+
+
 def inventory_feed_payload(quantities: Mapping[str, int] | Iterable[tuple[str, int]]) -> dict[str, Any]:
     """`feedType=inventory` payload, spec 1.4 (seller's default ship node): `{InventoryHeader, Inventory}`.
     Raises ValueError for a duplicate SKU or a negative / non-integer quantity."""
-    lines = []
-    for sku, quantity in _unique(quantities, "inventory"):
-        check_quantity(quantity, what=f"quantity of {sku}", allow_zero=True)
-        lines.append({"sku": sku, "quantity": {"unit": "EACH", "amount": quantity}})
+    lines = [_inventory_line(sku, quantity) for sku, quantity in _unique(quantities, "inventory")]
     return {"InventoryHeader": {"version": INVENTORY_FEED_VERSION}, "Inventory": lines}
 
 
@@ -98,6 +107,113 @@ def lagtime_feed_payload(lag_times: Mapping[str, int] | Iterable[tuple[str, int]
         check_quantity(days, what=f"lag time of {sku}", allow_zero=True)
         lines.append({"sku": sku, "fulfillmentLagTime": days})
     return {"lagTimeHeader": {"version": LAGTIME_FEED_VERSION}, "lagTime": lines}
+
+
+@dataclass(frozen=True, slots=True)
+class FeedFile:
+    """One feed file within Walmart's limits. `payload` is JSON-ready (money as JSON numbers, as it is
+    uploaded), so it can be stored as the feed's record; it holds the first `item_count` of the values it was
+    built from, in order."""
+
+    feed_type: str
+    payload: dict[str, Any]
+    item_count: int
+    size_bytes: int
+
+
+def _json_size(data: object) -> int:
+    return len(json.dumps(data, separators=(",", ":")).encode())
+
+
+def _price_line(sku: str, amount: Decimal) -> dict[str, Any]:
+    body = build_price_body(sku, amount)
+    # JSON-ready, as `encode_json` would write it: two decimals at most, so float prints exactly those digits.
+    body["pricing"][0]["currentPrice"]["amount"] = float(body["pricing"][0]["currentPrice"]["amount"])
+    return body
+
+
+V = TypeVar("V", int, Decimal)
+
+
+@dataclass(frozen=True)
+class _FeedFormat(Generic[V]):
+    feed_type: str
+    header: dict[str, Any]
+    items_key: str
+    line: Callable[[str, V], dict[str, Any]]
+
+
+_INVENTORY_FORMAT = _FeedFormat[int](
+    INVENTORY_FEED_TYPE, {"InventoryHeader": {"version": INVENTORY_FEED_VERSION}}, "Inventory", _inventory_line
+)
+_PRICE_FORMAT = _FeedFormat[Decimal](
+    PRICE_FEED_TYPE, {"PriceHeader": {"version": PRICE_FEED_VERSION}}, "Price", _price_line
+)
+
+
+def _feed_files(
+    values: Sequence[tuple[str, V]], feed_format: _FeedFormat[V], *, max_items: int, max_bytes: int, max_files: int
+) -> list[FeedFile]:
+    if max_items < 1 or max_bytes < 1:
+        raise ValueError("max_items and max_bytes must be at least 1")
+    feed_type, items_key = feed_format.feed_type, feed_format.items_key
+    files: list[FeedFile] = []
+    header_size = _json_size({**feed_format.header, items_key: []})
+    byte_budget = int(max_bytes * FEED_SIZE_SAFETY)
+    position = 0
+    seen: set[str] = set()
+    while position < len(values) and len(files) < max_files:
+        lines: list[dict[str, Any]] = []
+        size = header_size
+        while position < len(values) and len(lines) < max_items:
+            sku, value = values[position]
+            if not sku:
+                raise ValueError(f"every {feed_type} line needs a SKU")
+            if sku in seen:
+                # Walmart does not say which of two lines for one SKU wins in a feed.
+                raise ValueError(f"SKU {sku!r} appears twice in the {feed_type} feed")
+            item = feed_format.line(sku, value)
+            item_size = _json_size(item) + (1 if lines else 0)  # the comma before it
+            if lines and size + item_size > byte_budget:
+                break
+            lines.append(item)
+            seen.add(sku)
+            size += item_size
+            position += 1
+        files.append(FeedFile(feed_type, {**feed_format.header, items_key: lines}, len(lines), size))
+    return files
+
+
+def inventory_feed_files(
+    quantities: Sequence[tuple[str, int]], *, max_items: int, max_bytes: int, max_files: int
+) -> list[FeedFile]:
+    """`feedType=inventory` files (spec 1.4, the seller's default ship node; `quantity` sets Walmart's
+    `inputQty`), taking `quantities` in order: at most `max_files` files of at most `max_items` items and
+    `max_bytes` bytes (less a safety margin) each. The values left over go in a later call. Raises ValueError
+    for a missing SKU, a SKU given twice or a negative / non-integer quantity."""
+    return _feed_files(quantities, _INVENTORY_FORMAT, max_items=max_items, max_bytes=max_bytes, max_files=max_files)
+
+
+def price_feed_files(
+    prices: Sequence[tuple[str, Decimal]], *, max_items: int, max_bytes: int, max_files: int
+) -> list[FeedFile]:
+    """`feedType=price` files (spec 1.7, BASE prices in USD), split like `inventory_feed_files`. Raises
+    ValueError for a missing SKU, a SKU given twice, more than two decimals or a non-positive price."""
+    return _feed_files(prices, _PRICE_FORMAT, max_items=max_items, max_bytes=max_bytes, max_files=max_files)
+
+
+def inventory_feed_quantities(payload: Mapping[str, Any]) -> dict[str, int]:
+    """`{sku: quantity}` of an inventory feed payload (as built by `inventory_feed_files`)."""
+    return {item["sku"]: int(item["quantity"]["amount"]) for item in payload.get("Inventory") or ()}
+
+
+def price_feed_prices(payload: Mapping[str, Any]) -> dict[str, Decimal]:
+    """`{sku: price}` of a price feed payload (as built by `price_feed_files`), to the cent."""
+    cent = Decimal("0.01")
+    return {
+        item["sku"]: Decimal(str(item["pricing"][0]["currentPrice"]["amount"])).quantize(cent)
+        for item in payload.get("Price") or ()
+    }
 
 
 class Feeds:
