@@ -1,10 +1,13 @@
-"""Models of the inventory app: the stock movement log.
+"""Models of the inventory app: the stock movement log and each store's open reservations.
 
 How quantities are modelled (no double counting): `listings.Product.quantity` is the catalog's
-*available to sell* quantity. An order reservation takes its units out of it at once (a `StockMovement`
-with reason `order_reservation`), a cancellation or a return puts them back. So "stock reserved by open
-orders" is already out of `Product.quantity`, and the quantity Walmart should show is simply
-`Product.quantity - safety buffer`, capped by the store's maximum, never below zero
+*available to sell* quantity. A Walmart order takes its units out of it at once and puts them in the
+store's reservation (`StockReservation`), until they ship (the reservation goes down; available is
+unchanged) or are cancelled (back from the reservation to available). See
+`inventory.services.reservations_apply`.
+
+Walmart counts the same units its own way (`inputQty` includes the units sold and not yet shipped), so the
+quantity we send a store is available + that store's open reservation - the safety buffer, capped
 (`inventory.desired.quantity_desired`).
 """
 
@@ -53,3 +56,23 @@ class StockMovement(models.Model):
 
     def __str__(self) -> str:
         return f"{self.product_id} {self.delta:+d} -> {self.quantity_after} ({self.reason})"
+
+
+class StockReservation(models.Model):
+    """Units of a product sold on one store's channel and neither shipped nor cancelled yet: out of the
+    catalog's available quantity, still counted in the store's Walmart `inputQty`. Upserted on
+    (store, product) by `inventory.services.reservations_apply` only."""
+
+    store = models.ForeignKey("channel_manager.Store", on_delete=models.CASCADE, related_name="stock_reservations")
+    product = models.ForeignKey("listings.Product", on_delete=models.CASCADE, related_name="stock_reservations")
+    quantity = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["store", "product"], name="unique_stock_reservation_per_store_product"),
+            models.CheckConstraint(condition=Q(quantity__gte=0), name="stock_reservation_quantity_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} of product {self.product_id} reserved in store {self.store_id}"

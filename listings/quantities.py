@@ -8,12 +8,13 @@ movements), inside the same transaction.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import connections, router, transaction
+from django.db import connections, models, router, transaction
 from django.utils import timezone
 
-from listings.models import Product
+from listings.models import Listing, Product
 from listings.signals import QuantityChange
 
 # Products locked per SELECT ... FOR UPDATE (well under SQLite's variable limit).
@@ -27,37 +28,69 @@ class QuantitiesInvalid(ValueError):
     """Some quantities cannot be set (not whole numbers >= 0, or unknown products); nothing was written."""
 
 
-def _quantities_update(ids: list[int], quantities: dict[int, int], *, now: datetime) -> None:
-    """One UPDATE giving each product in `ids` its own quantity from `quantities`.
+def _integers_set(model: type[models.Model], column_field: str, values: dict[int, int], *, now: datetime) -> None:
+    """One UPDATE per `UPDATE_CHUNK` rows giving each row of `model` (by primary key) its own integer in
+    `column_field` (and `updated_at` = `now`).
 
-    Written as SQL rather than `Case(When(...))`: building and compiling one ORM expression per product
-    cost more than the statements it saves (1.1 s per 10,000 products against 0.04 s). PostgreSQL joins
-    the new quantities as two arrays (`unnest`, two parameters whatever the size); other databases use
+    Written as SQL rather than `Case(When(...))`: building and compiling one ORM expression per row cost
+    more than the statements it saves (1.1 s per 10,000 products against 0.04 s). PostgreSQL joins the new
+    values as two arrays (`unnest`, two parameters whatever the size); other databases use
     `CASE id WHEN ... END`."""
-    connection = connections[router.db_for_write(Product)]
+    connection = connections[router.db_for_write(model)]
     quote = connection.ops.quote_name
-    table = quote(Product._meta.db_table)
-    pk = quote(Product._meta.pk.column)
-    quantity = quote(Product._meta.get_field("quantity").column)
-    updated_at = quote(Product._meta.get_field("updated_at").column)
-    targets = [quantities[pid] for pid in ids]
+    table = quote(model._meta.db_table)
+    pk = quote(model._meta.pk.column)
+    column = quote(model._meta.get_field(column_field).column)
+    updated_at = quote(model._meta.get_field("updated_at").column)
     stamp = connection.ops.adapt_datetimefield_value(now)
-    # Only quoted names from the model and placeholders go into the text; every value is a parameter.
-    if connection.vendor == "postgresql":
-        sql = (
-            f"UPDATE {table} SET {quantity} = new.quantity, {updated_at} = %s "  # noqa: S608
-            f"FROM unnest(%s::bigint[], %s::integer[]) AS new(id, quantity) WHERE {table}.{pk} = new.id"
+    keys = list(values)
+    for start in range(0, len(keys), UPDATE_CHUNK):
+        ids = keys[start : start + UPDATE_CHUNK]
+        targets = [values[key] for key in ids]
+        # Only quoted names from the model and placeholders go into the text; every value is a parameter.
+        if connection.vendor == "postgresql":
+            sql = (
+                f"UPDATE {table} SET {column} = new.value, {updated_at} = %s "  # noqa: S608
+                f"FROM unnest(%s::bigint[], %s::integer[]) AS new(id, value) WHERE {table}.{pk} = new.id"
+            )
+            params: list = [stamp, ids, targets]
+        else:
+            sql = (
+                f"UPDATE {table} SET {column} = CASE {pk} {'WHEN %s THEN %s ' * len(ids)}END, {updated_at} = %s "  # noqa: S608
+                f"WHERE {pk} IN ({', '.join(['%s'] * len(ids))})"
+            )
+            params = [value for pair in zip(ids, targets, strict=True) for value in pair]
+            params += [stamp, *ids]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+
+
+def _product_quantities_locked(product_ids: list[int]) -> dict[int, int]:
+    """The products' quantities, their rows locked (`SELECT ... FOR UPDATE`, in id order so that two batches
+    never wait on each other crosswise). Raises QuantitiesInvalid for unknown ids."""
+    ordered = sorted(set(product_ids))
+    before: dict[int, int] = {}
+    for start in range(0, len(ordered), LOCK_CHUNK):
+        chunk = ordered[start : start + LOCK_CHUNK]
+        before.update(
+            Product.objects.select_for_update().filter(pk__in=chunk).order_by("pk").values_list("pk", "quantity")
         )
-        params: list = [stamp, ids, targets]
-    else:
-        sql = (
-            f"UPDATE {table} SET {quantity} = CASE {pk} {'WHEN %s THEN %s ' * len(ids)}END, {updated_at} = %s "  # noqa: S608
-            f"WHERE {pk} IN ({', '.join(['%s'] * len(ids))})"
-        )
-        params = [value for pair in zip(ids, targets, strict=True) for value in pair]
-        params += [stamp, *ids]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+    missing = [pid for pid in ordered if pid not in before]
+    if missing:
+        raise QuantitiesInvalid(f"{len(missing)} products do not exist (ids {missing[:10]}).")
+    return before
+
+
+def _whole_numbers_checked(values: dict[int, int], *, minimum: int | None) -> None:
+    bad = {
+        key: value
+        for key, value in values.items()
+        if isinstance(value, bool) or not isinstance(value, int) or (minimum is not None and value < minimum)
+    }
+    if bad:
+        sample = ", ".join(f"{key}: {value!r}" for key, value in list(bad.items())[:5])
+        what = "whole numbers" if minimum is None else f"whole numbers >= {minimum}"
+        raise QuantitiesInvalid(f"{len(bad)} quantities are not {what} ({sample}).")
 
 
 def product_quantities_write(*, quantities: dict[int, int]) -> list[QuantityChange]:
@@ -70,23 +103,61 @@ def product_quantities_write(*, quantities: dict[int, int]) -> list[QuantityChan
     waits and the `before` of each change is exact. One UPDATE per `UPDATE_CHUNK` changed products, whatever
     the number of distinct quantities. Safe to re-run. Announces nothing (see the module docstring).
     """
-    bad = {pid: q for pid, q in quantities.items() if isinstance(q, bool) or not isinstance(q, int) or q < 0}
-    if bad:
-        sample = ", ".join(f"{pid}: {q!r}" for pid, q in list(bad.items())[:5])
-        raise QuantitiesInvalid(f"{len(bad)} quantities are not whole numbers >= 0 ({sample}).")
+    _whole_numbers_checked(quantities, minimum=0)
     if not quantities:
         return []
-    product_ids = list(quantities)
-    now = timezone.now()
     with transaction.atomic():
-        before: dict[int, int] = {}
-        for start in range(0, len(product_ids), LOCK_CHUNK):
-            chunk = product_ids[start : start + LOCK_CHUNK]
-            before.update(Product.objects.select_for_update().filter(pk__in=chunk).values_list("pk", "quantity"))
-        missing = [pid for pid in product_ids if pid not in before]
-        if missing:
-            raise QuantitiesInvalid(f"{len(missing)} products do not exist (ids {missing[:10]}).")
-        changed = [pid for pid, quantity in quantities.items() if before[pid] != quantity]
-        for start in range(0, len(changed), UPDATE_CHUNK):
-            _quantities_update(changed[start : start + UPDATE_CHUNK], quantities, now=now)
-    return [QuantityChange(product_id=pid, before=before[pid], after=quantities[pid]) for pid in changed]
+        before = _product_quantities_locked(list(quantities))
+        changed = {pid: quantity for pid, quantity in quantities.items() if before[pid] != quantity}
+        _integers_set(Product, "quantity", changed, now=timezone.now())
+    return [QuantityChange(product_id=pid, before=before[pid], after=quantity) for pid, quantity in changed.items()]
+
+
+@dataclass(frozen=True)
+class QuantitiesAdded:
+    """What `product_quantities_add` did: the quantities that changed, and per product the units a negative
+    delta could not take because the quantity stopped at zero."""
+
+    changes: list[QuantityChange]
+    shortfalls: dict[int, int]
+
+
+def product_quantities_add(*, deltas: dict[int, int]) -> QuantitiesAdded:
+    """Add `{product_id: delta}` to catalog quantities at once (negative: take), never below zero. A product
+    with a zero delta is locked and left alone (so a caller can hold it while writing rows that depend on
+    it). Not idempotent: each call moves the quantities again. Raises `QuantitiesInvalid` for a delta that is
+    not a whole number or an unknown product (nothing written). One locking read and one UPDATE per chunk
+    of changed products. Announces nothing."""
+    _whole_numbers_checked(deltas, minimum=None)
+    if not deltas:
+        return QuantitiesAdded(changes=[], shortfalls={})
+    with transaction.atomic():
+        before = _product_quantities_locked(list(deltas))
+        after = {pid: max(before[pid] + delta, 0) for pid, delta in deltas.items()}
+        changed = {pid: quantity for pid, quantity in after.items() if quantity != before[pid]}
+        _integers_set(Product, "quantity", changed, now=timezone.now())
+    return QuantitiesAdded(
+        changes=[QuantityChange(pid, before[pid], quantity) for pid, quantity in changed.items()],
+        shortfalls={pid: -(before[pid] + delta) for pid, delta in deltas.items() if before[pid] + delta < 0},
+    )
+
+
+def listings_confirmed_quantity_lower(*, store_id: int, units: dict[int, int]) -> int:
+    """Lower what the store's listings of the given products believe Walmart holds (`confirmed_quantity`) by
+    `{product_id: units}`, never below zero; listings with no confirmed quantity are left alone. Walmart lowers
+    a SKU's `inputQty` by the units it ships, so the belief follows it. The listing rows are locked while read.
+    Returns how many listings changed."""
+    _whole_numbers_checked(units, minimum=0)
+    wanted = {pid: count for pid, count in units.items() if count}
+    if not wanted:
+        return 0
+    with transaction.atomic():
+        rows = (
+            Listing.objects.select_for_update()
+            .filter(store_id=store_id, product_id__in=sorted(wanted), confirmed_quantity__isnull=False)
+            .order_by("pk")
+            .values_list("pk", "product_id", "confirmed_quantity")
+        )
+        lowered = {pk: max(confirmed - wanted[product_id], 0) for pk, product_id, confirmed in rows}
+        _integers_set(Listing, "confirmed_quantity", lowered, now=timezone.now())
+    return len(lowered)

@@ -1,5 +1,6 @@
 """Writes of the inventory app. Import services from here (`from inventory.services import stock_move`)."""
 
+from inventory.services.reservations import ReservationMove, ReservationResult, reservations_apply
 from inventory.services.stock import (
     InsufficientStock,
     StockError,
@@ -10,6 +11,9 @@ from inventory.services.stock import (
 )
 
 __all__ = [
+    "ReservationMove",
+    "ReservationResult",
+    "reservations_apply",
     "InsufficientStock",
     "StockError",
     "stock_bulk_set",

@@ -1,11 +1,16 @@
 """Fixtures of the inventory and price sync tests: a Walmart API mocked at the HTTP boundary (`responses`),
 a client for the test store that never sleeps, and a clean slate of the sync's Redis keys."""
 
+from decimal import Decimal
+
 import pytest
 import responses
 from django.core.cache import cache
 
+from listings.models import Listing, Product
+from tests.factories import StoreFactory
 from walmart_client import WalmartClient
+from walmart_emulator import services as emulator
 
 TOKEN_BODY = {"access_token": "test-token", "token_type": "Bearer", "expires_in": 900}
 
@@ -54,3 +59,37 @@ def api_client(store, base_url):
         max_rate_limit_wait=0,
         sleep=lambda seconds: None,
     )
+
+
+SECRET = "s3cret-value-never-shown"
+
+
+@pytest.fixture
+def emulated(live_server, settings):
+    """A store pointed at an emulator seller holding offers SKU-0..SKU-(n-1) at quantity 5 and price 10.00,
+    with matched listings already in sync (catalog = confirmed = Walmart)."""
+    settings.WALMART_EMULATOR_FEED_DELAY_SECONDS = 0
+
+    def make(count: int = 4):
+        store = StoreFactory(
+            environment="emulator",
+            emulator_base_url=live_server.url + "/walmart-emulator",
+            client_secret=SECRET,
+        )
+        seller = emulator.seller_create(name=f"seller of {store.name}", client_id=store.client_id, client_secret=SECRET)
+        item = emulator.catalog_item_create(gtin="00036000291452", title="Acme Stoneware Mug")
+        for number in range(count):
+            emulator.offer_create(
+                seller=seller, sku=f"SKU-{number}", catalog_item=item, price=Decimal("10.00"), quantity=5
+            )
+            product = Product.objects.create(sku=f"SKU-{number}", name=f"Mug {number}", price="10.00", quantity=5)
+            Listing.objects.create(
+                store=store,
+                product=product,
+                status=Listing.Status.MATCH,
+                confirmed_quantity=5,
+                confirmed_price=Decimal("10.00"),
+            )
+        return store, seller
+
+    return make

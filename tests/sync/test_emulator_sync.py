@@ -11,42 +11,12 @@ from inventory.services import stock_bulk_set
 from listings.models import Listing, Product
 from sync.models import ItemUpdate, StoreSyncSettings, SyncState
 from sync.services import sync_reconcile, sync_run
-from tests.factories import StoreFactory
 from walmart_emulator import services as emulator
 from walmart_emulator.models import Offer
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 SECRET = "s3cret-value-never-shown"
-
-
-@pytest.fixture
-def emulated(live_server, settings):
-    """A store pointed at an emulator seller holding offers SKU-0..SKU-(n-1) at quantity 5 and price 10.00,
-    with matched listings already in sync (catalog = confirmed = Walmart)."""
-    settings.WALMART_EMULATOR_FEED_DELAY_SECONDS = 0
-
-    def make(count: int = 4):
-        store = StoreFactory(
-            environment="emulator", emulator_base_url=live_server.url + "/walmart-emulator", client_secret=SECRET
-        )
-        seller = emulator.seller_create(name=f"seller of {store.name}", client_id=store.client_id, client_secret=SECRET)
-        item = emulator.catalog_item_create(gtin="00036000291452", title="Acme Stoneware Mug")
-        for number in range(count):
-            emulator.offer_create(
-                seller=seller, sku=f"SKU-{number}", catalog_item=item, price=Decimal("10.00"), quantity=5
-            )
-            product = Product.objects.create(sku=f"SKU-{number}", name=f"Mug {number}", price="10.00", quantity=5)
-            Listing.objects.create(
-                store=store,
-                product=product,
-                status=Listing.Status.MATCH,
-                confirmed_quantity=5,
-                confirmed_price=Decimal("10.00"),
-            )
-        return store, seller
-
-    return make
 
 
 def walmart_quantities(seller):

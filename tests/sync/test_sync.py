@@ -11,7 +11,7 @@ from django.utils import timezone
 from responses import matchers
 
 from channel_manager.models import Feed
-from inventory.services import stock_set
+from inventory.services import ReservationMove, reservations_apply, stock_set
 from listings.models import Listing, Product
 from pricing.models import PriceRule
 from sync.models import ItemUpdate, StoreSyncSettings, SyncFailure, SyncState
@@ -383,6 +383,33 @@ def test_price_rule_and_buffer_values_are_what_is_sent(walmart, base_url, store,
     ]
     listing = Listing.objects.get()
     assert (listing.confirmed_quantity, listing.confirmed_price) == (50, Decimal("22.99"))
+
+
+def test_the_stock_buffer_alone_is_taken_off_what_is_sent(walmart, base_url, store, api_client):
+    # given: a buffer of 2 and no cap (a cap would hide the buffer)
+    settings_for(store, safety_buffer=2, max_quantity=None)
+    listings_create(store, 1, quantity=100, confirmed_quantity=None)
+    inventory_put_ok(walmart, base_url)
+    # when
+    sync_run(store=store, stream="inventory", client=api_client)
+    # then
+    assert json.loads(calls_to(walmart, "PUT", "/v3/inventory")[0].request.body)["quantity"]["amount"] == 98
+    assert Listing.objects.get().confirmed_quantity == 98
+
+
+def test_what_is_sent_counts_the_stores_own_open_orders_but_not_other_stores(
+    walmart, base_url, store, other_store, api_client
+):
+    # given: 10 in stock; 3 sold on this store and 2 on another, none shipped; a buffer of 1
+    settings_for(store, safety_buffer=1, max_quantity=None)
+    listing = listings_create(store, 1, quantity=10, confirmed_quantity=None)[0]
+    reservations_apply(store_id=store.pk, moves=[ReservationMove(listing.product_id, reserved=3)], actor="poll")
+    reservations_apply(store_id=other_store.pk, moves=[ReservationMove(listing.product_id, reserved=2)], actor="poll")
+    inventory_put_ok(walmart, base_url)
+    # when
+    sync_run(store=store, stream="inventory", client=api_client)
+    # then: inputQty = available 5 + this store's 3 sold-not-shipped - buffer 1, so Walmart shows 4 to sell
+    assert json.loads(calls_to(walmart, "PUT", "/v3/inventory")[0].request.body)["quantity"]["amount"] == 7
 
 
 def test_a_single_call_data_error_marks_the_listing_and_is_not_retried(walmart, base_url, store, api_client):

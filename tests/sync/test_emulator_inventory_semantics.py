@@ -1,0 +1,104 @@
+"""Walmart's inventory semantics end to end against the emulator (which models them: inputQty counts the units
+sold and not yet shipped, reservedQty those units, availToSellQty the difference).
+
+Before per-store reservations, every SKU in an unshipped order was reported as drift and re-pushed on every
+reconciliation, and Walmart showed fewer units to sell than the catalog had while the order was unshipped.
+Here the order's units move into the store's reservation, what is sent is available + that reservation -
+buffer, and a shipment lowers what we believe Walmart holds: nothing is sent, nothing drifts, and Walmart
+offers exactly the catalog's available units less the buffer throughout."""
+
+from datetime import UTC, datetime
+
+import pytest
+
+from inventory.services import ReservationMove, reservations_apply
+from listings.models import Listing, Product
+from sync.models import StoreSyncSettings
+from sync.services import sync_client_get, sync_reconcile, sync_run
+from walmart_client.models import CancelLine, ShipLine
+from walmart_emulator.models import Offer
+from walmart_emulator.orders import order_simulate
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def walmart_inventory(seller, sku):
+    """(inputQty, reservedQty, availToSellQty) of the SKU on the emulator."""
+    offer = Offer.objects.get(seller=seller, sku=sku)
+    return offer.quantity, offer.reserved_quantity, max(offer.quantity - offer.reserved_quantity, 0)
+
+
+def quiet_run_and_reconcile(store):
+    """A planner run and a reconciliation of the inventory stream; returns (units sent, drifted listings)."""
+    run = sync_run(store=store, stream="inventory")
+    reconcile = sync_reconcile(store=store, stream="inventory")
+    return run.singles_sent + run.feed_items, reconcile.drifted
+
+
+def test_an_order_its_shipment_and_a_cancellation_keep_walmart_and_the_catalog_in_step(emulated):
+    # given: SKU-0 with 5 in stock, in sync on Walmart (inputQty 5), a buffer of 1 already applied (so 4 sent)
+    store, seller = emulated(count=1)
+    StoreSyncSettings.objects.create(store=store, safety_buffer=1)
+    product = Product.objects.get(sku="SKU-0")
+    Listing.objects.filter(store=store).update(confirmed_quantity=4)
+    Offer.objects.filter(seller=seller, sku="SKU-0").update(quantity=4)
+    # when: a customer buys 3 on Walmart, and intake reserves them here
+    order = order_simulate(seller=seller, lines=[("SKU-0", 3)])
+    reservations_apply(
+        store_id=store.pk,
+        moves=[ReservationMove(product.pk, reserved=3)],
+        actor="poll",
+        reference=order.purchase_order_id,
+    )
+    # then: nothing to send and no drift while the order is unshipped; Walmart offers available 2 - buffer 1
+    assert quiet_run_and_reconcile(store) == (0, 0)
+    assert walmart_inventory(seller, "SKU-0") == (4, 3, 1)
+    assert Product.objects.get(pk=product.pk).quantity == 2
+
+    # when: 2 of the 3 ship on Walmart, and intake sees it
+    client = sync_client_get(store)
+    client.orders.acknowledge(order.purchase_order_id)
+    ship = ShipLine(
+        line_number=1,
+        quantity=2,
+        tracking_number="1Z-TEST",
+        method_code="Standard",
+        carrier="UPS",
+        ship_datetime=datetime.now(tz=UTC),
+    )
+    client.orders.ship(order.purchase_order_id, lines=[ship], seller_order_id="S-1")
+    reservations_apply(store_id=store.pk, moves=[ReservationMove(product.pk, shipped=2)], actor="poll")
+    # then: Walmart lowered inputQty by 2, and so did our belief: still nothing to send, no drift
+    assert walmart_inventory(seller, "SKU-0") == (2, 1, 1)
+    assert Listing.objects.get(store=store).confirmed_quantity == 2
+    assert quiet_run_and_reconcile(store) == (0, 0)
+
+    # when: the last unit is cancelled on Walmart, and intake gives it back
+    client.orders.cancel(
+        order.purchase_order_id,
+        lines=[CancelLine(line_number=1, quantity=1, reason="SELLER_CANCEL_OUT_OF_STOCK")],
+    )
+    reservations_apply(store_id=store.pk, moves=[ReservationMove(product.pk, released=1)], actor="poll")
+    # then: the catalog has 3 again, Walmart offers 3 - buffer 1 = 2 (inputQty 2, nothing reserved)
+    assert Product.objects.get(pk=product.pk).quantity == 3
+    assert walmart_inventory(seller, "SKU-0") == (2, 0, 2)
+    assert quiet_run_and_reconcile(store) == (0, 0)
+
+
+def test_a_new_stock_count_during_an_unshipped_order_is_sent_with_the_order_still_counted(emulated):
+    # given: 5 in stock and in sync; a customer orders 2 (unshipped)
+    store, seller = emulated(count=1)
+    product = Product.objects.get(sku="SKU-0")
+    order = order_simulate(seller=seller, lines=[("SKU-0", 2)])
+    reservations_apply(
+        store_id=store.pk,
+        moves=[ReservationMove(product.pk, reserved=2)],
+        actor="poll",
+        reference=order.purchase_order_id,
+    )
+    # when: the warehouse counts 10 available (the 2 sold units are set aside), and the planner runs
+    Product.objects.filter(pk=product.pk).update(quantity=10)
+    sent, _ = quiet_run_and_reconcile(store)
+    # then: Walmart is told inputQty 12, so it offers 10 to sell (not 8)
+    assert sent == 1
+    assert walmart_inventory(seller, "SKU-0") == (12, 2, 10)
