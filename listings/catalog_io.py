@@ -21,12 +21,14 @@ JSON Lines: one JSON object per line with the same keys; numbers may be JSON num
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import itertools
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from urllib.parse import urlsplit
 
 from channel_manager.csv_files import csv_cell_read
@@ -124,41 +126,75 @@ def product_fields_clean(values: dict, *, fields: Iterable[str]) -> tuple[dict, 
     """
     clean: dict = {}
     errors: list[FieldError] = []
-    for field in fields:
-        raw = values.get(field)
+    for field, cleaner in _cleaners(tuple(fields)):
         try:
-            clean[field] = _field_clean(field, raw)
+            clean[field] = cleaner(field, values.get(field))
         except IdentifierError as error:
             errors.append(FieldError(error.field, error.message))
     return clean, errors
 
 
-def _field_clean(field: str, raw):
-    if field in IDENTIFIER_FIELDS:
-        return normalize_identifier(field, _text(raw))
-    if field == "price":
-        return parse_price(raw)
-    if field == "quantity":
-        return parse_quantity(raw)
-    if field == "shipping_weight":
-        return parse_weight(raw)
-    if field == "description":
-        text = _text(raw)
-        if len(text) > DESCRIPTION_MAX_LENGTH:
-            raise IdentifierError(field, f"can have at most {DESCRIPTION_MAX_LENGTH} characters, got {len(text)}.")
-        return text
-    if field in TEXT_LIMITS:
-        text = _text(raw)
-        if _CONTROL_CHARACTERS.search(text):
-            raise IdentifierError(field, "must not contain control characters (tabs, line breaks).")
-        if field in ("sku", "name") and not text:
-            raise IdentifierError(field, f"{'SKU' if field == 'sku' else 'Name'} is required.")
-        if len(text) > TEXT_LIMITS[field]:
-            raise IdentifierError(field, f"can have at most {TEXT_LIMITS[field]} characters, got {len(text)}.")
-        if field == "image_url" and text and not _is_http_url(text):
-            raise IdentifierError(field, f"must be an http(s) URL, got {text!r}.")
-        return text
+@functools.lru_cache(maxsize=256)
+def _cleaners(fields: tuple[str, ...]) -> tuple[tuple[str, Callable], ...]:
+    """(field, its cleaner) for each of `fields`: looked up once per set of columns, not once per row."""
+    return tuple((field, FIELD_CLEANERS.get(field, _unknown_field)) for field in fields)
+
+
+def _unknown_field(field: str, raw):
     raise IdentifierError(field, "unknown field.")
+
+
+def _identifier_clean(field: str, raw) -> str:
+    return normalize_identifier(field, _text(raw))
+
+
+def _description_clean(field: str, raw) -> str:
+    text = _text(raw)
+    if len(text) > DESCRIPTION_MAX_LENGTH:
+        raise IdentifierError(field, f"can have at most {DESCRIPTION_MAX_LENGTH} characters, got {len(text)}.")
+    return text
+
+
+def _line_clean(field: str, raw) -> str:
+    """A one-line text field (sku, name, brand, image_url): trimmed, no control characters, within its limit."""
+    text = _text(raw)
+    if _CONTROL_CHARACTERS.search(text):
+        raise IdentifierError(field, "must not contain control characters (tabs, line breaks).")
+    if field in ("sku", "name") and not text:
+        raise IdentifierError(field, f"{'SKU' if field == 'sku' else 'Name'} is required.")
+    if len(text) > TEXT_LIMITS[field]:
+        raise IdentifierError(field, f"can have at most {TEXT_LIMITS[field]} characters, got {len(text)}.")
+    if field == "image_url" and text and not _is_http_url(text):
+        raise IdentifierError(field, f"must be an http(s) URL, got {text!r}.")
+    return text
+
+
+FIELD_CLEANERS = {
+    **dict.fromkeys(TEXT_LIMITS, _line_clean),
+    **dict.fromkeys(IDENTIFIER_FIELDS, _identifier_clean),
+    "description": _description_clean,
+    "price": lambda field, raw: _amount_clean(raw, parse_price),
+    "quantity": lambda field, raw: parse_quantity(raw),
+    "shipping_weight": lambda field, raw: _amount_clean(raw, parse_weight),
+}
+
+# An amount as spreadsheets write it (up to 6 digits, up to 2 decimals), within every limit of
+# `parse_price` and `parse_weight`: taken as is, without their general checks.
+_PLAIN_AMOUNT = re.compile(r"[0-9]{1,6}(?:\.[0-9]{1,2})?")
+_CENT = Decimal("0.01")
+
+
+def _amount_clean(raw, parse: Callable[[object], Decimal | None]) -> Decimal | None:
+    """A plain amount as a Decimal with two decimals; anything else as `parse` (the full parser) decides."""
+    if isinstance(raw, str) and _PLAIN_AMOUNT.fullmatch(raw):
+        return Decimal(raw).quantize(_CENT)
+    return parse(raw)
+
+
+# The common shape of an image URL, accepted without parsing: http(s), a host of letters, digits and hyphens
+# with at least one dot, an optional port, then a path, query or fragment without spaces. Anything else is
+# judged by urlsplit.
+_PLAIN_HTTP_URL = re.compile(r"[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+(?::[0-9]{1,5})?(?:[/?#]\S*)?")
 
 
 def _is_http_url(text: str) -> bool:
@@ -166,6 +202,8 @@ def _is_http_url(text: str) -> bool:
     than the rest of a row's checks together, and Walmart fetches the image itself)."""
     if " " in text:
         return False
+    if _PLAIN_HTTP_URL.fullmatch(text):
+        return True
     try:
         parts = urlsplit(text)
     except ValueError:
@@ -229,12 +267,15 @@ def csv_rows(binary) -> tuple[list[str], Iterator[SourceRow]]:
             except csv.Error as error:
                 yield SourceRow(row_number, {}, f"cannot be read as CSV: {error}.")
                 continue
-            if not any(cell.strip() for cell in record):
+            joined = "".join(record)
+            if not joined.strip():  # a blank line, or only separators and spaces
                 continue
             if len(record) != len(columns):
                 yield SourceRow(row_number, {}, f"has {len(record)} cells but the header has {len(columns)} columns.")
                 continue
-            yield SourceRow(row_number, dict(zip(columns, map(csv_cell_read, record), strict=True)))
+            if "'" in joined:  # only a cell starting with a quote can need `csv_cell_read`
+                record = map(csv_cell_read, record)
+            yield SourceRow(row_number, dict(zip(columns, record, strict=True)))
 
     return columns, rows()
 

@@ -38,9 +38,8 @@ class IdentifierError(ValueError):
 
 def gs1_check_digit(body: str) -> int:
     """The GS1 (mod 10) check digit for the digits before it (UPC, EAN, GTIN, ISBN-13)."""
-    total = 0
-    for position, digit in enumerate(reversed(body)):
-        total += int(digit) * (3 if position % 2 == 0 else 1)
+    # from the right: the digits in odd positions weigh 3, the others 1
+    total = 3 * sum(map(int, body[-1::-2])) + sum(map(int, body[-2::-2]))
     return (10 - total % 10) % 10
 
 
