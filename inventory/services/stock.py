@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from django.db import transaction
+from django.db import connections, router, transaction
 from django.db.models import F
 from django.db.models.functions import Greatest
 from django.utils import timezone
@@ -132,23 +132,49 @@ def stock_movements_record(*, changes: Sequence[QuantityChange], reason: str, ac
     """Log quantities already set (`before` -> `after`) as stock movements: one bulk insert. The receiver of
     `listings.signals.product_quantities_set`, and the second half of `stock_bulk_set`. Returns how many
     movements were written. Raises `StockError` for a bad reason or actor (the caller's transaction, which
-    set the quantities, then rolls back)."""
+    set the quantities, then rolls back).
+
+    On PostgreSQL the rows are streamed with COPY (an import logs a hundred thousand movements in a fraction
+    of a second, where building as many model instances took seconds); elsewhere `bulk_create`."""
     reason = _reason_checked(reason)
     actor = _actor_checked(actor)
-    movements = [
-        StockMovement(
-            product_id=change.product_id,
-            delta=change.after - change.before,
-            quantity_after=change.after,
-            reason=reason,
-            actor=actor,
-            reference=reference[:100],
-        )
+    reference = reference[:100]
+    rows = [
+        (change.product_id, change.after - change.before, change.after)
         for change in changes
         if change.after != change.before
     ]
-    StockMovement.objects.bulk_create(movements, batch_size=_BULK_CHUNK)
-    return len(movements)
+    if not rows:
+        return 0
+    connection = connections[router.db_for_write(StockMovement)]
+    if connection.vendor != "postgresql":
+        StockMovement.objects.bulk_create(
+            [
+                StockMovement(
+                    product_id=product_id,
+                    delta=delta,
+                    quantity_after=after,
+                    reason=reason,
+                    actor=actor,
+                    reference=reference,
+                )
+                for product_id, delta, after in rows
+            ],
+            batch_size=_BULK_CHUNK,
+        )
+        return len(rows)
+    now = timezone.now()
+    columns = ", ".join(
+        connection.ops.quote_name(StockMovement._meta.get_field(name).column)
+        for name in ("product", "delta", "quantity_after", "shortfall", "reason", "actor", "reference", "created_at")
+    )
+    with connection.cursor() as cursor:
+        with cursor.cursor.copy(
+            f"COPY {connection.ops.quote_name(StockMovement._meta.db_table)} ({columns}) FROM STDIN"
+        ) as copy:
+            for product_id, delta, after in rows:
+                copy.write_row((product_id, delta, after, 0, reason, actor, reference, now))
+    return len(rows)
 
 
 def stock_bulk_set(*, quantities: dict[int, int], reason: str, actor: str, reference: str = "") -> int:
