@@ -1,5 +1,6 @@
 """The Listings tab's product search (`listing_list(search=...)`): what it matches, on every database, and
-on PostgreSQL that it is served by the trigram indexes of migration 0003 rather than a scan of the catalog."""
+on PostgreSQL that it is served by indexes (the name's trigram index of migration 0003, the SKU's prefix
+index of migration 0004) rather than a scan of the catalog."""
 
 import pytest
 from django.db import connection
@@ -42,13 +43,14 @@ def test_listing_search_matches_name_part_sku_start_or_item_id(store, other_stor
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the trigram indexes exist on PostgreSQL only")
-def test_listing_search_is_served_by_the_trigram_indexes_on_postgresql(store):
-    # given the indexes from migration 0003, and a planner told not to scan (the test tables are tiny)
+def test_listing_search_is_served_by_the_search_indexes_on_postgresql(store):
+    # given the indexes from migrations 0003 and 0004, and a planner told not to scan (the tables are tiny)
     _listings(store)
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'listings_product' AND indexname LIKE %s",
-            ["%trgm%"],
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'listings_product' "
+            "AND indexname LIKE %s OR indexname LIKE %s",
+            ["%trgm%", "%prefix%"],
         )
         indexes = dict(cursor.fetchall())
         cursor.execute("SET LOCAL enable_seqscan = off")
@@ -60,11 +62,11 @@ def test_listing_search_is_served_by_the_trigram_indexes_on_postgresql(store):
             "CREATE INDEX product_name_upper_trgm_idx ON public.listings_product "
             "USING gin (upper((name)::text) gin_trgm_ops)"
         ),
-        "product_sku_upper_trgm_idx": (
-            "CREATE INDEX product_sku_upper_trgm_idx ON public.listings_product "
-            "USING gin (upper((sku)::text) gin_trgm_ops)"
+        "product_sku_upper_prefix_idx": (
+            "CREATE INDEX product_sku_upper_prefix_idx ON public.listings_product "
+            "USING btree (upper((sku)::text) text_pattern_ops)"
         ),
     }
     assert "Bitmap Index Scan on product_name_upper_trgm_idx" in plan
-    assert "Bitmap Index Scan on product_sku_upper_trgm_idx" in plan
+    assert "Bitmap Index Scan on product_sku_upper_prefix_idx" in plan
     assert "Seq Scan on listings_product" not in plan
