@@ -1,7 +1,7 @@
 """Writes of the listings app: the catalog, its import, listings in a store, matching them to Walmart items,
 and reading their life on Walmart back.
 
-Every catalog change goes through `product_create` / `product_update` / `catalog_import_run`, which set
+Every catalog change goes through `product_create` / `product_update` / `listings.catalog_import`, which set
 quantities with `listings.quantities.product_quantities_write` and announce, inside their transaction,
 `listings.signals.product_quantities_set` (the inventory app logs the stock movements) and
 `products_changed` (the sync engine nudges its planners after commit). Listings imports no app above it.
@@ -11,36 +11,34 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import connection, transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from channel_manager.models import Feed, Store
+
+# The import's home is `listings.catalog_import`; the name stays importable from here for existing callers.
+from listings.catalog_import import catalog_import_run as catalog_import_run
 from listings.catalog_io import (
     FIELDS_REQUIRED_FOR_NEW,
     PRODUCT_FIELDS,
     CatalogFileInvalid,
     FieldError,
-    SourceRow,
-    csv_rows,
-    jsonl_rows,
     product_fields_clean,
 )
 from listings.identifiers import match_identifier
-from listings.models import ImportJob, ImportRowError, Listing, Product, StoreAttributeMapping
+from listings.models import ImportJob, Listing, Product, StoreAttributeMapping
 from listings.quantities import product_quantities_write
 from listings.signals import QuantityChange, product_quantities_set_send, products_changed_send
 
 logger = logging.getLogger(__name__)
 
-IMPORT_BATCH_SIZE = 10_000
-EXISTING_READ_CHUNK = 2000  # SKUs per IN (...) query, well under SQLite's variable limit
 MATCH_FEED_MAX_ITEMS = 10_000  # Walmart: at most 10,000 items per item feed.
 MATCH_FEED_HEADER = {"sellingChannel": "mpsetupbymatch", "processMode": "REPLACE", "locale": "en", "version": "1.0"}
 LISTING_ADD_BATCH_SIZE = 20_000
@@ -170,193 +168,6 @@ def import_jobs_rerun(*, jobs: QuerySet[ImportJob]) -> int:
     for pk in ids:
         transaction.on_commit(lambda pk=pk: catalog_import_task.delay(pk))
     return len(ids)
-
-
-@dataclass
-class _ImportState:
-    job: ImportJob
-    actor: str
-    columns: list[str] | None
-    seen_skus: dict[str, int] = field(default_factory=dict)
-
-
-def catalog_import_run(*, job: ImportJob, batch_size: int = IMPORT_BATCH_SIZE, progress: Callable | None = None):
-    """Run an import: stream the stored file, upsert products by SKU in batches of `batch_size`, record
-    every bad row (row number, field, message) and keep the good ones.
-
-    Each batch commits on its own (products, quantities, its row errors and the
-    job's counters), so a long import shows progress and a crash keeps what was done. Safe to re-run:
-    products are upserted on the unique SKU, and a re-run starts the job's counters and errors afresh.
-    A file that cannot be read as a whole (bad header, not UTF-8) marks the job FAILED with the reason.
-    Each batch announces its quantity changes (`product_quantities_set`) and changed products
-    (`products_changed`) inside its transaction.
-    """
-    ImportJob.objects.filter(pk=job.pk).update(
-        status=ImportJob.Status.RUNNING,
-        started_at=timezone.now(),
-        finished_at=None,
-        bytes_read=0,
-        rows_processed=0,
-        created_count=0,
-        updated_count=0,
-        unchanged_count=0,
-        error_count=0,
-        failure="",
-    )
-    ImportRowError.objects.filter(job=job).delete()
-    actor = job.created_by.get_username() if job.created_by_id else "import"
-    state = _ImportState(job=job, actor=actor, columns=None)
-    try:
-        with job.file.open("rb") as binary:
-            reader = csv_rows if job.file_format == ImportJob.Format.CSV else jsonl_rows
-            state.columns, rows = reader(binary)
-            batch: list[SourceRow] = []
-            for row in rows:
-                batch.append(row)
-                if len(batch) >= batch_size:
-                    _import_batch(state, batch, bytes_read=_tell(binary))
-                    batch = []
-                    if progress:
-                        progress(job.pk)
-            _import_batch(state, batch, bytes_read=job.file_size)
-    except CatalogFileInvalid as error:
-        ImportJob.objects.filter(pk=job.pk).update(
-            status=ImportJob.Status.FAILED, failure=str(error), finished_at=timezone.now()
-        )
-    except Exception as error:
-        ImportJob.objects.filter(pk=job.pk).update(
-            status=ImportJob.Status.FAILED,
-            failure=f"The import stopped unexpectedly ({type(error).__name__}); rows before it were kept.",
-            finished_at=timezone.now(),
-        )
-        raise
-    else:
-        ImportJob.objects.filter(pk=job.pk).update(
-            status=ImportJob.Status.DONE, bytes_read=job.file_size, finished_at=timezone.now()
-        )
-    job.refresh_from_db()
-    return job
-
-
-def _tell(binary) -> int:
-    try:
-        return binary.tell()
-    except (OSError, AttributeError):
-        return 0
-
-
-def _import_batch(state: _ImportState, batch: list[SourceRow], *, bytes_read: int) -> None:
-    job = state.job
-    errors: list[ImportRowError] = []
-    good: list[tuple[SourceRow, dict, list[str]]] = []
-    for row in batch:
-        if row.unreadable:
-            errors.append(ImportRowError(job=job, row_number=row.row_number, field="", message=f"Row {row.unreadable}"))
-            continue
-        fields = state.columns or list(row.values)
-        clean, field_errors = product_fields_clean(row.values, fields=fields)
-        sku = clean.get("sku", str(row.values.get("sku", ""))[:255])
-        if not field_errors:
-            first_row = state.seen_skus.get(sku)
-            if first_row is not None:
-                field_errors.append(
-                    FieldError("sku", f"SKU {sku} appears again in this file (first on row {first_row}); row skipped.")
-                )
-            else:
-                state.seen_skus[sku] = row.row_number
-        if field_errors:
-            errors.extend(
-                ImportRowError(job=job, row_number=row.row_number, sku=sku, field=error.field, message=error.message)
-                for error in field_errors
-            )
-            continue
-        good.append((row, clean, fields))
-
-    existing: dict[str, dict] = {}
-    if good:
-        skus = [clean["sku"] for _, clean, _ in good]
-        for start in range(0, len(skus), EXISTING_READ_CHUNK):
-            existing.update(
-                (row["sku"], row)
-                for row in Product.objects.filter(sku__in=skus[start : start + EXISTING_READ_CHUNK]).values(
-                    "pk", "sku", *PRODUCT_FIELDS
-                )
-            )
-    product_rows: list[tuple[dict, list[str]]] = []
-    quantity_rows: list[dict] = []
-    created = updated = unchanged = 0
-    for row, clean, fields in good:
-        current = existing.get(clean["sku"])
-        if current is None:
-            missing = [name for name in FIELDS_REQUIRED_FOR_NEW if name not in clean]
-            if missing:
-                errors.extend(
-                    ImportRowError(
-                        job=job,
-                        row_number=row.row_number,
-                        sku=clean["sku"],
-                        field=name,
-                        message=f"{name} is required for a new product (SKU {clean['sku']} is not in the catalog).",
-                    )
-                    for name in missing
-                )
-                state.seen_skus.pop(clean["sku"], None)
-                continue
-            created += 1
-            product_rows.append((clean, fields))
-            quantity_rows.append(clean)
-            continue
-        fields_changed = any(current[name] != value for name, value in clean.items() if name not in ("sku", "quantity"))
-        quantity_changed = "quantity" in clean and clean["quantity"] != current["quantity"]
-        if fields_changed:
-            product_rows.append((clean, fields))
-        if quantity_changed:
-            quantity_rows.append(clean)
-        if fields_changed or quantity_changed:
-            updated += 1
-        else:
-            unchanged += 1
-
-    with transaction.atomic():
-        by_columns: dict[tuple[str, ...], list[dict]] = {}
-        for clean, fields in product_rows:
-            by_columns.setdefault(tuple(sorted(set(fields) - {"sku", "quantity"})), []).append(clean)
-        for update_fields, group in by_columns.items():
-            objects = [
-                Product(**{name: value for name, value in clean.items() if name != "quantity"}, quantity=0)
-                for clean in group
-            ]
-            Product.objects.bulk_create(
-                objects,
-                update_conflicts=True,
-                unique_fields=["sku"],
-                update_fields=[*update_fields, "updated_at"],
-            )
-        ids = {sku: row["pk"] for sku, row in existing.items()}
-        new_skus = [clean["sku"] for clean, _ in product_rows if clean["sku"] not in ids]
-        for start in range(0, len(new_skus), EXISTING_READ_CHUNK):
-            ids.update(
-                Product.objects.filter(sku__in=new_skus[start : start + EXISTING_READ_CHUNK]).values_list("sku", "pk")
-            )
-        quantities = {ids[clean["sku"]]: clean["quantity"] for clean in quantity_rows if "quantity" in clean}
-        quantity_changes = product_quantities_write(quantities=quantities)
-        product_quantities_set_send(
-            sender=ImportJob, changes=quantity_changes, reason="import", actor=state.actor, reference=f"import {job.pk}"
-        )
-        changed_fields = {name for clean, fields in product_rows for name in fields} - {"quantity"}
-        products_changed_send(
-            sender=ImportJob, product_ids=[ids[clean["sku"]] for clean, _ in product_rows], fields=changed_fields
-        )
-        if errors:
-            ImportRowError.objects.bulk_create(errors, batch_size=1000)
-        ImportJob.objects.filter(pk=job.pk).update(
-            rows_processed=F("rows_processed") + len(batch),
-            created_count=F("created_count") + created,
-            updated_count=F("updated_count") + updated,
-            unchanged_count=F("unchanged_count") + unchanged,
-            error_count=F("error_count") + len({error.row_number for error in errors}),
-            bytes_read=bytes_read,
-        )
 
 
 # --- Map Attributes ------------------------------------------------------------------------------

@@ -14,8 +14,8 @@ def catalog_import_task(job_pk: int) -> None:
     Its time limit (55 min) stays under the broker's visibility timeout (60 min), so a running import is
     never handed to a second worker; a worker lost mid-import makes the broker redeliver it and the
     import starts again from the top (rows already imported come back as unchanged)."""
+    from listings.catalog_import import catalog_import_run
     from listings.models import ImportJob
-    from listings.services import catalog_import_run
 
     job = ImportJob.objects.get(pk=job_pk)
     if job.is_finished:

@@ -1,6 +1,7 @@
 """Catalog import: every bad row reported exactly, the good ones kept, a re-import updates."""
 
 import json
+import threading
 from decimal import Decimal
 from io import StringIO
 
@@ -9,8 +10,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 
 from inventory.models import StockMovement
+from listings.catalog_import import catalog_import_run
 from listings.models import ImportJob, ImportRowError, Product
-from listings.services import catalog_import_run, import_job_create
+from listings.services import import_job_create
 
 pytestmark = pytest.mark.django_db
 
@@ -201,3 +203,69 @@ def test_management_command_reports_a_failed_file(tmp_path):
     with pytest.raises(CommandError, match="Import failed: The header has no 'sku' column."):
         call_command("catalog_import", str(path), stdout=StringIO())
     assert Product.objects.count() == 0
+
+
+def test_a_file_without_the_price_column_updates_other_fields_of_existing_products():
+    # given products in the catalog (the previous import wrote a price-less row as a product without a price,
+    # which the database refused: the whole import stopped)
+    run_import(HEADER + "MUG-1,Mug,Acme,036000291452,,9.99,10,1.25\nMUG-2,Plate,Acme,,,4.00,2,\n")
+    # when a file names only some columns, or a JSON Lines file only some keys per line
+    csv_job = run_import("sku,brand\nMUG-1,Globex\n")
+    jsonl_job = run_import('{"sku": "MUG-2", "name": "Big plate"}\n{"sku": "MUG-1", "quantity": 7}\n', "c.jsonl")
+    # then
+    assert (csv_job.status, csv_job.updated_count, jsonl_job.status, jsonl_job.updated_count) == ("done", 1, "done", 2)
+    assert sorted(Product.objects.values_list("sku", "name", "brand", "price", "quantity")) == [
+        ("MUG-1", "Mug", "Globex", Decimal("9.99"), 7),
+        ("MUG-2", "Big plate", "Acme", Decimal("4.00"), 2),
+    ]
+
+
+def test_a_file_that_is_not_utf8_further_down_keeps_the_chunks_before_it():
+    # given a file whose 1,001st data row is not UTF-8 (past the first buffer the reader decodes)
+    good = "".join(f"OK-{n:04d},Product {n},Acme,,,1.00,1,\n" for n in range(1000))
+    data = HEADER.encode() + good.encode() + "BAD-1,Caf\xe9,Acme,,,1.00,1,\n".encode("latin-1")
+    # when it is imported 100 rows per transaction
+    job = run_import(data, batch_size=100)
+    # then the job says why it stopped, the chunks before the bad one are kept whole, and no more
+    assert job.status == ImportJob.Status.FAILED
+    assert job.failure.startswith("The file is not valid UTF-8: save it as CSV UTF-8 and import it again after row ")
+    kept = sorted(Product.objects.values_list("sku", flat=True))
+    assert kept == [f"OK-{n:04d}" for n in range(len(kept))]
+    assert len(kept) % 100 == 0
+    assert len(kept) >= 100
+    assert (job.rows_processed, job.created_count, StockMovement.objects.count()) == (len(kept),) * 3
+
+
+def test_a_failure_while_writing_stops_the_reader_and_keeps_the_chunks_before_it(monkeypatch):
+    # given a database error on the second chunk
+    from django.db import DatabaseError
+
+    from listings import catalog_import
+
+    applied = []
+    real_apply = catalog_import._chunk_apply
+
+    def failing_apply(chunk, **kwargs):
+        if applied:
+            raise DatabaseError("connection lost")
+        applied.append(chunk.rows)
+        return real_apply(chunk, **kwargs)
+
+    monkeypatch.setattr(catalog_import, "_chunk_apply", failing_apply)
+    content = HEADER + "".join(f"OK-{n},Product {n},Acme,,,1.00,1,\n" for n in range(6))
+    job = import_job_create(uploaded_file=SimpleUploadedFile("c.csv", content.encode()), run=False)
+    # when
+    with pytest.raises(DatabaseError):
+        catalog_import_run(job=job, batch_size=2)
+    # then
+    job.refresh_from_db()
+    assert (job.status, job.failure) == (
+        ImportJob.Status.FAILED,
+        "The import stopped unexpectedly (DatabaseError); rows before it were kept.",
+    )
+    assert sorted(Product.objects.values_list("sku", flat=True)) == ["OK-0", "OK-1"]
+    assert not [thread for thread in threading.enumerate() if thread.name == "catalog-import-reader"]
+    # and the same connection imports again (its staging tables were dropped)
+    monkeypatch.setattr(catalog_import, "_chunk_apply", real_apply)
+    job = catalog_import_run(job=job, batch_size=2)
+    assert (job.status, job.created_count, job.unchanged_count) == ("done", 4, 2)

@@ -14,8 +14,9 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from inventory.models import StockMovement
+from listings.catalog_import import catalog_import_run
 from listings.models import ImportJob, ImportRowError, Product
-from listings.services import catalog_import_run, import_job_create
+from listings.services import import_job_create
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -71,9 +72,9 @@ MIXED_JSONL = [
 ]
 
 
-def run_import(content: str, name: str, *, actor=None) -> ImportJob:
+def run_import(content: str, name: str, *, batch_size: int, actor=None) -> ImportJob:
     job = import_job_create(uploaded_file=SimpleUploadedFile(name, content.encode()), actor=actor, run=False)
-    return catalog_import_run(job=job)
+    return catalog_import_run(job=job, batch_size=batch_size)
 
 
 def catalog() -> list[tuple]:
@@ -113,10 +114,13 @@ def touched(before: dict, after: dict) -> list[str]:
     return sorted(sku for sku, stamp in after.items() if before.get(sku) != stamp)
 
 
-def test_first_import_then_a_mixed_csv_then_a_mixed_json_lines_file():
+# The files fit in one batch of the implementation these values come from; the set-based import must give the
+# same whatever its chunk size (a repeated SKU is found across chunks as within one).
+@pytest.mark.parametrize("batch_size", [1, 4, 10_000])
+def test_first_import_then_a_mixed_csv_then_a_mixed_json_lines_file(batch_size):
     importer = UserFactory(username="importer")
     # given a first import (every row a create)
-    first = run_import(FIRST_IMPORT, "first.csv", actor=importer)
+    first = run_import(FIRST_IMPORT, "first.csv", batch_size=batch_size, actor=importer)
     assert counters(first) == ("done", 7, 7, 0, 0, 0)
     assert row_errors(first) == []
     assert movements(first) == [
@@ -130,7 +134,7 @@ def test_first_import_then_a_mixed_csv_then_a_mixed_json_lines_file():
     before_csv = stamps()
 
     # when a mixed CSV comes
-    mixed = run_import(MIXED_CSV, "mixed.csv")
+    mixed = run_import(MIXED_CSV, "mixed.csv", batch_size=batch_size)
 
     # then
     assert counters(mixed) == ("done", 18, 3, 6, 1, 8)
@@ -172,7 +176,7 @@ def test_first_import_then_a_mixed_csv_then_a_mixed_json_lines_file():
 
     # when a JSON Lines file comes, its keys varying per line
     content = "\n".join(line if isinstance(line, str) else json.dumps(line) for line in MIXED_JSONL) + "\n"
-    jsonl = run_import(content, "mixed.jsonl")
+    jsonl = run_import(content, "mixed.jsonl", batch_size=batch_size)
 
     # then
     assert counters(jsonl) == ("done", 12, 1, 3, 1, 7)

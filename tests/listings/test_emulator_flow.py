@@ -6,9 +6,9 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from channel_manager.models import Feed
+from listings.catalog_import import catalog_import_run
 from listings.models import Listing, Product, StoreAttributeMapping
 from listings.services import (
-    catalog_import_run,
     import_job_create,
     listings_add,
     listings_match,

@@ -5,9 +5,10 @@ from pathlib import Path
 from django.core.files import File
 from django.core.management.base import BaseCommand, CommandError
 
+from listings.catalog_import import CHUNK_ROWS, catalog_import_run
 from listings.catalog_io import CatalogFileInvalid
 from listings.models import ImportJob, ImportRowError
-from listings.services import IMPORT_BATCH_SIZE, catalog_import_run, import_job_create
+from listings.services import import_job_create
 
 
 class Command(BaseCommand):
@@ -18,7 +19,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("file", help="Path to a .csv or .jsonl file")
-        parser.add_argument("--batch-size", type=int, default=IMPORT_BATCH_SIZE)
+        parser.add_argument("--batch-size", type=int, default=CHUNK_ROWS, help="rows checked and staged at a time")
         parser.add_argument("--max-errors-shown", type=int, default=200)
 
     def handle(self, *args, file: str, batch_size: int, max_errors_shown: int, **options):

@@ -1,0 +1,444 @@
+"""Catalog import: a CSV or JSON Lines file applied to the catalog, set-based, in chunks of rows.
+
+- Reading and checking: the file is streamed row by row (`listings.catalog_io`) and each row is checked
+  in Python by `product_fields_clean` (the one judge of product values, shared with the form and admin).
+  This runs in a background thread, a chunk ahead of the database work, so the two overlap (the thread
+  never touches the database; it hands over lists of checked rows through a bounded queue).
+- Applying a chunk, in one transaction: its good rows are staged in a temporary table (COPY on PostgreSQL,
+  one executemany elsewhere), its bad rows in another, with their row number, field and message. Then a
+  few statements keyed on SKU, whatever the number of rows: a SKU already seen in the file, or a new
+  product missing a required field, becomes a row error; the existing products are locked (PostgreSQL:
+  `SELECT ... FOR UPDATE`, in id order) and compared with the staged values; only those that differ are
+  updated (one UPDATE ... FROM); new products are inserted (one INSERT ... SELECT). Quantity changes,
+  with the quantity before read under the lock, are announced with `listings.signals.product_quantities_set`
+  (the inventory app logs the stock movements, one bulk insert), other changes with `products_changed`
+  (the sync engine nudges its planners once, after commit). The chunk's row errors and the job's counters
+  are written in the same transaction.
+
+So a chunk is all or nothing, the job's progress shows chunk by chunk, and no product stays locked longer
+than its chunk takes (order intake moving stock waits a fraction of a second, not the whole import). A
+file that turns out unreadable midway (not UTF-8 further down) keeps the chunks before it; running an
+import again is safe (products are matched on SKU; unchanged rows are counted as such and not written).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import operator
+import queue
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from listings.catalog_io import (
+    CSV_COLUMNS,
+    FIELDS_REQUIRED_FOR_NEW,
+    CatalogFileInvalid,
+    SourceRow,
+    csv_rows,
+    jsonl_rows,
+    product_fields_clean,
+)
+from listings.models import ImportJob, ImportRowError, Product
+from listings.signals import QuantityChange, product_quantities_set_send, products_changed_send
+
+logger = logging.getLogger(__name__)
+
+CHUNK_ROWS = 5000  # rows checked, then applied in one transaction, at a time
+STAGE = "catalog_import_stage"  # the chunk's good rows
+STAGE_ERRORS = "catalog_import_stage_error"  # the chunk's bad rows
+MATCH = "catalog_import_match"  # the chunk's rows whose SKU is in the catalog, with that product as it was
+SEEN = "catalog_import_seen"  # every SKU of a good row so far, with that row's number
+
+# Every product field of the file format, each with its bit in a staged row's `given` mask (the fields the row
+# sets: a CSV row sets its header's columns, a JSON Lines row its own keys), and the value a new product
+# takes when the file leaves the field out.
+FIELDS = CSV_COLUMNS[1:]
+BIT = {name: 1 << position for position, name in enumerate(FIELDS)}
+ALL_FIELDS = (1 << len(FIELDS)) - 1
+NEW_PRODUCT_DEFAULTS = {name: "" for name in FIELDS} | {"price": None, "quantity": 0, "shipping_weight": None}
+STAGE_COLUMNS = ("row_number", "sku", "given", *FIELDS)
+ERROR_COLUMNS = ("row_number", "position", "sku", "field", "message")
+
+
+@dataclass
+class _Chunk:
+    """Checked rows: `good` as staged tuples (STAGE_COLUMNS), `errors` as ERROR_COLUMNS tuples."""
+
+    good: list[tuple] = field(default_factory=list)
+    errors: list[tuple] = field(default_factory=list)
+    rows: int = 0
+    given_any: int = 0  # the fields some good row sets
+    given_all: int = ALL_FIELDS  # the fields every good row sets
+    bytes_read: int = 0
+    skus: set[str] = field(default_factory=set)
+    repeats: bool = False  # a SKU comes twice among the good rows
+
+
+@dataclass
+class _Counts:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rows_with_errors: int = 0
+
+
+def catalog_import_run(*, job: ImportJob, batch_size: int = CHUNK_ROWS, progress: Callable | None = None):
+    """Run an import (see the module docstring): every bad row is reported (row number, SKU, field, message)
+    and the good ones are imported, `batch_size` rows per transaction.
+
+    Safe to re-run: a re-run starts the job's counters and errors afresh and upserts on the unique SKU. A
+    file that cannot be read as a whole (bad header, not UTF-8) marks the job FAILED with the reason; the
+    chunks applied before a failure further down are kept. `progress(job_pk)` is called after each chunk.
+    """
+    ImportJob.objects.filter(pk=job.pk).update(
+        status=ImportJob.Status.RUNNING,
+        started_at=timezone.now(),
+        finished_at=None,
+        bytes_read=0,
+        rows_processed=0,
+        created_count=0,
+        updated_count=0,
+        unchanged_count=0,
+        error_count=0,
+        failure="",
+    )
+    ImportRowError.objects.filter(job=job).delete()
+    actor = job.created_by.get_username() if job.created_by_id else "import"
+    _stage_drop()
+    try:
+        _stage_create()
+        with job.file.open("rb") as binary:
+            for chunk in _in_background(_checked_chunks(job, binary, max(1, batch_size))):
+                with transaction.atomic():
+                    counts = _chunk_apply(chunk, actor=actor, reference=f"import {job.pk}")
+                    _execute(
+                        f"INSERT INTO {ImportRowError._meta.db_table} (job_id, row_number, sku, field, message) "  # noqa: S608
+                        f"SELECT %s, row_number, sku, field, message FROM {STAGE_ERRORS} ORDER BY row_number, position",
+                        [job.pk],
+                    )
+                    ImportJob.objects.filter(pk=job.pk).update(
+                        rows_processed=F("rows_processed") + chunk.rows,
+                        created_count=F("created_count") + counts.created,
+                        updated_count=F("updated_count") + counts.updated,
+                        unchanged_count=F("unchanged_count") + counts.unchanged,
+                        error_count=F("error_count") + counts.rows_with_errors,
+                        bytes_read=chunk.bytes_read,
+                    )
+                if progress:
+                    progress(job.pk)
+    except CatalogFileInvalid as error:
+        ImportJob.objects.filter(pk=job.pk).update(
+            status=ImportJob.Status.FAILED, failure=str(error), finished_at=timezone.now()
+        )
+    except Exception as error:
+        ImportJob.objects.filter(pk=job.pk).update(
+            status=ImportJob.Status.FAILED,
+            failure=f"The import stopped unexpectedly ({type(error).__name__}); rows before it were kept.",
+            finished_at=timezone.now(),
+        )
+        raise
+    else:
+        ImportJob.objects.filter(pk=job.pk).update(
+            status=ImportJob.Status.DONE, bytes_read=job.file_size, finished_at=timezone.now()
+        )
+    finally:
+        _stage_drop()
+    job.refresh_from_db()
+    return job
+
+
+# --- reading and checking (in a background thread: no database here) -----------------------------
+
+
+def _checked_chunks(job: ImportJob, binary, size: int) -> Iterator[_Chunk]:
+    """The file's rows checked, `size` at a time. Raises CatalogFileInvalid for a file unreadable as a whole."""
+    reader = csv_rows if job.file_format == ImportJob.Format.CSV else jsonl_rows
+    columns, rows = reader(binary)
+    chunk = _Chunk()
+    for row in rows:
+        _row_check(row, columns, chunk)
+        if chunk.rows >= size:
+            chunk.bytes_read = _tell(binary)
+            yield chunk
+            chunk = _Chunk()
+    chunk.bytes_read = job.file_size
+    yield chunk
+
+
+def _row_check(row: SourceRow, columns: list[str] | None, chunk: _Chunk) -> None:
+    chunk.rows += 1
+    if row.unreadable:
+        chunk.errors.append((row.row_number, 0, "", "", f"Row {row.unreadable}"))
+        return
+    fields = columns or list(row.values)
+    clean, field_errors = product_fields_clean(row.values, fields=fields)
+    if field_errors:
+        sku = clean.get("sku", str(row.values.get("sku", ""))[:255])
+        chunk.errors.extend(
+            (row.row_number, position, sku, error.field, error.message) for position, error in enumerate(field_errors)
+        )
+        return
+    given = _given(tuple(fields))
+    sku = clean["sku"]
+    if sku in chunk.skus:
+        chunk.repeats = True
+    chunk.skus.add(sku)
+    chunk.given_any |= given
+    chunk.given_all &= given
+    chunk.good.append((row.row_number, sku, given, *_staged_values(NEW_PRODUCT_DEFAULTS | clean)))
+
+
+_staged_values = operator.itemgetter(*FIELDS)
+
+
+@functools.lru_cache(maxsize=256)
+def _given(fields: tuple[str, ...]) -> int:
+    """The `given` mask of a row that sets `fields`."""
+    return sum(BIT.get(name, 0) for name in set(fields))
+
+
+def _tell(binary) -> int:
+    try:
+        return binary.tell()
+    except (OSError, ValueError, AttributeError):  # a closed file (read to the end) or one that cannot tell
+        return 0
+
+
+_END = object()
+
+
+def _in_background(chunks: Iterator[_Chunk], *, ahead: int = 1) -> Iterator[_Chunk]:
+    """Iterate `chunks` in a thread, at most `ahead` chunks in advance: the next chunk is read and checked
+    while the caller writes this one. An exception in the thread is raised here; stopping early stops it."""
+    handover: queue.Queue = queue.Queue(maxsize=ahead)
+    stop = threading.Event()
+
+    def hand(item) -> bool:
+        while not stop.is_set():
+            try:
+                handover.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for chunk in chunks:
+                if not hand(chunk):
+                    return
+            hand(_END)
+        except BaseException as error:  # handed to the consumer, which raises it  # noqa: BLE001
+            hand(error)
+
+    thread = threading.Thread(target=produce, name="catalog-import-reader", daemon=True)
+    thread.start()
+    try:
+        while (item := handover.get()) is not _END:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join()
+
+
+# --- applying a chunk (in the caller's transaction) -----------------------------------------------
+
+
+def _stage_create() -> None:
+    """The temporary tables (this connection only), column types from the Product model."""
+    types = {name: Product._meta.get_field(name).db_type(connection) for name in ("sku", *FIELDS)}
+    columns = ", ".join(f"{name} {types[name]}" for name in FIELDS)
+    for statement in (
+        f"CREATE TEMPORARY TABLE {STAGE} (row_number integer NOT NULL, sku {types['sku']} NOT NULL, "
+        f"given integer NOT NULL, {columns})",
+        f"CREATE TEMPORARY TABLE {STAGE_ERRORS} (row_number integer NOT NULL, position integer NOT NULL, "
+        "sku varchar(255) NOT NULL, field varchar(50) NOT NULL, message text NOT NULL)",
+        f"CREATE TEMPORARY TABLE {MATCH} (row_number integer NOT NULL, product_id bigint NOT NULL, "
+        "quantity_before integer NOT NULL, changed integer NOT NULL)",
+        f"CREATE TEMPORARY TABLE {SEEN} (sku {types['sku']} PRIMARY KEY, first_row integer NOT NULL)",
+    ):
+        _execute(statement)
+
+
+def _stage_drop() -> None:
+    for table in (STAGE, STAGE_ERRORS, MATCH, SEEN):
+        _execute(f"DROP TABLE IF EXISTS {table}")
+
+
+def _chunk_apply(chunk: _Chunk, *, actor: str, reference: str) -> _Counts:
+    product = Product._meta.db_table
+    # emptied for the chunk (TRUNCATE: temporary tables are never vacuumed, dead rows would pile up)
+    emptying = "TRUNCATE" if connection.vendor == "postgresql" else "DELETE FROM"
+    for table in (STAGE, STAGE_ERRORS, MATCH):
+        _execute(f"{emptying} {table}")
+    _stage_write(STAGE, STAGE_COLUMNS, chunk.good)
+    _stage_write(STAGE_ERRORS, ERROR_COLUMNS, chunk.errors)
+    # A SKU seen again (in an earlier chunk, or earlier in this one): the first good row wins.
+    duplicate = (
+        "'SKU ' || s.sku || ' appears again in this file (first on row ' || CAST(f.first_row AS text) "
+        "|| '); row skipped.'"
+    )
+    staged = len(chunk.good)
+    reported = _errors_add(
+        field="sku", position=0, message=duplicate, source=f"{STAGE} s JOIN {SEEN} f ON f.sku = s.sku"
+    )
+    if chunk.repeats:
+        reported += _errors_add(
+            field="sku",
+            position=0,
+            message=duplicate,
+            source=f"{STAGE} s JOIN (SELECT sku, MIN(row_number) AS first_row FROM {STAGE} GROUP BY sku "  # noqa: S608
+            f"HAVING COUNT(*) > 1) f ON f.sku = s.sku WHERE s.row_number > f.first_row "
+            f"AND NOT EXISTS (SELECT 1 FROM {SEEN} e WHERE e.sku = s.sku)",
+        )
+    if reported:
+        staged -= _stage_rows_drop_reported()
+    _execute(f"INSERT INTO {SEEN} (sku, first_row) SELECT sku, row_number FROM {STAGE}")  # noqa: S608
+    # The products the chunk names, with their quantity and the fields each row would change (a mask, 0:
+    # unchanged). On PostgreSQL they are locked, in id order (two imports never deadlock), so the quantities
+    # read here are the ones the stock movements start from.
+    differs = " + ".join(
+        f"CASE WHEN (s.given & {bit}) <> 0 AND s.{name} {_distinct()} p.{name} THEN {bit} ELSE 0 END"
+        for name, bit in _bits(chunk.given_any)
+    )
+    _execute(
+        f"INSERT INTO {MATCH} (row_number, product_id, quantity_before, changed) "  # noqa: S608
+        f"SELECT s.row_number, p.id, p.quantity, {differs or 0} FROM {STAGE} s JOIN {product} p ON p.sku = s.sku"
+        + (" ORDER BY p.id FOR UPDATE OF p" if connection.vendor == "postgresql" else "")
+    )
+    new_rows = f"{STAGE} s WHERE NOT EXISTS (SELECT 1 FROM {MATCH} m WHERE m.row_number = s.row_number)"  # noqa: S608
+    missing = 0
+    for position, name in enumerate(FIELDS_REQUIRED_FOR_NEW, start=1):
+        if not chunk.given_all & BIT[name]:  # some row leaves it out
+            missing += _errors_add(
+                field=name,
+                position=position,
+                message=f"'{name} is required for a new product (SKU ' || s.sku || ' is not in the catalog).'",
+                source=f"{new_rows} AND (s.given & {BIT[name]}) = 0",
+            )
+    if missing:
+        staged -= _stage_rows_drop_reported()
+    matched, changed = _fetch(f"SELECT COUNT(*), COUNT(CASE WHEN changed <> 0 THEN 1 END) FROM {MATCH}")[0]  # noqa: S608
+    now = timezone.now()
+    updated = _products_update(chunk, now=now) if changed else 0
+    created = _products_insert(new_rows, now=now) if staged > matched else []
+    _changes_announce(created=created, actor=actor, reference=reference)
+    errors = _fetch(f"SELECT COUNT(DISTINCT row_number) FROM {STAGE_ERRORS}")[0][0]  # noqa: S608
+    return _Counts(created=len(created), updated=updated, unchanged=matched - changed, rows_with_errors=errors)
+
+
+def _stage_write(table: str, columns: Sequence[str], rows: list[tuple]) -> None:
+    if not rows:
+        return
+    names = ", ".join(columns)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            placeholders = ", ".join(["%s"] * len(columns))
+            cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({placeholders})", rows)  # noqa: S608
+
+
+def _bits(mask: int) -> list[tuple[str, int]]:
+    """(field, bit) of the fields in `mask`."""
+    return [(name, bit) for name, bit in BIT.items() if mask & bit]
+
+
+def _distinct() -> str:
+    return "IS DISTINCT FROM" if connection.vendor == "postgresql" else "IS NOT"
+
+
+def _errors_add(*, field: str, position: int, message: str, source: str) -> int:
+    """Row errors found in SQL: one for each staged row of `source` (aliased s) on `field`, `message` an SQL
+    expression. Only names and literals of this module are formatted into the statement. Returns how many."""
+    return _execute(
+        f"INSERT INTO {STAGE_ERRORS} (row_number, position, sku, field, message) "  # noqa: S608
+        f"SELECT s.row_number, {position}, s.sku, '{field}', {message} FROM {source}"
+    )
+
+
+def _stage_rows_drop_reported() -> int:
+    return _execute(f"DELETE FROM {STAGE} WHERE row_number IN (SELECT row_number FROM {STAGE_ERRORS})")  # noqa: S608
+
+
+def _products_update(chunk: _Chunk, *, now: datetime) -> int:
+    """Write the staged fields of every existing product that differs; the others are not touched."""
+    table = Product._meta.db_table
+    assignments = []
+    for name, bit in _bits(chunk.given_any):
+        if chunk.given_all & bit:
+            assignments.append(f"{name} = s.{name}")
+        else:
+            assignments.append(f"{name} = CASE WHEN (s.given & {bit}) <> 0 THEN s.{name} ELSE {table}.{name} END")
+    return _execute(
+        f"UPDATE {table} SET {', '.join(assignments)}, updated_at = %s FROM {STAGE} s "  # noqa: S608
+        f"JOIN {MATCH} m ON m.row_number = s.row_number WHERE m.product_id = {table}.id AND m.changed <> 0",
+        [connection.ops.adapt_datetimefield_value(now)],
+    )
+
+
+def _products_insert(new_rows: str, *, now: datetime) -> list[tuple[int, int]]:
+    """Insert the staged rows whose SKU is new, in file order (ids follow the rows). Returns their (id,
+    quantity)."""
+    names = ("sku", *FIELDS)
+    stamp = connection.ops.adapt_datetimefield_value(now)
+    return _fetch(
+        f"INSERT INTO {Product._meta.db_table} ({', '.join(names)}, created_at, updated_at) "  # noqa: S608
+        f"SELECT {', '.join(f's.{name}' for name in names)}, %s, %s FROM {new_rows} ORDER BY s.row_number "
+        "RETURNING id, quantity",
+        [stamp, stamp],
+    )
+
+
+def _changes_announce(*, created: list[tuple[int, int]], actor: str, reference: str) -> None:
+    """Send the catalog signals for the chunk: the quantities set, with their value before (a new
+    product's is 0), and the products whose other fields changed (a new product: all of them)."""
+    quantity_bit = BIT["quantity"]
+    updated = _fetch(
+        f"SELECT m.product_id, m.quantity_before, s.quantity, m.changed FROM {MATCH} m "  # noqa: S608
+        f"JOIN {STAGE} s ON s.row_number = m.row_number WHERE m.changed <> 0"
+    )
+    quantities = [QuantityChange(product_id, 0, after) for product_id, after in created if after]
+    quantities += [
+        QuantityChange(product_id, before, after)
+        for product_id, before, after, changed in updated
+        if changed & quantity_bit
+    ]
+    changed_ids = [product_id for product_id, _ in created]
+    changed_mask = ALL_FIELDS if created else 0
+    for product_id, _, _, changed in updated:
+        if changed & ~quantity_bit:
+            changed_ids.append(product_id)
+            changed_mask |= changed
+    product_quantities_set_send(sender=ImportJob, changes=quantities, reason="import", actor=actor, reference=reference)
+    products_changed_send(
+        sender=ImportJob,
+        product_ids=changed_ids,
+        fields=[name for name, bit in _bits(changed_mask) if name != "quantity"],
+    )
+
+
+# --- SQL helpers ---------------------------------------------------------------------------------
+
+
+def _execute(sql: str, params: Sequence | None = None) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return max(cursor.rowcount, 0)
+
+
+def _fetch(sql: str, params: Sequence | None = None) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
