@@ -39,8 +39,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -51,31 +49,24 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.stack import (  # noqa: E402
+    beat_command,
+    free_port,
+    stack_environment,
+    stack_start,
+    stack_stop,
+    web_command,
+    worker_command,
+)
+
 SECRET = "bench-latency-secret"  # noqa: S105 - the throwaway emulator seller of this run
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def environment(database_url: str | None, workdir: Path, port: int) -> dict[str, str]:
-    from cryptography.fernet import Fernet
-
-    from channel_manager.embedded_redis import embedded_redis_start
-
-    env = dict(os.environ)
-    env["DJANGO_SETTINGS_MODULE"] = "channel_manager.settings.local"
-    env["DATABASE_URL"] = database_url or f"sqlite:///{workdir}/bench.sqlite3"
-    env["REDIS_URL"] = embedded_redis_start(directory=workdir / "redis")
-    env.setdefault("DJANGO_SECRET_KEY", "bench-latency-not-secret")
-    env["FIELD_ENCRYPTION_KEYS"] = Fernet.generate_key().decode()
-    env["WALMART_EMULATOR_BASE_URL"] = f"http://127.0.0.1:{port}/walmart-emulator"
-    env["DJANGO_DEBUG"] = "false"
-    env["DJANGO_ALLOWED_HOSTS"] = "127.0.0.1,localhost"
-    env["LOG_LEVEL"] = "WARNING"
-    return env
+    return stack_environment(
+        database_url=database_url or f"sqlite:///{workdir}/bench.sqlite3", workdir=workdir, port=port
+    )
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -181,29 +172,8 @@ def main() -> int:
     )
     print(f"database: {env['DATABASE_URL'].split(':', 1)[0]}; {count:,} matched listings in sync; port {port}")
 
-    commands = {
-        "web": [*manage, "runserver", f"127.0.0.1:{port}", "--noreload"],
-        "worker": [sys.executable, "-m", "celery", "-A", "channel_manager", "worker", "-l", "warning", "-c", "2"],
-        "beat": [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "channel_manager",
-            "beat",
-            "-l",
-            "warning",
-            "-s",
-            str(workdir / "beat-schedule"),
-        ],
-    }
-    logs = {name: (workdir / f"{name}.log").open("w") for name in commands}
-    processes = {
-        name: subprocess.Popen(  # noqa: S603
-            command, cwd=ROOT, env=env, stdout=logs[name], stderr=subprocess.STDOUT, start_new_session=True
-        )
-        for name, command in commands.items()
-    }
+    commands = {"web": web_command(port), "worker": worker_command(2), "beat": beat_command(workdir)}
+    processes = stack_start(commands, env=env, workdir=workdir)
     try:
         import requests
 
@@ -278,14 +248,7 @@ def main() -> int:
         print("logs:", workdir)
         return 0
     finally:
-        for process in processes.values():
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-        for process in processes.values():
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
+        stack_stop(processes)
 
 
 def load_hour(args) -> int:  # noqa: C901 - a linear script

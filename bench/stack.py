@@ -1,0 +1,115 @@
+"""The product's real processes for a benchmark: the environment of a run (`make run`'s settings, an embedded
+Redis private to the run, a fresh secret and encryption key, the emulator on a free port) and the web
+server, Celery worker and beat as child processes, each in its own session, stopped at the end."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def stack_environment(*, database_url: str, workdir: Path, port: int) -> dict[str, str]:
+    """The variables every process of the run gets (this one included, once it sets them)."""
+    from cryptography.fernet import Fernet
+
+    from channel_manager.embedded_redis import embedded_redis_start
+
+    env = dict(os.environ)
+    env.update(
+        DJANGO_SETTINGS_MODULE="channel_manager.settings.local",
+        DATABASE_URL=database_url,
+        REDIS_URL=embedded_redis_start(directory=workdir / "redis"),
+        DJANGO_SECRET_KEY="bench-not-secret",  # noqa: S106 - a throwaway run
+        FIELD_ENCRYPTION_KEYS=Fernet.generate_key().decode(),
+        WALMART_EMULATOR_BASE_URL=f"http://127.0.0.1:{port}/walmart-emulator",
+        DJANGO_DEBUG="false",
+        DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
+        MEDIA_ROOT=str(workdir / "media"),
+        LOG_LEVEL="WARNING",
+        PYTHONPATH=str(ROOT),
+    )
+    return env
+
+
+def web_command(port: int) -> list[str]:
+    return [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"]
+
+
+def worker_command(concurrency: int = 2) -> list[str]:
+    return [sys.executable, "-m", "celery", "-A", "channel_manager", "worker", "-l", "warning", "-c", str(concurrency)]
+
+
+def beat_command(workdir: Path) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "channel_manager",
+        "beat",
+        "-l",
+        "warning",
+        "-s",
+        str(workdir / "beat"),
+    ]
+
+
+def web_up(port: int, *, timeout: float = 30.0) -> bool:
+    """Whether the web server answers /healthz within `timeout` seconds."""
+    import requests
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(requests.RequestException):
+            if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code in (200, 503):
+                return True
+        time.sleep(0.3)
+    return False
+
+
+def stack_start(commands: dict[str, list[str]], *, env: dict[str, str], workdir: Path) -> dict[str, subprocess.Popen]:
+    """Start each named command, each in its own session, its output in `workdir/<name>.log`."""
+    processes = {}
+    for name, command in commands.items():
+        with (workdir / f"{name}.log").open("w") as log:
+            processes[name] = subprocess.Popen(  # noqa: S603 - the product's own commands
+                command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
+    return processes
+
+
+def stack_stop(processes: dict[str, subprocess.Popen]) -> None:
+    """Stop every process with its session: SIGTERM, then SIGKILL after 15 s."""
+    for process in processes.values():
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+    for process in processes.values():
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+
+
+@contextlib.contextmanager
+def stack_processes(commands: dict[str, list[str]], *, env: dict[str, str], workdir: Path) -> Iterator[dict]:
+    """`stack_start`, and `stack_stop` on the way out whatever happened."""
+    processes = stack_start(commands, env=env, workdir=workdir)
+    try:
+        yield processes
+    finally:
+        stack_stop(processes)
