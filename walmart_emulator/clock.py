@@ -35,5 +35,11 @@ def clock_reset() -> None:
     EmulatorClock.objects.update_or_create(pk=1, defaults={"offset_seconds": 0.0})
 
 
+def waiting_status(*, received_at: datetime, due_at: datetime, now: datetime) -> str:
+    """What Walmart shows for work it has accepted and not finished (a feed, a report): RECEIVED for the first
+    half of the wait, INPROGRESS for the second."""
+    return "RECEIVED" if now < received_at + (due_at - received_at) / 2 else "INPROGRESS"
+
+
 def epoch_ms(value: datetime) -> int:
     return int(value.timestamp() * 1000)

@@ -24,7 +24,7 @@ from django.conf import settings
 from django.db import transaction
 
 from walmart_emulator.bulk import bulk_insert, bulk_update
-from walmart_emulator.clock import emulator_now
+from walmart_emulator.clock import emulator_now, waiting_status
 from walmart_emulator.errors import EmulatorError
 from walmart_emulator.identifiers import InvalidIdentifier, identifier_to_gtin14
 from walmart_emulator.models import CatalogItem, Feed, FeedItemResult, Offer, Seller
@@ -148,8 +148,7 @@ def feed_submit(*, seller: Seller, feed_type: str, content: bytes, ship_node: st
 def feed_display_status(feed: Feed, now: datetime) -> str:
     if feed.is_final:
         return feed.status
-    half = feed.received_at + (feed.due_at - feed.received_at) / 2
-    return Feed.Status.RECEIVED if now < half else Feed.Status.INPROGRESS
+    return waiting_status(received_at=feed.received_at, due_at=feed.due_at, now=now)
 
 
 def feed_process_due(*, feed: Feed, now: datetime | None = None) -> Feed:
@@ -356,6 +355,7 @@ def _process_match(feed: Feed, data, now: datetime) -> list[ItemOutcome]:
     reason = "" if feed.seller.is_live else "Seller is not live yet: the offer is staged."
     to_create: list[tuple] = []
     to_update: list[tuple] = []
+    newly_published: list[str] = []
     for outcome in outcomes:
         if outcome.errors:
             continue
@@ -405,6 +405,8 @@ def _process_match(feed: Feed, data, now: datetime) -> list[ItemOutcome]:
             )
             offered_items[catalog_item.pk] = outcome.sku
             outcome.wpid = wpid
+            if status == Offer.PublishedStatus.PUBLISHED:
+                newly_published.append(outcome.sku)
         else:
             published, why = (
                 (offer.published_status, offer.unpublished_reason)
@@ -413,6 +415,8 @@ def _process_match(feed: Feed, data, now: datetime) -> list[ItemOutcome]:
             )
             to_update.append((offer.pk, price, weight, now, Offer.LifecycleStatus.ACTIVE, published, why))
             outcome.wpid = offer.wpid
+            if published == Offer.PublishedStatus.PUBLISHED != offer.published_status:
+                newly_published.append(outcome.sku)
     bulk_insert(
         Offer,
         (
@@ -440,6 +444,9 @@ def _process_match(feed: Feed, data, now: datetime) -> list[ItemOutcome]:
         ("price", "shipping_weight", "updated_at", "lifecycle_status", "published_status", "unpublished_reason"),
         to_update,
     )
+    from walmart_emulator.item_events import offers_published_emit
+
+    offers_published_emit(seller=feed.seller, skus=newly_published)
     return outcomes
 
 

@@ -87,6 +87,7 @@ class Offer(models.Model):
         UNPUBLISHED = "UNPUBLISHED"
         STAGE = "STAGE"
         IN_PROGRESS = "IN_PROGRESS"
+        SYSTEM_PROBLEM = "SYSTEM_PROBLEM"
 
     class LifecycleStatus(models.TextChoices):
         ACTIVE = "ACTIVE"
@@ -122,6 +123,8 @@ class Offer(models.Model):
     class Meta:
         ordering = ["pk"]
         constraints = [models.UniqueConstraint(fields=["seller", "sku"], name="wme_offer_seller_sku_unique")]
+        # The items and inventories listings page a seller's offers by primary key.
+        indexes = [models.Index(fields=["seller", "id"], name="wme_offer_seller_pk")]
 
     def __str__(self) -> str:
         return f"{self.sku} ({self.published_status})"
@@ -396,3 +399,37 @@ class RateLimitBucket(models.Model):
 
     def __str__(self) -> str:
         return f"{self.seller_id} {self.family} {self.tokens:.1f}"
+
+
+class ReportRequest(models.Model):
+    """An on-request report (`POST /v3/reports/reportRequests`); the file is made when the request is due."""
+
+    class Status(models.TextChoices):
+        RECEIVED = "RECEIVED"
+        INPROGRESS = "INPROGRESS"
+        READY = "READY"
+        ERROR = "ERROR"
+
+    seller = models.ForeignKey(Seller, on_delete=models.CASCADE, related_name="report_requests")
+    request_id = models.CharField(max_length=40, unique=True)
+    report_type = models.CharField(max_length=40)
+    report_version = models.CharField(max_length=10)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.RECEIVED)
+    payload = models.JSONField(default=dict, blank=True, help_text="rowFilters / excludeColumns as sent.")
+    submitted_at = models.DateTimeField()
+    due_at = models.DateTimeField()
+    generated_at = models.DateTimeField(null=True, blank=True)
+    file = models.BinaryField(null=True, blank=True, help_text="The report as Walmart serves it: a zipped CSV.")
+    row_count = models.PositiveIntegerField(default=0)
+    error_description = models.CharField(max_length=300, blank=True, default="")
+
+    class Meta:
+        ordering = ["-pk"]
+        indexes = [models.Index(fields=["status", "due_at"], name="wme_report_status_due")]
+
+    def __str__(self) -> str:
+        return f"{self.report_type} {self.request_id} {self.status}"
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in (self.Status.READY, self.Status.ERROR)

@@ -24,6 +24,7 @@ DEFAULTS: dict[str, dict[str, int]] = {
     "inventory_read": {"count": 900, "seconds": 60},
     "price_update": {"count": 100, "seconds": 3600},
     "items_read": {"count": 900, "seconds": 60},
+    "items_list": {"count": 300, "seconds": 60},
     "items_retire": {"count": 900, "seconds": 60},
     "feeds_status": {"count": 5000, "seconds": 60},
     "feeds:MP_ITEM_MATCH": {"count": 10, "seconds": 3600},
@@ -35,6 +36,9 @@ DEFAULTS: dict[str, dict[str, int]] = {
     "returns_refund": {"count": 60, "seconds": 60},
     "webhooks": {"count": 200, "seconds": 60},
     "settings": {"count": 60, "seconds": 60},
+    # Walmart's on-request reports guide: one request per report type per hour; reads are unconfirmed.
+    "reports": {"count": 1, "seconds": 3600},
+    "reports_read": {"count": 600, "seconds": 60},
 }
 
 

@@ -165,13 +165,20 @@ def offer_get(*, seller: Seller, sku: str) -> Offer:
 
 
 def offer_retire(*, seller: Seller, sku: str) -> Offer:
-    """Retire (unpublish and deactivate) an offer. Raises EmulatorError(404) for an unknown SKU. Safe to re-run."""
-    offer = offer_get(seller=seller, sku=sku)
-    offer.lifecycle_status = Offer.LifecycleStatus.RETIRED
-    offer.published_status = Offer.PublishedStatus.UNPUBLISHED
-    offer.unpublished_reason = "Retired by the seller."
-    offer.updated_at = emulator_now()
-    offer.save(update_fields=["lifecycle_status", "published_status", "unpublished_reason", "updated_at"])
+    """Retire (unpublish and deactivate) an offer; a published one emits OFFER_UNPUBLISHED. Raises
+    EmulatorError(404) for an unknown SKU. Safe to re-run."""
+    from walmart_emulator.item_events import offer_unpublished_payload
+
+    with transaction.atomic():
+        offer = offer_get(seller=seller, sku=sku)
+        was_published = offer.published_status == Offer.PublishedStatus.PUBLISHED
+        offer.lifecycle_status = Offer.LifecycleStatus.RETIRED
+        offer.published_status = Offer.PublishedStatus.UNPUBLISHED
+        offer.unpublished_reason = "Retired by the seller."
+        offer.updated_at = emulator_now()
+        offer.save(update_fields=["lifecycle_status", "published_status", "unpublished_reason", "updated_at"])
+        if was_published:
+            webhook_event_emit(seller=seller, event_type="OFFER_UNPUBLISHED", payload=offer_unpublished_payload(offer))
     return offer
 
 
@@ -238,12 +245,14 @@ def price_update(*, seller: Seller, body: dict) -> Offer:
 def emulator_sweep(*, now=None) -> dict[str, int]:
     """Apply every time-driven change that is due on the emulator clock. Safe to re-run."""
     from walmart_emulator.feeds import feeds_process_all_due
+    from walmart_emulator.reports import reports_process_all_due
 
     now = now or emulator_now()
     expired_tokens, _ = AccessToken.objects.filter(expires_at__lt=now - timedelta(days=1)).delete()
     return {
         "tokens_purged": expired_tokens,
         "feeds_processed": feeds_process_all_due(now=now),
+        "reports_made": reports_process_all_due(now=now),
         "status_rows_delivered": orders_deliver_due(now=now),
         "orders_auto_cancelled": orders_auto_cancel_due(now=now),
         "returns_auto_refunded": returns_auto_refund_due(now=now),

@@ -14,6 +14,16 @@ def feed_process_task(feed_pk: int) -> None:
 
 
 @shared_task
+def report_process_task(report_pk: int) -> None:
+    """Make a report if it is due (a status read later does it too, so a lost task loses nothing)."""
+    from walmart_emulator.models import ReportRequest
+    from walmart_emulator.reports import report_process
+
+    if ReportRequest.objects.filter(pk=report_pk).exists():
+        report_process(report_pk=report_pk)
+
+
+@shared_task
 def webhook_delivery_send_task(delivery_pk: int) -> None:
     """One delivery attempt; the service schedules the next one while attempts remain."""
     from walmart_emulator.webhooks import webhook_delivery_attempt

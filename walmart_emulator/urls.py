@@ -3,7 +3,7 @@ staff inspection pages under /walmart-emulator/inspect/."""
 
 from django.urls import path
 
-from walmart_emulator import views, views_inspect, views_orders
+from walmart_emulator import views, views_inspect, views_orders, views_reports
 
 app_name = "walmart_emulator"
 
@@ -38,6 +38,14 @@ urlpatterns = [
     ),
     path("v3/webhooks/eventTypes", views_orders.event_types, name="event_types"),
     path("v3/webhooks/test", views_orders.webhook_test, name="webhook_test"),
+    path("v3/reports/reportRequests", views_reports.report_requests, name="report_requests"),
+    path(
+        "v3/reports/reportRequests/<str:request_id>",
+        views_reports.report_request_detail,
+        name="report_request_detail",
+    ),
+    path("v3/reports/downloadReport", views_reports.download_report, name="download_report"),
+    path("reports/files/<str:request_id>.zip", views_reports.report_file, name="report_file"),
     path("v3/<path:rest>", views.unknown_path, name="unknown_path"),
     path("inspect/", views_inspect.seller_list, name="inspect_sellers"),
     path("inspect/<int:seller_id>/", views_inspect.seller_detail, name="inspect_seller"),

@@ -147,15 +147,18 @@ def _cursor_decode(cursor: str) -> int:
         ) from error
 
 
-@walmart_endpoint("items_read")
+@walmart_endpoint("items_list")
 def items(request: HttpRequest, seller: Seller):
-    """GET /v3/items: the seller's offers, by `nextCursor` (start with `*`) or `offset` + `limit`."""
+    """GET /v3/items: the seller's offers, by `nextCursor` (start with `*`; pages of up to 200, each answer
+    carries the cursor of the next page) or `offset` + `limit` (at most 50). Its own rate-limit family
+    (300 a minute by third-party notes, NOTES §14)."""
     api = "GMP_ITEM_QUERY_API"
     queryset = Offer.objects.filter(seller=seller).select_related("catalog_item").order_by("pk")
     for param, field in (
         ("sku", "sku"),
         ("lifecycleStatus", "lifecycle_status"),
         ("publishedStatus", "published_status"),
+        ("condition", "condition"),
     ):
         if request.GET.get(param):
             queryset = queryset.filter(**{field: request.GET[param]})

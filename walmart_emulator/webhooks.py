@@ -1,8 +1,13 @@
-"""Event notifications: the subscriptions API and delivery of order events to subscribed URLs.
+"""Event notifications: the subscriptions API and delivery of events to subscribed URLs.
 
 Events emitted: PO_CREATED (customer simulator), INTENT_TO_CANCEL (customer asks to cancel),
-PO_LINE_AUTOCANCELLED (auto-cancel sweep). A subscription to ORDER_UPDATES receives all three with
-`payload.subEventType` set. Body: `{"source": {"eventType", "eventTime", "eventId"}, "payload": {...}}`.
+PO_LINE_AUTOCANCELLED (auto-cancel sweep); a subscription to ORDER_UPDATES receives those three with
+`payload.subEventType` set. OFFER_PUBLISHED / OFFER_UNPUBLISHED (resource ITEM) when an offer's published
+status changes (match feed, retire, Walmart-side changes in item_events.py), BUY_BOX_CHANGED (PRICE) from the
+competition simulator, REPORT_STATUS (REPORTS) when an on-request report is ready. Event types and payloads:
+the notifications spec's eventTypes example and developer.walmart.com us-marketplace/docs pages
+offer-published-event, offer-unpublished-event, buy-box-changed-event, report-status-notification.
+Body: `{"source": {"eventType", "eventTime", "eventId"}, "payload": {...}}`.
 
 Delivery auth (`authDetails.authMethod`):
 - `HMAC`: header `authDetails.authHeaderName` (default `WM_SEC.SIGNATURE`) = lowercase **hex**
@@ -40,6 +45,10 @@ EVENT_TYPES = (
     ("ORDER", "INTENT_TO_CANCEL", "V1", "The customer asked to cancel order lines."),
     ("ORDER", "PO_LINE_AUTOCANCELLED", "V1", "Order lines were cancelled automatically (not shipped in time)."),
     ("ORDER", "ORDER_UPDATES", "V1", "All order events, with payload.subEventType."),
+    ("ITEM", "OFFER_PUBLISHED", "V1", "An offer was published."),
+    ("ITEM", "OFFER_UNPUBLISHED", "V1", "An offer went from published to unpublished."),
+    ("PRICE", "BUY_BOX_CHANGED", "V1", "The buy box winner or winning price of an item changed."),
+    ("REPORTS", "REPORT_STATUS", "V1", "An on-request report is ready (or failed)."),
 )
 EVENT_RESOURCES = {event_type: resource for resource, event_type, _, _ in EVENT_TYPES}
 AUTH_METHODS = ("HMAC", "BASIC_AUTH", "OAUTH", "NONE", "")
@@ -151,26 +160,37 @@ def webhook_event_emit(
     *, seller: Seller, event_type: str, payload: dict, now: datetime | None = None
 ) -> list[WebhookDelivery]:
     """Record one delivery per matching active subscription and send them after commit."""
+    return webhook_events_emit(seller=seller, event_type=event_type, payloads=[payload], now=now)
+
+
+def webhook_events_emit(
+    *, seller: Seller, event_type: str, payloads: list[dict], now: datetime | None = None
+) -> list[WebhookDelivery]:
+    """One event per payload (a feed can publish thousands of offers): one query for the subscriptions, one
+    bulk insert for the deliveries, each sent after commit. Nothing is written without a subscription."""
     now = now or emulator_now()
-    subscriptions = WebhookSubscription.objects.filter(
-        seller=seller, status="ACTIVE", event_type__in=[event_type, "ORDER_UPDATES"]
-    )
+    wanted = [event_type, "ORDER_UPDATES"] if EVENT_RESOURCES.get(event_type) == "ORDER" else [event_type]
+    subscriptions = list(WebhookSubscription.objects.filter(seller=seller, status="ACTIVE", event_type__in=wanted))
+    if not subscriptions or not payloads:
+        return []
     deliveries = []
     for subscription in subscriptions:
-        event_id = str(uuid.uuid4())
-        body_payload = payload if subscription.event_type == event_type else {**payload, "subEventType": event_type}
-        body = json.dumps(
-            {
-                "source": {"eventType": subscription.event_type, "eventTime": _iso(now), "eventId": event_id},
-                "payload": body_payload,
-            },
-            separators=(",", ":"),
-        )
-        deliveries.append(
-            WebhookDelivery.objects.create(
-                subscription=subscription, event_id=event_id, event_type=event_type, body=body, created_at=now
+        for payload in payloads:
+            event_id = str(uuid.uuid4())
+            body_payload = payload if subscription.event_type == event_type else {**payload, "subEventType": event_type}
+            body = json.dumps(
+                {
+                    "source": {"eventType": subscription.event_type, "eventTime": _iso(now), "eventId": event_id},
+                    "payload": body_payload,
+                },
+                separators=(",", ":"),
             )
-        )
+            deliveries.append(
+                WebhookDelivery(
+                    subscription=subscription, event_id=event_id, event_type=event_type, body=body, created_at=now
+                )
+            )
+    WebhookDelivery.objects.bulk_create(deliveries, batch_size=1000)
     from walmart_emulator.tasks import webhook_delivery_send_task
 
     for delivery in deliveries:

@@ -176,6 +176,7 @@ _APP_TUNABLES = {
     "RETURNS_AUTO_REFUND_HOURS": env.float("RETURNS_AUTO_REFUND_HOURS", default=None),
     "RETURNS_DEADLINE_WARNING_HOURS": env.float("RETURNS_DEADLINE_WARNING_HOURS", default=None),
     "WALMART_EMULATOR_FEED_DELAY_SECONDS": env.float("WALMART_EMULATOR_FEED_DELAY_SECONDS", default=None),
+    "WALMART_EMULATOR_REPORT_DELAY_SECONDS": env.float("WALMART_EMULATOR_REPORT_DELAY_SECONDS", default=None),
 }
 globals().update({name: value for name, value in _APP_TUNABLES.items() if value is not None})
 

@@ -41,6 +41,7 @@ CACHES["default"]["KEY_PREFIX"] = f"cm-test-{uuid.uuid4().hex[:8]}"  # noqa: F40
 # Tasks run in-process: tests call services and see the task's effects without a worker.
 # The emulator processes a feed as soon as it is read (tests that need the delay set their own).
 WALMART_EMULATOR_FEED_DELAY_SECONDS = 0
+WALMART_EMULATOR_REPORT_DELAY_SECONDS = 0
 
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True

@@ -118,7 +118,7 @@ def test_missing_service_name_header_is_400(wm):
 
 def test_every_answer_carries_rate_limit_headers(wm):
     response = wm.get("/v3/items")
-    assert response["x-current-token-count"] == "899"
+    assert response["x-current-token-count"] == "299"
     assert int(response["x-next-replenish-time"]) > 0
 
 

@@ -51,7 +51,7 @@ def test_seller_page_shows_offers_orders_feeds_and_buckets(staff_client, seller,
     assert "SKU-1" in page
     assert order.purchase_order_id in page
     assert "Created ×2" in page
-    assert "items_read" in page
+    assert "items_list" in page
     assert "<td>5</td>" in page  # Walmart-side quantity after the order
 
 
