@@ -9,10 +9,13 @@ Layers: `WalmartClient` -> `Requestor` (token, headers, typed errors) -> `Transp
 timeouts). One resource per API: `client.auth` (token_detail), `client.items` (iter_all, get, count,
 search, retire), `client.feeds` (submit, status, iter_item_results, iter_all; payload builders and
 `split_feed_items` in `walmart_client.resources.feeds`), `client.inventory` (get, update, update_nodes,
-iter_all), `client.prices` (update), `client.orders` (iter_all, iter_released, get, acknowledge, ship,
+iter_all: inputQty, availToSellQty, reservedQty per SKU and node), `client.prices` (update), `client.reports`
+(request, request_item_report, status, iter_requests, download_link, download_file, download: the ITEM report
+row by row), `client.orders` (iter_all, iter_released, get, acknowledge, ship,
 cancel, refund), `client.returns` (iter_all, refund), `client.notifications` (event_types, subscriptions,
-create_subscription, update_subscription, delete_subscription, test), `client.settings` (partner_profile,
-shipping_carriers). `client.rate_limits[family]` is Walmart's last reported bucket per endpoint family
+create_subscription, update_subscription, delete_subscription, test, item_event_types), `client.settings`
+(partner_profile: feed limits and whether the store is live, shipping_carriers). Webhook deliveries parse with
+`walmart_client.events.parse_event`. `client.rate_limits[family]` is Walmart's last reported bucket per endpoint family
 (`"orders.ship"`, `"inventory.update"`, `"feeds.submit.price"`, ...); `client.last_correlation_id` is the
 correlation id of the latest attempt.
 
@@ -31,6 +34,9 @@ from walmart_client.errors import (
     WalmartNotFound,
     WalmartPayloadTooLarge,
     WalmartRateLimited,
+    WalmartReportFailed,
+    WalmartReportFileError,
+    WalmartReportNotReady,
     WalmartResponseError,
     WalmartServerError,
 )
@@ -43,8 +49,12 @@ from walmart_client.models import (
     FeedSummary,
     Inventory,
     Item,
+    ItemReportRow,
     LineStatus,
+    PartnerProfile,
     RefundLine,
+    ReportDownload,
+    ReportRequest,
     ReturnRefundLine,
     ShipLine,
     TokenDetail,
@@ -67,12 +77,16 @@ __all__ = [
     "FeedSummary",
     "Inventory",
     "Item",
+    "ItemReportRow",
     "LineStatus",
     "MemoryRateLimitStore",
     "MemoryTokenCache",
     "RateLimitInfo",
     "RateLimitStore",
+    "PartnerProfile",
     "RefundLine",
+    "ReportDownload",
+    "ReportRequest",
     "ReturnRefundLine",
     "ShipLine",
     "TokenCache",
@@ -89,6 +103,9 @@ __all__ = [
     "WalmartOrderLine",
     "WalmartPayloadTooLarge",
     "WalmartRateLimited",
+    "WalmartReportFailed",
+    "WalmartReportFileError",
+    "WalmartReportNotReady",
     "WalmartResponseError",
     "WalmartReturn",
     "WalmartServerError",

@@ -20,6 +20,7 @@ from walmart_client.resources.items import Items
 from walmart_client.resources.notifications import Notifications
 from walmart_client.resources.orders import Orders
 from walmart_client.resources.prices import Prices
+from walmart_client.resources.reports import Reports
 from walmart_client.resources.returns import Returns
 from walmart_client.resources.settings import Settings
 from walmart_client.transport import Transport
@@ -103,6 +104,7 @@ class WalmartClient:
         self.returns = Returns(self.requestor)
         self.notifications = Notifications(self.requestor)
         self.settings = Settings(self.requestor)
+        self.reports = Reports(self.requestor)
 
     def __repr__(self) -> str:
         return f"<WalmartClient base_url={self.base_url!r} client_id={self.client_id!r}>"

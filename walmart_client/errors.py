@@ -158,3 +158,20 @@ class WalmartServerError(WalmartError):
 
 class WalmartResponseError(WalmartError):
     """A 2xx response whose body is not the JSON Walmart documents (cannot be parsed)."""
+
+
+class WalmartReportFailed(WalmartError):
+    """Walmart ended an on-request report in ERROR; request a new one."""
+
+
+class WalmartReportNotReady(WalmartError):
+    """The report is not READY yet (`request_status` says where it is): poll its status, then download."""
+
+    def __init__(self, message: str, *, request_status: str | None, **kwargs: Any) -> None:
+        self.request_status = request_status
+        super().__init__(message, **kwargs)
+
+
+class WalmartReportFileError(WalmartError):
+    """The report file could not be fetched (link expired or refused, HTTP error) or is not the zipped CSV
+    Walmart serves. Get a fresh download link and try again."""

@@ -857,17 +857,39 @@ _UNIT_SECONDS = {"SECOND": 1, "SECONDS": 1, "MINUTE": 60, "MINUTES": 60, "HOUR":
 _UNIT_BYTES = {"BYTES": 1, "BYTE": 1, "KB": 1024, "MB": 1024**2, "GB": 1024**3}
 
 
+# The seller account statuses of the partner profile's ACCOUNT configuration (2024-12 settings spec).
+ACCOUNT_STATUSES = frozenset(
+    {"ACTIVE", "ONBOARDING_ACTIVE", "ONBOARDING_INACTIVE", "SUSPENDED", "TNS_DECLINED", "TERMINATED"}
+)
+
+
 @dataclass(slots=True)
 class PartnerProfile:
+    """`GET /v3/settings/partnerprofile`: the seller's feed throttles and account status."""
+
     feed_limits: list[FeedThrottle]
     partner_id: str | None = None
     partner_name: str | None = None
+    account_status: str | None = None
+    partner_display_name: str | None = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def is_store_live(self) -> bool | None:
+        """Whether the seller's store is live on Walmart: its account status is ACTIVE (onboarding, suspended or
+        terminated accounts are not). None when Walmart did not say (no ACCOUNT configuration)."""
+        if self.account_status is None:
+            return None
+        return self.account_status == "ACTIVE"
 
     @classmethod
     def from_api(cls, data: Mapping[str, Any]) -> PartnerProfile:
         limits: list[FeedThrottle] = []
+        account_status: str | None = None
         for configuration in _list(data.get("configurations")):
+            if configuration.get("configurationName") == "ACCOUNT":
+                status = (configuration.get("configuration") or {}).get("status")
+                account_status = str(status) if status else None
             if configuration.get("configurationName") != "FEED":
                 continue
             for value in _list((configuration.get("configuration") or {}).get("values")):
@@ -897,6 +919,8 @@ class PartnerProfile:
             feed_limits=limits,
             partner_id=partner.get("partnerId"),
             partner_name=partner.get("partnerName"),
+            account_status=account_status,
+            partner_display_name=partner.get("partnerDisplayName"),
             raw=dict(data),
         )
 
@@ -905,6 +929,112 @@ class PartnerProfile:
             if limit.feed_type.lower() == feed_type.lower():
                 return limit
         return None
+
+
+# ------------------------------------------------------------------------------------------ reports
+
+REPORT_STATUSES = frozenset({"RECEIVED", "INPROGRESS", "READY", "ERROR"})
+
+
+def _iso_datetime(value: Any) -> datetime | None:
+    """Walmart's report dates (`2024-05-01T10:00:00Z`, with or without fractions) as aware UTC datetimes."""
+    if not value:
+        return None
+    try:
+        return from_epoch_ms(value)
+    except ValueError:
+        return None
+
+
+@dataclass(slots=True)
+class ReportRequest:
+    """One on-request report (`POST /v3/reports/reportRequests`, `GET .../reportRequests/{requestId}`)."""
+
+    request_id: str
+    report_type: str | None
+    report_version: str | None
+    status: str | None
+    submitted_at: datetime | None
+    generated_at: datetime | None = None
+    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_api(cls, data: Mapping[str, Any]) -> ReportRequest:
+        return cls(
+            request_id=str(data["requestId"]),
+            report_type=data.get("reportType"),
+            report_version=data.get("reportVersion"),
+            status=data.get("requestStatus"),
+            submitted_at=_iso_datetime(data.get("requestSubmissionDate")),
+            generated_at=_iso_datetime(data.get("reportGenerationDate")),
+            raw=dict(data),
+        )
+
+    @property
+    def is_ready(self) -> bool:
+        return self.status == "READY"
+
+    @property
+    def is_failed(self) -> bool:
+        return self.status == "ERROR"
+
+
+@dataclass(frozen=True, slots=True)
+class ReportDownload:
+    """`GET /v3/reports/downloadReport`: the time-limited link to the report file."""
+
+    request_id: str
+    url: str
+    expires_at: datetime | None
+    status: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ItemReportRow:
+    """One row of the ITEM report (v4), read by column name. Every column is also in `columns`, as sent."""
+
+    sku: str
+    item_id: str | None
+    product_name: str | None
+    lifecycle_status: str | None
+    published_status: str | None
+    status_change_reason: str | None
+    product_category: str | None
+    price: Decimal | None
+    currency: str | None
+    brand: str | None
+    wpid: str | None
+    gtin: str | None
+    upc: str | None
+    columns: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, str]) -> ItemReportRow:
+        def text(name: str) -> str | None:
+            value = (row.get(name) or "").strip()
+            return value or None
+
+        price = text("Price")
+        try:
+            amount = Decimal(price) if price is not None else None
+        except ArithmeticError:
+            amount = None
+        return cls(
+            sku=str(row.get("SKU") or "").strip(),
+            item_id=text("Item ID"),
+            product_name=text("Product Name"),
+            lifecycle_status=text("Lifecycle Status"),
+            published_status=text("Publish Status"),
+            status_change_reason=text("Status Change Reason"),
+            product_category=text("Product Category"),
+            price=amount,
+            currency=text("Currency"),
+            brand=text("Brand"),
+            wpid=text("WPID"),
+            gtin=text("GTIN"),
+            upc=text("UPC"),
+            columns=MappingProxyType(dict(row)),
+        )
 
 
 # ------------------------------------------------------------------------------- requests (outbound)

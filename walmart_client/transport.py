@@ -19,11 +19,12 @@ from __future__ import annotations
 import enum
 import logging
 import random
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, BinaryIO
 
 import requests
 from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError, ProxyError
@@ -191,3 +192,49 @@ class Transport:
                 attempt += 1
                 continue
             return response
+
+    def download(self, url: str, dest: BinaryIO, *, endpoint: str, chunk_size: int = 1 << 20) -> tuple[int, int]:
+        """GET a file link (Walmart's pre-signed report URLs: no Walmart headers, never the access token) and
+        stream a 2xx body into `dest`, `chunk_size` bytes at a time. Returns (HTTP status, bytes written);
+        nothing is written for another status. Retried like a read: a connection error (also one in the
+        middle of the body: `dest` is emptied first) or a 5xx, with backoff and the same cap.
+
+        Raises WalmartConnectionError when no complete answer arrived on the last attempt.
+        """
+        attempt = 0
+        while True:
+            try:
+                with self.session.get(url, stream=True, timeout=self.timeout) as response:
+                    status = response.status_code
+                    if 200 <= status < 300:
+                        dest.seek(0)
+                        dest.truncate()
+                        written = 0
+                        for chunk in response.iter_content(chunk_size=chunk_size):
+                            dest.write(chunk)
+                            written += len(chunk)
+                        logger.info("walmart %s -> %s, %d bytes attempt=%d", endpoint, status, written, attempt + 1)
+                        return status, written
+            except requests.RequestException as exc:
+                logger.warning(
+                    "walmart %s failed without a complete answer (%s) attempt=%d",
+                    endpoint,
+                    type(exc).__name__,
+                    attempt + 1,
+                )
+                if attempt < self.max_retries:
+                    self.sleep(self.backoff(attempt))
+                    attempt += 1
+                    continue
+                raise WalmartConnectionError(
+                    f"No complete answer from Walmart's file link ({type(exc).__name__})",
+                    request_sent=True,
+                    reason=re.sub(r"\?[^\s)'\"]*", "?<query>", _reason(exc)),  # the link's signature stays out
+                    endpoint=endpoint,
+                ) from None
+            logger.info("walmart %s -> %s attempt=%d", endpoint, status, attempt + 1)
+            if status in RETRYABLE_STATUSES and attempt < self.max_retries:
+                self.sleep(self.backoff(attempt))
+                attempt += 1
+                continue
+            return status, 0

@@ -8,7 +8,9 @@ specs are listed, with reasons, in `spec_support.py`.
 
 from __future__ import annotations
 
+import io
 import json
+import zipfile
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -19,6 +21,7 @@ from referencing import Registry, Resource
 
 from tests.walmart_client import spec_support
 from tests.walmart_client.conftest import BASE_URL
+from tests.walmart_emulator.spec import assert_matches_spec
 from walmart_client import CancelLine, RefundLine, ReturnRefundLine, ShipLine
 from walmart_client.resources.feeds import inventory_feed_payload, lagtime_feed_payload, price_feed_payload
 from walmart_client.resources.notifications import build_event
@@ -592,6 +595,123 @@ def test_webhook_event_types_and_subscriptions(api, client):
     assert validate_all(api, 7) == ["authentication"] + ["notifications"] * 6
 
 
+def test_item_event_types(api, client):
+    api.add(
+        responses.GET,
+        BASE_URL + "/v3/webhooks/eventTypes",
+        json=example("notifications", "/v3/webhooks/eventTypes", "get"),
+    )
+    types = client.notifications.item_event_types()
+    assert [(t.resource_name, t.event_type) for t in types] == [
+        ("ITEM", "OFFER_UNPUBLISHED"),
+        ("PRICE", "BUY_BOX_CHANGED"),
+    ]
+    assert validate_all(api, 2) == ["authentication", "notifications"]
+
+
+# ------------------------------------------------------------------------------------------ reports
+
+REPORT_REQUEST = {
+    "requestId": "6da7357b-1c3b-4c1d-9685-ca2931eb96b4",
+    "requestStatus": "RECEIVED",
+    "requestSubmissionDate": "2024-05-01T10:00:00Z",
+    "reportType": "ITEM",
+    "reportVersion": "v4",
+}
+REPORTS = "/v3/reports/reportRequests"
+
+
+def report_answer(path: str, method: str, body: dict) -> dict:
+    """A canned answer, held to the operation's response schema (the spec has no examples for reports)."""
+    assert_matches_spec("on-request-reports", path, method, "200", body)
+    return body
+
+
+def test_report_request_status_list_and_link(api, client):
+    request_id = REPORT_REQUEST["requestId"]
+    ready = {**REPORT_REQUEST, "requestStatus": "READY", "reportGenerationDate": "2024-05-01T10:20:00Z"}
+    page_1 = {
+        "page": 1,
+        "totalCount": 2,
+        "limit": 1,
+        "requests": [ready],
+        "nextCursor": "reportType=ITEM&page=2&limit=1",
+    }
+    page_2 = {"page": 2, "totalCount": 2, "limit": 1, "requests": [{**REPORT_REQUEST, "requestId": "b" * 8}]}
+    link = {
+        **ready,
+        "downloadURL": "https://files.walmart.test/ItemReport.zip?sig=abc",
+        "downloadURLExpirationTime": "2024-05-01T11:20:00Z",
+    }
+    api.add(responses.POST, BASE_URL + REPORTS, json=report_answer(REPORTS, "post", REPORT_REQUEST))
+    api.add(
+        responses.GET,
+        BASE_URL + f"{REPORTS}/{request_id}",
+        json=report_answer(f"{REPORTS}/{{requestId}}", "get", ready),
+    )
+    api.add(responses.GET, BASE_URL + REPORTS, json=report_answer(REPORTS, "get", page_1))
+    api.add(responses.GET, BASE_URL + REPORTS, json=report_answer(REPORTS, "get", page_2))
+    api.add(
+        responses.GET,
+        BASE_URL + "/v3/reports/downloadReport",
+        json=report_answer("/v3/reports/downloadReport", "get", link),
+    )
+    filters = [
+        {"type": "enumFilter", "columnName": "Publish Status", "values": ["PUBLISHED"]},
+        {"type": "rangeFilter", "columnName": "Price", "from": "10", "to": "100"},
+    ]
+    # when
+    created = client.reports.request_item_report(row_filters=filters, exclude_columns=["Shelf Name"])
+    status = client.reports.status(request_id)
+    listed = list(client.reports.iter_requests("ITEM", status="READY", submitted_since=SHIP_AT))
+    download = client.reports.download_link(request_id)
+    # then
+    assert (created.request_id, created.status, created.report_version) == (request_id, "RECEIVED", "v4")
+    assert created.submitted_at == datetime(2024, 5, 1, 10, 0, tzinfo=UTC)
+    assert status.is_ready
+    assert status.generated_at == datetime(2024, 5, 1, 10, 20, tzinfo=UTC)
+    assert [entry.request_id for entry in listed] == [request_id, "b" * 8]
+    assert (download.url, download.expires_at) == (link["downloadURL"], datetime(2024, 5, 1, 11, 20, tzinfo=UTC))
+    assert api.calls[1].request.url == BASE_URL + REPORTS + "?reportType=ITEM&reportVersion=v4"
+    assert json.loads(api.calls[1].request.body) == {"rowFilters": filters, "excludeColumns": ["Shelf Name"]}
+    assert api.calls[4].request.url == BASE_URL + REPORTS + "?reportType=ITEM&page=2&limit=1"
+    assert validate_all(api, 6) == ["authentication"] + ["on-request-reports"] * 5
+
+
+def test_report_download_streams_rows_by_header_name(api, client):
+    request_id = REPORT_REQUEST["requestId"]
+    file_url = "https://files.walmart.test/ItemReport.zip?sig=abc"
+    link = {**REPORT_REQUEST, "requestStatus": "READY", "downloadURL": file_url}
+    api.add(
+        responses.GET,
+        BASE_URL + "/v3/reports/downloadReport",
+        json=report_answer("/v3/reports/downloadReport", "get", link),
+    )
+    csv_text = "Publish Status,SKU,Item ID,Price,Extra\nPUBLISHED,A-1,111,9.99,x\nUNPUBLISHED,B-2,222,,y\n"
+    api.add(responses.GET, file_url, body=zipped({"ItemReport.csv": csv_text}))
+    # when
+    rows = list(client.reports.download(request_id))
+    # then
+    assert [(row.sku, row.item_id, row.published_status, row.price) for row in rows] == [
+        ("A-1", "111", "PUBLISHED", Decimal("9.99")),
+        ("B-2", "222", "UNPUBLISHED", None),
+    ]
+    assert rows[0].columns["Extra"] == "x"
+    assert "WM_SEC.ACCESS_TOKEN" not in api.calls[2].request.headers  # the token never goes to the file host
+    assert [spec_support.validate_request(call.request) for call in api.calls[:2]] == [
+        "authentication",
+        "on-request-reports",
+    ]
+
+
+def zipped(files: dict[str, str]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, text in files.items():
+            archive.writestr(name, text)
+    return buffer.getvalue()
+
+
 # ----------------------------------------------------------------------------------------- settings
 
 
@@ -612,6 +732,7 @@ def test_partner_profile_and_carriers(api, client):
     assert (limit.count, limit.window_seconds, limit.max_file_bytes) == (6, 3600, 26214400)
     assert [f.feed_type for f in profile.feed_limits] == ["inventory", "MP_ITEM"]
     assert profile.partner_id == "100009"
+    assert (profile.account_status, profile.is_store_live) == ("ACTIVE", True)
     assert carriers[0]["carrierMethodName"] == "USPS"
     assert validate_all(api, 3) == ["authentication", "settings", "settings"]
 
@@ -660,10 +781,20 @@ COVERED = {
             "delete_subscription",
             "test",
         )
-    },
+    }
+    | {"item_event_types": test_item_event_types},
     "Settings": {
         "partner_profile": test_partner_profile_and_carriers,
         "shipping_carriers": test_partner_profile_and_carriers,
+    },
+    "Reports": {
+        "request": test_report_request_status_list_and_link,
+        "request_item_report": test_report_request_status_list_and_link,
+        "status": test_report_request_status_list_and_link,
+        "iter_requests": test_report_request_status_list_and_link,
+        "download_link": test_report_request_status_list_and_link,
+        "download_file": test_report_download_streams_rows_by_header_name,
+        "download": test_report_download_streams_rows_by_header_name,
     },
 }
 
@@ -680,6 +811,7 @@ def test_every_public_resource_method_has_a_contract_test(make_client):
         client.returns,
         client.notifications,
         client.settings,
+        client.reports,
     ]
     found = {
         type(resource).__name__: {

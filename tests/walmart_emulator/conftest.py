@@ -102,3 +102,19 @@ def wm(client, seller) -> WalmartTestClient:
 @pytest.fixture
 def anonymous_wm(client) -> WalmartTestClient:
     return WalmartTestClient(client, None)
+
+
+@pytest.fixture
+def http_seller(transactional_db) -> Seller:
+    """A seller for tests that drive the real client over HTTP (tests/walmart_emulator/live.py)."""
+    return services.seller_create(name="Client seller", client_id="client-seller", client_secret="client-secret")
+
+
+@pytest.fixture
+def live_client(live_server, http_seller):
+    """The real WalmartClient for `http_seller`, on the live server; waits for the server's threads after."""
+    from tests.walmart_emulator.live import live_server_threads_wait, make_client
+
+    with make_client(live_server, http_seller) as walmart:
+        yield walmart
+    live_server_threads_wait()

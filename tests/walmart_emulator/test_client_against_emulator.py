@@ -4,8 +4,6 @@ Each test builds a real WalmartClient on `live_server.url + "/walmart-emulator"`
 headers, multipart feeds, cursors, typed errors and the client's handling of the emulator's faults.
 """
 
-import gc
-import threading
 import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -14,7 +12,7 @@ import pytest
 import responses
 
 from tests.walmart_emulator.factories import catalog_item, match_item, match_payload, published_offer
-from walmart_client import WalmartClient
+from tests.walmart_emulator.live import live_server_threads_wait, make_client
 from walmart_client.errors import (
     WalmartAuthError,
     WalmartBadRequest,
@@ -34,37 +32,13 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture(autouse=True)
 def _server_threads_finish(live_server):
-    """After each test, let the live server's keep-alive request threads end before the database is torn
-    down (one that outlives it fails closing its shared connection). Sockets kept by reference cycles
-    (exception tracebacks) are only closed by a collection, hence gc.collect()."""
     yield
-    gc.collect()
-    deadline = time.monotonic() + 3
-    while time.monotonic() < deadline and any(
-        "process_request_thread" in thread.name and thread.is_alive() for thread in threading.enumerate()
-    ):
-        time.sleep(0.02)
+    live_server_threads_wait()
 
 
 @pytest.fixture
-def http_seller(transactional_db):
-    return services.seller_create(name="Client seller", client_id="client-seller", client_secret="client-secret")
-
-
-def make_client(live_server, seller, **options) -> WalmartClient:
-    defaults = {"timeout": 10.0, "max_retries": 0, "sleep": lambda seconds: None, "max_rate_limit_wait": 0.0}
-    return WalmartClient(
-        base_url=live_server.url + "/walmart-emulator",
-        client_id=seller.client_id,
-        client_secret=seller.client_secret,
-        **{**defaults, **options},
-    )
-
-
-@pytest.fixture
-def client(live_server, http_seller):
-    with make_client(live_server, http_seller) as walmart:
-        yield walmart
+def client(live_client):
+    return live_client
 
 
 def test_token_detail_and_wrong_secret(live_server, http_seller, client):

@@ -15,6 +15,7 @@ from walmart_client.resources._common import path_part
 from walmart_client.transport import Retry
 
 DEFAULT_PAGE_SIZE = 50
+MAX_CURSOR_PAGE_SIZE = 200  # "used for pagination when more than 200 items are retrieved" (2024-12 items spec)
 COUNT_STATUSES = frozenset({"PUBLISHED", "UNPUBLISHED", "SYSTEM_PROBLEM", "IN_PROGRESS", "ALL"})
 _FILTERS = {
     "sku": "sku",
@@ -46,7 +47,10 @@ class Items:
 
     def iter_all(self, *, page_size: int = DEFAULT_PAGE_SIZE, **filters: Any) -> Iterator[Item]:
         """Every seller item matching the filters (`lifecycle_status`, `published_status`, `sku`, ...).
-        Starts with `nextCursor=*` and echoes each returned `nextCursor`."""
+        Starts with `nextCursor=*` and echoes each returned `nextCursor`; stops on a page without one, an
+        empty page or a repeated cursor (a cursor that does not move would loop forever)."""
+        if not 1 <= page_size <= MAX_CURSOR_PAGE_SIZE:
+            raise ValueError(f"page_size must be between 1 and {MAX_CURSOR_PAGE_SIZE}")
         params: dict[str, Any] = {}
         for name, value in filters.items():
             if name not in _FILTERS:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from walmart_client.events import ITEM_EVENT_TYPES
 from walmart_client.models import EventType, Subscription
 from walmart_client.requestor import Requestor
 from walmart_client.resources._common import path_part
@@ -74,6 +75,12 @@ class Notifications:
         data = self._requestor.get("/v3/webhooks/eventTypes", family="notifications.event_types") or {}
         # The schema names the list `eventTypes`; the spec's example (and so possibly Walmart) says `events`.
         return [EventType.from_api(e) for e in data.get("eventTypes") or data.get("events") or []]
+
+    def item_event_types(self) -> list[EventType]:
+        """The item and offer events (OFFER_PUBLISHED, OFFER_UNPUBLISHED, BUY_BOX_CHANGED) that Walmart offers
+        this seller: the live list is the truth (NOTES §12), filtered to `walmart_client.events.ITEM_EVENT_TYPES`."""
+        wanted = set(ITEM_EVENT_TYPES)
+        return [event for event in self.event_types() if (event.resource_name, event.event_type) in wanted]
 
     def subscriptions(
         self,
