@@ -12,7 +12,7 @@ LOCK = requirements/dev.txt
 LOCK_FLAGS = --quiet --generate-hashes --allow-unsafe --strip-extras --all-build-deps --no-emit-index-url --no-emit-find-links
 export PIP_DISABLE_PIP_VERSION_CHECK = 1
 
-.PHONY: install lock lock-check run test lint bench clean
+.PHONY: install lock lock-check run test lint bench soak clean
 
 $(STAMP): pyproject.toml $(LOCK)
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required (found " + sys.version.split()[0] + "); set PYTHON=/path/to/python3.11")'
@@ -57,6 +57,12 @@ bench: install
 		[ -e "$$module" ] || { echo "No benchmarks in bench/ yet."; break; }; \
 		name=$$(basename "$$module" .py); echo "== bench.$$name"; $(BIN)/python -m "bench.$$name" || exit 1; \
 	done; fi
+
+# The fault soak (bench/soak): the production shape on loopback under load and faults, then Walmart's truth
+# against the product's. `make soak` (about 35 min), `make soak QUICK=1` (under 10); exits 1 when something
+# was lost, done twice or left stuck. PostgreSQL / Redis from DATABASE_URL / REDIS_URL, else its own.
+soak: install
+	$(BIN)/python -m bench.soak $(if $(QUICK),--quick) $(SOAK_ARGS)
 
 clean:
 	rm -rf $(VENV) var/*.sqlite3* var/redis var/static
