@@ -1,8 +1,11 @@
 """Fixtures shared by the whole suite."""
 
+from pathlib import Path
+
 import pytest
 
 from tests.factories import StoreFactory, StoreMembershipFactory, UserFactory
+from tests.specs_required import specs_require
 
 PASSWORD = "correct horse battery staple"
 STORE_SECRET = "s3cret-value-never-shown"
@@ -43,3 +46,19 @@ def superuser(db):
 def superuser_client(client, superuser):
     client.force_login(superuser)
     return client
+
+
+@pytest.fixture
+def walmart_openapi_specs(settings) -> Path:
+    """Walmart's OpenAPI specs: the test is skipped without them, and fails under CI."""
+    path = Path(settings.WALMART_API_SPECS_DIR) / "us-mp-openapi-2024-12"
+    specs_require(path)
+    return path
+
+
+@pytest.fixture
+def walmart_feed_schemas(settings) -> Path:
+    """Walmart's feed JSON schemas: the test is skipped without them, and fails under CI."""
+    path = Path(settings.WALMART_API_SPECS_DIR) / "feed-json-schemas"
+    specs_require(path / "InventoryFeed.json", "Walmart's feed JSON schemas")
+    return path

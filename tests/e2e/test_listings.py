@@ -4,6 +4,7 @@ store, match them on Walmart (the emulator) and see the result after Refresh."""
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from listings.tasks import match_feeds_poll_task
 from tests.conftest import PASSWORD
@@ -47,7 +48,7 @@ def test_operator_imports_adds_and_matches(page, log_in, live_server, shop, tmp_
     page.get_by_role("link", name=re.compile("Map Attributes")).click()
     page.get_by_label("First choice").select_option("upc")
     page.get_by_role("button", name="Save").click()
-    assert page.get_by_text("Attribute mapping saved.").is_visible()
+    expect(page.get_by_text("Attribute mapping saved.")).to_be_visible()
 
     # Import a CSV with two good rows and one with a wrong check digit
     catalog = tmp_path / "catalog.csv"
@@ -56,8 +57,8 @@ def test_operator_imports_adds_and_matches(page, log_in, live_server, shop, tmp_
     page.get_by_label("Catalog file").set_input_files(str(catalog))
     page.get_by_role("button", name="Import").click()
     page.get_by_test_id("import-status").filter(has_text="Done").wait_for()
-    assert page.get_by_test_id("created-count").inner_text() == "2"
-    assert page.get_by_test_id("error-count").inner_text() == "1"
+    expect(page.get_by_test_id("created-count")).to_have_text("2", use_inner_text=True)
+    expect(page.get_by_test_id("error-count")).to_have_text("1", use_inner_text=True)
     error_cells = page.locator("#import-errors tbody tr").first.locator("td").all_inner_texts()
     assert error_cells == [
         "4",
@@ -71,9 +72,9 @@ def test_operator_imports_adds_and_matches(page, log_in, live_server, shop, tmp_
     page.get_by_label("Add to store").select_option(str(store.pk))
     page.get_by_label(re.compile("All 2 products that match this filter")).check()
     page.get_by_role("button", name="Add products").click()
-    assert page.url == f"{live_server.url}/stores/{store.pk}/listings/"
-    assert page.get_by_text("2 products added to Shopkeeper's Walmart in Draft.").is_visible()
-    assert page.locator('.cards a[data-status="draft"] .count').inner_text() == "2"
+    expect(page).to_have_url(f"{live_server.url}/stores/{store.pk}/listings/")
+    expect(page.get_by_text("2 products added to Shopkeeper's Walmart in Draft.")).to_be_visible()
+    expect(page.locator('.cards a[data-status="draft"] .count')).to_have_text("2", use_inner_text=True)
 
     # Select both Draft listings and match them on Walmart
     page.locator('.cards a[data-status="draft"]').click()
@@ -81,17 +82,17 @@ def test_operator_imports_adds_and_matches(page, log_in, live_server, shop, tmp_
         checkbox.check()
     page.get_by_label("Action").select_option("match")
     page.get_by_role("button", name="Apply").click()
-    assert page.get_by_text("2 products sent for matching.").is_visible()
-    assert page.locator('.cards a[data-status="processing"] .count').inner_text() == "2"
+    expect(page.get_by_text("2 products sent for matching.")).to_be_visible()
+    expect(page.locator('.cards a[data-status="processing"] .count')).to_have_text("2", use_inner_text=True)
 
     # The every-minute poll reads Walmart's results; Refresh products shows them
     match_feeds_poll_task()
     page.get_by_role("link", name="Refresh products").click()
-    assert page.locator('.cards a[data-status="match"] .count').inner_text() == "1"
-    assert page.locator('.cards a[data-status="error"] .count').inner_text() == "1"
+    expect(page.locator('.cards a[data-status="match"] .count')).to_have_text("1", use_inner_text=True)
+    expect(page.locator('.cards a[data-status="error"] .count')).to_have_text("1", use_inner_text=True)
     matched_row = page.locator('#listings tr[data-sku="MUG-1"]')
-    assert matched_row.get_by_test_id("status").inner_text() == "Match"
+    expect(matched_row.get_by_test_id("status")).to_have_text("Match", use_inner_text=True)
     error_row = page.locator('#listings tr[data-sku="MUG-2"]')
-    assert error_row.get_by_test_id("status").inner_text() == "Error"
-    assert "No item in the Walmart catalog matches UPC '012345678905'." in error_row.inner_text()
-    assert "No Walmart item has UPC 012345678905." in error_row.inner_text()
+    expect(error_row.get_by_test_id("status")).to_have_text("Error", use_inner_text=True)
+    expect(error_row).to_contain_text("No item in the Walmart catalog matches UPC '012345678905'.", use_inner_text=True)
+    expect(error_row).to_contain_text("No Walmart item has UPC 012345678905.", use_inner_text=True)

@@ -6,6 +6,7 @@ import re
 from decimal import Decimal
 
 import pytest
+from playwright.sync_api import expect
 
 from channel_manager.models import Store
 from orders.models import Order
@@ -57,8 +58,8 @@ def test_operator_ships_one_unit_then_cancels_the_rest(page, log_in, live_server
     # the order is on the Orders tab, Open, with its commerce order number
     page.goto(f"{live_server.url}/stores/{store.pk}/orders/")
     row = page.locator(f"tr[data-po='{placed.purchase_order_id}']")
-    assert row.locator("td").nth(1).inner_text() == order.commerce_order_number
-    assert row.locator(".status").first.inner_text() == "Open"
+    expect(row.locator("td").nth(1)).to_have_text(order.commerce_order_number, use_inner_text=True)
+    expect(row.locator(".status").first).to_have_text("Open", use_inner_text=True)
 
     # ship 1 of 3 with UPS tracking
     row.get_by_role("link", name=order.commerce_order_number).click()
@@ -68,26 +69,28 @@ def test_operator_ships_one_unit_then_cancels_the_rest(page, log_in, live_server
     page.get_by_label("Tracking number").fill("1Z999AA10123456784")
     with page.expect_navigation():
         page.get_by_role("button", name="Submit shipment").click()
-    assert page.locator(".message.success").inner_text() == "Shipment 1Z999AA10123456784: Sent."
-    assert page.locator("#order-status").inner_text() == "Partially Shipped"
-    assert page.locator("tr[data-line='1'] td.shipped").inner_text() == "1"
-    assert page.locator("tr[data-line='1'] td.left").inner_text() == "2"
+    expect(page.locator(".message.success")).to_have_text("Shipment 1Z999AA10123456784: Sent.", use_inner_text=True)
+    expect(page.locator("#order-status")).to_have_text("Partially Shipped", use_inner_text=True)
+    expect(page.locator("tr[data-line='1'] td.shipped")).to_have_text("1", use_inner_text=True)
+    expect(page.locator("tr[data-line='1'] td.left")).to_have_text("2", use_inner_text=True)
     assert emulated_quantities(placed.purchase_order_id) == {"Acknowledged": 2, "Shipped": 1}
 
     # a bad cancel (no reason) is refused with a clear error and sends nothing
     page.locator("#cancel-button").click()
     with page.expect_navigation():
         page.get_by_role("button", name="Cancel Order").click()
-    assert "This field is required." in page.locator("#cancel-form").inner_text()
+    expect(page.locator("#cancel-form")).to_contain_text("This field is required.", use_inner_text=True)
     assert emulated_quantities(placed.purchase_order_id) == {"Acknowledged": 2, "Shipped": 1}
 
     # cancel the remaining 2 as out of stock
     page.get_by_label("Cancellation reason").select_option(label="The item is out of stock.")
     with page.expect_navigation():
         page.get_by_role("button", name="Cancel Order").click()
-    assert re.fullmatch(r"Cancellation \d+: Sent\.", page.locator(".message.success").inner_text())
-    assert page.locator("#order-status").inner_text() == "Shipped"
-    assert page.locator("tr[data-line='1'] td.cancelled").inner_text() == "2"
+    expect(page.locator(".message.success")).to_have_text(
+        re.compile(r"^Cancellation \d+: Sent\.$"), use_inner_text=True
+    )
+    expect(page.locator("#order-status")).to_have_text("Shipped", use_inner_text=True)
+    expect(page.locator("tr[data-line='1'] td.cancelled")).to_have_text("2", use_inner_text=True)
     assert emulated_quantities(placed.purchase_order_id) == {"Shipped": 1, "Cancelled": 2}
     product.refresh_from_db()
     assert product.quantity == 9  # 3 reserved, 2 given back
@@ -95,4 +98,6 @@ def test_operator_ships_one_unit_then_cancels_the_rest(page, log_in, live_server
     # the Orders tab filters by the Shipped card
     page.goto(f"{live_server.url}/stores/{store.pk}/orders/")
     page.locator("a.status-card[data-status='shipped']").click()
-    assert page.locator(f"tr[data-po='{placed.purchase_order_id}'] .status").first.inner_text() == "Shipped"
+    expect(page.locator(f"tr[data-po='{placed.purchase_order_id}'] .status").first).to_have_text(
+        "Shipped", use_inner_text=True
+    )

@@ -6,6 +6,7 @@ import re
 from decimal import Decimal
 
 import pytest
+from playwright.sync_api import expect
 
 from inventory.models import StockMovement
 from returns.models import Refund
@@ -44,24 +45,25 @@ def test_operator_refunds_a_return_partly_and_back_to_stock(page, log_in, live_s
     page.goto(f"{live_server.url}/stores/{store.pk}/orders/")
     page.get_by_role("link", name="Returns", exact=True).click()
     page.get_by_role("button", name="Read returns from Walmart now").click()
-    assert page.get_by_text("Returns read from Walmart: 1 new, 0 updated.").is_visible()
+    expect(page.get_by_text("Returns read from Walmart: 1 new, 0 updated.")).to_be_visible()
     row = page.locator(f'tr[data-rma="{rma.return_order_id}"]')
-    assert row.locator("td.items").inner_text() == "MUG-1 x 2"
-    assert row.get_by_text("Received").is_visible()
-    assert re.fullmatch(r"1d 23h|2d 0h", row.locator("td.deadline").inner_text())
+    expect(row.locator("td.items")).to_have_text("MUG-1 x 2", use_inner_text=True)
+    expect(row.get_by_text("Received")).to_be_visible()
+    expect(row.locator("td.deadline")).to_have_text(re.compile(r"^(1d 23h|2d 0h)$"), use_inner_text=True)
 
     # The Received card filters; the RMA opens the return
     page.locator('#status-cards a[data-status="received"]').click()
     page.get_by_role("link", name=rma.return_order_id).click()
-    assert page.locator("#return-status").inner_text() == "Received"
+    expect(page.locator("#return-status")).to_have_text("Received", use_inner_text=True)
 
     # Asking for more than was returned is refused on the page, nothing written
     page.get_by_label("Quantity to refund of line 1 (MUG-1)").fill("3")
     page.evaluate("document.querySelector('#refund-form input[type=number]').removeAttribute('max')")
     page.get_by_role("button", name="Refund", exact=True).click()
-    assert page.locator("#refund-errors").inner_text() == (
+    expect(page.locator("#refund-errors")).to_have_text(
         "Line 1 (MUG-1): cannot refund 3; only 2 of the 2 returned units can still be refunded "
-        "(0 refunded, 0 in progress)."
+        "(0 refunded, 0 in progress).",
+        use_inner_text=True,
     )
     assert Refund.objects.count() == 0
 
@@ -70,10 +72,12 @@ def test_operator_refunds_a_return_partly_and_back_to_stock(page, log_in, live_s
     page.get_by_label("Return line 1 (MUG-1) to stock").check()
     page.get_by_role("button", name="Refund", exact=True).click()
     refund = Refund.objects.get()
-    assert page.locator(f'tr[data-refund="{refund.pk}"] .status').inner_text() == "Sent"
-    assert page.locator(f'tr[data-refund="{refund.pk}"] td.total').inner_text() == "12.99"
-    assert page.locator("#status-details").inner_text() == "Status details\nPartially refunded: 1 of 2 units."
-    assert page.locator('#lines tr[data-line="1"] td.restocked').inner_text() == "1"
+    expect(page.locator(f'tr[data-refund="{refund.pk}"] .status')).to_have_text("Sent", use_inner_text=True)
+    expect(page.locator(f'tr[data-refund="{refund.pk}"] td.total')).to_have_text("12.99", use_inner_text=True)
+    expect(page.locator("#status-details")).to_have_text(
+        "Status details\nPartially refunded: 1 of 2 units.", use_inner_text=True
+    )
+    expect(page.locator('#lines tr[data-line="1"] td.restocked')).to_have_text("1", use_inner_text=True)
 
     # Walmart has exactly that refund; our stock has exactly that unit back
     remote_line = EmulatorReturnLine.objects.get(return_order__return_order_id=rma.return_order_id)

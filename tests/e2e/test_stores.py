@@ -4,6 +4,7 @@ is refused."""
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.conftest import PASSWORD
 from tests.factories import StoreFactory, StoreMembershipFactory, UserFactory
@@ -26,19 +27,19 @@ def test_operator_logs_in_and_sees_their_store(page, log_in, live_server, shop):
     # when
     log_in(operator.username, PASSWORD)
     # then
-    assert page.url == f"{live_server.url}/stores/"
-    assert page.get_by_role("heading", level=1).inner_text() == "Channel Manager Marketplace Stores"
+    expect(page).to_have_url(f"{live_server.url}/stores/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Channel Manager Marketplace Stores", use_inner_text=True)
     rows = page.locator("table.grid tbody tr")
-    assert rows.count() == 1
-    assert rows.first.locator("td").first.inner_text() == "Shopkeeper's Walmart"
-    assert page.get_by_text("Not yours").count() == 0
+    expect(rows).to_have_count(1)
+    expect(rows.first.locator("td").first).to_have_text("Shopkeeper's Walmart", use_inner_text=True)
+    expect(page.get_by_text("Not yours")).to_have_count(0)
     # when: the eye icon opens the store, then Channel Settings -> Walmart Connection
     page.get_by_label("View Shopkeeper's Walmart").click()
     page.get_by_role("link", name="Channel Settings").click()
     page.get_by_role("link", name=re.compile("Walmart Connection")).click()
     # then
-    assert page.url == f"{live_server.url}/stores/{store.pk}/settings/connection/"
-    assert page.locator("dl.facts code").first.inner_text() == "shop-client"
+    expect(page).to_have_url(f"{live_server.url}/stores/{store.pk}/settings/connection/")
+    expect(page.locator("dl.facts code").first).to_have_text("shop-client", use_inner_text=True)
     assert "s3cret-value-never-shown" not in page.content()
 
 
@@ -54,10 +55,12 @@ def test_non_member_gets_404_on_another_stores_pages(page, log_in, live_server, 
 def test_wrong_password_shows_the_error_and_stays_logged_out(page, log_in, live_server, shop):
     operator, store, other = shop
     log_in(operator.username, "not the password")
-    assert page.url == f"{live_server.url}/accounts/login/"
-    assert page.get_by_role("alert").inner_text() == "Your username and password didn't match. Please try again."
+    expect(page).to_have_url(f"{live_server.url}/accounts/login/")
+    expect(page.get_by_role("alert")).to_have_text(
+        "Your username and password didn't match. Please try again.", use_inner_text=True
+    )
     response = page.goto(f"{live_server.url}/stores/")
-    assert page.url == f"{live_server.url}/accounts/login/?next=/stores/"
+    expect(page).to_have_url(f"{live_server.url}/accounts/login/?next=/stores/")
     assert response.status == 200
 
 
@@ -72,8 +75,10 @@ def test_operator_adds_a_store_and_the_secret_is_never_shown(page, log_in, live_
     page.get_by_label("Client Secret").fill("typed-secret-789")
     page.get_by_role("button", name="Save Store").click()
     # then: on the new store's Walmart Connection page, the secret masked
-    assert re.fullmatch(rf"{live_server.url}/stores/\d+/settings/connection/", page.url)
-    assert page.get_by_role("status").inner_text() == "Store Second Walmart added. Test its connection to Walmart."
+    expect(page).to_have_url(re.compile(rf"^{re.escape(live_server.url)}/stores/\d+/settings/connection/$"))
+    expect(page.get_by_role("status")).to_have_text(
+        "Store Second Walmart added. Test its connection to Walmart.", use_inner_text=True
+    )
     assert "typed-secret-789" not in page.content()
     page.get_by_role("link", name="Marketplace Stores").first.click()
     names = page.locator("table.grid tbody tr td:first-child").all_inner_texts()
@@ -95,15 +100,15 @@ def test_test_connection_against_the_emulator_then_wrong_credentials(page, log_i
     # when
     page.get_by_role("button", name="Test connection").click()
     # then
-    assert page.get_by_role("status").inner_text() == "Connected to Walmart."
-    assert page.locator("dl.facts .status").inner_text() == "Connected"
+    expect(page.get_by_role("status")).to_have_text("Connected to Walmart.", use_inner_text=True)
+    expect(page.locator("dl.facts .status")).to_have_text("Connected", use_inner_text=True)
     # when: credentials are changed to ones Walmart does not know, and tested again
     page.get_by_text("Change Credentials").click()
     page.locator("#id_environment").select_option("emulator")
     page.get_by_label("Client ID").fill("unknown-client-id")
     page.get_by_label("Client Secret").fill("wrong-secret")
     page.get_by_role("button", name="Save").click()
-    assert page.locator("dl.facts .status").inner_text() == "Not tested"
+    expect(page.locator("dl.facts .status")).to_have_text("Not tested", use_inner_text=True)
     page.get_by_role("button", name="Test connection").click()
     # then
     assert (
@@ -111,5 +116,5 @@ def test_test_connection_against_the_emulator_then_wrong_credentials(page, log_i
         .inner_text()
         .startswith("Walmart did not accept the connection: Walmart rejected the Client ID / Client Secret")
     )
-    assert page.locator("dl.facts .status").inner_text() == "Error"
+    expect(page.locator("dl.facts .status")).to_have_text("Error", use_inner_text=True)
     assert "wrong-secret" not in page.content()

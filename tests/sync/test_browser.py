@@ -5,6 +5,7 @@ confirmation on the Sync page (and the emulator holding the price)."""
 from decimal import Decimal
 
 import pytest
+from playwright.sync_api import expect
 
 from listings.models import Listing, Product
 from tests.conftest import PASSWORD
@@ -50,23 +51,23 @@ def test_price_rule_preview_then_go_live_and_sync_now(page, log_in, live_server,
     with page.expect_navigation():
         page.get_by_role("button", name="Save").click()
     # then: saved, and nothing went to Walmart
-    assert "Sync settings saved" in page.content()
+    expect(page.locator("main")).to_contain_text("Sync settings saved")
     assert Offer.objects.get(sku="MUG-1").price == Decimal("10.00")
     # when: the preview is opened
     page.goto(f"{live_server.url}/stores/{store.pk}/sync/preview/")
     price_section = page.locator("#preview-price")
     # then: 11.00 + 10 % = 12.10 -> 12.99, as one single update
-    assert "Off (preview only)" in price_section.inner_text()
-    assert price_section.locator("table tbody tr").first.inner_text().split("\t") == ["MUG-1", "10.00", "12.99", ""]
+    expect(price_section).to_contain_text("Off (preview only)", use_inner_text=True)
+    expect(price_section.locator("table tbody tr").first.locator("td")).to_have_text(["MUG-1", "10.00", "12.99", ""])
     # when: the stream is switched on and the operator presses Sync now
     type(store).objects.filter(pk=store.pk).update(price_enabled=True)
     page.goto(f"{live_server.url}/stores/{store.pk}/sync/")
     with page.expect_navigation():
         page.get_by_role("button", name="Sync now").click()
     # then: Walmart holds the price and the page shows it confirmed
-    assert "2 sync runs queued." in page.content()
+    expect(page.locator("main")).to_contain_text("2 sync runs queued.")
     assert Offer.objects.get(sku="MUG-1").price == Decimal("12.99")
     row = page.locator("section.card", has_text="Listings").locator("tbody tr").first
     cells = row.locator("td").all_inner_texts()
     assert cells[:8] == ["MUG-1", "Stoneware mug", "4", "4", "4", "11.00", "12.99", "12.99"]
-    assert "pending" not in row.inner_text()
+    expect(row).not_to_contain_text("pending", use_inner_text=True)

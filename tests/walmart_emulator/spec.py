@@ -1,7 +1,8 @@
 """Validate emulator responses against Walmart's OpenAPI specs (settings.WALMART_API_SPECS_DIR).
 
 `assert_matches_spec(spec, path, method, status, body)` resolves the response schema of the operation
-and validates `body` with an OpenAPI 3.0 validator. Tests that use it skip when the specs are absent.
+and validates `body` with an OpenAPI 3.0 validator. Tests that use it skip when the specs are absent
+(and fail under CI: tests/specs_required.py).
 """
 
 import functools
@@ -17,10 +18,7 @@ def specs_dir() -> Path:
     return Path(settings.WALMART_API_SPECS_DIR) / "us-mp-openapi-2024-12"
 
 
-requires_specs = pytest.mark.skipif(
-    not (Path(settings.WALMART_API_SPECS_DIR) / "us-mp-openapi-2024-12").is_dir(),
-    reason="Walmart OpenAPI specs not found at settings.WALMART_API_SPECS_DIR",
-)
+requires_specs = pytest.mark.usefixtures("walmart_openapi_specs")
 
 
 @functools.cache
