@@ -3,6 +3,7 @@
 import json
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin
 from django.utils.decorators import method_decorator
 from django.utils.html import format_html
@@ -48,6 +49,9 @@ class StoreAdminForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        self.fields["environment"].choices = Store.environment_choices()
+        if not settings.WALMART_EMULATOR_ENABLED:
+            del self.fields["emulator_base_url"]
         if self.instance.pk is None:
             self.fields["new_client_secret"].required = True
             self.fields["new_client_secret"].label = _("Client secret")
@@ -105,6 +109,14 @@ class StoreAdmin(admin.ModelAdmin):
             {"fields": ["connection_status", "connection_error", "connection_checked_at", "created_at", "updated_at"]},
         ),
     ]
+
+    def get_fieldsets(self, request, obj=None):
+        if settings.WALMART_EMULATOR_ENABLED:
+            return self.fieldsets
+        return [
+            (title, {**options, "fields": [field for field in options["fields"] if field != "emulator_base_url"]})
+            for title, options in self.fieldsets
+        ]
 
     @method_decorator(sensitive_post_parameters("new_client_secret"))
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):

@@ -31,9 +31,15 @@ class StoreCreateForm(forms.ModelForm):
         fields = ["name", "environment", "client_id", "client_secret", "notification_email", "is_live"]
         labels = {"name": _("Store name"), "notification_email": _("Notification email")}
         help_texts = {
-            "environment": _("Production and Sandbox are Walmart's; Emulator is the built-in stand-in."),
+            "environment": _(
+                "Production and Sandbox are Walmart's; Emulator (demo and tests) is the built-in stand-in."
+            ),
             "notification_email": _("Receives Channel Manager notifications for this store."),
         }
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["environment"].choices = Store.environment_choices()
 
 
 class StoreCredentialsForm(forms.Form):
@@ -42,7 +48,7 @@ class StoreCredentialsForm(forms.Form):
     A plain form, so an invalid submission never touches the store being shown.
     """
 
-    environment = forms.ChoiceField(label=_("Walmart environment"), choices=Store.Environment.choices)
+    environment = forms.ChoiceField(label=_("Walmart environment"), choices=Store.environment_choices)
     client_id = forms.CharField(label=_("Client ID"), max_length=255, strip=True)
     client_secret = _client_secret_field(label=_("Client Secret"))
 

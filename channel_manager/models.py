@@ -21,7 +21,9 @@ class Store(models.Model):
         CONNECTED = "connected", _("Connected")
         ERROR = "error", _("Error")
 
-    name = models.CharField(max_length=100, unique=True)
+    # Unique among the stores one user belongs to (channel_manager.services.store_create), not across the
+    # installation: a global constraint would tell an operator the names of other operators' stores.
+    name = models.CharField(max_length=100)
     environment = models.CharField(max_length=20, choices=Environment.choices, default=Environment.PRODUCTION)
     emulator_base_url = models.URLField(
         blank=True,
@@ -71,6 +73,14 @@ class Store(models.Model):
     @client_secret.setter
     def client_secret(self, value: str) -> None:
         self.client_secret_encrypted = secret_encrypt(value)
+
+    @classmethod
+    def environment_choices(cls) -> list[tuple[str, str]]:
+        """The environments a store may be given here: the Emulator only where the emulator is installed
+        (local and test settings), never in production."""
+        if settings.WALMART_EMULATOR_ENABLED:
+            return list(cls.Environment.choices)
+        return [choice for choice in cls.Environment.choices if choice[0] != cls.Environment.EMULATOR]
 
     @property
     def api_base_url(self) -> str:

@@ -1,8 +1,9 @@
 """Writes of the core: stores, their credentials and settings, memberships, and secret key rotation."""
 
 from django.apps import apps
+from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.db import IntegrityError, models, transaction
+from django.db import models, transaction
 from django.views.decorators.debug import sensitive_variables
 
 from channel_manager.crypto import SecretDecryptionError, secret_rotate
@@ -21,7 +22,7 @@ STORE_SETTINGS_FIELDS = (
 
 
 class StoreNameTaken(Exception):
-    """Another store already has this name (store names are unique)."""
+    """The user already belongs to a store with this name."""
 
 
 @sensitive_variables("client_secret")
@@ -37,8 +38,10 @@ def store_create(
 ) -> Store:
     """Create a store with its encrypted secret and make `user` its first member.
 
-    Atomic: either the store and the membership exist, or neither. Raises StoreNameTaken when the name
-    is in use (checked by the unique constraint, so two concurrent creates cannot both succeed).
+    Atomic: either the store and the membership exist, or neither. Raises StoreNameTaken when `user`
+    already belongs to a store of that name (any case). Stores of other users never count, so the answer
+    says nothing about them. The user's row is locked first, so two creates by one user run one after
+    the other and cannot both pass the check.
     """
     store = Store(
         name=name,
@@ -48,14 +51,12 @@ def store_create(
         is_live=is_live,
     )
     store.client_secret = client_secret
-    try:
-        with transaction.atomic():
-            store.save()
-            StoreMembership.objects.create(store=store, user=user)
-    except IntegrityError as error:
-        if Store.objects.filter(name=name).exists():
-            raise StoreNameTaken(f"A store named {name!r} already exists.") from error
-        raise
+    with transaction.atomic():
+        get_user_model().objects.select_for_update().only("pk").get(pk=user.pk)
+        if Store.objects.filter(memberships__user=user, name__iexact=name).exists():
+            raise StoreNameTaken(f"You already have a store named {name!r}.")
+        store.save()
+        StoreMembership.objects.create(store=store, user=user)
     return store
 
 

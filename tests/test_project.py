@@ -3,6 +3,7 @@ production settings pass `check --deploy` and refuse to start without a secret, 
 every setting."""
 
 import importlib.util
+import json
 import os
 import re
 import secrets
@@ -232,3 +233,59 @@ def test_make_checks_the_lock_before_installing_and_installs_from_it():
     assert "pip install --quiet --require-hashes -r $(LOCK)" in install
     assert "pip install --quiet --no-deps --no-build-isolation -e ." in install
     assert re.search(r"^test: lock-check install$", makefile, re.MULTILINE)
+
+
+EMULATOR_ABSENCE_REPORT = """
+import json
+from django.apps import apps
+from django.contrib import admin
+from django.db import connection
+from django.urls import Resolver404, resolve
+from django_celery_beat.models import PeriodicTask
+from channel_manager.forms import StoreCreateForm, StoreCredentialsForm
+from channel_manager.schedules import schedules_declared
+
+def resolves(path):
+    try:
+        resolve(path)
+    except Resolver404:
+        return False
+    return True
+
+print(json.dumps({
+    "installed": apps.is_installed("walmart_emulator"),
+    "admin_models": sorted(
+        model._meta.label for model in admin.site._registry if model._meta.app_label == "walmart_emulator"
+    ),
+    "tables": sorted(name for name in connection.introspection.table_names() if name.startswith("walmart_emulator")),
+    "declared_jobs": sorted(job.task for job in schedules_declared() if job.task.startswith("walmart_emulator")),
+    "periodic_tasks": sorted(
+        PeriodicTask.objects.filter(task__startswith="walmart_emulator").values_list("task", flat=True)
+    ),
+    "urls": [path for path in ("/walmart-emulator/v3/token", "/walmart-emulator/inspect/") if resolves(path)],
+    "environments": [
+        [value for value, _label in form().fields["environment"].choices]
+        for form in (StoreCreateForm, StoreCredentialsForm)
+    ],
+}))
+"""
+
+
+def test_production_has_no_emulator_tables_admin_urls_jobs_or_environment(tmp_path):
+    # given: production settings on a fresh database, migrated as a deploy does
+    env = _production_env(DATABASE_URL=f"sqlite:///{tmp_path / 'production.sqlite3'}")
+    migrated = _manage("migrate", "--no-input", env=env)
+    assert migrated.returncode == 0, migrated.stderr
+    # when
+    result = _manage("shell", "--no-imports", "-c", EMULATOR_ABSENCE_REPORT, env=env)
+    # then
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {
+        "installed": False,
+        "admin_models": [],
+        "tables": [],
+        "declared_jobs": [],
+        "periodic_tasks": [],
+        "urls": [],
+        "environments": [["production", "sandbox"], ["production", "sandbox"]],
+    }

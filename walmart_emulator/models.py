@@ -45,6 +45,7 @@ class Seller(models.Model):
 
     class Meta:
         ordering = ["name"]
+        permissions = [("use_inspector", "Can use the emulator's inspection pages (orders, faults, clock)")]
 
     def __str__(self) -> str:
         return self.name

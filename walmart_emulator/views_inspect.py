@@ -1,6 +1,7 @@
 """Staff-only inspection pages: what Walmart's Seller Center would show, per emulated seller.
 
-Login is required by LoginRequiredMiddleware; non-staff users get 403. Every button is a POSTed form
+Login is required by LoginRequiredMiddleware; only staff holding the `walmart_emulator.use_inspector`
+permission may open them (superusers hold every permission); anyone else gets 403. Every button is a POSTed form
 (CSRF-protected) handled by `seller_action`, which calls a service and redirects back with a message.
 """
 
@@ -21,24 +22,26 @@ from walmart_emulator.orders import OrderSimulationError, line_quantities, order
 from walmart_emulator.ratelimits import rate_limit_for, rate_limit_peek
 from walmart_emulator.returns import ReturnSimulationError, return_queryset
 
+INSPECTOR_PERMISSION = "walmart_emulator.use_inspector"
 
-def staff_required(view):
+
+def inspector_required(view):
     @wraps(view)
     def wrapper(request, *args, **kwargs):
-        if not request.user.is_staff:
-            raise PermissionDenied("Staff only.")
+        if not (request.user.is_staff and request.user.has_perm(INSPECTOR_PERMISSION)):
+            raise PermissionDenied("Staff with the permission to use the emulator's inspection pages only.")
         return view(request, *args, **kwargs)
 
     return wrapper
 
 
-@staff_required
+@inspector_required
 def seller_list(request):
     sellers = Seller.objects.order_by("name")
     return render(request, "walmart_emulator/seller_list.html", {"sellers": sellers, "now": emulator_now()})
 
 
-@staff_required
+@inspector_required
 def seller_detail(request, seller_id: int):
     seller = get_object_or_404(Seller, pk=seller_id)
     now = emulator_now()
@@ -81,7 +84,7 @@ def seller_detail(request, seller_id: int):
     return render(request, "walmart_emulator/seller_detail.html", context)
 
 
-@staff_required
+@inspector_required
 @require_POST
 def seller_action(request, seller_id: int):
     seller = get_object_or_404(Seller, pk=seller_id)

@@ -36,9 +36,10 @@ INSTALLED_APPS = [
     "sync",
     "orders",
     "returns",
-    "demo",
-    "walmart_emulator",
 ]
+# The Walmart emulator (walmart_emulator) and the demo wired to it (demo) are installed by the local and test
+# settings only: production has none of their tables, admin pages, URLs, tasks or periodic jobs.
+WALMART_EMULATOR_ENABLED = False
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -152,7 +153,6 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # Fernet keys (urlsafe base64, 32 bytes) for secrets at rest; the first encrypts, all decrypt.
 FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
 
-WALMART_EMULATOR_ENABLED = env.bool("WALMART_EMULATOR_ENABLED", default=False)
 WALMART_EMULATOR_BASE_URL = env("WALMART_EMULATOR_BASE_URL", default="http://127.0.0.1:8000/walmart-emulator")
 WALMART_PRODUCTION_BASE_URL = "https://marketplace.walmartapis.com"
 WALMART_SANDBOX_BASE_URL = "https://sandbox.walmartapis.com"

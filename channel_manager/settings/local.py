@@ -28,13 +28,17 @@ def _local_env_ensure() -> None:
 
 
 _local_env_ensure()
-os.environ.setdefault("WALMART_EMULATOR_ENABLED", "true")
 os.environ.setdefault("DJANGO_DEBUG", "true")
 
 from channel_manager.settings.base import *  # noqa: E402, F403
 from channel_manager.settings.base import BASE_DIR, REDIS_URL, env, redis_settings  # noqa: E402
 
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
+
+# The Walmart emulator (its tables, admin, URLs under /walmart-emulator/ and periodic jobs) and the living
+# demo of `make run` wired to it.
+INSTALLED_APPS = [*INSTALLED_APPS, "walmart_emulator", "demo"]  # noqa: F405
+WALMART_EMULATOR_ENABLED = True
 
 if not REDIS_URL:
     from channel_manager.embedded_redis import embedded_redis_start

@@ -12,12 +12,16 @@ os.environ.setdefault(
     "FIELD_ENCRYPTION_KEYS",
     "3q2-Fh4ZC4kBbjJr6nYx5w2xfOL8u6sV7q9D3lpZc0Q=,Zm9vYmFyYmF6cXV4Zm9vYmFyYmF6cXV4Zm9vYmFyMTI=",
 )
-os.environ.setdefault("WALMART_EMULATOR_ENABLED", "true")
 
 from channel_manager.settings.base import *  # noqa: E402, F403
 from channel_manager.settings.base import REDIS_URL, redis_settings  # noqa: E402
 
 ALLOWED_HOSTS = ["*"]
+
+# The Walmart emulator (its tables, admin, URLs under /walmart-emulator/ and periodic jobs) and the living
+# demo of `make run` wired to it.
+INSTALLED_APPS = [*INSTALLED_APPS, "walmart_emulator", "demo"]  # noqa: F405
+WALMART_EMULATOR_ENABLED = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3" and not os.environ.get("DATABASE_URL"):  # noqa: F405
     # pytest builds its own in-memory database; commands run with these settings (makemigrations --check)
     # must not create or read the `make run` database in var/.

@@ -70,14 +70,25 @@ def test_add_store_unchecked_live_switch_stages_offers(operator_client):
     assert Store.objects.get(name="Acme Walmart").is_live is False
 
 
-def test_add_store_with_a_taken_name_is_rejected_and_nothing_is_written(operator_client, other_store):
-    # when
-    response = operator_client.post(reverse("store_create"), {**NEW_STORE, "name": other_store.name})
+def test_add_store_with_the_name_of_one_of_your_stores_is_rejected_and_nothing_is_written(operator_client, store):
+    # when: the name of a store the operator belongs to, in another case
+    response = operator_client.post(reverse("store_create"), {**NEW_STORE, "name": store.name.upper()})
     # then
     assert response.status_code == 200
-    assert response.context["form"].errors["name"] == ["Store with this Name already exists."]
+    assert response.context["form"].errors["name"] == [f"You already have a store named {store.name.upper()!r}."]
     assert Store.objects.count() == 1
-    assert StoreMembership.objects.count() == 0
+    assert StoreMembership.objects.count() == 1
+
+
+def test_the_name_of_another_operators_store_is_not_revealed(operator_client, other_store):
+    # given: a store of another operator; when: the same name is chosen
+    response = operator_client.post(reverse("store_create"), {**NEW_STORE, "name": other_store.name})
+    # then: it is accepted like any free name, so the answer says nothing about the other store
+    assert response.status_code == 302
+    created = Store.objects.exclude(pk=other_store.pk).get()
+    assert created.name == other_store.name
+    assert list(created.memberships.values_list("user__username", flat=True)) == ["operator"]
+    assert list(other_store.memberships.all()) == []
 
 
 def test_add_store_without_secret_is_rejected_and_the_typed_secret_is_not_rendered_back(operator_client):

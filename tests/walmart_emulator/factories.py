@@ -173,3 +173,15 @@ def refund_body(
             },
         }
     }
+
+
+def inspector_user(username: str = "ops"):
+    """Staff holding the permission to use the emulator's inspection pages."""
+    from django.contrib.auth.models import Permission
+
+    from tests.factories import UserFactory
+
+    user = UserFactory(username=username, is_staff=True)
+    permission = Permission.objects.get(codename="use_inspector", content_type__app_label="walmart_emulator")
+    user.user_permissions.add(permission)
+    return user

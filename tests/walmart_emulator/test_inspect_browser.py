@@ -1,11 +1,11 @@
 """The inspection page in a real browser: a staff user places customer orders with the button and sees them."""
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.conftest import PASSWORD
 from tests.e2e.conftest import browser, log_in, page  # noqa: F401
-from tests.factories import UserFactory
-from tests.walmart_emulator.factories import published_offer
+from tests.walmart_emulator.factories import inspector_user, published_offer
 from walmart_emulator import services
 from walmart_emulator.models import Order
 
@@ -14,7 +14,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 def test_staff_places_orders_and_sets_faults_from_the_page(page, log_in, live_server):  # noqa: F811
     # given a staff user and a seller with one published offer in stock
-    UserFactory(username="ops", is_staff=True)
+    inspector_user("ops")
     seller = services.seller_create(name="Browser seller")
     published_offer(seller, "SKU-B", quantity=20)
     log_in("ops", PASSWORD)
@@ -27,7 +27,7 @@ def test_staff_places_orders_and_sets_faults_from_the_page(page, log_in, live_se
     page.get_by_text("2 orders placed.").wait_for()
     assert Order.objects.filter(seller=seller).count() == 2
     for order in Order.objects.filter(seller=seller):
-        assert page.get_by_text(order.purchase_order_id).count() == 1
+        expect(page.get_by_text(order.purchase_order_id)).to_have_count(1)
     # and a fault set through the form is stored
     page.get_by_label("Share of 500/503 answers (0..1)").fill("0.25")
     page.get_by_role("button", name="Save faults").click()

@@ -6,7 +6,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from tests.factories import UserFactory
-from tests.walmart_emulator.factories import published_offer, ship_body, ship_line
+from tests.walmart_emulator.factories import inspector_user, published_offer, ship_body, ship_line
 from walmart_emulator import services
 from walmart_emulator.demo import emulator_demo_seed
 from walmart_emulator.identifiers import gtin_is_valid
@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def staff_client(client):
-    client.force_login(UserFactory(username="ops", is_staff=True))
+    client.force_login(inspector_user("ops"))
     return client
 
 
@@ -27,19 +27,43 @@ def action(staff_client, seller, **data):
     return staff_client.post(f"/walmart-emulator/inspect/{seller.pk}/action/", data, follow=True)
 
 
-def test_inspection_needs_login_and_staff(client, seller):
+@pytest.mark.parametrize(
+    "user",
+    [
+        {"username": "operator2"},
+        {"username": "staff-without-permission", "is_staff": True},
+    ],
+    ids=["not staff", "staff without the permission"],
+)
+def test_inspection_needs_login_staff_and_the_inspector_permission(client, seller, user):
     response = client.get("/walmart-emulator/inspect/")
     assert response.status_code == 302
     assert "/accounts/login/" in response["Location"]
-    client.force_login(UserFactory(username="operator2"))
+    client.force_login(UserFactory(**user))
     assert client.get("/walmart-emulator/inspect/").status_code == 403
-    assert (
-        client.post(
-            f"/walmart-emulator/inspect/{seller.pk}/action/", {"action": "simulate_orders", "count": 1}
-        ).status_code
-        == 403
-    )
+    assert client.get(f"/walmart-emulator/inspect/{seller.pk}/").status_code == 403
+    for data in (
+        {"action": "simulate_orders", "count": 1},
+        {"action": "clock", "minutes": 60},
+        {"action": "faults"},
+    ):
+        assert client.post(f"/walmart-emulator/inspect/{seller.pk}/action/", data).status_code == 403
     assert not Order.objects.exists()
+
+
+def test_a_non_staff_user_with_the_permission_is_still_refused(client, seller):
+    user = inspector_user("not-staff")
+    user.is_staff = False
+    user.save(update_fields=["is_staff"])
+    client.force_login(user)
+    assert client.get("/walmart-emulator/inspect/").status_code == 403
+
+
+def test_staff_with_the_permission_and_superusers_may_inspect(client, seller, superuser):
+    client.force_login(inspector_user("ops"))
+    assert client.get(f"/walmart-emulator/inspect/{seller.pk}/").status_code == 200
+    client.force_login(superuser)
+    assert client.get(f"/walmart-emulator/inspect/{seller.pk}/").status_code == 200
 
 
 def test_seller_page_shows_offers_orders_feeds_and_buckets(staff_client, seller, wm):
