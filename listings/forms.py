@@ -2,8 +2,10 @@
 `product_fields_clean` is the one judge of product values, so the form and the import agree)."""
 
 from django import forms
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
+from channel_manager.uploads import upload_max_bytes, upload_too_large_message
 from listings.catalog_io import CSV_COLUMNS, product_fields_clean
 from listings.models import Listing, StoreAttributeMapping
 
@@ -56,11 +58,33 @@ class ProductForm(forms.Form):
 
 
 class ImportUploadForm(forms.Form):
+    """The catalog file. `refused`: the upload handler dropped the file for its size (it never arrived)."""
+
     file = forms.FileField(
         label=_("Catalog file"),
         help_text=_("CSV (UTF-8, with the documented header) or JSON Lines (.jsonl)."),
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,.jsonl,.ndjson"}),
     )
+
+    def __init__(self, *args, refused: bool = False, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.refused = refused
+        self.fields["file"].help_text += " " + _("At most %(megabytes)d MB.") % {
+            "megabytes": settings.UPLOAD_MAX_MEGABYTES
+        }
+
+    def clean_file(self):
+        uploaded = self.cleaned_data["file"]
+        if uploaded.size > upload_max_bytes():
+            raise forms.ValidationError(upload_too_large_message())
+        return uploaded
+
+    def clean(self):
+        data = super().clean()
+        if self.refused:
+            self.errors.pop("file", None)  # "required": the file was dropped, and this says why
+            self.add_error("file", upload_too_large_message())
+        return data
 
 
 PRIORITY_LABELS = [_("First choice"), _("Second choice"), _("Third choice"), _("Fourth choice"), _("Fifth choice")]

@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from channel_manager.csv_files import csv_response
 from channel_manager.numbers import query_int
 from channel_manager.selectors import store_get, store_list
+from channel_manager.uploads import upload_refused
 from listings.catalog_io import CSV_COLUMNS, TEMPLATE_EXAMPLE_ROWS, CatalogFileInvalid, export_row
 from listings.forms import AddToStoreForm, AttributeMappingForm, ImportUploadForm, ListingActionForm, ProductForm
 from listings.models import ImportJob, Listing, Product
@@ -168,7 +169,10 @@ def add_to_store_view(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def import_view(request: HttpRequest) -> HttpResponse:
-    form = ImportUploadForm(request.POST or None, request.FILES or None)
+    posted = request.method == "POST"  # bound even when the only field, the file, was refused for its size
+    form = ImportUploadForm(
+        request.POST if posted else None, request.FILES if posted else None, refused=upload_refused(request)
+    )
     if request.method == "POST" and form.is_valid():
         try:
             job = import_job_create(uploaded_file=form.cleaned_data["file"], actor=request.user)

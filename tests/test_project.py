@@ -150,7 +150,8 @@ def _manage(*arguments: str, env: dict[str, str]) -> subprocess.CompletedProcess
 def test_production_settings_pass_check_deploy():
     result = _manage("check", "--deploy", "--fail-level", "WARNING", env=_production_env())
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "System check identified no issues (0 silenced)."
+    # the one silenced check: axes' advice to lock log-ins per IP address too (settings/base.py says why)
+    assert result.stdout.strip() == "System check identified no issues (1 silenced)."
 
 
 @pytest.mark.parametrize("variable", REQUIRED_PRODUCTION_VARIABLES)

@@ -4,9 +4,11 @@ Environment-specific modules (local, test, production) import everything from he
 Every setting read here is listed in the README's settings table.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF
 
 from channel_manager.redis_urls import celery_broker_url
 
@@ -29,6 +31,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_htmx",
     "django_celery_beat",
+    "axes",
     "channel_manager",
     "listings",
     "inventory",
@@ -43,6 +46,7 @@ WALMART_EMULATOR_ENABLED = False
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -52,6 +56,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes requires: turns a locked-out log-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "channel_manager.urls"
@@ -91,6 +97,52 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+# --- Log-in throttling (django-axes) ---------------------------------------------------------------
+# Failed log-ins are counted per username, on the site's and admin's log-in alike; after
+# LOGIN_FAILURE_LIMIT failures in a row the username is locked for LOGIN_LOCKOUT_MINUTES, even with the
+# right password. Each failure is logged (username, IP address, path; axes masks every password field)
+# and kept in admin (Axes). A successful log-in resets the count.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
+# Per username, not per IP address: behind the TLS proxy every client has the proxy's address, and a lock on
+# it would let anyone lock everybody out with five wrong passwords. So axes' advice to add the address
+# (its warning W006) is silenced on purpose.
+AXES_LOCKOUT_PARAMETERS = ["username"]
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+AXES_RESET_ON_SUCCESS = True
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+AXES_SENSITIVE_PARAMETERS: list[str] = []  # the username and IP address are logged; passwords never are
+AXES_LOCKOUT_CALLABLE = "channel_manager.login_throttle.login_locked_out_response"
+AXES_VERBOSE = False
+
+# --- Content-Security-Policy (django-csp) ----------------------------------------------------------
+# Scripts, styles, images and requests from this site only: no inline script or style, no eval, no
+# framing. Page scripts live in static/js/.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        "base-uri": [SELF],
+        "object-src": [NONE],
+    }
+}
+
+# --- Uploads ------------------------------------------------------------------------------------
+# The largest file an upload (a catalog import) may be; a larger one is refused with a clear error.
+UPLOAD_MAX_MEGABYTES = env.int("UPLOAD_MAX_MEGABYTES", default=100)
+FILE_UPLOAD_HANDLERS = [
+    "channel_manager.uploads.UploadSizeLimitHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
 ]
 
 LOGIN_URL = "login"

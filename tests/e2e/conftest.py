@@ -8,6 +8,9 @@ conftest.py); every importer shares the one chromium. Mark browser tests with `@
 The live server runs the test settings with a transactional database: create rows in the test before
 opening pages.
 
+Every page opened through `page` must raise no Content-Security-Policy violation (chromium reports each
+one in the console): the fixture fails the test after it ran otherwise.
+
 Without /usr/bin/chromium the browser tests are skipped with the reason shown (under CI=true they fail
 instead, so CI never passes without running them).
 """
@@ -72,13 +75,22 @@ def browser() -> Iterator:
 
 @pytest.fixture
 def page(browser, live_server) -> Iterator:
+    """A fresh page; after the test, no Content-Security-Policy violation may have been reported on it."""
     context = browser.new_context(base_url=live_server.url)
     context.set_default_timeout(DEFAULT_TIMEOUT_MS)
     opened = context.new_page()
+    violations: list[str] = []
+    opened.on("console", lambda message: _csp_violation(message.text, violations))
     try:
         yield opened
     finally:
         context.close()
+    assert violations == [], "Content-Security-Policy violations in the browser console"
+
+
+def _csp_violation(text: str, violations: list[str]) -> None:
+    if "Content Security Policy" in text:
+        violations.append(text)
 
 
 @pytest.fixture
