@@ -125,8 +125,8 @@ class StoreAdmin(admin.ModelAdmin):
 
 @admin.register(StoreMembership)
 class StoreMembershipAdmin(admin.ModelAdmin):
-    list_display = ["user", "store", "created_at"]
-    list_filter = ["store"]
+    list_display = ["user", "store", "role", "created_at"]
+    list_filter = ["role", "store"]
     search_fields = ["user__username", "user__email", "store__name"]
     autocomplete_fields = ["user", "store"]
     list_select_related = ["user", "store"]

@@ -16,4 +16,5 @@ urlpatterns = [
         name="store_connection_test",
     ),
     path("stores/<int:store_id>/settings/general/", views.store_general_settings_view, name="store_general_settings"),
+    path("stores/<int:store_id>/settings/members/", views.store_members_view, name="store_members"),
 ]

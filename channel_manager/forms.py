@@ -4,9 +4,10 @@ A client secret field is always a PasswordInput that never renders its value bac
 """
 
 from django import forms
+from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
-from channel_manager.models import Store
+from channel_manager.models import Store, StoreMembership
 from channel_manager.services import STORE_SETTINGS_FIELDS
 
 
@@ -60,3 +61,32 @@ class StoreGeneralSettingsForm(forms.ModelForm):
         model = Store
         fields = list(STORE_SETTINGS_FIELDS)
         labels = {"notification_email": _("Notification email")}
+
+
+class MemberAddForm(forms.Form):
+    """Members: add an existing user (by username) to the store with a role."""
+
+    username = forms.CharField(label=_("Username"), max_length=150, strip=True)
+    role = forms.ChoiceField(label=_("Role"), choices=StoreMembership.Role.choices, initial=StoreMembership.Role.VIEWER)
+
+    def clean_username(self):
+        username = self.cleaned_data["username"]
+        user = get_user_model().objects.filter(username=username, is_active=True).first()
+        if user is None:
+            raise forms.ValidationError(_("No active user is called %(username)s.") % {"username": username})
+        self.user = user
+        return username
+
+
+class MemberChangeForm(forms.Form):
+    """Members: a new role for one member, or their removal (`membership` is looked up in the store)."""
+
+    membership = forms.IntegerField(min_value=1, max_value=2**63 - 1)
+    role = forms.ChoiceField(choices=StoreMembership.Role.choices, required=False)
+    remove = forms.BooleanField(required=False)
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("remove") and not data.get("role"):
+            raise forms.ValidationError(_("Choose a role, or remove the member."))
+        return data

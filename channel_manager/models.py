@@ -92,17 +92,34 @@ class Store(models.Model):
 
 
 class StoreMembership(models.Model):
-    """Which user may see and operate which store."""
+    """Which user may see which store, and what they may do there (their role).
+
+    Roles build on each other: a viewer reads the store's pages; an operator also ships, cancels,
+    refunds, runs listing actions and syncs; a manager also changes the store's settings, credentials and
+    members. Superusers act as managers of every store.
+    """
+
+    class Role(models.TextChoices):
+        VIEWER = "viewer", _("Viewer (read only)")
+        OPERATOR = "operator", _("Operator (ship, cancel, refund, listing actions)")
+        MANAGER = "manager", _("Manager (store settings, credentials, members)")
 
     store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="memberships")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="store_memberships")
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.VIEWER)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["store", "user"], name="unique_store_membership")]
 
     def __str__(self) -> str:
-        return f"{self.user} @ {self.store}"
+        return f"{self.user} @ {self.store} ({self.get_role_display()})"
+
+    @classmethod
+    def role_allows(cls, role: str | None, needed: str) -> bool:
+        """Whether `role` (None: not a member) includes everything `needed` may do."""
+        order = list(cls.Role.values)
+        return role is not None and order.index(role) >= order.index(needed)
 
 
 class Feed(models.Model):

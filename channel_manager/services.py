@@ -36,7 +36,7 @@ def store_create(
     notification_email: str = "",
     is_live: bool = True,
 ) -> Store:
-    """Create a store with its encrypted secret and make `user` its first member.
+    """Create a store with its encrypted secret and make `user` its first member, as its manager.
 
     Atomic: either the store and the membership exist, or neither. Raises StoreNameTaken when `user`
     already belongs to a store of that name (any case). Stores of other users never count, so the answer
@@ -56,7 +56,7 @@ def store_create(
         if Store.objects.filter(memberships__user=user, name__iexact=name).exists():
             raise StoreNameTaken(f"You already have a store named {name!r}.")
         store.save()
-        StoreMembership.objects.create(store=store, user=user)
+        StoreMembership.objects.create(store=store, user=user, role=StoreMembership.Role.MANAGER)
     return store
 
 
@@ -100,10 +100,50 @@ def store_settings_update(*, store: Store, **values) -> Store:
     return store
 
 
-def store_member_add(*, store: Store, user: AbstractBaseUser) -> StoreMembership:
-    """Let `user` see and operate `store`. Safe to re-run: keyed on (store, user)."""
-    membership, _ = StoreMembership.objects.get_or_create(store=store, user=user)
+class MembershipRefused(Exception):
+    """A change of members that would leave the store without a manager, or name no known user."""
+
+
+def store_member_add(
+    *, store: Store, user: AbstractBaseUser, role: str = StoreMembership.Role.VIEWER
+) -> StoreMembership:
+    """Let `user` see `store` with `role` (an existing member keeps the membership, with the new role).
+    Safe to re-run: keyed on (store, user)."""
+    membership, created = StoreMembership.objects.get_or_create(store=store, user=user, defaults={"role": role})
+    if not created and membership.role != role:
+        store_member_role_set(membership=membership, role=role)
     return membership
+
+
+def store_member_role_set(*, membership: StoreMembership, role: str) -> StoreMembership:
+    """Give a member another role. Raises MembershipRefused when that would leave the store without a
+    manager; the store's memberships are locked first, so two managers demoting each other at once
+    cannot both succeed."""
+    with transaction.atomic():
+        _managers_lock(membership.store_id)
+        if role != StoreMembership.Role.MANAGER:
+            _refuse_if_last_manager(membership)
+        membership.role = role
+        membership.save(update_fields=["role"])
+    return membership
+
+
+def store_member_remove(*, membership: StoreMembership) -> None:
+    """Take a member out of the store. Raises MembershipRefused for the store's last manager."""
+    with transaction.atomic():
+        _managers_lock(membership.store_id)
+        _refuse_if_last_manager(membership)
+        membership.delete()
+
+
+def _managers_lock(store_id: int) -> None:
+    list(StoreMembership.objects.select_for_update().filter(store_id=store_id).values_list("pk", flat=True))
+
+
+def _refuse_if_last_manager(membership: StoreMembership) -> None:
+    managers = StoreMembership.objects.filter(store_id=membership.store_id, role=StoreMembership.Role.MANAGER)
+    if membership.role == StoreMembership.Role.MANAGER and not managers.exclude(pk=membership.pk).exists():
+        raise MembershipRefused("A store keeps at least one manager: make another member manager first.")
 
 
 def encrypted_fields() -> list[tuple[type[models.Model], str]]:

@@ -61,4 +61,9 @@ SECTIONS = [
         url_name="store_general_settings",
         description="Notification email, whether the Walmart store is live, and which syncs run.",
     ),
+    SettingsSection(
+        title="Members",
+        url_name="store_members",
+        description="Who may see this store, and their role: viewer, operator or manager.",
+    ),
 ]

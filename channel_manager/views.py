@@ -7,15 +7,30 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from channel_manager.forms import StoreCreateForm, StoreCredentialsForm, StoreGeneralSettingsForm
-from channel_manager.models import Store
-from channel_manager.selectors import store_get, store_list
-from channel_manager.services import StoreNameTaken, store_create, store_credentials_change, store_settings_update
+from channel_manager.forms import (
+    MemberAddForm,
+    MemberChangeForm,
+    StoreCreateForm,
+    StoreCredentialsForm,
+    StoreGeneralSettingsForm,
+)
+from channel_manager.models import Store, StoreMembership
+from channel_manager.selectors import Role, store_get, store_list
+from channel_manager.services import (
+    MembershipRefused,
+    StoreNameTaken,
+    store_create,
+    store_credentials_change,
+    store_member_add,
+    store_member_remove,
+    store_member_role_set,
+    store_settings_update,
+)
 from channel_manager.settings_sections import settings_links
 
 # The store view's tabs, in order: (tab, label, URL name taking the store id). A tab whose app has
@@ -70,7 +85,7 @@ def store_detail_view(request: HttpRequest, store_id: int) -> HttpResponse:
 
 @require_GET
 def store_settings_view(request: HttpRequest, store_id: int) -> HttpResponse:
-    store = store_get(user=request.user, store_id=store_id)
+    store = store_get(user=request.user, store_id=store_id, role=Role.MANAGER)
     return render(
         request,
         "channel_manager/store_settings.html",
@@ -82,7 +97,7 @@ def store_settings_view(request: HttpRequest, store_id: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def store_connection_view(request: HttpRequest, store_id: int) -> HttpResponse:
     """Walmart Connection: the credentials in use (secret masked) and the Change Credentials form."""
-    store = store_get(user=request.user, store_id=store_id)
+    store = store_get(user=request.user, store_id=store_id, role=Role.MANAGER)
     form = StoreCredentialsForm(_posted(request), initial={"environment": store.environment})
     if request.method == "POST" and form.is_valid():
         store_credentials_change(store=store, **form.cleaned_data)
@@ -98,7 +113,7 @@ def store_connection_view(request: HttpRequest, store_id: int) -> HttpResponse:
 @require_POST
 def store_connection_test_view(request: HttpRequest, store_id: int) -> HttpResponse:
     """Ask Walmart for a token with the stored credentials and record the outcome on the store."""
-    store = store_get(user=request.user, store_id=store_id)
+    store = store_get(user=request.user, store_id=store_id, role=Role.MANAGER)
     try:
         from channel_manager.connection import store_connection_test
     except ModuleNotFoundError as error:
@@ -118,7 +133,7 @@ def store_connection_test_view(request: HttpRequest, store_id: int) -> HttpRespo
 @require_http_methods(["GET", "POST"])
 def store_general_settings_view(request: HttpRequest, store_id: int) -> HttpResponse:
     """General: notification email, store live, and the per-stream on/off switches."""
-    store = store_get(user=request.user, store_id=store_id)
+    store = store_get(user=request.user, store_id=store_id, role=Role.MANAGER)
     form = StoreGeneralSettingsForm(_posted(request), instance=Store.objects.get(pk=store.pk))
     if request.method == "POST" and form.is_valid():
         store_settings_update(store=store, **form.cleaned_data)
@@ -126,6 +141,52 @@ def store_general_settings_view(request: HttpRequest, store_id: int) -> HttpResp
         return redirect("store_general_settings", store_id=store.pk)
     return render(
         request, "channel_manager/store_general_settings.html", {"store": store, "form": form, "active_tab": "settings"}
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def store_members_view(request: HttpRequest, store_id: int) -> HttpResponse:
+    """Members (managers only): who may see the store and their role; add a user, change a role, remove."""
+    store = store_get(user=request.user, store_id=store_id, role=Role.MANAGER)
+    add_form = MemberAddForm(request.POST if request.POST.get("action") == "add" else None)
+    change_form = MemberChangeForm(request.POST if request.POST.get("action") == "change" else None)
+    if request.method == "POST":
+        try:
+            if add_form.is_valid():
+                membership = store_member_add(store=store, user=add_form.user, role=add_form.cleaned_data["role"])
+                messages.success(request, f"{membership.user.get_username()} is a {membership.get_role_display()}.")
+                return redirect("store_members", store_id=store.pk)
+            if change_form.is_valid():
+                membership = get_object_or_404(
+                    StoreMembership.objects.select_related("user"),
+                    pk=change_form.cleaned_data["membership"],
+                    store=store,
+                )
+                if change_form.cleaned_data["remove"]:
+                    store_member_remove(membership=membership)
+                    messages.success(request, f"{membership.user.get_username()} is no longer a member.")
+                else:
+                    store_member_role_set(membership=membership, role=change_form.cleaned_data["role"])
+                    messages.success(request, f"{membership.user.get_username()} is a {membership.get_role_display()}.")
+                return redirect("store_members", store_id=store.pk)
+        except MembershipRefused as error:
+            messages.error(request, str(error))
+            return redirect("store_members", store_id=store.pk)
+        for form in (add_form, change_form):
+            for errors in form.errors.values():
+                for error in errors:
+                    messages.error(request, error)
+    members = StoreMembership.objects.filter(store=store).select_related("user").order_by("user__username")
+    return render(
+        request,
+        "channel_manager/store_members.html",
+        {
+            "store": store,
+            "members": members,
+            "add_form": add_form,
+            "roles": StoreMembership.Role.choices,
+            "active_tab": "settings",
+        },
     )
 
 

@@ -25,7 +25,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.urls import reverse
 
-from channel_manager.models import Feed, Store
+from channel_manager.models import Feed, Store, StoreMembership
 
 logger = logging.getLogger(__name__)
 
@@ -177,7 +177,7 @@ def _demo_store_ensure(*, user, seed) -> tuple[Store, bool]:
             client_secret=seed.client_secret,
             environment=Store.Environment.EMULATOR,
         )
-    store_member_add(store=store, user=user)
+    store_member_add(store=store, user=user, role=StoreMembership.Role.MANAGER)
     return store, False
 
 

@@ -35,6 +35,9 @@ class Product(models.Model):
 
     class Meta:
         ordering = ["sku"]
+        # The catalog's site-wide permissions (listings/permissions.py): view_product, add_product and
+        # change_product (edit), and this one for import and export.
+        permissions = [("import_export_catalog", "Can import and export the catalog")]
         constraints = [
             models.CheckConstraint(condition=Q(price__gte=0), name="product_price_not_negative"),
             models.CheckConstraint(condition=Q(quantity__gte=0), name="product_quantity_not_negative"),

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from django.db.models import Count, Q, QuerySet
+from django.shortcuts import get_object_or_404
 
 from channel_manager.models import Store
 from listings.models import ImportJob, ImportRowError, Listing, Product, StoreAttributeMapping
@@ -78,8 +79,19 @@ def attribute_mapping_get(*, store: Store) -> StoreAttributeMapping | None:
     return StoreAttributeMapping.objects.filter(store=store).first()
 
 
-def import_job_list(*, limit: int = 10) -> QuerySet[ImportJob]:
-    return ImportJob.objects.select_related("created_by").order_by("-created_at")[:limit]
+def import_jobs_visible(*, user) -> QuerySet[ImportJob]:
+    """The import jobs `user` may see: their own; staff see everyone's."""
+    jobs = ImportJob.objects.select_related("created_by")
+    return jobs if user.is_staff else jobs.filter(created_by=user)
+
+
+def import_job_list(*, user, limit: int = 10) -> QuerySet[ImportJob]:
+    return import_jobs_visible(user=user).order_by("-created_at")[:limit]
+
+
+def import_job_get(*, user, job_id: int) -> ImportJob:
+    """One import job `user` may see; Http404 otherwise (another user's job does not exist for them)."""
+    return get_object_or_404(import_jobs_visible(user=user), pk=job_id)
 
 
 def import_row_errors(*, job: ImportJob) -> QuerySet[ImportRowError]:

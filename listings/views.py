@@ -7,6 +7,7 @@ Thin: selectors load (a store the user is not a member of is a 404), forms valid
 from __future__ import annotations
 
 from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -20,14 +21,16 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from channel_manager.csv_files import csv_response
 from channel_manager.numbers import query_int
-from channel_manager.selectors import store_get, store_list
+from channel_manager.selectors import Role, store_get, store_list
 from channel_manager.uploads import upload_refused
+from listings import permissions as catalog
 from listings.catalog_io import CSV_COLUMNS, TEMPLATE_EXAMPLE_ROWS, CatalogFileInvalid, export_row
 from listings.forms import AddToStoreForm, AttributeMappingForm, ImportUploadForm, ListingActionForm, ProductForm
 from listings.models import ImportJob, Listing, Product
 from listings.selectors import (
     LISTING_SORTS,
     attribute_mapping_get,
+    import_job_get,
     import_job_list,
     import_row_errors,
     listing_list,
@@ -82,10 +85,11 @@ def _page_size(request: HttpRequest) -> int:
 
 
 @require_GET
+@permission_required(catalog.VIEW, raise_exception=True)
 def product_list_view(request: HttpRequest) -> HttpResponse:
     search = request.GET.get("q", "")
     page = Paginator(product_list(search=search), _page_size(request)).get_page(request.GET.get("page"))
-    stores = list(store_list(user=request.user))
+    stores = list(store_list(user=request.user, role=Role.OPERATOR))  # where products may be added
     return render(
         request,
         "listings/product_list.html",
@@ -102,6 +106,7 @@ def product_list_view(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@permission_required(catalog.ADD, raise_exception=True)
 def product_create_view(request: HttpRequest) -> HttpResponse:
     form = ProductForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
@@ -116,6 +121,7 @@ def product_create_view(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@permission_required(catalog.EDIT, raise_exception=True)
 def product_edit_view(request: HttpRequest, product_id: int) -> HttpResponse:
     product = get_object_or_404(Product, pk=product_id)
     form = ProductForm(request.POST if request.method == "POST" else None, initial=ProductForm.initial_from(product))
@@ -137,13 +143,16 @@ def _form_errors(form, error: ProductInvalid) -> None:
 
 
 @require_POST
+@permission_required(catalog.VIEW, raise_exception=True)
 def add_to_store_view(request: HttpRequest) -> HttpResponse:
-    """Add the selected products (or all that match the search) to a store as Draft listings."""
-    form = AddToStoreForm(request.POST, stores=store_list(user=request.user))
+    """Add the selected products (or all that match the search) to a store as Draft listings: the user
+    sees the catalog and is an operator of the store."""
+    store_id = query_int(request.POST.get("store"), default=0)
+    store = store_get(user=request.user, store_id=store_id, role=Role.OPERATOR)  # 404 / 403 before anything else
+    form = AddToStoreForm(request.POST, stores=[store])
     if not form.is_valid():
         messages.error(request, " ".join(str(error) for errors in form.errors.values() for error in errors))
         return redirect(f"{reverse('listings:product_list')}?{urlencode({'q': request.POST.get('q', '')})}")
-    store = store_get(user=request.user, store_id=form.cleaned_data["store"])
     if form.cleaned_data["all_matching"]:
         products = product_list(search=form.cleaned_data["q"])
         requested = products.count()
@@ -168,6 +177,7 @@ def add_to_store_view(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@permission_required(catalog.IMPORT_EXPORT, raise_exception=True)
 def import_view(request: HttpRequest) -> HttpResponse:
     posted = request.method == "POST"  # bound even when the only field, the file, was refused for its size
     form = ImportUploadForm(
@@ -180,7 +190,11 @@ def import_view(request: HttpRequest) -> HttpResponse:
             form.add_error("file", str(error))
         else:
             return redirect("listings:import_detail", job_id=job.pk)
-    return render(request, "listings/import.html", {"form": form, "jobs": import_job_list(), "columns": CSV_COLUMNS})
+    return render(
+        request,
+        "listings/import.html",
+        {"form": form, "jobs": import_job_list(user=request.user), "columns": CSV_COLUMNS},
+    )
 
 
 def _import_context(job: ImportJob) -> dict:
@@ -192,21 +206,24 @@ def _import_context(job: ImportJob) -> dict:
 
 
 @require_GET
+@permission_required(catalog.IMPORT_EXPORT, raise_exception=True)
 def import_detail_view(request: HttpRequest, job_id: int) -> HttpResponse:
-    job = get_object_or_404(ImportJob, pk=job_id)
+    job = import_job_get(user=request.user, job_id=job_id)
     return render(request, "listings/import_detail.html", _import_context(job))
 
 
 @require_GET
+@permission_required(catalog.IMPORT_EXPORT, raise_exception=True)
 def import_progress_view(request: HttpRequest, job_id: int) -> HttpResponse:
     """The htmx partial polled every second while the import runs."""
-    job = get_object_or_404(ImportJob, pk=job_id)
+    job = import_job_get(user=request.user, job_id=job_id)
     return render(request, "listings/_import_progress.html", _import_context(job))
 
 
 @require_GET
+@permission_required(catalog.IMPORT_EXPORT, raise_exception=True)
 def import_errors_csv_view(request: HttpRequest, job_id: int) -> StreamingHttpResponse:
-    job = get_object_or_404(ImportJob, pk=job_id)
+    job = import_job_get(user=request.user, job_id=job_id)
 
     def rows():
         yield ["row", "sku", "field", "message"]
@@ -217,12 +234,14 @@ def import_errors_csv_view(request: HttpRequest, job_id: int) -> StreamingHttpRe
 
 
 @require_GET
+@permission_required(catalog.IMPORT_EXPORT, raise_exception=True)
 def import_template_view(request: HttpRequest) -> StreamingHttpResponse:
     rows = [CSV_COLUMNS, *([example.get(column, "") for column in CSV_COLUMNS] for example in TEMPLATE_EXAMPLE_ROWS)]
     return csv_response(filename="catalog-template.csv", rows=rows)
 
 
 @require_GET
+@permission_required(catalog.IMPORT_EXPORT, raise_exception=True)
 def export_view(request: HttpRequest) -> StreamingHttpResponse:
     """The whole catalog (or the search) as CSV in the import format, streamed."""
     products = product_list(search=request.GET.get("q", ""))
@@ -240,7 +259,7 @@ def export_view(request: HttpRequest) -> StreamingHttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def attribute_mapping_view(request: HttpRequest, store_id: int) -> HttpResponse:
-    store = store_get(user=request.user, store_id=store_id)
+    store = store_get(user=request.user, store_id=store_id, role=Role.MANAGER)
     mapping = attribute_mapping_get(store=store)
     form = AttributeMappingForm(
         request.POST if request.method == "POST" else None,
@@ -367,7 +386,7 @@ def _sort_links(base_query: dict, current: str) -> list[tuple[str, str, str]]:
 def listing_action_view(request: HttpRequest, store_id: int) -> HttpResponse:
     """Bulk actions on the selected listings (or all that match the filter): Match on Walmart, Re-match,
     Retire, Reset to Draft, Re-read from Walmart."""
-    store = store_get(user=request.user, store_id=store_id)
+    store = store_get(user=request.user, store_id=store_id, role=Role.OPERATOR)
     form = ListingActionForm(request.POST)
     back = reverse("listings:listing_list", args=[store.pk])
     if not form.is_valid():

@@ -25,7 +25,7 @@ from channel_manager.listing_pages import (
     status_from_request,
 )
 from channel_manager.numbers import query_int
-from channel_manager.selectors import store_get
+from channel_manager.selectors import Role, store_get
 from orders import selectors, services
 from orders.forms import CancelForm, CarrierMappingForm, OrderSettingsForm, ShipForm
 from orders.models import Cancellation, Order, OrderEvent, OrderSettings, Shipment
@@ -138,7 +138,7 @@ def _apply_service_errors(form, error: ValidationError) -> None:
 @require_http_methods(["GET", "POST"])
 @in_operator_timezone
 def order_ship_view(request: HttpRequest, store_id: int, order_id: int) -> HttpResponse:
-    store = store_get(user=request.user, store_id=store_id)
+    store = store_get(user=request.user, store_id=store_id, role=Role.OPERATOR)
     order = selectors.order_get(store=store, order_id=order_id)
     order_settings = services.order_settings_ensure(store=store)
     remaining = services.order_line_remaining(order=order)
@@ -164,7 +164,7 @@ def order_ship_view(request: HttpRequest, store_id: int, order_id: int) -> HttpR
 @require_http_methods(["GET", "POST"])
 @in_operator_timezone
 def order_cancel_view(request: HttpRequest, store_id: int, order_id: int) -> HttpResponse:
-    store = store_get(user=request.user, store_id=store_id)
+    store = store_get(user=request.user, store_id=store_id, role=Role.OPERATOR)
     order = selectors.order_get(store=store, order_id=order_id)
     remaining = services.order_line_remaining(order=order)
     only_line = query_int(request.GET.get("line"), default=0) or None
@@ -194,7 +194,7 @@ def _operation(store, kind: str, operation_id: int):
 
 @require_POST
 def operation_retry_view(request: HttpRequest, store_id: int, kind: str, operation_id: int) -> HttpResponse:
-    store = store_get(user=request.user, store_id=store_id)
+    store = store_get(user=request.user, store_id=store_id, role=Role.OPERATOR)
     operation = _operation(store, kind, operation_id)
     if services.operation_retry(operation=operation, actor=OrderEvent.Actor.OPERATOR, user=request.user):
         operation.refresh_from_db()
@@ -206,7 +206,7 @@ def operation_retry_view(request: HttpRequest, store_id: int, kind: str, operati
 
 @require_POST
 def operation_discard_view(request: HttpRequest, store_id: int, kind: str, operation_id: int) -> HttpResponse:
-    store = store_get(user=request.user, store_id=store_id)
+    store = store_get(user=request.user, store_id=store_id, role=Role.OPERATOR)
     operation = _operation(store, kind, operation_id)
     if services.operation_discard(operation=operation, actor=OrderEvent.Actor.OPERATOR, user=request.user):
         messages.success(request, "Discarded: its units can be shipped or cancelled again.")
@@ -217,7 +217,7 @@ def operation_discard_view(request: HttpRequest, store_id: int, kind: str, opera
 
 @require_POST
 def order_refresh_view(request: HttpRequest, store_id: int, order_id: int) -> HttpResponse:
-    store = store_get(user=request.user, store_id=store_id)
+    store = store_get(user=request.user, store_id=store_id, role=Role.OPERATOR)
     order = get_object_or_404(Order, store=store, pk=order_id)
     try:
         services.order_refresh(order=order, actor=OrderEvent.Actor.OPERATOR, user=request.user)
@@ -230,7 +230,7 @@ def order_refresh_view(request: HttpRequest, store_id: int, order_id: int) -> Ht
 
 @require_POST
 def order_acknowledge_view(request: HttpRequest, store_id: int, order_id: int) -> HttpResponse:
-    store = store_get(user=request.user, store_id=store_id)
+    store = store_get(user=request.user, store_id=store_id, role=Role.OPERATOR)
     order = get_object_or_404(Order, store=store, pk=order_id)
     try:
         done = services.order_acknowledge(order_id=order.pk, actor=OrderEvent.Actor.OPERATOR, user=request.user)
@@ -249,7 +249,7 @@ def order_acknowledge_view(request: HttpRequest, store_id: int, order_id: int) -
 
 @require_http_methods(["GET", "POST"])
 def carrier_mapping_view(request: HttpRequest, store_id: int) -> HttpResponse:
-    store = store_get(user=request.user, store_id=store_id)
+    store = store_get(user=request.user, store_id=store_id, role=Role.MANAGER)
     order_settings = services.order_settings_ensure(store=store)
     form = CarrierMappingForm(request.POST or None, mapping=order_settings.carrier_mapping)
     if request.method == "POST" and form.is_valid():
@@ -261,7 +261,7 @@ def carrier_mapping_view(request: HttpRequest, store_id: int) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def order_settings_view(request: HttpRequest, store_id: int) -> HttpResponse:
-    store = store_get(user=request.user, store_id=store_id)
+    store = store_get(user=request.user, store_id=store_id, role=Role.MANAGER)
     order_settings = services.order_settings_ensure(store=store)
     form = OrderSettingsForm(request.POST or None, instance=order_settings)
     if request.method == "POST" and form.is_valid():
@@ -275,7 +275,7 @@ def order_settings_view(request: HttpRequest, store_id: int) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def webhook_settings_view(request: HttpRequest, store_id: int) -> HttpResponse:
-    store = store_get(user=request.user, store_id=store_id)
+    store = store_get(user=request.user, store_id=store_id, role=Role.MANAGER)
     order_settings = services.order_settings_ensure(store=store)
     endpoint = request.build_absolute_uri(reverse("orders:webhook_receive", args=[order_settings.webhook_token]))
     if request.method == "POST":

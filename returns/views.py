@@ -19,7 +19,7 @@ from channel_manager.listing_pages import (
     status_from_request,
 )
 from channel_manager.numbers import query_int
-from channel_manager.selectors import store_get
+from channel_manager.selectors import Role, store_get
 from returns import selectors, services
 from returns.forms import RefundForm, ReturnSettingsForm
 from returns.mapping import deadline_text
@@ -111,7 +111,8 @@ def _detail(request: HttpRequest, store, return_order: Return, form: RefundForm 
 @in_operator_timezone
 def return_detail_view(request: HttpRequest, store_id: int, return_id: int) -> HttpResponse:
     """The return, its lines, refunds and timeline; POST submits the Refund form."""
-    store = store_get(user=request.user, store_id=store_id)
+    refunding = request.method == "POST"
+    store = store_get(user=request.user, store_id=store_id, role=Role.OPERATOR if refunding else Role.VIEWER)
     return_order = selectors.return_get(store=store, return_id=return_id)
     if request.method == "GET":
         return _detail(request, store, return_order)
@@ -145,7 +146,7 @@ def return_detail_view(request: HttpRequest, store_id: int, return_id: int) -> H
 @require_POST
 def return_restock_view(request: HttpRequest, store_id: int, return_id: int) -> HttpResponse:
     """Return units to stock without a refund (units Walmart refunded itself)."""
-    store = store_get(user=request.user, store_id=store_id)
+    store = store_get(user=request.user, store_id=store_id, role=Role.OPERATOR)
     return_order = selectors.return_get(store=store, return_id=return_id)
     quantities = {}
     for line in return_order.lines.all():
@@ -164,7 +165,7 @@ def return_restock_view(request: HttpRequest, store_id: int, return_id: int) -> 
 
 @require_POST
 def refund_retry_view(request: HttpRequest, store_id: int, return_id: int, refund_id: int) -> HttpResponse:
-    store = store_get(user=request.user, store_id=store_id)
+    store = store_get(user=request.user, store_id=store_id, role=Role.OPERATOR)
     return_order = selectors.return_get(store=store, return_id=return_id)
     refund = selectors.refund_get(return_order=return_order, refund_id=refund_id)
     if services.refund_retry(refund=refund, actor=services.Actor.OPERATOR, user=request.user):
@@ -179,7 +180,7 @@ def refund_retry_view(request: HttpRequest, store_id: int, return_id: int, refun
 def return_refresh_view(request: HttpRequest, store_id: int, return_id: int) -> HttpResponse:
     from walmart_client.errors import WalmartError
 
-    store = store_get(user=request.user, store_id=store_id)
+    store = store_get(user=request.user, store_id=store_id, role=Role.OPERATOR)
     return_order = selectors.return_get(store=store, return_id=return_id)
     try:
         services.return_refresh(return_order=return_order, actor=services.Actor.OPERATOR, user=request.user)
@@ -195,7 +196,7 @@ def returns_poll_view(request: HttpRequest, store_id: int) -> HttpResponse:
     """ "Read returns now": the scheduled read, run at once for this store."""
     from walmart_client.errors import WalmartError
 
-    store = store_get(user=request.user, store_id=store_id)
+    store = store_get(user=request.user, store_id=store_id, role=Role.OPERATOR)
     try:
         result = services.returns_poll(store=store, actor=services.Actor.OPERATOR)
     except WalmartError as error:
@@ -207,7 +208,7 @@ def returns_poll_view(request: HttpRequest, store_id: int) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def return_settings_view(request: HttpRequest, store_id: int) -> HttpResponse:
-    store = store_get(user=request.user, store_id=store_id)
+    store = store_get(user=request.user, store_id=store_id, role=Role.MANAGER)
     return_settings = services.return_settings_ensure(store=store)
     form = ReturnSettingsForm(request.POST or None, instance=return_settings)
     if request.method == "POST" and form.is_valid():

@@ -16,7 +16,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from channel_manager.selectors import store_get
+from channel_manager.selectors import Role, store_get
 from channel_manager.walmart import DjangoRateLimitStore
 from pricing.forms import PriceRuleForm
 from pricing.selectors import price_rule_get
@@ -149,7 +149,7 @@ def sync_preview_json_view(request: HttpRequest, store_id: int, stream: str) -> 
 
 @require_POST
 def sync_run_view(request: HttpRequest, store_id: int) -> HttpResponse:
-    store = store_get(user=request.user, store_id=store_id)
+    store = store_get(user=request.user, store_id=store_id, role=Role.OPERATOR)
     streams = [s for s in request.POST.getlist("stream") if s in STREAMS] or list(STREAMS)
     queued = 0
     with transaction.atomic():
@@ -163,7 +163,7 @@ def sync_run_view(request: HttpRequest, store_id: int) -> HttpResponse:
 def sync_reconcile_view(request: HttpRequest, store_id: int) -> HttpResponse:
     from sync.tasks import sync_reconcile_task
 
-    store = store_get(user=request.user, store_id=store_id)
+    store = store_get(user=request.user, store_id=store_id, role=Role.OPERATOR)
     streams = [s for s in request.POST.getlist("stream") if s in STREAMS] or list(STREAMS)
     for stream in streams:
         transaction.on_commit(lambda stream=stream: sync_reconcile_task.delay(store.pk, stream))
@@ -176,7 +176,7 @@ def sync_reconcile_view(request: HttpRequest, store_id: int) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def sync_settings_view(request: HttpRequest, store_id: int) -> HttpResponse:
-    store = store_get(user=request.user, store_id=store_id)
+    store = store_get(user=request.user, store_id=store_id, role=Role.MANAGER)
     sync_settings = sync_settings_get(store=store)
     rule = price_rule_get(store=store)
     if request.method == "POST":

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.factories import StoreFactory, StoreMembershipFactory, UserFactory
+from tests.factories import StoreFactory, StoreMembershipFactory, UserFactory, catalog_group_join
 from tests.specs_required import specs_require
 
 PASSWORD = "correct horse battery staple"
@@ -13,8 +13,8 @@ STORE_SECRET = "s3cret-value-never-shown"
 
 @pytest.fixture
 def operator(db):
-    """A store operator (not staff) who is a member of `store`."""
-    return UserFactory(username="operator")
+    """A user (not staff) who manages `store` and may view, edit, import and export the catalog."""
+    return catalog_group_join(UserFactory(username="operator"))
 
 
 @pytest.fixture

@@ -27,8 +27,19 @@ class StoreFactory(factory.django.DjangoModelFactory):
 
 
 class StoreMembershipFactory(factory.django.DjangoModelFactory):
+    """A member with every right in the store (manager) unless a role is given."""
+
     class Meta:
         model = StoreMembership
 
     store = factory.SubFactory(StoreFactory)
     user = factory.SubFactory(UserFactory)
+    role = StoreMembership.Role.MANAGER
+
+
+def catalog_group_join(user, group: str = "Catalog importers"):
+    """Put `user` in one of the catalog groups created on migrate (listings/permissions.py)."""
+    from django.contrib.auth.models import Group
+
+    user.groups.add(Group.objects.get(name=group))
+    return user

@@ -75,12 +75,15 @@ def test_adding_a_store_with_a_member(superuser_client, operator):
     data = _store_form(new_client_secret="added-in-admin") | {
         "memberships-TOTAL_FORMS": "1",
         "memberships-0-user": str(operator.pk),
+        "memberships-0-role": "operator",
     }
     response = superuser_client.post(reverse("admin:channel_manager_store_add"), data)
     assert response.status_code == 302
     store = Store.objects.get(name="Admin store")
     assert store.client_secret == "added-in-admin"
-    assert list(StoreMembership.objects.filter(store=store).values_list("user__username", flat=True)) == ["operator"]
+    assert list(StoreMembership.objects.filter(store=store).values_list("user__username", "role")) == [
+        ("operator", "operator")
+    ]
 
 
 def test_feed_ledger_is_read_only(superuser_client, store):

@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 
 from listings.tasks import match_feeds_poll_task
 from tests.conftest import PASSWORD
-from tests.factories import StoreFactory, StoreMembershipFactory, UserFactory
+from tests.factories import StoreFactory, StoreMembershipFactory, UserFactory, catalog_group_join
 from walmart_emulator import services as emulator
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -25,7 +25,7 @@ CATALOG = (
 @pytest.fixture
 def shop(live_server, settings):
     settings.WALMART_EMULATOR_FEED_DELAY_SECONDS = 0
-    operator = UserFactory(username="shopkeeper")
+    operator = catalog_group_join(UserFactory(username="shopkeeper"))  # imports the catalog
     store = StoreFactory(
         name="Shopkeeper's Walmart",
         environment="emulator",

@@ -54,10 +54,8 @@ def test_non_member_cannot_add_products_to_a_store(operator_client, other_store)
     response = operator_client.post(
         reverse("listings:add_to_store"), {"store": other_store.pk, "product": [product.pk]}
     )
-    assert response.status_code == 302
+    assert response.status_code == 404
     assert Listing.objects.count() == 0
-    follow = operator_client.get(response["Location"])
-    assert "Select a valid choice." in follow.content.decode()
 
 
 def test_non_member_cannot_see_or_change_attribute_mapping(operator_client, other_store):
@@ -274,9 +272,9 @@ def test_upload_import_runs_and_shows_each_bad_row(operator_client, django_captu
     ]
 
 
-def test_running_import_progress_partial_polls(operator_client):
+def test_running_import_progress_partial_polls(operator_client, operator):
     job = ImportJob.objects.create(
-        file="x.csv", original_filename="x.csv", file_size=1000, bytes_read=420, status="running"
+        file="x.csv", original_filename="x.csv", file_size=1000, bytes_read=420, status="running", created_by=operator
     )
     progress = operator_client.get(reverse("listings:import_progress", args=[job.pk])).content.decode()
     assert 'hx-trigger="every 1s"' in progress
