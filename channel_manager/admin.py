@@ -2,6 +2,8 @@
 
 import json
 
+from axes import admin as axes_admin
+from axes.models import AccessAttempt
 from django import forms
 from django.conf import settings
 from django.contrib import admin
@@ -9,6 +11,8 @@ from django.utils.decorators import method_decorator
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_post_parameters
+from django_celery_beat import admin as celery_beat_admin
+from django_celery_beat.models import PeriodicTask
 
 from channel_manager.models import Feed, Store, StoreMembership
 
@@ -191,3 +195,38 @@ class FeedAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+# --- Third-party admins whose actions check no permission -------------------------------------------
+# django-celery-beat's periodic task actions (enable, disable, toggle, run) and django-axes' "clean up
+# expired attempts" are offered to any staff user who may view the model. The same admins are registered
+# again with each action requiring the permission to change (or delete) rows.
+
+
+class PeriodicTaskAdmin(celery_beat_admin.PeriodicTaskAdmin):
+    @admin.action(description=_("Enable selected tasks"), permissions=["change"])
+    def enable_tasks(self, request, queryset):
+        return super().enable_tasks(request, queryset)
+
+    @admin.action(description=_("Disable selected tasks"), permissions=["change"])
+    def disable_tasks(self, request, queryset):
+        return super().disable_tasks(request, queryset)
+
+    @admin.action(description=_("Toggle activity of selected tasks"), permissions=["change"])
+    def toggle_tasks(self, request, queryset):
+        return super().toggle_tasks(request, queryset)
+
+    @admin.action(description=_("Run selected tasks"), permissions=["change"])
+    def run_tasks(self, request, queryset):
+        return super().run_tasks(request, queryset)
+
+
+class AccessAttemptAdmin(axes_admin.AccessAttemptAdmin):
+    @admin.action(description=_("Clean up expired attempts"), permissions=["delete"])
+    def cleanup_expired_attempts(self, request, queryset):
+        return super().cleanup_expired_attempts(request, queryset)
+
+
+for _model, _admin_class in ((PeriodicTask, PeriodicTaskAdmin), (AccessAttempt, AccessAttemptAdmin)):
+    admin.site.unregister(_model)
+    admin.site.register(_model, _admin_class)
