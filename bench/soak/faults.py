@@ -150,6 +150,7 @@ def phase_db_terminate(context: FaultContext, record: PhaseRecord, seconds: floa
     from bench.soak.servers import connections_terminate
 
     names = context.stack.app_names
+    record.act(f"terminating the connections of {', '.join(names)} every 3 s")
     total = rounds = 0
     while time.time() < record.started + seconds and not context.stop.is_set():
         try:

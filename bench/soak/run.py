@@ -86,6 +86,7 @@ def _environment(*, database_url: str, redis_url: str, port: int, workdir: Path)
         "WALMART_EMULATOR_BASE_URL": f"http://127.0.0.1:{port}/walmart-emulator",
         "WALMART_HTTP_TIMEOUT_SECONDS": str(CLIENT_TIMEOUT_SECONDS),
         "SOAK_REQUEST_LOG_DIR": str(workdir / "walmart-requests"),
+        "SOAK_RUN_ID": f"soak-{workdir.name}",
         "LOG_LEVEL": "INFO",
         "PYTHONUNBUFFERED": "1",
     }

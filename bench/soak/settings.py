@@ -16,3 +16,9 @@ elif isinstance(_project_routes, list | tuple):
     CELERY_TASK_ROUTES = [_walmart_routes, *_project_routes]
 else:
     CELERY_TASK_ROUTES = [_walmart_routes, _project_routes]
+
+# Every key of this run (cache and broker) under a prefix of its own, so a Redis shared through REDIS_URL
+# never hands this run another run's queued tasks or cached tokens.
+_run = env("SOAK_RUN_ID", default="soak")  # noqa: F405
+CACHES["default"]["KEY_PREFIX"] = f"{_run}:cm"  # noqa: F405
+CELERY_BROKER_TRANSPORT_OPTIONS = {**CELERY_BROKER_TRANSPORT_OPTIONS, "global_keyprefix": f"{_run}:"}  # noqa: F405
