@@ -39,3 +39,13 @@ def schedules_sync() -> int:
         )
         created_count += created
     return created_count
+
+
+SCHEDULES = [
+    PeriodicJob(
+        name="core: sweep durable work (pushes in flight, events not processed, feeds not polled)",
+        task="channel_manager.tasks.sweep_task",
+        every_seconds=60,
+        description="Runs every registered sweep: rows past their deadline in a non-final state are re-driven.",
+    ),
+]
