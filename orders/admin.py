@@ -5,6 +5,7 @@ from django.contrib import admin, messages
 from django.utils.translation import ngettext
 
 from channel_manager.admin_inlines import TIMELINE_FIELDS, ReadOnlyTabularInline
+from channel_manager.polling import error_text
 from orders import services
 from orders.models import (
     Cancellation,
@@ -126,7 +127,7 @@ class OrderAdmin(admin.ModelAdmin):
             try:
                 count += services.order_acknowledge(order_id=order.pk, actor=ADMIN, force=True, user=request.user)
             except Exception as error:  # noqa: BLE001 - reported to the admin user
-                failures.append(f"{order.purchase_order_id}: {services.error_text(error)}")
+                failures.append(f"{order.purchase_order_id}: {error_text(error)}")
         self.message_user(request, ngettext("%d order acknowledged.", "%d orders acknowledged.", count) % count)
         if failures:
             self.message_user(request, "Failed: " + "; ".join(failures[:10]), level=messages.ERROR)
@@ -139,7 +140,7 @@ class OrderAdmin(admin.ModelAdmin):
                 services.order_refresh(order=order, actor=ADMIN, user=request.user)
                 count += 1
             except Exception as error:  # noqa: BLE001 - reported to the admin user
-                failures.append(f"{order.purchase_order_id}: {services.error_text(error)}")
+                failures.append(f"{order.purchase_order_id}: {error_text(error)}")
         self.message_user(request, ngettext("%d order re-read.", "%d orders re-read.", count) % count)
         if failures:
             self.message_user(request, "Failed: " + "; ".join(failures[:10]), level=messages.ERROR)

@@ -25,6 +25,7 @@ from channel_manager.listing_pages import (
     status_from_request,
 )
 from channel_manager.numbers import query_int
+from channel_manager.polling import error_text
 from channel_manager.selectors import Role, store_get
 from orders import selectors, services
 from orders.forms import CancelForm, CarrierMappingForm, OrderSettingsForm, ShipForm
@@ -222,7 +223,7 @@ def order_refresh_view(request: HttpRequest, store_id: int, order_id: int) -> Ht
     try:
         services.order_refresh(order=order, actor=OrderEvent.Actor.OPERATOR, user=request.user)
     except Exception as error:  # noqa: BLE001 - shown to the operator, never a 500
-        messages.error(request, f"Could not read the order from Walmart: {services.error_text(error)}")
+        messages.error(request, f"Could not read the order from Walmart: {error_text(error)}")
     else:
         messages.success(request, "Order re-read from Walmart.")
     return redirect("orders:order_detail", store_id=store.pk, order_id=order.pk)
@@ -235,7 +236,7 @@ def order_acknowledge_view(request: HttpRequest, store_id: int, order_id: int) -
     try:
         done = services.order_acknowledge(order_id=order.pk, actor=OrderEvent.Actor.OPERATOR, user=request.user)
     except Exception as error:  # noqa: BLE001 - shown to the operator, never a 500
-        messages.error(request, f"Walmart refused the acknowledgement: {services.error_text(error)}")
+        messages.error(request, f"Walmart refused the acknowledgement: {error_text(error)}")
     else:
         if done:
             messages.success(request, "Acknowledged on Walmart.")
@@ -293,7 +294,7 @@ def webhook_settings_view(request: HttpRequest, store_id: int) -> HttpResponse:
             else:
                 messages.error(request, "Unknown action.")
         except Exception as error:  # noqa: BLE001 - Walmart's answer is shown, never a 500
-            messages.error(request, f"Walmart refused: {services.error_text(error)}")
+            messages.error(request, f"Walmart refused: {error_text(error)}")
         return redirect("orders:webhook_settings", store_id=store.pk)
     subscriptions, subscriptions_error = services.webhook_subscriptions(store=store)
     return render(

@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from channel_manager.admin_inlines import TIMELINE_FIELDS, ReadOnlyTabularInline
+from channel_manager.polling import error_text
 from returns import services
 from returns.models import Refund, RefundLine, Return, ReturnEvent, ReturnLine, ReturnSettings
 
@@ -79,7 +80,7 @@ class ReturnAdmin(admin.ModelAdmin):
                 failed += 1
                 self.message_user(
                     request,
-                    f"Return {return_order.return_order_id}: {services.error_text(error)}",
+                    f"Return {return_order.return_order_id}: {error_text(error)}",
                     level=messages.ERROR,
                 )
             else:

@@ -19,6 +19,7 @@ from channel_manager.listing_pages import (
     status_from_request,
 )
 from channel_manager.numbers import query_int
+from channel_manager.polling import error_text
 from channel_manager.selectors import Role, store_get
 from returns import selectors, services
 from returns.forms import RefundForm, ReturnSettingsForm
@@ -185,7 +186,7 @@ def return_refresh_view(request: HttpRequest, store_id: int, return_id: int) -> 
     try:
         services.return_refresh(return_order=return_order, actor=services.Actor.OPERATOR, user=request.user)
     except WalmartError as error:
-        messages.error(request, f"Walmart could not be read: {services.error_text(error)}")
+        messages.error(request, f"Walmart could not be read: {error_text(error)}")
     else:
         messages.success(request, f"Return {return_order.return_order_id} re-read from Walmart.")
     return redirect("returns:return_detail", store_id=store.pk, return_id=return_order.pk)
@@ -200,7 +201,7 @@ def returns_poll_view(request: HttpRequest, store_id: int) -> HttpResponse:
     try:
         result = services.returns_poll(store=store, actor=services.Actor.OPERATOR)
     except WalmartError as error:
-        messages.error(request, f"Walmart could not be read: {services.error_text(error)}")
+        messages.error(request, f"Walmart could not be read: {error_text(error)}")
     else:
         messages.success(request, f"Returns read from Walmart: {result.created} new, {result.updated} updated.")
     return redirect("returns:return_list", store_id=store.pk)

@@ -1,0 +1,372 @@
+"""Order intake: the poll (and the released-orders queue), a single order fetched by id, and the batch
+upsert that stores Walmart's copy of purchase orders (a pure diff, a stock step and a writer)."""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from channel_manager import polling
+from channel_manager.models import Store
+from channel_manager.polling import client_correlation_id
+from channel_manager.walmart import walmart_client_for_store
+from orders.models import (
+    Order,
+    OrderEvent,
+    OrderLine,
+    OrderSettings,
+)
+from orders.services.common import (
+    LINE_FIELDS_FROM_WALMART,
+    ORDER_FIELDS_FROM_WALMART,
+    actor_name,
+    order_failed_operations,
+    order_settings_ensure,
+    order_status_counts_shift,
+)
+from orders.services.diff import orders_diff
+
+logger = logging.getLogger(__name__)
+
+Actor = OrderEvent.Actor
+PAGE_SIZE = 200  # Walmart's maximum page of orders
+
+
+@dataclass
+class UpsertResult:
+    created: list[int] = field(default_factory=list)
+    updated: list[int] = field(default_factory=list)
+    unchanged: list[int] = field(default_factory=list)
+
+
+def _listings_by_sku(*, store: Store, skus: Iterable[str]) -> dict[str, Any]:
+    from listings.models import Listing
+
+    listings = Listing.objects.filter(store=store, product__sku__in=set(skus)).select_related("product")
+    return {listing.product.sku: listing for listing in listings}
+
+
+def _commerce_numbers_allocate(*, store: Store, count: int) -> tuple[OrderSettings, int]:
+    """Reserve `count` consecutive commerce order numbers (one F() update; the row lock serialises
+    concurrent intakes of one store until commit). Returns the settings and the first number."""
+    order_settings_ensure(store=store)
+    OrderSettings.objects.filter(store=store).update(next_commerce_number=F("next_commerce_number") + count)
+    order_settings = OrderSettings.objects.get(store=store)
+    return order_settings, order_settings.next_commerce_number - count
+
+
+def _stock_release_due(lines: Iterable[OrderLine]) -> list[tuple[OrderLine, int]]:
+    """Lines whose Walmart-cancelled units exceed what was given back, with the delta to give back."""
+    due = []
+    for line in lines:
+        if line.listing_id is None:
+            continue
+        delta = min(line.quantity_cancelled, line.stock_reserved) - line.stock_released
+        if delta > 0:
+            due.append((line, delta))
+    return due
+
+
+def _stock_reference(shares: Sequence[tuple[OrderLine, int]]) -> str:
+    """The stock movement's reference: the purchase order and line, or how many lines of which orders."""
+    if len(shares) == 1:
+        line = shares[0][0]
+        return f"PO {line.order.purchase_order_id} line {line.line_number}"
+    orders = sorted({line.order.purchase_order_id for line, _ in shares})
+    text = f"{len(shares)} order lines: PO " + ", ".join(orders)
+    return text if len(text) <= 100 else text[:97] + "..."
+
+
+@dataclass
+class _StockPlan:
+    """Stock moves of a batch, per product: the new lines to reserve, and (line, units) to give back."""
+
+    reservations: dict[int, list[OrderLine]] = field(default_factory=lambda: defaultdict(list))
+    releases: dict[int, list[tuple[OrderLine, int]]] = field(default_factory=lambda: defaultdict(list))
+    released: list[tuple[OrderLine, int]] = field(default_factory=list)  # in line order, for the timeline
+
+
+def _stock_plan(*, new_lines: Iterable[OrderLine], changed_lines: Iterable[OrderLine]) -> _StockPlan:
+    """Reserve each line of a new order once; give back what Walmart shows cancelled beyond what was given
+    back. Sets each line's own share (stock_reserved / stock_released) before the lines are written."""
+    plan = _StockPlan()
+    new_lines = list(new_lines)
+    for line in new_lines:
+        if line.listing is not None:
+            line.stock_reserved = line.quantity
+            plan.reservations[line.listing.product_id].append(line)
+    for line, delta in _stock_release_due([*new_lines, *changed_lines]):
+        line.stock_released += delta
+        plan.releases[line.listing.product_id].append((line, delta))
+        plan.released.append((line, delta))
+    return plan
+
+
+def _stock_apply(plan: _StockPlan, *, stock_actor: str) -> None:
+    """One stock move per product for the batch (summed over its lines)."""
+    from inventory.services import stock_move
+
+    for lines in plan.reservations.values():
+        stock_move(
+            product=lines[0].listing.product,
+            delta=-sum(line.quantity for line in lines),
+            reason="order_reservation",
+            actor=stock_actor,
+            reference=_stock_reference([(line, line.quantity) for line in lines]),
+        )
+    for shares in plan.releases.values():
+        stock_move(
+            product=shares[0][0].listing.product,
+            delta=sum(delta for _, delta in shares),
+            reason="order_cancellation",
+            actor=stock_actor,
+            reference=_stock_reference(shares),
+        )
+
+
+def _orders_upsert_batch(
+    *, store: Store, remotes: Sequence[Any], actor: str, correlation_id: str, user=None
+) -> tuple[UpsertResult, list[Order]]:
+    """Read what is stored for the batch (orders locked), diff it with Walmart's (`orders_diff`), then
+    write: new orders with their commerce numbers, lines, changed orders, stock, timeline, counters."""
+    now = timezone.now()
+    existing = {
+        order.purchase_order_id: order
+        for order in Order.objects.select_for_update().filter(
+            store=store, purchase_order_id__in=[remote.purchase_order_id for remote in remotes]
+        )
+    }
+    existing_lines = {
+        (line.order_id, line.line_number): line
+        for line in OrderLine.objects.filter(order__in=list(existing.values())).select_related("listing__product")
+    }
+    diff = orders_diff(
+        remotes=remotes,
+        existing=existing,
+        existing_lines=existing_lines,
+        listings=_listings_by_sku(store=store, skus=(line.sku for remote in remotes for line in remote.lines)),
+        failed_operations=order_failed_operations([order.pk for order in existing.values()]),
+        now=now,
+    )
+
+    def event(order: Order, message: str) -> OrderEvent:
+        return OrderEvent(
+            order=order, actor=actor, user=user, correlation_id=correlation_id, message=message, created_at=now
+        )
+
+    # New orders: one INSERT for the batch, commerce numbers allocated as a block.
+    new_orders: list[Order] = []
+    if diff.new:
+        order_settings, first_number = _commerce_numbers_allocate(store=store, count=len(diff.new))
+        new_orders = [
+            Order(
+                store=store,
+                purchase_order_id=new.purchase_order_id,
+                commerce_order_number=order_settings.commerce_order_number(first_number + index),
+                last_read_at=now,
+                **new.fields,
+            )
+            for index, new in enumerate(diff.new)
+        ]
+        Order.objects.bulk_create(new_orders)
+        diff.status_deltas.update(order.status for order in new_orders)
+    new_lines = [
+        OrderLine(order=order, line_number=line_number, **fields)
+        for order, new in zip(new_orders, diff.new, strict=True)
+        for line_number, fields in new.lines
+    ]
+    events = [
+        event(order, f"Order received from Walmart; commerce order {order.commerce_order_number} created.")
+        for order in new_orders
+    ]
+    events.extend(event(order, "Walmart: " + "; ".join(changes)) for order, changes in diff.changes)
+
+    stock = _stock_plan(new_lines=new_lines, changed_lines=[*diff.lines_to_create, *diff.lines_to_update])
+    events.extend(
+        event(line.order, f"{delta} unit(s) of {line.sku} cancelled on Walmart returned to stock.")
+        for line, delta in stock.released
+    )
+
+    OrderLine.objects.bulk_create([*new_lines, *diff.lines_to_create])
+    if diff.lines_to_update:
+        OrderLine.objects.bulk_update(diff.lines_to_update, [*LINE_FIELDS_FROM_WALMART, "stock_released"])
+    if diff.orders_to_update:
+        Order.objects.bulk_update(diff.orders_to_update, [*ORDER_FIELDS_FROM_WALMART, "updated_at", "last_read_at"])
+    _stock_apply(stock, stock_actor=actor_name(actor, user))
+    OrderEvent.objects.bulk_create(events)
+    order_status_counts_shift(store_id=store.pk, deltas=diff.status_deltas)
+    result = UpsertResult(created=[order.pk for order in new_orders], updated=diff.updated, unchanged=diff.unchanged)
+    return result, [*new_orders, *existing.values()]
+
+
+def _upsert_batch_size() -> int:
+    return int(getattr(settings, "ORDERS_UPSERT_BATCH_SIZE", 1000))
+
+
+def orders_upsert_from_walmart(
+    *, store: Store, remotes: Sequence[Any], actor: str, correlation_id: str = "", user=None
+) -> UpsertResult:
+    """Insert or update Walmart purchase orders in one transaction per batch (ORDERS_UPSERT_BATCH_SIZE, 1000).
+
+    Safe to re-run: keyed on (store, purchase_order_id) under a unique constraint; unchanged orders are
+    not written; stock is reserved only when an order is first stored and given back only for the
+    cancelled units not yet given back. If a concurrent intake inserts one of the same orders first, the
+    batch is rolled back and redone (it then updates instead). New orders are acknowledged after commit
+    when the store's auto-acknowledge switch is on.
+    """
+    deduplicated = list({remote.purchase_order_id: remote for remote in remotes}.values())
+    total = UpsertResult()
+    batch_size = _upsert_batch_size()
+    for start in range(0, len(deduplicated), batch_size):
+        batch = deduplicated[start : start + batch_size]
+        for attempt in range(3):
+            try:
+                with transaction.atomic():
+                    result, orders = _orders_upsert_batch(
+                        store=store, remotes=batch, actor=actor, correlation_id=correlation_id, user=user
+                    )
+                    _acknowledge_enqueue_due(store=store, orders=orders)
+                break
+            except IntegrityError:
+                if attempt == 2:
+                    raise
+                logger.info("Concurrent intake of store %s; redoing a batch of %d orders.", store.pk, len(batch))
+        total.created.extend(result.created)
+        total.updated.extend(result.updated)
+        total.unchanged.extend(result.unchanged)
+    return total
+
+
+def order_upsert_from_walmart(
+    *, store: Store, remote: Any, actor: str, correlation_id: str = "", user=None
+) -> tuple[Order, bool]:
+    """One purchase order; see `orders_upsert_from_walmart`. Returns (order, created)."""
+    result = orders_upsert_from_walmart(
+        store=store, remotes=[remote], actor=actor, correlation_id=correlation_id, user=user
+    )
+    order = Order.objects.get(store=store, purchase_order_id=remote.purchase_order_id)
+    return order, bool(result.created)
+
+
+def _acknowledge_enqueue_due(*, store: Store, orders: Sequence[Order]) -> None:
+    """After commit, acknowledge the orders that still need it (never acknowledged, with Created lines)."""
+    order_settings = OrderSettings.objects.filter(store=store).only("auto_acknowledge").first()
+    if order_settings is not None and not order_settings.auto_acknowledge:
+        return
+    order_ids = [order.pk for order in orders if order.acknowledged_at is None]
+    if not order_ids:
+        return
+    due = list(
+        OrderLine.objects.filter(order_id__in=order_ids, quantity_created__gt=0)
+        .values_list("order_id", flat=True)
+        .distinct()
+    )
+    if not due:
+        return
+    from orders.tasks import order_acknowledge_task
+
+    def enqueue() -> None:
+        for order_id in due:
+            order_acknowledge_task.delay(order_id)
+
+    transaction.on_commit(enqueue)
+
+
+@dataclass(frozen=True)
+class PollResult:
+    created: int
+    updated: int
+    unchanged: int
+    window_start: datetime
+
+
+def order_poll(*, store: Store, actor: str = Actor.SCHEDULE) -> PollResult:
+    """Pull the orders Walmart changed since the watermark (minus the overlap), and the released-orders
+    queue (unacknowledged orders created before that window), and upsert them in batches.
+
+    Safe to re-run: upserts are idempotent. The watermark advances to the poll's start only after every
+    batch has committed, so a failed poll is simply redone from the same point next time. Raises the
+    client's `WalmartError` on failure (the watermark is then untouched; the error is recorded).
+    See https://developer.walmart.com/us-marketplace/reference/getallorders and getallreleasedorders.
+    """
+    order_settings = order_settings_ensure(store=store)
+    window = polling.poll_start(
+        order_settings, initial_lookback=timedelta(days=getattr(settings, "ORDERS_INITIAL_LOOKBACK_DAYS", 7))
+    )
+    started, window_start = window.started, window.window_start
+    client = walmart_client_for_store(store)
+    totals = UpsertResult()
+    seen: set[str] = set()
+
+    def flush(batch: list[Any]) -> None:
+        result = orders_upsert_from_walmart(store=store, remotes=batch, actor=actor)
+        totals.created.extend(result.created)
+        totals.updated.extend(result.updated)
+        totals.unchanged.extend(result.unchanged)
+        batch.clear()
+
+    with polling.poll_recorded(order_settings, window):
+        batch: list[Any] = []
+        created_since = started - timedelta(days=getattr(settings, "ORDERS_POLL_CREATED_WITHIN_DAYS", 30))
+        # Walmart defaults createdStartDate to 7 days ago: older orders changed since (auto-cancels, late
+        # cancellations in Seller Center) are only listed when it is given.
+        for remote in client.orders.iter_all(
+            created_start_date=min(created_since, window_start),
+            last_modified_start_date=window_start,
+            limit=PAGE_SIZE,
+        ):
+            seen.add(remote.purchase_order_id)
+            batch.append(remote)
+            if len(batch) >= _upsert_batch_size():
+                flush(batch)
+        flush(batch)
+        # The released queue (lines still Created) catches orders the last-modified pass can no longer
+        # see: those created before its window. Orders created inside the window were just read.
+        released_since = window_start - timedelta(days=getattr(settings, "ORDERS_RELEASED_LOOKBACK_DAYS", 7))
+        for remote in client.orders.iter_released(
+            created_start_date=released_since, created_end_date=window_start, limit=PAGE_SIZE
+        ):
+            if remote.purchase_order_id in seen:
+                continue
+            seen.add(remote.purchase_order_id)
+            batch.append(remote)
+            if len(batch) >= _upsert_batch_size():
+                flush(batch)
+        flush(batch)
+    return PollResult(
+        created=len(totals.created),
+        updated=len(totals.updated),
+        unchanged=len(totals.unchanged),
+        window_start=window_start,
+    )
+
+
+def order_fetch(*, store: Store, purchase_order_id: str, actor: str, user=None) -> tuple[Order, bool]:
+    """Read one purchase order from Walmart and upsert it. Safe to re-run. Raises WalmartError."""
+    client = walmart_client_for_store(store)
+    remote = client.orders.get(purchase_order_id)
+    return order_upsert_from_walmart(
+        store=store, remote=remote, actor=actor, correlation_id=client_correlation_id(client), user=user
+    )
+
+
+def order_refresh(*, order: Order, actor: str, user=None) -> Order:
+    """Re-read an order from Walmart (admin action, operator button). Safe to re-run."""
+    refreshed, _ = order_fetch(store=order.store, purchase_order_id=order.purchase_order_id, actor=actor, user=user)
+    return refreshed
+
+
+def stores_poll_due(*, now: datetime | None = None) -> list[int]:
+    """Ids of the stores whose order poll is due (orders sync on, interval elapsed since the last start)."""
+    return polling.stores_poll_due(
+        enabled_field="orders_enabled", settings_relation="order_settings", default_interval_seconds=300, now=now
+    )

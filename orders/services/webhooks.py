@@ -1,0 +1,199 @@
+"""Webhooks: authenticated deliveries recorded once and processed (the order is read through the API),
+and the store's subscriptions on Walmart (Channel Settings -> Webhooks)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from channel_manager.models import Store
+from channel_manager.polling import error_text
+from channel_manager.walmart import walmart_client_for_store
+from orders.models import (
+    Order,
+    OrderEvent,
+    OrderSettings,
+    WebhookEvent,
+)
+from orders.services.common import order_settings_ensure
+from orders.services.intake import order_fetch
+
+logger = logging.getLogger(__name__)
+
+Actor = OrderEvent.Actor
+
+
+def webhook_signature_valid(*, order_settings: OrderSettings, body: bytes, headers: Mapping[str, str]) -> bool:
+    """Does this delivery carry the authentication the subscription asked Walmart for?
+
+    HMAC: the configured header holds HMAC-SHA256 of the raw body keyed with the store's client secret
+    (hex or base64: Walmart does not document the encoding, both are accepted). Basic: the configured
+    header (or Authorization) holds base64(user:password). Constant-time comparisons; never raises.
+    """
+    header_name = order_settings.webhook_auth_header or "Authorization"
+    lowered = {key.lower(): value for key, value in headers.items()}
+    received = (lowered.get(header_name.lower()) or "").strip()
+    try:
+        if order_settings.webhook_auth_method == OrderSettings.WebhookAuth.BASIC:
+            received = received or (lowered.get("authorization") or "").strip()
+            if not order_settings.webhook_basic_username:
+                return False
+            token = received.removeprefix("Basic ").strip()
+            expected = base64.b64encode(
+                f"{order_settings.webhook_basic_username}:{order_settings.webhook_basic_password}".encode()
+            ).decode()
+            return bool(token) and hmac.compare_digest(token.encode(), expected.encode())
+        if not received:
+            return False
+        digest = hmac.new(order_settings.store.client_secret.encode(), body, hashlib.sha256).digest()
+        candidates = (digest.hex(), base64.b64encode(digest).decode())
+        value = received.removeprefix("sha256=")
+        return any(hmac.compare_digest(value.encode(), candidate.encode()) for candidate in candidates)
+    except Exception:  # a malformed header or an undecryptable secret is a refusal, never a 500
+        logger.warning("Webhook authentication of store %s could not be checked.", order_settings.store_id)
+        return False
+
+
+def webhook_event_record(*, store: Store, envelope: Mapping[str, Any]) -> tuple[WebhookEvent | None, bool]:
+    """Record an authenticated delivery once, keyed on (store, event id), and fetch its purchase order
+    after commit. Returns (event, created); a duplicate returns (existing event, False) and does nothing.
+    Raises ValueError when the envelope has no event id."""
+    source = envelope.get("source") or {}
+    payload = envelope.get("payload") or {}
+    event_id = str(source.get("eventId") or envelope.get("eventId") or "").strip()
+    if not event_id:
+        raise ValueError("The delivery has no source.eventId.")
+    event_type = str(source.get("eventType") or envelope.get("eventType") or "")
+    purchase_order_id = str(payload.get("purchaseOrderId") or "")
+    with transaction.atomic():
+        event, created = WebhookEvent.objects.get_or_create(
+            store=store,
+            event_id=event_id[:100],
+            defaults={
+                "event_type": event_type[:60],
+                "purchase_order_id": purchase_order_id[:50],
+                "payload": dict(envelope),
+            },
+        )
+        if created:
+            from orders.tasks import webhook_event_process_task
+
+            transaction.on_commit(lambda: webhook_event_process_task.delay(event.pk))
+    return event, created
+
+
+def webhook_event_process(*, event_id: int) -> Order | None:
+    """Fetch the purchase order a webhook named and upsert it (the webhook is only a hint). Safe to re-run.
+    Raises WalmartError for the task to retry; an event without a purchase order is just marked processed."""
+    event = WebhookEvent.objects.select_related("store").get(pk=event_id)
+    order = None
+    if event.purchase_order_id:
+        try:
+            order, _ = order_fetch(store=event.store, purchase_order_id=event.purchase_order_id, actor=Actor.WEBHOOK)
+        except Exception as error:
+            WebhookEvent.objects.filter(pk=event.pk).update(error=error_text(error))
+            raise
+    WebhookEvent.objects.filter(pk=event.pk).update(processed_at=timezone.now(), error="")
+    return order
+
+
+ORDER_EVENT_TYPES = ("PO_CREATED", "PO_LINE_AUTOCANCELLED", "INTENT_TO_CANCEL", "ORDER_UPDATES")
+
+
+def _webhook_auth_details(order_settings: OrderSettings) -> dict[str, str]:
+    if order_settings.webhook_auth_method == OrderSettings.WebhookAuth.BASIC:
+        return {
+            "authMethod": "BASIC_AUTH",
+            "authHeaderName": order_settings.webhook_auth_header or "Authorization",
+            "userName": order_settings.webhook_basic_username,
+            "password": order_settings.webhook_basic_password,
+        }
+    return {"authMethod": "HMAC", "authHeaderName": order_settings.webhook_auth_header}
+
+
+def _order_event_types(client: Any) -> list[str]:
+    """The order events to subscribe to: the specific ones Walmart offers (ORDER_UPDATES carries the same
+    events again, so it is only used when they are not offered)."""
+    try:
+        offered = {event.event_type for event in client.notifications.event_types() if event.resource_name == "ORDER"}
+    except Exception:  # the event-type list is advisory; PO_CREATED is always offered
+        offered = set()
+    chosen = [event_type for event_type in ORDER_EVENT_TYPES[:3] if event_type in offered]
+    if chosen:
+        return chosen
+    return ["ORDER_UPDATES"] if "ORDER_UPDATES" in offered else ["PO_CREATED"]
+
+
+def webhook_subscribe(*, store: Store, event_url: str) -> int:
+    """Subscribe the store's webhook endpoint to Walmart's order events (POST /v3/webhooks/subscriptions)
+    with the configured authentication. Returns how many ORDER subscriptions now point at the endpoint.
+    Raises WalmartError (e.g. when one already exists: unsubscribe first)."""
+    from walmart_client.resources.notifications import build_event
+
+    order_settings = order_settings_ensure(store=store)
+    client = walmart_client_for_store(store)
+    auth_details = _webhook_auth_details(order_settings)
+    events = [
+        build_event(event_type=event_type, resource_name="ORDER", event_url=event_url, auth_details=auth_details)
+        for event_type in _order_event_types(client)
+    ]
+    client.notifications.create_subscription(events=events)
+    # Walmart's spec answers `event` and its example `events`: read the subscriptions back instead.
+    ours = [
+        subscription
+        for subscription in client.notifications.subscriptions(resource_name="ORDER")
+        if subscription.event_url == event_url and subscription.subscription_id
+    ]
+    OrderSettings.objects.filter(pk=order_settings.pk).update(
+        webhook_subscription_ids=sorted({subscription.subscription_id for subscription in ours})
+    )
+    return len(ours)
+
+
+def webhook_unsubscribe(*, store: Store) -> int:
+    """Delete every ORDER subscription of the seller pointing at this store's endpoint (or recorded by us).
+    Returns how many were deleted. Raises WalmartError."""
+    order_settings = order_settings_ensure(store=store)
+    client = walmart_client_for_store(store)
+    recorded = set(order_settings.webhook_subscription_ids)
+    deleted = 0
+    for subscription in client.notifications.subscriptions(resource_name="ORDER"):
+        ours = subscription.subscription_id in recorded or order_settings.webhook_token in (
+            subscription.event_url or ""
+        )
+        if ours and subscription.subscription_id:
+            client.notifications.delete_subscription(subscription.subscription_id)
+            deleted += 1
+    OrderSettings.objects.filter(pk=order_settings.pk).update(webhook_subscription_ids=[])
+    return deleted
+
+
+def webhook_test(*, store: Store, event_url: str) -> str:
+    """Ask Walmart to deliver its test event to the endpoint (POST /v3/webhooks/test). Returns Walmart's
+    message. Raises WalmartError when Walmart could not validate the URL."""
+    from walmart_client.resources.notifications import build_event
+
+    order_settings = order_settings_ensure(store=store)
+    client = walmart_client_for_store(store)
+    event = build_event(
+        event_type="PO_CREATED",
+        resource_name="ORDER",
+        event_url=event_url,
+        auth_details=_webhook_auth_details(order_settings),
+    )
+    return client.notifications.test(event=event) or "OK"
+
+
+def webhook_subscriptions(*, store: Store) -> tuple[list[Any], str]:
+    """The seller's ORDER subscriptions on Walmart, and an error text instead when Walmart cannot be read."""
+    try:
+        return list(walmart_client_for_store(store).notifications.subscriptions(resource_name="ORDER")), ""
+    except Exception as error:  # shown on the settings page
+        return [], f"Could not read the subscriptions from Walmart: {error_text(error)}"
