@@ -161,7 +161,9 @@ def walmart_client_for_store(store: Store, **overrides: Any) -> WalmartClient:
     Raises `SecretDecryptionError` when the stored secret cannot be decrypted (the message never holds it).
     """
     rate_limit_store = DjangoRateLimitStore(store_cache_key(store), store.client_id)
-    max_wait = float(_setting("WALMART_RATE_LIMIT_MAX_WAIT_SECONDS", 30.0))
+    # One limit for the pacing hook and the client's 429 handling; a caller that must never wait (the sync's
+    # runs reschedule instead) passes max_rate_limit_wait=0 and gets WalmartRateLimited at once.
+    max_wait = float(overrides.get("max_rate_limit_wait", _setting("WALMART_RATE_LIMIT_MAX_WAIT_SECONDS", 30.0)))
     options: dict[str, Any] = {
         "base_url": store.api_base_url,
         "client_id": store.client_id,

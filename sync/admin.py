@@ -16,7 +16,7 @@ from sync.models import (
     SyncState,
     SyncStream,
 )
-from sync.services import sync_resync, sync_resync_stores
+from sync.services import sync_reconcile_queue, sync_resync, sync_resync_stores
 
 
 @admin.register(StoreSyncSettings)
@@ -157,12 +157,5 @@ class StoreSyncAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Reconcile the selected stores with Walmart now"), permissions=["change"])
     def reconcile_now(self, request, queryset):
-        from sync.tasks import sync_reconcile_task
-
-        count = 0
-        with transaction.atomic():
-            for store in queryset:
-                for stream in SyncStream.values:
-                    transaction.on_commit(lambda pk=store.pk, s=stream: sync_reconcile_task.delay(pk, s))
-                    count += 1
+        count = sync_reconcile_queue(store_ids=queryset.values_list("pk", flat=True), streams=SyncStream.values)
         self.message_user(request, ngettext("%d reconciliation queued.", "%d reconciliations queued.", count) % count)

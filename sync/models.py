@@ -98,11 +98,18 @@ class SyncState(models.Model):
 
 
 class ItemUpdate(models.Model):
-    """The ledger of single-item calls (`PUT /v3/inventory`, `PUT /v3/price`): a row is written PENDING
-    before the call is made, then marked with Walmart's answer. Values are absolute, so resending is safe."""
+    """The ledger of single-item calls (`PUT /v3/inventory`, `PUT /v3/price`), durable (CONTRACTS section 3).
+
+    A row is written IN_FLIGHT (with its attempt id and time) in its own committed transaction just before
+    its call, then marked with Walmart's answer. A row still in flight after `SYNC_SEND_DEADLINE_SECONDS`
+    (the process died, or the write after the call failed) may or may not have been applied: the next run of
+    its store and stream (queued by the sweep) reads the SKU back from Walmart and ends it SUCCEEDED or FAILED
+    before anything is sent for the listing again. PENDING is the state of rows written by older versions
+    (created before their call); they are resolved the same way."""
 
     class Status(models.TextChoices):
         PENDING = "pending", _("Pending")
+        IN_FLIGHT = "in_flight", _("In flight (answer not recorded yet)")
         SUCCEEDED = "succeeded", _("Succeeded")
         FAILED = "failed", _("Failed")
         RATE_LIMITED = "rate_limited", _("Rate limited (not applied)")
@@ -116,12 +123,25 @@ class ItemUpdate(models.Model):
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
     error = models.TextField(blank=True)
     correlation_id = models.CharField(max_length=64, blank=True)
+    attempt_id = models.UUIDField(null=True, blank=True, editable=False)
+    in_flight_since = models.DateTimeField(
+        null=True, blank=True, help_text=_("When the call was about to be made (its answer not yet recorded).")
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     completed_at = models.DateTimeField(null=True, blank=True)
 
+    OPEN_STATUSES = (Status.PENDING, Status.IN_FLIGHT)
+
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["store", "stream", "-created_at"], name="itemupdate_store_stream_idx")]
+        indexes = [
+            models.Index(fields=["store", "stream", "-created_at"], name="itemupdate_store_stream_idx"),
+            models.Index(
+                fields=["created_at"],
+                condition=Q(status__in=["pending", "in_flight"]),
+                name="itemupdate_open_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.stream} {self.sku} = {self.value} ({self.status})"

@@ -90,11 +90,15 @@ def open_feeds(*, store: Store, stream: str) -> QuerySet[Feed]:
 
 
 def in_flight_values(*, store: Store, stream: str, now: datetime) -> dict[str, Value]:
-    """`{sku: value}` on its way to Walmart in open (not stale) feeds; the newest feed wins for a SKU."""
+    """`{sku: value}` on its way to Walmart in open (not stale) feeds, and in single-item calls whose answer is
+    not recorded yet (maybe applied: not sent again before they are read back); the newest wins for a SKU."""
     values: dict[str, Value] = {}
     feeds = open_feeds(store=store, stream=stream).filter(created_at__gte=now - FEED_STALE_AFTER).order_by("created_at")
     for payload in feeds.values_list("payload", flat=True):
         values.update(feed_payload_items(stream, payload))
+    singles = ItemUpdate.objects.filter(store=store, stream=stream, status__in=ItemUpdate.OPEN_STATUSES).order_by("id")
+    for sku, value in singles.values_list("sku", "value"):
+        values[sku] = value_parse(stream, value)
     return values
 
 

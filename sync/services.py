@@ -21,7 +21,7 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from channel_manager.models import Feed, Store
@@ -59,7 +59,7 @@ from walmart_client.errors import (
     WalmartNotFound,
     WalmartRateLimited,
 )
-from walmart_client.models import FeedItemResult
+from walmart_client.models import FeedAck, FeedItemResult
 
 logger = logging.getLogger(__name__)
 
@@ -67,8 +67,15 @@ LOCK_SECONDS = 330  # just over Celery's hard time limit: a killed run frees the
 NUDGE_DELAY_SECONDS = getattr(settings, "SYNC_NUDGE_DELAY_SECONDS", 2)
 # A 5xx or a lost connection on a single-item call pauses single calls this long (no retry storm).
 SERVER_ERROR_PAUSE = timedelta(seconds=60)
-# A feed row still PENDING without a Walmart feed id after this long was never acknowledged.
-PENDING_FEED_EXPIRY = timedelta(minutes=10)
+# A single-item call or a feed upload whose answer is not recorded this long after its in-flight mark is
+# "maybe applied": it is resolved by reading Walmart back (well past the HTTP timeout, so never a live call).
+SEND_DEADLINE = timedelta(seconds=getattr(settings, "SYNC_SEND_DEADLINE_SECONDS", 120))
+# Walmart's clock against ours, when a feed's time on Walmart's list is matched to our in-flight mark.
+CLOCK_SKEW = timedelta(seconds=120)
+# An open feed not polled for this long is overdue: the sweep queues a run of its store to poll it.
+FEED_POLL_OVERDUE = timedelta(seconds=getattr(settings, "SYNC_FEED_POLL_OVERDUE_SECONDS", 90))
+# How many ledger rows in flight one run reads back (each is one GET; the rest wait for the next run).
+READ_BACK_PER_RUN = 50
 _CHUNK = 2000
 _WALMART_TO_FEED_STATUS = {
     "RECEIVED": Feed.Status.RECEIVED,
@@ -181,6 +188,7 @@ class SyncRunResult:
     rate_limited: bool = False
     error: str = ""
     plan: dict[str, int] = field(default_factory=dict)
+    wake_at: datetime | None = None  # when Walmart's 429 wait ends, if the run met one
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -227,6 +235,8 @@ def sync_run(*, store: Store, stream: str, client: WalmartClient | None = None) 
             cache.delete(lock_key)
     if cache.delete(_rerun_key(store.pk, stream)):
         sync_enqueue(store_id=store.pk, stream=stream, countdown=0)
+    elif result.rate_limited:
+        _run_after_wait(store_id=store.pk, stream=stream, wake_at=result.wake_at)
     return result
 
 
@@ -238,6 +248,7 @@ def _sync_run_locked(*, store: Store, spec: StreamSpec, client: WalmartClient) -
     except WalmartError as error:
         logger.warning("Polling %s feeds of store %s failed: %s", spec.name, store.pk, error)
         result.error = f"Feed status: {_error_text(error)}"
+    item_updates_resolve(store=store, spec=spec, client=client, now=timezone.now())
     if not getattr(store, spec.switch_field):
         result.status = "disabled"
     else:
@@ -258,7 +269,26 @@ def _sync_run_locked(*, store: Store, spec: StreamSpec, client: WalmartClient) -
     state.last_run_summary = result.summary()
     state.last_error = result.error
     state.save(update_fields=["last_run_at", "last_run_summary", "last_error", "single_not_before", "feed_not_before"])
+    result.wake_at = min(
+        (moment for moment in (state.single_not_before, state.feed_not_before) if moment and moment > timezone.now()),
+        default=None,
+    )
     return result
+
+
+# A wait shorter than this gets a run of its own at its end; a longer one is picked up by the minute tick.
+WAKE_UP_WITHIN = timedelta(seconds=60)
+
+
+def _run_after_wait(*, store_id: int, stream: str, wake_at: datetime | None) -> None:
+    """After a 429, queue the stream's next run for when Walmart's wait is over (a countdown: no worker
+    sleeps through Walmart's budget)."""
+    from channel_manager.work import enqueue
+    from sync.tasks import sync_run_task
+
+    wait = (wake_at - timezone.now()) if wake_at else None
+    if wait is not None and timedelta(0) < wait <= WAKE_UP_WITHIN:
+        enqueue(sync_run_task, store_id, stream, countdown=wait.total_seconds())
 
 
 def _listing_confirm(*, spec: StreamSpec, listing_ids: list[int], value: Value, at: datetime) -> None:
@@ -302,6 +332,99 @@ def _single_call(*, spec: StreamSpec, client: WalmartClient, change: Change) -> 
         client.prices.update(change.sku, change.value)
 
 
+@dataclass(frozen=True, slots=True)
+class _SingleOutcome:
+    """Walmart's answer to one single-item call, as the ledger and the listing record it."""
+
+    status: str
+    error_text: str = ""
+    correlation_id: str = ""
+    stop: bool = False
+    data_error: bool = False
+    retry_later: bool = False
+
+
+def _single_outcome(
+    *, spec: StreamSpec, state: SyncState, client: WalmartClient, change: Change, result: SyncRunResult
+) -> _SingleOutcome:
+    """Make the call and classify the answer. Only Walmart's errors are caught: anything else (a database or
+    Redis error) propagates and leaves the ledger row in flight for the read-back."""
+    try:
+        _single_call(spec=spec, client=client, change=change)
+    except WalmartRateLimited as error:
+        state.single_not_before = timezone.now() + timedelta(seconds=max(error.retry_after, 1.0))
+        result.rate_limited = True
+        return _SingleOutcome(ItemUpdate.Status.RATE_LIMITED, _error_text(error), error.correlation_id or "", True)
+    except (WalmartBadRequest, WalmartNotFound, ValueError) as error:
+        correlation_id = getattr(error, "correlation_id", None) or ""
+        return _SingleOutcome(ItemUpdate.Status.FAILED, _error_text(error), correlation_id, data_error=True)
+    except WalmartAuthError as error:
+        result.error = f"Walmart refused the credentials: {_error_text(error)}"
+        return _SingleOutcome(ItemUpdate.Status.FAILED, _error_text(error), error.correlation_id or "", True)
+    except WalmartError as error:  # 5xx, lost connection, unreadable answer: pause, resend later
+        state.single_not_before = timezone.now() + SERVER_ERROR_PAUSE
+        result.error = f"Single {spec.name} update failed: {_error_text(error)}"
+        return _SingleOutcome(
+            ItemUpdate.Status.FAILED, _error_text(error), error.correlation_id or "", True, retry_later=True
+        )
+    return _SingleOutcome(ItemUpdate.Status.SUCCEEDED)
+
+
+def _item_update_row(*, store: Store, spec: StreamSpec, change: Change, **fields: Any) -> ItemUpdate:
+    return ItemUpdate(
+        store=store,
+        stream=spec.name,
+        listing_id=change.listing_id,
+        sku=change.sku,
+        value=value_text(change.value),
+        **fields,
+    )
+
+
+def _item_update_start(*, store: Store, spec: StreamSpec, change: Change) -> ItemUpdate:
+    """The ledger row of one call, written IN_FLIGHT with its attempt id and time, committed before the call
+    (the run is not inside a transaction; `transaction.atomic` makes this its own)."""
+    row = _item_update_row(
+        store=store,
+        spec=spec,
+        change=change,
+        status=ItemUpdate.Status.IN_FLIGHT,
+        attempt_id=uuid.uuid4(),
+        in_flight_since=timezone.now(),
+    )
+    with transaction.atomic():
+        row.save(force_insert=True)
+    return row
+
+
+def _item_update_finish(*, row: ItemUpdate, spec: StreamSpec, change: Change, outcome: _SingleOutcome) -> bool:
+    """Record the answer of `row`'s attempt and its effect on the listing, in one transaction. Conditional on
+    the row still being in flight with this attempt: False (nothing written) when a read-back resolved it."""
+    now = timezone.now()
+    with transaction.atomic():
+        recorded = ItemUpdate.objects.filter(
+            pk=row.pk, status=ItemUpdate.Status.IN_FLIGHT, attempt_id=row.attempt_id
+        ).update(
+            status=outcome.status,
+            error=outcome.error_text,
+            correlation_id=outcome.correlation_id[:64],
+            completed_at=now,
+        )
+        if not recorded:
+            return False
+        if outcome.status == ItemUpdate.Status.SUCCEEDED:
+            _listing_confirm(spec=spec, listing_ids=[change.listing_id], value=change.value, at=now)
+        elif outcome.data_error:
+            _listing_errors_record(
+                spec=spec, errors={change.listing_id: (outcome.error_text, change.value)}, blocking=True, at=now
+            )
+        elif outcome.retry_later:
+            Listing.objects.filter(pk=change.listing_id).update(
+                **{spec.error_field: f"{outcome.error_text} (will retry)"}
+            )
+    return True
+
+
 def _singles_send(
     *,
     store: Store,
@@ -311,55 +434,34 @@ def _singles_send(
     client: WalmartClient,
     result: SyncRunResult,
 ) -> None:
-    """Send single-item updates in order, each recorded PENDING before the call. Stops at the first 429
-    (the stream's single calls then wait Walmart's time), 5xx, lost connection or auth failure."""
-
-    if not changes:
-        return
-    rows = ItemUpdate.objects.bulk_create(
-        [
-            ItemUpdate(store=store, stream=spec.name, listing_id=c.listing_id, sku=c.sku, value=value_text(c.value))
-            for c in changes
-        ]
-    )
-    for position, (row, change) in enumerate(zip(rows, changes, strict=True)):
-        stop = False
-        status, error_text, correlation_id = ItemUpdate.Status.SUCCEEDED, "", ""
-        try:
-            _single_call(spec=spec, client=client, change=change)
-        except WalmartRateLimited as error:
-            status, error_text, stop = ItemUpdate.Status.RATE_LIMITED, _error_text(error), True
-            state.single_not_before = timezone.now() + timedelta(seconds=max(error.retry_after, 1.0))
-            result.rate_limited = True
-            correlation_id = error.correlation_id or ""
-        except (WalmartBadRequest, WalmartNotFound, ValueError) as error:
-            status, error_text = ItemUpdate.Status.FAILED, _error_text(error)
-            correlation_id = getattr(error, "correlation_id", None) or ""
-            _listing_errors_record(
-                spec=spec, errors={change.listing_id: (error_text, change.value)}, blocking=True, at=timezone.now()
-            )
-        except WalmartAuthError as error:
-            status, error_text, stop = ItemUpdate.Status.FAILED, _error_text(error), True
-            correlation_id = error.correlation_id or ""
-            result.error = f"Walmart refused the credentials: {error_text}"
-        except WalmartError as error:  # 5xx, lost connection, unreadable answer: pause, resend later
-            status, error_text, stop = ItemUpdate.Status.FAILED, _error_text(error), True
-            correlation_id = error.correlation_id or ""
-            state.single_not_before = timezone.now() + SERVER_ERROR_PAUSE
-            result.error = f"Single {spec.name} update failed: {error_text}"
-            Listing.objects.filter(pk=change.listing_id).update(**{spec.error_field: f"{error_text} (will retry)"})
-        now = timezone.now()
-        ItemUpdate.objects.filter(pk=row.pk).update(
-            status=status, error=error_text, correlation_id=correlation_id[:64], completed_at=now
-        )
-        if status == ItemUpdate.Status.SUCCEEDED:
+    """Send single-item updates in order, each marked in flight in the ledger (committed) before its call and
+    marked with the answer after it. Stops at the first 429 (the stream's single calls then wait Walmart's
+    time; a run is queued for then), 5xx, lost connection or auth failure; the changes not sent are recorded
+    NOT_SENT (final: the planner plans them again). A crash anywhere leaves at most the current row in flight,
+    which the read-back resolves (`item_updates_resolve`)."""
+    for position, change in enumerate(changes):
+        row = _item_update_start(store=store, spec=spec, change=change)
+        outcome = _single_outcome(spec=spec, state=state, client=client, change=change, result=result)
+        _item_update_finish(row=row, spec=spec, change=change, outcome=outcome)
+        if outcome.status == ItemUpdate.Status.SUCCEEDED:
             result.singles_sent += 1
-            _listing_confirm(spec=spec, listing_ids=[change.listing_id], value=change.value, at=now)
         else:
             result.singles_failed += 1
-        if stop:
-            ItemUpdate.objects.filter(pk__in=[r.pk for r in rows[position + 1 :]]).update(
-                status=ItemUpdate.Status.NOT_SENT, error=f"Not sent: {status}", completed_at=now
+        if outcome.stop:
+            rest = changes[position + 1 :]
+            ItemUpdate.objects.bulk_create(
+                [
+                    _item_update_row(
+                        store=store,
+                        spec=spec,
+                        change=other,
+                        status=ItemUpdate.Status.NOT_SENT,
+                        error=f"Not sent: {outcome.status}",
+                        completed_at=timezone.now(),
+                    )
+                    for other in rest
+                ],
+                batch_size=_CHUNK,
             )
             return
 
@@ -374,19 +476,23 @@ def _feeds_send(
     client: WalmartClient,
     result: SyncRunResult,
 ) -> None:
-    """Submit the planned feeds, each recorded as a PENDING `Feed` row first. A 429 sets the stream's feed
-    "not before" time to Walmart's wait; any other failure marks the feed ERROR and waits one feed spacing
-    before the items (planned again) go in a new feed. An ambiguous failure (sent, no answer) counts
-    against the seller's feed limit."""
+    """Submit the planned feeds. Each is first recorded as a PENDING `Feed` row, committed before the upload:
+    the row (its id is the attempt: a feed row is never uploaded twice) with its time is the in-flight mark,
+    and it counts against the seller's feed limit until Walmart's answer says it was not taken. A 429 sets
+    the stream's feed "not before" time to Walmart's wait; any other failure marks the feed ERROR and waits
+    one feed spacing before the items (planned again) go in a new feed. A crash after the mark leaves the row
+    PENDING without a Walmart id: `feeds_unacknowledged_resolve` reads Walmart's feed list back for it."""
 
     for batch in feeds:
-        feed = Feed.objects.create(
-            store=store,
-            feed_type=spec.feed_type,
-            status=Feed.Status.PENDING,
-            item_count=len(batch.changes),
-            payload=batch.payload,
-        )
+        with transaction.atomic():
+            feed = Feed.objects.create(
+                store=store,
+                feed_type=spec.feed_type,
+                status=Feed.Status.PENDING,
+                item_count=len(batch.changes),
+                payload=batch.payload,
+                submitted_at=timezone.now(),
+            )
         try:
             ack = client.feeds.submit(
                 feed_type=spec.feed_type, payload=batch.payload, max_items=max(budget.limits.max_items, 1)
@@ -403,14 +509,19 @@ def _feeds_send(
             state.feed_not_before = timezone.now() + timedelta(seconds=max(budget.limits.spacing_seconds, 60.0))
             result.error = f"{spec.label} feed: {_error_text(error)}"
             return
-        Feed.objects.filter(pk=feed.pk).update(
-            walmart_feed_id=ack.feed_id,
-            status=Feed.Status.RECEIVED,
-            submitted_at=timezone.now(),
-            correlation_id=(ack.correlation_id or "")[:64],
-        )
+        _feed_acknowledged(feed=feed, ack=ack)
         result.feeds_sent += 1
         result.feed_items += len(batch.changes)
+
+
+def _feed_acknowledged(*, feed: Feed, ack: FeedAck) -> None:
+    """Record Walmart's feed id (the write after the upload; if it never happens the read-back finds it)."""
+    Feed.objects.filter(pk=feed.pk, status=Feed.Status.PENDING, walmart_feed_id__isnull=True).update(
+        walmart_feed_id=ack.feed_id,
+        status=Feed.Status.RECEIVED,
+        submitted_at=timezone.now(),
+        correlation_id=(ack.correlation_id or "")[:64],
+    )
 
 
 def _feed_fail(feed: Feed, error: Exception, *, counted: bool) -> None:
@@ -429,14 +540,10 @@ def _feed_fail(feed: Feed, error: Exception, *, counted: bool) -> None:
 
 def _open_feeds_poll(*, store: Store, spec: StreamSpec, client: WalmartClient) -> int:
     """Poll every open feed of the stream (oldest first); returns how many completed. Feed rows left
-    PENDING without a Walmart id for too long (the process died while sending) are closed as ERROR."""
+    PENDING without a Walmart id past the deadline (the process died while sending, or the answer was lost)
+    are first resolved by reading Walmart's feed list back (`feeds_unacknowledged_resolve`)."""
     now = timezone.now()
-    open_feeds(store=store, stream=spec.name).filter(
-        walmart_feed_id__isnull=True, created_at__lt=now - PENDING_FEED_EXPIRY
-    ).update(
-        status=Feed.Status.ERROR, error="Never acknowledged by Walmart; its items are planned again.", completed_at=now
-    )
-
+    feeds_unacknowledged_resolve(store=store, spec=spec, client=client, now=now)
     completed = 0
     for feed in open_feeds(store=store, stream=spec.name).filter(walmart_feed_id__isnull=False).order_by("created_at"):
         try:
@@ -483,6 +590,158 @@ def feed_poll(*, feed: Feed, client: WalmartClient) -> bool:
             completed_at=timezone.now(),
         )
     return True
+
+
+# ------------------------------------------------------------------------------------------ in flight
+
+
+def feeds_unacknowledged_resolve(*, store: Store, spec: StreamSpec, client: WalmartClient, now: datetime) -> int:
+    """Resolve the stream's feed rows left PENDING without a Walmart feed id past `SEND_DEADLINE` (the upload
+    may or may not have reached Walmart). Walmart's feed list (`GET /v3/feeds`, newest first) is read back:
+    a feed of this type that Walmart received between the row's in-flight mark and its deadline, and that no
+    row of ours holds, is this upload (its answer was lost): the row takes its feed id and is polled as usual.
+    Without one, Walmart never took it: the row ends ERROR and its items are planned again. Returns how many
+    rows were resolved. Raises WalmartError (nothing written) when the list cannot be read. Safe to re-run and
+    concurrently (each write is conditional on the row still being PENDING without an id)."""
+    overdue = list(
+        open_feeds(store=store, stream=spec.name)
+        .filter(status=Feed.Status.PENDING, walmart_feed_id__isnull=True, created_at__lt=now - SEND_DEADLINE)
+        .order_by("created_at")
+        .values_list("pk", "created_at", "item_count")
+    )
+    if not overdue:
+        return 0
+    oldest = overdue[0][1] - CLOCK_SKEW
+    listed = []
+    for summary in client.feeds.iter_all():
+        if summary.feed_date is not None and summary.feed_date < oldest:
+            break
+        if (summary.feed_type or "").lower() == spec.feed_type.lower() and summary.feed_id:
+            listed.append(summary)
+    known = set(
+        Feed.objects.filter(store=store, walmart_feed_id__in=[summary.feed_id for summary in listed]).values_list(
+            "walmart_feed_id", flat=True
+        )
+    )
+    candidates = [summary for summary in listed if summary.feed_id not in known]
+    resolved = 0
+    for pk, marked_at, item_count in overdue:
+        found = [
+            summary
+            for summary in candidates
+            if summary.feed_date is not None
+            and marked_at - CLOCK_SKEW <= summary.feed_date <= marked_at + SEND_DEADLINE + CLOCK_SKEW
+            and summary.items_received in (0, item_count)
+        ]
+        rows = Feed.objects.filter(pk=pk, status=Feed.Status.PENDING, walmart_feed_id__isnull=True)
+        if found:
+            match = min(found, key=lambda summary: abs(summary.feed_date - marked_at))
+            candidates.remove(match)
+            resolved += rows.update(
+                walmart_feed_id=match.feed_id,
+                status=Feed.Status.RECEIVED,
+                submitted_at=match.feed_date,
+                error="Walmart's answer to the upload was lost; found on its feed list.",
+            )
+        else:
+            resolved += rows.update(
+                status=Feed.Status.ERROR,
+                error="Not on Walmart's feed list: never received; its items are planned again.",
+                submitted_at=None,
+                completed_at=timezone.now(),
+            )
+    return resolved
+
+
+def _walmart_value_read(*, spec: StreamSpec, client: WalmartClient, sku: str) -> Value | None:
+    """What Walmart holds for one SKU now: its quantity (`inputQty`, `GET /v3/inventory`) or its price
+    (`GET /v3/items/{sku}`); None when Walmart shows no price."""
+    if spec.name == INVENTORY:
+        return int(client.inventory.get(sku).quantity or 0)
+    price = client.items.get(sku).price
+    return value_parse(spec.name, price) if price is not None else None
+
+
+def item_updates_resolve(*, store: Store, spec: StreamSpec, client: WalmartClient, now: datetime) -> int:
+    """Resolve the stream's ledger rows still in flight past `SEND_DEADLINE` by reading each SKU back from
+    Walmart: the value it holds is the value sent -> SUCCEEDED; another value -> FAILED (not applied, or
+    replaced since). Either way the listing's confirmed value becomes what Walmart holds, unless something
+    confirmed the listing after the attempt started; so the planner sends the desired value again only when it
+    differs from Walmart's (re-sending an absolute value is harmless). Stops at the first read that fails for
+    another reason than an unknown SKU (left for the next run). Returns how many rows were resolved."""
+    deadline = now - SEND_DEADLINE
+    rows = list(
+        ItemUpdate.objects.filter(store=store, stream=spec.name, status__in=ItemUpdate.OPEN_STATUSES)
+        .filter(Q(in_flight_since__lt=deadline) | Q(in_flight_since__isnull=True, created_at__lt=deadline))
+        .order_by("id")[:READ_BACK_PER_RUN]
+    )
+    resolved = 0
+    for row in rows:
+        try:
+            remote = _walmart_value_read(spec=spec, client=client, sku=row.sku)
+        except WalmartNotFound as error:
+            remote, unknown = None, _error_text(error)
+        except WalmartError as error:
+            logger.warning("Reading %s of %s back failed; the next run retries: %s", spec.name, row.sku, error)
+            break
+        else:
+            unknown = ""
+        sent = value_parse(spec.name, row.value)
+        applied = remote == sent
+        if applied:
+            status, text = ItemUpdate.Status.SUCCEEDED, "Answer lost; Walmart holds the value (read back)."
+        elif unknown:
+            status, text = ItemUpdate.Status.FAILED, f"Answer lost; Walmart does not know the SKU: {unknown}"
+        else:
+            shown = value_text(remote) if remote is not None else "nothing"
+            status, text = ItemUpdate.Status.FAILED, f"Answer lost; not applied: Walmart holds {shown} (read back)."
+        started = row.in_flight_since or row.created_at
+        at = timezone.now()
+        with transaction.atomic():
+            changed = ItemUpdate.objects.filter(pk=row.pk, status=row.status, attempt_id=row.attempt_id).update(
+                status=status, error=text, completed_at=at
+            )
+            if changed and row.listing_id is not None and not unknown:
+                listing = Listing.objects.filter(pk=row.listing_id).filter(
+                    Q(**{f"{spec.confirmed_at_field}__isnull": True}) | Q(**{f"{spec.confirmed_at_field}__lt": started})
+                )
+                if applied:
+                    if listing.exists():
+                        _listing_confirm(spec=spec, listing_ids=[row.listing_id], value=remote, at=at)
+                else:
+                    listing.update(
+                        **{spec.confirmed_field: remote, spec.confirmed_at_field: at if remote is not None else None}
+                    )
+        resolved += changed
+    return resolved
+
+
+def sync_sweep(now: datetime) -> int:
+    """The sync's sweep (registered with `channel_manager.work.sweep_register`, run every minute): queue a
+    run of every store and stream that has a single-item call or a feed upload in flight past its deadline,
+    or an open feed not polled for `FEED_POLL_OVERDUE`. The run reads Walmart back and resolves them before
+    it plans anything. Queued directly (no debounce: a task lost with Redis must not be waited for). Returns
+    how many runs were queued. Safe to run twice and concurrently (a run is one per store and stream)."""
+    from channel_manager.work import enqueue
+    from sync.tasks import sync_run_task
+
+    deadline = now - SEND_DEADLINE
+    due: set[tuple[int, str]] = set(
+        ItemUpdate.objects.filter(status__in=ItemUpdate.OPEN_STATUSES, created_at__lt=deadline)
+        .values_list("store_id", "stream")
+        .distinct()
+    )
+    stream_of = {spec.feed_type: spec.name for spec in STREAMS.values()}
+    feeds = Feed.objects.filter(feed_type__in=list(stream_of)).filter(
+        Q(status=Feed.Status.PENDING, created_at__lt=deadline)
+        | Q(status__in=[Feed.Status.RECEIVED, Feed.Status.INPROGRESS])
+        & (
+            Q(last_polled_at__lt=now - FEED_POLL_OVERDUE)
+            | Q(last_polled_at__isnull=True, created_at__lt=now - FEED_POLL_OVERDUE)
+        )
+    )
+    due |= {(store_id, stream_of[feed_type]) for store_id, feed_type in feeds.values_list("store_id", "feed_type")}
+    return sum(enqueue(sync_run_task, store_id, stream) for store_id, stream in sorted(due))
 
 
 @dataclass(frozen=True)
@@ -678,16 +937,18 @@ def sync_enqueue(*, store_id: int, stream: str, countdown: float = NUDGE_DELAY_S
     """Queue one run of `stream` for the store after `countdown` seconds, once the current transaction
     commits. Debounced: while a queued run has not started, further calls queue nothing (a burst of
     catalog changes gives one run, which sees them all). Returns whether a run was queued."""
+    from channel_manager.work import enqueue_on_commit
+    from sync.tasks import sync_run_task
+
     stream_spec(stream)
-    if not cache.add(_nudge_key(store_id, stream), 1, timeout=int(countdown) + 120):
+    try:
+        first = cache.add(_nudge_key(store_id, stream), 1, timeout=int(countdown) + 120)
+    except Exception:  # noqa: BLE001 - Redis down: no debounce, and the enqueue below is logged, never raised
+        logger.warning("Sync debounce unavailable for store %s %s", store_id, stream, exc_info=True)
+        first = True
+    if not first:
         return False
-
-    def enqueue() -> None:
-        from sync.tasks import sync_run_task
-
-        sync_run_task.apply_async(args=[store_id, stream], countdown=countdown)
-
-    transaction.on_commit(enqueue)
+    enqueue_on_commit(sync_run_task, store_id, stream, countdown=countdown)
     return True
 
 
@@ -708,12 +969,19 @@ class _NudgeBatch:
     flushed: bool = False
 
     def flush(self) -> None:
+        """Runs after the commit: never raises to the writer whose change is saved (the minute tick is the
+        fallback for a nudge that could not be queued)."""
         if self.flushed:
             return
         self.flushed = True
         for stream, ids in self.by_stream.items():
             if ids:
-                sync_nudge(product_ids=ids, streams=[stream])
+                try:
+                    sync_nudge(product_ids=ids, streams=[stream])
+                except Exception:  # noqa: BLE001 - logged; the change is committed and the tick sends it
+                    logger.exception(
+                        "Sync nudge of %d products (%s) failed; the next tick sends them", len(ids), stream
+                    )
 
 
 def sync_nudge_on_commit(*, product_ids: Iterable[int], fields: Iterable[str]) -> None:
@@ -768,30 +1036,34 @@ def sync_nudge(*, product_ids: Iterable[int], streams: Iterable[str] = tuple(STR
 
 
 def sync_tick(*, stream: str) -> int:
-    """The beat's minute tick: queue a run of `stream` for every store whose switch is on or that still has
-    feeds of the stream to poll. Returns how many runs were queued."""
+    """The beat's minute tick: queue a run of `stream` for every store whose switch is on. Returns how many
+    runs were queued. (Feeds to poll and calls in flight, of any store, are the sweep's: `sync_sweep`.)"""
     spec = stream_spec(stream)
-    store_ids = set(Store.objects.filter(**{spec.switch_field: True}).values_list("pk", flat=True))
-    store_ids |= set(
-        Feed.objects.filter(
-            feed_type=spec.feed_type, status__in=[Feed.Status.PENDING, Feed.Status.RECEIVED, Feed.Status.INPROGRESS]
-        ).values_list("store_id", flat=True)
-    )
+    store_ids = Store.objects.filter(**{spec.switch_field: True}).values_list("pk", flat=True)
     return sum(sync_enqueue(store_id=store_id, stream=stream, countdown=0) for store_id in sorted(store_ids))
 
 
 def sync_reconcile_tick() -> int:
     """The hourly reconciliation: queue one per store and enabled stream. Returns how many were queued."""
-    from sync.tasks import sync_reconcile_task
-
     queued = 0
     for store_id, inventory_on, price_on in Store.objects.values_list("pk", "inventory_enabled", "price_enabled"):
-        for stream, enabled in ((SyncStream.INVENTORY, inventory_on), (SyncStream.PRICE, price_on)):
-            if enabled:
-                transaction.on_commit(
-                    lambda store_id=store_id, stream=stream: sync_reconcile_task.delay(store_id, str(stream))
-                )
-                queued += 1
+        streams = [stream for stream, on in ((SyncStream.INVENTORY, inventory_on), (SyncStream.PRICE, price_on)) if on]
+        queued += sync_reconcile_queue(store_ids=[store_id], streams=streams)
+    return queued
+
+
+def sync_reconcile_queue(*, store_ids: Iterable[int], streams: Iterable[str]) -> int:
+    """Queue a reconciliation of each stream of each store once the transaction commits (a broker outage is
+    logged, never raised: the hourly tick queues them again). Returns how many were queued."""
+    from channel_manager.work import enqueue_on_commit
+    from sync.tasks import sync_reconcile_task
+
+    names = [stream_spec(stream).name for stream in streams]
+    queued = 0
+    for store_id in store_ids:
+        for name in names:
+            enqueue_on_commit(sync_reconcile_task, store_id, name)
+            queued += 1
     return queued
 
 

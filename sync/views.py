@@ -32,7 +32,14 @@ from sync.selectors import (
     sync_settings_get,
     sync_state_list,
 )
-from sync.services import PlannedSync, sync_client_get, sync_enqueue, sync_plan, sync_settings_save
+from sync.services import (
+    PlannedSync,
+    sync_client_get,
+    sync_enqueue,
+    sync_plan,
+    sync_reconcile_queue,
+    sync_settings_save,
+)
 from sync.streams import STREAMS
 
 logger = logging.getLogger(__name__)
@@ -161,12 +168,9 @@ def sync_run_view(request: HttpRequest, store_id: int) -> HttpResponse:
 
 @require_POST
 def sync_reconcile_view(request: HttpRequest, store_id: int) -> HttpResponse:
-    from sync.tasks import sync_reconcile_task
-
     store = store_get(user=request.user, store_id=store_id, role=Role.OPERATOR)
     streams = [s for s in request.POST.getlist("stream") if s in STREAMS] or list(STREAMS)
-    for stream in streams:
-        transaction.on_commit(lambda stream=stream: sync_reconcile_task.delay(store.pk, stream))
+    sync_reconcile_queue(store_ids=[store.pk], streams=streams)
     messages.success(
         request,
         ngettext("%d reconciliation queued.", "%d reconciliations queued.", len(streams)) % len(streams),

@@ -483,6 +483,13 @@ def test_a_feed_never_acknowledged_is_closed_and_its_items_planned_again(walmart
     )
     Feed.objects.update(created_at=timezone.now() - timedelta(minutes=11))
     feed_submit_ok(walmart, base_url, "F-NEW")
+    # and Walmart's feed list (read back) holds no feed of that time
+    walmart.add(
+        responses.GET,
+        f"{base_url}/v3/feeds",
+        json={"totalResults": 0, "results": {"feed": []}},
+        match=[matchers.query_param_matcher({"offset": "0", "limit": "50"})],
+    )
     # when
     result = sync_run(store=store, stream="inventory", client=api_client)
     # then
@@ -490,7 +497,66 @@ def test_a_feed_never_acknowledged_is_closed_and_its_items_planned_again(walmart
         ("ERROR", None),
         ("RECEIVED", "F-NEW"),
     ]
+    assert Feed.objects.order_by("id").first().error.startswith("Not on Walmart's feed list")
     assert (result.feeds_sent, result.feed_items) == (1, 1)
+
+
+def test_a_feed_whose_answer_was_lost_is_found_on_walmarts_list_and_polled(walmart, base_url, store, api_client):
+    # given: a feed row left PENDING 3 minutes ago (Walmart took the upload; its answer never got stored)
+    settings_for(store, single_calls_per_tick=0)
+    listings_create(store, 1, quantity=3, confirmed_quantity=4)
+    payload = {
+        "InventoryHeader": {"version": "1.4"},
+        "Inventory": [{"sku": "SKU-000000", "quantity": {"unit": "EACH", "amount": 3}}],
+    }
+    feed = Feed.objects.create(store=store, feed_type="inventory", item_count=1, payload=payload)
+    marked = timezone.now() - timedelta(minutes=3)
+    Feed.objects.update(created_at=marked)
+    received_ms = int((marked + timedelta(seconds=1)).timestamp() * 1000)
+    walmart.add(
+        responses.GET,
+        f"{base_url}/v3/feeds",
+        json={
+            "totalResults": 2,
+            "results": {
+                "feed": [
+                    {
+                        "feedId": "F-PRICE",
+                        "feedType": "price",
+                        "feedStatus": "RECEIVED",
+                        "itemsReceived": 1,
+                        "feedDate": received_ms,
+                    },
+                    {
+                        "feedId": "F-LOST",
+                        "feedType": "inventory",
+                        "feedStatus": "PROCESSED",
+                        "itemsReceived": 1,
+                        "feedDate": received_ms,
+                    },
+                ]
+            },
+        },
+    )
+    walmart.add(
+        responses.GET,
+        f"{base_url}/v3/feeds/F-LOST",
+        json={
+            "feedId": "F-LOST",
+            "feedStatus": "PROCESSED",
+            "itemsReceived": 1,
+            "itemsSucceeded": 1,
+            "itemDetails": {"itemIngestionStatus": [{"sku": "SKU-000000", "ingestionStatus": "SUCCESS"}]},
+        },
+    )
+    # when
+    result = sync_run(store=store, stream="inventory", client=api_client)
+    # then: the row took Walmart's feed id, was polled, and its value confirmed; nothing was uploaded again
+    feed.refresh_from_db()
+    assert (feed.walmart_feed_id, feed.status) == ("F-LOST", "PROCESSED")
+    assert Listing.objects.get().confirmed_quantity == 3
+    assert calls_to(walmart, "POST", "/v3/feeds") == []
+    assert (result.feeds_completed, result.feeds_sent) == (1, 0)
 
 
 def test_reconciliation_skips_values_in_flight_and_flags_the_rest(walmart, base_url, store, api_client):
