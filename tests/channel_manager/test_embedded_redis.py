@@ -55,9 +55,12 @@ def test_unix_socket_only_and_stopped_with_data_saved_when_the_owner_exits(tmp_p
     assert result.stderr == ""
 
 
+# A process started in the background by a non-interactive shell inherits SIGINT ignored; the owner restores
+# Python's default handler so that Ctrl-C (the SIGINT sent below) stops it as it stops `make run`.
 OWNER_SCRIPT = """
-import sys, time
+import signal, sys, time
 from pathlib import Path
+signal.signal(signal.SIGINT, signal.default_int_handler)
 from channel_manager.embedded_redis import _servers, embedded_redis_start
 embedded_redis_start(directory=Path(sys.argv[1]))
 print(next(iter(_servers.values())).pid, flush=True)
