@@ -1,6 +1,7 @@
 """Admin for stores (secret hidden and replaceable), memberships, and the read-only feed ledger."""
 
 import json
+from typing import cast
 
 from axes import admin as axes_admin
 from axes.models import AccessAttempt
@@ -53,7 +54,7 @@ class StoreAdminForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["environment"].choices = Store.environment_choices()
+        cast(forms.ChoiceField, self.fields["environment"]).choices = Store.environment_choices()
         if not settings.WALMART_EMULATOR_ENABLED:
             del self.fields["emulator_base_url"]
         if self.instance.pk is None:
@@ -161,7 +162,7 @@ class FeedAdmin(admin.ModelAdmin):
     list_select_related = ["store"]
     date_hierarchy = "created_at"
     ordering = ["-created_at"]
-    fields = [
+    fields = readonly_fields = (
         "store",
         "feed_type",
         "walmart_feed_id",
@@ -178,8 +179,7 @@ class FeedAdmin(admin.ModelAdmin):
         "last_polled_at",
         "completed_at",
         "payload_pretty",
-    ]
-    readonly_fields = fields
+    )
 
     @admin.display(description=_("Payload"))
     def payload_pretty(self, feed: Feed) -> str:

@@ -3,7 +3,7 @@ in the admin; changes go through actions that call services) and the timeline's 
 
 from django.contrib import admin
 
-TIMELINE_FIELDS = ["created_at", "actor", "user", "message", "correlation_id"]
+TIMELINE_FIELDS = ("created_at", "actor", "user", "message", "correlation_id")
 
 
 class ReadOnlyTabularInline(admin.TabularInline):

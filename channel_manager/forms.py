@@ -3,6 +3,10 @@
 A client secret field is always a PasswordInput that never renders its value back.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, cast
+
 from django import forms
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
@@ -10,8 +14,11 @@ from django.utils.translation import gettext_lazy as _
 from channel_manager.models import Store, StoreMembership
 from channel_manager.services import STORE_SETTINGS_FIELDS
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
-def _client_secret_field(*, label: str, required: bool = True) -> forms.CharField:
+
+def _client_secret_field(*, label: StrOrPromise, required: bool = True) -> forms.CharField:
     return forms.CharField(
         label=label,
         required=required,
@@ -40,7 +47,7 @@ class StoreCreateForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["environment"].choices = Store.environment_choices()
+        cast(forms.ChoiceField, self.fields["environment"]).choices = Store.environment_choices()
 
 
 class StoreCredentialsForm(forms.Form):
@@ -86,7 +93,8 @@ class MemberChangeForm(forms.Form):
     remove = forms.BooleanField(required=False)
 
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if not data.get("remove") and not data.get("role"):
             raise forms.ValidationError(_("Choose a role, or remove the member."))
         return data

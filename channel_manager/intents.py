@@ -13,6 +13,7 @@ DISCARDED, a refund CANCELLED when Walmart refunds on its own), its `status` fie
 """
 
 from datetime import datetime, timedelta
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.db import models
@@ -45,6 +46,10 @@ def request_maybe_applied_after(error: Exception, *, already: bool) -> bool:
 
 class PushIntent(models.Model):
     """The fields and state changes shared by every intent pushed to Walmart (abstract: no table)."""
+
+    # Declared by each concrete intent: its manager and its own `Status` (PENDING, SENT, ERROR at least).
+    objects: ClassVar[models.Manager[Any]]
+    Status: ClassVar[Any]
 
     error = models.TextField(blank=True, help_text=_("Walmart's message, or why the push failed."))
     correlation_id = models.CharField(max_length=64, blank=True)

@@ -8,10 +8,13 @@ status cards (Orders: counters kept with F(); Returns: one GROUP BY) and how it 
 `channel_manager/_operator_timezone.html`.
 """
 
+from __future__ import annotations
+
 import zoneinfo
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import wraps
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db.models import QuerySet
@@ -19,6 +22,9 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from channel_manager.timezones import timezone_resolve
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 TIMEZONE_COOKIE = "tz"
 PAGE_SIZES = (25, 50, 100, 200)
@@ -46,7 +52,7 @@ def in_operator_timezone(view: Callable) -> Callable:
 def status_from_request(request: HttpRequest, statuses: Iterable[str]) -> str | None:
     """The status card chosen in `?status=`, or None (All) for a missing or unknown one."""
     status = request.GET.get("status") or None
-    return status if status in statuses else None
+    return status if status is not None and status in statuses else None
 
 
 def search_from_request(request: HttpRequest) -> str:
@@ -57,7 +63,7 @@ def search_from_request(request: HttpRequest) -> str:
 def sort_normalised(sort: str | None, *, sorts: Mapping[str, str], default: str) -> str:
     """`sort` when its key (without the "-" of descending) is one of `sorts`, else `default`."""
     key = (sort or "").lstrip("-")
-    return sort if key in sorts else default
+    return sort if sort and key in sorts else default
 
 
 def sorted_by(queryset: QuerySet, *, sort: str, sorts: Mapping[str, str]) -> QuerySet:
@@ -68,7 +74,9 @@ def sorted_by(queryset: QuerySet, *, sort: str, sorts: Mapping[str, str]) -> Que
     return queryset.order_by(f"-{field}" if descending else field, "-id" if descending else "id")
 
 
-def status_cards(choices: Iterable[tuple[str, str]], counts: Mapping[str, int]) -> list[tuple[str, str, int]]:
+def status_cards(
+    choices: Iterable[tuple[str, StrOrPromise]], counts: Mapping[str, int]
+) -> list[tuple[str, StrOrPromise, int]]:
     """(value, label, count) for each status card, in the order of `choices`."""
     return [(value, label, counts[value]) for value, label in choices]
 

@@ -6,6 +6,7 @@ is logged (username, IP address, path; never the password) and kept in admin (Ax
 failures); deleting the account's access attempt unlocks it at once.
 """
 
+from axes.conf import settings as axes_settings
 from axes.helpers import get_client_username
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -18,4 +19,4 @@ def login_locked_out_response(
     """429 with the lockout page: who is locked, for how long, and how to get unlocked sooner."""
     minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
     context = {"username": get_client_username(request, credentials) or "", "minutes": minutes}
-    return render(request, "registration/locked_out.html", context, status=settings.AXES_HTTP_RESPONSE_CODE)
+    return render(request, "registration/locked_out.html", context, status=axes_settings.AXES_HTTP_RESPONSE_CODE)

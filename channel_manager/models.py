@@ -1,14 +1,24 @@
 """The core shared by every app: the Walmart store (one seller account = one sales channel) and who
 may operate it."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from channel_manager.crypto import secret_decrypt, secret_encrypt
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
+    from channel_manager.selectors import StoreAccess
+
 
 class Store(models.Model):
+    access: StoreAccess  # what the reading user may do here: set by channel_manager.selectors.store_get
     """One connected Walmart seller account. The client secret is stored encrypted and never shown."""
 
     class Environment(models.TextChoices):
@@ -75,7 +85,7 @@ class Store(models.Model):
         self.client_secret_encrypted = secret_encrypt(value)
 
     @classmethod
-    def environment_choices(cls) -> list[tuple[str, str]]:
+    def environment_choices(cls) -> list[tuple[str, StrOrPromise]]:
         """The environments a store may be given here: the Emulator only where the emulator is installed
         (local and test settings), never in production."""
         if settings.WALMART_EMULATOR_ENABLED:

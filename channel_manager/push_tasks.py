@@ -8,13 +8,15 @@ row and, on the final attempt, mark it Error instead of re-raising.
         shipment_push(shipment_id=shipment_pk, final_attempt=is_final_attempt(self))
 """
 
+from typing import Any
+
 from celery import Task
 
 from walmart_client.errors import WalmartConnectionError, WalmartRateLimited, WalmartServerError
 
 RETRYABLE = (WalmartRateLimited, WalmartServerError, WalmartConnectionError)
 PUSH_MAX_RETRIES = 8
-PUSH_TASK_OPTIONS = {
+PUSH_TASK_OPTIONS: dict[str, Any] = {
     "bind": True,
     "autoretry_for": RETRYABLE,
     "retry_backoff": 30,
@@ -27,4 +29,4 @@ PUSH_TASK_OPTIONS = {
 
 def is_final_attempt(task: Task) -> bool:
     """True on the run after which the task will not be retried again (its retries have reached the cap)."""
-    return task.request.retries >= task.max_retries
+    return task.max_retries is not None and task.request.retries >= task.max_retries

@@ -52,9 +52,10 @@ def store_get(*, user, store_id: int, role: str = Role.VIEWER) -> Store:
     """One store `user` may see, with `store.access`. Http404 when the user is not a member (never 403, so
     a store's existence does not leak); PermissionDenied (403) when the user's role there is below `role`."""
     store = store_list(user=user).filter(pk=store_id).first()
-    if store is None:
+    role_here = store_role(user=user, store=store) if store is not None else None
+    if store is None or role_here is None:
         raise Http404("No such store.")
-    access = StoreAccess(role=store_role(user=user, store=store))
+    access = StoreAccess(role=role_here)
     if not StoreMembership.role_allows(access.role, role):
         raise PermissionDenied(f"Your role in this store does not allow this ({Role(role).label} needed).")
     store.access = access

@@ -2,7 +2,7 @@
 
 from django.apps import apps
 from django.contrib.auth import get_user_model
-from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import models, transaction
 from django.views.decorators.debug import sensitive_variables
 
@@ -28,7 +28,7 @@ class StoreNameTaken(Exception):
 @sensitive_variables("client_secret")
 def store_create(
     *,
-    user: AbstractBaseUser,
+    user: User,
     name: str,
     environment: str,
     client_id: str,
@@ -104,9 +104,7 @@ class MembershipRefused(Exception):
     """A change of members that would leave the store without a manager, or name no known user."""
 
 
-def store_member_add(
-    *, store: Store, user: AbstractBaseUser, role: str = StoreMembership.Role.VIEWER
-) -> StoreMembership:
+def store_member_add(*, store: Store, user: User, role: str = StoreMembership.Role.VIEWER) -> StoreMembership:
     """Let `user` see `store` with `role` (an existing member keeps the membership, with the new role).
     Safe to re-run: keyed on (store, user)."""
     membership, created = StoreMembership.objects.get_or_create(store=store, user=user, defaults={"role": role})

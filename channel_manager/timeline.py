@@ -13,6 +13,8 @@ class TimelineEvent(models.Model):
     correlation_id = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
+    actor: str  # a concrete timeline's field, with its own `Actor` choices
+
     class Meta:
         abstract = True
         ordering = ["created_at", "id"]

@@ -19,6 +19,7 @@ from channel_manager.forms import (
     StoreCredentialsForm,
     StoreGeneralSettingsForm,
 )
+from channel_manager.http import AuthenticatedHttpRequest
 from channel_manager.models import Store, StoreMembership
 from channel_manager.selectors import Role, store_get, store_list
 from channel_manager.services import (
@@ -58,7 +59,7 @@ def store_list_view(request: HttpRequest) -> HttpResponse:
 
 @sensitive_post_parameters("client_secret")
 @require_http_methods(["GET", "POST"])
-def store_create_view(request: HttpRequest) -> HttpResponse:
+def store_create_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = StoreCreateForm(_posted(request))
     if request.method == "POST" and form.is_valid():
         try:
@@ -174,8 +175,8 @@ def store_members_view(request: HttpRequest, store_id: int) -> HttpResponse:
             return redirect("store_members", store_id=store.pk)
         for form in (add_form, change_form):
             for errors in form.errors.values():
-                for error in errors:
-                    messages.error(request, error)
+                for message in errors:
+                    messages.error(request, str(message))
     members = StoreMembership.objects.filter(store=store).select_related("user").order_by("user__username")
     return render(
         request,

@@ -20,7 +20,7 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.core.cache import cache
@@ -51,7 +51,7 @@ class DjangoTokenCache:
 
     def get(self, key: str) -> CachedToken | None:
         value = cache.get(self.prefix + key)
-        return value if isinstance(value, dict) else None
+        return cast(CachedToken, value) if isinstance(value, dict) else None  # what `set` stored
 
     def set(self, key: str, value: CachedToken, ttl: int) -> None:
         cache.set(self.prefix + key, dict(value), timeout=ttl)

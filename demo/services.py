@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 from django.urls import reverse
 
@@ -62,7 +63,7 @@ class DemoSetupResult:
     start_queued: bool = False
 
 
-def demo_user_ensure() -> tuple[object, str | None]:
+def demo_user_ensure() -> tuple[AbstractBaseUser, str | None]:
     """The demo superuser, and its new password when it was created now (None when it already existed).
     Safe to re-run: an existing login, and its password, are left as they are."""
     user_model = get_user_model()
@@ -264,7 +265,7 @@ def _step_order(store: Store, attempt: int) -> tuple[str | None, float]:
         except OrderSimulationError:  # no offer has stock on Walmart yet: the inventory push is on its way
             return (STEP_ORDER, ORDER_WAIT_SECONDS) if attempt + 1 < ORDER_ATTEMPTS else (None, 0)
     # The webhook normally brings the order in at once; the poll is the fallback the product relies on.
-    transaction.on_commit(lambda: order_poll_task.apply_async(args=[store.pk], countdown=5))
+    transaction.on_commit(lambda: order_poll_task.apply_async(args=(store.pk,), countdown=5))
     return None, 0
 
 

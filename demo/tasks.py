@@ -13,5 +13,5 @@ def demo_store_start_task(store_pk: int, site_url: str, step: str = STEP_CONNECT
     next_step, wait = demo_store_start_step(store_id=store_pk, site_url=site_url, step=step, attempt=attempt)
     if next_step is not None:
         demo_store_start_task.apply_async(
-            args=[store_pk, site_url, next_step, attempt + 1 if next_step == step else 0], countdown=wait
+            args=(store_pk, site_url, next_step, attempt + 1 if next_step == step else 0), countdown=wait
         )

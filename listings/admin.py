@@ -1,11 +1,16 @@
 """Admin for ops staff: products (saved through the catalog service), listings with bulk repair actions,
 catalog imports with their row errors. Actions call services and report a pluralised count."""
 
+from collections.abc import Iterable
+from typing import cast
+
 from django import forms
 from django.contrib import admin, messages
+from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from channel_manager.models import Store
 from listings.catalog_io import product_fields_clean
 from listings.models import ImportJob, ImportRowError, Listing, Product, StoreAttributeMapping
 from listings.services import (
@@ -49,12 +54,14 @@ class ProductAdminForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         for name in ("upc", "gtin", "ean", "isbn", "issn"):
-            self.fields[name].max_length = 20
-            self.fields[name].widget.attrs["maxlength"] = 20
-            self.fields[name].validators = []
+            field = cast(forms.CharField, self.fields[name])
+            field.max_length = 20
+            field.widget.attrs["maxlength"] = 20
+            field.validators = []
 
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         raw = {name: self.data.get(name, "") for name in EDITABLE_PRODUCT_FIELDS}
         clean, errors = product_fields_clean(raw, fields=[name for name in EDITABLE_PRODUCT_FIELDS if name in raw])
         for error in errors:
@@ -94,8 +101,8 @@ class ProductAdmin(admin.ModelAdmin):
         return "" if value is None else value
 
 
-def _listings_by_store(queryset):
-    stores = {}
+def _listings_by_store(queryset: QuerySet[Listing]) -> Iterable[tuple[Store, list[int]]]:
+    stores: dict[int, tuple[Store, list[int]]] = {}
     for listing in queryset.select_related("store"):
         stores.setdefault(listing.store_id, (listing.store, []))[1].append(listing.pk)
     return stores.values()

@@ -110,7 +110,7 @@ def catalog_import_run(*, job: ImportJob, batch_size: int = CHUNK_ROWS, progress
         failure="",
     )
     ImportRowError.objects.filter(job=job).delete()
-    actor = job.created_by.get_username() if job.created_by_id else "import"
+    actor = job.created_by.get_username() if job.created_by is not None else "import"
     _stage_drop()
     try:
         _stage_create()

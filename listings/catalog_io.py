@@ -208,7 +208,7 @@ def _is_http_url(text: str) -> bool:
         parts = urlsplit(text)
     except ValueError:
         return False
-    return parts.scheme in ("http", "https") and bool(parts.hostname) and "." in parts.hostname
+    return parts.scheme in ("http", "https") and parts.hostname is not None and "." in parts.hostname
 
 
 def csv_header_check(header: list[str]) -> list[str]:
@@ -274,7 +274,7 @@ def csv_rows(binary) -> tuple[list[str], Iterator[SourceRow]]:
                 yield SourceRow(row_number, {}, f"has {len(record)} cells but the header has {len(columns)} columns.")
                 continue
             if "'" in joined:  # only a cell starting with a quote can need `csv_cell_read`
-                record = map(csv_cell_read, record)
+                record = list(map(csv_cell_read, record))
             yield SourceRow(row_number, dict(zip(columns, record, strict=True)))
 
     return columns, rows()

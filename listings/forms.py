@@ -1,6 +1,8 @@
 """Forms of the listings pages. They validate input only; `listings.services` does the writes (and its
 `product_fields_clean` is the one judge of product values, so the form and the import agree)."""
 
+from typing import cast
+
 from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
@@ -30,7 +32,8 @@ class ProductForm(forms.Form):
     )
 
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if self.errors:
             return data
         clean, errors = product_fields_clean(data, fields=CSV_COLUMNS)
@@ -80,7 +83,8 @@ class ImportUploadForm(forms.Form):
         return uploaded
 
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if self.refused:
             self.errors.pop("file", None)  # "required": the file was dropped, and this says why
             self.add_error("file", upload_too_large_message())
@@ -106,7 +110,8 @@ class AttributeMappingForm(forms.Form):
             )
 
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         chosen = [data.get(f"identifier_{position + 1}") for position in range(len(PRIORITY_LABELS))]
         identifiers = [value for value in chosen if value]
         if not identifiers:
@@ -126,20 +131,23 @@ LISTING_ACTIONS = [
 ]
 
 
+class IdsField(forms.TypedMultipleChoiceField):
+    """Ids picked on a list page: checked against the store's rows by the view, not against a fixed list here."""
+
+    def valid_value(self, value: object) -> bool:
+        return True
+
+
 class ListingActionForm(forms.Form):
     action = forms.ChoiceField(choices=LISTING_ACTIONS)
-    listing = forms.TypedMultipleChoiceField(coerce=int, required=False, choices=())
+    listing = IdsField(coerce=int, required=False)
     all_matching = forms.BooleanField(required=False)
     status = forms.ChoiceField(choices=[("", ""), *Listing.Status.choices], required=False)
     q = forms.CharField(required=False)
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        # ids are checked against the store's listings by the view, not against a fixed list here
-        self.fields["listing"].valid_value = lambda value: True
-
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if not data.get("all_matching") and not data.get("listing"):
             raise forms.ValidationError(_("Select at least one listing, or all that match the filter."))
         return data
@@ -147,17 +155,17 @@ class ListingActionForm(forms.Form):
 
 class AddToStoreForm(forms.Form):
     store = forms.TypedChoiceField(coerce=int, choices=())
-    product = forms.TypedMultipleChoiceField(coerce=int, required=False, choices=())
+    product = IdsField(coerce=int, required=False)
     all_matching = forms.BooleanField(required=False)
     q = forms.CharField(required=False)
 
     def __init__(self, *args, stores=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["store"].choices = [(store.pk, store.name) for store in stores]
-        self.fields["product"].valid_value = lambda value: True
+        cast(forms.TypedChoiceField, self.fields["store"]).choices = [(store.pk, store.name) for store in stores]
 
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if not data.get("all_matching") and not data.get("product"):
             raise forms.ValidationError(_("Select at least one product, or all that match the filter."))
         return data

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal, InvalidOperation
+from typing import Literal, overload
 
 from channel_manager.numbers import NumberNotWhole, NumberTooLarge, NumberTooSmall, whole_number_parse
 
@@ -74,7 +75,7 @@ def upce_to_upca(upce: str) -> str:
     number_system, middle, check = upce[0], upce[1:7], upce[7]
     if number_system not in "01":
         raise ValueError("UPC-E number system must be 0 or 1")
-    d1, d2, d3, d4, d5, d6 = middle
+    d1, d2, d3, d4, d5, d6 = list(middle)
     if d6 in "012":
         body = f"{d1}{d2}{d6}0000{d3}{d4}{d5}"
     elif d6 == "3":
@@ -224,6 +225,14 @@ def parse_weight(value, field: str = "shipping_weight") -> Decimal | None:
     return _parse_decimal(value, field, "Shipping weight", "1.25", required=False, max_value=Decimal("999999.99"))
 
 
+@overload
+def _parse_decimal(
+    value, field: str, label: str, example: str, *, required: Literal[True], max_value: Decimal
+) -> Decimal: ...
+@overload
+def _parse_decimal(
+    value, field: str, label: str, example: str, *, required: bool, max_value: Decimal
+) -> Decimal | None: ...
 def _parse_decimal(
     value, field: str, label: str, example: str, *, required: bool, max_value: Decimal
 ) -> Decimal | None:
@@ -242,7 +251,8 @@ def _parse_decimal(
         raise IdentifierError(field, f"{label} cannot be negative, got {_shown(text)}.")
     if number > max_value:
         raise IdentifierError(field, f"{label} is too large (at most {max_value}), got {_shown(text)}.")
-    if number.as_tuple().exponent < -2 and number != number.quantize(_CENT):
+    exponent = number.as_tuple().exponent  # an int for a finite number
+    if isinstance(exponent, int) and exponent < -2 and number != number.quantize(_CENT):
         raise IdentifierError(field, f"{label} can have at most two decimals (e.g. {example}), got {_shown(text)}.")
     return number.quantize(_CENT)
 

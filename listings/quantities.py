@@ -14,6 +14,7 @@ from datetime import datetime
 from django.db import connections, models, router, transaction
 from django.utils import timezone
 
+from channel_manager.columns import column_name
 from listings.models import Listing, Product
 from listings.signals import QuantityChange
 
@@ -39,9 +40,9 @@ def _integers_set(model: type[models.Model], column_field: str, values: dict[int
     connection = connections[router.db_for_write(model)]
     quote = connection.ops.quote_name
     table = quote(model._meta.db_table)
-    pk = quote(model._meta.pk.column)
-    column = quote(model._meta.get_field(column_field).column)
-    updated_at = quote(model._meta.get_field("updated_at").column)
+    pk = quote(column_name(model._meta.pk))
+    column = quote(column_name(model._meta.get_field(column_field)))
+    updated_at = quote(column_name(model._meta.get_field("updated_at")))
     stamp = connection.ops.adapt_datetimefield_value(now)
     keys = list(values)
     for start in range(0, len(keys), UPDATE_CHUNK):
@@ -158,6 +159,8 @@ def listings_confirmed_quantity_lower(*, store_id: int, units: dict[int, int]) -
             .order_by("pk")
             .values_list("pk", "product_id", "confirmed_quantity")
         )
-        lowered = {pk: max(confirmed - wanted[product_id], 0) for pk, product_id, confirmed in rows}
+        lowered = {
+            pk: max(confirmed - wanted[product_id], 0) for pk, product_id, confirmed in rows if confirmed is not None
+        }
         _integers_set(Listing, "confirmed_quantity", lowered, now=timezone.now())
     return len(lowered)

@@ -16,12 +16,14 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.files.uploadedfile import UploadedFile
+from django.core.files import File
 from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from channel_manager.columns import column_name
 from channel_manager.models import Feed, Store
+from channel_manager.work import enqueue_on_commit
 
 # The import's home is `listings.catalog_import`; the name stays importable from here for existing callers.
 from listings.catalog_import import catalog_import_run as catalog_import_run
@@ -118,9 +120,11 @@ def product_update(*, product: Product, actor=None, reason: str = "catalog_edit"
         if changed_fields:
             product.save(update_fields=[*changed_fields, "updated_at"])
         if quantity is not None:
-            changes = product_quantities_write(quantities={product.pk: quantity})
+            quantity_changes = product_quantities_write(quantities={product.pk: quantity})
             product.quantity = quantity
-            product_quantities_set_send(sender=Product, changes=changes, reason=reason, actor=_actor_name(actor))
+            product_quantities_set_send(
+                sender=Product, changes=quantity_changes, reason=reason, actor=_actor_name(actor)
+            )
         products_changed_send(sender=Product, product_ids=[product.pk], fields=changed_fields)
     return product
 
@@ -138,20 +142,21 @@ def import_file_format(filename: str) -> str:
     raise CatalogFileInvalid(f"Upload a .csv or a .jsonl (JSON Lines) file, not {filename!r}.")
 
 
-def import_job_create(*, uploaded_file: UploadedFile, actor=None, run: bool = True) -> ImportJob:
+def import_job_create(*, uploaded_file: File, actor=None, run: bool = True) -> ImportJob:
     """Store the uploaded file (default storage, under MEDIA_ROOT) and record an ImportJob; with `run`,
     enqueue `catalog_import_task` after commit. Raises CatalogFileInvalid for a file type we do not read."""
     from listings.tasks import catalog_import_task
 
-    file_format = import_file_format(uploaded_file.name)
+    filename = os.path.basename(uploaded_file.name or "")
+    file_format = import_file_format(filename)
     with transaction.atomic():
         job = ImportJob(
-            original_filename=os.path.basename(uploaded_file.name)[:255],
+            original_filename=filename[:255],
             file_format=file_format,
             file_size=uploaded_file.size or 0,
             created_by=actor if actor is not None and getattr(actor, "pk", None) else None,
         )
-        job.file.save(os.path.basename(uploaded_file.name), uploaded_file, save=False)
+        job.file.save(filename, uploaded_file, save=False)
         job.save()
         if run:
             transaction.on_commit(lambda: catalog_import_task.delay(job.pk))
@@ -166,7 +171,7 @@ def import_jobs_rerun(*, jobs: QuerySet[ImportJob]) -> int:
     ids = list(jobs.values_list("pk", flat=True))
     ImportJob.objects.filter(pk__in=ids).update(status=ImportJob.Status.PENDING, finished_at=None)
     for pk in ids:
-        transaction.on_commit(lambda pk=pk: catalog_import_task.delay(pk))
+        enqueue_on_commit(catalog_import_task, pk)
     return len(ids)
 
 
@@ -247,7 +252,7 @@ def _listings_insert(*, store: Store, product_filter: str, params: list) -> int:
             value = now
         else:
             value = model_field.get_default()
-        columns.append(quote(model_field.column))
+        columns.append(quote(column_name(model_field)))
         expressions.append("%s")
         values.append(model_field.get_db_prep_save(value, connection))
     # Only quoted model names and literal SQL are formatted in; every value is a query parameter.
@@ -379,7 +384,7 @@ def listings_match(*, store: Store, listings: QuerySet[Listing], actor=None) -> 
             submitted += len(items)
             feeds_created += 1
         for feed_id in feed_ids:
-            transaction.on_commit(lambda feed_id=feed_id: match_feed_submit_task.delay(feed_id))
+            enqueue_on_commit(match_feed_submit_task, feed_id)
     return MatchResult(
         submitted=submitted, feeds=feeds_created, refused=refused, skipped=requested - len(candidate_ids)
     )
@@ -673,7 +678,7 @@ def store_listings_reconcile(*, store: Store) -> int:
     client = _walmart_client(store)
     changed: list[Listing] = []
     for item in client.items.iter_all():
-        listing = listings.get(getattr(item, "sku", None))
+        listing = listings.get(item.sku)
         if listing is None:
             continue
         _apply_item(listing, item, now)
@@ -701,7 +706,7 @@ def _enqueue_in_chunks(task, listings: QuerySet[Listing]) -> int:
     ids = list(listings.order_by("pk").values_list("pk", flat=True))
     for start in range(0, len(ids), TASK_CHUNK):
         chunk = ids[start : start + TASK_CHUNK]
-        transaction.on_commit(lambda chunk=chunk: task.delay(chunk))
+        enqueue_on_commit(task, chunk)
     return len(ids)
 
 

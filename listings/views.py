@@ -6,9 +6,13 @@ Thin: selectors load (a store the user is not a member of is a 404), forms valid
 
 from __future__ import annotations
 
+from decimal import Decimal
+from typing import cast
+
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -16,6 +20,7 @@ from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.html import format_html
 from django.utils.http import urlencode
+from django.utils.safestring import SafeString
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -70,8 +75,8 @@ class _Paginator(Paginator):
 
     def page(self, number):
         page = super().page(number)
-        ids = list(page.object_list.values_list("pk", flat=True))
-        rows = {row.pk: row for row in self.object_list.order_by().filter(pk__in=ids)}
+        ids = list(cast(QuerySet, page.object_list).values_list("pk", flat=True))
+        rows = {row.pk: row for row in cast(QuerySet, self.object_list).order_by().filter(pk__in=ids)}
         page.object_list = [rows[pk] for pk in ids if pk in rows]
         return page
 
@@ -197,8 +202,8 @@ def import_view(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _import_context(job: ImportJob) -> dict:
-    context = {"job": job}
+def _import_context(job: ImportJob) -> dict[str, object]:
+    context: dict[str, object] = {"job": job}
     if job.is_finished:
         context["row_errors"] = list(import_row_errors(job=job)[:IMPORT_ERRORS_SHOWN])
         context["errors_shown"] = IMPORT_ERRORS_SHOWN
@@ -324,6 +329,7 @@ def _listing_row(listing: Listing, status_labels: dict) -> dict:
     fraction of the time). Values are escaped by the template; the few fragments with markup are built
     with format_html."""
     product = listing.product
+    price: SafeString | Decimal
     if listing.price_override is not None:
         price = format_html('{} <small class="muted">(store price)</small>', listing.price_override)
     else:

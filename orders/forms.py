@@ -1,6 +1,8 @@
 """Forms of the orders app. They check what a form can check alone; the services check quantities
 against the order under a row lock and raise ValidationError, which the views put back on the form."""
 
+from typing import cast
+
 from django import forms
 from django.utils import timezone
 
@@ -26,7 +28,7 @@ def carrier_choices(carrier_mapping: dict[str, str]) -> list:
     return choices
 
 
-class LineQuantitiesMixin:
+class LineQuantitiesMixin(forms.Form):
     """One quantity field per line, named quantity_<line id>, limited to what remains."""
 
     def add_line_fields(self, lines: list[OrderLine], remaining: dict[int, int], initial_all: bool) -> None:
@@ -78,11 +80,13 @@ class ShipForm(LineQuantitiesMixin, forms.Form):
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         self.carrier_mapping = carrier_mapping
-        self.fields["carrier"].choices = carrier_choices(carrier_mapping)
+        cast(forms.ChoiceField, self.fields["carrier"]).choices = carrier_choices(carrier_mapping)
         self.fields["method_code"].initial = order.method_code if order.method_code in MethodCode.values else None
         self.fields["ship_date"].initial = timezone.localtime().replace(second=0, microsecond=0)
         self.add_line_fields(lines, remaining, initial_all=True)
-        self.order_fields = list(self.fields)[:6]
+        # The shipment's own fields (carrier, tracking, ...), shown above the lines. Not `order_fields`: that
+        # name is Form's method that reorders the fields.
+        self.shipment_fields = list(self.fields)[:6]
         if any(line.intent_to_cancel for line in lines):
             self.fields["intent_to_cancel_override"] = forms.BooleanField(
                 label="Ship anyway; the customer asked to cancel",
@@ -91,7 +95,8 @@ class ShipForm(LineQuantitiesMixin, forms.Form):
             )
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         if cleaned.get("carrier") == OTHER_CARRIER:
             if not cleaned.get("other_carrier", "").strip():
                 self.add_error("other_carrier", "Enter the carrier's name (it is not one of Walmart's carriers).")
@@ -135,13 +140,14 @@ class CancelForm(LineQuantitiesMixin, forms.Form):
             for choice in CancellationReason.choices
             if choice[0] != CancellationReason.CUSTOMER_REQUESTED or order.intent_to_cancel
         ]
-        self.fields["reason"].choices = choices
+        cast(forms.ChoiceField, self.fields["reason"]).choices = choices
         self.add_line_fields(lines, remaining, initial_all=only_line is None)
         if only_line is not None and f"quantity_{only_line}" in self.fields:
             self.fields[f"quantity_{only_line}"].initial = remaining.get(only_line, 0)
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         if not any(cleaned.get(f"quantity_{line.pk}") for line in self.lines):
             raise forms.ValidationError("Choose at least one line and a quantity to cancel.")
         return cleaned
@@ -161,7 +167,8 @@ class CarrierMappingForm(forms.Form):
             )
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         seen: dict[str, str] = {}
         for name, carrier in self.carrier_names.items():
             merchant = (cleaned.get(name) or "").strip()

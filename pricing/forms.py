@@ -11,7 +11,8 @@ class PriceRuleForm(forms.ModelForm):
         fields = ("markup_type", "markup_value", "price_ending")
 
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         markup_type, value = data.get("markup_type"), data.get("markup_value")
         if markup_type == PriceRule.MarkupType.PERCENT and value is not None and value <= Decimal("-100"):
             self.add_error("markup_value", "A percent markup must be above -100.")

@@ -3,6 +3,7 @@ more than charged) live in `returns.services.refund_create`, whose messages the 
 
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
+from typing import cast
 
 from django import forms
 
@@ -28,7 +29,7 @@ class RefundForm(forms.Form):
 
     def __init__(self, *args, lines: Sequence[ReturnLine], available: Mapping[int, int], **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["reason"].choices = _reason_choices()
+        cast(forms.ChoiceField, self.fields["reason"]).choices = _reason_choices()
         self.lines = list(lines)
         self.available = dict(available)
         for line in self.lines:

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING, TypedDict
 
 from django.conf import settings
 from django.core.paginator import Page, Paginator
@@ -22,6 +23,9 @@ from pricing.selectors import price_rule_values
 from sync.models import ItemUpdate, StoreSyncSettings, SyncFailure, SyncState, SyncStream
 from sync.planning import INVENTORY, SyncRow, Value, feed_payload_items, value_parse
 from sync.streams import stream_spec
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
 
 MATCHED_STATUSES = (Listing.Status.MATCH, Listing.Status.MATCH_IN_STAGE)
 # An open feed older than this no longer holds its values back: they are planned (and resent) again.
@@ -42,7 +46,11 @@ def matched_listings(*, store: Store) -> QuerySet[Listing]:
     return Listing.objects.filter(store=store, status__in=MATCHED_STATUSES)
 
 
-def with_reserved(listings: QuerySet[Listing]) -> QuerySet[Listing]:
+class Reserved(TypedDict):
+    reserved: int
+
+
+def with_reserved(listings: QuerySet[Listing]) -> QuerySet[WithAnnotations[Listing, Reserved]]:
     """`listings` annotated with `reserved`: the units of each listing's product that its store has sold and
     not yet shipped (`inventory.StockReservation`), 0 when none."""
     open_units = StockReservation.objects.filter(
@@ -71,12 +79,12 @@ def sync_rows(*, store: Store, stream: str) -> list[SyncRow]:
         ]
     stream_spec(stream)
     rule = price_rule_values(store=store)
-    rows = matched_listings(store=store).values_list(
+    price_rows = matched_listings(store=store).values_list(
         "pk", "product__sku", "product__price", "price_override", "confirmed_price"
     )
     return [
         SyncRow(pk, sku, price_desired(catalog_price=price, rule=rule, override=override), ok)
-        for pk, sku, price, override, ok in rows.iterator(chunk_size=5000)
+        for pk, sku, price, override, ok in price_rows.iterator(chunk_size=5000)
     ]
 
 
@@ -111,11 +119,12 @@ def blocked_values(*, store: Store, stream: str) -> dict[int, Value]:
 def feed_submitted_times(*, store: Store, stream: str, since: datetime) -> list[datetime]:
     """When feeds of this stream counted against the seller's feed limit since `since`, oldest first."""
     spec = stream_spec(stream)
-    return list(
+    times = (
         Feed.objects.filter(store=store, feed_type=spec.feed_type, submitted_at__gte=since)
         .order_by("submitted_at")
         .values_list("submitted_at", flat=True)
     )
+    return [time for time in times if time is not None]
 
 
 def feed_list(*, store: Store, limit: int = 10) -> list[Feed]:
@@ -151,7 +160,7 @@ class ListingSyncRow:
     last_synced_at: datetime | None
 
 
-def listing_sync_rows(*, store: Store, listings: Iterable[Listing]) -> list[ListingSyncRow]:
+def listing_sync_rows(*, store: Store, listings: Iterable[WithAnnotations[Listing, Reserved]]) -> list[ListingSyncRow]:
     """Catalog vs desired vs confirmed values for listings loaded with their product and `reserved`
     (`listing_sync_page`)."""
     sync_settings = sync_settings_get(store=store)

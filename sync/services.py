@@ -25,6 +25,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from channel_manager.models import Feed, Store
+from channel_manager.work import enqueue_on_commit
 from listings.models import Listing
 from sync.models import ItemUpdate, StoreSyncSettings, SyncFailure, SyncState, SyncStream
 from sync.pacing import Budget, budget_compute, feed_limits_get
@@ -627,7 +628,7 @@ def feeds_unacknowledged_resolve(*, store: Store, spec: StreamSpec, client: Walm
     resolved = 0
     for pk, marked_at, item_count in overdue:
         found = [
-            summary
+            (summary, summary.feed_date)
             for summary in candidates
             if summary.feed_date is not None
             and marked_at - CLOCK_SKEW <= summary.feed_date <= marked_at + SEND_DEADLINE + CLOCK_SKEW
@@ -635,7 +636,7 @@ def feeds_unacknowledged_resolve(*, store: Store, spec: StreamSpec, client: Walm
         ]
         rows = Feed.objects.filter(pk=pk, status=Feed.Status.PENDING, walmart_feed_id__isnull=True)
         if found:
-            match = min(found, key=lambda summary: abs(summary.feed_date - marked_at))
+            match, _ = min(found, key=lambda pair: abs(pair[1] - marked_at))
             candidates.remove(match)
             resolved += rows.update(
                 walmart_feed_id=match.feed_id,
@@ -707,7 +708,7 @@ def item_updates_resolve(*, store: Store, spec: StreamSpec, client: WalmartClien
                 )
                 if applied:
                     if listing.exists():
-                        _listing_confirm(spec=spec, listing_ids=[row.listing_id], value=remote, at=at)
+                        _listing_confirm(spec=spec, listing_ids=[row.listing_id], value=sent, at=at)
                 else:
                     listing.update(
                         **{spec.confirmed_field: remote, spec.confirmed_at_field: at if remote is not None else None}
@@ -937,7 +938,6 @@ def sync_enqueue(*, store_id: int, stream: str, countdown: float = NUDGE_DELAY_S
     """Queue one run of `stream` for the store after `countdown` seconds, once the current transaction
     commits. Debounced: while a queued run has not started, further calls queue nothing (a burst of
     catalog changes gives one run, which sees them all). Returns whether a run was queued."""
-    from channel_manager.work import enqueue_on_commit
     from sync.tasks import sync_run_task
 
     stream_spec(stream)
@@ -1055,7 +1055,6 @@ def sync_reconcile_tick() -> int:
 def sync_reconcile_queue(*, store_ids: Iterable[int], streams: Iterable[str]) -> int:
     """Queue a reconciliation of each stream of each store once the transaction commits (a broker outage is
     logged, never raised: the hourly tick queues them again). Returns how many were queued."""
-    from channel_manager.work import enqueue_on_commit
     from sync.tasks import sync_reconcile_task
 
     names = [stream_spec(stream).name for stream in streams]

@@ -18,7 +18,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from typing import Any, Protocol, TypedDict
+from typing import Any, Protocol, TypedDict, TypeGuard
 
 from walmart_client.errors import WalmartAuthError, WalmartError, WalmartResponseError, error_details_from_body
 from walmart_client.transport import HttpCall, Retry, Transport
@@ -146,15 +146,15 @@ class TokenProvider:
     def __repr__(self) -> str:
         return f"<TokenProvider client_id={self._client_id!r} base_url={self._base_url!r}>"
 
-    def _usable(self, token: CachedToken | None) -> bool:
-        return bool(token) and token["expires_at"] - self.refresh_margin > self._clock()  # type: ignore[index]
+    def _usable(self, token: CachedToken | None) -> TypeGuard[CachedToken]:
+        return token is not None and token["expires_at"] - self.refresh_margin > self._clock()
 
     def token(self) -> str:
         """A token valid for at least `refresh_margin` seconds. Raises WalmartAuthError when Walmart
         rejects the credentials, other WalmartError subclasses on transport/server failure."""
         cached = self.cache.get(self.cache_key)
         if self._usable(cached):
-            return cached["access_token"]  # type: ignore[index]
+            return cached["access_token"]
         with self._lock:
             return self._fresh() or self._fetch_single_flight()
 
@@ -166,8 +166,8 @@ class TokenProvider:
 
     def _fresh(self, rejected_token: str | None = None) -> str | None:
         cached = self.cache.get(self.cache_key)
-        if self._usable(cached) and cached["access_token"] != rejected_token:  # type: ignore[index]
-            return cached["access_token"]  # type: ignore[index]
+        if self._usable(cached) and cached["access_token"] != rejected_token:
+            return cached["access_token"]
         return None
 
     def _fetch_single_flight(self, rejected_token: str | None = None) -> str:

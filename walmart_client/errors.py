@@ -39,7 +39,7 @@ class WalmartErrorDetail:
             info=data.get("info"),
             severity=data.get("severity"),
             category=data.get("category"),
-            causes=tuple(c for c in causes if isinstance(c, Mapping)),
+            causes=tuple(dict(c) for c in causes if isinstance(c, Mapping)),
         )
 
     def __str__(self) -> str:

@@ -46,9 +46,10 @@ class RateLimitInfo:
     @classmethod
     def from_dict(cls, data: Mapping[str, object]) -> RateLimitInfo:
         replenish = data.get("next_replenish_at")
+        tokens_left = data.get("tokens_left")
         return cls(
             family=str(data["family"]),
-            tokens_left=int(data["tokens_left"]) if data.get("tokens_left") is not None else None,  # type: ignore[arg-type]
+            tokens_left=int(str(tokens_left)) if tokens_left is not None else None,
             next_replenish_at=datetime.fromisoformat(str(replenish)) if replenish else None,
             observed_at=datetime.fromisoformat(str(data["observed_at"])),
         )

@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, BinaryIO
+from typing import IO, Any
 
 import requests
 from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError, ProxyError
@@ -112,7 +112,7 @@ class Transport:
 
     def backoff(self, attempt: int) -> float:
         """Exponential backoff with jitter: half fixed, half random, capped at `backoff_cap`."""
-        delay = min(self.backoff_cap, self.backoff_base * (2**attempt))
+        delay = min(self.backoff_cap, self.backoff_base * 2.0**attempt)
         return delay / 2 + self.jitter() * delay / 2
 
     def send(self, call: HttpCall) -> requests.Response:
@@ -193,7 +193,7 @@ class Transport:
                 continue
             return response
 
-    def download(self, url: str, dest: BinaryIO, *, endpoint: str, chunk_size: int = 1 << 20) -> tuple[int, int]:
+    def download(self, url: str, dest: IO[bytes], *, endpoint: str, chunk_size: int = 1 << 20) -> tuple[int, int]:
         """GET a file link (Walmart's pre-signed report URLs: no Walmart headers, never the access token) and
         stream a 2xx body into `dest`, `chunk_size` bytes at a time. Returns (HTTP status, bytes written);
         nothing is written for another status. Retried like a read: a connection error (also one in the

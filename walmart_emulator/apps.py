@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.apps import AppConfig
 
 
@@ -35,7 +37,7 @@ def keep_walmart_headers_in_dev_server() -> None:
 
     def get_environ(self):
         raw = {key: value for key, value in self.headers.items() if key.upper().startswith("WM_")}
-        environ = original(self)
+        environ: dict[str, Any] = original(self)
         environ[RAW_HEADERS_KEY] = raw
         environ["walmart_emulator.socket"] = self.connection  # for the "answer lost" fault
         try:  # wsgiref writes headers and body separately: without this, delayed ACKs add ~40 ms per call
@@ -44,5 +46,5 @@ def keep_walmart_headers_in_dev_server() -> None:
             pass
         return environ
 
-    get_environ._walmart_emulator = True
-    handler.get_environ = get_environ
+    get_environ._walmart_emulator = True  # type: ignore[attr-defined]  # the mark of this patch
+    handler.get_environ = get_environ  # type: ignore[method-assign]  # a patch of runserver's handler

@@ -5,8 +5,12 @@ column names come from model metadata only; values are always query parameters. 
 inside their own transaction."""
 
 from collections.abc import Callable, Iterable, Sequence
+from decimal import Decimal
+from typing import cast
 
 from django.db import connection, models
+
+from channel_manager.columns import column_name
 
 IDENTITY_TYPES = {
     "CharField",
@@ -25,7 +29,13 @@ IDENTITY_TYPES = {
 
 
 def _columns(model: type[models.Model], fields: Sequence[str]) -> list[models.Field]:
-    return [model._meta.get_field(name) for name in fields]
+    columns = []
+    for name in fields:
+        field = model._meta.get_field(name)
+        if not isinstance(field, models.Field):
+            raise ValueError(f"{model.__name__}.{name} is not a column")
+        columns.append(field)
+    return columns
 
 
 def _adapter(field: models.Field) -> Callable[[object], object] | None:
@@ -43,8 +53,11 @@ def _adapter(field: models.Field) -> Callable[[object], object] | None:
             return cache[value]
 
         return adapt_datetime
-    if kind == "DecimalField":
-        return lambda value: connection.ops.adapt_decimalfield_value(value, field.max_digits, field.decimal_places)
+    if isinstance(field, models.DecimalField):
+        decimal_field = field
+        return lambda value: connection.ops.adapt_decimalfield_value(
+            cast(Decimal, value), decimal_field.max_digits, decimal_field.decimal_places
+        )
     return lambda value: field.get_db_prep_save(value, connection)
 
 
@@ -64,7 +77,7 @@ def bulk_insert(model: type[models.Model], fields: Sequence[str], rows: Iterable
     columns = _columns(model, fields)
     quote = connection.ops.quote_name
     sql = (
-        f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(column.column) for column in columns)}) "  # noqa: S608
+        f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(column_name(column)) for column in columns)}) "  # noqa: S608
         f"VALUES ({', '.join(['%s'] * len(columns))})"
     )
     prepared = _prepare(columns, rows)
@@ -78,8 +91,8 @@ def bulk_update(model: type[models.Model], fields: Sequence[str], rows: Iterable
     """UPDATE by primary key: rows are (pk, value for each of `fields`). Returns the row count."""
     columns = _columns(model, fields)
     quote = connection.ops.quote_name
-    assignments = ", ".join(f"{quote(column.column)} = %s" for column in columns)
-    sql = f"UPDATE {quote(model._meta.db_table)} SET {assignments} WHERE {quote(model._meta.pk.column)} = %s"  # noqa: S608
+    assignments = ", ".join(f"{quote(column_name(column))} = %s" for column in columns)
+    sql = f"UPDATE {quote(model._meta.db_table)} SET {assignments} WHERE {quote(column_name(model._meta.pk))} = %s"  # noqa: S608
     rows = list(rows)
     prepared = [
         [*values, row[0]] for values, row in zip(_prepare(columns, [row[1:] for row in rows]), rows, strict=True)

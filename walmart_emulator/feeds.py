@@ -19,6 +19,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import TypeGuard
 
 from django.conf import settings
 from django.db import transaction
@@ -272,7 +273,7 @@ def _decimal_places_ok(value, places: int) -> bool:
     return amount == amount.quantize(Decimal(1).scaleb(-places))
 
 
-def _is_number(value) -> bool:
+def _is_number(value: object) -> TypeGuard[int | float]:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
@@ -298,7 +299,8 @@ def _process_match(feed: Feed, data, now: datetime) -> list[ItemOutcome]:
     gtins: dict[int, str] = {}
     for index, entry in enumerate(entries):
         item = entry.get("Item") if isinstance(entry, dict) else None
-        sku = item.get("sku") if isinstance(item, dict) and isinstance(item.get("sku"), str) else ""
+        given_sku = item.get("sku") if isinstance(item, dict) else None
+        sku = given_sku if isinstance(given_sku, str) else ""
         outcome = ItemOutcome(index=index, sku=sku)
         outcomes.append(outcome)
         if not isinstance(item, dict) or set(entry) != {"Item"}:
@@ -464,7 +466,8 @@ def _process_inventory(feed: Feed, data, now: datetime) -> list[ItemOutcome]:
     outcomes: list[ItemOutcome] = []
     amounts: dict[int, int] = {}
     for index, entry in enumerate(entries):
-        sku = entry.get("sku") if isinstance(entry, dict) and isinstance(entry.get("sku"), str) else ""
+        given_sku = entry.get("sku") if isinstance(entry, dict) else None
+        sku = given_sku if isinstance(given_sku, str) else ""
         outcome = ItemOutcome(index=index, sku=sku)
         outcomes.append(outcome)
         if not isinstance(entry, dict) or set(entry) - {"sku", "quantity"} or not sku:
@@ -508,7 +511,8 @@ def _process_price(feed: Feed, data, now: datetime) -> list[ItemOutcome]:
     outcomes: list[ItemOutcome] = []
     prices: dict[int, Decimal] = {}
     for index, entry in enumerate(data["Price"]):
-        sku = entry.get("sku") if isinstance(entry, dict) and isinstance(entry.get("sku"), str) else ""
+        given_sku = entry.get("sku") if isinstance(entry, dict) else None
+        sku = given_sku if isinstance(given_sku, str) else ""
         outcome = ItemOutcome(index=index, sku=sku)
         outcomes.append(outcome)
         if not isinstance(entry, dict) or set(entry) - {"sku", "offerId", "replaceAll", "pricing"} or not sku:

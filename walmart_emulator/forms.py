@@ -29,7 +29,8 @@ class FaultForm(forms.ModelForm):
         widgets = {"fault_error_status": forms.Select(choices=[(500, "500"), (503, "503")])}
 
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         for name in ("fault_error_share", "fault_lost_answer_share"):
             value = data.get(name)
             if value is not None and not 0 <= value <= 1:

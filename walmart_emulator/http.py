@@ -8,10 +8,12 @@ Every answer carries `x-current-token-count` and `x-next-replenish-time` (epoch 
 import functools
 import time
 from collections.abc import Callable
+from datetime import datetime
 
 from django.contrib.auth.decorators import login_not_required
+from django.core.handlers.wsgi import WSGIRequest
 from django.db import connection
-from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from walmart_emulator import faults
@@ -25,7 +27,13 @@ REQUIRED_HEADERS = ("WM_QOS.CORRELATION_ID", "WM_SVC.NAME")
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 
-def wm_header(request: HttpRequest, name: str) -> str | None:
+class EmulatorRequest(WSGIRequest):
+    """A call to an emulated endpoint: `emulator_now` is the emulator's clock, read once per call."""
+
+    emulator_now: datetime
+
+
+def wm_header(request: EmulatorRequest, name: str) -> str | None:
     """A request header whose name has underscores (`WM_SEC.ACCESS_TOKEN`), wherever the server put it.
 
     Django's runserver / live server drop such headers from the WSGI environ; walmart_emulator.apps
@@ -64,7 +72,7 @@ def _throttled(next_ms: int, now_ms: int) -> HttpResponse:
     return response
 
 
-def seller_from_token(request: HttpRequest, now) -> Seller:
+def seller_from_token(request: EmulatorRequest, now) -> Seller:
     """The seller owning the request's WM_SEC.ACCESS_TOKEN. Raises EmulatorError(401): missing, unknown or
     expired (on the emulator clock). One raw query (it runs on every API call)."""
     token = wm_header(request, "WM_SEC.ACCESS_TOKEN")
@@ -79,12 +87,12 @@ def seller_from_token(request: HttpRequest, now) -> Seller:
     sellers = list(Seller.objects.raw(sql, [connection.ops.adapt_datetimefield_value(now), token]))
     if not sellers:
         raise unauthorized("Access token is invalid.")
-    if not sellers[0].token_valid:
+    if not sellers[0].__dict__["token_valid"]:  # a column of the query above, not a field
         raise unauthorized("Access token has expired.")
     return sellers[0]
 
 
-def required_headers_check(request: HttpRequest) -> None:
+def required_headers_check(request: EmulatorRequest) -> None:
     for name in REQUIRED_HEADERS:
         if not wm_header(request, name):
             raise EmulatorError(
@@ -96,7 +104,7 @@ def required_headers_check(request: HttpRequest) -> None:
             )
 
 
-def walmart_endpoint(family: str | Callable[[HttpRequest], str], *, methods: tuple[str, ...] = ("GET",)):
+def walmart_endpoint(family: str | Callable[[EmulatorRequest], str], *, methods: tuple[str, ...] = ("GET",)):
     """Decorate an emulated Walmart endpoint (csrf-exempt, login-not-required machine endpoint) answering
     `methods` (others: 405 in Walmart's error shape, nothing counted)."""
 
@@ -104,7 +112,8 @@ def walmart_endpoint(family: str | Callable[[HttpRequest], str], *, methods: tup
         @csrf_exempt
         @login_not_required
         @functools.wraps(view)
-        def wrapper(request: HttpRequest, *args, **kwargs):
+        def wrapper(request: EmulatorRequest, *args, **kwargs):
+            response: HttpResponse
             if request.method not in methods:
                 response = error_response(
                     EmulatorError(
@@ -152,7 +161,7 @@ def walmart_endpoint(family: str | Callable[[HttpRequest], str], *, methods: tup
     return decorator
 
 
-def _inject_fault(request: HttpRequest, seller) -> HttpResponse | None:
+def _inject_fault(request: EmulatorRequest, seller) -> HttpResponse | None:
     """The response of an injected fault, or None to go on (latency only delays)."""
     if not faults.fault_any_active(seller):
         return None
@@ -178,7 +187,7 @@ def _inject_fault(request: HttpRequest, seller) -> HttpResponse | None:
     return None
 
 
-def json_body(request: HttpRequest, *, api: str = "GMP_ORDER_API") -> dict:
+def json_body(request: EmulatorRequest, *, api: str = "GMP_ORDER_API") -> dict:
     import json
 
     try:

@@ -762,7 +762,8 @@ def order_refund(*, seller: Seller, purchase_order_id: str, body: dict, now: dat
                     amount = _amount(
                         (charge.get("chargeAmount") or {}).get("amount"), field="chargeAmount.amount", number=number
                     )
-                    tax_block = charge.get("tax") if isinstance(charge.get("tax"), dict) else {}
+                    tax_given = charge.get("tax")
+                    tax_block = tax_given if isinstance(tax_given, dict) else {}
                     tax = _amount(
                         (tax_block.get("taxAmount") or {}).get("amount", 0), field="taxAmount.amount", number=number
                     )

@@ -136,7 +136,7 @@ def _filters_checked(payload: dict) -> dict:
     return {"rowFilters": filters, "excludeColumns": excluded} if (filters or excluded) else {}
 
 
-def _range_value(column: str, value) -> object:
+def _range_value(column: str, value) -> Decimal | datetime:
     if column == "PRICE":
         try:
             return Decimal(str(value))
@@ -253,7 +253,7 @@ def _offers(seller: Seller, payload: dict):
             upper = _range_value(column, entry["to"])
             lookup = "lte" if column == "PRICE" else "lt"
             queryset = queryset.filter(
-                **{f"{field}__{lookup}": upper if column == "PRICE" else upper + timedelta(days=1)}
+                **{f"{field}__{lookup}": upper + timedelta(days=1) if isinstance(upper, datetime) else upper}
             )
     return queryset.order_by("pk")
 

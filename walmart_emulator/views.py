@@ -9,7 +9,7 @@ import binascii
 
 from django.contrib.auth.decorators import login_not_required
 from django.db.models import Q
-from django.http import HttpRequest, JsonResponse
+from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
@@ -17,7 +17,7 @@ from walmart_emulator import feeds as feed_services
 from walmart_emulator import services
 from walmart_emulator.clock import epoch_ms
 from walmart_emulator.errors import EmulatorError, error_response, not_found, unauthorized
-from walmart_emulator.http import json_body, required_headers_check, walmart_endpoint
+from walmart_emulator.http import EmulatorRequest, json_body, required_headers_check, walmart_endpoint
 from walmart_emulator.identifiers import InvalidIdentifier, identifier_to_gtin14
 from walmart_emulator.inventory import inventory_node_json
 from walmart_emulator.models import AccessToken, CatalogItem, Feed, Offer, Seller
@@ -40,7 +40,7 @@ CARRIER_METHODS = (
 
 
 def int_param(
-    request: HttpRequest,
+    request: EmulatorRequest,
     name: str,
     default: int,
     *,
@@ -71,7 +71,7 @@ def int_param(
 @csrf_exempt
 @login_not_required
 @require_http_methods(["POST"])
-def token(request: HttpRequest):
+def token(request: EmulatorRequest):
     """POST /v3/token: client_credentials with Basic(clientId:clientSecret) -> a 900-second token."""
     try:
         required_headers_check(request)
@@ -98,7 +98,7 @@ def token(request: HttpRequest):
 
 
 @walmart_endpoint("settings")
-def token_detail(request: HttpRequest, seller: Seller):
+def token_detail(request: EmulatorRequest, seller: Seller):
     """GET /v3/token/detail."""
     from walmart_emulator.http import wm_header
 
@@ -148,7 +148,7 @@ def _cursor_decode(cursor: str) -> int:
 
 
 @walmart_endpoint("items_list")
-def items(request: HttpRequest, seller: Seller):
+def items(request: EmulatorRequest, seller: Seller):
     """GET /v3/items: the seller's offers, by `nextCursor` (start with `*`; pages of up to 200, each answer
     carries the cursor of the next page) or `offset` + `limit` (at most 50). Its own rate-limit family
     (300 a minute by third-party notes, NOTES §14)."""
@@ -182,7 +182,7 @@ COUNT_STATUSES = ("PUBLISHED", "UNPUBLISHED", "SYSTEM_PROBLEM", "IN_PROGRESS", "
 
 
 @walmart_endpoint("items_read")
-def items_count(request: HttpRequest, seller: Seller):
+def items_count(request: EmulatorRequest, seller: Seller):
     """GET /v3/items/count?status= -> {"<STATUS>": n} ({"All": n} for ALL), as in Walmart's examples."""
     status = request.GET.get("status", "ALL")
     if status not in COUNT_STATUSES:
@@ -202,7 +202,7 @@ def items_count(request: HttpRequest, seller: Seller):
 @csrf_exempt
 @login_not_required
 @require_http_methods(["GET", "DELETE"])
-def item_detail(request: HttpRequest, identifier: str):
+def item_detail(request: EmulatorRequest, identifier: str):
     """GET /v3/items/{id}?productIdType=... and DELETE /v3/items/{SKU} (retire) share one path."""
     if request.method == "DELETE":
         return item_retire(request, sku=identifier)
@@ -210,7 +210,7 @@ def item_detail(request: HttpRequest, identifier: str):
 
 
 @walmart_endpoint("items_read")
-def item_get(request: HttpRequest, seller: Seller, identifier: str):
+def item_get(request: EmulatorRequest, seller: Seller, identifier: str):
     api = "GMP_ITEM_QUERY_API"
     id_type = request.GET.get("productIdType", "")
     if not id_type:
@@ -236,7 +236,7 @@ def item_get(request: HttpRequest, seller: Seller, identifier: str):
 
 
 @walmart_endpoint("items_retire", methods=("DELETE",))
-def item_retire(request: HttpRequest, seller: Seller, sku: str):
+def item_retire(request: EmulatorRequest, seller: Seller, sku: str):
     services.offer_retire(seller=seller, sku=sku)
     return {
         "sku": sku,
@@ -246,7 +246,7 @@ def item_retire(request: HttpRequest, seller: Seller, sku: str):
 
 
 @walmart_endpoint("items_read")
-def walmart_search(request: HttpRequest, seller: Seller):
+def walmart_search(request: EmulatorRequest, seller: Seller):
     """GET /v3/items/walmart/search?upc|gtin|ean|isbn|query: published catalog items (0 or 1 per identifier,
     first 20 by keyword). No match -> 200 `{}`, as Walmart answers."""
     queryset = CatalogItem.objects.filter(is_published=True)
@@ -281,7 +281,7 @@ def walmart_search(request: HttpRequest, seller: Seller):
 
 
 @walmart_endpoint("items_read", methods=("POST",))
-def catalog_search(request: HttpRequest, seller: Seller):
+def catalog_search(request: EmulatorRequest, seller: Seller):
     """POST /v3/items/catalog/search: search the seller's own items (query field/value + filters)."""
     body = json_body(request, api="GMP_ITEM_QUERY_API") if request.body else {}
     queryset = Offer.objects.filter(seller=seller).select_related("catalog_item").order_by("pk")
@@ -336,14 +336,14 @@ def catalog_search(request: HttpRequest, seller: Seller):
 # --- feeds ----------------------------------------------------------------------------------------
 
 
-def _feed_family(request: HttpRequest) -> str:
+def _feed_family(request: EmulatorRequest) -> str:
     if request.method == "POST":
         return f"feeds:{request.GET.get('feedType', '')}"
     return "feeds_status"
 
 
 @walmart_endpoint(_feed_family, methods=("GET", "POST"))
-def feeds(request: HttpRequest, seller: Seller):
+def feeds(request: EmulatorRequest, seller: Seller):
     """POST /v3/feeds?feedType= (multipart `file`) -> {feedId}; GET /v3/feeds -> feed list."""
     if request.method == "POST":
         return feed_submit(request, seller)
@@ -362,7 +362,7 @@ def feeds(request: HttpRequest, seller: Seller):
     }
 
 
-def feed_submit(request: HttpRequest, seller: Seller):
+def feed_submit(request: EmulatorRequest, seller: Seller):
     feed_type = request.GET.get("feedType", "")
     if not feed_type:
         raise EmulatorError("feedType is required.", field="feedType", code="MISSING_REQUEST_PARAM.GMP_GATEWAY_API")
@@ -384,7 +384,7 @@ def feed_submit(request: HttpRequest, seller: Seller):
 
 
 @walmart_endpoint("feeds_status")
-def feed_detail(request: HttpRequest, seller: Seller, feed_id: str):
+def feed_detail(request: EmulatorRequest, seller: Seller, feed_id: str):
     """GET /v3/feeds/{feedId}?includeDetails=true&offset&limit (processes a due feed first)."""
     feed = Feed.objects.filter(seller=seller, feed_id=feed_id).select_related("seller").first()
     if feed is None:
@@ -402,12 +402,12 @@ def feed_detail(request: HttpRequest, seller: Seller, feed_id: str):
 # --- inventory and price --------------------------------------------------------------------------
 
 
-def _inventory_family(request: HttpRequest) -> str:
+def _inventory_family(request: EmulatorRequest) -> str:
     return "inventory_update" if request.method == "PUT" else "inventory_read"
 
 
 @walmart_endpoint(_inventory_family, methods=("GET", "PUT"))
-def inventory(request: HttpRequest, seller: Seller):
+def inventory(request: EmulatorRequest, seller: Seller):
     """GET / PUT /v3/inventory?sku= (default ship node): `quantity` is inputQty, which the PUT sets
     (walmart_emulator.inventory)."""
     sku = request.GET.get("sku", "")
@@ -435,7 +435,7 @@ def inventory(request: HttpRequest, seller: Seller):
 
 
 @walmart_endpoint("inventory_read")
-def inventories(request: HttpRequest, seller: Seller):
+def inventories(request: EmulatorRequest, seller: Seller):
     """GET /v3/inventories?limit(<=50)&nextCursor: every SKU with inputQty, availToSellQty and reservedQty
     at its node (walmart_emulator.inventory)."""
     limit = int_param(request, "limit", 10, minimum=1, maximum=50, api="GMP_INVENTORY_API")
@@ -445,18 +445,18 @@ def inventories(request: HttpRequest, seller: Seller):
         queryset = queryset.filter(pk__gt=_cursor_decode(request.GET["nextCursor"]))
     page = list(queryset[: limit + 1])
     elements = [{"sku": offer.sku, "nodes": [inventory_node_json(offer, seller.ship_node)]} for offer in page[:limit]]
-    meta = {"totalCount": total}
+    meta: dict[str, int | str] = {"totalCount": total}
     if len(page) > limit:
         meta["nextCursor"] = _cursor_encode(page[limit - 1].pk)
     return {"meta": meta, "elements": {"inventories": elements}}
 
 
-def _node_family(request: HttpRequest) -> str:
+def _node_family(request: EmulatorRequest) -> str:
     return "inventory_update" if request.method == "PUT" else "inventory_read"
 
 
 @walmart_endpoint(_node_family, methods=("GET", "PUT"))
-def inventory_nodes(request: HttpRequest, seller: Seller, sku: str):
+def inventory_nodes(request: EmulatorRequest, seller: Seller, sku: str):
     """GET / PUT /v3/inventories/{sku}: quantities per ship node. The emulated seller has one node (its
     default); a PUT naming another node gets a per-node error, like Walmart's partial failures."""
     offer = services.offer_get(seller=seller, sku=sku)
@@ -496,7 +496,7 @@ def inventory_nodes(request: HttpRequest, seller: Seller, sku: str):
 
 
 @walmart_endpoint("price_update", methods=("PUT",))
-def price(request: HttpRequest, seller: Seller):
+def price(request: EmulatorRequest, seller: Seller):
     """PUT /v3/price: one SKU's BASE price."""
     offer = services.price_update(seller=seller, body=json_body(request, api="GMP_PRICE_API"))
     return {
@@ -513,7 +513,7 @@ PROFILE_FEED_TYPES = {"inventory": "feeds:inventory", "price": "feeds:price", "M
 
 
 @walmart_endpoint("settings")
-def partner_profile(request: HttpRequest, seller: Seller):
+def partner_profile(request: EmulatorRequest, seller: Seller):
     """GET /v3/settings/partnerprofile: the seller's feed limits (from the emulator's rate-limit settings).
     MP_ITEM_MATCH has its own bucket with the MP_ITEM figure unless configured otherwise."""
     values = []
@@ -557,7 +557,7 @@ def partner_profile(request: HttpRequest, seller: Seller):
 
 
 @walmart_endpoint("settings")
-def shipping_carriers(request: HttpRequest, seller: Seller):
+def shipping_carriers(request: EmulatorRequest, seller: Seller):
     """GET /v3/settings/shipping/carriers."""
     return [
         {
@@ -572,7 +572,7 @@ def shipping_carriers(request: HttpRequest, seller: Seller):
 
 @csrf_exempt
 @login_not_required
-def unknown_path(request: HttpRequest, rest: str):
+def unknown_path(request: EmulatorRequest, rest: str):
     """Any other /v3/ path: Walmart's 404 URI_NOT_FOUND (not Django's HTML page)."""
     return error_response(
         EmulatorError(

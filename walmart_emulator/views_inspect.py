@@ -105,30 +105,32 @@ def seller_action(request, seller_id: int):
         except ReturnSimulationError as error:
             messages.error(request, str(error))
     elif action == "intent_to_cancel":
-        form = IntentToCancelForm(request.POST)
+        intent_form = IntentToCancelForm(request.POST)
         try:
-            if not form.is_valid():
+            if not intent_form.is_valid():
                 raise EmulatorError("Give a purchase order id.")
-            services.order_intent_to_cancel(seller=seller, purchase_order_id=form.cleaned_data["purchase_order_id"])
+            services.order_intent_to_cancel(
+                seller=seller, purchase_order_id=intent_form.cleaned_data["purchase_order_id"]
+            )
             messages.success(request, "The customer asked to cancel the open lines.")
         except EmulatorError as error:
             messages.error(request, error.description)
     elif action == "faults":
-        form = FaultForm(request.POST, instance=seller)
-        if form.is_valid():
-            form.save()
+        fault_form = FaultForm(request.POST, instance=seller)
+        if fault_form.is_valid():
+            fault_form.save()
             messages.success(request, "Fault settings saved.")
         else:
-            messages.error(request, f"Fault settings not saved: {form.errors.as_text()}")
+            messages.error(request, f"Fault settings not saved: {fault_form.errors.as_text()}")
     elif action == "faults_clear":
         faults.fault_clear(seller=seller)
         messages.success(request, "Faults cleared.")
     elif action == "clock":
-        form = ClockForm(request.POST)
-        if form.is_valid():
-            services.clock_advance(seconds=form.cleaned_data["hours"] * 3600)
+        clock_form = ClockForm(request.POST)
+        if clock_form.is_valid():
+            services.clock_advance(seconds=clock_form.cleaned_data["hours"] * 3600)
             result = services.emulator_sweep()
-            messages.success(request, f"Clock moved {form.cleaned_data['hours']} h; {result}.")
+            messages.success(request, f"Clock moved {clock_form.cleaned_data['hours']} h; {result}.")
         else:
             messages.error(request, "Give a number of hours.")
     elif action == "sweep":

@@ -18,14 +18,14 @@ from urllib.parse import urlencode
 from django.db import connection
 from django.db.models import Q, TextField
 from django.db.models.functions import Cast
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.utils.dateparse import parse_date, parse_datetime
 
 from walmart_emulator import orders as order_services
 from walmart_emulator import returns as return_services
 from walmart_emulator import webhooks as webhook_services
 from walmart_emulator.errors import EmulatorError, not_found
-from walmart_emulator.http import json_body, walmart_endpoint
+from walmart_emulator.http import EmulatorRequest, json_body, walmart_endpoint
 from walmart_emulator.models import LineStatus, Order, ReturnOrder, Seller
 from walmart_emulator.views import int_param
 
@@ -49,7 +49,7 @@ ORDER_FILTERS = (
 ORDER_STATUSES = ("Created", "Acknowledged", "Shipped", "Delivered", "Cancelled")
 
 
-def date_param(request: HttpRequest, name: str, *, api: str = "GMP_ORDER_API") -> datetime | None:
+def date_param(request: EmulatorRequest, name: str, *, api: str = "GMP_ORDER_API") -> datetime | None:
     """yyyy-MM-dd, an ISO datetime (naive = UTC) or epoch milliseconds. Raises EmulatorError when malformed."""
     raw = request.GET.get(name)
     if not raw:
@@ -65,7 +65,7 @@ def date_param(request: HttpRequest, name: str, *, api: str = "GMP_ORDER_API") -
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def _orders_page(request: HttpRequest, seller: Seller, *, released: bool):
+def _orders_page(request: EmulatorRequest, seller: Seller, *, released: bool):
     now = request.emulator_now
     order_services.orders_auto_cancel_due(now=now)
     limit = int_param(request, "limit", 100, minimum=1, maximum=200, api="GMP_ORDER_API")
@@ -113,7 +113,7 @@ def _orders_page(request: HttpRequest, seller: Seller, *, released: bool):
         raise not_found("No orders found for the given search criteria.", field="createdStartDate")
     # Ids first (an index walk), then only the page's snapshots: sorting wide rows would read them all.
     snapshots = dict(Order.objects.filter(pk__in=page_ids[:limit]).values_list("pk", Cast("snapshot", TextField())))
-    meta = {"totalCount": total, "limit": limit}
+    meta: dict[str, int | str] = {"totalCount": total, "limit": limit}
     if len(page_ids) > limit:
         shown = int(request.GET.get("soIndex", 0) or 0) + limit
         params = {
@@ -135,19 +135,19 @@ def _orders_page(request: HttpRequest, seller: Seller, *, released: bool):
 
 
 @walmart_endpoint("orders_read")
-def orders(request: HttpRequest, seller: Seller):
+def orders(request: EmulatorRequest, seller: Seller):
     """GET /v3/orders."""
     return _orders_page(request, seller, released=False)
 
 
 @walmart_endpoint("orders_read")
-def orders_released(request: HttpRequest, seller: Seller):
+def orders_released(request: EmulatorRequest, seller: Seller):
     """GET /v3/orders/released: orders with quantity still Created (not acknowledged)."""
     return _orders_page(request, seller, released=True)
 
 
 @walmart_endpoint("orders_read")
-def order_detail(request: HttpRequest, seller: Seller, purchase_order_id: str):
+def order_detail(request: EmulatorRequest, seller: Seller, purchase_order_id: str):
     """GET /v3/orders/{purchaseOrderId} -> {"order": {...}} (the shape of Walmart's example)."""
     order_services.orders_auto_cancel_due(now=request.emulator_now)
     table = connection.ops.quote_name(Order._meta.db_table)
@@ -165,7 +165,7 @@ def order_detail(request: HttpRequest, seller: Seller, purchase_order_id: str):
 
 
 @walmart_endpoint("orders_acknowledge", methods=("POST",))
-def order_acknowledge(request: HttpRequest, seller: Seller, purchase_order_id: str):
+def order_acknowledge(request: EmulatorRequest, seller: Seller, purchase_order_id: str):
     """POST /v3/orders/{purchaseOrderId}/acknowledge (no body)."""
     order = order_services.order_acknowledge(
         seller=seller, purchase_order_id=purchase_order_id, now=request.emulator_now
@@ -174,7 +174,7 @@ def order_acknowledge(request: HttpRequest, seller: Seller, purchase_order_id: s
 
 
 @walmart_endpoint("orders_ship", methods=("POST",))
-def order_ship(request: HttpRequest, seller: Seller, purchase_order_id: str):
+def order_ship(request: EmulatorRequest, seller: Seller, purchase_order_id: str):
     """POST /v3/orders/{purchaseOrderId}/shipping."""
     body = json_body(request)
     order = order_services.order_ship(
@@ -184,7 +184,7 @@ def order_ship(request: HttpRequest, seller: Seller, purchase_order_id: str):
 
 
 @walmart_endpoint("orders_cancel", methods=("POST",))
-def order_cancel(request: HttpRequest, seller: Seller, purchase_order_id: str):
+def order_cancel(request: EmulatorRequest, seller: Seller, purchase_order_id: str):
     """POST /v3/orders/{purchaseOrderId}/cancel."""
     body = json_body(request)
     order = order_services.order_cancel(
@@ -194,7 +194,7 @@ def order_cancel(request: HttpRequest, seller: Seller, purchase_order_id: str):
 
 
 @walmart_endpoint("orders_refund", methods=("POST",))
-def order_refund(request: HttpRequest, seller: Seller, purchase_order_id: str):
+def order_refund(request: EmulatorRequest, seller: Seller, purchase_order_id: str):
     """POST /v3/orders/{purchaseOrderId}/refund."""
     body = json_body(request)
     order = order_services.order_refund(
@@ -207,7 +207,7 @@ def order_refund(request: HttpRequest, seller: Seller, purchase_order_id: str):
 
 
 @walmart_endpoint("returns_read")
-def returns(request: HttpRequest, seller: Seller):
+def returns(request: EmulatorRequest, seller: Seller):
     """GET /v3/returns (limit <= 200, default 10; nextCursor `?...&offset=N`)."""
     api = "GMP_RETURNS_API"
     return_services.returns_auto_refund_due(now=request.emulator_now)
@@ -250,7 +250,7 @@ def returns(request: HttpRequest, seller: Seller):
 
 
 @walmart_endpoint("returns_refund", methods=("POST",))
-def return_refund(request: HttpRequest, seller: Seller, return_order_id: str):
+def return_refund(request: EmulatorRequest, seller: Seller, return_order_id: str):
     """POST /v3/returns/{returnOrderId}/refund -> echoes the refunded lines."""
     body = json_body(request, api="GMP_RETURNS_API")
     return_services.return_refund(seller=seller, return_order_id=return_order_id, body=body)
@@ -265,7 +265,7 @@ def return_refund(request: HttpRequest, seller: Seller, return_order_id: str):
 
 
 @walmart_endpoint("webhooks", methods=("GET", "POST"))
-def subscriptions(request: HttpRequest, seller: Seller):
+def subscriptions(request: EmulatorRequest, seller: Seller):
     """GET / POST /v3/webhooks/subscriptions."""
     if request.method == "POST":
         created = webhook_services.subscriptions_create(
@@ -285,7 +285,7 @@ def subscriptions(request: HttpRequest, seller: Seller):
 
 
 @walmart_endpoint("webhooks", methods=("PATCH", "DELETE"))
-def subscription_detail(request: HttpRequest, seller: Seller, subscription_id: str):
+def subscription_detail(request: EmulatorRequest, seller: Seller, subscription_id: str):
     """PATCH / DELETE /v3/webhooks/subscriptions/{subscriptionId}."""
     if request.method == "PATCH":
         subscription = webhook_services.subscription_update(
@@ -297,7 +297,7 @@ def subscription_detail(request: HttpRequest, seller: Seller, subscription_id: s
 
 
 @walmart_endpoint("webhooks")
-def event_types(request: HttpRequest, seller: Seller):
+def event_types(request: EmulatorRequest, seller: Seller):
     """GET /v3/webhooks/eventTypes."""
     return {
         "eventTypes": [
@@ -308,6 +308,6 @@ def event_types(request: HttpRequest, seller: Seller):
 
 
 @walmart_endpoint("webhooks", methods=("POST",))
-def webhook_test(request: HttpRequest, seller: Seller):
+def webhook_test(request: EmulatorRequest, seller: Seller):
     """POST /v3/webhooks/test."""
     return webhook_services.webhook_test(seller=seller, body=json_body(request, api="GMP_NOTIFICATION_API"))

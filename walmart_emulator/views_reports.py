@@ -4,26 +4,26 @@ from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_not_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from walmart_emulator import reports
 from walmart_emulator.clock import emulator_now
 from walmart_emulator.errors import EmulatorError, error_response
-from walmart_emulator.http import json_body, walmart_endpoint
+from walmart_emulator.http import EmulatorRequest, json_body, walmart_endpoint
 from walmart_emulator.models import ReportRequest, Seller
 from walmart_emulator.views import int_param
 
 
-def _requests_family(request: HttpRequest) -> str:
+def _requests_family(request: EmulatorRequest) -> str:
     if request.method == "POST":
         return f"reports:{request.GET.get('reportType', '')}"
     return "reports_read"
 
 
 @walmart_endpoint(_requests_family, methods=("GET", "POST"))
-def report_requests(request: HttpRequest, seller: Seller):
+def report_requests(request: EmulatorRequest, seller: Seller):
     """POST: create a report request; GET: the seller's requests of one type (last 30 days), paged."""
     report_type = request.GET.get("reportType", "")
     if not report_type:
@@ -40,7 +40,7 @@ def report_requests(request: HttpRequest, seller: Seller):
     return _request_list(request, seller, report_type)
 
 
-def _request_list(request: HttpRequest, seller: Seller, report_type: str) -> dict:
+def _request_list(request: EmulatorRequest, seller: Seller, report_type: str) -> dict:
     now = request.emulator_now
     queryset = ReportRequest.objects.filter(
         seller=seller, report_type=report_type, submitted_at__gte=now - reports.RETENTION
@@ -86,7 +86,7 @@ def _date_param(value: str, name: str) -> datetime:
 
 
 @walmart_endpoint("reports_read")
-def report_request_detail(request: HttpRequest, seller: Seller, request_id: str):
+def report_request_detail(request: EmulatorRequest, seller: Seller, request_id: str):
     """GET /v3/reports/reportRequests/{requestId} (makes a due report first)."""
     now = request.emulator_now
     report = reports.report_process_due(report=reports.report_get(seller=seller, request_id=request_id), now=now)
@@ -94,7 +94,7 @@ def report_request_detail(request: HttpRequest, seller: Seller, request_id: str)
 
 
 @walmart_endpoint("reports_read")
-def download_report(request: HttpRequest, seller: Seller):
+def download_report(request: EmulatorRequest, seller: Seller):
     """GET /v3/reports/downloadReport?requestId= -> the file link (no downloadURL until the report is READY)."""
     request_id = request.GET.get("requestId", "")
     if not request_id:
@@ -113,7 +113,7 @@ def download_report(request: HttpRequest, seller: Seller):
 
 @login_not_required
 @require_GET
-def report_file(request: HttpRequest, request_id: str):
+def report_file(request: EmulatorRequest, request_id: str):
     """The report file behind a download link: no Walmart headers, only the link's expiry and signature."""
     try:
         reports.download_link_check(

@@ -25,6 +25,7 @@ Each event makes one WebhookDelivery per matching ACTIVE subscription, sent by
 """
 
 import base64
+import functools
 import hashlib
 import hmac
 import json
@@ -194,7 +195,7 @@ def webhook_events_emit(
     from walmart_emulator.tasks import webhook_delivery_send_task
 
     for delivery in deliveries:
-        transaction.on_commit(lambda pk=delivery.pk: webhook_delivery_send_task.delay(pk))
+        transaction.on_commit(functools.partial(webhook_delivery_send_task.delay, delivery.pk))
     return deliveries
 
 

@@ -6,11 +6,10 @@ Every setting read here is listed in the README's settings table.
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import environ
 from csp.constants import NONE, SELF
-
-from channel_manager.redis_urls import celery_broker_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -169,17 +168,11 @@ MEDIA_ROOT = env("MEDIA_ROOT", default=str(BASE_DIR / "var" / "media"))
 REDIS_URL = env("REDIS_URL", default=None)
 
 
-def redis_settings(redis_url: str) -> dict:
-    """Cache and Celery settings for one Redis URL; environment modules call it once REDIS_URL is known."""
+def redis_caches(redis_url: str) -> dict[str, dict[str, Any]]:
+    """CACHES for one Redis URL; environment modules set it (and CELERY_BROKER_URL, `celery_broker_url`)
+    once REDIS_URL is known."""
     return {
-        "CACHES": {
-            "default": {
-                "BACKEND": "django.core.cache.backends.redis.RedisCache",
-                "LOCATION": redis_url,
-                "KEY_PREFIX": "cm",
-            }
-        },
-        "CELERY_BROKER_URL": celery_broker_url(redis_url),
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_url, "KEY_PREFIX": "cm"}
     }
 
 
@@ -232,7 +225,7 @@ _APP_TUNABLES = {
 }
 globals().update({name: value for name, value in _APP_TUNABLES.items() if value is not None})
 
-LOGGING = {
+LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},

@@ -30,8 +30,9 @@ def _local_env_ensure() -> None:
 _local_env_ensure()
 os.environ.setdefault("DJANGO_DEBUG", "true")
 
+from channel_manager.redis_urls import celery_broker_url  # noqa: E402
 from channel_manager.settings.base import *  # noqa: E402, F403
-from channel_manager.settings.base import BASE_DIR, REDIS_URL, env, redis_settings  # noqa: E402
+from channel_manager.settings.base import BASE_DIR, REDIS_URL, env, redis_caches  # noqa: E402
 
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 
@@ -44,4 +45,5 @@ if not REDIS_URL:
     from channel_manager.embedded_redis import embedded_redis_start
 
     REDIS_URL = embedded_redis_start(directory=BASE_DIR / "var" / "redis")
-globals().update(redis_settings(REDIS_URL))
+CACHES = redis_caches(REDIS_URL)
+CELERY_BROKER_URL = celery_broker_url(REDIS_URL)

@@ -4,8 +4,9 @@ A missing DJANGO_SECRET_KEY, DATABASE_URL, REDIS_URL, FIELD_ENCRYPTION_KEYS or D
 stops the process at start with django-environ's ImproperlyConfigured naming the variable.
 """
 
+from channel_manager.redis_urls import celery_broker_url
 from channel_manager.settings.base import *  # noqa: F403
-from channel_manager.settings.base import env, redis_settings
+from channel_manager.settings.base import env, redis_caches
 
 DEBUG = False
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
@@ -13,7 +14,8 @@ DATABASES = {"default": env.db("DATABASE_URL")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 REDIS_URL = env("REDIS_URL")
-globals().update(redis_settings(REDIS_URL))
+CACHES = redis_caches(REDIS_URL)
+CELERY_BROKER_URL = celery_broker_url(REDIS_URL)
 FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS")
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -13,8 +13,9 @@ os.environ.setdefault(
     "3q2-Fh4ZC4kBbjJr6nYx5w2xfOL8u6sV7q9D3lpZc0Q=,Zm9vYmFyYmF6cXV4Zm9vYmFyYmF6cXV4Zm9vYmFyMTI=",
 )
 
+from channel_manager.redis_urls import celery_broker_url  # noqa: E402
 from channel_manager.settings.base import *  # noqa: E402, F403
-from channel_manager.settings.base import REDIS_URL, redis_settings  # noqa: E402
+from channel_manager.settings.base import REDIS_URL, redis_caches  # noqa: E402
 
 ALLOWED_HOSTS = ["*"]
 
@@ -32,15 +33,16 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 MEDIA_ROOT = tempfile.mkdtemp(prefix="cm-test-media-")
-STATIC_ROOT = tempfile.mkdtemp(prefix="cm-test-static-")
+STATIC_ROOT = Path(tempfile.mkdtemp(prefix="cm-test-static-"))
 
 if not REDIS_URL:
     from channel_manager.embedded_redis import embedded_redis_start
 
     REDIS_URL = embedded_redis_start(directory=Path(tempfile.mkdtemp(prefix="cm-test-redis-")))
-globals().update(redis_settings(REDIS_URL))
+CACHES = redis_caches(REDIS_URL)
+CELERY_BROKER_URL = celery_broker_url(REDIS_URL)
 # A prefix per test run keeps runs sharing one Redis (CI's on 6379) out of each other's keys.
-CACHES["default"]["KEY_PREFIX"] = f"cm-test-{uuid.uuid4().hex[:8]}"  # noqa: F405
+CACHES["default"]["KEY_PREFIX"] = f"cm-test-{uuid.uuid4().hex[:8]}"
 
 # Tasks run in-process: tests call services and see the task's effects without a worker.
 # The emulator processes a feed as soon as it is read (tests that need the delay set their own).

@@ -28,6 +28,7 @@ from django.db.models import F
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
+from channel_manager.columns import column_name
 from inventory.models import StockMovement
 from listings.models import Product
 from listings.quantities import QuantitiesInvalid, product_quantities_write
@@ -165,7 +166,7 @@ def stock_movements_record(*, changes: Sequence[QuantityChange], reason: str, ac
         return len(rows)
     now = timezone.now()
     columns = ", ".join(
-        connection.ops.quote_name(StockMovement._meta.get_field(name).column)
+        connection.ops.quote_name(column_name(StockMovement._meta.get_field(name)))
         for name in ("product", "delta", "quantity_after", "shortfall", "reason", "actor", "reference", "created_at")
     )
     with connection.cursor() as cursor:

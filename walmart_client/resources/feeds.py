@@ -60,7 +60,7 @@ def feed_item_count(payload: Mapping[str, Any]) -> int:
     raise ValueError("the feed payload has no item list (expected e.g. MPItem, Inventory, Price or lagTime)")
 
 
-def _unique(pairs: Iterable[tuple[str, T]], what: str) -> list[tuple[str, T]]:
+def _unique(pairs: Mapping[str, T] | Iterable[tuple[str, T]], what: str) -> list[tuple[str, T]]:
     items = list(pairs.items()) if isinstance(pairs, Mapping) else list(pairs)
     seen: set[str] = set()
     for sku, _ in items:

@@ -33,7 +33,7 @@ def _item_records(data: Any) -> list[dict[str, Any]]:
     if not data:
         return []
     if isinstance(data.get("ItemResponse"), list):
-        return data["ItemResponse"]
+        return list(data["ItemResponse"])
     if isinstance(data.get("responseRecord"), dict):
         return [data["responseRecord"]]
     if data.get("sku"):

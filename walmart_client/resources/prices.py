@@ -6,6 +6,7 @@ https://developer.walmart.com/us-marketplace/reference/updateprice
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from walmart_client.enums import PRICE_TYPES
 from walmart_client.models import PriceUpdateResult
@@ -16,7 +17,9 @@ from walmart_client.transport import Retry
 CURRENCIES = frozenset({"USD", "CAD"})
 
 
-def build_price_body(sku: str, amount: Decimal | str | int, *, currency: str = "USD", price_type: str = "BASE") -> dict:
+def build_price_body(
+    sku: str, amount: Decimal | str | int, *, currency: str = "USD", price_type: str = "BASE"
+) -> dict[str, Any]:
     """The single-price payload. Raises ValueError for more than two decimals, a non-positive amount,
     an unknown currency or price type."""
     if not sku:

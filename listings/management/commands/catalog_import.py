@@ -42,8 +42,8 @@ class Command(BaseCommand):
             if options["verbosity"] > 1
             else None,
         )
-        for error in ImportRowError.objects.filter(job=job).order_by("row_number", "id")[:max_errors_shown]:
-            self.stdout.write(f"row {error.row_number} {error.field or '-'}: {error.message}")
+        for row_error in ImportRowError.objects.filter(job=job).order_by("row_number", "id")[:max_errors_shown]:
+            self.stdout.write(f"row {row_error.row_number} {row_error.field or '-'}: {row_error.message}")
         if job.status == ImportJob.Status.FAILED:
             raise CommandError(f"Import failed: {job.failure}")
         self.stdout.write(

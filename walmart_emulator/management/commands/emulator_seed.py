@@ -21,7 +21,7 @@ class Command(BaseCommand):
             raise CommandError("--items must be >= 0")
         account = Seller.objects.filter(name=seller).first()
         created = account is None
-        if created:
+        if account is None:
             account = services.seller_create(name=seller, is_live=not not_live, simulate_orders=simulate_orders)
         start = services.CatalogItem.objects.count()
         catalog = services.catalog_seed(count=items, seed=seed, start_index=start) if items else []

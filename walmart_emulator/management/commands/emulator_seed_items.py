@@ -32,7 +32,7 @@ class Command(BaseCommand):
             raise CommandError("--items and --start must be >= 0")
         account = Seller.objects.filter(name=seller).first()
         created_seller = account is None
-        if created_seller:
+        if account is None:
             account = services.seller_create(name=seller, is_live=not not_live)
         started = time.perf_counter()
         try:
