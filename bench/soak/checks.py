@@ -7,6 +7,7 @@ stopped seeing a failure would fail its own tests.
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -298,3 +299,39 @@ def celery_queue_names(*, default_queue: str | None, task_queues: Any, task_rout
                 queue = target["queue"]
                 names.add(str(getattr(queue, "name", queue)))
     return sorted(names)
+
+
+# --- the workers ------------------------------------------------------------------------------------------
+
+_COMPOSE_QUEUES = re.compile(r"""(?:--queues|-Q)["']?[=,\s]+["']?([\w.\-]+(?:,[\w.\-]+)*)""")
+
+
+def compose_queue_groups(compose_text: str) -> list[list[str]]:
+    """The queues each Celery worker service of docker-compose.yml consumes (`--queues=a,b` or `-Q a,b` in
+    its command), in the file's order; empty when no worker names its queues (one worker takes them all)."""
+    groups = []
+    for line in compose_text.splitlines():
+        if line.lstrip().startswith("#") or "worker" not in line:
+            continue
+        match = _COMPOSE_QUEUES.search(line)
+        if match:
+            groups.append(match.group(1).split(","))
+    return groups
+
+
+def worker_queues(queues: Sequence[str], *, groups: Sequence[Sequence[str]], workers: int) -> list[list[str]]:
+    """Which queues each soak worker consumes. With `groups` (docker-compose's workers, one per queue group),
+    one worker per group, keeping only the queues the settings define; a queue the settings define that no
+    group names gets a worker of its own, so every queue is consumed. Without groups, `workers` workers that
+    each consume every queue."""
+    known = list(queues)
+    if not groups:
+        return [list(known) for _ in range(workers)]
+    layout = []
+    for group in groups:
+        kept = [name for name in group if name in known]
+        if kept and kept not in layout:
+            layout.append(kept)
+    covered = {name for group in layout for name in group}
+    layout += [[name] for name in known if name not in covered]
+    return layout

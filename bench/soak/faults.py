@@ -113,7 +113,7 @@ def phase_worker_kill(context: FaultContext, record: PhaseRecord, seconds: float
     least 6 s apart)."""
     _seller_faults(context, latency_ms=700)
     record.act("Walmart answers after 700 ms (calls in flight)")
-    workers = [name for name in context.stack.processes if name.startswith("worker")]
+    workers = context.stack.worker_names
     spacing = max(6.0, seconds / 4)
     moment, turn = record.started + 2, 0
     while moment + 5 <= record.started + seconds and not context.stop.is_set():

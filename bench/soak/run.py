@@ -48,7 +48,14 @@ SAMPLE_EVERY_SECONDS = 10.0
 def arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.soak", description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="the short run (under 10 minutes)")
-    parser.add_argument("--workers", type=int, default=2, help="Celery worker processes (default 2)")
+    parser.add_argument(
+        "--layout",
+        choices=("compose", "all"),
+        default="compose",
+        help="compose (default): one Celery worker per queue group, as docker-compose.yml runs them (every "
+        "worker taking every queue when the file names no queues); all: --workers workers, each taking every queue",
+    )
+    parser.add_argument("--workers", type=int, default=2, help="Celery workers with --layout all (default 2)")
     parser.add_argument("--concurrency", type=int, default=2, help="prefork slots per worker (default 2)")
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--keep", action="store_true", help="keep the soak's database (and PostgreSQL data)")
@@ -180,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:  # noqa: C901, PLR0915 - the run
         django.setup()
         logging.getLogger().setLevel(logging.WARNING)  # the product's INFO logs go to the processes' log files
         from bench.soak import drivers, faults, truth, world
-        from bench.soak.checks import celery_queue_names
+        from bench.soak.checks import celery_queue_names, compose_queue_groups, worker_queues
         from bench.soak.dashboard import Dashboard
         from channel_manager.celery import app as celery_app
 
@@ -199,18 +206,23 @@ def main(argv: list[str] | None = None) -> int:  # noqa: C901, PLR0915 - the run
             )
             if name != WALMART_QUEUE
         ]
+        groups = compose_queue_groups((ROOT / "docker-compose.yml").read_text()) if args.layout == "compose" else []
+        layout = worker_queues(queues, groups=groups, workers=args.workers)
         stack_env = {key: value for key, value in env.items() if key != "PGAPPNAME"}
         from bench.soak.stack import Stack
 
-        stack = Stack(env=stack_env, workdir=workdir, port=port, queues=queues, walmart_queue=WALMART_QUEUE,
-                      workers=args.workers, concurrency=args.concurrency, web_workers=2, web_threads=16)  # fmt: skip
+        stack = Stack(env=stack_env, workdir=workdir, port=port, worker_queues=layout, walmart_queue=WALMART_QUEUE,
+                      concurrency=args.concurrency, web_workers=2, web_threads=16)  # fmt: skip
         stack.start_all()
         if not _wait_healthy(f"{base_url}/healthz", timeout=60):
             raise RuntimeError(f"the web server did not become healthy; see {workdir / 'web.log'}")
         report["setup"] = {
             "listings": profile.listings,
             "web": "gunicorn gthread, 2 workers x 16 threads, --header-map dangerous (the emulator mounted)",
-            "workers": f"{args.workers} Celery workers x prefork {args.concurrency}, queues {', '.join(queues)}",
+            "workers": f"{len(layout)} Celery workers x prefork {args.concurrency}"
+            + (" (one per queue group, as docker-compose.yml)" if groups else " (each taking every queue)")
+            + ": "
+            + "; ".join(f"{name} <- {','.join(qs)}" for name, qs in zip(stack.worker_names, layout, strict=True)),
             "beat": "1 Celery beat, django-celery-beat DatabaseScheduler (the project's schedules)",
             "walmart": f"the emulator's tasks on their own queue ({WALMART_QUEUE}) and worker (prefork 2)",
             "settings": "bench.soak.settings: channel_manager.settings.local (emulator installed), DEBUG off, "
@@ -218,9 +230,9 @@ def main(argv: list[str] | None = None) -> int:  # noqa: C901, PLR0915 - the run
             "client_timeout_seconds": CLIENT_TIMEOUT_SECONDS,
         }
         logger.info("stack up: %s; %s", report["setup"]["web"], report["setup"]["workers"])
-        operator = Dashboard(base_url, username=soak_world.username, password=soak_world.password)
-        operator.login()
-        for done in world.world_connect(soak_world, operator):
+        manager = Dashboard(base_url, username=soak_world.manager.username, password=soak_world.manager.password)
+        manager.login()
+        for done in world.world_connect(soak_world, manager):
             logger.info("dashboard: %s", done)
         probe = world.inventory_probe(emulator_base_url=emulator_url)
         report["setup"]["inventory_probe"] = probe
@@ -235,8 +247,8 @@ def main(argv: list[str] | None = None) -> int:  # noqa: C901, PLR0915 - the run
         plan: dict = {}
         plan_lock = threading.Lock()
 
-        def dashboard() -> Dashboard:
-            session = Dashboard(base_url, username=soak_world.username, password=soak_world.password)
+        def dashboard(login: world.Login) -> Dashboard:
+            session = Dashboard(base_url, username=login.username, password=login.password)
             session.login()
             return session
 
@@ -246,13 +258,14 @@ def main(argv: list[str] | None = None) -> int:  # noqa: C901, PLR0915 - the run
                               journal=journal, stop=stop, seed=args.seed + 1),
             drivers.Returns(seller_id=soak_world.seller_id, interval=60 / profile.returns_per_minute,
                             journal=journal, stop=stop, seed=args.seed + 2),
-            *[drivers.CatalogManager(f"catalog{n}", dashboard=dashboard(), product_ids=soak_world.product_ids,
-                                     interval=1 / per_thread_catalog, journal=journal, stop=stop,
-                                     seed=args.seed + 10 + n)
+            *[drivers.CatalogManager(f"catalog{n}", dashboard=dashboard(soak_world.catalog_editor),
+                                     product_ids=soak_world.product_ids, interval=1 / per_thread_catalog,
+                                     journal=journal, stop=stop, seed=args.seed + 10 + n)
               for n in (1, 2)],
-            *[drivers.Operators(name=f"operators{n}", dashboard=dashboard(), store_id=soak_world.store_id,
-                                since=since_dt, plan=plan, plan_lock=plan_lock, tracking_prefix="SOAK", interval=0.4,
-                                journal=journal, stop=stop, seed=args.seed + 20 + n)
+            *[drivers.Operators(name=f"operators{n}", dashboard=dashboard(soak_world.operator),
+                                store_id=soak_world.store_id, since=since_dt, plan=plan, plan_lock=plan_lock,
+                                tracking_prefix="SOAK", interval=0.4, journal=journal, stop=stop,
+                                seed=args.seed + 20 + n)
               for n in (1, 2)],
         ]  # fmt: skip
         walmart_side = drivers.WalmartDeliveries(seller_id=soak_world.seller_id, interval=5, journal=journal,

@@ -1,5 +1,6 @@
 """The production shape on loopback: gunicorn (the app with the Walmart emulator mounted, behind the soak's
-request log), Celery workers consuming every queue the settings define, and one Celery beat. Each process
+request log), Celery workers that between them consume every queue the settings define (one per queue group
+as docker-compose runs them, or each one every queue), and one Celery beat. Each process
 runs in its own session (its own process group), so a fault can kill one exactly and Ctrl-C on the soak
 never reaches them directly; `Stack.stop_all` ends every one of them.
 """
@@ -39,12 +40,14 @@ class Managed:
 
 
 class Stack:
-    def __init__(self, *, env: dict[str, str], workdir: Path, port: int, queues: list[str], walmart_queue: str,
-                 workers: int, concurrency: int, web_workers: int, web_threads: int) -> None:  # fmt: skip
+    def __init__(self, *, env: dict[str, str], workdir: Path, port: int, worker_queues: list[list[str]],
+                 walmart_queue: str, concurrency: int, web_workers: int, web_threads: int) -> None:  # fmt: skip
+        """`worker_queues`: one Celery worker per entry, consuming those queues (named after its first queue
+        when the workers differ, else numbered)."""
         self.env = env
         self.workdir = workdir
         self.port = port
-        self.queues = queues
+        self.worker_queues = worker_queues
         self.processes: dict[str, Managed] = {}
         python = sys.executable
         self._add(
@@ -57,12 +60,14 @@ class Stack:
                 "--access-logfile", str(workdir / "web-access.log"),
             ],
         )  # fmt: skip
-        for number in range(1, workers + 1):
+        alike = len({tuple(queues) for queues in worker_queues}) < len(worker_queues)
+        for number, queues in enumerate(worker_queues, start=1):
+            name = f"worker{number}" if alike else f"worker-{queues[0]}"
             self._add(
-                f"worker{number}",
+                name,
                 [
                     python, "-m", "celery", "-A", "channel_manager", "worker", "-l", "info",
-                    "-n", f"soak-worker{number}@%h", "-c", str(concurrency), "-Q", ",".join(queues),
+                    "-n", f"soak-{name}@%h", "-c", str(concurrency), "-Q", ",".join(queues),
                     "--without-gossip", "--without-mingle",
                 ],
             )  # fmt: skip
@@ -84,6 +89,10 @@ class Stack:
     def _add(self, name: str, command: list[str]) -> None:
         env = {**self.env, "PGAPPNAME": f"cm-soak-{name}"}
         self.processes[name] = Managed(name=name, command=command, env=env, log=self.workdir / f"{name}.log")
+
+    @property
+    def worker_names(self) -> list[str]:
+        return [name for name in self.processes if name.startswith("worker")]
 
     @property
     def app_names(self) -> list[str]:
@@ -128,7 +137,7 @@ class Stack:
         managed.process = None
 
     def stop_all(self) -> None:
-        for name in ("beat", *[n for n in self.processes if n.startswith("worker")], "walmart", "web"):
+        for name in ("beat", *self.worker_names, "walmart", "web"):
             if name in self.processes:
                 self.stop(name)
 

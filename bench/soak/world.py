@@ -1,6 +1,8 @@
 """The soak's world, set up before the load starts: on Walmart (the emulator) a seller with a catalog of
 offers; in the product the same catalog, a store connected to that seller with every listing matched and
-in sync, and an operator login. Then, through the dashboard over HTTP, what an operator sets up: the
+in sync, and three people, none of them staff or superuser: the store's manager (who created it), an
+operator and a catalog editor (in the "Catalog editors" group). Then, through the dashboard over HTTP, what
+the manager sets up: the operator made a member with the operator role (Channel Settings -> Members), the
 order webhooks and how often returns are read. And a probe of Walmart's inventory semantics, on a seller
 of its own, so the listing check compares like with like whichever semantics the running code has.
 """
@@ -17,8 +19,17 @@ from bench.soak.dashboard import Dashboard
 STORE_NAME = "Soak store"
 SELLER_NAME = "Soak seller"
 SKU_PREFIX = "SOAK-"
+MANAGER = "soak-manager"
 OPERATOR = "soak-operator"
+CATALOG_EDITOR = "soak-catalog"
+CATALOG_GROUP = "Catalog editors"  # listings.permissions.CATALOG_GROUPS: view, add and change products
 RETURNS_POLL_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class Login:
+    username: str
+    password: str
 
 
 @dataclass(frozen=True)
@@ -27,8 +38,9 @@ class World:
     seller_id: int
     client_id: str
     client_secret: str
-    username: str
-    password: str
+    manager: Login  # the store's manager: Channel Settings, Members
+    operator: Login  # ships, cancels, refunds (the operator role, given by the manager over HTTP)
+    catalog_editor: Login  # changes products (site-wide catalog permissions; no store role needed)
     product_ids: list[int]
     skus: list[str]
 
@@ -38,6 +50,7 @@ def world_create(*, listings: int, emulator_base_url: str, seed: int) -> World:
     import random
 
     from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
 
     from channel_manager.models import Store
     from channel_manager.services import store_create
@@ -47,8 +60,13 @@ def world_create(*, listings: int, emulator_base_url: str, seed: int) -> World:
     from walmart_emulator import services as emulator
 
     rng = random.Random(seed)  # noqa: S311 - test data
-    password = secrets.token_urlsafe(16)
-    user = get_user_model().objects.create_superuser(username=OPERATOR, email="soak@example.com", password=password)
+    logins = {name: Login(name, secrets.token_urlsafe(16)) for name in (MANAGER, OPERATOR, CATALOG_EDITOR)}
+    users = {
+        name: get_user_model().objects.create_user(username=name, email=f"{name}@example.com", password=login.password)
+        for name, login in logins.items()
+    }
+    users[CATALOG_EDITOR].groups.add(Group.objects.get(name=CATALOG_GROUP))
+    user = users[MANAGER]
     client_id, client_secret = f"soak-{secrets.token_hex(8)}", secrets.token_urlsafe(32)
     seller = emulator.seller_create(name=SELLER_NAME, client_id=client_id, client_secret=client_secret)
     items = emulator.catalog_seed(count=listings, seed=seed)
@@ -92,17 +110,32 @@ def world_create(*, listings: int, emulator_base_url: str, seed: int) -> World:
         seller_id=seller.pk,
         client_id=client_id,
         client_secret=client_secret,
-        username=OPERATOR,
-        password=password,
+        manager=logins[MANAGER],
+        operator=logins[OPERATOR],
+        catalog_editor=logins[CATALOG_EDITOR],
         product_ids=[product.pk for product in Product.objects.filter(sku__startswith=SKU_PREFIX).order_by("sku")],
         skus=[sku for sku, _, _, _ in values],
     )
 
 
 def world_connect(world: World, dashboard: Dashboard) -> list[str]:
-    """What an operator sets up in Channel Settings: the order webhooks (Walmart calls the store's endpoint)
-    and reading returns every minute. Returns what the dashboard answered, for the log."""
+    """What the store's manager (`dashboard` is logged in as them) sets up in Channel Settings: the operator
+    made a member with the operator role, the order webhooks (Walmart calls the store's endpoint) and reading
+    returns every minute. Returns what the dashboard answered, for the log."""
+    from channel_manager.models import StoreMembership
+
     done = []
+    members = f"/stores/{world.store_id}/settings/members/"
+    form, url = dashboard.form(members, field="username")
+    posted = dashboard.submit(form, url, {"username": world.operator.username, "role": StoreMembership.Role.OPERATOR})
+    role = (
+        StoreMembership.objects.filter(store_id=world.store_id, user__username=world.operator.username)
+        .values_list("role", flat=True)
+        .first()
+    )
+    if posted.outcome != "saved" or role != StoreMembership.Role.OPERATOR:
+        raise RuntimeError(f"{world.operator.username} not made an operator (role {role}): {posted}")
+    done.append(f"{world.operator.username} is an operator of the store")
     form, url = dashboard.form(f"/stores/{world.store_id}/settings/webhooks/", button=("action", "subscribe"))
     posted = dashboard.submit(form, url, {}, button=("action", "subscribe"))
     if posted.outcome != "saved":

@@ -143,6 +143,39 @@ def test_celery_queue_names_from_queues_and_routes():
     assert checks.celery_queue_names(default_queue="d", task_queues={"reads": {}}, task_routes={}) == ["d", "reads"]
 
 
+COMPOSE = """
+x-worker: &worker
+  healthcheck:
+    test: ["CMD-SHELL", "celery --app=channel_manager inspect ping --destination=celery@$$HOSTNAME"]
+  # a worker with --queues=ignored in a comment names nothing
+  worker-intake:
+    command: [celery, --app=channel_manager, worker, --loglevel=INFO, --queues=intake, "--concurrency=2"]
+  worker-pushes:
+    command: [celery, --app=channel_manager, worker, "-Q", pushes]
+  worker-reads:
+    command: [celery, --app=channel_manager, worker, --loglevel=INFO, "--queues=reads,celery", "--concurrency=2"]
+  beat:
+    command: [celery, --app=channel_manager, beat, --loglevel=INFO]
+"""
+
+
+def test_compose_queue_groups_reads_each_worker_services_queues():
+    assert checks.compose_queue_groups(COMPOSE) == [["intake"], ["pushes"], ["reads", "celery"]]
+    one_worker = "  worker:\n    command:\n      - celery\n      - worker\n      - --loglevel=INFO\n"
+    assert checks.compose_queue_groups(one_worker) == []
+
+
+def test_worker_queues_one_worker_per_group_and_every_queue_consumed():
+    queues = ["celery", "intake", "pushes", "reads", "sync"]
+    groups = [["intake"], ["pushes"], ["reads", "celery"], ["gone"]]
+    # a group naming a queue the settings lack keeps the rest; sync, in no group, gets a worker of its own
+    assert checks.worker_queues(queues, groups=groups, workers=2) == [
+        ["intake"], ["pushes"], ["reads", "celery"], ["sync"]
+    ]  # fmt: skip
+    # without groups (one compose worker for everything): `workers` workers, each taking every queue
+    assert checks.worker_queues(["celery"], groups=[], workers=2) == [["celery"], ["celery"]]
+
+
 # --- Walmart's request log ----------------------------------------------------------------------------------
 def test_classify_writes_only():
     assert requestlog.classify("POST", "/walmart-emulator/v3/orders/123/acknowledge") == ("ack", "123")
