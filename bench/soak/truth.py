@@ -20,6 +20,7 @@ from bench.soak import checks, requestlog
 from bench.soak.checks import CheckResult
 
 MAX_FINDINGS = 40
+BULKY_CHARS = 300
 
 
 @dataclass(frozen=True)
@@ -103,10 +104,16 @@ def _status_sets(model) -> tuple[set[str], set[str], set[str]]:
 
 
 def _row_brief(row: dict[str, Any]) -> dict[str, Any]:
-    return {
-        key: (value.isoformat(timespec="milliseconds") if isinstance(value, datetime) else value)
-        for key, value in row.items()
-    }
+    """A row for the JSON: times as ISO text, and a bulky value (a feed's payload, a stored answer) as its
+    first characters and size, so the findings stay readable."""
+    brief = {}
+    for key, value in row.items():
+        if isinstance(value, datetime):
+            value = value.isoformat(timespec="milliseconds")
+        elif isinstance(value, dict | list | str) and len(text := str(value)) > BULKY_CHARS:
+            value = f"{text[:BULKY_CHARS]}... ({len(text)} characters)"
+        brief[key] = value
+    return brief
 
 
 # --- the checks --------------------------------------------------------------------------------------
@@ -496,6 +503,8 @@ def _durable_models() -> Iterable[tuple[Any, str]]:
 
 def check_unfinished(scope: Scope) -> CheckResult:
     """Nothing left in a non-final state: intents, ledgers, webhook events, acknowledgements under way."""
+    from django.db.models import Q
+
     from orders.models import Order
 
     findings = []
@@ -519,13 +528,18 @@ def check_unfinished(scope: Scope) -> CheckResult:
                 {"model": label, "unfinished": count,
                  "rows": [_row_brief(row) for row in queryset.order_by("pk").values()[:10]]}
             )  # fmt: skip
-    under_way = Order.objects.filter(store_id=scope.store_id, acknowledging_since__isnull=False)
+    # An acknowledgement under way (claimed) or maybe applied (in flight, answer not stored) and never resolved.
+    unresolved = Q(acknowledging_since__isnull=False)
+    fields = ["id", "purchase_order_id", "acknowledged_at", "acknowledging_since"]
+    if _has_path(Order, "acknowledge_maybe_applied"):
+        unresolved |= Q(acknowledge_maybe_applied=True, acknowledged_at__isnull=True)
+        fields.append("acknowledge_maybe_applied")
+    under_way = Order.objects.filter(unresolved, store_id=scope.store_id)
     counts["orders.Order (acknowledgement under way)"] = under_way.count()
     if counts["orders.Order (acknowledgement under way)"]:
         findings.append(
-            {"model": "orders.Order", "problem": "acknowledging_since still set",
-             "rows": [_row_brief(row) for row in under_way.values(
-                 "id", "purchase_order_id", "acknowledged_at", "acknowledging_since")[:10]]}
+            {"model": "orders.Order", "problem": "acknowledgement under way or maybe applied, unresolved",
+             "rows": [_row_brief(row) for row in under_way.values(*fields)[:10]]}
         )  # fmt: skip
     total = sum(counts.values())
     summary = "none" if not total else ", ".join(f"{label} {n}" for label, n in counts.items() if n)
