@@ -16,7 +16,7 @@ from sync.models import (
     SyncState,
     SyncStream,
 )
-from sync.services import sync_reconcile_queue, sync_resync, sync_resync_stores
+from sync.services import sync_enqueue, sync_reconcile_queue, sync_rescan_request, sync_resync, sync_resync_stores
 
 
 @admin.register(StoreSyncSettings)
@@ -31,6 +31,18 @@ class StoreSyncSettingsAdmin(admin.ModelAdmin):
         "single_calls_per_tick",
     )
     list_select_related = ("store",)
+
+    def save_model(self, request, obj, form, change):
+        """Saved as the settings page saves (the buffer and cap are store-wide inputs: the next run rescans)."""
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            sync_rescan_request(store_id=obj.store_id, streams=[SyncStream.INVENTORY])
+            sync_enqueue(store_id=obj.store_id, stream=SyncStream.INVENTORY)
+
+    def delete_model(self, request, obj):
+        with transaction.atomic():
+            super().delete_model(request, obj)
+            sync_rescan_request(store_id=obj.store_id, streams=[SyncStream.INVENTORY])
 
 
 @admin.register(SyncState)

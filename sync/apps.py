@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class SyncConfig(AppConfig):
@@ -15,3 +16,12 @@ class SyncConfig(AppConfig):
         products_changed.connect(receivers.products_changed_received, dispatch_uid="sync_planner_nudge")
         price_rule_changed.connect(receivers.price_rule_changed_received, dispatch_uid="sync_price_rule_nudge")
         sweep_register("sync.sends", sync_sweep)
+        post_migrate.connect(_due_triggers_installed, sender=self, dispatch_uid="sync_due_triggers")
+
+
+def _due_triggers_installed(sender, *, using: str = "default", **kwargs) -> None:
+    """After every migrate: (re)install the dirty set's triggers (`sync.due`); SQLite drops a table's
+    triggers whenever a migration rebuilds the table."""
+    from sync.due import due_triggers_install
+
+    due_triggers_install(using=using)

@@ -89,12 +89,38 @@ class SyncState(models.Model):
     last_error = models.TextField(blank=True)
     last_reconciled_at = models.DateTimeField(null=True, blank=True)
     last_reconcile_summary = models.JSONField(default=dict, blank=True)
+    rescan_requested_at = models.DateTimeField(
+        null=True, blank=True, help_text=_("A store-wide input (buffer, cap, price rule) changed: rescan the store.")
+    )
+    rescanned_at = models.DateTimeField(
+        null=True, blank=True, help_text=_("When the planner last compared every matched listing (in SQL).")
+    )
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["store", "stream"], name="unique_sync_state_per_stream")]
 
     def __str__(self) -> str:
         return f"{self.stream} sync of store {self.store_id}"
+
+
+class ListingSyncDue(models.Model):
+    """The planner's dirty set (`sync.due`): this listing's desired value of `stream` may differ from what
+    Walmart confirmed. Written by database triggers in the writer's transaction; `generation` grows with every
+    mark, and the planner deletes a row only at the generation it read (see `sync.due`)."""
+
+    listing = models.ForeignKey(
+        "listings.Listing", on_delete=models.CASCADE, db_constraint=False, related_name="sync_due"
+    )
+    store = models.ForeignKey("channel_manager.Store", on_delete=models.CASCADE, db_constraint=False, related_name="+")
+    stream = models.CharField(max_length=20, choices=SyncStream.choices)
+    generation = models.BigIntegerField(default=1)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["listing", "stream"], name="unique_sync_due_per_stream")]
+        indexes = [models.Index(fields=["store", "stream", "listing"], name="sync_due_store_stream_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.stream} of listing {self.listing_id} due"
 
 
 class ItemUpdate(models.Model):
@@ -136,6 +162,7 @@ class ItemUpdate(models.Model):
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["store", "stream", "-created_at"], name="itemupdate_store_stream_idx"),
+            models.Index(fields=["store", "-created_at", "-id"], name="itemupdate_store_recent_idx"),
             models.Index(
                 fields=["created_at"],
                 condition=Q(status__in=["pending", "in_flight"]),

@@ -10,7 +10,6 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, TypedDict
 
 from django.conf import settings
-from django.core.paginator import Page, Paginator
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
@@ -20,7 +19,7 @@ from inventory.models import StockReservation
 from listings.models import Listing
 from pricing.desired import price_desired
 from pricing.selectors import price_rule_values
-from sync.models import ItemUpdate, StoreSyncSettings, SyncFailure, SyncState, SyncStream
+from sync.models import ItemUpdate, ListingSyncDue, StoreSyncSettings, SyncFailure, SyncState, SyncStream
 from sync.planning import INVENTORY, SyncRow, Value, feed_payload_items, value_parse
 from sync.streams import stream_spec
 
@@ -88,6 +87,68 @@ def sync_rows(*, store: Store, stream: str) -> list[SyncRow]:
     ]
 
 
+@dataclass(frozen=True, slots=True)
+class DueSyncRow:
+    """A row of the dirty set (`sync.due`) with the planner's view of its listing: `row` is None when the
+    listing is no longer matched (the row is then settled)."""
+
+    due_id: int
+    generation: int
+    row: SyncRow | None
+
+    @property
+    def settled(self) -> bool:
+        """Nothing to send for it: not matched, no value to send, or Walmart confirmed the desired value."""
+        return self.row is None or self.row.desired is None or self.row.desired == self.row.confirmed
+
+
+def sync_rows_due(*, store: Store, stream: str) -> list[DueSyncRow]:
+    """The store's due listings of `stream` (the dirty set, `sync.due`) with the value Walmart should show
+    and the value it confirmed: what `sync_rows` gives for the whole store, for these listings only. One
+    query; its cost is the number of due listings, not the catalog's size."""
+    dues = ListingSyncDue.objects.filter(store=store, stream=stream).order_by()
+    head = ("pk", "generation", "listing_id", "listing__status", "listing__product__sku")
+    if stream == INVENTORY:
+        sync_settings = sync_settings_get(store=store)
+        buffer, cap = sync_settings.safety_buffer, sync_settings.max_quantity
+        reserved = StockReservation.objects.filter(
+            store_id=OuterRef("store_id"), product_id=OuterRef("listing__product_id")
+        ).values("quantity")[:1]
+        rows = dues.annotate(reserved=Coalesce(Subquery(reserved), 0)).values_list(
+            *head, "listing__product__quantity", "reserved", "listing__confirmed_quantity"
+        )
+        return [
+            DueSyncRow(
+                pk,
+                generation,
+                SyncRow(
+                    listing_id,
+                    sku,
+                    quantity_desired(
+                        catalog_quantity=quantity, reserved=reserved, safety_buffer=buffer, max_quantity=cap
+                    ),
+                    ok,
+                )
+                if status in MATCHED_STATUSES
+                else None,
+            )
+            for pk, generation, listing_id, status, sku, quantity, reserved, ok in rows
+        ]
+    stream_spec(stream)
+    rule = price_rule_values(store=store)
+    rows = dues.values_list(*head, "listing__product__price", "listing__price_override", "listing__confirmed_price")
+    return [
+        DueSyncRow(
+            pk,
+            generation,
+            SyncRow(listing_id, sku, price_desired(catalog_price=price, rule=rule, override=override), ok)
+            if status in MATCHED_STATUSES
+            else None,
+        )
+        for pk, generation, listing_id, status, sku, price, override, ok in rows
+    ]
+
+
 def open_feeds(*, store: Store, stream: str) -> QuerySet[Feed]:
     spec = stream_spec(stream)
     return Feed.objects.filter(
@@ -110,10 +171,20 @@ def in_flight_values(*, store: Store, stream: str, now: datetime) -> dict[str, V
     return values
 
 
-def blocked_values(*, store: Store, stream: str) -> dict[int, Value]:
-    """`{listing_id: value}` Walmart refused with a data error (not resent until the value changes)."""
-    failures = SyncFailure.objects.filter(listing__store=store, stream=stream).values_list("listing_id", "value")
-    return {listing_id: value_parse(stream, value) for listing_id, value in failures}
+def blocked_values(*, store: Store, stream: str, listing_ids: Iterable[int] | None = None) -> dict[int, Value]:
+    """`{listing_id: value}` Walmart refused with a data error (not resent until the value changes); only
+    for `listing_ids` when given."""
+    failures = SyncFailure.objects.filter(listing__store=store, stream=stream)
+    if listing_ids is None:
+        return {
+            listing_id: value_parse(stream, value) for listing_id, value in failures.values_list("listing_id", "value")
+        }
+    found: dict[int, Value] = {}
+    ids = list(listing_ids)
+    for start in range(0, len(ids), 2000):
+        chunk = failures.filter(listing_id__in=ids[start : start + 2000]).values_list("listing_id", "value")
+        found.update((listing_id, value_parse(stream, value)) for listing_id, value in chunk)
+    return found
 
 
 def feed_submitted_times(*, store: Store, stream: str, since: datetime) -> list[datetime]:
@@ -139,15 +210,48 @@ def item_update_list(*, store: Store, limit: int = 10) -> list[ItemUpdate]:
     return list(ItemUpdate.objects.filter(store=store).order_by("-created_at", "-id")[:limit])
 
 
-def listing_sync_page(*, store: Store, page_number: int | str = 1, per_page: int = 50, only: str = "") -> Page:
-    """A page of the store's matched listings for the Sync page. `only="errors"` keeps those with an
-    inventory or price error, `only="drift"` those where reconciliation found drift."""
-    listings = with_reserved(matched_listings(store=store)).select_related("product").order_by("id")
+@dataclass(frozen=True)
+class ListingSyncPage:
+    """A keyset page of the Sync page's listing table: `after` / `before` are the ids the next and previous
+    links continue from (None: no such page). No count of a million rows is made for it."""
+
+    object_list: list[Listing]
+    after: int | None
+    before: int | None
+
+
+def _positive_id(value: object) -> int | None:
+    try:
+        number = int(str(value))
+    except (TypeError, ValueError):
+        return None
+    return number if number > 0 else None
+
+
+def listing_sync_page(
+    *, store: Store, after: object = None, before: object = None, per_page: int = 50, only: str = ""
+) -> ListingSyncPage:
+    """A page of the store's matched listings for the Sync page, in id order, continuing after the id
+    `after` (or ending before `before`): the index on (store, status, id) serves it whatever the catalog's
+    size. `only="errors"` keeps those with an inventory or price error, `only="drift"` those where
+    reconciliation found drift (each served by a partial index, `sync.due`). Bad ids count as absent."""
+    listings = with_reserved(matched_listings(store=store)).select_related("product")
     if only == "errors":
         listings = listings.exclude(inventory_error="", price_error="")
     elif only == "drift":
         listings = listings.filter(Q(inventory_drift_at__isnull=False) | Q(price_drift_at__isnull=False))
-    return Paginator(listings, per_page).get_page(page_number)
+    after, before = _positive_id(after), _positive_id(before)
+    if before is not None:
+        rows = list(listings.filter(pk__lt=before).order_by("-id")[: per_page + 1])
+        more_before = len(rows) > per_page
+        rows = rows[:per_page][::-1]
+        return ListingSyncPage(rows, rows[-1].pk if rows else None, rows[0].pk if rows and more_before else None)
+    if after is not None:
+        listings = listings.filter(pk__gt=after)
+    rows = list(listings.order_by("id")[: per_page + 1])
+    more_after = len(rows) > per_page
+    rows = rows[:per_page]
+    return ListingSyncPage(rows, rows[-1].pk if more_after else None, rows[0].pk if rows and after else None)
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,8 @@ from django.utils import timezone
 from channel_manager.models import Feed, Store
 from channel_manager.work import enqueue_on_commit
 from listings.models import Listing
+from pricing.selectors import price_rule_values
+from sync.due import due_rescan, due_settle
 from sync.models import ItemUpdate, StoreSyncSettings, SyncFailure, SyncState, SyncStream
 from sync.pacing import Budget, budget_compute, feed_limits_get
 from sync.planning import (
@@ -42,12 +44,14 @@ from sync.planning import (
 )
 from sync.selectors import (
     MATCHED_STATUSES,
+    DueSyncRow,
     blocked_values,
     feed_submitted_times,
     in_flight_values,
     matched_listings,
     open_feeds,
     sync_rows,
+    sync_rows_due,
     sync_settings_get,
 )
 from sync.streams import STREAMS, StreamSpec, stream_spec
@@ -124,7 +128,8 @@ def _nudge_key(store_id: int, stream: str) -> str:
 
 @dataclass
 class PlannedSync:
-    """A plan with the budget it was made under. The preview page shows exactly this."""
+    """A plan with the budget it was made under. The preview page shows exactly this. `due` holds the rows of
+    the dirty set the plan was made from (empty for a full scan)."""
 
     store: Store
     stream: str
@@ -132,22 +137,34 @@ class PlannedSync:
     budget: Budget
     enabled: bool
     planned_at: datetime
+    due: list[DueSyncRow] = field(default_factory=list)
 
 
 def sync_plan(
-    *, store: Store, stream: str, client: WalmartClient | None = None, now: datetime | None = None
+    *,
+    store: Store,
+    stream: str,
+    client: WalmartClient | None = None,
+    now: datetime | None = None,
+    incremental: bool = True,
+    read_walmart: bool = True,
 ) -> PlannedSync:
     """What a run of `stream` for `store` would send now, without sending or writing anything.
 
-    The dry-run preview and `sync_run` both call this, so the preview is what is then sent. With a client,
-    the seller's feed limits are read from Walmart's partner profile (cached an hour) and the single-call
-    budget from the client's rate-limit state; without one, the store's settings are used.
+    The dry-run preview and `sync_run` both call this, so the preview is what is then sent. Incremental (the
+    default): only the listings of the dirty set are read (`sync.due`), so the cost is the change, not the
+    catalog; `incremental=False` reads every matched listing (the reference the property test compares with:
+    both plan the same). With a client, the seller's feed limits come from Walmart's partner profile (cached an
+    hour; read from Walmart only when `read_walmart`, never by a page) and the single-call budget from the
+    client's rate-limit state; without one, the store's settings are used.
     """
     spec = stream_spec(stream)
     now = now or timezone.now()
     sync_settings = sync_settings_get(store=store)
     state = SyncState.objects.filter(store=store, stream=stream).first()
-    limits = feed_limits_get(store_id=store.pk, spec=spec, sync_settings=sync_settings, client=client)
+    limits = feed_limits_get(
+        store_id=store.pk, spec=spec, sync_settings=sync_settings, client=client if read_walmart else None
+    )
     submitted = feed_submitted_times(store=store, stream=stream, since=now - timedelta(seconds=limits.window_seconds))
     rate_limit = client.rate_limits.get(spec.single_family) if client is not None else None
     budget = budget_compute(
@@ -159,18 +176,73 @@ def sync_plan(
         rate_limit=rate_limit,
         now=now,
     )
+    if incremental:
+        due = sync_rows_due(store=store, stream=stream)
+        rows = [entry.row for entry in due if entry.row is not None]
+        candidates = [row.listing_id for row in rows if row.desired is not None and row.desired != row.confirmed]
+        # Nothing differs: what is in flight or refused cannot change the plan (and is not read: an idle run
+        # costs a few indexed queries whatever the catalog's size).
+        in_flight = in_flight_values(store=store, stream=stream, now=now) if candidates else {}
+        blocked = blocked_values(store=store, stream=stream, listing_ids=candidates) if candidates else {}
+    else:
+        due, rows = [], sync_rows(store=store, stream=stream)
+        in_flight = in_flight_values(store=store, stream=stream, now=now)
+        blocked = blocked_values(store=store, stream=stream)
     plan = plan_build(
         stream=stream,
-        rows=sync_rows(store=store, stream=stream),
-        in_flight=in_flight_values(store=store, stream=stream, now=now),
-        blocked=blocked_values(store=store, stream=stream),
+        rows=rows,
+        in_flight=in_flight,
+        blocked=blocked,
         single_budget=budget.single_calls,
         feed_slots=budget.feed_slots,
         limits=limits,
     )
     return PlannedSync(
-        store=store, stream=stream, plan=plan, budget=budget, enabled=getattr(store, spec.switch_field), planned_at=now
+        store=store,
+        stream=stream,
+        plan=plan,
+        budget=budget,
+        enabled=getattr(store, spec.switch_field),
+        planned_at=now,
+        due=due,
     )
+
+
+# A rescan of the whole store in SQL (the dirty set's safety net) at least this often per stream.
+RESCAN_EVERY = timedelta(seconds=getattr(settings, "SYNC_RESCAN_SECONDS", 3600))
+
+
+def sync_due_refresh(*, store: Store, stream: str, now: datetime | None = None) -> bool:
+    """Before planning: rescan the store in SQL (`sync.due.due_rescan`) when a store-wide input changed
+    (`sync_rescan_request`) or the last rescan is older than `RESCAN_EVERY`. Returns whether it rescanned.
+    A request made while the rescan runs is kept for the next run (cleared only at the value read first)."""
+    now = now or timezone.now()
+    state, _ = SyncState.objects.get_or_create(store=store, stream=stream)
+    if state.rescan_requested_at is None and state.rescanned_at is not None and state.rescanned_at > now - RESCAN_EVERY:
+        return False
+    requested = state.rescan_requested_at
+    due_rescan(
+        store=store, stream=stream, sync_settings=sync_settings_get(store=store), rule=price_rule_values(store=store)
+    )
+    SyncState.objects.filter(pk=state.pk).update(rescanned_at=now)
+    SyncState.objects.filter(pk=state.pk, rescan_requested_at=requested).update(rescan_requested_at=None)
+    return True
+
+
+def sync_rescan_request(*, store_id: int, streams: Iterable[str]) -> None:
+    """A store-wide input of `streams` changed (safety buffer, cap, price rule): the next run of each rescans
+    the store. Part of the caller's transaction."""
+    now = timezone.now()
+    for stream in streams:
+        SyncState.objects.update_or_create(
+            store_id=store_id, stream=stream_spec(stream).name, defaults={"rescan_requested_at": now}
+        )
+
+
+def sync_due_settle(*, planned: PlannedSync) -> int:
+    """Drop from the dirty set the listings the plan found settled (equal, no value, not matched), each only
+    if nothing marked it since the plan read it. Returns how many were dropped."""
+    return due_settle(marks=[(entry.due_id, entry.generation) for entry in planned.due if entry.settled])
 
 
 # ------------------------------------------------------------------------------------------ running
@@ -253,7 +325,9 @@ def _sync_run_locked(*, store: Store, spec: StreamSpec, client: WalmartClient) -
     if not getattr(store, spec.switch_field):
         result.status = "disabled"
     else:
+        sync_due_refresh(store=store, stream=spec.name)
         planned = sync_plan(store=store, stream=spec.name, client=client)
+        sync_due_settle(planned=planned)
         result.plan = planned.plan.summary()
         result.waiting = len(planned.plan.waiting)
         _singles_send(store=store, spec=spec, state=state, changes=planned.plan.singles, client=client, result=result)
@@ -1088,6 +1162,7 @@ def sync_settings_save(*, store: Store, values: dict[str, Any]) -> StoreSyncSett
     candidate.full_clean(exclude=["store"], validate_unique=False, validate_constraints=True)
     with transaction.atomic():
         sync_settings, _ = StoreSyncSettings.objects.update_or_create(store=store, defaults=fields)
+        sync_rescan_request(store_id=store.pk, streams=[SyncStream.INVENTORY])
         for stream in SyncStream.values:
             sync_enqueue(store_id=store.pk, stream=stream)
     return sync_settings

@@ -17,7 +17,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from channel_manager.selectors import Role, store_get
-from channel_manager.walmart import DjangoRateLimitStore
+from channel_manager.walmart import store_rate_limits
 from pricing.forms import PriceRuleForm
 from pricing.selectors import price_rule_get
 from pricing.services import price_rule_save
@@ -61,14 +61,16 @@ def _plans(store) -> dict[str, PlannedSync]:
     except Exception:  # noqa: BLE001 - a broken secret must not take the page down
         logger.warning("No Walmart client for store %s; planning with the settings' limits.", store.pk)
         client = None
-    return {stream: sync_plan(store=store, stream=stream, client=client) for stream in SyncStream.values}
+    return {
+        stream: sync_plan(store=store, stream=stream, client=client, read_walmart=False) for stream in SyncStream.values
+    }
 
 
 def _rate_limits(store) -> list[dict]:
-    rate_store = DjangoRateLimitStore(store.pk, store.client_id)
+    known = store_rate_limits(store)
     rows = []
     for label, family in RATE_LIMIT_FAMILIES:
-        info = rate_store.get(family)
+        info = known.get(family)
         rows.append(
             {
                 "label": label,
@@ -85,7 +87,7 @@ def _rate_limits(store) -> list[dict]:
 def sync_dashboard_view(request: HttpRequest, store_id: int) -> HttpResponse:
     store = store_get(user=request.user, store_id=store_id)
     only = request.GET.get("only", "")
-    page = listing_sync_page(store=store, page_number=request.GET.get("page", 1), only=only)
+    page = listing_sync_page(store=store, after=request.GET.get("after"), before=request.GET.get("before"), only=only)
     plans = _plans(store)
     states = sync_state_list(store=store)
     streams = [

@@ -6,6 +6,8 @@ from urllib.parse import urlparse
 
 import pytest
 import responses
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from channel_manager.models import Feed
@@ -94,6 +96,36 @@ def test_the_errors_filter_keeps_only_listings_with_an_error(walmart, store, ope
     second.save()
     response = operator_client.get(reverse("sync:sync_dashboard", args=[store.pk]) + "?only=errors")
     assert [row.listing.pk for row in response.context["rows"]] == [second.pk]
+
+
+def dashboard_queries(operator_client, url):
+    with CaptureQueriesContext(connection) as queries:
+        response = operator_client.get(url)
+    assert response.status_code == 200
+    return response, len(queries)
+
+
+def test_the_sync_page_pages_by_id_and_costs_the_same_queries_at_any_size(walmart, store, operator_client):
+    # given: 60 matched listings, a few changed (due)
+    url = reverse("sync:sync_dashboard", args=[store.pk])
+    listings = listings_create(store, 60, quantity=3, confirmed_quantity=4)
+    # when: the first page, then the next
+    first, small = dashboard_queries(operator_client, url)
+    ids = [row.listing.pk for row in first.context["rows"]]
+    assert ids == [listing.pk for listing in listings[:50]]
+    assert f"after={ids[-1]}" in first.content.decode()
+    second, _ = dashboard_queries(operator_client, f"{url}?after={ids[-1]}")
+    assert [row.listing.pk for row in second.context["rows"]] == [listing.pk for listing in listings[50:]]
+    assert f"before={listings[50].pk}" in second.content.decode()
+    back, _ = dashboard_queries(operator_client, f"{url}?before={listings[50].pk}")
+    assert [row.listing.pk for row in back.context["rows"]] == ids
+    # then: ten times the catalog, the same number of queries (no count, no scan of the catalog)
+    listings_create(store, 600, quantity=3, confirmed_quantity=3, prefix="MORE")
+    _, large = dashboard_queries(operator_client, url)
+    assert large == small
+    # and a bad cursor is the first page
+    bad, _ = dashboard_queries(operator_client, f"{url}?after=x&before=-3")
+    assert [row.listing.pk for row in bad.context["rows"]] == ids
 
 
 @pytest.mark.parametrize("url_name", ["sync:sync_dashboard", "sync:sync_preview", "sync:sync_settings"])
