@@ -92,6 +92,9 @@ class SyncState(models.Model):
     rescan_requested_at = models.DateTimeField(
         null=True, blank=True, help_text=_("A store-wide input (buffer, cap, price rule) changed: rescan the store.")
     )
+    reconcile_progress = models.JSONField(
+        default=dict, blank=True, help_text=_("A reconciliation pass under way: its cursor and counts so far.")
+    )
     rescanned_at = models.DateTimeField(
         null=True, blank=True, help_text=_("When the planner last compared every matched listing (in SQL).")
     )

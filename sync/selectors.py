@@ -114,7 +114,7 @@ def sync_rows_due(*, store: Store, stream: str) -> list[DueSyncRow]:
         reserved = StockReservation.objects.filter(
             store_id=OuterRef("store_id"), product_id=OuterRef("listing__product_id")
         ).values("quantity")[:1]
-        rows = dues.annotate(reserved=Coalesce(Subquery(reserved), 0)).values_list(
+        quantities = dues.annotate(reserved=Coalesce(Subquery(reserved), 0)).values_list(
             *head, "listing__product__quantity", "reserved", "listing__confirmed_quantity"
         )
         return [
@@ -132,7 +132,7 @@ def sync_rows_due(*, store: Store, stream: str) -> list[DueSyncRow]:
                 if status in MATCHED_STATUSES
                 else None,
             )
-            for pk, generation, listing_id, status, sku, quantity, reserved, ok in rows
+            for pk, generation, listing_id, status, sku, quantity, reserved, ok in quantities
         ]
     stream_spec(stream)
     rule = price_rule_values(store=store)
@@ -171,20 +171,13 @@ def in_flight_values(*, store: Store, stream: str, now: datetime) -> dict[str, V
     return values
 
 
-def blocked_values(*, store: Store, stream: str, listing_ids: Iterable[int] | None = None) -> dict[int, Value]:
-    """`{listing_id: value}` Walmart refused with a data error (not resent until the value changes); only
-    for `listing_ids` when given."""
+def blocked_values(*, store: Store, stream: str, due_only: bool = False) -> dict[int, Value]:
+    """`{listing_id: value}` Walmart refused with a data error (not resent until the value changes); with
+    `due_only`, only for the listings of the dirty set (one join, whatever the number of failures)."""
     failures = SyncFailure.objects.filter(listing__store=store, stream=stream)
-    if listing_ids is None:
-        return {
-            listing_id: value_parse(stream, value) for listing_id, value in failures.values_list("listing_id", "value")
-        }
-    found: dict[int, Value] = {}
-    ids = list(listing_ids)
-    for start in range(0, len(ids), 2000):
-        chunk = failures.filter(listing_id__in=ids[start : start + 2000]).values_list("listing_id", "value")
-        found.update((listing_id, value_parse(stream, value)) for listing_id, value in chunk)
-    return found
+    if due_only:
+        failures = failures.filter(listing__sync_due__stream=stream)
+    return {listing_id: value_parse(stream, value) for listing_id, value in failures.values_list("listing_id", "value")}
 
 
 def feed_submitted_times(*, store: Store, stream: str, since: datetime) -> list[datetime]:
@@ -215,7 +208,7 @@ class ListingSyncPage:
     """A keyset page of the Sync page's listing table: `after` / `before` are the ids the next and previous
     links continue from (None: no such page). No count of a million rows is made for it."""
 
-    object_list: list[Listing]
+    object_list: list[WithAnnotations[Listing, Reserved]]
     after: int | None
     before: int | None
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -63,8 +64,10 @@ from walmart_client.errors import (
     WalmartError,
     WalmartNotFound,
     WalmartRateLimited,
+    WalmartServerError,
 )
 from walmart_client.models import FeedAck, FeedItemResult
+from walmart_client.ratelimit import RateLimitInfo
 
 logger = logging.getLogger(__name__)
 
@@ -148,6 +151,7 @@ def sync_plan(
     now: datetime | None = None,
     incremental: bool = True,
     read_walmart: bool = True,
+    rate_limits: Mapping[str, RateLimitInfo] | None = None,
 ) -> PlannedSync:
     """What a run of `stream` for `store` would send now, without sending or writing anything.
 
@@ -156,7 +160,8 @@ def sync_plan(
     catalog; `incremental=False` reads every matched listing (the reference the property test compares with:
     both plan the same). With a client, the seller's feed limits come from Walmart's partner profile (cached an
     hour; read from Walmart only when `read_walmart`, never by a page) and the single-call budget from the
-    client's rate-limit state; without one, the store's settings are used.
+    client's rate-limit state (or the given `rate_limits`, as a page reads them from the cache); without
+    either, the store's settings are used.
     """
     spec = stream_spec(stream)
     now = now or timezone.now()
@@ -166,7 +171,10 @@ def sync_plan(
         store_id=store.pk, spec=spec, sync_settings=sync_settings, client=client if read_walmart else None
     )
     submitted = feed_submitted_times(store=store, stream=stream, since=now - timedelta(seconds=limits.window_seconds))
-    rate_limit = client.rate_limits.get(spec.single_family) if client is not None else None
+    if client is not None:
+        rate_limit = client.rate_limits.get(spec.single_family)
+    else:
+        rate_limit = (rate_limits or {}).get(spec.single_family)
     budget = budget_compute(
         spec=spec,
         state=state,
@@ -179,11 +187,11 @@ def sync_plan(
     if incremental:
         due = sync_rows_due(store=store, stream=stream)
         rows = [entry.row for entry in due if entry.row is not None]
-        candidates = [row.listing_id for row in rows if row.desired is not None and row.desired != row.confirmed]
+        differs = any(row.desired is not None and row.desired != row.confirmed for row in rows)
         # Nothing differs: what is in flight or refused cannot change the plan (and is not read: an idle run
         # costs a few indexed queries whatever the catalog's size).
-        in_flight = in_flight_values(store=store, stream=stream, now=now) if candidates else {}
-        blocked = blocked_values(store=store, stream=stream, listing_ids=candidates) if candidates else {}
+        in_flight = in_flight_values(store=store, stream=stream, now=now) if differs else {}
+        blocked = blocked_values(store=store, stream=stream, due_only=True) if differs else {}
     else:
         due, rows = [], sync_rows(store=store, stream=stream)
         in_flight = in_flight_values(store=store, stream=stream, now=now)
@@ -902,6 +910,9 @@ class ReconcileResult:
     missing_on_walmart: int = 0
     skipped_in_flight: int = 0
     error: str = ""
+    pages: int = 0
+    status: str = "done"  # "done" (the pass is complete), "continues" (resume after `resume_after` s), "busy"
+    resume_after: float | None = None
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -910,76 +921,201 @@ class ReconcileResult:
             "missing_on_walmart": self.missing_on_walmart,
             "skipped_in_flight": self.skipped_in_flight,
             "error": self.error,
+            "pages": self.pages,
+            "status": self.status,
         }
 
 
-def _walmart_values(*, spec: StreamSpec, client: WalmartClient) -> dict[str, Value]:
+# One reconciliation task reads pages for at most this long, then queues its continuation (other work of
+# the sync queue runs in between); a 429 or a 5xx ends the slice at once, to resume after Walmart's wait.
+RECONCILE_SLICE_SECONDS = getattr(settings, "SYNC_RECONCILE_SLICE_SECONDS", 50)
+RECONCILE_RETRY_SECONDS = 60
+_RECONCILE_COUNTS = ("checked", "drifted", "missing_on_walmart", "skipped_in_flight", "pages")
+
+
+def _reconcile_page(*, spec: StreamSpec, client: WalmartClient, cursor: str | None) -> tuple[dict, str | None]:
+    """One page of what Walmart holds (`GET /v3/inventories`: inputQty summed over ship nodes, like what we
+    send; or `GET /v3/items`: the price) as `{sku: value}`, and the next page's cursor (None: last page)."""
     values: dict[str, Value] = {}
     if spec.name == INVENTORY:
-        for inventory in client.inventory.iter_all():
+        inventories, next_cursor = client.inventory.page(cursor=cursor)
+        for inventory in inventories:
             values[inventory.sku] = int(values.get(inventory.sku, 0)) + int(inventory.quantity or 0)
     else:
-        for item in client.items.iter_all():
-            if item.price is not None:
-                values[item.sku] = value_parse(spec.name, item.price)
-    return values
+        items, next_cursor = client.items.page(cursor=cursor or "*")
+        values.update((item.sku, value_parse(spec.name, item.price)) for item in items if item.price is not None)
+    return values, next_cursor
 
 
-def sync_reconcile(*, store: Store, stream: str, client: WalmartClient | None = None) -> ReconcileResult:
-    """Read back what Walmart holds (`GET /v3/inventories` or `GET /v3/items`) and compare it with what each
-    matched listing says Walmart confirmed. A difference is drift: the listing's drift time is set and its
-    confirmed value becomes what Walmart really holds (or empty when Walmart has nothing), so the next run
-    re-asserts the catalog's value where it differs, zero stock first. Listings with a value in flight, or
-    confirmed after the read started, are skipped. Then a run is queued. Safe to re-run; raises WalmartError
-    (nothing written) when Walmart cannot be read."""
-    spec = stream_spec(stream)
-    if client is None:
-        # A long read of every page: this client waits for Walmart's buckets to refill (pacing hook, and
-        # Walmart's wait on a 429) instead of failing halfway; the task has a long time limit for it.
-        from channel_manager.walmart import walmart_client_for_store
+def _drift_write(*, spec: StreamSpec, drift: dict[Value | None, list[int]]) -> None:
+    now = timezone.now()
+    for value, ids in drift.items():
+        for chunk in _chunks(ids):
+            Listing.objects.filter(pk__in=chunk).update(
+                **{
+                    spec.confirmed_field: value,
+                    spec.confirmed_at_field: now if value is not None else None,
+                    spec.drift_field: now,
+                }
+            )
 
-        client = walmart_client_for_store(store)
-    started = timezone.now()
-    remote = _walmart_values(spec=spec, client=client)
-    in_flight = in_flight_values(store=store, stream=stream, now=started)
-    result = ReconcileResult(stream=stream)
+
+def _reconcile_compare(
+    *, rows: Iterable, remote: dict, in_flight: dict, read_at: datetime, result: ReconcileResult
+) -> dict[Value | None, list[int]]:
+    """Drift among `rows` (pk, sku, confirmed, confirmed at): Walmart holds another value than the one it
+    confirmed (None: Walmart holds nothing). Values in flight, or confirmed after `read_at`, are skipped."""
     drift: dict[Value | None, list[int]] = defaultdict(list)
-    rows = matched_listings(store=store).values_list(
-        "pk", "product__sku", spec.confirmed_field, spec.confirmed_at_field
-    )
-    for pk, sku, confirmed, confirmed_at in rows.iterator(chunk_size=5000):
+    for pk, sku, confirmed, confirmed_at in rows:
         result.checked += 1
         if sku in in_flight:
             result.skipped_in_flight += 1
             continue
-        if confirmed_at is not None and confirmed_at >= started:
+        if confirmed_at is not None and confirmed_at >= read_at:
             continue
         remote_value = remote.get(sku)
         if remote_value == confirmed:
             continue
-        if remote_value is None:
-            result.missing_on_walmart += 1
+        result.missing_on_walmart += remote_value is None
         result.drifted += 1
         drift[remote_value].append(pk)
-    now = timezone.now()
-    with transaction.atomic():
-        for value, ids in drift.items():
-            for chunk in _chunks(ids):
-                Listing.objects.filter(pk__in=chunk).update(
-                    **{
-                        spec.confirmed_field: value,
-                        spec.confirmed_at_field: now if value is not None else None,
-                        spec.drift_field: now,
-                    }
-                )
-        SyncState.objects.update_or_create(
+    return drift
+
+
+def _seen_set(store_id: int, stream: str, started: str) -> tuple[Any, str]:
+    """The Redis set of the SKUs Walmart listed during one pass (to find the listings it does not hold)."""
+    client = cache._cache.get_client(write=True)  # type: ignore[attr-defined]  # Django's RedisCache
+    return client, cache.make_key(f"sync:reconcile-seen:{store_id}:{stream}:{started}")
+
+
+def sync_reconcile(
+    *, store: Store, stream: str, client: WalmartClient | None = None, slice_seconds: float | None = None
+) -> ReconcileResult:
+    """Read back what Walmart holds (`GET /v3/inventories`: inputQty, the units it counts including those sold
+    and not shipped, i.e. what the product sends; or `GET /v3/items`: the price) page by page, and compare
+    each page at once with what the listings say Walmart confirmed. A difference is drift: the listing's drift
+    time is set and its confirmed value becomes what Walmart holds, so the next run re-asserts the catalog's
+    value where it differs, zero stock first. At the end of the pass, matched listings Walmart did not list
+    are drift too (confirmed value emptied). Values in flight, or confirmed after their page was read, are
+    skipped. Then a run is queued.
+
+    Never waits for Walmart's rate limit: the pass is cut in slices (at most `slice_seconds` of reading, or
+    until a 429 / 5xx); the cursor and the counts so far are kept on the stream's `SyncState`, and the result
+    says when to go on (`status="continues"`, `resume_after` seconds: `sync_reconcile_task` queues itself with
+    that countdown). One slice per store and stream at a time (`status="busy"` otherwise). Raises WalmartError
+    for another refusal (the pass then starts over next time)."""
+    spec = stream_spec(stream)
+    result = ReconcileResult(stream=stream)
+    lock_key, token = f"sync:reconcile-lock:{store.pk}:{stream}", uuid.uuid4().hex
+    if not cache.add(lock_key, token, RECONCILE_SLICE_SECONDS + 120):
+        result.status = "busy"
+        return result
+    try:
+        return _reconcile_slice(
             store=store,
-            stream=stream,
-            defaults={"last_reconciled_at": now, "last_reconcile_summary": result.summary()},
+            spec=spec,
+            client=client if client is not None else sync_client_get(store),
+            slice_seconds=RECONCILE_SLICE_SECONDS if slice_seconds is None else slice_seconds,
+            result=result,
         )
+    finally:
+        if cache.get(lock_key) == token:
+            cache.delete(lock_key)
+
+
+def _reconcile_slice(
+    *, store: Store, spec: StreamSpec, client: WalmartClient, slice_seconds: float, result: ReconcileResult
+) -> ReconcileResult:
+    state, _ = SyncState.objects.get_or_create(store=store, stream=spec.name)
+    progress = dict(state.reconcile_progress or {})
+    if not progress:
+        progress = {"started": timezone.now().isoformat(), "cursor": None, "counts": {}}
+    for name in _RECONCILE_COUNTS:
+        setattr(result, name, int(progress["counts"].get(name, 0)))
+    redis, seen = _seen_set(store.pk, spec.name, progress["started"])
+    redis.sadd(seen, "")  # the set exists from the first page on, even when Walmart lists nothing
+    redis.expire(seen, 6 * 3600)
+    in_flight = in_flight_values(store=store, stream=spec.name, now=timezone.now())
+    ends_at = time.monotonic() + slice_seconds
+    cursor = progress["cursor"]
+    while True:
+        read_at = timezone.now()
+        try:
+            remote, cursor = _reconcile_page(spec=spec, client=client, cursor=cursor)
+        except (WalmartRateLimited, WalmartServerError, WalmartConnectionError) as error:
+            wait = error.retry_after if isinstance(error, WalmartRateLimited) else RECONCILE_RETRY_SECONDS
+            return _reconcile_pause(state=state, progress=progress, result=result, wait=max(wait, 1.0))
+        except WalmartError:
+            SyncState.objects.filter(pk=state.pk).update(reconcile_progress={})
+            raise
+        result.pages += 1
+        if remote:
+            redis.sadd(seen, *remote)
+            rows = matched_listings(store=store).filter(product__sku__in=list(remote))
+            rows = rows.values_list("pk", "product__sku", spec.confirmed_field, spec.confirmed_at_field)
+            drift = _reconcile_compare(rows=rows, remote=remote, in_flight=in_flight, read_at=read_at, result=result)
+            _drift_write(spec=spec, drift=drift)
+        if cursor is None:
+            break
+        progress["cursor"] = cursor
+        if time.monotonic() >= ends_at:
+            return _reconcile_pause(state=state, progress=progress, result=result, wait=0.0)
+    _reconcile_missing(store=store, spec=spec, redis=redis, seen=seen, in_flight=in_flight, result=result)
+    redis.delete(seen)
+    now = timezone.now()
+    SyncState.objects.filter(pk=state.pk).update(
+        last_reconciled_at=now, last_reconcile_summary=result.summary(), reconcile_progress={}
+    )
     if result.drifted and getattr(store, spec.switch_field):
-        sync_enqueue(store_id=store.pk, stream=stream, countdown=0)
+        sync_enqueue(store_id=store.pk, stream=spec.name, countdown=0)
     return result
+
+
+def _reconcile_pause(*, state: SyncState, progress: dict, result: ReconcileResult, wait: float) -> ReconcileResult:
+    progress["counts"] = {name: getattr(result, name) for name in _RECONCILE_COUNTS}
+    SyncState.objects.filter(pk=state.pk).update(reconcile_progress=progress)
+    result.status, result.resume_after = "continues", wait
+    return result
+
+
+def _reconcile_missing(
+    *, store: Store, spec: StreamSpec, redis: Any, seen: str, in_flight: dict, result: ReconcileResult
+) -> None:
+    """After the last page: matched listings Walmart did not list hold nothing there (drift to None). Skipped
+    when the set of SKUs seen was lost (Redis restarted): better no finding than every listing missing."""
+    if not redis.exists(seen):
+        logger.warning(
+            "Reconciliation of store %s %s lost its SKUs seen; missing listings not checked", store.pk, spec.name
+        )
+        return
+    rows = matched_listings(store=store).values_list(
+        "pk", "product__sku", spec.confirmed_field, spec.confirmed_at_field
+    )
+    started = timezone.now()
+    chunk: list = []
+    for row in rows.iterator(chunk_size=5000):
+        chunk.append(row)
+        if len(chunk) == 5000:
+            _reconcile_missing_chunk(
+                spec=spec, redis=redis, seen=seen, chunk=chunk, in_flight=in_flight, started=started, result=result
+            )
+            chunk = []
+    if chunk:
+        _reconcile_missing_chunk(
+            spec=spec, redis=redis, seen=seen, chunk=chunk, in_flight=in_flight, started=started, result=result
+        )
+
+
+def _reconcile_missing_chunk(*, spec, redis, seen, chunk, in_flight, started, result) -> None:
+    flags = redis.smismember(seen, [sku for _, sku, _, _ in chunk])
+    unseen = [row for row, listed in zip(chunk, flags, strict=True) if not listed]
+    counted = ReconcileResult(stream=spec.name)
+    drift = _reconcile_compare(rows=unseen, remote={}, in_flight=in_flight, read_at=started, result=counted)
+    result.checked += counted.checked
+    result.skipped_in_flight += counted.skipped_in_flight
+    result.drifted += counted.drifted
+    result.missing_on_walmart += counted.missing_on_walmart
+    _drift_write(spec=spec, drift=drift)
 
 
 # ------------------------------------------------------------------------------------------ resync, nudge

@@ -20,19 +20,11 @@ def sync_run_task(store_id: int, stream: str) -> dict | None:
     return sync_run(store=store, stream=stream).summary()
 
 
-# Reading 100,000 SKUs back is ~2,000 pages paced by Walmart's read limits: minutes, not seconds.
-RECONCILE_SOFT_TIME_LIMIT = 1800
-
-
-@shared_task(
-    acks_late=True,
-    ignore_result=True,
-    soft_time_limit=RECONCILE_SOFT_TIME_LIMIT,
-    time_limit=RECONCILE_SOFT_TIME_LIMIT + 60,
-)
+@shared_task(acks_late=True, ignore_result=True)
 def sync_reconcile_task(store_id: int, stream: str) -> dict | None:
     """Read Walmart's values back and flag drift (`sync.services.sync_reconcile`). Safe to re-run."""
     from channel_manager.models import Store
+    from channel_manager.work import enqueue
     from sync.services import sync_reconcile
     from walmart_client.errors import WalmartError
 
@@ -40,7 +32,7 @@ def sync_reconcile_task(store_id: int, stream: str) -> dict | None:
     if store is None:
         return None
     try:
-        return sync_reconcile(store=store, stream=stream).summary()
+        result = sync_reconcile(store=store, stream=stream)
     except WalmartError as error:
         from sync.models import SyncState
 
@@ -48,6 +40,10 @@ def sync_reconcile_task(store_id: int, stream: str) -> dict | None:
             store=store, stream=stream, defaults={"last_error": f"Reconciliation failed: {error}"[:2000]}
         )
         return {"error": str(error)}
+    if result.status == "continues":
+        # the pass goes on after Walmart's wait (or at once after a slice): no worker waits for Walmart
+        enqueue(sync_reconcile_task, store_id, stream, countdown=result.resume_after)
+    return result.summary()
 
 
 @shared_task(ignore_result=True)

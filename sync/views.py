@@ -34,7 +34,6 @@ from sync.selectors import (
 )
 from sync.services import (
     PlannedSync,
-    sync_client_get,
     sync_enqueue,
     sync_plan,
     sync_reconcile_queue,
@@ -53,21 +52,15 @@ RATE_LIMIT_FAMILIES = (
 )
 
 
-def _plans(store) -> dict[str, PlannedSync]:
-    """Both streams' plans, with the store's client when it can be built (for the seller's feed limits and
-    the rate-limit state); without it (undecryptable secret) the settings' limits are used."""
-    try:
-        client = sync_client_get(store)
-    except Exception:  # noqa: BLE001 - a broken secret must not take the page down
-        logger.warning("No Walmart client for store %s; planning with the settings' limits.", store.pk)
-        client = None
-    return {
-        stream: sync_plan(store=store, stream=stream, client=client, read_walmart=False) for stream in SyncStream.values
-    }
+def _plans(store, rate_limits=None) -> dict[str, PlannedSync]:
+    """Both streams' plans as a run would make them now, from what the workers last learnt of Walmart (the
+    cached partner profile and rate-limit state): a page never calls Walmart."""
+    if rate_limits is None:
+        rate_limits = store_rate_limits(store)
+    return {stream: sync_plan(store=store, stream=stream, rate_limits=rate_limits) for stream in SyncStream.values}
 
 
-def _rate_limits(store) -> list[dict]:
-    known = store_rate_limits(store)
+def _rate_limits(known) -> list[dict]:
     rows = []
     for label, family in RATE_LIMIT_FAMILIES:
         info = known.get(family)
@@ -88,7 +81,8 @@ def sync_dashboard_view(request: HttpRequest, store_id: int) -> HttpResponse:
     store = store_get(user=request.user, store_id=store_id)
     only = request.GET.get("only", "")
     page = listing_sync_page(store=store, after=request.GET.get("after"), before=request.GET.get("before"), only=only)
-    plans = _plans(store)
+    known = store_rate_limits(store)
+    plans = _plans(store, known)
     states = sync_state_list(store=store)
     streams = [
         {"spec": spec, "planned": plans[name], "state": states[name], "enabled": getattr(store, spec.switch_field)}
@@ -106,7 +100,7 @@ def sync_dashboard_view(request: HttpRequest, store_id: int) -> HttpResponse:
             "only": only,
             "feeds": feed_list(store=store, limit=10),
             "item_updates": item_update_list(store=store, limit=10),
-            "rate_limits": _rate_limits(store),
+            "rate_limits": _rate_limits(known),
         },
     )
 

@@ -102,3 +102,43 @@ def test_a_new_stock_count_during_an_unshipped_order_is_sent_with_the_order_stil
     # then: Walmart is told inputQty 12, so it offers 10 to sell (not 8)
     assert sent == 1
     assert walmart_inventory(seller, "SKU-0") == (12, 2, 10)
+
+
+def test_walmart_holding_less_than_confirmed_converges_through_reconciliation(emulated):
+    # given: SKU-0 confirmed at 5 and the catalog still wants 5, but Walmart holds 2 (units it shipped that
+    # intake never recorded, or a value that was never applied): the planner sees nothing to send
+    store, seller = emulated(count=2)
+    Offer.objects.filter(seller=seller, sku="SKU-0").update(quantity=2)
+    run = sync_run(store=store, stream="inventory")
+    assert run.singles_sent + run.feed_items == 0
+    # when: the reconciliation reads Walmart back (like with like: inputQty against what was sent)
+    reconcile = sync_reconcile(store=store, stream="inventory")
+    # then: the difference is drift; what we believe Walmart holds was corrected to 2, so the run the
+    # reconciliation queues (run at once here) sends 5 again, and Walmart converges
+    assert (reconcile.checked, reconcile.drifted) == (2, 1)
+    listing = Listing.objects.get(store=store, product__sku="SKU-0")
+    assert (listing.confirmed_quantity, listing.inventory_drift_at is not None) == (5, True)
+    assert walmart_inventory(seller, "SKU-0") == (5, 0, 5)
+    assert quiet_run_and_reconcile(store) == (0, 0)
+    assert walmart_inventory(seller, "SKU-1") == (5, 0, 5)
+
+
+def test_an_unshipped_order_is_not_drift_and_the_buffer_alone_is_taken_off(emulated):
+    # given: a buffer of 2 and no cap; a customer orders 3 of SKU-0 (unshipped) and intake reserves them
+    store, seller = emulated(count=1)
+    StoreSyncSettings.objects.create(store=store, safety_buffer=2)
+    product = Product.objects.get(sku="SKU-0")
+    order = order_simulate(seller=seller, lines=[("SKU-0", 3)])
+    reservations_apply(
+        store_id=store.pk,
+        moves=[ReservationMove(product.pk, reserved=3)],
+        actor="poll",
+        reference=order.purchase_order_id,
+    )
+    # when: the planner runs (the nudge of the reservation already queued one; this one finds nothing left)
+    run = sync_run(store=store, stream="inventory")
+    # then: Walmart was told inputQty 3 = available 2 + reserved 3 - buffer 2 (no cap hides the buffer), so it
+    # offers 0 to sell; nothing is drift
+    assert run.plan["changes"] == 0
+    assert walmart_inventory(seller, "SKU-0") == (3, 3, 0)
+    assert sync_reconcile(store=store, stream="inventory").drifted == 0

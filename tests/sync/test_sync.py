@@ -663,3 +663,88 @@ def test_a_feed_walmart_does_not_know_is_closed_and_the_other_feeds_still_polled
     assert Feed.objects.get(walmart_feed_id="LOST").error == "Unknown to Walmart: CONTENT_NOT_FOUND"
     listing.refresh_from_db()
     assert listing.confirmed_quantity == 3
+
+
+def inventories_page(skus_and_amounts, next_cursor=None):
+    body = {
+        "meta": {"totalCount": 3, **({"nextCursor": next_cursor} if next_cursor else {})},
+        "elements": {
+            "inventories": [
+                {"sku": sku, "nodes": [{"shipNode": "1", "inputQty": {"unit": "EACH", "amount": amount}}]}
+                for sku, amount in skus_and_amounts
+            ]
+        },
+    }
+    return body
+
+
+def test_reconciliation_stopped_by_a_429_resumes_where_it_was_without_waiting(walmart, base_url, store):
+    # given: three listings confirmed at 4; Walmart lists A at 4 on page 1, answers 429 (wait 40 s) for page 2,
+    # then lists B at 6 on page 2; it does not know C
+    from sync.services import sync_reconcile
+    from walmart_client import WalmartClient
+
+    a, b, c = listings_create(store, 3, quantity=4, confirmed_quantity=4)
+    store.inventory_enabled = False
+    store.save()
+
+    def never_sleep(seconds):
+        raise AssertionError(f"the reconciliation slept {seconds} s")
+
+    client = WalmartClient(
+        base_url=base_url,
+        client_id=store.client_id,
+        client_secret=store.client_secret,
+        max_retries=0,
+        max_rate_limit_wait=0,
+        sleep=never_sleep,
+    )
+    url = f"{base_url}/v3/inventories"
+    walmart.add(
+        responses.GET,
+        url,
+        json=inventories_page([("SKU-000000", 4)], "P2"),
+        match=[matchers.query_param_matcher({"limit": "50"})],
+    )
+    walmart.add(
+        responses.GET,
+        url,
+        status=429,
+        headers={"Retry-After": "40"},
+        json={"errors": {"error": [{"code": "REQUEST_THRESHOLD_VIOLATED.GMP_GATEWAY_API"}]}},
+        match=[matchers.query_param_matcher({"limit": "50", "nextCursor": "P2"})],
+    )
+    # when
+    first = sync_reconcile(store=store, stream="inventory", client=client)
+    # then: the slice stops, keeps its place, and says when to go on (the task queues itself then)
+    assert (first.status, first.resume_after, first.pages, first.checked, first.drifted) == ("continues", 40.0, 1, 1, 0)
+    state = SyncState.objects.get(store=store, stream="inventory")
+    assert state.reconcile_progress["cursor"] == "P2"
+    assert state.last_reconciled_at is None
+    # when: Walmart's wait is over
+    walmart.replace(
+        responses.GET,
+        url,
+        json=inventories_page([("SKU-000001", 6)]),
+        match=[matchers.query_param_matcher({"limit": "50", "nextCursor": "P2"})],
+    )
+    second = sync_reconcile(store=store, stream="inventory", client=client)
+    # then: the pass completes from page 2: B drifted to 6, C (never listed) is missing, A is fine
+    assert (second.status, second.pages, second.checked, second.drifted, second.missing_on_walmart) == (
+        "done",
+        2,
+        3,
+        2,
+        1,
+    )
+    assert [c.request.url.split("?", 1)[1] for c in calls_to(walmart, "GET", "/v3/inventories")] == [
+        "limit=50",
+        "limit=50&nextCursor=P2",
+        "limit=50&nextCursor=P2",
+    ]
+    for listing in (a, b, c):
+        listing.refresh_from_db()
+    assert (a.confirmed_quantity, b.confirmed_quantity, c.confirmed_quantity) == (4, 6, None)
+    state.refresh_from_db()
+    assert state.reconcile_progress == {}
+    assert state.last_reconcile_summary["drifted"] == 2

@@ -394,6 +394,16 @@ def test_list_items(api, client, name):
     assert validate_all(api, 2) == ["authentication", "items"]
 
 
+def test_one_page_of_items_and_its_cursor(api, client):
+    body = dict(example("items", "/v3/items", "get", "Get All Items"))
+    api.add(responses.GET, BASE_URL + "/v3/items", json=body)
+    items, cursor = client.items.page()
+    assert [i.sku for i in items] == [r["sku"] for r in body["ItemResponse"]]
+    assert cursor == body["nextCursor"]
+    assert "nextCursor=%2A" in api.calls[1].request.url
+    assert validate_all(api, 2) == ["authentication", "items"]
+
+
 def test_get_item(api, client):
     api.add(responses.GET, BASE_URL + "/v3/items/30348_KFTest", json=example("items", "/v3/items/{id}", "get"))
     item = client.items.get("30348_KFTest")
@@ -473,6 +483,18 @@ def test_all_inventories(api, client):
     ]
     assert api.calls[2].request.url.endswith("nextCursor=NTVmZjIxOWEtZjRkMy00MGIwLThkOGYtYzFkNzI1NGZlYmQxIDEw")
     assert validate_all(api, 3) == ["authentication", "inventory", "inventory"]
+
+
+def test_one_page_of_inventories_and_its_cursor(api, client):
+    body = json.loads(json.dumps(example("inventory", "/v3/inventories", "get")))
+    api.add(responses.GET, BASE_URL + "/v3/inventories", json=body)
+    inventories, cursor = client.inventory.page()
+    assert [(i.sku, i.ship_node, i.quantity) for i in inventories[:2]] == [
+        ("AI-IGH4-5509", "361451354333223041", 93),
+        ("AI-IGH4-5509", "100009", 436),
+    ]
+    assert cursor == body["meta"]["nextCursor"]
+    assert validate_all(api, 2) == ["authentication", "inventory"]
 
 
 # -------------------------------------------------------------------------------------------- price
@@ -758,6 +780,7 @@ COVERED = {
     },
     "Items": {
         "iter_all": test_list_items,
+        "page": test_one_page_of_items_and_its_cursor,
         "get": test_get_item,
         "count": test_item_count,
         "search": test_catalog_search,
@@ -768,6 +791,7 @@ COVERED = {
         "update": test_get_and_update_inventory,
         "update_nodes": test_update_multi_node_inventory,
         "iter_all": test_all_inventories,
+        "page": test_one_page_of_inventories_and_its_cursor,
     },
     "Prices": {"update": test_update_price},
     "Returns": {"iter_all": test_list_returns, "refund": test_refund_return},

@@ -58,24 +58,33 @@ class InventoryResource:
         )
         return [NodeUpdateResult.from_api(n) for n in (data or {}).get("nodes") or []]
 
+    def page(self, *, cursor: str | None = None, page_size: int = MAX_PAGE_SIZE) -> tuple[list[Inventory], str | None]:
+        """One page of every SKU at every ship node, from `cursor` (None: the first page): its inventories
+        (one per SKU and node) and the cursor of the next page, None after the last one (also when Walmart
+        answers an empty page or gives the same cursor back: a cursor that does not move would loop)."""
+        if not 1 <= page_size <= MAX_PAGE_SIZE:
+            raise ValueError(f"page_size must be between 1 and {MAX_PAGE_SIZE}")
+        data = (
+            self._requestor.get_or_none(
+                "/v3/inventories", family="inventory.list", params={"limit": page_size, "nextCursor": cursor}
+            )
+            or {}
+        )
+        records = (data.get("elements") or {}).get("inventories") or []
+        inventories = [
+            Inventory.from_node(str(record["sku"]), node) for record in records for node in record.get("nodes") or []
+        ]
+        next_cursor = (data.get("meta") or {}).get("nextCursor")
+        if not records or not next_cursor or next_cursor == cursor:
+            next_cursor = None
+        return inventories, next_cursor
+
     def iter_all(self, *, page_size: int = MAX_PAGE_SIZE) -> Iterator[Inventory]:
         """Every SKU at every ship node (one `Inventory` per SKU and node). Follows `meta.nextCursor`,
         which changes on every page."""
-        if not 1 <= page_size <= MAX_PAGE_SIZE:
-            raise ValueError(f"page_size must be between 1 and {MAX_PAGE_SIZE}")
         cursor: str | None = None
         while True:
-            data = (
-                self._requestor.get_or_none(
-                    "/v3/inventories", family="inventory.list", params={"limit": page_size, "nextCursor": cursor}
-                )
-                or {}
-            )
-            records = (data.get("elements") or {}).get("inventories") or []
-            for record in records:
-                for node in record.get("nodes") or []:
-                    yield Inventory.from_node(str(record["sku"]), node)
-            next_cursor = (data.get("meta") or {}).get("nextCursor")
-            if not records or not next_cursor or next_cursor == cursor:
+            inventories, cursor = self.page(cursor=cursor, page_size=page_size)
+            yield from inventories
+            if cursor is None:
                 return
-            cursor = next_cursor

@@ -49,6 +49,16 @@ class Items:
         """Every seller item matching the filters (`lifecycle_status`, `published_status`, `sku`, ...).
         Starts with `nextCursor=*` and echoes each returned `nextCursor`; stops on a page without one, an
         empty page or a repeated cursor (a cursor that does not move would loop forever)."""
+        cursor: str | None = "*"
+        while cursor is not None:
+            items, cursor = self.page(cursor=cursor, page_size=page_size, **filters)
+            yield from items
+
+    def page(
+        self, *, cursor: str = "*", page_size: int = DEFAULT_PAGE_SIZE, **filters: Any
+    ) -> tuple[list[Item], str | None]:
+        """One page of the seller's items from `cursor` (`*`: the first page): its items and the cursor of
+        the next page, None after the last one (also on an empty page or a repeated cursor)."""
         if not 1 <= page_size <= MAX_CURSOR_PAGE_SIZE:
             raise ValueError(f"page_size must be between 1 and {MAX_CURSOR_PAGE_SIZE}")
         params: dict[str, Any] = {}
@@ -56,18 +66,14 @@ class Items:
             if name not in _FILTERS:
                 raise TypeError(f"unknown item filter {name!r}")
             params[_FILTERS[name]] = value
-        cursor = "*"
-        while True:
-            data = self._requestor.get_or_none(
-                "/v3/items", family="items.list", params={**params, "nextCursor": cursor, "limit": page_size}
-            )
-            records = _item_records(data)
-            for record in records:
-                yield Item.from_api(record)
-            next_cursor = (data or {}).get("nextCursor")
-            if not records or not next_cursor or next_cursor == cursor:
-                return
-            cursor = next_cursor
+        data = self._requestor.get_or_none(
+            "/v3/items", family="items.list", params={**params, "nextCursor": cursor, "limit": page_size}
+        )
+        records = _item_records(data)
+        next_cursor = (data or {}).get("nextCursor")
+        if not records or not next_cursor or next_cursor == cursor:
+            next_cursor = None
+        return [Item.from_api(record) for record in records], next_cursor
 
     def get(self, sku: str) -> Item:
         """One seller item by SKU. Raises WalmartNotFound."""
