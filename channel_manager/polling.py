@@ -11,9 +11,9 @@ from typing import Any
 from django.utils import timezone
 
 from channel_manager.models import Store
+from channel_manager.walmart import error_text
 
 DUE_SLACK_SECONDS = 5
-ERROR_TEXT_MAX_LENGTH = 2000
 
 
 def stores_poll_due(
@@ -31,15 +31,6 @@ def stores_poll_due(
         if last is None or last <= now - timedelta(seconds=interval) + timedelta(seconds=DUE_SLACK_SECONDS):
             due.append(store.pk)
     return due
-
-
-def error_text(error: Exception) -> str:
-    """What an operator reads about a failure: Walmart's error details joined, else the message (at most
-    ERROR_TEXT_MAX_LENGTH characters). Never contains credentials: WalmartError messages carry none."""
-    details = getattr(error, "errors", None)
-    if details:
-        return "; ".join(str(detail) for detail in details)[:ERROR_TEXT_MAX_LENGTH]
-    return (getattr(error, "message", None) or str(error))[:ERROR_TEXT_MAX_LENGTH]
 
 
 def client_correlation_id(client: Any) -> str:

@@ -12,9 +12,8 @@ from typing import Any
 
 from celery import Task
 
-from walmart_client.errors import WalmartConnectionError, WalmartRateLimited, WalmartServerError
+from channel_manager.walmart import RETRYABLE
 
-RETRYABLE = (WalmartRateLimited, WalmartServerError, WalmartConnectionError)
 PUSH_MAX_RETRIES = 8
 PUSH_TASK_OPTIONS: dict[str, Any] = {
     "bind": True,

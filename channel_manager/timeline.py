@@ -2,9 +2,26 @@
 correlation id. `TimelineEvent` is abstract (no table); a concrete timeline adds its foreign key, its
 `Actor` choices and `actor` field, and its index. Pages show it with `channel_manager/_timeline.html`."""
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+
+PERSON_ACTORS = ("operator", "admin")  # the actors a user stands behind (dashboard, admin)
+
+
+def actor_name(actor: Any = None, user: Any = None) -> str:
+    """Who did it, as a stock movement or an audit line names it: the user's username when a person acted
+    (`actor` is an operator or admin and `user` is given, or `actor` is the user itself), else the actor's
+    value ("schedule", "webhook"...), "system" when there is none."""
+    if user is not None and str(actor) in PERSON_ACTORS:
+        return user.get_username()
+    if actor is None or actor == "":
+        return "system"
+    if isinstance(actor, str):
+        return str(actor)
+    return actor.get_username()
 
 
 class TimelineEvent(models.Model):

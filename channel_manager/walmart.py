@@ -15,9 +15,7 @@ shared by every worker through the Django cache (Redis).
 from __future__ import annotations
 
 import hashlib
-import math
 import time
-import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -25,13 +23,30 @@ from typing import Any, cast
 from django.conf import settings
 from django.core.cache import cache
 
+from channel_manager.locks import lock_acquire, lock_release
 from channel_manager.models import Store
 from walmart_client import WalmartClient
 from walmart_client.auth import CachedToken
-from walmart_client.errors import WalmartRateLimited
+from walmart_client.errors import WalmartConnectionError, WalmartRateLimited, WalmartServerError
 from walmart_client.ratelimit import RateLimitInfo
 
 RATE_LIMIT_STATE_TTL_SECONDS = 3600
+ERROR_TEXT_MAX_LENGTH = 2000
+# What can clear by itself, and so is retried (with backoff and a cap): a rate limit, a 5xx, a connection
+# failure. A 4xx is Walmart refusing the request: retrying it changes nothing.
+RETRYABLE = (WalmartRateLimited, WalmartServerError, WalmartConnectionError)
+
+
+def error_text(error: Exception, *, with_codes: bool = True) -> str:
+    """What an operator reads about a failure: Walmart's error details joined ("CODE [field]: description";
+    with `with_codes=False` only each detail's description, else its code), else the error's message;
+    at most ERROR_TEXT_MAX_LENGTH characters. Never contains credentials: WalmartError messages carry none."""
+    details = getattr(error, "errors", None) or []
+    if with_codes:
+        text = "; ".join(str(detail) for detail in details) or getattr(error, "message", None) or str(error)
+    else:
+        text = "; ".join(detail.description or detail.code for detail in details if detail.description or detail.code)
+    return (text or str(error))[:ERROR_TEXT_MAX_LENGTH]
 
 
 def _setting(name: str, default: Any) -> Any:
@@ -42,9 +57,7 @@ class DjangoTokenCache:
     """`walmart_client.TokenCache` and `TokenRefreshLock` on the Django cache, namespaced per store. The
     cache entry expires with the token (the client passes a TTL shorter than the token's life).
 
-    The refresh lock is an atomic `cache.add` (Redis `SET NX` with expiry) holding a random owner token.
-    Release is read-compare-delete: should a holder outlive its lock and another worker take it between
-    the read and the delete, that worker's lock is dropped, which costs at most one extra token call."""
+    The refresh lock is `channel_manager.locks`' owner-token lock: only the worker that took it releases it."""
 
     def __init__(self, store_key: int | str) -> None:
         self.prefix = f"walmart:store:{store_key}:"
@@ -57,14 +70,10 @@ class DjangoTokenCache:
         cache.set(self.prefix + key, dict(value), timeout=ttl)
 
     def acquire_refresh_lock(self, key: str, ttl: float) -> str | None:
-        owner = uuid.uuid4().hex
-        if cache.add(self._lock_key(key), owner, timeout=max(1, math.ceil(ttl))):
-            return owner
-        return None
+        return lock_acquire(self._lock_key(key), ttl)
 
     def release_refresh_lock(self, key: str, owner: str) -> None:
-        if cache.get(self._lock_key(key)) == owner:
-            cache.delete(self._lock_key(key))
+        lock_release(self._lock_key(key), owner)
 
     def _lock_key(self, key: str) -> str:
         return self.prefix + key + ":refresh-lock"

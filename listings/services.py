@@ -23,6 +23,8 @@ from django.utils import timezone
 
 from channel_manager.columns import column_name
 from channel_manager.models import Feed, Store
+from channel_manager.timeline import actor_name
+from channel_manager.walmart import error_text, walmart_client_for_store
 from channel_manager.work import enqueue_on_commit
 
 # The import's home is `listings.catalog_import`; the name stays importable from here for existing callers.
@@ -65,14 +67,6 @@ class ProductInvalid(ValueError):
         return result
 
 
-def _actor_name(actor) -> str:
-    if actor is None:
-        return "system"
-    if isinstance(actor, str):
-        return actor or "system"
-    return actor.get_username()
-
-
 def product_create(*, actor=None, reason: str = "catalog_edit", **values) -> Product:
     """Create a product from raw values (strings as typed, or numbers). `sku`, `name` and `price` are
     required; a missing quantity means 0. The quantity is set through the stock service, so it is logged.
@@ -93,7 +87,7 @@ def product_create(*, actor=None, reason: str = "catalog_edit", **values) -> Pro
     with transaction.atomic():
         product = Product.objects.create(**clean)
         changes = [QuantityChange(product.pk, 0, product.quantity)] if product.quantity else []
-        product_quantities_set_send(sender=Product, changes=changes, reason=reason, actor=_actor_name(actor))
+        product_quantities_set_send(sender=Product, changes=changes, reason=reason, actor=actor_name(actor))
         products_changed_send(sender=Product, product_ids=[product.pk], fields=clean)
     return product
 
@@ -123,7 +117,7 @@ def product_update(*, product: Product, actor=None, reason: str = "catalog_edit"
             quantity_changes = product_quantities_write(quantities={product.pk: quantity})
             product.quantity = quantity
             product_quantities_set_send(
-                sender=Product, changes=quantity_changes, reason=reason, actor=_actor_name(actor)
+                sender=Product, changes=quantity_changes, reason=reason, actor=actor_name(actor)
             )
         products_changed_send(sender=Product, product_ids=[product.pk], fields=changed_fields)
     return product
@@ -390,18 +384,6 @@ def listings_match(*, store: Store, listings: QuerySet[Listing], actor=None) -> 
     )
 
 
-def _walmart_client(store: Store):
-    from channel_manager.walmart import walmart_client_for_store
-
-    return walmart_client_for_store(store)
-
-
-def _error_text(error) -> str:
-    details = getattr(error, "errors", None) or []
-    text = "; ".join(str(detail.description or detail.code) for detail in details if detail.description or detail.code)
-    return text or str(error)
-
-
 def match_feed_submit(*, feed: Feed) -> Feed:
     """Send a PENDING item-match feed to Walmart and save Walmart's feed id (status RECEIVED).
 
@@ -415,13 +397,13 @@ def match_feed_submit(*, feed: Feed) -> Feed:
     feed = Feed.objects.select_related("store").get(pk=feed.pk)
     if feed.walmart_feed_id or feed.status != Feed.Status.PENDING:
         return feed
-    client = _walmart_client(feed.store)
+    client = walmart_client_for_store(feed.store)
     try:
         ack = client.feeds.submit(feed_type=Feed.FeedType.ITEM_MATCH, payload=feed.payload)
     except (WalmartRateLimited, WalmartServerError, WalmartConnectionError):
         raise
     except WalmartError as error:
-        match_feed_fail(feed=feed, message=f"Walmart refused the match feed: {_error_text(error)}")
+        match_feed_fail(feed=feed, message=f"Walmart refused the match feed: {error_text(error, with_codes=False)}")
         return feed
     now = timezone.now()
     Feed.objects.filter(pk=feed.pk, walmart_feed_id__isnull=True).update(
@@ -474,7 +456,7 @@ def match_feed_poll(*, feed: Feed) -> Feed:
     feed = Feed.objects.select_related("store").get(pk=feed.pk)
     if not feed.walmart_feed_id or feed.completed_at is not None:
         return feed
-    client = _walmart_client(feed.store)
+    client = walmart_client_for_store(feed.store)
     status = client.feeds.status(feed.walmart_feed_id, include_details=False)
     now = timezone.now()
     Feed.objects.filter(pk=feed.pk).update(
@@ -634,7 +616,7 @@ def listings_reread(*, listings: QuerySet[Listing]) -> tuple[int, int]:
     for listing in readable.select_related("product", "store").order_by("store_id", "pk"):
         by_store.setdefault(listing.store_id, []).append(listing)
     for group in by_store.values():
-        client = _walmart_client(group[0].store)
+        client = walmart_client_for_store(group[0].store)
         changed: list[Listing] = []
         try:
             for listing in group:
@@ -675,7 +657,7 @@ def store_listings_reconcile(*, store: Store) -> int:
     }
     if not listings:
         return 0
-    client = _walmart_client(store)
+    client = walmart_client_for_store(store)
     changed: list[Listing] = []
     for item in client.items.iter_all():
         listing = listings.get(item.sku)
@@ -737,7 +719,7 @@ def listings_retire(*, listings: QuerySet[Listing]) -> tuple[int, int]:
         if listing.status not in (Listing.Status.MATCH, Listing.Status.MATCH_IN_STAGE) and not listing.walmart_item_id:
             skipped += 1
             continue
-        client = _walmart_client(listing.store)
+        client = walmart_client_for_store(listing.store)
         try:
             client.items.retire(listing.product.sku)
         except WalmartNotFound:

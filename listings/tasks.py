@@ -2,9 +2,8 @@
 
 from celery import shared_task
 
-from walmart_client.errors import WalmartConnectionError, WalmartRateLimited, WalmartServerError
+from channel_manager.walmart import RETRYABLE
 
-RETRYABLE = (WalmartRateLimited, WalmartServerError, WalmartConnectionError)
 SUBMIT_MAX_RETRIES = 6
 
 

@@ -5,7 +5,7 @@ from django.contrib import admin, messages
 from django.utils.translation import ngettext
 
 from channel_manager.admin_inlines import TIMELINE_FIELDS, ReadOnlyTabularInline
-from channel_manager.polling import error_text
+from channel_manager.walmart import error_text
 from orders import services
 from orders.models import (
     Cancellation,

@@ -337,6 +337,11 @@ class Shipment(Operation):
         return f"Shipment {self.pk} {self.tracking_number} ({self.status})"
 
     @property
+    def label(self) -> str:
+        """How the order's timeline names it."""
+        return f"Shipment {self.tracking_number}"
+
+    @property
     def carrier_label(self) -> str:
         return self.carrier or f"{self.other_carrier} (other carrier)"
 
@@ -368,6 +373,11 @@ class Cancellation(Operation):
 
     def __str__(self) -> str:
         return f"Cancellation {self.pk} ({self.status})"
+
+    @property
+    def label(self) -> str:
+        """How the order's timeline names it."""
+        return f"Cancellation {self.pk}"
 
 
 class CancellationLine(models.Model):

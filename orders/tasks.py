@@ -48,18 +48,13 @@ POLL_LOCK_SECONDS = 1800
 @shared_task(acks_late=True)
 def order_poll_task(store_pk: int) -> None:
     """One poll per store at a time (a slow poll is not overlapped by the next tick's)."""
-    from django.core.cache import cache
-
+    from channel_manager.locks import cache_lock
     from channel_manager.models import Store
     from orders.services import order_poll
 
-    lock = f"orders:poll:{store_pk}"
-    if not cache.add(lock, 1, timeout=POLL_LOCK_SECONDS):
-        return
-    try:
-        order_poll(store=Store.objects.get(pk=store_pk))
-    finally:
-        cache.delete(lock)
+    with cache_lock(f"orders:poll:{store_pk}", POLL_LOCK_SECONDS) as held:
+        if held:
+            order_poll(store=Store.objects.get(pk=store_pk))
 
 
 @shared_task

@@ -25,8 +25,8 @@ from channel_manager.listing_pages import (
     status_from_request,
 )
 from channel_manager.numbers import query_int
-from channel_manager.polling import error_text
 from channel_manager.selectors import Role, store_get
+from channel_manager.walmart import error_text
 from orders import selectors, services
 from orders.forms import CancelForm, CarrierMappingForm, OrderSettingsForm, ShipForm
 from orders.models import Cancellation, Order, OrderEvent, OrderSettings, Shipment

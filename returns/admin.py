@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from channel_manager.admin_inlines import TIMELINE_FIELDS, ReadOnlyTabularInline
-from channel_manager.polling import error_text
+from channel_manager.walmart import error_text
 from returns import services
 from returns.models import Refund, RefundLine, Return, ReturnEvent, ReturnLine, ReturnSettings
 

@@ -17,12 +17,19 @@ def refund_push_task(self, refund_pk: int) -> None:
     refund_push(refund_id=refund_pk, final_attempt=is_final_attempt(self))
 
 
+POLL_LOCK_SECONDS = 1800
+
+
 @shared_task(acks_late=True)
 def returns_poll_task(store_pk: int) -> None:
+    """One returns read per store at a time (a slow read is not overlapped by the next tick's)."""
+    from channel_manager.locks import cache_lock
     from channel_manager.models import Store
     from returns.services import returns_poll
 
-    returns_poll(store=Store.objects.get(pk=store_pk))
+    with cache_lock(f"returns:poll:{store_pk}", POLL_LOCK_SECONDS) as held:
+        if held:
+            returns_poll(store=Store.objects.get(pk=store_pk))
 
 
 @shared_task

@@ -19,8 +19,8 @@ from channel_manager.listing_pages import (
     status_from_request,
 )
 from channel_manager.numbers import query_int
-from channel_manager.polling import error_text
 from channel_manager.selectors import Role, store_get
+from channel_manager.walmart import error_text
 from returns import selectors, services
 from returns.forms import RefundForm, ReturnSettingsForm
 from returns.mapping import deadline_text

@@ -25,7 +25,9 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from channel_manager.locks import cache_lock
 from channel_manager.models import Feed, Store
+from channel_manager.walmart import error_text
 from channel_manager.work import enqueue_on_commit
 from listings.models import Listing
 from pricing.selectors import price_rule_values
@@ -105,13 +107,6 @@ def sync_client_get(store: Store) -> WalmartClient:
 def _chunks(items: list, size: int = _CHUNK) -> Iterable[list]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
-
-
-def _error_text(error: Exception) -> str:
-    details = getattr(error, "errors", None)
-    if details:
-        return "; ".join(str(detail) for detail in details)[:2000]
-    return (getattr(error, "message", None) or str(error))[:2000]
 
 
 def _lock_key(store_id: int, stream: str) -> str:
@@ -296,11 +291,10 @@ def sync_run(*, store: Store, stream: str, client: WalmartClient | None = None) 
     on the listings, the ledgers and the stream's `SyncState`; a 429 sets the stream's "not before" time.
     """
     spec = stream_spec(stream)
-    lock_key, token = _lock_key(store.pk, stream), uuid.uuid4().hex
-    if not cache.add(lock_key, token, LOCK_SECONDS):
-        cache.set(_rerun_key(store.pk, stream), 1, LOCK_SECONDS)
-        return SyncRunResult(stream=stream, status="busy")
-    try:
+    with cache_lock(_lock_key(store.pk, stream), LOCK_SECONDS) as held:
+        if not held:
+            cache.set(_rerun_key(store.pk, stream), 1, LOCK_SECONDS)
+            return SyncRunResult(stream=stream, status="busy")
         cache.delete(_nudge_key(store.pk, stream))
         try:
             client = client if client is not None else sync_client_get(store)
@@ -311,9 +305,6 @@ def sync_run(*, store: Store, stream: str, client: WalmartClient | None = None) 
             )
             return SyncRunResult(stream=stream, status="error", error=f"No Walmart client: {type(error).__name__}")
         result = _sync_run_locked(store=store, spec=spec, client=client)
-    finally:
-        if cache.get(lock_key) == token:
-            cache.delete(lock_key)
     if cache.delete(_rerun_key(store.pk, stream)):
         sync_enqueue(store_id=store.pk, stream=stream, countdown=0)
     elif result.rate_limited:
@@ -328,7 +319,7 @@ def _sync_run_locked(*, store: Store, spec: StreamSpec, client: WalmartClient) -
         result.feeds_completed = _open_feeds_poll(store=store, spec=spec, client=client)
     except WalmartError as error:
         logger.warning("Polling %s feeds of store %s failed: %s", spec.name, store.pk, error)
-        result.error = f"Feed status: {_error_text(error)}"
+        result.error = f"Feed status: {error_text(error)}"
     item_updates_resolve(store=store, spec=spec, client=client, now=timezone.now())
     if not getattr(store, spec.switch_field):
         result.status = "disabled"
@@ -437,18 +428,18 @@ def _single_outcome(
     except WalmartRateLimited as error:
         state.single_not_before = timezone.now() + timedelta(seconds=max(error.retry_after, 1.0))
         result.rate_limited = True
-        return _SingleOutcome(ItemUpdate.Status.RATE_LIMITED, _error_text(error), error.correlation_id or "", True)
+        return _SingleOutcome(ItemUpdate.Status.RATE_LIMITED, error_text(error), error.correlation_id or "", True)
     except (WalmartBadRequest, WalmartNotFound, ValueError) as error:
         correlation_id = getattr(error, "correlation_id", None) or ""
-        return _SingleOutcome(ItemUpdate.Status.FAILED, _error_text(error), correlation_id, data_error=True)
+        return _SingleOutcome(ItemUpdate.Status.FAILED, error_text(error), correlation_id, data_error=True)
     except WalmartAuthError as error:
-        result.error = f"Walmart refused the credentials: {_error_text(error)}"
-        return _SingleOutcome(ItemUpdate.Status.FAILED, _error_text(error), error.correlation_id or "", True)
+        result.error = f"Walmart refused the credentials: {error_text(error)}"
+        return _SingleOutcome(ItemUpdate.Status.FAILED, error_text(error), error.correlation_id or "", True)
     except WalmartError as error:  # 5xx, lost connection, unreadable answer: pause, resend later
         state.single_not_before = timezone.now() + SERVER_ERROR_PAUSE
-        result.error = f"Single {spec.name} update failed: {_error_text(error)}"
+        result.error = f"Single {spec.name} update failed: {error_text(error)}"
         return _SingleOutcome(
-            ItemUpdate.Status.FAILED, _error_text(error), error.correlation_id or "", True, retry_later=True
+            ItemUpdate.Status.FAILED, error_text(error), error.correlation_id or "", True, retry_later=True
         )
     return _SingleOutcome(ItemUpdate.Status.SUCCEEDED)
 
@@ -590,7 +581,7 @@ def _feeds_send(
             counted = error.request_sent if isinstance(error, WalmartConnectionError) else (error.status or 0) >= 500
             _feed_fail(feed, error, counted=counted)
             state.feed_not_before = timezone.now() + timedelta(seconds=max(budget.limits.spacing_seconds, 60.0))
-            result.error = f"{spec.label} feed: {_error_text(error)}"
+            result.error = f"{spec.label} feed: {error_text(error)}"
             return
         _feed_acknowledged(feed=feed, ack=ack)
         result.feeds_sent += 1
@@ -611,7 +602,7 @@ def _feed_fail(feed: Feed, error: Exception, *, counted: bool) -> None:
     now = timezone.now()
     Feed.objects.filter(pk=feed.pk).update(
         status=Feed.Status.ERROR,
-        error=_error_text(error),
+        error=error_text(error),
         correlation_id=(getattr(error, "correlation_id", None) or "")[:64],
         submitted_at=now if counted else None,
         completed_at=now,
@@ -633,7 +624,7 @@ def _open_feeds_poll(*, store: Store, spec: StreamSpec, client: WalmartClient) -
             completed += feed_poll(feed=feed, client=client)
         except WalmartNotFound as error:  # Walmart does not know this feed id: close it, its items go again
             Feed.objects.filter(pk=feed.pk).update(
-                status=Feed.Status.ERROR, error=f"Unknown to Walmart: {_error_text(error)}"[:2000], completed_at=now
+                status=Feed.Status.ERROR, error=f"Unknown to Walmart: {error_text(error)}"[:2000], completed_at=now
             )
     return completed
 
@@ -763,7 +754,7 @@ def item_updates_resolve(*, store: Store, spec: StreamSpec, client: WalmartClien
         try:
             remote = _walmart_value_read(spec=spec, client=client, sku=row.sku)
         except WalmartNotFound as error:
-            remote, unknown = None, _error_text(error)
+            remote, unknown = None, error_text(error)
         except WalmartError as error:
             logger.warning("Reading %s of %s back failed; the next run retries: %s", spec.name, row.sku, error)
             break

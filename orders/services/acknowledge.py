@@ -8,8 +8,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from channel_manager.polling import client_correlation_id, error_text
-from channel_manager.walmart import walmart_client_for_store
+from channel_manager.polling import client_correlation_id
+from channel_manager.walmart import error_text, walmart_client_for_store
 from orders.models import (
     Order,
     OrderEvent,

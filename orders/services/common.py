@@ -81,12 +81,6 @@ LINE_FIELDS_FROM_WALMART = [
 HOLDING_STATUSES = ("pending", "error")
 
 
-def actor_name(actor: str, user=None) -> str:
-    if user is not None and actor in (Actor.OPERATOR, Actor.ADMIN):
-        return user.get_username()
-    return str(actor)
-
-
 def order_settings_ensure(*, store: Store) -> OrderSettings:
     """The store's order settings, created with defaults the first time. Safe to re-run."""
     order_settings, _ = OrderSettings.objects.get_or_create(store=store)

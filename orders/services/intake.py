@@ -18,6 +18,7 @@ from django.utils import timezone
 from channel_manager import polling
 from channel_manager.models import Store
 from channel_manager.polling import client_correlation_id
+from channel_manager.timeline import actor_name
 from channel_manager.walmart import walmart_client_for_store
 from orders.models import (
     Order,
@@ -28,7 +29,6 @@ from orders.models import (
 from orders.services.common import (
     LINE_FIELDS_FROM_WALMART,
     ORDER_FIELDS_FROM_WALMART,
-    actor_name,
     order_failed_operations,
     order_settings_ensure,
     order_status_counts_shift,

@@ -13,8 +13,8 @@ from django.db.models import Q, Sum
 from django.utils import timezone
 
 from channel_manager.intents import request_maybe_applied_after
-from channel_manager.polling import client_correlation_id, error_text
-from channel_manager.walmart import walmart_client_for_store
+from channel_manager.polling import client_correlation_id
+from channel_manager.walmart import error_text, walmart_client_for_store
 from orders.mapping import order_line_fields_from_remote
 from orders.models import (
     Cancellation,
@@ -312,7 +312,7 @@ def _operation_push(operation: Shipment | Cancellation, *, final_attempt: bool, 
 
     model = type(operation)
     is_shipment = model is Shipment
-    label = f"Shipment {operation.tracking_number}" if is_shipment else f"Cancellation {operation.pk}"
+    label = operation.label
     order = operation.order
     store = order.store
     client = walmart_client_for_store(store)
@@ -434,8 +434,7 @@ def operation_retry(*, operation: Shipment | Cancellation, actor: str, user=None
     with transaction.atomic():
         if not model.push_retry(operation.pk):
             return False
-        label = f"Shipment {operation.tracking_number}" if model is Shipment else f"Cancellation {operation.pk}"
-        order_event_add(order=operation.order, actor=actor, user=user, message=f"{label}: retry requested.")
+        order_event_add(order=operation.order, actor=actor, user=user, message=f"{operation.label}: retry requested.")
         order_status_refresh(order=operation.order)
         _push_enqueue("shipment" if model is Shipment else "cancellation", operation.pk)
     return True
@@ -451,8 +450,7 @@ def operation_discard(*, operation: Shipment | Cancellation, actor: str, user=No
         )
         if not updated:
             return False
-        label = f"Shipment {operation.tracking_number}" if model is Shipment else f"Cancellation {operation.pk}"
-        order_event_add(order=operation.order, actor=actor, user=user, message=f"{label}: discarded.")
+        order_event_add(order=operation.order, actor=actor, user=user, message=f"{operation.label}: discarded.")
         order_status_refresh(order=operation.order)
     return True
 

@@ -14,8 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from channel_manager.models import Store
-from channel_manager.polling import error_text
-from channel_manager.walmart import walmart_client_for_store
+from channel_manager.walmart import error_text, walmart_client_for_store
 from orders.models import (
     Order,
     OrderEvent,

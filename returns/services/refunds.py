@@ -17,8 +17,8 @@ from django.db.models.functions import Least
 from django.utils import timezone
 
 from channel_manager.intents import request_maybe_applied_after
-from channel_manager.polling import client_correlation_id, error_text
-from channel_manager.walmart import walmart_client_for_store
+from channel_manager.polling import client_correlation_id
+from channel_manager.walmart import error_text, walmart_client_for_store
 from returns.mapping import (
     ZERO,
     refund_share,
