@@ -328,6 +328,24 @@ def test_returns_404_is_an_empty_list(api, client):
     assert len(calls_to(api, "/v3/returns")) == 1
 
 
+def test_returns_stop_on_a_repeated_cursor(api, client):
+    # given Walmart hands back the same cursor on every page
+    def page(return_order_id: str) -> dict:
+        return {
+            "meta": {"totalCount": 9, "limit": 1, "nextCursor": "?limit=1&nextCursor=SAME"},
+            "returnOrders": [{"returnOrderId": return_order_id, "customerOrderId": "C1", "returnOrderLines": []}],
+        }
+
+    api.add(responses.GET, BASE_URL + "/v3/returns", json=page("R1"))
+    api.add(responses.GET, BASE_URL + "/v3/returns", json=page("R2"))
+    api.add(responses.GET, BASE_URL + "/v3/returns", json=page("R3"))
+    # when
+    returns = [found.return_order_id for found in client.returns.iter_all(limit=1)]
+    # then the first page and the one the cursor names, then it stops
+    assert returns == ["R1", "R2"]
+    assert len(calls_to(api, "/v3/returns")) == 2
+
+
 def test_return_refund_refuses_an_empty_or_zero_quantity(api, client):
     with pytest.raises(ValueError, match="at least one line"):
         client.returns.refund("R1", customer_order_id="C1", lines=[])

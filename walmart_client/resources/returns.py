@@ -53,7 +53,8 @@ class Returns:
 
     def iter_all(self, *, limit: int = MAX_PAGE_SIZE, **filters: Any) -> Iterator[WalmartReturn]:
         """Every return matching the filters (`return_last_modified_start_date`, `status`, ...). Follows
-        `meta.nextCursor` verbatim; a 404 is an empty list."""
+        `meta.nextCursor` verbatim; a 404 is an empty list; a cursor Walmart hands back again ends the list
+        (following it would read the same pages until the task's time limit)."""
         if not 1 <= limit <= MAX_PAGE_SIZE:
             raise ValueError(f"limit must be between 1 and {MAX_PAGE_SIZE}")
         params: dict[str, Any] = {"limit": limit}
@@ -64,14 +65,16 @@ class Returns:
                 raise ValueError(f"status must be one of {sorted(RETURN_STATUSES)}")
             params[_FILTERS[name]] = date_param(value) if isinstance(value, datetime | date) else value
         data = self._requestor.get_or_none("/v3/returns", family="returns.list", params=params)
+        seen: set[str] = set()
         while True:
             data = data or {}
             records = data.get("returnOrders") or []
             for record in records:
                 yield WalmartReturn.from_api(record)
             cursor = (data.get("meta") or {}).get("nextCursor")
-            if not records or not cursor:
-                return
+            if not records or not cursor or cursor in seen:
+                return  # a cursor seen before would loop forever
+            seen.add(cursor)
             data = self._requestor.get_or_none("/v3/returns" + cursor, family="returns.list")
 
     def refund(
