@@ -1,5 +1,5 @@
 """A push intent: a row saved before anything is sent to Walmart (a shipment, a cancellation, a refund),
-then pushed by a task after commit, retried with backoff and a cap, and never sent twice.
+then pushed by a task after commit, retried with backoff and a cap, and never applied twice.
 
 `PushIntent` is an abstract model: the fields every intent has and the state changes they go through,
 each one conditional UPDATE (so two workers cannot both act on the same row). A concrete intent declares
@@ -7,16 +7,25 @@ its own `Status` (with at least PENDING, SENT and ERROR, plus what is its own: a
 DISCARDED, a refund CANCELLED when Walmart refunds on its own), its `status` field and its
 `request_maybe_applied` flag (each app words its help text for what is read back: the order, the return).
 
-    Pending --claim--> (claimed) --sent--> Sent
-                                 --attempt failed--> Pending (next attempt later) or, on the final one, Error
+    Pending --claim (attempt id, claimed_until)--> claimed
+            --in flight (request_maybe_applied, attempt_started_at; its own committed transaction)--> HTTP call
+            --sent--> Sent
+            --attempt failed--> Pending (next attempt later) or, on the final one, Error (with the reason)
     Error --retry--> Pending
+
+The in-flight mark is written and committed BEFORE the request leaves, so whatever happens next (the
+process killed, the database or Redis failing while the answer is stored, a time limit) the row says the
+request may have been applied. Whoever pushes a row with `request_maybe_applied` reads Walmart back
+first and sends only what Walmart does not show. A claim that expires with the row still Pending (its
+worker died) is released by the sweep (`pushes_sweep`), which re-drives the row: the read-back decides.
 """
 
+import uuid
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -55,6 +64,12 @@ class PushIntent(models.Model):
     correlation_id = models.CharField(max_length=64, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     claimed_until = models.DateTimeField(null=True, blank=True, editable=False)
+    attempt_id = models.CharField(
+        max_length=32, blank=True, editable=False, help_text=_("The attempt that holds (or last held) the claim.")
+    )
+    attempt_started_at = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text=_("When the last request was marked in flight.")
+    )
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -66,15 +81,29 @@ class PushIntent(models.Model):
         abstract = True
 
     @classmethod
-    def push_claim(cls, pk: int, *, now: datetime | None = None) -> bool:
-        """Claim a Pending intent for one push (PUSH_CLAIM_SECONDS). False when it is not Pending or another
-        worker holds an unexpired claim: then the caller sends nothing."""
+    def push_claim(cls, pk: int, *, now: datetime | None = None) -> str | None:
+        """Claim a Pending intent for one push (PUSH_CLAIM_SECONDS). Returns the attempt id, or None when it
+        is not Pending or another worker holds an unexpired claim: then the caller sends nothing."""
         now = now or timezone.now()
-        return bool(
+        attempt_id = uuid.uuid4().hex
+        claimed = (
             cls.objects.filter(pk=pk, status=cls.Status.PENDING)
             .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
-            .update(claimed_until=now + timedelta(seconds=PUSH_CLAIM_SECONDS))
+            .update(claimed_until=now + timedelta(seconds=PUSH_CLAIM_SECONDS), attempt_id=attempt_id)
         )
+        return attempt_id if claimed else None
+
+    @classmethod
+    def push_in_flight(cls, pk: int, *, attempt_id: str) -> bool:
+        """Mark the claimed intent in flight, in its own committed transaction, just before the request
+        leaves: from now on it may have been applied. False (send nothing) when the claim is no longer
+        this attempt's (it expired and another attempt took the row)."""
+        with transaction.atomic():
+            return bool(
+                cls.objects.filter(pk=pk, status=cls.Status.PENDING, attempt_id=attempt_id).update(
+                    request_maybe_applied=True, attempt_started_at=timezone.now()
+                )
+            )
 
     @classmethod
     def push_sent(cls, pk: int, *, correlation_id: str, only_pending: bool = False) -> int:
@@ -128,8 +157,26 @@ class PushIntent(models.Model):
         )
 
     @classmethod
+    def push_claims_expired_release(cls, *, now: datetime) -> int:
+        """Release the claims that expired on Pending intents (their worker died, or lost its database or
+        Redis mid-push). Their in-flight mark stays: the next push reads Walmart back first."""
+        return cls.objects.filter(status=cls.Status.PENDING, claimed_until__lt=now).update(claimed_until=None)
+
+    @classmethod
     def pushes_lost(cls, *, now: datetime) -> QuerySet:
         """Pending intents whose task was lost: due for over LOST_TASK_AFTER_SECONDS and not claimed."""
         return cls.objects.filter(
             status=cls.Status.PENDING, next_attempt_at__lt=now - timedelta(seconds=LOST_TASK_AFTER_SECONDS)
         ).filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+
+
+def pushes_sweep(model: type[PushIntent], task: Any, *, now: datetime, limit: int = 500) -> int:
+    """The sweep of one kind of intent (registered with `channel_manager.work.sweep_register`): release
+    the claims that expired, then enqueue every Pending intent due for over LOST_TASK_AFTER_SECONDS and not
+    claimed. Safe to run twice and concurrently with the pushes: each push claims its row first, and an
+    intent marked in flight is read back before anything is resent. Returns how many were enqueued."""
+    from channel_manager.work import enqueue
+
+    model.push_claims_expired_release(now=now)
+    due = list(model.pushes_lost(now=now).order_by("next_attempt_at").values_list("pk", flat=True)[:limit])
+    return sum(enqueue(task, pk) for pk in due)

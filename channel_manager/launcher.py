@@ -12,6 +12,8 @@ import sys
 import time
 from pathlib import Path
 
+from channel_manager.queues import ALL_QUEUES
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -27,6 +29,15 @@ def _die_with_parent() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
         pass
+
+
+def worker_command() -> list[str]:
+    """One worker for every queue (intake, pushes, sync, reads and the default one); production runs one
+    worker service per queue (docker-compose.yml)."""
+    return [
+        *(sys.executable, "-m", "celery", "-A", "channel_manager", "worker", "-l", "info", "-c", "2"),
+        *("--queues", ",".join(ALL_QUEUES)),
+    ]
 
 
 def main() -> int:
@@ -47,7 +58,7 @@ def main() -> int:
 
     commands = {
         "web": [sys.executable, "manage.py", "runserver", f"{host}:{port}", "--noreload"],
-        "worker": [sys.executable, "-m", "celery", "-A", "channel_manager", "worker", "-l", "info", "-c", "2"],
+        "worker": worker_command(),
         "beat": [sys.executable, "-m", "celery", "-A", "channel_manager", "beat", "-l", "info"],
     }
     # Each child runs in its own session, so Ctrl-C reaches only this launcher, which then stops them

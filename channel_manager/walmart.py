@@ -7,14 +7,18 @@ shared by every worker through the Django cache (Redis).
   wait (bounded) for the token it writes.
 * The last bucket Walmart reported per endpoint family (`x-current-token-count`,
   `x-next-replenish-time`) is kept in the cache, and the client's `rate_limit_hook` paces every worker
-  on it: when Walmart said the bucket is empty, a worker waits for the replenish time (up to
-  `WALMART_RATE_LIMIT_MAX_WAIT_SECONDS`) or, for a longer wait, raises `WalmartRateLimited` without
-  calling Walmart so the Celery task retries later.
+  on it: when Walmart said the bucket is empty, it raises `WalmartRateLimited` (with the wait) without
+  calling Walmart, and the Celery task is rescheduled for the replenish time
+  (`channel_manager.push_tasks.rescheduled_when_rate_limited`): a rate limit never holds a worker. A
+  deployment may allow short in-process waits with `WALMART_RATE_LIMIT_MAX_WAIT_SECONDS` (default 0).
+* Recording that state is best effort: a cache (Redis) failure while reading or writing it is logged and
+  ignored, so it never turns Walmart's answer into an error after the request was applied.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -30,7 +34,10 @@ from walmart_client.auth import CachedToken
 from walmart_client.errors import WalmartConnectionError, WalmartRateLimited, WalmartServerError
 from walmart_client.ratelimit import RateLimitInfo
 
+logger = logging.getLogger(__name__)
+
 RATE_LIMIT_STATE_TTL_SECONDS = 3600
+RATE_LIMIT_MAX_WAIT_DEFAULT_SECONDS = 0.0  # never sleep for Walmart's budget: reschedule instead
 ERROR_TEXT_MAX_LENGTH = 2000
 # What can clear by itself, and so is retried (with backoff and a cap): a rate limit, a 5xx, a connection
 # failure. A 4xx is Walmart refusing the request: retrying it changes nothing.
@@ -91,7 +98,11 @@ class DjangoRateLimitStore:
         self.prefix = f"walmart:store:{store_key}:{key}:ratelimit:"
 
     def get(self, family: str) -> RateLimitInfo | None:
-        value = cache.get(self.prefix + family)
+        try:
+            value = cache.get(self.prefix + family)
+        except Exception:  # noqa: BLE001 - pacing is advisory: without the state the request goes, Walmart answers
+            logger.warning("Rate-limit state of %s could not be read", family, exc_info=True)
+            return None
         if not isinstance(value, dict):
             return None
         try:
@@ -100,12 +111,19 @@ class DjangoRateLimitStore:
             return None
 
     def set(self, info: RateLimitInfo) -> None:
-        cache.set(self.prefix + info.family, info.to_dict(), timeout=RATE_LIMIT_STATE_TTL_SECONDS)
-        families = cache.get(self.prefix + "families") or []
-        if info.family not in families:
-            # Read-modify-write: two workers adding a new family at once may drop one name until its next
-            # response; the state itself is never lost (it lives under its own key).
-            cache.set(self.prefix + "families", sorted({*families, info.family}), timeout=RATE_LIMIT_STATE_TTL_SECONDS)
+        """Record Walmart's last bucket; called by the client after every answer, so a cache failure here is
+        logged and ignored (raising would turn an applied request into an error)."""
+        try:
+            cache.set(self.prefix + info.family, info.to_dict(), timeout=RATE_LIMIT_STATE_TTL_SECONDS)
+            families = cache.get(self.prefix + "families") or []
+            if info.family not in families:
+                # Read-modify-write: two workers adding a new family at once may drop one name until its next
+                # response; the state itself is never lost (it lives under its own key).
+                cache.set(
+                    self.prefix + "families", sorted({*families, info.family}), timeout=RATE_LIMIT_STATE_TTL_SECONDS
+                )
+        except Exception:  # noqa: BLE001 - see the docstring
+            logger.warning("Rate-limit state of %s could not be recorded", info.family, exc_info=True)
 
     def all(self) -> dict[str, RateLimitInfo]:
         """Every endpoint family seen by any worker in the last hour, for the sync-health page."""
@@ -128,7 +146,11 @@ def rate_limit_pacer(
     """The `rate_limit_hook` for a store: before a request of `family`, wait while Walmart's last answer
     said that bucket is empty. Raises WalmartRateLimited (nothing sent) when the wait exceeds `max_wait`."""
     clock = now or (lambda: datetime.now(tz=UTC))
-    limit = float(max_wait if max_wait is not None else _setting("WALMART_RATE_LIMIT_MAX_WAIT_SECONDS", 30.0))
+    limit = float(
+        max_wait
+        if max_wait is not None
+        else _setting("WALMART_RATE_LIMIT_MAX_WAIT_SECONDS", RATE_LIMIT_MAX_WAIT_DEFAULT_SECONDS)
+    )
 
     def hook(family: str) -> None:
         info = store.get(family)
@@ -165,14 +187,18 @@ def walmart_client_for_store(store: Store, **overrides: Any) -> WalmartClient:
     credentials, the shared token cache and rate-limit state, and the configured timeout.
 
     The pacing hook and the client's own 429 handling share one limit (`WALMART_RATE_LIMIT_MAX_WAIT_SECONDS`,
-    default 30): a longer wait becomes `WalmartRateLimited` for the caller (a Celery task retries later).
+    default 0): a longer wait becomes `WalmartRateLimited` for the caller (a Celery task is rescheduled for
+    the replenish time).
     `overrides` are passed to `WalmartClient`; `sleep` and `now` (tests) are given to the pacing hook too.
     Raises `SecretDecryptionError` when the stored secret cannot be decrypted (the message never holds it).
     """
     rate_limit_store = DjangoRateLimitStore(store_cache_key(store), store.client_id)
-    # One limit for the pacing hook and the client's 429 handling; a caller that must never wait (the sync's
-    # runs reschedule instead) passes max_rate_limit_wait=0 and gets WalmartRateLimited at once.
-    max_wait = float(overrides.get("max_rate_limit_wait", _setting("WALMART_RATE_LIMIT_MAX_WAIT_SECONDS", 30.0)))
+    # One limit for the pacing hook and the client's 429 handling; a caller may pass max_rate_limit_wait.
+    max_wait = float(
+        overrides.get(
+            "max_rate_limit_wait", _setting("WALMART_RATE_LIMIT_MAX_WAIT_SECONDS", RATE_LIMIT_MAX_WAIT_DEFAULT_SECONDS)
+        )
+    )
     options: dict[str, Any] = {
         "base_url": store.api_base_url,
         "client_id": store.client_id,

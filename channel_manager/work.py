@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from celery.exceptions import Retry
 from django.db import transaction
 from django.utils import timezone
 
@@ -68,9 +69,13 @@ def sweep_all(*, now: datetime | None = None) -> dict[str, int]:
 
 def enqueue(task: Any, *args: Any, **options: Any) -> bool:
     """Send `task` now (apply_async with `options`, e.g. countdown or queue). Returns False, after logging,
-    when the broker cannot take it: the caller's saved row stays for the sweeper. Never raises."""
+    when the broker cannot take it: the caller's saved row stays for the sweeper. Never raises for the
+    broker. Under CELERY_TASK_ALWAYS_EAGER (tests) the task runs right here, and a retry it asks for
+    (celery's Retry, which only an eager run raises here) propagates as a worker would report it."""
     try:
         task.apply_async(args=args, **options)
+    except Retry:
+        raise
     except Exception:
         logger.warning(
             "Could not enqueue %s%r (broker unavailable?); the sweeper will pick the work up",

@@ -153,7 +153,7 @@ def import_job_create(*, uploaded_file: File, actor=None, run: bool = True) -> I
         job.file.save(filename, uploaded_file, save=False)
         job.save()
         if run:
-            transaction.on_commit(lambda: catalog_import_task.delay(job.pk))
+            enqueue_on_commit(catalog_import_task, job.pk)
     return job
 
 

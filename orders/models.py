@@ -168,6 +168,11 @@ class Order(models.Model):
     intent_to_cancel = models.BooleanField(default=False)
     acknowledged_at = models.DateTimeField(null=True, blank=True)
     acknowledging_since = models.DateTimeField(null=True, blank=True, editable=False)
+    acknowledge_maybe_applied = models.BooleanField(
+        default=False,
+        editable=False,
+        help_text=_("An acknowledgement was in flight (or its answer lost): read the order back before sending again."),
+    )
     walmart_last_modified = models.DateTimeField(null=True, blank=True)
     last_read_at = models.DateTimeField(null=True, blank=True, help_text=_("When Walmart last told us about it."))
     created_at = models.DateTimeField(auto_now_add=True)
@@ -423,6 +428,7 @@ class WebhookEvent(models.Model):
     received_at = models.DateTimeField(default=timezone.now)
     processed_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)
+    attempts = models.PositiveIntegerField(default=0, help_text=_("Failed processing attempts."))
 
     class Meta:
         ordering = ["-received_at"]

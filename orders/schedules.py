@@ -7,10 +7,4 @@ SCHEDULES = [
         every_seconds=60,
         description="Starts the order poll of every store whose poll interval has elapsed (webhooks are faster).",
     ),
-    PeriodicJob(
-        name="orders: resend lost shipment/cancellation pushes and acknowledgements",
-        task="orders.tasks.order_operations_due_task",
-        every_seconds=60,
-        description="Re-enqueues pending pushes whose task was lost; the pushes themselves are idempotent.",
-    ),
 ]

@@ -7,10 +7,4 @@ SCHEDULES = [
         every_seconds=60,
         description="Starts the returns read of every store whose interval (Channel Settings > Returns) has elapsed.",
     ),
-    PeriodicJob(
-        name="returns: resend lost refund pushes",
-        task="returns.tasks.refunds_due_task",
-        every_seconds=60,
-        description="Re-enqueues pending refunds whose task was lost; the push itself never refunds twice.",
-    ),
 ]

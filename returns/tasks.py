@@ -1,20 +1,23 @@
 """Celery tasks of the returns app: thin interfaces that take ids and call a service.
 
 Refund pushes retry only what can clear by itself (rate limit, 5xx, a connection failure) with
-exponential backoff, jitter and a cap; the service records every attempt on the refund row.
+exponential backoff, jitter and a cap (a rate limit reschedules for when Walmart's budget refills); the
+service records every attempt on the refund row. Refunds whose task was lost are found by the sweep the
+app registers (ReturnsConfig.ready).
 """
 
 from celery import shared_task
 
 from channel_manager.push_tasks import PUSH_MAX_RETRIES as PUSH_MAX_RETRIES  # re-exported for callers
-from channel_manager.push_tasks import PUSH_TASK_OPTIONS, is_final_attempt
+from channel_manager.push_tasks import PUSH_TASK_OPTIONS, is_final_attempt, rescheduled_when_rate_limited
 
 
 @shared_task(**PUSH_TASK_OPTIONS)
 def refund_push_task(self, refund_pk: int) -> None:
     from returns.services import refund_push
 
-    refund_push(refund_id=refund_pk, final_attempt=is_final_attempt(self))
+    with rescheduled_when_rate_limited(self):
+        refund_push(refund_id=refund_pk, final_attempt=is_final_attempt(self))
 
 
 POLL_LOCK_SECONDS = 1800
@@ -35,17 +38,7 @@ def returns_poll_task(store_pk: int) -> None:
 @shared_task
 def returns_poll_due_task() -> int:
     """Every minute: start the returns read of each store whose own interval has elapsed."""
+    from channel_manager.work import enqueue
     from returns.services import stores_poll_due
 
-    store_ids = stores_poll_due()
-    for store_pk in store_ids:
-        returns_poll_task.delay(store_pk)
-    return len(store_ids)
-
-
-@shared_task
-def refunds_due_task() -> int:
-    """Every minute: re-enqueue pending refunds whose task was lost."""
-    from returns.services import refunds_due_enqueue
-
-    return refunds_due_enqueue()
+    return sum(enqueue(returns_poll_task, store_pk) for store_pk in stores_poll_due())

@@ -16,7 +16,13 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 BEAT_PIDFILE = "/tmp/celerybeat.pid"  # noqa: S108 - inside the beat container
-APP_SERVICES = ("migrate", "web", "worker", "beat")
+WORKER_QUEUES = {
+    "worker-intake": "intake",
+    "worker-pushes": "pushes",
+    "worker-sync": "sync",
+    "worker-reads": "reads,celery",
+}
+APP_SERVICES = ("migrate", "web", *WORKER_QUEUES, "beat")
 REQUIRED_PRODUCTION_VARIABLES = (
     "DJANGO_SECRET_KEY",
     "FIELD_ENCRYPTION_KEYS",
@@ -37,7 +43,7 @@ def _command(service: dict) -> str:
 
 
 def test_compose_has_exactly_the_expected_services(compose):
-    assert set(compose["services"]) == {"postgres", "redis", "migrate", "web", "worker", "beat"}
+    assert set(compose["services"]) == {"postgres", "redis", "migrate", "web", *WORKER_QUEUES, "beat"}
     assert set(compose["volumes"]) == {"postgres-data", "redis-data"}
 
 
@@ -74,10 +80,39 @@ def test_compose_commands(compose):
     services = compose["services"]
     assert _command(services["migrate"]) == "python manage.py migrate --no-input"
     assert _command(services["web"]).startswith("gunicorn channel_manager.wsgi:application --bind=0.0.0.0:8000")
-    assert _command(services["worker"]).startswith("celery --app=channel_manager worker")
+    for name, queues in WORKER_QUEUES.items():
+        assert _command(services[name]).startswith("celery --app=channel_manager worker"), name
+        assert f"--queues={queues}" in services[name]["command"], name
     assert _command(services["beat"]).startswith("celery --app=channel_manager beat")
     assert "--scheduler=django_celery_beat.schedulers:DatabaseScheduler" in services["beat"]["command"]
     assert services["web"]["ports"] == ["${WEB_PORT:-8000}:8000"]
+
+
+def test_compose_runs_a_worker_for_every_queue_and_every_task_has_a_queue(compose, settings):
+    from channel_manager.celery import app
+    from channel_manager.queues import ALL_QUEUES, WORK_QUEUES
+
+    # every queue is consumed by exactly one compose worker service
+    consumed = [queue for queues in WORKER_QUEUES.values() for queue in queues.split(",")]
+    assert sorted(consumed) == sorted(ALL_QUEUES)
+    # every task of the product is routed to one of the work queues (the emulator's take the default one)
+    app.loader.import_default_modules()
+    ours = {
+        name
+        for name in app.tasks
+        if not name.startswith(("celery.", "walmart_emulator.")) and name.split(".")[0] in settings.INSTALLED_APPS
+    }
+    routes = settings.CELERY_TASK_ROUTES
+    assert {"orders.tasks.shipment_push_task", "sync.tasks.sync_run_task", "channel_manager.tasks.sweep_task"} <= ours
+    assert sorted(ours - set(routes)) == []
+    assert {route["queue"] for route in routes.values()} == set(WORK_QUEUES)
+
+
+def test_make_run_worker_consumes_every_queue():
+    from channel_manager.launcher import worker_command
+
+    command = worker_command()
+    assert command[command.index("--queues") + 1] == "intake,pushes,sync,reads,celery"
 
 
 def test_compose_runs_exactly_one_beat(compose):
@@ -93,7 +128,7 @@ def test_compose_app_services_wait_for_healthy_backing_services_and_migrations(c
         "redis": {"condition": "service_healthy"},
     }
     assert services["migrate"]["restart"] == "no"
-    for name in ("web", "worker", "beat"):
+    for name in ("web", *WORKER_QUEUES, "beat"):
         assert services[name]["depends_on"] == {
             "migrate": {"condition": "service_completed_successfully"},
             "postgres": {"condition": "service_healthy"},
@@ -106,7 +141,8 @@ def test_compose_health_checks(compose):
     web_check = " ".join(services["web"]["healthcheck"]["test"])
     assert "http://127.0.0.1:8000/healthz" in web_check
     assert "'Host': 'localhost'" in web_check
-    assert "inspect ping" in " ".join(services["worker"]["healthcheck"]["test"])
+    for name in WORKER_QUEUES:
+        assert "inspect ping" in " ".join(services[name]["healthcheck"]["test"]), name
     assert BEAT_PIDFILE in " ".join(services["beat"]["healthcheck"]["test"])
     assert f"--pidfile={BEAT_PIDFILE}" in services["beat"]["command"]
 

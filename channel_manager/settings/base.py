@@ -10,6 +10,9 @@ from typing import Any
 
 import environ
 from csp.constants import NONE, SELF
+from kombu import Queue
+
+from channel_manager.queues import ALL_QUEUES, DEFAULT_QUEUE
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -193,6 +196,40 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Queues per kind of work (channel_manager/queues.py says which): a worker started without --queues
+# consumes all of them; docker-compose runs one worker service per queue. Every task of the project is
+# routed here (one map; each team adds its tasks' lines).
+CELERY_TASK_DEFAULT_QUEUE = DEFAULT_QUEUE
+CELERY_TASK_QUEUES = [Queue(name) for name in ALL_QUEUES]
+CELERY_TASK_ROUTES = {
+    # intake
+    "orders.tasks.orders_poll_due_task": {"queue": "intake"},
+    "orders.tasks.order_poll_task": {"queue": "intake"},
+    "orders.tasks.webhook_event_process_task": {"queue": "intake"},
+    "orders.tasks.order_acknowledge_task": {"queue": "intake"},
+    # pushes
+    "orders.tasks.shipment_push_task": {"queue": "pushes"},
+    "orders.tasks.cancellation_push_task": {"queue": "pushes"},
+    "returns.tasks.refund_push_task": {"queue": "pushes"},
+    "listings.tasks.listings_retire_task": {"queue": "pushes"},
+    # sync
+    "sync.tasks.sync_run_task": {"queue": "sync"},
+    "sync.tasks.sync_reconcile_task": {"queue": "sync"},
+    "sync.tasks.inventory_sync_tick_task": {"queue": "sync"},
+    "sync.tasks.price_sync_tick_task": {"queue": "sync"},
+    "sync.tasks.sync_reconcile_tick_task": {"queue": "sync"},
+    "listings.tasks.match_feed_submit_task": {"queue": "sync"},
+    "listings.tasks.match_feeds_poll_task": {"queue": "sync"},
+    "listings.tasks.listings_reconcile_task": {"queue": "sync"},
+    "listings.tasks.store_listings_reconcile_task": {"queue": "sync"},
+    # reads
+    "channel_manager.tasks.sweep_task": {"queue": "reads"},
+    "returns.tasks.returns_poll_due_task": {"queue": "reads"},
+    "returns.tasks.returns_poll_task": {"queue": "reads"},
+    "listings.tasks.listings_reread_task": {"queue": "reads"},
+    "listings.tasks.catalog_import_task": {"queue": "reads"},
+    "demo.tasks.demo_store_start_task": {"queue": "reads"},
+}
 
 # --- Channel Manager ---------------------------------------------------------------------------
 # Fernet keys (urlsafe base64, 32 bytes) for secrets at rest; the first encrypts, all decrypt.

@@ -16,7 +16,7 @@ once when Walmart shows it cancelled (by us, by the customer, by auto-cancel or 
 Callers import from `orders.services`; the names below are its public API.
 """
 
-from orders.services.acknowledge import order_acknowledge
+from orders.services.acknowledge import acknowledgements_sweep, order_acknowledge
 from orders.services.common import (
     Actor,
     order_event_add,
@@ -39,17 +39,19 @@ from orders.services.intake import (
 from orders.services.operations import (
     cancellation_create,
     cancellation_push,
+    cancellations_sweep,
     operation_discard,
     operation_retry,
-    operations_due_enqueue,
     order_line_remaining,
     shipment_create,
     shipment_push,
+    shipments_sweep,
 )
 from orders.services.webhooks import (
     ORDER_EVENT_TYPES,
     webhook_event_process,
     webhook_event_record,
+    webhook_events_sweep,
     webhook_signature_valid,
     webhook_subscribe,
     webhook_subscriptions,
@@ -60,13 +62,14 @@ from orders.services.webhooks import (
 __all__ = [
     "ORDER_EVENT_TYPES",
     "Actor",
+    "acknowledgements_sweep",
     "PollResult",
     "UpsertResult",
     "cancellation_create",
     "cancellation_push",
+    "cancellations_sweep",
     "operation_discard",
     "operation_retry",
-    "operations_due_enqueue",
     "order_acknowledge",
     "order_event_add",
     "order_fetch",
@@ -82,9 +85,11 @@ __all__ = [
     "orders_upsert_from_walmart",
     "shipment_create",
     "shipment_push",
+    "shipments_sweep",
     "stores_poll_due",
     "webhook_event_process",
     "webhook_event_record",
+    "webhook_events_sweep",
     "webhook_signature_valid",
     "webhook_subscribe",
     "webhook_subscriptions",

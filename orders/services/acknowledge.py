@@ -1,33 +1,45 @@
-"""Acknowledgement of purchase orders on Walmart (POST /v3/orders/{id}/acknowledge)."""
+"""Acknowledgement of purchase orders on Walmart (POST /v3/orders/{id}/acknowledge), and its sweep.
+
+The same discipline as every push: the order is claimed (`acknowledging_since`), marked in flight
+(`acknowledge_maybe_applied`, committed) just before the request, and an order found in flight later is
+read back before anything is resent: Walmart's line statuses say whether it is acknowledged (no line
+still Created), and intake records that on its own (`orders.services.diff`). No blind re-acknowledgement.
+"""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from channel_manager.intents import request_maybe_applied_after
 from channel_manager.polling import client_correlation_id
 from channel_manager.walmart import error_text, walmart_client_for_store
-from orders.models import (
-    Order,
-    OrderEvent,
-)
+from orders.models import Order, OrderEvent, OrderLine
 from orders.services.common import order_event_add
 from orders.services.intake import order_upsert_from_walmart
 
 Actor = OrderEvent.Actor
 
 ACKNOWLEDGE_CLAIM_SECONDS = 600
+ACKNOWLEDGE_DUE_AFTER_SECONDS = 60  # an order's own task normally acknowledges it within seconds
+
+
+def _still_created(order_id: int) -> bool:
+    return OrderLine.objects.filter(order_id=order_id, quantity_created__gt=0).exists()
 
 
 def order_acknowledge(*, order_id: int, actor: str = Actor.SYSTEM, force: bool = False, user=None) -> bool:
     """Acknowledge a purchase order on Walmart (POST /v3/orders/{id}/acknowledge) and store the answer.
 
     Runs at most once per order unless `force` (re-acknowledge, which Walmart allows): a claim on the row
-    keeps two workers from both calling. Returns True when Walmart was called and answered. Raises
-    WalmartError on failure (the claim is released, so a retry can run).
+    keeps two workers from both calling. An order whose earlier attempt may have reached Walmart (in flight
+    when its worker died, or a lost answer) is read back first: when no line is still Created there, it is
+    recorded as acknowledged and nothing is sent. Returns True when the order is acknowledged by this call
+    (sent, or found so on Walmart). Raises WalmartError on failure (the claim is released, so a retry can
+    run; an ambiguous failure leaves it marked maybe-applied, so the retry reads back first).
     """
     now = timezone.now()
     claim = Order.objects.filter(pk=order_id).filter(
@@ -40,27 +52,89 @@ def order_acknowledge(*, order_id: int, actor: str = Actor.SYSTEM, force: bool =
         return False
     order = Order.objects.select_related("store").get(pk=order_id)
     client = walmart_client_for_store(order.store)
+    maybe_applied_before = order.acknowledge_maybe_applied
     try:
+        if maybe_applied_before and not force:
+            remote = client.orders.get(order.purchase_order_id)
+            order_upsert_from_walmart(
+                store=order.store, remote=remote, actor=actor, correlation_id=client_correlation_id(client)
+            )
+            if not _still_created(order_id):
+                _acknowledged(
+                    order,
+                    actor=actor,
+                    user=user,
+                    correlation_id=client_correlation_id(client),
+                    message="Walmart already shows it acknowledged (the earlier answer was lost); not sent again.",
+                )
+                return True
+            maybe_applied_before = False  # Walmart shows Created lines: the earlier request was not applied
+        with transaction.atomic():  # in flight, committed before the request leaves
+            Order.objects.filter(pk=order_id, acknowledging_since=now).update(acknowledge_maybe_applied=True)
         remote = client.orders.acknowledge(order.purchase_order_id)
     except Exception as error:
-        Order.objects.filter(pk=order_id).update(acknowledging_since=None)
-        order_event_add(
-            order=order,
-            actor=actor,
-            user=user,
-            message=f"Acknowledgement failed: {error_text(error)}",
-            correlation_id=getattr(error, "correlation_id", "") or "",
-        )
+        from walmart_client.errors import WalmartError
+
+        if isinstance(error, WalmartError):
+            maybe_applied = request_maybe_applied_after(error, already=maybe_applied_before)
+            Order.objects.filter(pk=order_id).update(acknowledging_since=None, acknowledge_maybe_applied=maybe_applied)
+            order_event_add(
+                order=order,
+                actor=actor,
+                user=user,
+                message=f"Acknowledgement failed: {error_text(error)}",
+                correlation_id=getattr(error, "correlation_id", "") or "",
+            )
         raise
     correlation_id = client_correlation_id(client)
     with transaction.atomic():
         order_upsert_from_walmart(store=order.store, remote=remote, actor=actor, correlation_id=correlation_id)
-        Order.objects.filter(pk=order_id).update(acknowledged_at=timezone.now(), acknowledging_since=None)
-        order_event_add(
-            order=order,
+        _acknowledged(
+            order,
             actor=actor,
             user=user,
-            message="Re-acknowledged on Walmart." if force else "Acknowledged on Walmart.",
             correlation_id=correlation_id,
+            message="Re-acknowledged on Walmart." if force else "Acknowledged on Walmart.",
         )
     return True
+
+
+def _acknowledged(order: Order, *, actor: str, user, correlation_id: str, message: str) -> None:
+    with transaction.atomic():
+        Order.objects.filter(pk=order.pk).update(
+            acknowledged_at=timezone.now(), acknowledging_since=None, acknowledge_maybe_applied=False
+        )
+        order_event_add(order=order, actor=actor, user=user, message=message, correlation_id=correlation_id)
+
+
+def acknowledgements_due(*, now: datetime) -> list[int]:
+    """Orders still to acknowledge (auto-acknowledge on, a line still Created, not acknowledged) whose own
+    task should have done it by now: none in progress, or one whose claim expired (its worker died; it is
+    marked in flight, so the next attempt reads Walmart back first)."""
+    stale = now - timedelta(seconds=ACKNOWLEDGE_DUE_AFTER_SECONDS)
+    return list(
+        Order.objects.filter(
+            acknowledged_at__isnull=True,
+            created_at__lt=stale,
+            store__order_settings__auto_acknowledge=True,
+            lines__quantity_created__gt=0,
+        )
+        .filter(
+            Q(acknowledging_since__isnull=True)
+            | Q(acknowledging_since__lt=now - timedelta(seconds=ACKNOWLEDGE_CLAIM_SECONDS))
+        )
+        .values_list("pk", flat=True)
+        .distinct()[:500]
+    )
+
+
+def acknowledgements_sweep(now: datetime) -> int:
+    """The acknowledgement sweep (registered in OrdersConfig.ready): release expired claims, then enqueue
+    each order due. Safe to run twice: `order_acknowledge` claims its order first. Returns how many."""
+    from channel_manager.work import enqueue
+    from orders.tasks import order_acknowledge_task
+
+    Order.objects.filter(
+        acknowledged_at__isnull=True, acknowledging_since__lt=now - timedelta(seconds=ACKNOWLEDGE_CLAIM_SECONDS)
+    ).update(acknowledging_since=None)
+    return sum(enqueue(order_acknowledge_task, pk) for pk in acknowledgements_due(now=now))

@@ -80,6 +80,15 @@ def line_change_messages(line: OrderLine, fields: Mapping[str, Any]) -> list[str
     return messages
 
 
+def acknowledged_on_walmart(lines: Sequence[Mapping[str, Any]]) -> bool:
+    """Walmart's line statuses say the order was acknowledged: no unit is still Created, and some unit went
+    past it (Acknowledged, Shipped, Delivered, Refund). A wholly cancelled order was never acknowledged."""
+    if any(line["quantity_created"] for line in lines):
+        return False
+    past_created = ("quantity_acknowledged", "quantity_shipped", "quantity_delivered", "quantity_refunded")
+    return any(line[name] for line in lines for name in past_created)
+
+
 def _order_fields(
     remote: Any, line_fields: Sequence[LineFields], *, failed_operations: Sequence[str], now: datetime
 ) -> dict[str, Any]:
@@ -114,6 +123,9 @@ def _existing_order_diff(
             diff.lines_to_update.append(line)
             lines_changed = True
     order_changed = lines_changed or any(getattr(order, name) != value for name, value in fields.items())
+    if order.acknowledged_at is None and acknowledged_on_walmart([fields_of_line for _, fields_of_line in line_fields]):
+        order.acknowledged_at, order.acknowledging_since, order.acknowledge_maybe_applied = now, None, False
+        order_changed = True
     if fields["status"] != order.status:
         changes.append(f"status {order.get_status_display()} -> {Order.Status(fields['status']).label}")
         diff.status_deltas[order.status] -= 1
@@ -145,7 +157,9 @@ def orders_diff(
     `existing`: stored orders by purchase order id; `existing_lines`: their lines by (order pk, line
     number); `listings`: the store's listings by SKU; `failed_operations`: per order pk, the texts of its
     failed pushes (they keep an order in Error). Only what differs is set on the stored instances and
-    listed to update; a new line of a stored order is listed to create. No database access.
+    listed to update; a new line of a stored order is listed to create. An order whose lines Walmart shows
+    past Created is recorded as acknowledged (`acknowledged_at`), however that came about. No database
+    access.
     """
     diff = OrdersDiff()
     for remote in remotes:
@@ -153,6 +167,8 @@ def orders_diff(
         order = existing.get(remote.purchase_order_id)
         if order is None:
             fields = _order_fields(remote, line_fields, failed_operations=[], now=now)
+            if acknowledged_on_walmart([fields_of_line for _, fields_of_line in line_fields]):
+                fields["acknowledged_at"] = now
             diff.new.append(NewOrder(purchase_order_id=remote.purchase_order_id, fields=fields, lines=line_fields))
             continue
         fields = _order_fields(remote, line_fields, failed_operations=failed_operations.get(order.pk, []), now=now)

@@ -20,6 +20,7 @@ from channel_manager.models import Store
 from channel_manager.polling import client_correlation_id
 from channel_manager.timeline import actor_name
 from channel_manager.walmart import walmart_client_for_store
+from channel_manager.work import enqueue_on_commit
 from orders.models import (
     Order,
     OrderEvent,
@@ -39,6 +40,9 @@ logger = logging.getLogger(__name__)
 
 Actor = OrderEvent.Actor
 PAGE_SIZE = 200  # Walmart's maximum page of orders
+# Written with the Walmart fields: intake records an acknowledgement Walmart's line statuses show (the rows
+# are locked for the batch, so these are the values read under the lock or the derived ones).
+ACKNOWLEDGEMENT_FIELDS = ["acknowledged_at", "acknowledging_since", "acknowledge_maybe_applied"]
 
 
 @dataclass
@@ -200,7 +204,9 @@ def _orders_upsert_batch(
     if diff.lines_to_update:
         OrderLine.objects.bulk_update(diff.lines_to_update, [*LINE_FIELDS_FROM_WALMART, "stock_released"])
     if diff.orders_to_update:
-        Order.objects.bulk_update(diff.orders_to_update, [*ORDER_FIELDS_FROM_WALMART, "updated_at", "last_read_at"])
+        Order.objects.bulk_update(
+            diff.orders_to_update, [*ORDER_FIELDS_FROM_WALMART, *ACKNOWLEDGEMENT_FIELDS, "updated_at", "last_read_at"]
+        )
     _stock_apply(stock, stock_actor=actor_name(actor, user))
     OrderEvent.objects.bulk_create(events)
     order_status_counts_shift(store_id=store.pk, deltas=diff.status_deltas)
@@ -274,11 +280,8 @@ def _acknowledge_enqueue_due(*, store: Store, orders: Sequence[Order]) -> None:
         return
     from orders.tasks import order_acknowledge_task
 
-    def enqueue() -> None:
-        for order_id in due:
-            order_acknowledge_task.delay(order_id)
-
-    transaction.on_commit(enqueue)
+    for order_id in due:
+        enqueue_on_commit(order_acknowledge_task, order_id)
 
 
 @dataclass(frozen=True)

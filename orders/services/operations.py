@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q, Sum
+from django.db.models import Sum
 from django.utils import timezone
 
-from channel_manager.intents import request_maybe_applied_after
+from channel_manager.intents import pushes_sweep, request_maybe_applied_after
 from channel_manager.polling import client_correlation_id
-from channel_manager.walmart import error_text, walmart_client_for_store
+from channel_manager.walmart import RETRYABLE, error_text, walmart_client_for_store
+from channel_manager.work import enqueue_on_commit
 from orders.mapping import order_line_fields_from_remote
 from orders.models import (
     Cancellation,
@@ -237,8 +238,7 @@ def cancellation_create(
 def _push_enqueue(kind: str, pk: int) -> None:
     from orders.tasks import cancellation_push_task, shipment_push_task
 
-    task = shipment_push_task if kind == "shipment" else cancellation_push_task
-    transaction.on_commit(lambda: task.delay(pk))
+    enqueue_on_commit(shipment_push_task if kind == "shipment" else cancellation_push_task, pk)
 
 
 def _remote_line(remote: Any, line_number: str) -> Any | None:
@@ -302,13 +302,12 @@ def _cancel_lines(cancellation: Cancellation, op_lines: Sequence[CancellationLin
     ]
 
 
-def _operation_push(operation: Shipment | Cancellation, *, final_attempt: bool, actor: str) -> None:
-    from walmart_client.errors import (
-        WalmartConnectionError,
-        WalmartError,
-        WalmartRateLimited,
-        WalmartServerError,
-    )
+def _operation_push(operation: Shipment | Cancellation, *, attempt_id: str, final_attempt: bool, actor: str) -> None:
+    """One claimed attempt: read Walmart back first when an earlier attempt may have applied it, mark it in
+    flight (committed) just before the request, send what Walmart does not show yet, store the answer.
+    Any failure outside Walmart's answers (the process killed, the database or Redis failing) leaves it in
+    flight: the sweep re-drives it once its claim expires, and the read-back decides."""
+    from walmart_client.errors import WalmartError
 
     model = type(operation)
     is_shipment = model is Shipment
@@ -317,6 +316,7 @@ def _operation_push(operation: Shipment | Cancellation, *, final_attempt: bool, 
     store = order.store
     client = walmart_client_for_store(store)
     op_lines = list(operation.lines.select_related("line"))
+    maybe_applied_before = operation.request_maybe_applied
     try:
         if operation.request_maybe_applied:
             remote = client.orders.get(order.purchase_order_id)
@@ -333,8 +333,11 @@ def _operation_push(operation: Shipment | Cancellation, *, final_attempt: bool, 
                 )
                 return
             op_lines = [op_line for op_line in op_lines if not applied[op_line.pk]]
+            maybe_applied_before = False  # what Walmart applied is known now
         if is_shipment and order.acknowledged_at is None and any(line.line.quantity_created for line in op_lines):
             order_acknowledge(order_id=order.pk, actor=actor)
+        if not model.push_in_flight(operation.pk, attempt_id=attempt_id):
+            return  # the claim expired and another attempt owns the row now
         if is_shipment:
             remote = client.orders.ship(
                 order.purchase_order_id,
@@ -343,8 +346,8 @@ def _operation_push(operation: Shipment | Cancellation, *, final_attempt: bool, 
             )
         else:
             remote = client.orders.cancel(order.purchase_order_id, lines=_cancel_lines(operation, op_lines))
-    except (WalmartConnectionError, WalmartServerError, WalmartRateLimited) as error:
-        maybe_applied = request_maybe_applied_after(error, already=operation.request_maybe_applied)
+    except RETRYABLE as error:
+        maybe_applied = request_maybe_applied_after(error, already=maybe_applied_before)
         _operation_failed(
             operation,
             error=error,
@@ -360,7 +363,7 @@ def _operation_push(operation: Shipment | Cancellation, *, final_attempt: bool, 
         _operation_failed(
             operation,
             error=error,
-            maybe_applied=operation.request_maybe_applied,
+            maybe_applied=maybe_applied_before,
             final=True,
             actor=actor,
             label=label,
@@ -412,18 +415,20 @@ def shipment_push(*, shipment_id: int, final_attempt: bool = False, actor: str =
     does not show. A 4xx marks it Error with Walmart's message; a retryable failure (rate limit, 5xx,
     connection) is recorded and re-raised for the task to retry, and on the final attempt marks Error.
     """
-    if Shipment.push_claim(shipment_id):
+    attempt_id = Shipment.push_claim(shipment_id)
+    if attempt_id:
         shipment = Shipment.objects.select_related("order__store").get(pk=shipment_id)
-        _operation_push(shipment, final_attempt=final_attempt, actor=actor)
+        _operation_push(shipment, attempt_id=attempt_id, final_attempt=final_attempt, actor=actor)
     return Shipment.objects.get(pk=shipment_id)
 
 
 def cancellation_push(*, cancellation_id: int, final_attempt: bool = False, actor: str = Actor.SYSTEM) -> Cancellation:
     """Push one pending cancellation to Walmart (POST /v3/orders/{id}/cancel). Same contract as
     `shipment_push`. The cancelled stock comes back when Walmart's answer is stored."""
-    if Cancellation.push_claim(cancellation_id):
+    attempt_id = Cancellation.push_claim(cancellation_id)
+    if attempt_id:
         cancellation = Cancellation.objects.select_related("order__store").get(pk=cancellation_id)
-        _operation_push(cancellation, final_attempt=final_attempt, actor=actor)
+        _operation_push(cancellation, attempt_id=attempt_id, final_attempt=final_attempt, actor=actor)
     return Cancellation.objects.get(pk=cancellation_id)
 
 
@@ -455,30 +460,15 @@ def operation_discard(*, operation: Shipment | Cancellation, actor: str, user=No
     return True
 
 
-def operations_due_enqueue(*, now: datetime | None = None) -> int:
-    """Re-enqueue pushes whose task was lost (Pending, due, not claimed) and acknowledgements left undone.
-    Safe to re-run: the push and acknowledge services claim their row first. Returns how many."""
-    from orders.tasks import cancellation_push_task, order_acknowledge_task, shipment_push_task
+def shipments_sweep(now: datetime) -> int:
+    """The shipment sweep (registered in OrdersConfig.ready): see `channel_manager.intents.pushes_sweep`."""
+    from orders.tasks import shipment_push_task
 
-    now = now or timezone.now()
-    stale = now - timedelta(seconds=60)
-    count = 0
-    for model, task in ((Shipment, shipment_push_task), (Cancellation, cancellation_push_task)):
-        for pk in model.pushes_lost(now=now).values_list("pk", flat=True)[:500]:
-            task.delay(pk)
-            count += 1
-    unacknowledged = (
-        Order.objects.filter(
-            acknowledged_at__isnull=True,
-            created_at__lt=stale,
-            store__order_settings__auto_acknowledge=True,
-            lines__quantity_created__gt=0,
-        )
-        .filter(Q(acknowledging_since__isnull=True) | Q(acknowledging_since__lt=now - timedelta(seconds=600)))
-        .values_list("pk", flat=True)
-        .distinct()
-    )
-    for pk in unacknowledged[:500]:
-        order_acknowledge_task.delay(pk)
-        count += 1
-    return count
+    return pushes_sweep(Shipment, shipment_push_task, now=now)
+
+
+def cancellations_sweep(now: datetime) -> int:
+    """The cancellation sweep (registered in OrdersConfig.ready): see `channel_manager.intents.pushes_sweep`."""
+    from orders.tasks import cancellation_push_task
+
+    return pushes_sweep(Cancellation, cancellation_push_task, now=now)

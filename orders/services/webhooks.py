@@ -8,13 +8,16 @@ import hashlib
 import hmac
 import logging
 from collections.abc import Mapping
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from channel_manager.models import Store
 from channel_manager.walmart import error_text, walmart_client_for_store
+from channel_manager.work import enqueue_on_commit
 from orders.models import (
     Order,
     OrderEvent,
@@ -27,6 +30,8 @@ from orders.services.intake import order_fetch
 logger = logging.getLogger(__name__)
 
 Actor = OrderEvent.Actor
+WEBHOOK_EVENT_DEADLINE_SECONDS = 120  # its own task processes an event within seconds
+WEBHOOK_EVENT_MAX_ATTEMPTS = 10  # then it stays unprocessed with its error (the poll reads the order anyway)
 
 
 def webhook_signature_valid(*, order_settings: OrderSettings, body: bytes, headers: Mapping[str, str]) -> bool:
@@ -84,23 +89,47 @@ def webhook_event_record(*, store: Store, envelope: Mapping[str, Any]) -> tuple[
         if created:
             from orders.tasks import webhook_event_process_task
 
-            transaction.on_commit(lambda: webhook_event_process_task.delay(event.pk))
+            enqueue_on_commit(webhook_event_process_task, event.pk)
     return event, created
 
 
 def webhook_event_process(*, event_id: int) -> Order | None:
-    """Fetch the purchase order a webhook named and upsert it (the webhook is only a hint). Safe to re-run.
-    Raises WalmartError for the task to retry; an event without a purchase order is just marked processed."""
+    """Fetch the purchase order a webhook named and upsert it (the webhook is only a hint). Safe to re-run
+    (the upsert is keyed on the purchase order). Raises WalmartError for the task to retry, after counting
+    the attempt and recording the error; an event without a purchase order is just marked processed."""
     event = WebhookEvent.objects.select_related("store").get(pk=event_id)
     order = None
     if event.purchase_order_id:
         try:
             order, _ = order_fetch(store=event.store, purchase_order_id=event.purchase_order_id, actor=Actor.WEBHOOK)
         except Exception as error:
-            WebhookEvent.objects.filter(pk=event.pk).update(error=error_text(error))
+            WebhookEvent.objects.filter(pk=event.pk).update(error=error_text(error), attempts=F("attempts") + 1)
             raise
     WebhookEvent.objects.filter(pk=event.pk).update(processed_at=timezone.now(), error="")
     return order
+
+
+def webhook_events_due(*, now: datetime) -> list[int]:
+    """Events received over WEBHOOK_EVENT_DEADLINE_SECONDS ago and still not processed (their task was lost
+    with Redis, or failed past its retries), fewer than WEBHOOK_EVENT_MAX_ATTEMPTS attempts so far."""
+    return list(
+        WebhookEvent.objects.filter(
+            processed_at__isnull=True,
+            received_at__lt=now - timedelta(seconds=WEBHOOK_EVENT_DEADLINE_SECONDS),
+            attempts__lt=WEBHOOK_EVENT_MAX_ATTEMPTS,
+        )
+        .order_by("received_at")
+        .values_list("pk", flat=True)[:500]
+    )
+
+
+def webhook_events_sweep(now: datetime) -> int:
+    """The webhook-event sweep (registered in OrdersConfig.ready): enqueue each event due. Safe to run
+    twice: processing reads the order and upserts it. Returns how many were enqueued."""
+    from channel_manager.work import enqueue
+    from orders.tasks import webhook_event_process_task
+
+    return sum(enqueue(webhook_event_process_task, pk) for pk in webhook_events_due(now=now))
 
 
 ORDER_EVENT_TYPES = ("PO_CREATED", "PO_LINE_AUTOCANCELLED", "INTENT_TO_CANCEL", "ORDER_UPDATES")

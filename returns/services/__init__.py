@@ -40,7 +40,7 @@ from returns.services.refunds import (
     refund_create,
     refund_push,
     refund_retry,
-    refunds_due_enqueue,
+    refunds_sweep,
     return_restock,
 )
 
@@ -53,7 +53,7 @@ __all__ = [
     "refund_create",
     "refund_push",
     "refund_retry",
-    "refunds_due_enqueue",
+    "refunds_sweep",
     "return_event_add",
     "return_refresh",
     "return_restock",

@@ -16,9 +16,10 @@ from django.db.models import F
 from django.db.models.functions import Least
 from django.utils import timezone
 
-from channel_manager.intents import request_maybe_applied_after
+from channel_manager.intents import pushes_sweep, request_maybe_applied_after
 from channel_manager.polling import client_correlation_id
-from channel_manager.walmart import error_text, walmart_client_for_store
+from channel_manager.walmart import RETRYABLE, error_text, walmart_client_for_store
+from channel_manager.work import enqueue_on_commit
 from returns.mapping import (
     ZERO,
     refund_share,
@@ -335,7 +336,7 @@ def return_restock(
 def _push_enqueue(refund_id: int) -> None:
     from returns.tasks import refund_push_task
 
-    transaction.on_commit(lambda: refund_push_task.delay(refund_id))
+    enqueue_on_commit(refund_push_task, refund_id)
 
 
 def _order_refunded_product(remote_line: Any) -> Decimal:
@@ -373,14 +374,12 @@ def _order_refund_applied(refund: Refund, refund_lines: Sequence[RefundLine], re
     return True
 
 
-def _refund_push(refund: Refund, *, final_attempt: bool, actor: str) -> None:
-    from walmart_client.errors import (
-        WalmartBadRequest,
-        WalmartConnectionError,
-        WalmartError,
-        WalmartRateLimited,
-        WalmartServerError,
-    )
+def _refund_push(refund: Refund, *, attempt_id: str, final_attempt: bool, actor: str) -> None:
+    """One claimed attempt: read Walmart back first when an earlier attempt may have applied it, mark it in
+    flight (committed) just before the request, send, store the answer. Any failure outside Walmart's
+    answers (the process killed, the database or Redis failing) leaves it in flight for the sweep, and the
+    read-back decides."""
+    from walmart_client.errors import WalmartBadRequest, WalmartError
     from walmart_client.models import RefundLine as WalmartRefundLine
     from walmart_client.models import ReturnRefundLine
 
@@ -389,6 +388,7 @@ def _refund_push(refund: Refund, *, final_attempt: bool, actor: str) -> None:
     client = walmart_client_for_store(store)
     refund_lines = list(refund.lines.select_related("return_line").order_by("return_line__return_order_line_number"))
     is_return_refund = refund.channel == Refund.Channel.RETURN_REFUND
+    maybe_applied_before = refund.request_maybe_applied
     try:
         if refund.request_maybe_applied:
             if is_return_refund:
@@ -412,6 +412,9 @@ def _refund_push(refund: Refund, *, final_attempt: bool, actor: str) -> None:
                     "not sent again.",
                 )
                 return
+            maybe_applied_before = False  # what Walmart applied is known now
+        if not Refund.push_in_flight(refund.pk, attempt_id=attempt_id):
+            return  # the claim expired and another attempt owns the row now
         if is_return_refund:
             client.returns.refund(
                 return_order.return_order_id,
@@ -440,16 +443,18 @@ def _refund_push(refund: Refund, *, final_attempt: bool, actor: str) -> None:
                     for ref_line in refund_lines
                 ],
             )
-    except (WalmartConnectionError, WalmartServerError, WalmartRateLimited) as error:
-        maybe_applied = request_maybe_applied_after(error, already=refund.request_maybe_applied)
+    except RETRYABLE as error:
+        maybe_applied = request_maybe_applied_after(error, already=maybe_applied_before)
         _refund_failed(refund, error=error, maybe_applied=maybe_applied, final=final_attempt, actor=actor)
         if not final_attempt:
             raise
         return
     except (WalmartError, ValueError) as error:
+        # Walmart refused it: this request was not applied (the in-flight mark no longer holds).
+        Refund.objects.filter(pk=refund.pk).update(request_maybe_applied=maybe_applied_before)
         if is_return_refund and isinstance(error, WalmartBadRequest) and _refunded_meanwhile(refund, client, actor):
             return
-        _refund_failed(refund, error=error, maybe_applied=refund.request_maybe_applied, final=True, actor=actor)
+        _refund_failed(refund, error=error, maybe_applied=maybe_applied_before, final=True, actor=actor)
         return
     _refund_sent(
         refund,
@@ -527,9 +532,10 @@ def refund_push(*, refund_id: int, final_attempt: bool = False, actor: str = Act
     back first and is marked Sent without a resend when Walmart shows it. A 4xx marks it Error with
     Walmart's message; a retryable failure (rate limit, 5xx, connection) is recorded and re-raised for the
     task to retry with backoff, and marks Error on the final attempt."""
-    if Refund.push_claim(refund_id):
+    attempt_id = Refund.push_claim(refund_id)
+    if attempt_id:
         refund = Refund.objects.select_related("return_order__store").get(pk=refund_id)
-        _refund_push(refund, final_attempt=final_attempt, actor=actor)
+        _refund_push(refund, attempt_id=attempt_id, final_attempt=final_attempt, actor=actor)
     return Refund.objects.get(pk=refund_id)
 
 
@@ -547,15 +553,8 @@ def refund_retry(*, refund: Refund, actor: str, user=None) -> bool:
     return True
 
 
-def refunds_due_enqueue(*, now: datetime | None = None) -> int:
-    """Re-enqueue pending refunds whose task was lost (due for over a minute, not claimed). Safe to re-run:
-    the push claims its row first. Returns how many."""
+def refunds_sweep(now: datetime) -> int:
+    """The refund sweep (registered in ReturnsConfig.ready): see `channel_manager.intents.pushes_sweep`."""
     from returns.tasks import refund_push_task
 
-    now = now or timezone.now()
-    due = Refund.pushes_lost(now=now).values_list("pk", flat=True)
-    count = 0
-    for pk in due[:500]:
-        refund_push_task.delay(pk)
-        count += 1
-    return count
+    return pushes_sweep(Refund, refund_push_task, now=now)

@@ -8,8 +8,9 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 from django.utils import timezone
 
+from channel_manager.work import sweep_all
 from orders.models import Order, OrderSettings, Shipment
-from orders.services import operations_due_enqueue, order_upsert_from_walmart, shipment_create, stores_poll_due
+from orders.services import order_upsert_from_walmart, shipment_create, stores_poll_due
 from tests.orders.conftest import after_commit, calls_to
 from tests.orders.factories import line_json, order_json
 from walmart_client.models import WalmartOrder
@@ -131,13 +132,13 @@ def test_lost_push_tasks_are_enqueued_again(store, walmart_api, api_base, listed
         f"{api_base}/v3/orders/PO-1/shipping",
         json={"order": order_json("PO-1", lines=[line_json(statuses=[("Shipped", 1, "T9")])])},
     )
-    # when
-    count = operations_due_enqueue()
+    # when: the one sweeper runs
+    counts = sweep_all()
     # then
-    assert count == 1
+    assert counts["orders.shipment"] == 1
     shipment.refresh_from_db()
     assert shipment.status == "sent"
-    assert operations_due_enqueue() == 0
+    assert sweep_all()["orders.shipment"] == 0
 
 
 def test_webhooks_page_subscribes_and_sends_the_test_event(

@@ -426,16 +426,16 @@ def test_a_refund_whose_task_was_lost_is_sent_by_the_every_minute_sweep(store, r
 
     from django.utils import timezone
 
-    from returns.tasks import refunds_due_task
+    from channel_manager.tasks import sweep_task
 
     # given: a refund saved, its task lost (never ran), due for two minutes
     refund = refund_create(return_order=returned, lines=[RefundLineRequest(line_of(returned).pk, 1)])[0]
     Refund.objects.filter(pk=refund.pk).update(next_attempt_at=timezone.now() - timedelta(minutes=2))
     walmart_api.add(responses.POST, f"{api_base}{REFUND_URL}", json=echo(1))
     # when
-    assert refunds_due_task() == 1
+    assert sweep_task()["returns.refund"] == 1
     # then: sent once; the next sweep finds nothing
     refund.refresh_from_db()
     assert refund.status == "sent"
-    assert refunds_due_task() == 0
+    assert sweep_task()["returns.refund"] == 0
     assert len(calls_to(walmart_api, "POST", REFUND_URL)) == 1
