@@ -130,3 +130,34 @@ def test_a_failed_push_keeps_the_order_in_error_and_moves_the_counters():
     assert diff.status_deltas == Counter({Order.Status.OPEN: -1, Order.Status.ERROR: 1})
     assert diff.changes == [(order, ["status Open -> Error"])]
     assert diff.lines_to_update == []
+
+
+def test_an_order_walmart_shows_past_created_is_recorded_acknowledged_however_it_was():
+    # given: one order new to us already acknowledged on Walmart, one stored unacknowledged that Walmart now
+    # shows shipped, one still Created, and one wholly cancelled
+    listings = {"SKU-1": listing(1, "SKU-1")}
+    stored_order, lines = stored(7, remote("PO-2", line_json("1", "SKU-1", quantity=2)), listings)
+    assert stored_order.acknowledged_at is None
+    stored_order.acknowledging_since, stored_order.acknowledge_maybe_applied = NOW, True
+    remotes = [
+        remote("PO-1", line_json("1", "SKU-1", statuses=[("Acknowledged", 1)])),
+        remote("PO-2", line_json("1", "SKU-1", quantity=2, statuses=[("Shipped", 2, "1Z")])),
+        remote("PO-3", line_json("1", "SKU-1")),
+        remote("PO-4", line_json("1", "SKU-1", statuses=[("Cancelled", 1)])),
+    ]
+    later = NOW + timedelta(minutes=5)
+    # when
+    diff = orders_diff(
+        remotes=remotes,
+        existing={"PO-2": stored_order},
+        existing_lines=lines,
+        listings=listings,
+        failed_operations={},
+        now=later,
+    )
+    # then
+    acknowledged = {new.purchase_order_id: new.fields.get("acknowledged_at") for new in diff.new}
+    assert acknowledged == {"PO-1": later, "PO-3": None, "PO-4": None}
+    assert (stored_order.acknowledged_at, stored_order.acknowledging_since) == (later, None)
+    assert stored_order.acknowledge_maybe_applied is False
+    assert diff.orders_to_update == [stored_order]
