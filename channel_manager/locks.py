@@ -18,6 +18,7 @@ import math
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from django.core.cache import cache, caches
 from django.core.cache.backends.redis import RedisCache
@@ -44,7 +45,7 @@ def lock_release(key: str, owner: str) -> bool:
     backend = caches["default"]
     if isinstance(backend, RedisCache):
         # Compared as stored: Django's Redis cache writes values through its serializer (a str is pickled).
-        client = backend._cache
+        client: Any = backend._cache  # Django's RedisCacheClient: its serializer and connection
         stored_form = client._serializer.dumps(owner)
         return bool(
             client.get_client(key, write=True).eval(_RELEASE_SCRIPT, 1, backend.make_and_validate_key(key), stored_form)

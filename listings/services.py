@@ -492,7 +492,8 @@ def match_feed_poll(*, feed: Feed) -> Feed:
     }
     changed: list[Listing] = []
     for result in client.feeds.iter_item_results(feed.walmart_feed_id):
-        listing = listings.pop(result.sku, None)
+        sku = result.sku or ""  # a result without a SKU matches no listing
+        listing = listings.pop(sku, None)
         if listing is None:
             continue
         if result.status == "SUCCESS":
@@ -500,7 +501,7 @@ def match_feed_poll(*, feed: Feed) -> Feed:
             listing.error_description = ""
             listing.walmart_item_id = (getattr(result, "item_id", None) or listing.walmart_item_id or "")[:50]
         elif result.status == "INPROGRESS":
-            listings[result.sku] = listing
+            listings[sku] = listing
             continue
         else:
             listing.status = Listing.Status.ERROR
