@@ -335,3 +335,19 @@ def worker_queues(queues: Sequence[str], *, groups: Sequence[Sequence[str]], wor
     covered = {name for group in layout for name in group}
     layout += [[name] for name in known if name not in covered]
     return layout
+
+
+def phase_at(at: float, phases: Sequence[tuple[str, float, float]]) -> str:
+    """The fault phase (name, start, end) running at `at`, or "between phases" (a gap of no fault)."""
+    return next((name for name, start, end in phases if start <= at <= end), "between phases")
+
+
+def latency_by_phase(
+    samples: Iterable[tuple[float, float]], phases: Sequence[tuple[str, float, float]]
+) -> dict[str, dict[str, float | int | None]]:
+    """(when it started, seconds taken) samples summarised per fault phase they started in, in the phases'
+    order ("between phases" last, when any started in a gap)."""
+    grouped: dict[str, list[float]] = {name: [] for name, _, _ in phases}
+    for at, seconds in samples:
+        grouped.setdefault(phase_at(at, phases), []).append(seconds)
+    return {name: latency_summary(values) for name, values in grouped.items() if values}

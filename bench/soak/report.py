@@ -28,6 +28,10 @@ def _latency(figures: dict[str, Any] | None) -> str:
     return f"p50 {figures['p50']:.1f} s, p95 {figures['p95']:.1f} s, max {figures['max']:.1f} s (n={figures['n']})"
 
 
+def _p95(figures: dict[str, Any]) -> str:
+    return f"{figures['p95']:.0f} ({figures['n']})" if figures.get("n") else "-"
+
+
 def _loads(values) -> str:
     return " ".join(f"{value:.2f}" for value in values) if values else "-"
 
@@ -75,6 +79,10 @@ def report_print(report: dict[str, Any], path: Path) -> None:
         print(f"intent -> Sent (shipments, cancellations, refunds), during faults: "
               f"{_latency(latency.get('intent_to_sent_during_faults'))}")  # fmt: skip
         print(f"intent -> Sent, whole run: {_latency(latency.get('intent_to_sent_all'))}")
+        for figure, key in (("intake", "order_intake"), ("intent -> Sent", "intent_to_sent")):
+            phases = latency.get(f"{key}_by_phase") or {}
+            print(f"{figure} p95 s (n) by the phase it started in: "
+                  + ", ".join(f"{name} {_p95(summary)}" for name, summary in phases.items()))  # fmt: skip
     if report.get("convergence"):
         seconds = report["convergence"].get("seconds")
         print(f"converged: {f'{seconds:.0f} s after the last fault' if seconds is not None else 'no'}")

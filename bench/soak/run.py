@@ -354,7 +354,8 @@ def main(argv: list[str] | None = None) -> int:  # noqa: C901, PLR0915 - the run
             "seconds": converged,
             "samples": [{"at": round(at, 1), "passed": ok} for at, ok in samples],
         }
-        report["latency"] = truth.latencies(scope, window=window)
+        phases = [(record.name, record.started, record.ended) for record in records]
+        report["latency"] = truth.latencies(scope, window=window, phases=phases)
         report["latency"]["fault_window"] = [window[0], window[1]]
         report["walmart_requests"] = evidence.summary()
         report["rows"] = truth.tallies(scope)

@@ -20,6 +20,7 @@ from bench.soak import checks, requestlog
 from bench.soak.checks import CheckResult
 
 MAX_FINDINGS = 40
+SLOWEST = 10  # the slowest samples named in a latency figure
 BULKY_CHARS = 300
 
 
@@ -567,44 +568,53 @@ def check_saved_but_error(journal) -> CheckResult:
 # --- figures -------------------------------------------------------------------------------------------
 
 
-def latencies(scope: Scope, *, window: tuple[float, float]) -> dict[str, Any]:
+def latencies(scope: Scope, *, window: tuple[float, float], phases: list[tuple[str, float, float]]) -> dict[str, Any]:
     """Order intake (placed on Walmart -> the order row in the product) and intent -> Sent (shipments,
-    cancellations, refunds), for what was placed / saved during the fault phases, and over the whole run."""
+    cancellations, refunds), for what was placed / saved during the fault phases (also per phase, with the
+    slowest rows named), and over the whole run."""
     from orders.models import Cancellation, Order, Shipment
     from returns.models import Refund
     from walmart_emulator.models import Order as WalmartOrder
 
+    def during(at: float) -> bool:
+        return window[0] <= at <= window[1]
+
     placed = dict(WalmartOrder.objects.filter(seller_id=scope.seller_id).values_list("purchase_order_id", "order_date"))
-    intake_all, intake_faults, not_in = [], [], 0
     seen = dict(Order.objects.filter(store_id=scope.store_id).values_list("purchase_order_id", "created_at"))
-    for po, date in placed.items():
-        if po not in seen:
-            not_in += 1
-            continue
-        seconds = (seen[po] - date).total_seconds()
-        intake_all.append(seconds)
-        if window[0] <= date.timestamp() <= window[1]:
-            intake_faults.append(seconds)
-    sent_all: list[float] = []
-    sent_faults: list[float] = []
-    not_sent = 0
-    for model, path in ((Shipment, "order"), (Cancellation, "order"), (Refund, "return_order")):
-        for created, sent in model.objects.filter(**{f"{path}__store_id": scope.store_id}).values_list(
-            "created_at", "sent_at"
+    intake = [
+        {"purchase_order_id": po, "at": date.timestamp(), "seconds": (seen[po] - date).total_seconds()}
+        for po, date in placed.items()
+        if po in seen
+    ]
+    intents, not_sent = [], 0
+    for kind, model, path in (("shipment", Shipment, "order"), ("cancellation", Cancellation, "order"),
+                              ("refund", Refund, "return_order")):  # fmt: skip
+        for pk, created, sent, attempts in model.objects.filter(**{f"{path}__store_id": scope.store_id}).values_list(
+            "pk", "created_at", "sent_at", "attempts"
         ):
             if sent is None:
                 not_sent += 1
                 continue
-            seconds = (sent - created).total_seconds()
-            sent_all.append(seconds)
-            if window[0] <= created.timestamp() <= window[1]:
-                sent_faults.append(seconds)
+            intents.append({"kind": kind, "id": pk, "attempts": attempts, "at": created.timestamp(),
+                            "seconds": (sent - created).total_seconds()})  # fmt: skip
+
+    def slowest(samples: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        top = sorted(samples, key=lambda sample: sample["seconds"], reverse=True)[:SLOWEST]
+        return [{**sample, "at": _iso(sample["at"]), "seconds": round(sample["seconds"], 1),
+                 "phase": checks.phase_at(sample["at"], phases)} for sample in top]  # fmt: skip
+
+    intake_faults = [sample for sample in intake if during(sample["at"])]
+    intents_faults = [sample for sample in intents if during(sample["at"])]
     return {
-        "order_intake_during_faults": checks.latency_summary(intake_faults),
-        "order_intake_all": checks.latency_summary(intake_all),
-        "orders_not_in_product": not_in,
-        "intent_to_sent_during_faults": checks.latency_summary(sent_faults),
-        "intent_to_sent_all": checks.latency_summary(sent_all),
+        "order_intake_during_faults": checks.latency_summary([sample["seconds"] for sample in intake_faults]),
+        "order_intake_all": checks.latency_summary([sample["seconds"] for sample in intake]),
+        "order_intake_by_phase": checks.latency_by_phase(((s["at"], s["seconds"]) for s in intake_faults), phases),
+        "order_intake_slowest": slowest(intake_faults),
+        "orders_not_in_product": len(placed) - len(intake),
+        "intent_to_sent_during_faults": checks.latency_summary([sample["seconds"] for sample in intents_faults]),
+        "intent_to_sent_all": checks.latency_summary([sample["seconds"] for sample in intents]),
+        "intent_to_sent_by_phase": checks.latency_by_phase(((s["at"], s["seconds"]) for s in intents_faults), phases),
+        "intent_to_sent_slowest": slowest(intents_faults),
         "intents_not_sent": not_sent,
     }
 

@@ -131,6 +131,20 @@ def test_converged_after_first_sample_of_the_final_passing_run():
     assert checks.converged_after([(80.0, True)], since=90.0) == 0.0
 
 
+def test_latency_by_phase_and_phase_at():
+    phases = [("walmart_5xx", 100.0, 115.0), ("redis_restart", 117.0, 132.0)]
+    assert checks.phase_at(100.0, phases) == "walmart_5xx"
+    assert checks.phase_at(116.0, phases) == "between phases"
+    assert checks.phase_at(132.0, phases) == "redis_restart"
+    samples = [(101.0, 2.0), (110.0, 4.0), (116.0, 9.0), (120.0, 300.0)]
+    assert checks.latency_by_phase(samples, phases) == {
+        "walmart_5xx": {"n": 2, "p50": 2.0, "p95": 4.0, "max": 4.0},
+        "redis_restart": {"n": 1, "p50": 300.0, "p95": 300.0, "max": 300.0},
+        "between phases": {"n": 1, "p50": 9.0, "p95": 9.0, "max": 9.0},
+    }
+    assert checks.latency_by_phase([], phases) == {}
+
+
 def test_celery_queue_names_from_queues_and_routes():
     Queue = namedtuple("Queue", "name")
     names = checks.celery_queue_names(
