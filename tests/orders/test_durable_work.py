@@ -96,3 +96,27 @@ def test_a_rate_limited_push_is_rescheduled_for_the_replenish_time_instead_of_wa
     shipment.refresh_from_db()
     assert (shipment.status, shipment.request_maybe_applied, shipment.attempts) == (Shipment.Status.PENDING, False, 1)
     assert 40 <= (shipment.next_attempt_at - timezone.now()).total_seconds() <= 42
+
+
+def test_an_acknowledgement_with_walmarts_budget_spent_is_rescheduled_without_calling_walmart(
+    store, walmart_api, api_base, listed_product
+):
+    # given: a new order, and Walmart's last answer said the acknowledge budget refills in 50 s
+    from channel_manager.walmart import DjangoRateLimitStore, store_cache_key
+    from orders.tasks import order_acknowledge_task
+    from walmart_client.ratelimit import RateLimitInfo
+
+    remote = WalmartOrder.from_api(order_json("PO-7", lines=[line_json(quantity=1)]))
+    stored, _ = order_upsert_from_walmart(store=store, remote=remote, actor="schedule")
+    now = timezone.now()
+    DjangoRateLimitStore(store_cache_key(store), store.client_id).set(
+        RateLimitInfo("orders.acknowledge", 0, now + timedelta(seconds=50), now)
+    )
+    # when: its acknowledgement task runs
+    with pytest.raises(Retry) as retried:
+        order_acknowledge_task.apply(args=[stored.pk], throw=True)
+    # then: rescheduled for the refill, nothing sent, the order free for that retry (not in flight)
+    assert 45 <= retried.value.when <= 50
+    assert calls_to(walmart_api, "POST", "/v3/orders/PO-7/acknowledge") == []
+    stored.refresh_from_db()
+    assert (stored.acknowledged_at, stored.acknowledging_since, stored.acknowledge_maybe_applied) == (None, None, False)
