@@ -1,26 +1,39 @@
-"""What the store tabs' list pages (Orders, Returns) share: the operator's time zone, the query string of
-a list (status card, search, sort), sorting by a column key with the id as tie-breaker, and offset pages.
+"""The one list-page system of the dashboard (the catalog, and a store's Listings, Orders and Returns tabs).
 
-Each app keeps what differs in substance: its columns and sort keys, how it searches, how it counts the
-status cards (Orders: counters kept with F(); Returns: one GROUP BY) and how it reads a page's rows
-(Orders: a deferred join for a million rows; Returns: a plain slice). The templates share
-`channel_manager/_status_cards.html`, `_sortable_header.html` and `_pagination.html`; the cookie is set by
-`channel_manager/_operator_timezone.html`.
+What every list shares: the query string (status card, search, sort, page size, page), one set of page
+sizes, sorting by a whitelisted column key with the id as tie-breaker, the operator's time zone, counts
+that stay cheap at a million rows, and pages read in two steps. The templates share
+`channel_manager/_status_cards.html`, `_sortable_header.html` and `_pagination.html`.
+
+Cost at scale, whatever the number of rows:
+- Counts (status cards, search results) are exact up to EXACT_COUNT_LIMIT, counted with a bounded
+  subquery (`COUNT(*)` over at most LIMIT + 1 index entries); above it they are PostgreSQL's planner
+  estimate, shown as "about N". All cards are counted in one query, their estimates read in one EXPLAIN.
+  Other databases count exactly (they hold small data sets).
+- A page reads the ids of its rows first (an index scan of the sort index that does not join the rows
+  it skips), one more id than the page holds to know whether a next page exists, then only those rows.
+- Pages go at most MAX_OFFSET rows deep: past that the page says to narrow the search or reverse the
+  sort (an offset walks every row it skips).
 """
 
 from __future__ import annotations
 
+import json
 import zoneinfo
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import wraps
 from typing import TYPE_CHECKING
 
 from django.conf import settings
+from django.core.exceptions import EmptyResultSet
+from django.db import connections
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.http import urlencode
 
+from channel_manager.numbers import query_int
 from channel_manager.timezones import timezone_resolve
 
 if TYPE_CHECKING:
@@ -28,8 +41,12 @@ if TYPE_CHECKING:
 
 TIMEZONE_COOKIE = "tz"
 PAGE_SIZES = (25, 50, 100, 200)
-DEFAULT_PAGE_SIZE = 50
+DEFAULT_PAGE_SIZE = 25
 SEARCH_MAX_LENGTH = 100
+# A contains-search (a customer's name) needs this many characters: a trigram index serves nothing shorter.
+NAME_SEARCH_MIN_LENGTH = 3
+EXACT_COUNT_LIMIT = 10_000
+MAX_OFFSET = 10_000
 
 
 def operator_timezone(request: HttpRequest) -> zoneinfo.ZoneInfo:
@@ -60,6 +77,29 @@ def search_from_request(request: HttpRequest) -> str:
     return request.GET.get("q", "").strip()[:SEARCH_MAX_LENGTH]
 
 
+SEARCH_IDENTIFIER_LIMIT = 1000
+
+
+def ids_matching(id_querysets: Iterable[QuerySet]) -> list[int]:
+    """The ids that any of `id_querysets` (flat values_list querysets, each an indexed exact lookup) yields,
+    at most SEARCH_IDENTIFIER_LIMIT from each: one query per lookup instead of an OR that scans the table."""
+    ids: set[int] = set()
+    for queryset in id_querysets:
+        ids.update(queryset[:SEARCH_IDENTIFIER_LIMIT])
+    return sorted(ids)
+
+
+def identifier_or_name_filtered(queryset: QuerySet, *, matched_ids: list[int], search: str) -> QuerySet:
+    """The rows an identifier search matched exactly (`matched_ids`) when there are any; else those whose
+    customer name contains `search` (from NAME_SEARCH_MIN_LENGTH characters, which a trigram index serves
+    on PostgreSQL); else none."""
+    if matched_ids:
+        return queryset.filter(pk__in=matched_ids)
+    if len(search) >= NAME_SEARCH_MIN_LENGTH:
+        return queryset.filter(customer_name__icontains=search)
+    return queryset.none()
+
+
 def sort_normalised(sort: str | None, *, sorts: Mapping[str, str], default: str) -> str:
     """`sort` when its key (without the "-" of descending) is one of `sorts`, else `default`."""
     key = (sort or "").lstrip("-")
@@ -69,52 +109,266 @@ def sort_normalised(sort: str | None, *, sorts: Mapping[str, str], default: str)
 def sorted_by(queryset: QuerySet, *, sort: str, sorts: Mapping[str, str]) -> QuerySet:
     """`queryset` ordered by the field of a normalised sort key ("-" for descending), the id breaking ties
     in the same direction (so every page is stable)."""
-    field = sorts[sort.lstrip("-")]
+    field_name = sorts[sort.lstrip("-")]
     descending = sort.startswith("-")
-    return queryset.order_by(f"-{field}" if descending else field, "-id" if descending else "id")
+    order = [f"-{field_name}" if descending else field_name]
+    if field_name not in ("id", "pk"):
+        order.append("-id" if descending else "id")
+    return queryset.order_by(*order)
 
 
-def status_cards(
-    choices: Iterable[tuple[str, StrOrPromise]], counts: Mapping[str, int]
-) -> list[tuple[str, StrOrPromise, int]]:
-    """(value, label, count) for each status card, in the order of `choices`."""
-    return [(value, label, counts[value]) for value, label in choices]
+@dataclass(frozen=True)
+class ListQuery:
+    """What a list request asks for: a status card (None: All), a search, a sort key, a page size and a
+    page number, each normalised (an unknown value becomes the default)."""
+
+    status: str | None = None
+    search: str = ""
+    sort: str = ""
+    page_size: int = DEFAULT_PAGE_SIZE
+    number: int = 1
+
+    def query_string(self, **changes) -> str:
+        """The list's query string (empty values left out) with `changes` applied; no page number unless
+        one is given."""
+        values = {"status": self.status, "q": self.search, "sort": self.sort, "per_page": self.page_size, **changes}
+        return urlencode({key: value for key, value in values.items() if value not in (None, "")})
 
 
-def page_window(*, number: int, page_size: int, total: int) -> tuple[int, int, int]:
-    """(page number, page size, offset) of a page: an unknown size becomes DEFAULT_PAGE_SIZE, the number is
-    clamped to 1..page count (a page past the end shows the last one)."""
-    page_size = page_size if page_size in PAGE_SIZES else DEFAULT_PAGE_SIZE
-    page_count = max(1, -(-total // page_size))
-    number = min(max(1, number), page_count)
-    return number, page_size, (number - 1) * page_size
+def list_query_from_request(
+    request: HttpRequest,
+    *,
+    statuses: Iterable[str] = (),
+    sorts: Mapping[str, str] | None = None,
+    default_sort: str = "",
+) -> ListQuery:
+    """The ListQuery of `request`: `?status=`, `?q=`, `?sort=`, `?per_page=` and `?page=`."""
+    page_size = query_int(request.GET.get("per_page"), default=DEFAULT_PAGE_SIZE)
+    return ListQuery(
+        status=status_from_request(request, statuses),
+        search=search_from_request(request),
+        sort=sort_normalised(request.GET.get("sort"), sorts=sorts or {}, default=default_sort),
+        page_size=page_size if page_size in PAGE_SIZES else DEFAULT_PAGE_SIZE,
+        number=max(1, query_int(request.GET.get("page"), default=1)),
+    )
+
+
+class Count(int):
+    """A row count that knows whether it is exact or PostgreSQL's estimate ("about N" on the page)."""
+
+    exact: bool
+
+    def __new__(cls, value: int, *, exact: bool = True) -> Count:
+        count = super().__new__(cls, value)
+        count.exact = exact
+        return count
+
+    def __add__(self, other: object) -> Count:
+        if not isinstance(other, int):
+            return NotImplemented
+        return Count(int(self) + int(other), exact=self.exact and getattr(other, "exact", True))
+
+    __radd__ = __add__
+
+    @property
+    def display(self) -> str:
+        return f"{int(self):,}" if self.exact else f"about {int(self):,}"
+
+    def __repr__(self) -> str:
+        return f"Count({int(self)}, exact={self.exact})"
+
+
+def counts_sum(counts: Iterable[int]) -> Count:
+    """The sum, exact when every count is."""
+    return sum(counts, Count(0))
+
+
+def counts_bounded(querysets: Mapping[str, QuerySet], *, limit: int | None = None) -> dict[str, Count]:
+    """How many rows each queryset holds: exact up to `limit` (one query for all of them, each a COUNT over
+    at most limit + 1 rows), PostgreSQL's estimate above it (one EXPLAIN for all that passed the limit).
+    The querysets must share a database. `limit` defaults to EXACT_COUNT_LIMIT."""
+    if not querysets:
+        return {}
+    limit = EXACT_COUNT_LIMIT if limit is None else limit
+    exact = dict.fromkeys(querysets, 0)
+    names, parts, params = [], [], []
+    for name, queryset in querysets.items():
+        try:
+            sql, part_params = queryset.order_by().values("pk")[: limit + 1].query.sql_with_params()
+        except EmptyResultSet:  # .none(), or a filter no row can pass: 0 without asking
+            continue
+        names.append(name)
+        # Django compiled `sql` from the queryset; the values travel apart as parameters.
+        parts.append(f"(SELECT COUNT(*) FROM ({sql}) AS bounded_{len(parts)})")  # noqa: S608
+        params.extend(part_params)
+    if names:
+        with connections[querysets[names[0]].db].cursor() as cursor:
+            cursor.execute("SELECT " + ", ".join(parts), params)
+            exact.update(zip(names, cursor.fetchone(), strict=True))
+    over = [name for name in names if exact[name] > limit]
+    estimates = counts_estimated([querysets[name] for name in over]) if over else []
+    counts = {name: Count(exact[name]) for name in querysets}
+    for name, estimate in zip(over, estimates, strict=True):
+        counts[name] = Count(max(estimate, limit + 1), exact=False)
+    return counts
+
+
+def count_bounded(queryset: QuerySet, *, limit: int | None = None) -> Count:
+    """The number of rows of `queryset`: exact up to `limit`, PostgreSQL's estimate above (see
+    counts_bounded)."""
+    return counts_bounded({"rows": queryset}, limit=limit)["rows"]
+
+
+def counts_estimated(querysets: list[QuerySet]) -> list[int]:
+    """PostgreSQL's planner estimate of each queryset's row count, read from one EXPLAIN of their UNION ALL
+    (milliseconds, whatever the table size). Other databases have no cheap estimate: they count exactly."""
+    connection = connections[querysets[0].db]
+    if connection.vendor != "postgresql":
+        return [queryset.count() for queryset in querysets]
+    parts, params = [], []
+    for queryset in querysets:
+        sql, part_params = queryset.order_by().values("pk").query.sql_with_params()
+        parts.append(f"({sql})")
+        params.extend(part_params)
+    if len(parts) == 1:
+        parts.append("(SELECT NULL WHERE false)")  # an Append node either way: one way to read the plan
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN (FORMAT JSON) " + " UNION ALL ".join(parts), params)
+        plan = cursor.fetchone()[0]
+    if isinstance(plan, str):
+        plan = json.loads(plan)
+    children = plan[0]["Plan"]["Plans"]
+    return [int(child["Plan Rows"]) for child in children[: len(querysets)]]
 
 
 @dataclass(frozen=True)
 class ListPage:
-    """One page of a list: its rows, its number (from 1), its size and the total across pages."""
+    """One page of a list: its rows, the query that asked for it, the total across pages (a Count: exact or
+    estimated) and whether a next page exists (read, not computed from the total)."""
 
     rows: list
-    number: int
-    page_size: int
-    total: int
+    query: ListQuery
+    total: Count
+    has_next: bool
+    depth_limited: bool = False
+    number: int = field(init=False)
+    page_size: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "number", self.query.number)
+        object.__setattr__(self, "page_size", self.query.page_size)
+
+    def __iter__(self):
+        return iter(self.rows)
+
+    def __len__(self) -> int:
+        return len(self.rows)
 
     @property
-    def page_count(self) -> int:
-        return max(1, -(-self.total // self.page_size))
+    def page_count(self) -> Count:
+        return Count(max(1, -(-int(self.total) // self.page_size)), exact=self.total.exact)
 
     @property
     def has_previous(self) -> bool:
         return self.number > 1
 
     @property
-    def has_next(self) -> bool:
-        return self.number < self.page_count
-
-    @property
     def start_index(self) -> int:
-        return (self.number - 1) * self.page_size + 1 if self.total else 0
+        return (self.number - 1) * self.page_size + 1 if self.rows else 0
 
     @property
     def end_index(self) -> int:
-        return min(self.number * self.page_size, self.total)
+        return (self.number - 1) * self.page_size + len(self.rows)
+
+    @property
+    def previous_query(self) -> str:
+        return self.query.query_string(page=self.number - 1)
+
+    @property
+    def next_query(self) -> str:
+        return self.query.query_string(page=self.number + 1)
+
+    @property
+    def page_sizes(self) -> list[tuple[int, str]]:
+        """(size, query string) for each page size: back to page 1."""
+        return [(size, self.query.query_string(per_page=size)) for size in PAGE_SIZES]
+
+
+def page_read(queryset: QuerySet, *, query: ListQuery, total: Count) -> ListPage:
+    """The page `query` asks for, of an ordered queryset: the ids of the page (one more, to know whether a
+    next page exists), then only those rows. Two queries, whatever the page size or depth.
+
+    A number past the last page shows the last page when the total is exact; at most MAX_OFFSET rows are
+    skipped (a deeper number shows the deepest page allowed, `depth_limited`)."""
+    size = query.page_size
+    number = query.number
+    if total.exact:
+        number = min(number, max(1, -(-int(total) // size)))
+    deepest = max(MAX_OFFSET // size, 0) + 1
+    depth_limited = number >= deepest
+    number = min(number, deepest)
+    offset = (number - 1) * size
+    ids = list(queryset.values_list("pk", flat=True)[offset : offset + size + 1])
+    more = len(ids) > size
+    ids = ids[:size]
+    by_id = {row.pk: row for row in queryset.order_by().filter(pk__in=ids)} if ids else {}
+    rows = [by_id[pk] for pk in ids if pk in by_id]
+    return ListPage(
+        rows=rows,
+        query=ListQuery(query.status, query.search, query.sort, size, number),
+        total=total,
+        has_next=more and not depth_limited,
+        depth_limited=more and depth_limited,
+    )
+
+
+@dataclass(frozen=True)
+class StatusCard:
+    value: str | None  # None: All
+    label: str
+    count: Count
+    query: str
+    active: bool
+
+
+def list_page_read(queryset: QuerySet, *, query: ListQuery, counts: Mapping[str, int]) -> ListPage:
+    """The page of a list with status cards: its total is the chosen card's count (All: their sum) when no
+    search is active, else a bounded count of the search."""
+    if query.search:
+        total = count_bounded(queryset)
+    else:
+        total = counts[query.status] if query.status else counts_sum(counts.values())
+        total = total if isinstance(total, Count) else Count(total)
+    return page_read(queryset, query=query, total=total)
+
+
+def status_cards(
+    choices: Iterable[tuple[str, str]], counts: Mapping[str, int], *, query: ListQuery
+) -> list[StatusCard]:
+    """The All card, then one card per status in the order of `choices`; each links to its filter (search
+    and sort kept, back to page 1)."""
+    counts = {value: count if isinstance(count, Count) else Count(count) for value, count in counts.items()}
+    cards = [StatusCard(None, "All", counts_sum(counts.values()), query.query_string(status=None), not query.status)]
+    for value, label in choices:
+        cards.append(StatusCard(value, label, counts[value], query.query_string(status=value), query.status == value))
+    return cards
+
+
+@dataclass(frozen=True)
+class ColumnHeader:
+    label: str
+    query: str | None  # None: not sortable
+    arrow: str
+
+
+def column_headers(columns: Iterable[tuple[str | None, str]], *, query: ListQuery) -> list[ColumnHeader]:
+    """The table's headers: a sortable column (key not None) links to its sort, ascending first, then
+    descending when it is the current one; the current sort shows ▲ or ▼."""
+    headers = []
+    for key, label in columns:
+        if key is None:
+            headers.append(ColumnHeader(label, None, ""))
+            continue
+        arrow = " ▲" if query.sort == key else (" ▼" if query.sort == f"-{key}" else "")
+        headers.append(ColumnHeader(label, query.query_string(sort=f"-{key}" if query.sort == key else key), arrow))
+    return headers

@@ -3,9 +3,19 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
 
+from channel_manager.listing_pages import (
+    Count,
+    ListPage,
+    ListQuery,
+    count_bounded,
+    counts_bounded,
+    list_page_read,
+    page_read,
+    sorted_by,
+)
 from channel_manager.models import Store
 from listings.models import ImportJob, ImportRowError, Listing, Product, StoreAttributeMapping
 
@@ -45,7 +55,7 @@ def product_list(*, search: str = "") -> QuerySet[Product]:
 
 def listing_list(*, store: Store, status: str = "", search: str = "", sort: str = "") -> QuerySet[Listing]:
     """A store's listings with their product (one query), filtered by status and search, sorted by one of
-    `LISTING_SORTS` (prefix "-" for descending; ties broken by id)."""
+    `LISTING_SORTS` (prefix "-" for descending; ties broken by id; an unknown key sorts by "added")."""
     listings = Listing.objects.filter(store=store).select_related("product")
     if status in Listing.Status.values:
         listings = listings.filter(status=status)
@@ -55,24 +65,31 @@ def listing_list(*, store: Store, status: str = "", search: str = "", sort: str 
         # instead of testing each joined row (half the time on PostgreSQL with 100,000 listings).
         matching_products = Product.objects.filter(Q(sku__istartswith=search) | Q(name__icontains=search))
         listings = listings.filter(Q(product_id__in=matching_products.values("pk")) | Q(walmart_item_id=search))
-    descending = sort.startswith("-")
-    key = sort.lstrip("-")
-    if key not in LISTING_SORTS:
-        key, descending = DEFAULT_LISTING_SORT, False
-    prefix = "-" if descending else ""
-    order = [f"{prefix}{LISTING_SORTS[key]}"]
-    if key != "added":
-        order.append(f"{prefix}id")
-    return listings.order_by(*order)
+    sort = sort if sort.lstrip("-") in LISTING_SORTS else DEFAULT_LISTING_SORT
+    return sorted_by(listings, sort=sort, sorts=LISTING_SORTS)
 
 
-def listing_status_counts(*, store: Store) -> dict[str, int]:
-    """How many listings the store has in each status (every status present, zero when none): one query."""
-    counts = dict.fromkeys(Listing.Status.values, 0)
-    rows = Listing.objects.filter(store=store).order_by().values("status").annotate(total=Count("id"))
-    for row in rows:
-        counts[row["status"]] = row["total"]
-    return counts
+def listing_status_counts(*, store: Store) -> dict[str, Count]:
+    """How many listings the store has in each status (every status present): exact up to a bound,
+    estimated above (channel_manager.listing_pages.counts_bounded: one query whatever the number)."""
+    listings = Listing.objects.filter(store=store)
+    return counts_bounded({status: listings.filter(status=status) for status in Listing.Status.values})
+
+
+def listing_page(*, store: Store, query: ListQuery, counts: dict[str, int]) -> ListPage:
+    """The Listings tab's page for `query`: the total from the status `counts` when no search is active,
+    else a bounded count; the same few queries whatever the page size or the number of listings."""
+    return list_page_read(
+        listing_list(store=store, status=query.status or "", search=query.search, sort=query.sort),
+        query=query,
+        counts=counts,
+    )
+
+
+def product_page(*, query: ListQuery) -> ListPage:
+    """The catalog's page for `query` (a bounded count for its total)."""
+    products = product_list(search=query.search)
+    return page_read(products, query=query, total=count_bounded(products))
 
 
 def attribute_mapping_get(*, store: Store) -> StoreAttributeMapping | None:

@@ -11,13 +11,10 @@ from typing import cast
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
-from django.core.paginator import Paginator
-from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.functional import cached_property
 from django.utils.html import format_html
 from django.utils.http import urlencode
 from django.utils.safestring import SafeString
@@ -25,6 +22,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from channel_manager.csv_files import csv_response
+from channel_manager.listing_pages import column_headers, list_query_from_request, status_cards
 from channel_manager.numbers import query_int
 from channel_manager.selectors import Role, store_get, store_list
 from channel_manager.uploads import upload_refused
@@ -33,14 +31,17 @@ from listings.catalog_io import CSV_COLUMNS, TEMPLATE_EXAMPLE_ROWS, CatalogFileI
 from listings.forms import AddToStoreForm, AttributeMappingForm, ImportUploadForm, ListingActionForm, ProductForm
 from listings.models import ImportJob, Listing, Product
 from listings.selectors import (
+    DEFAULT_LISTING_SORT,
     LISTING_SORTS,
     attribute_mapping_get,
     import_job_get,
     import_job_list,
     import_row_errors,
     listing_list,
+    listing_page,
     listing_status_counts,
     product_list,
+    product_page,
 )
 from listings.services import (
     MatchNotConfigured,
@@ -56,34 +57,7 @@ from listings.services import (
     product_update,
 )
 
-PAGE_SIZES = (25, 100, 500)
 IMPORT_ERRORS_SHOWN = 500
-
-
-class _Paginator(Paginator):
-    """A Paginator that can be told the total instead of counting it again, and that reads a page in two
-    steps: the ids of the page (the offset walks an index, without joining the rows it skips), then those
-    rows with their product. Two queries whatever the page size or depth."""
-
-    def __init__(self, object_list, per_page, *, known_count: int | None = None) -> None:
-        super().__init__(object_list, per_page)
-        self._known_count = known_count
-
-    @cached_property
-    def count(self) -> int:
-        return super().count if self._known_count is None else self._known_count
-
-    def page(self, number):
-        page = super().page(number)
-        ids = list(cast(QuerySet, page.object_list).values_list("pk", flat=True))
-        rows = {row.pk: row for row in cast(QuerySet, self.object_list).order_by().filter(pk__in=ids)}
-        page.object_list = [rows[pk] for pk in ids if pk in rows]
-        return page
-
-
-def _page_size(request: HttpRequest) -> int:
-    size = query_int(request.GET.get("per_page"), default=PAGE_SIZES[0])
-    return size if size in PAGE_SIZES else PAGE_SIZES[0]
 
 
 # --- catalog -------------------------------------------------------------------------------------
@@ -92,21 +66,13 @@ def _page_size(request: HttpRequest) -> int:
 @require_GET
 @permission_required(catalog.VIEW, raise_exception=True)
 def product_list_view(request: HttpRequest) -> HttpResponse:
-    search = request.GET.get("q", "")
-    page = Paginator(product_list(search=search), _page_size(request)).get_page(request.GET.get("page"))
+    query = list_query_from_request(request)
+    page = product_page(query=query)
     stores = list(store_list(user=request.user, role=Role.OPERATOR))  # where products may be added
     return render(
         request,
         "listings/product_list.html",
-        {
-            "page_obj": page,
-            "q": search,
-            "per_page": page.paginator.per_page,
-            "page_sizes": PAGE_SIZES,
-            "stores": stores,
-            "selected_store": request.GET.get("store", ""),
-            "query_without_page": urlencode({"q": search}),
-        },
+        {"page": page, "query": query, "stores": stores, "selected_store": request.GET.get("store", "")},
     )
 
 
@@ -287,35 +253,24 @@ def attribute_mapping_view(request: HttpRequest, store_id: int) -> HttpResponse:
 @require_GET
 def listing_list_view(request: HttpRequest, store_id: int) -> HttpResponse:
     store = store_get(user=request.user, store_id=store_id)
-    status = request.GET.get("status", "")
-    search = request.GET.get("q", "")
-    sort = request.GET.get("sort", "")
-    listings = listing_list(store=store, status=status, search=search, sort=sort)
+    query = list_query_from_request(
+        request, statuses=Listing.Status.values, sorts=LISTING_SORTS, default_sort=DEFAULT_LISTING_SORT
+    )
     counts = listing_status_counts(store=store)
-    # Without a search the status counts already give the total: no second COUNT over the store's listings.
-    known_total = None if search.strip() else (counts[status] if status in counts else sum(counts.values()))
-    page = _Paginator(listings, _page_size(request), known_count=known_total).get_page(request.GET.get("page"))
-    cards = [(value, label, counts[value]) for value, label in Listing.Status.choices]
+    page = listing_page(store=store, query=query, counts=counts)
     status_labels = dict(Listing.Status.choices)
-    current_sort = sort if sort.lstrip("-") in LISTING_SORTS else ""
-    base_query = {"status": status, "q": search, "per_page": page.paginator.per_page}
     return render(
         request,
         "listings/listing_list.html",
         {
             "store": store,
             "active_tab": "listings",
-            "page_obj": page,
-            "rows": [_listing_row(listing, status_labels) for listing in page.object_list],
-            "cards": cards,
-            "total": sum(counts.values()),
-            "status": status if status in Listing.Status.values else "",
-            "q": search,
-            "sort": current_sort,
-            "per_page": page.paginator.per_page,
-            "page_sizes": PAGE_SIZES,
-            "sort_links": _sort_links(base_query, current_sort),
-            "query_without_page": urlencode({"status": status, "q": search, "sort": current_sort}),
+            "page": page,
+            "query": query,
+            "rows": [_listing_row(listing, status_labels) for listing in page.rows],
+            "status_cards": status_cards(Listing.Status.choices, counts, query=query),
+            "column_headers": column_headers(LISTING_COLUMNS, query=query),
+            "select_column": True,
             "has_mapping": attribute_mapping_get(store=store) is not None,
         },
     )
@@ -367,7 +322,7 @@ def _listing_row(listing: Listing, status_labels: dict) -> dict:
     }
 
 
-SORT_COLUMNS = [
+LISTING_COLUMNS = [
     ("name", "Product name"),
     ("sku", "SKU"),
     ("quantity", "Quantity"),
@@ -377,15 +332,6 @@ SORT_COLUMNS = [
     ("item", "Walmart item id"),
     ("synced", "Last sync"),
 ]
-
-
-def _sort_links(base_query: dict, current: str) -> list[tuple[str, str, str]]:
-    links = []
-    for key, label in SORT_COLUMNS:
-        next_sort = f"-{key}" if current == key else key
-        arrow = " ▲" if current == key else (" ▼" if current == f"-{key}" else "")
-        links.append((label + arrow, urlencode({**base_query, "sort": next_sort}), key))
-    return links
 
 
 @require_POST

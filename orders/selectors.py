@@ -3,7 +3,14 @@
 from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
 
-from channel_manager.listing_pages import ListPage, page_window, sort_normalised, sorted_by
+from channel_manager.listing_pages import (
+    ListPage,
+    ListQuery,
+    identifier_or_name_filtered,
+    ids_matching,
+    list_page_read,
+    sorted_by,
+)
 from channel_manager.models import Store
 from orders.models import Cancellation, Order, OrderLine, OrderStatusCount, Shipment
 
@@ -39,35 +46,23 @@ LIST_COLUMNS = (
 )
 
 
-SEARCH_IDENTIFIER_LIMIT = 1000
-
-
 def order_ids_matching_identifier(*, store: Store, term: str) -> list[int]:
-    """Orders whose Walmart order #, customer order #, commerce order # or a line's SKU is exactly `term`:
-    four indexed lookups (an OR across them, or with a name search, would scan every order)."""
-    ids: list[int] = []
-    for queryset in (
-        Order.objects.filter(store=store, purchase_order_id=term),
-        Order.objects.filter(store=store, customer_order_id=term),
-        Order.objects.filter(store=store, commerce_order_number__in={term, term.upper()}),
-    ):
-        ids.extend(queryset.values_list("pk", flat=True)[:SEARCH_IDENTIFIER_LIMIT])
-    ids.extend(
-        OrderLine.objects.filter(sku=term, order__store=store)
-        .values_list("order_id", flat=True)
-        .distinct()[:SEARCH_IDENTIFIER_LIMIT]
+    """Orders whose Walmart order #, customer order #, commerce order # or a line's SKU is exactly `term`."""
+    orders = Order.objects.filter(store=store)
+    return ids_matching(
+        [
+            orders.filter(purchase_order_id=term).values_list("pk", flat=True),
+            orders.filter(customer_order_id=term).values_list("pk", flat=True),
+            orders.filter(commerce_order_number__in={term, term.upper()}).values_list("pk", flat=True),
+            OrderLine.objects.filter(sku=term, order__store=store).values_list("order_id", flat=True).distinct(),
+        ]
     )
-    return sorted(set(ids))
-
-
-def order_sort_normalised(sort: str | None) -> str:
-    return sort_normalised(sort, sorts=ORDER_SORTS, default=DEFAULT_SORT)
 
 
 def order_list(*, store: Store, status: str | None = None, search: str = "", sort: str = DEFAULT_SORT) -> QuerySet:
     """Orders of one store for the Orders tab: only the list's columns, filtered by a status card and a
     search (exactly a Walmart / commerce / customer order number or a line's SKU; failing that, part of
-    the customer's name: a trigram index on PostgreSQL), sorted
+    the customer's name, from NAME_SEARCH_MIN_LENGTH characters: a trigram index on PostgreSQL), sorted
     by a column key of ORDER_SORTS (prefix "-" for descending) with the id as tie-breaker."""
     orders = Order.objects.filter(store=store).only(*LIST_COLUMNS)
     if status in Order.Status.values:
@@ -75,14 +70,11 @@ def order_list(*, store: Store, status: str | None = None, search: str = "", sor
     search = (search or "").strip()
     if search:
         matched_ids = order_ids_matching_identifier(store=store, term=search)
-        if matched_ids:
-            orders = orders.filter(pk__in=matched_ids)
-        else:
-            orders = orders.filter(customer_name__icontains=search)
+        orders = identifier_or_name_filtered(orders, matched_ids=matched_ids, search=search)
     returns_model = _returns_model()
     if returns_model is not None:
         orders = orders.annotate(has_return=Exists(returns_model.objects.filter(order=OuterRef("pk"))))
-    return sorted_by(orders, sort=order_sort_normalised(sort), sorts=ORDER_SORTS)
+    return sorted_by(orders, sort=sort if sort.lstrip("-") in ORDER_SORTS else DEFAULT_SORT, sorts=ORDER_SORTS)
 
 
 def _returns_model():
@@ -102,21 +94,13 @@ def order_status_counts(*, store: Store) -> dict[str, int]:
     return counts
 
 
-class OrderPage(ListPage):
-    @property
-    def orders(self) -> list[Order]:
-        return self.rows
-
-
-def order_page(*, orders: QuerySet, number: int, page_size: int, total: int) -> OrderPage:
-    """One page by offset. `total` is passed in (the status counts already hold it when no search is
-    active), so a page costs two queries whatever its size."""
-    number, page_size, offset = page_window(number=number, page_size=page_size, total=total)
-    # Deferred join: the ids of the page come from an index-only scan of the sort index (cheap to skip
-    # even deep into a million orders), then only those rows are read.
-    ids = list(orders.values_list("pk", flat=True)[offset : offset + page_size])
-    rows = {order.pk: order for order in orders.order_by().filter(pk__in=ids)} if ids else {}
-    return OrderPage(rows=[rows[pk] for pk in ids if pk in rows], number=number, page_size=page_size, total=total)
+def order_page(*, store: Store, query: ListQuery, counts: dict[str, int]) -> ListPage:
+    """The Orders tab's page for `query`. The total comes from the status `counts` (the counters) when no
+    search is active, else a bounded count: a page costs the same few queries whatever its size or the
+    number of orders."""
+    return list_page_read(
+        order_list(store=store, status=query.status, search=query.search, sort=query.sort), query=query, counts=counts
+    )
 
 
 def order_get(*, store: Store, order_id: int) -> Order:

@@ -17,13 +17,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from channel_manager.listing_pages import (
-    PAGE_SIZES,
-    in_operator_timezone,
-    search_from_request,
-    status_cards,
-    status_from_request,
-)
+from channel_manager.listing_pages import column_headers, in_operator_timezone, list_query_from_request, status_cards
 from channel_manager.numbers import query_int
 from channel_manager.selectors import Role, store_get
 from channel_manager.walmart import error_text
@@ -33,6 +27,19 @@ from orders.models import Cancellation, Order, OrderEvent, OrderSettings, Shipme
 
 logger = logging.getLogger(__name__)
 STATUS_CARDS = [(value, label) for value, label in Order.Status.choices]
+ORDER_COLUMNS = [
+    ("walmart_order", "Walmart Order #"),
+    ("commerce_order", "Commerce Order #"),
+    (None, "Items"),
+    ("value", "Order Value"),
+    ("ordered", "Ordered"),
+    ("ship_by", "Ship By"),
+    ("deliver_by", "Deliver By"),
+    ("method", "Ship Method"),
+    ("updated", "Last Update"),
+    ("status", "Status"),
+    (None, "Status Details"),
+]
 
 
 def _store_tabs_template() -> str | None:
@@ -58,34 +65,14 @@ def _returns_url(store_id: int) -> str | None:
 @in_operator_timezone
 def order_list_view(request: HttpRequest, store_id: int) -> HttpResponse:
     store = store_get(user=request.user, store_id=store_id)
-    status = status_from_request(request, Order.Status.values)
-    search = search_from_request(request)
-    sort = selectors.order_sort_normalised(request.GET.get("sort"))
-    page_size = query_int(request.GET.get("per_page"), default=50)
-    page_number = query_int(request.GET.get("page"), default=1)
+    query = list_query_from_request(
+        request, statuses=Order.Status.values, sorts=selectors.ORDER_SORTS, default_sort=selectors.DEFAULT_SORT
+    )
     counts = selectors.order_status_counts(store=store)
-    orders = selectors.order_list(store=store, status=status, search=search, sort=sort)
-    if search:
-        total = orders.count()
-    else:
-        total = counts[status] if status else sum(counts.values())
-    page = selectors.order_page(orders=orders, number=page_number, page_size=page_size, total=total)
+    page = selectors.order_page(store=store, query=query, counts=counts)
     now = timezone.now()
-    rows = [(order, order.flags(now=now)) for order in page.orders]
+    rows = [(order, order.flags(now=now)) for order in page.rows]
     detail_url_prefix = reverse("orders:order_list", args=[store.pk])
-    columns = [
-        ("walmart_order", "Walmart Order #"),
-        ("commerce_order", "Commerce Order #"),
-        (None, "Items"),
-        ("value", "Order Value"),
-        ("ordered", "Ordered"),
-        ("ship_by", "Ship By"),
-        ("deliver_by", "Deliver By"),
-        ("method", "Ship Method"),
-        ("updated", "Last Update"),
-        ("status", "Status"),
-        (None, "Status Details"),
-    ]
     return render(
         request,
         "orders/order_list.html",
@@ -95,13 +82,9 @@ def order_list_view(request: HttpRequest, store_id: int) -> HttpResponse:
             detail_url_prefix=detail_url_prefix,
             page=page,
             counts=counts,
-            total_count=sum(counts.values()),
-            status_cards=status_cards(STATUS_CARDS, counts),
-            status=status,
-            search=search,
-            sort=sort,
-            columns=columns,
-            page_sizes=PAGE_SIZES,
+            status_cards=status_cards(STATUS_CARDS, counts, query=query),
+            column_headers=column_headers(ORDER_COLUMNS, query=query),
+            query=query,
             timezone_name=str(timezone.get_current_timezone()),
             returns_url=_returns_url(store.pk),
         ),

@@ -2,11 +2,22 @@
 
 from datetime import datetime, timedelta
 
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
 
-from channel_manager.listing_pages import ListPage, page_window, sort_normalised, sorted_by
+from channel_manager.listing_pages import (
+    Count,
+    ListPage,
+    ListQuery,
+    count_bounded,
+    counts_bounded,
+    identifier_or_name_filtered,
+    ids_matching,
+    list_page_read,
+    sorted_by,
+)
 from channel_manager.models import Store
+from orders.models import Order
 from returns.models import Refund, RefundLine, Return, ReturnEvent, ReturnLine
 
 RETURN_SORTS = {
@@ -43,59 +54,61 @@ LIST_COLUMNS = (
 )
 
 
-def return_sort_normalised(sort: str | None) -> str:
-    return sort_normalised(sort, sorts=RETURN_SORTS, default=DEFAULT_SORT)
+def return_ids_matching_identifier(*, store: Store, term: str) -> list[int]:
+    """Returns whose RMA #, Walmart order #, customer order #, commerce order # or a line's SKU is exactly
+    `term`."""
+    returns = Return.objects.filter(store=store)
+    orders = Order.objects.filter(store=store, commerce_order_number__in={term, term.upper()})
+    return ids_matching(
+        [
+            returns.filter(return_order_id=term).values_list("pk", flat=True),
+            returns.filter(purchase_order_id=term).values_list("pk", flat=True),
+            returns.filter(customer_order_id=term).values_list("pk", flat=True),
+            returns.filter(order__in=orders.values("pk")).values_list("pk", flat=True),
+            ReturnLine.objects.filter(sku=term, return_order__store=store)
+            .values_list("return_order_id", flat=True)
+            .distinct(),
+        ]
+    )
 
 
 def return_list(*, store: Store, status: str | None = None, search: str = "", sort: str = DEFAULT_SORT) -> QuerySet:
     """Returns of one store for the Returns tab: only the list's columns (the commerce order number joined
-    in), filtered by a status card and a search (RMA, Walmart / customer / commerce order number, customer
-    name, or a line's SKU), sorted by a key of RETURN_SORTS ("-" for descending), id as tie-breaker."""
+    in), filtered by a status card and a search (exactly an RMA #, a Walmart / customer / commerce order #
+    or a line's SKU; failing that, part of the customer's name, from NAME_SEARCH_MIN_LENGTH characters: a
+    trigram index on PostgreSQL), sorted by a key of RETURN_SORTS ("-" for descending), id as tie-breaker."""
     returns = Return.objects.filter(store=store).select_related("order").only(*LIST_COLUMNS)
     if status in Return.Status.values:
         returns = returns.filter(status=status)
     search = (search or "").strip()
     if search:
-        sku_match = ReturnLine.objects.filter(return_order=OuterRef("pk"), sku=search)
-        returns = returns.filter(
-            Q(return_order_id=search)
-            | Q(purchase_order_id=search)
-            | Q(customer_order_id=search)
-            | Q(order__commerce_order_number__iexact=search)
-            | Q(customer_name__icontains=search)
-            | Exists(sku_match)
-        )
-    return sorted_by(returns, sort=return_sort_normalised(sort), sorts=RETURN_SORTS)
+        matched_ids = return_ids_matching_identifier(store=store, term=search)
+        returns = identifier_or_name_filtered(returns, matched_ids=matched_ids, search=search)
+    return sorted_by(returns, sort=sort if sort.lstrip("-") in RETURN_SORTS else DEFAULT_SORT, sorts=RETURN_SORTS)
 
 
-def return_status_counts(*, store: Store) -> dict[str, int]:
-    """{status: count} for the status cards, every status present (one GROUP BY query)."""
-    counts = dict.fromkeys(Return.Status.values, 0)
-    for row in Return.objects.filter(store=store).order_by().values("status").annotate(total=Count("id")):
-        counts[row["status"]] = row["total"]
-    return counts
-
-
-def returns_due_soon_count(*, store: Store, now: datetime, within: timedelta) -> int:
-    """Returns still waiting for a refund whose auto-refund by Walmart comes within `within` (or has passed)."""
-    return (
-        Return.objects.filter(store=store, refund_deadline__lt=now + within)
-        .exclude(status=Return.Status.REFUNDED)
-        .count()
+def return_status_counts(*, store: Store) -> dict[str, Count]:
+    """{status: count} for the status cards, every status present: exact up to a bound, estimated above
+    (channel_manager.listing_pages.counts_bounded: one query whatever the number of returns)."""
+    return counts_bounded(
+        {status: Return.objects.filter(store=store, status=status) for status in Return.Status.values}
     )
 
 
-class ReturnPage(ListPage):
-    @property
-    def returns(self) -> list[Return]:
-        return self.rows
+def returns_due_soon_count(*, store: Store, now: datetime, within: timedelta) -> Count:
+    """Returns still waiting for a refund whose auto-refund by Walmart comes within `within` (or has passed):
+    exact up to a bound, estimated above."""
+    return count_bounded(
+        Return.objects.filter(store=store, refund_deadline__lt=now + within).exclude(status=Return.Status.REFUNDED)
+    )
 
 
-def return_page(*, returns: QuerySet, number: int, page_size: int, total: int) -> ReturnPage:
-    """One page by offset. `total` is passed in (the status counts hold it when no search is active), so
-    a page costs one query whatever its size."""
-    number, page_size, offset = page_window(number=number, page_size=page_size, total=total)
-    return ReturnPage(rows=list(returns[offset : offset + page_size]), number=number, page_size=page_size, total=total)
+def return_page(*, store: Store, query: ListQuery, counts: dict[str, int]) -> ListPage:
+    """The Returns tab's page for `query`: the total from the status `counts` when no search is active, else
+    a bounded count; the same few queries whatever the page size or the number of returns."""
+    return list_page_read(
+        return_list(store=store, status=query.status, search=query.search, sort=query.sort), query=query, counts=counts
+    )
 
 
 def return_get(*, store: Store, return_id: int) -> Return:

@@ -11,13 +11,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from channel_manager.listing_pages import (
-    PAGE_SIZES,
-    in_operator_timezone,
-    search_from_request,
-    status_cards,
-    status_from_request,
-)
+from channel_manager.listing_pages import column_headers, in_operator_timezone, list_query_from_request, status_cards
 from channel_manager.numbers import query_int
 from channel_manager.selectors import Role, store_get
 from channel_manager.walmart import error_text
@@ -49,20 +43,13 @@ def _context(store, **extra) -> dict:
 @in_operator_timezone
 def return_list_view(request: HttpRequest, store_id: int) -> HttpResponse:
     store = store_get(user=request.user, store_id=store_id)
-    status = status_from_request(request, Return.Status.values)
-    search = search_from_request(request)
-    sort = selectors.return_sort_normalised(request.GET.get("sort"))
-    counts = selectors.return_status_counts(store=store)
-    returns = selectors.return_list(store=store, status=status, search=search, sort=sort)
-    total = returns.count() if search else (counts[status] if status else sum(counts.values()))
-    page = selectors.return_page(
-        returns=returns,
-        number=query_int(request.GET.get("page"), default=1),
-        page_size=query_int(request.GET.get("per_page"), default=50),
-        total=total,
+    query = list_query_from_request(
+        request, statuses=Return.Status.values, sorts=selectors.RETURN_SORTS, default_sort=selectors.DEFAULT_SORT
     )
+    counts = selectors.return_status_counts(store=store)
+    page = selectors.return_page(store=store, query=query, counts=counts)
     now = timezone.now()
-    rows = [(item, deadline_text(item.time_left(now=now)), item.deadline_flag(now=now)) for item in page.returns]
+    rows = [(item, deadline_text(item.time_left(now=now)), item.deadline_flag(now=now)) for item in page.rows]
     return_settings = services.return_settings_ensure(store=store)
     due_soon = selectors.returns_due_soon_count(store=store, now=now, within=timedelta(hours=deadline_warning_hours()))
     return render(
@@ -72,13 +59,9 @@ def return_list_view(request: HttpRequest, store_id: int) -> HttpResponse:
             store,
             rows=rows,
             page=page,
-            total_count=sum(counts.values()),
-            status_cards=status_cards(STATUS_CARDS, counts),
-            status=status,
-            search=search,
-            sort=sort,
-            columns=COLUMNS,
-            page_sizes=PAGE_SIZES,
+            query=query,
+            status_cards=status_cards(STATUS_CARDS, counts, query=query),
+            column_headers=column_headers(COLUMNS, query=query),
             return_settings=return_settings,
             due_soon=due_soon,
             warning_hours=int(deadline_warning_hours()),

@@ -114,7 +114,7 @@ def test_pagination_and_query_count_do_not_depend_on_page_size(operator_client, 
             response = operator_client.get(list_url(store, per_page=per_page, page=2))
         counts[per_page] = len(queries)
         page = response.context["page"]
-        assert len(page.orders) == min(per_page, 230 - per_page)
+        assert len(page.rows) == min(per_page, 230 - per_page)
         assert (page.number, page.total) == (2, 230)
     assert len(set(counts.values())) == 1, counts
 

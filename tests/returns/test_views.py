@@ -107,6 +107,14 @@ def test_search_by_rma_order_number_and_sku(operator_client, store):
     assert rmas(operator_client.get(list_url(store, q="C-PO-2"))) == ["RMA-2"]
 
 
+def test_search_by_part_of_the_customer_name_from_three_characters(operator_client, store):
+    store_return(store, rma="RMA-1")
+    assert rmas(operator_client.get(list_url(store, q="lovel"))) == ["RMA-1"]
+    assert rmas(operator_client.get(list_url(store, q="Grace"))) == []
+    # two characters: no name search (a trigram index serves three and more), only exact identifiers
+    assert rmas(operator_client.get(list_url(store, q="Lo"))) == []
+
+
 def test_sort_by_requested_both_ways(operator_client, store):
     now = timezone.now()
     store_return(store, rma="OLD", requested=now - timedelta(hours=30))
