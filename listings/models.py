@@ -46,7 +46,12 @@ class Product(models.Model):
                 name="product_shipping_weight_not_negative",
             ),
         ]
-        indexes = [models.Index(fields=["name"], name="product_name_idx")]
+        indexes = [
+            models.Index(fields=["name"], name="product_name_idx"),
+            # the Listings tab's sort by price (quantity has none: it changes with every stock move, and an
+            # index would make each of those updates write every index of the product)
+            models.Index(fields=["price"], name="product_price_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.sku} {self.name}"
@@ -113,7 +118,7 @@ class Listing(models.Model):
         indexes = [
             models.Index(fields=["store", "status", "id"], name="listing_store_status_idx"),
             models.Index(fields=["store", "updated_at"], name="listing_store_updated_idx"),
-            models.Index(fields=["store", "last_synced_at"], name="listing_store_synced_idx"),
+            models.Index(fields=["store", "last_synced_at", "id"], name="listing_store_synced_id_idx"),
             models.Index(fields=["store", "walmart_item_id"], name="listing_store_item_idx"),
             models.Index(fields=["match_feed", "status"], name="listing_feed_status_idx"),
         ]

@@ -194,6 +194,7 @@ class Order(models.Model):
             models.Index(fields=["store", "deliver_by", "id"], name="order_store_deliver_by_idx"),
             models.Index(fields=["store", "order_total", "id"], name="order_store_total_idx"),
             models.Index(fields=["store", "updated_at", "id"], name="order_store_updated_idx"),
+            models.Index(fields=["store", "method_code", "-order_date", "-id"], name="order_store_method_date_idx"),
         ]
 
     def __str__(self) -> str:

@@ -22,8 +22,9 @@ ORDER_SORTS = {
     "updated": "updated_at",
     "walmart_order": "purchase_order_id",
     "commerce_order": "commerce_order_number",
-    "method": "method_code",
-    "status": "status",
+    # Few distinct values: the rows of one value newest first, as the status and method indexes hold them.
+    "method": ("method_code", "-order_date", "-id"),
+    "status": ("status", "-order_date", "-id"),
 }
 DEFAULT_SORT = "-ordered"
 LIST_COLUMNS = (

@@ -4,6 +4,7 @@ services write."""
 
 import json
 import logging
+from urllib.parse import quote
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
@@ -14,10 +15,19 @@ from django.template import TemplateDoesNotExist
 from django.template.loader import get_template
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
+from django.utils.text import Truncator
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from channel_manager.listing_pages import column_headers, in_operator_timezone, list_query_from_request, status_cards
+from channel_manager.listing_pages import (
+    column_headers,
+    in_operator_timezone,
+    list_query_from_request,
+    minute_text,
+    status_cards,
+)
 from channel_manager.numbers import query_int
 from channel_manager.selectors import Role, store_get
 from channel_manager.walmart import error_text
@@ -71,24 +81,67 @@ def order_list_view(request: HttpRequest, store_id: int) -> HttpResponse:
     counts = selectors.order_status_counts(store=store)
     page = selectors.order_page(store=store, query=query, counts=counts)
     now = timezone.now()
-    rows = [(order, order.flags(now=now)) for order in page.rows]
     detail_url_prefix = reverse("orders:order_list", args=[store.pk])
+    returns_url = _returns_url(store.pk)
+    rows = [
+        (order, _order_row(order, now=now, detail_url_prefix=detail_url_prefix, returns_url=returns_url))
+        for order in page.rows
+    ]
     return render(
         request,
         "orders/order_list.html",
         _base_context(
             store,
             rows=rows,
-            detail_url_prefix=detail_url_prefix,
             page=page,
             counts=counts,
             status_cards=status_cards(STATUS_CARDS, counts, query=query),
             column_headers=column_headers(ORDER_COLUMNS, query=query),
             query=query,
             timezone_name=str(timezone.get_current_timezone()),
-            returns_url=_returns_url(store.pk),
         ),
     )
+
+
+FLAG_HTML = {
+    "intent_to_cancel": '<span class="status status-error">Intent to cancel</span> ',
+    "late": '<span class="status status-error">Late</span> ',
+    "ship_by_today": '<span class="status status-pending">Ship by today</span> ',
+    "auto_cancel_risk": (
+        '<span class="status status-error" title="Walmart auto-cancels lines not shipped by ship-by + 4 days">'
+        "Auto-cancel risk</span> "
+    ),
+}
+
+
+def _order_row(order: Order, *, now, detail_url_prefix: str, returns_url: str | None) -> dict:
+    """One row of the Orders tab, formatted here rather than with template filters and tags (200 rows
+    render in a fraction of the time). The template escapes the values; the details cell is built with
+    format_html."""
+    details = [mark_safe(FLAG_HTML[flag]) for flag in order.flags(now=now) if flag in FLAG_HTML]  # noqa: S308
+    if order.has_return:
+        if returns_url:
+            details.append(
+                format_html(
+                    '<a href="{}?q={}" class="return-requested">Return requested</a> ',
+                    returns_url,
+                    quote(order.purchase_order_id),
+                )
+            )
+        else:
+            details.append("Return requested ")
+    if order.status_details:
+        details.append(format_html('<span class="error">{}</span>', Truncator(order.status_details).chars(160)))
+    return {
+        "detail_url": f"{detail_url_prefix}{order.pk}/",
+        "value": f"{order.order_total} {order.currency}",
+        "ordered": minute_text(order.order_date),
+        "ship_by": minute_text(order.ship_by, "—"),
+        "deliver_by": minute_text(order.deliver_by, "—"),
+        "updated": minute_text(order.updated_at),
+        "status_label": order.get_status_display(),
+        "details": format_html_join("", "{}", ((part,) for part in details)),
+    }
 
 
 @require_GET

@@ -124,6 +124,15 @@ class Return(models.Model):
             models.Index(fields=["store", "status", "-requested_at", "-id"], name="return_store_status_idx"),
             models.Index(fields=["store", "purchase_order_id"], name="return_store_po_idx"),
             models.Index(fields=["store", "customer_order_id"], name="return_store_customer_idx"),
+            # the Returns tab's sorts, and its count of returns close to Walmart's auto-refund
+            models.Index(fields=["store", "order", "id"], name="return_store_order_idx"),
+            models.Index(fields=["store", "return_by", "id"], name="return_store_return_by_idx"),
+            models.Index(fields=["store", "refund_deadline", "id"], name="return_store_deadline_idx"),
+            models.Index(fields=["store", "charged_total", "id"], name="return_store_amount_idx"),
+            models.Index(fields=["store", "updated_at", "id"], name="return_store_updated_idx"),
+            models.Index(
+                fields=["store", "refund_deadline"], condition=~Q(status="refunded"), name="return_store_due_idx"
+            ),
         ]
 
     def __str__(self) -> str:

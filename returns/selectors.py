@@ -22,12 +22,14 @@ from returns.models import Refund, RefundLine, Return, ReturnEvent, ReturnLine
 
 RETURN_SORTS = {
     "rma": "return_order_id",
-    "commerce_order": "order__commerce_order_number",
+    # A store's commerce order numbers follow the order its orders were created in: the order's id sorts
+    # them from the return's own column (an index), where the number itself would need the join sorted.
+    "commerce_order": ("order_id", "id"),
     "requested": "requested_at",
     "return_by": "return_by",
     "deadline": "refund_deadline",
     "amount": "charged_total",
-    "status": "status",
+    "status": ("status", "-requested_at", "-id"),  # as the status index holds them
     "updated": "updated_at",
 }
 DEFAULT_SORT = "-requested"

@@ -8,10 +8,18 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.text import Truncator
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from channel_manager.listing_pages import column_headers, in_operator_timezone, list_query_from_request, status_cards
+from channel_manager.listing_pages import (
+    column_headers,
+    in_operator_timezone,
+    list_query_from_request,
+    minute_text,
+    status_cards,
+)
 from channel_manager.numbers import query_int
 from channel_manager.selectors import Role, store_get
 from channel_manager.walmart import error_text
@@ -49,7 +57,12 @@ def return_list_view(request: HttpRequest, store_id: int) -> HttpResponse:
     counts = selectors.return_status_counts(store=store)
     page = selectors.return_page(store=store, query=query, counts=counts)
     now = timezone.now()
-    rows = [(item, deadline_text(item.time_left(now=now)), item.deadline_flag(now=now)) for item in page.rows]
+    return_url_prefix = reverse("returns:return_list", args=[store.pk])
+    order_url_prefix = reverse("orders:order_list", args=[store.pk])
+    rows = [
+        (item, _return_row(item, now=now, prefix=return_url_prefix, order_prefix=order_url_prefix))
+        for item in page.rows
+    ]
     return_settings = services.return_settings_ensure(store=store)
     due_soon = selectors.returns_due_soon_count(store=store, now=now, within=timedelta(hours=deadline_warning_hours()))
     return render(
@@ -67,6 +80,22 @@ def return_list_view(request: HttpRequest, store_id: int) -> HttpResponse:
             warning_hours=int(deadline_warning_hours()),
         ),
     )
+
+
+def _return_row(item: Return, *, now, prefix: str, order_prefix: str) -> dict:
+    """One row of the Returns tab, formatted here rather than with template tags and filters (200 rows
+    render in a fraction of the time); the template escapes the values."""
+    return {
+        "detail_url": f"{prefix}{item.pk}/",
+        "order_url": f"{order_prefix}{item.order.pk}/" if item.order else "",
+        "requested": minute_text(item.requested_at, "—"),
+        "return_by": minute_text(item.return_by, "—"),
+        "amount": f"{item.charged_total} {item.currency}",
+        "time_left": deadline_text(item.time_left(now=now)),
+        "flag": item.deadline_flag(now=now),
+        "status_label": item.get_status_display(),
+        "details": Truncator(item.status_details).chars(160),
+    }
 
 
 def _detail(request: HttpRequest, store, return_order: Return, form: RefundForm | None = None) -> HttpResponse:

@@ -110,6 +110,26 @@ def test_listings_tab_shows_adobe_columns_status_cards_and_filters(operator_clie
     assert [listing.product.sku for listing in response.context["page"].rows] == ["C-1", "B-1", "A-1"]
 
 
+def test_listings_search_an_item_id_exactly_first_then_sku_start_or_name_part(operator_client, store):
+    ListingFactory(store=store, product=ProductFactory(sku="MUG-1", name="Blue mug"), walmart_item_id="555")
+    ListingFactory(store=store, product=ProductFactory(sku="555-X", name="Lamp 555"))
+    ListingFactory(store=other_listing_store(), product=ProductFactory(sku="MUG-9", name="Red mug"))
+
+    def skus(**query):
+        return [listing.product.sku for listing in operator_client.get(listings_url(store, **query)).context["page"]]
+
+    assert skus(q="555") == ["MUG-1"]  # the item id, exactly
+    assert skus(q="555-") == ["555-X"]  # the start of a SKU
+    assert skus(q="mug") == ["MUG-1"]  # part of a name, in this store only
+    assert skus(q="mug", status="error") == []
+
+
+def other_listing_store():
+    from tests.factories import StoreFactory
+
+    return StoreFactory(name="Another store")
+
+
 def test_listings_tab_query_count_does_not_grow_with_page_size(operator_client, store):
     for _ in range(30):
         ListingFactory(store=store)

@@ -106,6 +106,15 @@ def test_sort_by_order_value_ascending(operator_client, store):
     assert [order.purchase_order_id for order, _ in response.context["rows"]] == ["PO-00000", "PO-00001", "PO-00002"]
 
 
+def test_sort_by_status_keeps_the_newest_first_within_a_status_and_reverses_whole(operator_client, store):
+    make_orders(store, 4)
+    Order.objects.filter(purchase_order_id__in=["PO-00000", "PO-00002"]).update(status=Order.Status.SHIPPED)
+    ascending = operator_client.get(list_url(store, sort="status")).context["rows"]
+    assert [order.purchase_order_id for order, _ in ascending] == ["PO-00003", "PO-00001", "PO-00002", "PO-00000"]
+    descending = operator_client.get(list_url(store, sort="-status")).context["rows"]
+    assert [order.purchase_order_id for order, _ in descending] == ["PO-00000", "PO-00002", "PO-00001", "PO-00003"]
+
+
 def test_pagination_and_query_count_do_not_depend_on_page_size(operator_client, store):
     make_orders(store, 230)
     counts = {}

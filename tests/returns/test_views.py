@@ -124,6 +124,26 @@ def test_sort_by_requested_both_ways(operator_client, store):
     assert rmas(operator_client.get(list_url(store, sort="deadline"))) == ["OLD", "NEW"]
 
 
+def test_sort_by_status_and_by_commerce_order(operator_client, store):
+    now = timezone.now()
+    store_return(store, rma="A", requested=now - timedelta(hours=3))
+    store_return(store, rma="B", requested=now - timedelta(hours=2), lines=[return_line_json(refunded=2)])
+    store_return(store, rma="C", requested=now - timedelta(hours=1))
+    # received before refunded; within a status the newest first; descending reverses the whole order
+    assert rmas(operator_client.get(list_url(store, sort="status"))) == ["C", "A", "B"]
+    assert rmas(operator_client.get(list_url(store, sort="-status"))) == ["B", "A", "C"]
+    # by commerce order: the orders' creation order (their numbers' sequence); a return without an order
+    # (B) goes where the database puts NULLs
+    first, second = shipped_order(store, po="PO-A"), shipped_order(store, po="PO-B")
+    Return.objects.filter(return_order_id="C").update(order=first)
+    Return.objects.filter(return_order_id="A").update(order=second)
+    assert first.commerce_order_number < second.commerce_order_number
+    assert [rma for rma in rmas(operator_client.get(list_url(store, sort="commerce_order"))) if rma != "B"] == [
+        "C",
+        "A",
+    ]
+
+
 def test_pagination_costs_the_same_queries_whatever_the_page_size(operator_client, store):
     for number in range(30):
         store_return(store, rma=f"RMA-{number:02d}")
