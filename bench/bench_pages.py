@@ -425,7 +425,7 @@ def measure(tab: str, rows: int, repeat: int) -> dict:
             queries.append(len(captured))
         html = response.content.decode()
         rows_shown = len(re.findall(r'<tr data-(?:sku|po|rma)="', html))
-        shown = re.search(r"of ((?:about )?[0-9,]+) · page", html)
+        shown = re.search(r"of ((?:about |more than )?[0-9,]+) · page", html)
         results.append(
             {
                 "case": label,

@@ -6,10 +6,10 @@ that stay cheap at a million rows, and pages read in two steps. The templates sh
 `channel_manager/_status_cards.html`, `_sortable_header.html` and `_pagination.html`.
 
 Cost at scale, whatever the number of rows:
-- Counts (status cards, search results) are exact up to EXACT_COUNT_LIMIT, counted with a bounded
-  subquery (`COUNT(*)` over at most LIMIT + 1 index entries); above it they are PostgreSQL's planner
-  estimate, shown as "about N". All cards are counted in one query, their estimates read in one EXPLAIN.
-  Other databases count exactly (they hold small data sets).
+- Counts are exact up to a bound (status cards EXACT_COUNT_LIMIT, searches SEARCH_COUNT_LIMIT), counted
+  with a bounded subquery (`COUNT(*)` over at most bound + 1 rows); above it they are PostgreSQL's planner
+  estimate, shown as "about N" ("more than N" when the estimate is below the bound). All cards are
+  counted in one query, their estimates read in one EXPLAIN. Other databases count exactly.
 - A page reads the ids of its rows first (an index scan of the sort index that does not join the rows
   it skips), one more id than the page holds to know whether a next page exists, then only those rows.
 - Pages go at most MAX_OFFSET rows deep: past that the page says to narrow the search or reverse the
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import zoneinfo
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import wraps
@@ -47,6 +47,9 @@ SEARCH_MAX_LENGTH = 100
 # A contains-search (a customer's name) needs this many characters: a trigram index serves nothing shorter.
 NAME_SEARCH_MIN_LENGTH = 3
 EXACT_COUNT_LIMIT = 10_000
+# A search's matches are counted exactly up to here: its rows are found through a search index and each one
+# counted is one more row read (a card's count walks the status index instead).
+SEARCH_COUNT_LIMIT = 1_000
 MAX_OFFSET = 10_000
 
 
@@ -113,13 +116,15 @@ def sort_normalised(sort: str | None, *, sorts: Mapping[str, object], default: s
     return sort if sort and key in sorts else default
 
 
-def sorted_by(queryset: QuerySet, *, sort: str, sorts: Mapping[str, str | tuple[str, ...]]) -> QuerySet:
+def sorted_by(queryset: QuerySet, *, sort: str, sorts: Mapping[str, str | Sequence[str]]) -> QuerySet:
     """`queryset` ordered by the field of a normalised sort key ("-" for descending), the id breaking ties
     in the same direction (so every page is stable). A key may name several fields instead (the last one
     unique), so that an index serves the order: descending reverses each of them."""
-    fields = sorts[sort.lstrip("-")]
-    if isinstance(fields, str):
-        fields = (fields,) if fields in ("id", "pk") else (fields, "id")
+    chosen = sorts[sort.lstrip("-")]
+    if isinstance(chosen, str):
+        fields: tuple[str, ...] = (chosen,) if chosen in ("id", "pk") else (chosen, "id")
+    else:
+        fields = tuple(chosen)
     if sort.startswith("-"):
         fields = tuple(name[1:] if name.startswith("-") else f"-{name}" for name in fields)
     return queryset.order_by(*fields)
@@ -197,7 +202,10 @@ class Count(int):
 
 def counts_sum(counts: Iterable[int]) -> Count:
     """The sum, exact when every count is."""
-    return sum(counts, Count(0))
+    total = Count(0)
+    for count in counts:
+        total = total + count
+    return total
 
 
 def counts_bounded(querysets: Mapping[str, QuerySet], *, limit: int | None = None) -> dict[str, Count]:
@@ -208,7 +216,9 @@ def counts_bounded(querysets: Mapping[str, QuerySet], *, limit: int | None = Non
         return {}
     limit = EXACT_COUNT_LIMIT if limit is None else limit
     exact = dict.fromkeys(querysets, 0)
-    names, parts, params = [], [], []
+    names: list[str] = []
+    parts: list[str] = []
+    params: list = []
     for name, queryset in querysets.items():
         try:
             sql, part_params = queryset.order_by().values("pk")[: limit + 1].query.sql_with_params()
@@ -242,7 +252,8 @@ def counts_estimated(querysets: list[QuerySet]) -> list[int]:
     connection = connections[querysets[0].db]
     if connection.vendor != "postgresql":
         return [queryset.count() for queryset in querysets]
-    parts, params = [], []
+    parts: list[str] = []
+    params: list = []
     for queryset in querysets:
         sql, part_params = queryset.order_by().values("pk").query.sql_with_params()
         parts.append(f"({sql})")
@@ -343,7 +354,7 @@ def page_read(queryset: QuerySet, *, query: ListQuery, total: Count) -> ListPage
 @dataclass(frozen=True)
 class StatusCard:
     value: str | None  # None: All
-    label: str
+    label: StrOrPromise
     count: Count
     query: str
     active: bool
@@ -353,22 +364,24 @@ def list_page_read(queryset: QuerySet, *, query: ListQuery, counts: Mapping[str,
     """The page of a list with status cards: its total is the chosen card's count (All: their sum) when no
     search is active, else a bounded count of the search."""
     if query.search:
-        total = count_bounded(queryset)
+        total = count_bounded(queryset, limit=SEARCH_COUNT_LIMIT)
+    elif query.status:
+        chosen = counts[query.status]
+        total = chosen if isinstance(chosen, Count) else Count(chosen)
     else:
-        total = counts[query.status] if query.status else counts_sum(counts.values())
-        total = total if isinstance(total, Count) else Count(total)
+        total = counts_sum(counts.values())
     return page_read(queryset, query=query, total=total)
 
 
 def status_cards(
-    choices: Iterable[tuple[str, str]], counts: Mapping[str, int], *, query: ListQuery
+    choices: Iterable[tuple[str, StrOrPromise]], counts: Mapping[str, int], *, query: ListQuery
 ) -> list[StatusCard]:
     """The All card, then one card per status in the order of `choices`; each links to its filter (search
     and sort kept, back to page 1)."""
-    counts = {value: count if isinstance(count, Count) else Count(count) for value, count in counts.items()}
-    cards = [StatusCard(None, "All", counts_sum(counts.values()), query.query_string(status=None), not query.status)]
+    known = {value: count if isinstance(count, Count) else Count(count) for value, count in counts.items()}
+    cards = [StatusCard(None, "All", counts_sum(known.values()), query.query_string(status=None), not query.status)]
     for value, label in choices:
-        cards.append(StatusCard(value, label, counts[value], query.query_string(status=value), query.status == value))
+        cards.append(StatusCard(value, label, known[value], query.query_string(status=value), query.status == value))
     return cards
 
 

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
 
@@ -88,7 +90,7 @@ def listing_status_counts(*, store: Store) -> dict[str, Count]:
     return counts_bounded({status: listings.filter(status=status) for status in Listing.Status.values})
 
 
-def listing_page(*, store: Store, query: ListQuery, counts: dict[str, int]) -> ListPage:
+def listing_page(*, store: Store, query: ListQuery, counts: Mapping[str, int]) -> ListPage:
     """The Listings tab's page for `query`: the total from the status `counts` when no search is active,
     else a bounded count; the same few queries whatever the page size or the number of listings."""
     return list_page_read(

@@ -7,7 +7,6 @@ Thin: selectors load (a store the user is not a member of is a 404), forms valid
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import cast
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required

@@ -1,5 +1,7 @@
 """Reads of the orders app, always scoped to one store the caller already checked access to."""
 
+from collections.abc import Mapping
+
 from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
 
@@ -95,7 +97,7 @@ def order_status_counts(*, store: Store) -> dict[str, int]:
     return counts
 
 
-def order_page(*, store: Store, query: ListQuery, counts: dict[str, int]) -> ListPage:
+def order_page(*, store: Store, query: ListQuery, counts: Mapping[str, int]) -> ListPage:
     """The Orders tab's page for `query`. The total comes from the status `counts` (the counters) when no
     search is active, else a bounded count: a page costs the same few queries whatever its size or the
     number of orders."""

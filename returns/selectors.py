@@ -1,5 +1,6 @@
 """Reads of the returns app, always scoped to one store the caller already checked access to."""
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from django.db.models import Prefetch, QuerySet
@@ -105,7 +106,7 @@ def returns_due_soon_count(*, store: Store, now: datetime, within: timedelta) ->
     )
 
 
-def return_page(*, store: Store, query: ListQuery, counts: dict[str, int]) -> ListPage:
+def return_page(*, store: Store, query: ListQuery, counts: Mapping[str, int]) -> ListPage:
     """The Returns tab's page for `query`: the total from the status `counts` when no search is active, else
     a bounded count; the same few queries whatever the page size or the number of returns."""
     return list_page_read(
