@@ -7,7 +7,8 @@ The catalog is the source of truth for quantity and price. A listing remembers w
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.functions import Left
 from django.utils.translation import gettext_lazy as _
 
 
@@ -119,6 +120,8 @@ class Listing(models.Model):
             models.Index(fields=["store", "status", "id"], name="listing_store_status_idx"),
             models.Index(fields=["store", "updated_at"], name="listing_store_updated_idx"),
             models.Index(fields=["store", "last_synced_at", "id"], name="listing_store_synced_id_idx"),
+            # the Listings tab's sort by error: the start of the text (a whole text can pass a B-tree's limit)
+            models.Index(F("store"), Left("error_description", 100), F("id"), name="listing_store_error_idx"),
             models.Index(fields=["store", "walmart_item_id"], name="listing_store_item_idx"),
             models.Index(fields=["match_feed", "status"], name="listing_feed_status_idx"),
         ]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from django.db.models import Q, QuerySet
+from django.db.models.functions import Left
 from django.shortcuts import get_object_or_404
 
 from channel_manager.listing_pages import (
@@ -28,12 +29,13 @@ LISTING_SORTS = {
     "quantity": "product__quantity",
     "price": "product__price",
     "status": "status",
-    "error": "error_description",
+    "error": "error_start",  # the first ERROR_SORT_LENGTH characters: an index holds them (see Listing.Meta)
     "item": "walmart_item_id",
     "synced": "last_synced_at",
     "added": "id",
 }
 DEFAULT_LISTING_SORT = "added"
+ERROR_SORT_LENGTH = 100
 
 
 def product_list(*, search: str = "") -> QuerySet[Product]:
@@ -66,7 +68,11 @@ def listing_list(*, store: Store, status: str = "", search: str = "", sort: str 
     """A store's listings with their product (one query), filtered by status and search (exactly a Walmart
     item id; failing that, the start of the SKU or part of the product's name), sorted by one of
     `LISTING_SORTS` (prefix "-" for descending; ties broken by id; an unknown key sorts by "added")."""
-    listings = Listing.objects.filter(store=store).select_related("product")
+    listings = (
+        Listing.objects.filter(store=store)
+        .select_related("product")
+        .annotate(error_start=Left("error_description", ERROR_SORT_LENGTH))
+    )
     if status in Listing.Status.values:
         listings = listings.filter(status=status)
     search = search.strip()
