@@ -6,8 +6,8 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("channel_manager", "0003_storemembership_role"),
-        ("orders", "0007_method_sort_index"),
-        ("returns", "0001_initial"),
+        ("orders", "0008_method_sort_index"),
+        ("returns", "0002_refund_in_flight"),
     ]
 
     operations = [

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("channel_manager", "0003_storemembership_role"),
-        ("orders", "0006_shipment_intent_to_cancel_override"),
+        ("orders", "0007_push_in_flight"),
     ]
 
     operations = [

@@ -32,6 +32,6 @@ def backwards(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("returns", "0002_list_sort_indexes")]
+    dependencies = [("returns", "0003_list_sort_indexes")]
 
     operations = [migrations.RunPython(forwards, backwards)]
