@@ -291,11 +291,13 @@ def sync_run(*, store: Store, stream: str, client: WalmartClient | None = None) 
     on the listings, the ledgers and the stream's `SyncState`; a 429 sets the stream's "not before" time.
     """
     spec = stream_spec(stream)
+    # The queued run has started: the next change queues a run of its own (were the debounce key kept while
+    # this run finds the stream busy, changes would queue nothing until it expired).
+    cache.delete(_nudge_key(store.pk, stream))
     with cache_lock(_lock_key(store.pk, stream), LOCK_SECONDS) as held:
         if not held:
             cache.set(_rerun_key(store.pk, stream), 1, LOCK_SECONDS)
             return SyncRunResult(stream=stream, status="busy")
-        cache.delete(_nudge_key(store.pk, stream))
         try:
             client = client if client is not None else sync_client_get(store)
         except Exception as error:  # noqa: BLE001 - e.g. an undecryptable secret: recorded, not raised

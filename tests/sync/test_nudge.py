@@ -42,3 +42,20 @@ def test_a_change_to_a_product_no_store_lists_queues_nothing(walmart, store, dja
     assert len(callbacks) == 1  # only the catalog hook itself
     assert not SyncState.objects.exists()
     assert [c.request.method for c in walmart.calls] == []
+
+
+def test_a_change_while_the_stream_is_busy_still_queues_a_run(store, django_capture_on_commit_callbacks):
+    # given: a run of the stream in progress (its lock held), and a nudge whose run found it busy
+    from django.core.cache import cache
+
+    from sync.services import sync_enqueue, sync_run
+
+    cache.set(f"sync:lock:{store.pk}:inventory", "another worker", 60)
+    with django_capture_on_commit_callbacks() as queued:
+        assert sync_enqueue(store_id=store.pk, stream="inventory") is True
+    assert sync_run(store=store, stream="inventory").status == "busy"
+    # when: the catalog changes again while the first run is still going
+    with django_capture_on_commit_callbacks() as again:
+        queued_again = sync_enqueue(store_id=store.pk, stream="inventory")
+    # then: a run is queued for it (the debounce does not wait for the busy run's key to expire)
+    assert (len(queued), queued_again, len(again)) == (1, True, 1)
