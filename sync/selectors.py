@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, TypedDict
 
 from django.conf import settings
-from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from channel_manager.models import Feed, Store
@@ -106,8 +106,13 @@ def sync_rows_due(*, store: Store, stream: str) -> list[DueSyncRow]:
     """The store's due listings of `stream` (the dirty set, `sync.due`) with the value Walmart should show
     and the value it confirmed: what `sync_rows` gives for the whole store, for these listings only. One
     query; its cost is the number of due listings, not the catalog's size."""
-    dues = ListingSyncDue.objects.filter(store=store, stream=stream).order_by()
-    head = ("pk", "generation", "listing_id", "listing__status", "listing__product__sku")
+    # "Matched" exactly as the full scan reads it (`matched_listings`), whatever that excludes.
+    dues = (
+        ListingSyncDue.objects.filter(store=store, stream=stream)
+        .order_by()
+        .annotate(matched=Exists(matched_listings(store=store).filter(pk=OuterRef("listing_id"))))
+    )
+    head = ("pk", "generation", "listing_id", "matched", "listing__product__sku")
     if stream == INVENTORY:
         sync_settings = sync_settings_get(store=store)
         buffer, cap = sync_settings.safety_buffer, sync_settings.max_quantity
@@ -129,10 +134,10 @@ def sync_rows_due(*, store: Store, stream: str) -> list[DueSyncRow]:
                     ),
                     ok,
                 )
-                if status in MATCHED_STATUSES
+                if matched
                 else None,
             )
-            for pk, generation, listing_id, status, sku, quantity, reserved, ok in quantities
+            for pk, generation, listing_id, matched, sku, quantity, reserved, ok in quantities
         ]
     stream_spec(stream)
     rule = price_rule_values(store=store)
@@ -142,10 +147,10 @@ def sync_rows_due(*, store: Store, stream: str) -> list[DueSyncRow]:
             pk,
             generation,
             SyncRow(listing_id, sku, price_desired(catalog_price=price, rule=rule, override=override), ok)
-            if status in MATCHED_STATUSES
+            if matched
             else None,
         )
-        for pk, generation, listing_id, status, sku, price, override, ok in rows
+        for pk, generation, listing_id, matched, sku, price, override, ok in rows
     ]
 
 
