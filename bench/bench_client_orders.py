@@ -30,13 +30,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import requests  # noqa: E402
-from requests.adapters import BaseAdapter  # noqa: E402
+import requests
+from requests.adapters import BaseAdapter
 
-from walmart_client import WalmartClient  # noqa: E402
-from walmart_client._gc import gc_paused  # noqa: E402
-from walmart_client.models import OrdersPage  # noqa: E402
-from walmart_client.requestor import decode_json  # noqa: E402
+from walmart_client import WalmartClient
+from walmart_client._gc import gc_paused
+from walmart_client.models import OrdersPage
+from walmart_client.requestor import decode_json
 
 BASE_URL = "https://walmart.bench"
 STATUSES = ("Created", "Acknowledged", "Shipped", "Delivered", "Cancelled")
@@ -144,7 +144,7 @@ class PagesAdapter(BaseAdapter):
         self.pages = pages
         self.index = 0
 
-    def send(self, request, **kwargs):  # noqa: ANN001, ANN003 - requests' adapter signature
+    def send(self, request, **kwargs):
         response = requests.Response()
         response.status_code = 200
         response.request = request

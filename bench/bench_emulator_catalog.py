@@ -29,8 +29,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.bench_emulator import ThreadedServer, database_create  # noqa: E402
-from bench.bench_emulator import django_setup as emulator_django_setup  # noqa: E402
+from bench.bench_emulator import ThreadedServer, database_create
+from bench.bench_emulator import django_setup as emulator_django_setup
 
 QUERIES = {"count": 0}
 QUERIES_LOCK = threading.Lock()

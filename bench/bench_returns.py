@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.bench_pages import django_setup  # noqa: E402
+from bench.bench_pages import django_setup
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/cm_returns_bench"
 

@@ -294,7 +294,7 @@ def ledgers() -> str:
     )
 
 
-def main() -> int:  # noqa: C901 - a linear script
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--listings", type=int, default=1_000_000, help="matched listings (and emulator offers)")
     parser.add_argument("--changes", type=int, default=100, help="trickle changes (prices and quantities)")

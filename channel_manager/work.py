@@ -76,7 +76,7 @@ def enqueue(task: Any, *args: Any, **options: Any) -> bool:
         task.apply_async(args=args, **options)
     except Retry:
         raise
-    except Exception:
+    except Exception:  # noqa: BLE001 - a broker's failures share no base class: logged, never raised
         logger.warning(
             "Could not enqueue %s%r (broker unavailable?); the sweeper will pick the work up",
             getattr(task, "name", task),

@@ -300,7 +300,7 @@ def sync_run(*, store: Store, stream: str, client: WalmartClient | None = None) 
             return SyncRunResult(stream=stream, status="busy")
         try:
             client = client if client is not None else sync_client_get(store)
-        except Exception as error:  # noqa: BLE001 - e.g. an undecryptable secret: recorded, not raised
+        except Exception as error:  # e.g. an undecryptable secret: recorded, not raised
             logger.exception("No Walmart client for store %s", store.pk)
             SyncState.objects.update_or_create(
                 store=store, stream=stream, defaults={"last_error": f"No Walmart client: {type(error).__name__}"}
@@ -1181,7 +1181,7 @@ class _NudgeBatch:
             if ids:
                 try:
                     sync_nudge(product_ids=ids, streams=[stream])
-                except Exception:  # noqa: BLE001 - logged; the change is committed and the tick sends it
+                except Exception:  # logged; the change is committed and the tick sends it
                     logger.exception(
                         "Sync nudge of %d products (%s) failed; the next tick sends them", len(ids), stream
                     )

@@ -29,7 +29,7 @@ METHODS = (responses.GET, responses.POST, responses.PUT, responses.PATCH, respon
 HEADERS_NOT_FORWARDED = {"content-type", "content-length", "host", "connection", "accept-encoding"}
 
 
-class ProcessDied(BaseException):  # noqa: N818 - it is not an error of the code under test
+class ProcessDied(BaseException):
     """The worker process ended here (simulated)."""
 
 

@@ -277,7 +277,8 @@ def _is_number(value: object) -> TypeGuard[int | float]:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def _process_match(feed: Feed, data, now: datetime) -> list[ItemOutcome]:
+def _match_header_check(data) -> None:
+    """Raises FeedRejected for a feed whose MPItemFeedHeader Walmart would refuse as a whole."""
     header = data.get("MPItemFeedHeader") if isinstance(data, dict) else None
     if not isinstance(header, dict):
         raise FeedRejected("ERR_EXT_DATA_0801002", "MPItemFeedHeader is required.")
@@ -291,6 +292,49 @@ def _process_match(feed: Feed, data, now: datetime) -> list[ItemOutcome]:
         )
     if header.get("processMode") not in (None, "MERGE", "REPLACE"):
         raise FeedRejected("ERR_EXT_DATA_0801003", "MPItemFeedHeader.processMode must be MERGE or REPLACE.")
+
+
+def _match_item_check(index: int, entry) -> tuple[ItemOutcome, str | None]:
+    """One MPItem entry's outcome (its errors, if any) and its GTIN-14 (None when it has no valid identifier)."""
+    item = entry.get("Item") if isinstance(entry, dict) else None
+    given_sku = item.get("sku") if isinstance(item, dict) else None
+    sku = given_sku if isinstance(given_sku, str) else ""
+    outcome = ItemOutcome(index=index, sku=sku)
+    if not isinstance(item, dict) or set(entry) != {"Item"}:
+        outcome.fail("ERR_EXT_DATA_SCHEMA", 'Each MPItem entry must be {"Item": {...}}.')
+        return outcome, None
+    unknown = set(item) - MATCH_ITEM_FIELDS
+    if unknown:
+        outcome.fail("ERR_EXT_DATA_SCHEMA", f"Unknown attributes: {', '.join(sorted(unknown))}.")
+    if not sku or len(sku) > 50:
+        outcome.fail("ERR_EXT_DATA_SCHEMA", "sku is required (1 to 50 characters).")
+    price = item.get("price")
+    if not _is_number(price) or price < 0:
+        outcome.fail("ERR_EXT_DATA_INVALID_PRICE", "price is required and must be a number >= 0.")
+    elif not _decimal_places_ok(price, 2):
+        outcome.fail("ERR_EXT_DATA_INVALID_PRICE", f"price '{price}' has more than two decimal places.")
+    weight = item.get("ShippingWeight")
+    if not _is_number(weight) or weight < 0:
+        outcome.fail("ERR_EXT_DATA_SCHEMA", "ShippingWeight is required and must be a number >= 0.")
+    elif not _decimal_places_ok(weight, 3):
+        outcome.fail("ERR_EXT_DATA_SCHEMA", f"ShippingWeight '{weight}' has more than three decimal places.")
+    identifiers = item.get("productIdentifiers")
+    if not isinstance(identifiers, dict) or set(identifiers) != {"productIdType", "productId"}:
+        outcome.fail("ERR_EXT_DATA_SCHEMA", "productIdentifiers must hold productIdType and productId.")
+        return outcome, None
+    id_type, product_id = identifiers.get("productIdType"), identifiers.get("productId")
+    if id_type not in ("ISBN", "GTIN", "UPC", "EAN") or not isinstance(product_id, str):
+        outcome.fail("ERR_EXT_DATA_SCHEMA", "productIdType must be ISBN, GTIN, UPC or EAN and productId a string.")
+        return outcome, None
+    try:
+        return outcome, identifier_to_gtin14(id_type=id_type, value=product_id)
+    except InvalidIdentifier as error:
+        outcome.fail("ERR_EXT_DATA_INVALID_PRODUCT_ID", str(error))
+        return outcome, None
+
+
+def _process_match(feed: Feed, data, now: datetime) -> list[ItemOutcome]:
+    _match_header_check(data)
     entries = data.get("MPItem")
     if not isinstance(entries, list) or not entries:
         raise FeedRejected("ERR_EXT_DATA_0801002", "MPItem must be a non-empty list.")
@@ -298,41 +342,10 @@ def _process_match(feed: Feed, data, now: datetime) -> list[ItemOutcome]:
     outcomes: list[ItemOutcome] = []
     gtins: dict[int, str] = {}
     for index, entry in enumerate(entries):
-        item = entry.get("Item") if isinstance(entry, dict) else None
-        given_sku = item.get("sku") if isinstance(item, dict) else None
-        sku = given_sku if isinstance(given_sku, str) else ""
-        outcome = ItemOutcome(index=index, sku=sku)
+        outcome, gtin = _match_item_check(index, entry)
         outcomes.append(outcome)
-        if not isinstance(item, dict) or set(entry) != {"Item"}:
-            outcome.fail("ERR_EXT_DATA_SCHEMA", 'Each MPItem entry must be {"Item": {...}}.')
-            continue
-        unknown = set(item) - MATCH_ITEM_FIELDS
-        if unknown:
-            outcome.fail("ERR_EXT_DATA_SCHEMA", f"Unknown attributes: {', '.join(sorted(unknown))}.")
-        if not sku or len(sku) > 50:
-            outcome.fail("ERR_EXT_DATA_SCHEMA", "sku is required (1 to 50 characters).")
-        price = item.get("price")
-        if not _is_number(price) or price < 0:
-            outcome.fail("ERR_EXT_DATA_INVALID_PRICE", "price is required and must be a number >= 0.")
-        elif not _decimal_places_ok(price, 2):
-            outcome.fail("ERR_EXT_DATA_INVALID_PRICE", f"price '{price}' has more than two decimal places.")
-        weight = item.get("ShippingWeight")
-        if not _is_number(weight) or weight < 0:
-            outcome.fail("ERR_EXT_DATA_SCHEMA", "ShippingWeight is required and must be a number >= 0.")
-        elif not _decimal_places_ok(weight, 3):
-            outcome.fail("ERR_EXT_DATA_SCHEMA", f"ShippingWeight '{weight}' has more than three decimal places.")
-        identifiers = item.get("productIdentifiers")
-        if not isinstance(identifiers, dict) or set(identifiers) != {"productIdType", "productId"}:
-            outcome.fail("ERR_EXT_DATA_SCHEMA", "productIdentifiers must hold productIdType and productId.")
-            continue
-        id_type, product_id = identifiers.get("productIdType"), identifiers.get("productId")
-        if id_type not in ("ISBN", "GTIN", "UPC", "EAN") or not isinstance(product_id, str):
-            outcome.fail("ERR_EXT_DATA_SCHEMA", "productIdType must be ISBN, GTIN, UPC or EAN and productId a string.")
-            continue
-        try:
-            gtins[index] = identifier_to_gtin14(id_type=id_type, value=product_id)
-        except InvalidIdentifier as error:
-            outcome.fail("ERR_EXT_DATA_INVALID_PRODUCT_ID", str(error))
+        if gtin is not None:
+            gtins[index] = gtin
     _mark_duplicates(outcomes)
 
     catalog: dict[str, CatalogRow] = {}

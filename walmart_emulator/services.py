@@ -14,7 +14,7 @@ from django.db import transaction
 from walmart_emulator.clock import emulator_now
 from walmart_emulator.errors import EmulatorError, not_found
 from walmart_emulator.identifiers import upc_generate
-from walmart_emulator.models import AccessToken, CatalogItem, Offer, Seller  # noqa: F401 - CatalogItem re-exported
+from walmart_emulator.models import AccessToken, CatalogItem, Offer, Seller
 
 TOKEN_LIFETIME_SECONDS = 900
 PRODUCT_WORDS = (
@@ -285,4 +285,4 @@ from walmart_emulator.orders import (  # noqa: E402, F401
 )
 from walmart_emulator.ratelimits import rate_limit_reset  # noqa: E402, F401
 from walmart_emulator.returns import return_simulate, returns_auto_refund_due  # noqa: E402, F401
-from walmart_emulator.webhooks import webhook_event_emit  # noqa: E402, F401
+from walmart_emulator.webhooks import webhook_event_emit  # noqa: E402

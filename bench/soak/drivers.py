@@ -94,7 +94,7 @@ class Driver(threading.Thread):
         self.interval = interval
         self.journal = journal
         self.stop_event = stop
-        self.rng = random.Random(seed)  # noqa: S311 - load generation
+        self.rng = random.Random(seed)
 
     def run(self) -> None:
         next_at = time.monotonic()
@@ -139,7 +139,7 @@ class Customers(SellerDriver):
         except OrderSimulationError:
             self.journal.count("orders.no_stock")
             return
-        except Exception as error:  # the order is committed; the webhook's task could not be queued
+        except Exception as error:  # noqa: BLE001 - the order is committed; the webhook's task could not be queued
             self.journal.count(f"orders.placed_webhook_not_queued.{type(error).__name__}")
             return
         self.journal.count("orders.placed")

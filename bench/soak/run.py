@@ -117,11 +117,11 @@ def _wait_healthy(url: str, *, timeout: float) -> bool:
     return False
 
 
-def _interrupt(signum, frame):  # noqa: ARG001 - signal handler signature
+def _interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
-def main(argv: list[str] | None = None) -> int:  # noqa: C901, PLR0915 - the run, in order
+def main(argv: list[str] | None = None) -> int:
     args = arguments(argv)
     profile = QUICK if args.quick else FULL
     overrides = {name: getattr(args, name) for name in Profile.__dataclass_fields__ if getattr(args, name, None)}

@@ -59,7 +59,7 @@ def world_create(*, listings: int, emulator_base_url: str, seed: int) -> World:
     from orders.services import order_settings_ensure
     from walmart_emulator import services as emulator
 
-    rng = random.Random(seed)  # noqa: S311 - test data
+    rng = random.Random(seed)
     logins = {name: Login(name, secrets.token_urlsafe(16)) for name in (MANAGER, OPERATOR, CATALOG_EDITOR)}
     users = {
         name: get_user_model().objects.create_user(username=name, email=f"{name}@example.com", password=login.password)

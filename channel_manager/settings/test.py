@@ -13,9 +13,9 @@ os.environ.setdefault(
     "3q2-Fh4ZC4kBbjJr6nYx5w2xfOL8u6sV7q9D3lpZc0Q=,Zm9vYmFyYmF6cXV4Zm9vYmFyYmF6cXV4Zm9vYmFyMTI=",
 )
 
-from channel_manager.redis_urls import celery_broker_url  # noqa: E402
-from channel_manager.settings.base import *  # noqa: E402, F403
-from channel_manager.settings.base import REDIS_URL, redis_caches  # noqa: E402
+from channel_manager.redis_urls import celery_broker_url
+from channel_manager.settings.base import *  # noqa: F403
+from channel_manager.settings.base import REDIS_URL, redis_caches
 
 ALLOWED_HOSTS = ["*"]
 

@@ -60,7 +60,7 @@ def webhook_signature_valid(*, order_settings: OrderSettings, body: bytes, heade
         candidates = (digest.hex(), base64.b64encode(digest).decode())
         value = received.removeprefix("sha256=")
         return any(hmac.compare_digest(value.encode(), candidate.encode()) for candidate in candidates)
-    except Exception:  # a malformed header or an undecryptable secret is a refusal, never a 500
+    except Exception:  # noqa: BLE001 - a malformed header or an undecryptable secret is a refusal, never a 500
         logger.warning("Webhook authentication of store %s could not be checked.", order_settings.store_id)
         return False
 
@@ -151,7 +151,7 @@ def _order_event_types(client: Any) -> list[str]:
     events again, so it is only used when they are not offered)."""
     try:
         offered = {event.event_type for event in client.notifications.event_types() if event.resource_name == "ORDER"}
-    except Exception:  # the event-type list is advisory; PO_CREATED is always offered
+    except Exception:  # noqa: BLE001 - the event-type list is advisory; PO_CREATED is always offered
         offered = set()
     chosen = [event_type for event_type in ORDER_EVENT_TYPES[:3] if event_type in offered]
     if chosen:
@@ -223,5 +223,5 @@ def webhook_subscriptions(*, store: Store) -> tuple[list[Any], str]:
     """The seller's ORDER subscriptions on Walmart, and an error text instead when Walmart cannot be read."""
     try:
         return list(walmart_client_for_store(store).notifications.subscriptions(resource_name="ORDER")), ""
-    except Exception as error:  # shown on the settings page
+    except Exception as error:  # noqa: BLE001 - shown on the settings page
         return [], f"Could not read the subscriptions from Walmart: {error_text(error)}"

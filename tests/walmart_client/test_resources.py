@@ -91,7 +91,7 @@ def test_feed_upload_over_the_size_limit_is_a_typed_error_sent_once(api, client)
 
 def test_feed_upload_after_a_5xx_is_not_resent(api, client):
     api.add(responses.POST, BASE_URL + "/v3/feeds", status=502)
-    with pytest.raises(Exception, match="HTTP 502"):  # noqa: PT011 - WalmartServerError, matched by text
+    with pytest.raises(Exception, match="HTTP 502"):  # WalmartServerError, matched by text
         client.feeds.submit(feed_type="price", payload=price_feed_payload({"A": Decimal("1.00")}))
     assert len(calls_to(api, "/v3/feeds")) == 1
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import quote
 
@@ -39,7 +39,7 @@ def check_money(value: Any, *, what: str) -> Decimal:
         raise ValueError(f"{what} must be a Decimal or a string, not a float ({value!r})")
     try:
         amount = Decimal(str(value))
-    except Exception:
+    except InvalidOperation:
         raise ValueError(f"{what} is not a number: {value!r}") from None
     if not amount.is_finite():
         raise ValueError(f"{what} is not a finite number: {value!r}")
