@@ -34,7 +34,7 @@ import requests
 from requests.adapters import BaseAdapter
 
 from walmart_client import WalmartClient
-from walmart_client._gc import gc_paused
+from walmart_client.gc_pause import gc_paused
 from walmart_client.models import OrdersPage
 from walmart_client.requestor import decode_json
 

@@ -12,6 +12,7 @@ from django.urls import NoReverseMatch, reverse
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from channel_manager.connection import store_connection_test
 from channel_manager.forms import (
     MemberAddForm,
     MemberChangeForm,
@@ -115,13 +116,6 @@ def store_connection_view(request: HttpRequest, store_id: int) -> HttpResponse:
 def store_connection_test_view(request: HttpRequest, store_id: int) -> HttpResponse:
     """Ask Walmart for a token with the stored credentials and record the outcome on the store."""
     store = store_get(user=request.user, store_id=store_id, role=Role.MANAGER)
-    try:
-        from channel_manager.connection import store_connection_test
-    except ModuleNotFoundError as error:
-        if error.name != "channel_manager.connection":
-            raise
-        messages.error(request, "Connection testing is not available in this installation.")
-        return redirect("store_connection", store_id=store.pk)
     store_connection_test(store=store)
     store.refresh_from_db(fields=["connection_status", "connection_error", "connection_checked_at"])
     if store.connection_status == Store.ConnectionStatus.CONNECTED:

@@ -59,13 +59,6 @@ class ProductInvalid(ValueError):
         self.errors = errors
         super().__init__("; ".join(f"{error.field}: {error.message}" for error in errors))
 
-    @property
-    def by_field(self) -> dict[str, list[str]]:
-        result: dict[str, list[str]] = {}
-        for error in self.errors:
-            result.setdefault(error.field, []).append(error.message)
-        return result
-
 
 def product_create(*, actor=None, reason: str = "catalog_edit", **values) -> Product:
     """Create a product from raw values (strings as typed, or numbers). `sku`, `name` and `price` are

@@ -207,10 +207,6 @@ class Order(models.Model):
         days = getattr(settings, "WALMART_AUTO_CANCEL_DAYS", AUTO_CANCEL_DAYS_DEFAULT)
         return self.ship_by + timedelta(days=days)
 
-    @property
-    def is_open_for_shipping(self) -> bool:
-        return self.status in {self.Status.OPEN, self.Status.PARTIALLY_SHIPPED, self.Status.ERROR}
-
     def flags(self, *, now: datetime | None = None) -> list[str]:
         """Ship-by today, late, auto-cancel risk, intent to cancel: only for orders with something left to
         ship. Dates are compared in the active (operator's) time zone."""

@@ -74,18 +74,10 @@ def order_list(*, store: Store, status: str | None = None, search: str = "", sor
     if search:
         matched_ids = order_ids_matching_identifier(store=store, term=search)
         orders = identifier_or_name_filtered(orders, matched_ids=matched_ids, search=search)
-    returns_model = _returns_model()
-    if returns_model is not None:
-        orders = orders.annotate(has_return=Exists(returns_model.objects.filter(order=OuterRef("pk"))))
+    # The returns app sits above orders: its model is reached through the relation, never imported.
+    returns = Order._meta.get_field("returns").related_model._default_manager.filter(order=OuterRef("pk"))
+    orders = orders.annotate(has_return=Exists(returns))
     return sorted_by(orders, sort=sort if sort.lstrip("-") in ORDER_SORTS else DEFAULT_SORT, sorts=ORDER_SORTS)
-
-
-def _returns_model():
-    """The returns app's model linked to orders as `order.returns`, or None while it does not exist."""
-    for relation in Order._meta.related_objects:
-        if relation.get_accessor_name() == "returns":
-            return relation.related_model
-    return None
 
 
 def order_status_counts(*, store: Store) -> dict[str, int]:

@@ -100,10 +100,6 @@ class SyncPlan:
     def change_count(self) -> int:
         return len(self.singles) + sum(len(feed.changes) for feed in self.feeds) + len(self.waiting)
 
-    @property
-    def is_empty(self) -> bool:
-        return not self.singles and not self.feeds
-
     def summary(self) -> dict[str, int]:
         return {
             "matched": self.matched_count,

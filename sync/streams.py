@@ -21,10 +21,6 @@ class StreamSpec:
     switch_field: str
     single_family: str  # endpoint family of the single-item update in walmart_client's rate-limit state
 
-    @property
-    def feed_family(self) -> str:
-        return f"feeds.submit.{self.feed_type}"
-
 
 STREAMS: dict[str, StreamSpec] = {
     SyncStream.INVENTORY: StreamSpec(

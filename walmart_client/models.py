@@ -198,10 +198,6 @@ class TrackingInfo:
             tracking_url=data.get("trackingURL"),
         )
 
-    @property
-    def carrier_display(self) -> str:
-        return self.carrier or self.other_carrier or ""
-
 
 @dataclass(slots=True)
 class LineStatus:
@@ -595,10 +591,6 @@ class FeedStatus:
             raw=dict(data),
         )
 
-    @property
-    def is_done(self) -> bool:
-        return self.feed_status in ("PROCESSED", "ERROR")
-
 
 @dataclass(slots=True)
 class FeedSummary:
@@ -973,10 +965,6 @@ class ReportRequest:
     @property
     def is_ready(self) -> bool:
         return self.status == "READY"
-
-    @property
-    def is_failed(self) -> bool:
-        return self.status == "ERROR"
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,6 @@ from typing import Any
 
 import requests
 
-from walmart_client._gc import gc_paused
 from walmart_client.auth import SERVICE_NAME, TokenProvider
 from walmart_client.errors import (
     WalmartAuthError,
@@ -33,6 +32,7 @@ from walmart_client.errors import (
     WalmartServerError,
     error_details_from_body,
 )
+from walmart_client.gc_pause import gc_paused
 from walmart_client.ratelimit import RateLimits, rate_limit_from_headers, wait_from_headers
 from walmart_client.transport import HttpCall, Retry, Transport
 

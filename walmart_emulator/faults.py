@@ -65,10 +65,6 @@ def fault_clear(*, seller: Seller) -> Seller:
     return fault_set(seller=seller, **FAULT_DEFAULTS)
 
 
-def fault_settings(seller: Seller) -> dict:
-    return {key: getattr(seller, field) for key, field in FAULT_FIELDS.items()}
-
-
 def fault_any_active(seller: Seller) -> bool:
     return bool(
         seller.fault_error_share

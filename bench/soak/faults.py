@@ -206,12 +206,3 @@ def phases_run(context: FaultContext, *, phase_seconds: float, gap_seconds: floa
             record.ended = time.time()
         context.stop.wait(gap_seconds)
     return records
-
-
-def faults_undo(context: FaultContext) -> None:
-    """Whatever a phase left behind when interrupted: Walmart's faults cleared, Redis and every process up."""
-    _seller_faults(context)
-    if context.redis is not None and context.redis.process is None:
-        context.redis.start()
-    for name in context.stack.processes:
-        context.stack.start(name)

@@ -108,13 +108,3 @@ def forms_in(html: str) -> list[HtmlForm]:
     parser.feed(html)
     parser.close()
     return parser.forms
-
-
-def form_find(html: str, *, form_id: str | None = None, button: tuple[str, str] | None = None) -> HtmlForm | None:
-    """The form with `form_id`, or the one holding the submit `button` (name, value); None when absent."""
-    for form in forms_in(html):
-        if form_id is not None and form.attrs.get("id") == form_id:
-            return form
-        if button is not None and button in form.buttons:
-            return form
-    return None

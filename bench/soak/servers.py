@@ -197,11 +197,6 @@ class OwnRedis:
             self.process.wait(timeout=10)
         self.process = None
 
-    def restart_empty(self) -> None:
-        self.kill()
-        self.start()
-        self.restarts += 1
-
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()

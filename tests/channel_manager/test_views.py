@@ -1,6 +1,7 @@
 """The stores page, Add store, the store view and its Channel Settings, driven through the real forms."""
 
 import pytest
+import responses
 from django.urls import reverse
 
 from channel_manager.models import Store, StoreMembership
@@ -188,38 +189,26 @@ def test_change_credentials_without_secret_changes_nothing(operator_client, stor
     assert f"<code>{before['client_id']}</code>" in response.content.decode()
 
 
-def test_connection_test_reports_when_the_tester_is_not_installed(operator_client, store, monkeypatch):
-    # given: channel_manager.connection cannot be imported
-    import sys
-
-    monkeypatch.setitem(sys.modules, "channel_manager.connection", None)
-    # when
-    response = operator_client.post(reverse("store_connection_test", args=[store.pk]), follow=True)
+def test_connection_test_reports_the_outcome_recorded_on_the_store(operator_client, store):
+    # given: Walmart refuses the store's credentials
+    with responses.RequestsMock() as walmart:
+        walmart.add(
+            responses.POST,
+            store.api_base_url + "/v3/token",
+            status=401,
+            json={"error": [{"code": "UNAUTHORIZED.GMP_GATEWAY_API", "description": "Unauthorized client"}]},
+        )
+        # when
+        response = operator_client.post(reverse("store_connection_test", args=[store.pk]), follow=True)
     # then
     assert response.redirect_chain == [(reverse("store_connection", args=[store.pk]), 302)]
-    assert [str(m) for m in response.context["messages"]] == [
-        "Connection testing is not available in this installation."
-    ]
     store.refresh_from_db()
-    assert store.connection_status == Store.ConnectionStatus.NOT_TESTED
-
-
-def test_connection_test_reports_the_outcome_recorded_on_the_store(operator_client, store, monkeypatch):
-    # given: a connection tester that records a failure, as channel_manager.connection does
-    import sys
-    import types
-
-    def store_connection_test(*, store):
-        Store.objects.filter(pk=store.pk).update(connection_status="error", connection_error="Invalid client id")
-
-    module = types.ModuleType("channel_manager.connection")
-    module.store_connection_test = store_connection_test
-    monkeypatch.setitem(sys.modules, "channel_manager.connection", module)
-    # when
-    response = operator_client.post(reverse("store_connection_test", args=[store.pk]), follow=True)
-    # then
+    assert store.connection_status == Store.ConnectionStatus.ERROR
+    assert store.connection_error.startswith(
+        "Walmart rejected the Client ID / Client Secret: UNAUTHORIZED.GMP_GATEWAY_API: Unauthorized client"
+    )
     assert [str(m) for m in response.context["messages"]] == [
-        "Walmart did not accept the connection: Invalid client id"
+        f"Walmart did not accept the connection: {store.connection_error}"
     ]
 
 

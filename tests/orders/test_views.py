@@ -176,22 +176,10 @@ def test_order_settings_refuse_polling_faster_than_a_minute(operator_client, sto
 
 
 def test_return_requested_link_once_a_return_exists(operator_client, store):
-    # given: the returns app links a return to the second order
-    returns_model = next(
-        (
-            relation.related_model
-            for relation in Order._meta.related_objects
-            if relation.get_accessor_name() == "returns"
-        ),
-        None,
-    )
-    if returns_model is None:
-        pytest.skip("the returns app has no Return model linked to orders yet")
+    # given: a return linked to the second order
     orders = make_orders(store, 2)
     from returns.models import Return
 
-    fields = {field.name for field in Return._meta.get_fields()}
-    assert {"store", "order"} <= fields
     Return.objects.bulk_create([Return(store=store, order=orders[1], return_order_id="RMA-1")])
     # when
     response = operator_client.get(list_url(store))

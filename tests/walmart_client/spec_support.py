@@ -83,12 +83,9 @@ def specs_dir() -> Path:
     """`WALMART_API_SPECS_DIR` from the environment, else Django's setting, else `<repo>/../shared/walmart-api`."""
     value = os.environ.get("WALMART_API_SPECS_DIR")
     if not value:
-        try:
-            from django.conf import settings
+        from django.conf import settings
 
-            value = getattr(settings, "WALMART_API_SPECS_DIR", None) if settings.configured else None
-        except ImportError:  # pragma: no cover - Django is installed in this project
-            value = None
+        value = getattr(settings, "WALMART_API_SPECS_DIR", None) if settings.configured else None
     if not value:
         value = str(Path(__file__).resolve().parents[2].parent / "shared" / "walmart-api")
     return Path(value)

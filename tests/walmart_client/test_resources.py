@@ -11,7 +11,7 @@ import responses
 
 from tests.walmart_client.conftest import BASE_URL, calls_to
 from walmart_client import ReturnRefundLine, WalmartNotFound, WalmartPayloadTooLarge, split_feed_items
-from walmart_client._gc import gc_paused
+from walmart_client.gc_pause import gc_paused
 from walmart_client.resources.feeds import (
     feed_item_count,
     inventory_feed_payload,

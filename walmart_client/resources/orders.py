@@ -13,8 +13,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from walmart_client._gc import gc_paused
 from walmart_client.enums import CANCEL_REASONS, CARRIERS, CHARGE_TYPES, METHOD_CODES, REFUND_REASONS
+from walmart_client.gc_pause import gc_paused
 from walmart_client.models import CancelLine, OrdersPage, RefundLine, ShipLine, WalmartOrder, to_epoch_ms
 from walmart_client.requestor import Requestor
 from walmart_client.resources._common import check_money, check_quantity, date_param, path_part
