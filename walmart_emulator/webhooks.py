@@ -62,10 +62,31 @@ def _error(description: str, field: str = "") -> EmulatorError:
     return EmulatorError(description, field=field, code=f"INVALID_REQUEST_CONTENT.{API}")
 
 
+def _auth_details_validated(auth: object) -> dict:
+    if not isinstance(auth, dict) or auth.get("authMethod", "") not in AUTH_METHODS:
+        raise _error("authDetails.authMethod must be HMAC, BASIC_AUTH or OAUTH.", "authDetails.authMethod")
+    if auth.get("authMethod") == "BASIC_AUTH" and not (auth.get("userName") and auth.get("password")):
+        raise _error("BASIC_AUTH needs userName and password.", "authDetails")
+    if auth.get("authMethod") == "OAUTH" and not (
+        auth.get("authUrl") and auth.get("clientId") and auth.get("clientSecret")
+    ):
+        raise _error("OAUTH needs authUrl, clientId and clientSecret.", "authDetails")
+    return auth
+
+
+def _event_type_validated(event: dict) -> str:
+    event_type = event["eventType"]
+    if event_type not in EVENT_RESOURCES:
+        raise _error(f"eventType '{event_type}' is not supported.", "eventType")
+    if event.get("resourceName", EVENT_RESOURCES[event_type]) != EVENT_RESOURCES[event_type]:
+        raise _error(f"resourceName must be {EVENT_RESOURCES[event_type]} for {event_type}.", "resourceName")
+    return event_type
+
+
 def _validated(event: dict, *, partial: bool = False, status_required: bool = True) -> dict:
     if not isinstance(event, dict):
         raise _error("Each event must be an object.", "events")
-    fields = {}
+    fields: dict[str, object] = {}
     required = () if partial else ("eventType", "eventVersion", "resourceName", "eventUrl")
     if status_required and not partial:
         required = (*required, "status")
@@ -73,13 +94,7 @@ def _validated(event: dict, *, partial: bool = False, status_required: bool = Tr
         if not event.get(name):
             raise _error(f"{name} is required.", name)
     if "eventType" in event:
-        if event["eventType"] not in EVENT_RESOURCES:
-            raise _error(f"eventType '{event['eventType']}' is not supported.", "eventType")
-        fields["event_type"] = event["eventType"]
-        if event.get("resourceName", EVENT_RESOURCES[event["eventType"]]) != EVENT_RESOURCES[event["eventType"]]:
-            raise _error(
-                f"resourceName must be {EVENT_RESOURCES[event['eventType']]} for {event['eventType']}.", "resourceName"
-            )
+        fields["event_type"] = _event_type_validated(event)
     if "resourceName" in event:
         fields["resource_name"] = event["resourceName"]
     if "eventVersion" in event:
@@ -96,16 +111,7 @@ def _validated(event: dict, *, partial: bool = False, status_required: bool = Tr
             raise _error("status must be ACTIVE or INACTIVE.", "status")
         fields["status"] = event["status"]
     if "authDetails" in event:
-        auth = event["authDetails"] or {}
-        if not isinstance(auth, dict) or auth.get("authMethod", "") not in AUTH_METHODS:
-            raise _error("authDetails.authMethod must be HMAC, BASIC_AUTH or OAUTH.", "authDetails.authMethod")
-        if auth.get("authMethod") == "BASIC_AUTH" and not (auth.get("userName") and auth.get("password")):
-            raise _error("BASIC_AUTH needs userName and password.", "authDetails")
-        if auth.get("authMethod") == "OAUTH" and not (
-            auth.get("authUrl") and auth.get("clientId") and auth.get("clientSecret")
-        ):
-            raise _error("OAUTH needs authUrl, clientId and clientSecret.", "authDetails")
-        fields["auth_details"] = auth
+        fields["auth_details"] = _auth_details_validated(event["authDetails"] or {})
     if "headers" in event:
         if not isinstance(event["headers"], dict):
             raise _error("headers must be an object.", "headers")

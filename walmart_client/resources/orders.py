@@ -48,6 +48,48 @@ _RELEASED_PARAMS = {
 }
 
 
+def _ship_status(line: ShipLine, number: str) -> dict[str, Any]:
+    """One Shipped status of line `number`, with its tracking. Raises ValueError for what Walmart would reject."""
+    check_quantity(line.quantity, what=f"quantity of line {number}")
+    if line.method_code not in METHOD_CODES:
+        raise ValueError(
+            f"method code {line.method_code!r} of line {number} is not one of Walmart's: "
+            + ", ".join(sorted(METHOD_CODES))
+        )
+    if not line.tracking_number:
+        raise ValueError(f"line {number} needs a tracking number")
+    if not isinstance(line.ship_datetime, datetime) or line.ship_datetime.tzinfo is None:
+        raise ValueError(f"ship_datetime of line {number} must be a timezone-aware datetime")
+    if line.carrier and line.carrier in CARRIERS and not line.other_carrier:
+        carrier_name: dict[str, str] = {"carrier": line.carrier}
+    else:
+        other = line.other_carrier or line.carrier
+        if not other:
+            raise ValueError(f"line {number} needs a carrier")
+        if not line.tracking_url:
+            raise ValueError(
+                f"carrier {other!r} of line {number} is not one of Walmart's named carriers; "
+                "a tracking URL is required for it"
+            )
+        carrier_name = {"otherCarrier": other}
+    tracking: dict[str, Any] = {
+        "shipDateTime": to_epoch_ms(line.ship_datetime),
+        "carrierName": carrier_name,
+        "methodCode": line.method_code,
+        "trackingNumber": str(line.tracking_number),
+    }
+    if line.tracking_url:
+        tracking["trackingURL"] = line.tracking_url
+    status: dict[str, Any] = {
+        "status": "Shipped",
+        "statusQuantity": {"unitOfMeasurement": "EACH", "amount": str(line.quantity)},
+        "trackingInfo": tracking,
+    }
+    if line.replaces_tracking_number:
+        status["currentTrackingInfo"] = {"trackingNumber": str(line.replaces_tracking_number)}
+    return status
+
+
 def build_ship_body(lines: Sequence[ShipLine], *, seller_order_id: str) -> dict[str, Any]:
     """The `orderShipment` payload. Raises ValueError for anything Walmart would reject."""
     if not seller_order_id or not str(seller_order_id).strip():
@@ -63,46 +105,9 @@ def build_ship_body(lines: Sequence[ShipLine], *, seller_order_id: str) -> dict[
     override: set[str] = set()
     for line in lines:
         number = str(line.line_number)
-        check_quantity(line.quantity, what=f"quantity of line {number}")
         if line.intent_to_cancel_override:
             override.add(number)
-        if line.method_code not in METHOD_CODES:
-            raise ValueError(
-                f"method code {line.method_code!r} of line {number} is not one of Walmart's: "
-                + ", ".join(sorted(METHOD_CODES))
-            )
-        if not line.tracking_number:
-            raise ValueError(f"line {number} needs a tracking number")
-        if not isinstance(line.ship_datetime, datetime) or line.ship_datetime.tzinfo is None:
-            raise ValueError(f"ship_datetime of line {number} must be a timezone-aware datetime")
-        if line.carrier and line.carrier in CARRIERS and not line.other_carrier:
-            carrier_name: dict[str, str] = {"carrier": line.carrier}
-        else:
-            other = line.other_carrier or line.carrier
-            if not other:
-                raise ValueError(f"line {number} needs a carrier")
-            if not line.tracking_url:
-                raise ValueError(
-                    f"carrier {other!r} of line {number} is not one of Walmart's named carriers; "
-                    "a tracking URL is required for it"
-                )
-            carrier_name = {"otherCarrier": other}
-        tracking: dict[str, Any] = {
-            "shipDateTime": to_epoch_ms(line.ship_datetime),
-            "carrierName": carrier_name,
-            "methodCode": line.method_code,
-            "trackingNumber": str(line.tracking_number),
-        }
-        if line.tracking_url:
-            tracking["trackingURL"] = line.tracking_url
-        status: dict[str, Any] = {
-            "status": "Shipped",
-            "statusQuantity": {"unitOfMeasurement": "EACH", "amount": str(line.quantity)},
-            "trackingInfo": tracking,
-        }
-        if line.replaces_tracking_number:
-            status["currentTrackingInfo"] = {"trackingNumber": str(line.replaces_tracking_number)}
-        by_line.setdefault(number, []).append(status)
+        by_line.setdefault(number, []).append(_ship_status(line, number))
     order_lines = []
     for number, statuses in by_line.items():
         order_line: dict[str, Any] = {"lineNumber": number, "sellerOrderId": str(seller_order_id)}
