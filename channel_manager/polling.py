@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from channel_manager.models import Store
 from channel_manager.walmart import error_text
+from walmart_client import WalmartClient
 
 DUE_SLACK_SECONDS = 5
 
@@ -33,7 +34,7 @@ def stores_poll_due(
     return due
 
 
-def client_correlation_id(client: Any) -> str:
+def client_correlation_id(client: WalmartClient) -> str:
     """The WM_QOS.CORRELATION_ID of the client's last call (at most 64 characters), or ""."""
     return str(getattr(client, "last_correlation_id", "") or "")[:64]
 

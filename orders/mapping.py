@@ -9,6 +9,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from walmart_client.models import WalmartOrder, WalmartOrderLine
+
 ZERO = Decimal("0")
 SHIPPED_STATUSES = {"Shipped", "Delivered", "Refund"}
 
@@ -33,7 +35,7 @@ def _money(value: Any) -> Decimal:
     return Decimal(str(value)).quantize(Decimal("0.01"))
 
 
-def order_fields_from_remote(remote: Any) -> dict[str, Any]:
+def order_fields_from_remote(remote: WalmartOrder) -> dict[str, Any]:
     """The Order fields Walmart owns, from one WalmartOrder. Totals and the items summary come from the
     lines (`order_totals_from_lines`)."""
     shipping = getattr(remote, "shipping_info", None)
@@ -103,7 +105,7 @@ def _tracking_from_statuses(statuses: Iterable[Any]) -> list[dict[str, Any]]:
     return tracking
 
 
-def order_line_fields_from_remote(remote_line: Any) -> dict[str, Any]:
+def order_line_fields_from_remote(remote_line: WalmartOrderLine) -> dict[str, Any]:
     """The OrderLine fields Walmart owns, from one WalmartOrderLine: quantities per status, charges and
     tax as Decimal (a line's charge amounts are totals for the line), the unit price."""
     quantity = int(remote_line.quantity)

@@ -7,6 +7,9 @@ from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from walmart_client.models import ReturnLine as WalmartReturnLine
+from walmart_client.models import WalmartReturn
+
 ZERO = Decimal("0.00")
 CENT = Decimal("0.01")
 PRODUCT_CATEGORIES = {"", "PRODUCT"}
@@ -37,7 +40,7 @@ def raw_lines_by_number(raw: Mapping[str, Any]) -> dict[int, Mapping[str, Any]]:
 
 
 def unit_charges(
-    remote_line: Any, raw_line: Mapping[str, Any], *, order_line: Mapping[str, Any] | None = None
+    remote_line: WalmartReturnLine, raw_line: Mapping[str, Any], *, order_line: Mapping[str, Any] | None = None
 ) -> tuple[Decimal, Decimal]:
     """(item price, tax) charged per unit of a return line.
 
@@ -69,7 +72,7 @@ def unit_charges(
     return money(price), money(tax)
 
 
-def walmart_refunded_quantity(remote_line: Any) -> int:
+def walmart_refunded_quantity(remote_line: WalmartReturnLine) -> int:
     """Units Walmart shows as refunded: `refundedQty`, or the REFUND_COMPLETED tracking quantities when
     those say more."""
     completed = sum(
@@ -81,7 +84,7 @@ def walmart_refunded_quantity(remote_line: Any) -> int:
 
 
 def return_line_fields_from_remote(
-    remote_line: Any, raw_line: Mapping[str, Any], *, order_line: Mapping[str, Any] | None = None
+    remote_line: WalmartReturnLine, raw_line: Mapping[str, Any], *, order_line: Mapping[str, Any] | None = None
 ) -> dict[str, Any]:
     """The ReturnLine fields Walmart owns (refunded quantity excluded: see `walmart_refunded_quantity`)."""
     quantity = int(remote_line.quantity or 0)
@@ -104,7 +107,7 @@ def return_line_fields_from_remote(
     }
 
 
-def return_fields_from_remote(remote: Any, *, auto_refund_hours: float) -> dict[str, Any]:
+def return_fields_from_remote(remote: WalmartReturn, *, auto_refund_hours: float) -> dict[str, Any]:
     """The Return fields Walmart owns, from one WalmartReturn. The refund deadline is the request time
     plus Walmart's auto-refund delay."""
     lines = remote.lines

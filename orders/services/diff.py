@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from listings.models import Listing
 from orders.mapping import (
     order_fields_from_remote,
     order_line_fields_from_remote,
@@ -22,6 +23,7 @@ from orders.mapping import (
 )
 from orders.models import Order, OrderLine
 from orders.services.common import LINE_FIELDS_FROM_WALMART
+from walmart_client.models import WalmartOrder, WalmartOrderLine
 
 LineFields = tuple[str, dict[str, Any]]  # (Walmart's line number, our line fields)
 
@@ -50,7 +52,7 @@ class OrdersDiff:
     unchanged: list[int] = field(default_factory=list)
 
 
-def line_fields_with_listing(remote_line: Any, listings: Mapping[str, Any]) -> dict[str, Any]:
+def line_fields_with_listing(remote_line: WalmartOrderLine, listings: Mapping[str, Listing]) -> dict[str, Any]:
     """Our line fields for one Walmart line, linked to the store's listing of its SKU; a SKU the store does
     not list makes the line Error with the reason."""
     fields = order_line_fields_from_remote(remote_line)
@@ -90,7 +92,7 @@ def acknowledged_on_walmart(lines: Sequence[Mapping[str, Any]]) -> bool:
 
 
 def _order_fields(
-    remote: Any, line_fields: Sequence[LineFields], *, failed_operations: Sequence[str], now: datetime
+    remote: WalmartOrder, line_fields: Sequence[LineFields], *, failed_operations: Sequence[str], now: datetime
 ) -> dict[str, Any]:
     lines = [fields for _, fields in line_fields]
     fields = order_fields_from_remote(remote) | order_totals_from_lines(lines)
@@ -145,10 +147,10 @@ def _existing_order_diff(
 
 def orders_diff(
     *,
-    remotes: Sequence[Any],
+    remotes: Sequence[WalmartOrder],
     existing: Mapping[str, Order],
     existing_lines: Mapping[tuple[int, str], OrderLine],
-    listings: Mapping[str, Any],
+    listings: Mapping[str, Listing],
     failed_operations: Mapping[int, list[str]],
     now: datetime,
 ) -> OrdersDiff:

@@ -8,7 +8,6 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -21,6 +20,7 @@ from channel_manager.polling import client_correlation_id
 from channel_manager.timeline import actor_name
 from channel_manager.walmart import walmart_client_for_store
 from channel_manager.work import enqueue_on_commit
+from listings.models import Listing
 from orders.models import (
     Order,
     OrderEvent,
@@ -35,6 +35,7 @@ from orders.services.common import (
     order_status_counts_shift,
 )
 from orders.services.diff import orders_diff
+from walmart_client.models import WalmartOrder
 
 logger = logging.getLogger(__name__)
 
@@ -52,9 +53,7 @@ class UpsertResult:
     unchanged: list[int] = field(default_factory=list)
 
 
-def _listings_by_sku(*, store: Store, skus: Iterable[str]) -> dict[str, Any]:
-    from listings.models import Listing
-
+def _listings_by_sku(*, store: Store, skus: Iterable[str]) -> dict[str, Listing]:
     listings = Listing.objects.filter(store=store, product__sku__in=set(skus)).select_related("product")
     return {listing.product.sku: listing for listing in listings}
 
@@ -90,6 +89,13 @@ def _stock_reference(shares: Sequence[tuple[OrderLine, int]]) -> str:
     return text if len(text) <= 100 else text[:97] + "..."
 
 
+def _line_listing(line: OrderLine) -> Listing:
+    """The listing of a line the stock plan holds (it holds only lines with one)."""
+    if line.listing is None:
+        raise ValueError(f"order line {line.pk} has no listing: no stock to move")
+    return line.listing
+
+
 @dataclass
 class _StockPlan:
     """Stock moves of a batch, per product: the new lines to reserve, and (line, units) to give back."""
@@ -110,7 +116,7 @@ def _stock_plan(*, new_lines: Iterable[OrderLine], changed_lines: Iterable[Order
             plan.reservations[line.listing.product_id].append(line)
     for line, delta in _stock_release_due([*new_lines, *changed_lines]):
         line.stock_released += delta
-        plan.releases[line.listing.product_id].append((line, delta))
+        plan.releases[_line_listing(line).product_id].append((line, delta))
         plan.released.append((line, delta))
     return plan
 
@@ -121,7 +127,7 @@ def _stock_apply(plan: _StockPlan, *, stock_actor: str) -> None:
 
     for lines in plan.reservations.values():
         stock_move(
-            product=lines[0].listing.product,
+            product=_line_listing(lines[0]).product,
             delta=-sum(line.quantity for line in lines),
             reason="order_reservation",
             actor=stock_actor,
@@ -129,7 +135,7 @@ def _stock_apply(plan: _StockPlan, *, stock_actor: str) -> None:
         )
     for shares in plan.releases.values():
         stock_move(
-            product=shares[0][0].listing.product,
+            product=_line_listing(shares[0][0]).product,
             delta=sum(delta for _, delta in shares),
             reason="order_cancellation",
             actor=stock_actor,
@@ -138,7 +144,7 @@ def _stock_apply(plan: _StockPlan, *, stock_actor: str) -> None:
 
 
 def _orders_upsert_batch(
-    *, store: Store, remotes: Sequence[Any], actor: str, correlation_id: str, user=None
+    *, store: Store, remotes: Sequence[WalmartOrder], actor: str, correlation_id: str, user=None
 ) -> tuple[UpsertResult, list[Order]]:
     """Read what is stored for the batch (orders locked), diff it with Walmart's (`orders_diff`), then
     write: new orders with their commerce numbers, lines, changed orders, stock, timeline, counters."""
@@ -219,7 +225,7 @@ def _upsert_batch_size() -> int:
 
 
 def orders_upsert_from_walmart(
-    *, store: Store, remotes: Sequence[Any], actor: str, correlation_id: str = "", user=None
+    *, store: Store, remotes: Sequence[WalmartOrder], actor: str, correlation_id: str = "", user=None
 ) -> UpsertResult:
     """Insert or update Walmart purchase orders in one transaction per batch (ORDERS_UPSERT_BATCH_SIZE, 1000).
 
@@ -253,7 +259,7 @@ def orders_upsert_from_walmart(
 
 
 def order_upsert_from_walmart(
-    *, store: Store, remote: Any, actor: str, correlation_id: str = "", user=None
+    *, store: Store, remote: WalmartOrder, actor: str, correlation_id: str = "", user=None
 ) -> tuple[Order, bool]:
     """One purchase order; see `orders_upsert_from_walmart`. Returns (order, created)."""
     result = orders_upsert_from_walmart(
@@ -310,7 +316,7 @@ def order_poll(*, store: Store, actor: str = Actor.SCHEDULE) -> PollResult:
     totals = UpsertResult()
     seen: set[str] = set()
 
-    def flush(batch: list[Any]) -> None:
+    def flush(batch: list[WalmartOrder]) -> None:
         result = orders_upsert_from_walmart(store=store, remotes=batch, actor=actor)
         totals.created.extend(result.created)
         totals.updated.extend(result.updated)
@@ -318,7 +324,7 @@ def order_poll(*, store: Store, actor: str = Actor.SCHEDULE) -> PollResult:
         batch.clear()
 
     with polling.poll_recorded(order_settings, window):
-        batch: list[Any] = []
+        batch: list[WalmartOrder] = []
         created_since = started - timedelta(days=getattr(settings, "ORDERS_POLL_CREATED_WITHIN_DAYS", 30))
         # Walmart defaults createdStartDate to 7 days ago: older orders changed since (auto-cancels, late
         # cancellations in Seller Center) are only listed when it is given.

@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import QuerySet, Sum
 from django.utils import timezone
 
 from channel_manager.intents import pushes_sweep, request_maybe_applied_after
@@ -31,6 +30,7 @@ from orders.models import (
 from orders.services.acknowledge import order_acknowledge
 from orders.services.common import HOLDING_STATUSES, order_event_add, order_status_refresh
 from orders.services.intake import order_upsert_from_walmart
+from walmart_client.models import CancelLine, ShipLine, WalmartOrder, WalmartOrderLine
 
 Actor = OrderEvent.Actor
 
@@ -241,26 +241,26 @@ def _push_enqueue(kind: str, pk: int) -> None:
     enqueue_on_commit(shipment_push_task if kind == "shipment" else cancellation_push_task, pk)
 
 
-def _remote_line(remote: Any, line_number: str) -> Any | None:
+def _remote_line(remote: WalmartOrder, line_number: str) -> WalmartOrderLine | None:
     for remote_line in remote.lines:
         if str(remote_line.line_number) == str(line_number):
             return remote_line
     return None
 
 
-def _already_applied(operation: Shipment | Cancellation, remote: Any) -> dict[int, bool]:
+def _already_applied(operation: Shipment | Cancellation, remote: WalmartOrder) -> dict[int, bool]:
     """For each line of a push whose last attempt may have reached Walmart: does Walmart's copy of the
     order already show it? A shipment is found by its tracking number on the line; failing that (and for
     cancellations), by Walmart's quantity covering this push plus every push of the line already sent."""
-    is_shipment = isinstance(operation, Shipment)
     applied: dict[int, bool] = {}
-    for op_line in operation.lines.select_related("line"):
+    for op_line in _operation_lines(operation):
         remote_line = _remote_line(remote, op_line.line.line_number)
         if remote_line is None:
             applied[op_line.pk] = False
             continue
         fields = order_line_fields_from_remote(remote_line)
-        if is_shipment:
+        sent: QuerySet[ShipmentLine] | QuerySet[CancellationLine]
+        if isinstance(operation, Shipment):
             if any(t["tracking_number"] == operation.tracking_number for t in fields["tracking"]):
                 applied[op_line.pk] = True
                 continue
@@ -274,9 +274,12 @@ def _already_applied(operation: Shipment | Cancellation, remote: Any) -> dict[in
     return applied
 
 
-def _ship_lines(shipment: Shipment, op_lines: Sequence[ShipmentLine]) -> list[Any]:
-    from walmart_client.models import ShipLine
+def _operation_lines(operation: Shipment | Cancellation) -> list[ShipmentLine | CancellationLine]:
+    """The lines of a push, each with its order line."""
+    return [op_line for op_line in operation.lines.select_related("line")]
 
+
+def _ship_lines(shipment: Shipment, op_lines: Sequence[ShipmentLine | CancellationLine]) -> list[ShipLine]:
     return [
         ShipLine(
             line_number=op_line.line.line_number,
@@ -293,9 +296,7 @@ def _ship_lines(shipment: Shipment, op_lines: Sequence[ShipmentLine]) -> list[An
     ]
 
 
-def _cancel_lines(cancellation: Cancellation, op_lines: Sequence[CancellationLine]) -> list[Any]:
-    from walmart_client.models import CancelLine
-
+def _cancel_lines(cancellation: Cancellation, op_lines: Sequence[ShipmentLine | CancellationLine]) -> list[CancelLine]:
     return [
         CancelLine(line_number=op_line.line.line_number, quantity=op_line.quantity, reason=cancellation.reason)
         for op_line in op_lines
@@ -315,7 +316,7 @@ def _operation_push(operation: Shipment | Cancellation, *, attempt_id: str, fina
     order = operation.order
     store = order.store
     client = walmart_client_for_store(store)
-    op_lines = list(operation.lines.select_related("line"))
+    op_lines = _operation_lines(operation)
     maybe_applied_before = operation.request_maybe_applied
     try:
         if operation.request_maybe_applied:
@@ -338,7 +339,7 @@ def _operation_push(operation: Shipment | Cancellation, *, attempt_id: str, fina
             order_acknowledge(order_id=order.pk, actor=actor)
         if not model.push_in_flight(operation.pk, attempt_id=attempt_id):
             return  # the claim expired and another attempt owns the row now
-        if is_shipment:
+        if isinstance(operation, Shipment):
             remote = client.orders.ship(
                 order.purchase_order_id,
                 lines=_ship_lines(operation, op_lines),

@@ -26,6 +26,8 @@ from orders.models import (
 )
 from orders.services.common import order_settings_ensure
 from orders.services.intake import order_fetch
+from walmart_client import WalmartClient
+from walmart_client.models import Subscription
 
 logger = logging.getLogger(__name__)
 
@@ -146,7 +148,7 @@ def _webhook_auth_details(order_settings: OrderSettings) -> dict[str, str]:
     return {"authMethod": "HMAC", "authHeaderName": order_settings.webhook_auth_header}
 
 
-def _order_event_types(client: Any) -> list[str]:
+def _order_event_types(client: WalmartClient) -> list[str]:
     """The order events to subscribe to: the specific ones Walmart offers (ORDER_UPDATES carries the same
     events again, so it is only used when they are not offered)."""
     try:
@@ -219,7 +221,7 @@ def webhook_test(*, store: Store, event_url: str) -> str:
     return client.notifications.test(event=event) or "OK"
 
 
-def webhook_subscriptions(*, store: Store) -> tuple[list[Any], str]:
+def webhook_subscriptions(*, store: Store) -> tuple[list[Subscription], str]:
     """The seller's ORDER subscriptions on Walmart, and an error text instead when Walmart cannot be read."""
     try:
         return list(walmart_client_for_store(store).notifications.subscriptions(resource_name="ORDER")), ""

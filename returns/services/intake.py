@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -18,6 +17,7 @@ from channel_manager import polling
 from channel_manager.models import Store
 from channel_manager.polling import client_correlation_id
 from channel_manager.walmart import walmart_client_for_store
+from orders.models import Order, OrderLine
 from returns.mapping import (
     items_summary,
     raw_lines_by_number,
@@ -34,16 +34,16 @@ from returns.services.common import (
     return_status_refresh,
     units_text,
 )
+from walmart_client import WalmartClient
+from walmart_client.models import WalmartReturn
 
 Actor = ReturnEvent.Actor
 PAGE_SIZE = 200
 
 
-def _order_links(*, store: Store, remote: Any) -> tuple[Any, dict[tuple[str, str], Any]]:
+def _order_links(*, store: Store, remote: WalmartReturn) -> tuple[Order | None, dict[tuple[str, str], OrderLine]]:
     """The stored purchase order of a return (by the lines' purchase order id, else the customer order id)
     and its lines by (purchase order id, line number). None / {} while the order is not stored yet."""
-    from orders.models import Order, OrderLine
-
     purchase_order_ids = {line.purchase_order_id for line in remote.lines if line.purchase_order_id}
     orders = list(
         Order.objects.filter(store=store, purchase_order_id__in=purchase_order_ids).only("id", "purchase_order_id")
@@ -69,7 +69,7 @@ def _order_links(*, store: Store, remote: Any) -> tuple[Any, dict[tuple[str, str
 
 
 def return_upsert_from_walmart(
-    *, store: Store, remote: Any, actor: str = Actor.SCHEDULE, correlation_id: str = "", user=None
+    *, store: Store, remote: WalmartReturn, actor: str = Actor.SCHEDULE, correlation_id: str = "", user=None
 ) -> tuple[Return, bool]:
     """Insert or update one Walmart return with its lines, linked to its order and order lines when they
     are stored. Safe to re-run: keyed on (store, return_order_id) and (return, return line number).
@@ -261,7 +261,7 @@ def returns_poll(*, store: Store, actor: str = Actor.SCHEDULE) -> PollResult:
     return PollResult(created=created, updated=updated, window_start=window_start)
 
 
-def return_read(client: Any, return_order_id: str) -> Any:
+def return_read(client: WalmartClient, return_order_id: str) -> WalmartReturn:
     """Walmart's current copy of one return. Raises WalmartNotFound when Walmart does not list it."""
     from walmart_client.errors import WalmartNotFound
 

@@ -28,6 +28,8 @@ from returns.mapping import (
 from returns.models import Refund, RefundLine, Return, ReturnEvent, ReturnLine
 from returns.services.common import HOLDING_STATUSES, return_event_add, return_status_refresh, units_text
 from returns.services.intake import return_read, return_upsert_from_walmart
+from walmart_client import WalmartClient
+from walmart_client.models import WalmartOrder, WalmartOrderLine
 
 Actor = ReturnEvent.Actor
 DEFAULT_REFUND_REASON = "Customer returned item"
@@ -339,7 +341,7 @@ def _push_enqueue(refund_id: int) -> None:
     enqueue_on_commit(refund_push_task, refund_id)
 
 
-def _order_refunded_product(remote_line: Any) -> Decimal:
+def _order_refunded_product(remote_line: WalmartOrderLine) -> Decimal:
     """Item price Walmart shows refunded on an order line (positive)."""
     refund = getattr(remote_line, "refund", None)
     if refund is None:
@@ -347,7 +349,7 @@ def _order_refunded_product(remote_line: Any) -> Decimal:
     return sum((-charge.charge.amount for charge in refund.charges if charge.charge.charge_type == "PRODUCT"), ZERO)
 
 
-def _order_refund_applied(refund: Refund, refund_lines: Sequence[RefundLine], remote: Any) -> bool:
+def _order_refund_applied(refund: Refund, refund_lines: Sequence[RefundLine], remote: WalmartOrder) -> bool:
     """Does Walmart's copy of the order show this order refund? Yes when, on every line, the item price
     Walmart shows refunded covers every refund we already had accepted on it plus this one."""
     for ref_line in refund_lines:
@@ -465,7 +467,7 @@ def _refund_push(refund: Refund, *, attempt_id: str, final_attempt: bool, actor:
     )
 
 
-def _refunded_meanwhile(refund: Refund, client: Any, actor: str) -> bool:
+def _refunded_meanwhile(refund: Refund, client: WalmartClient, actor: str) -> bool:
     """Walmart refused a return refund: was it because Walmart refunded those units itself in the meantime
     (auto-refund)? Reads the return back; intake's reconciliation then cancels the refund. True when it did."""
     from walmart_client.errors import WalmartError
