@@ -121,7 +121,7 @@ def _interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None) -> int:  # noqa: C901 - the run, phase after phase
     args = arguments(argv)
     profile = QUICK if args.quick else FULL
     overrides = {name: getattr(args, name) for name in Profile.__dataclass_fields__ if getattr(args, name, None)}

@@ -86,6 +86,81 @@ class _PlannedLine:
     product: Any = None
 
 
+class _LineRefused(Exception):
+    """One requested line cannot be refunded as asked (the message says why, without the line's label)."""
+
+
+def _refund_amounts(
+    line: ReturnLine, request: RefundLineRequest, *, quantity: int, channel: str
+) -> tuple[Decimal, Decimal]:
+    """(item price, tax) to refund: what was charged for `quantity`, or the operator's `request.amount` split
+    the same way (only for an order refund: Walmart's return refund pays back exactly what was charged)."""
+    charged_amount, charged_tax = refund_share(unit_price=line.unit_price, unit_tax=line.unit_tax, quantity=quantity)
+    charged = charged_amount + charged_tax
+    if request.amount is None:
+        return charged_amount, charged_tax
+    wanted = request.amount
+    if not isinstance(wanted, Decimal) or not wanted.is_finite() or wanted != wanted.quantize(Decimal("0.01")):
+        raise _LineRefused("the amount must be a number with at most two decimals.")
+    if wanted <= 0:
+        raise _LineRefused("the amount must be more than 0.")
+    if wanted > charged:
+        raise _LineRefused(
+            f"{wanted} is more than was paid for {units_text(quantity)} ({charged} = item price "
+            f"{charged_amount} + tax {charged_tax}); a refund can never exceed what was charged."
+        )
+    if wanted == charged:
+        return charged_amount, charged_tax
+    if channel == Refund.Channel.RETURN_REFUND:
+        raise _LineRefused(
+            f"Walmart's return refund pays back what was charged per unit ({charged} for "
+            f"{units_text(quantity)}); a different amount is only possible for items outside Walmart's "
+            "returns program."
+        )
+    return refund_split(total=wanted, charged_amount=charged_amount, charged_tax=charged_tax)
+
+
+def _refund_line_plan(line: ReturnLine, request: RefundLineRequest, *, in_progress: int) -> _PlannedLine | None:
+    """One requested line checked against what is left to refund (None for a quantity of 0). Raises
+    _LineRefused."""
+    quantity = request.quantity
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 0:
+        raise _LineRefused("the quantity must be a whole number of 0 or more.")
+    if quantity == 0:
+        return None
+    available = line.quantity - line.refunded_quantity - in_progress
+    if quantity > available:
+        raise _LineRefused(
+            f"cannot refund {quantity}; only {max(available, 0)} of the {line.quantity} returned "
+            f"units can still be refunded ({line.refunded_quantity} refunded, {in_progress} in progress)."
+        )
+    channel = Refund.Channel.ORDER_REFUND if line.is_return_for_exception else Refund.Channel.RETURN_REFUND
+    amount, tax = _refund_amounts(line, request, quantity=quantity, channel=channel)
+    if channel == Refund.Channel.ORDER_REFUND and not (line.purchase_order_id and line.purchase_order_line_number):
+        raise _LineRefused("Walmart did not say which order line it is, so it cannot be refunded as an order refund.")
+    if channel == Refund.Channel.ORDER_REFUND and amount <= 0:
+        raise _LineRefused("Walmart's order refund needs an item price amount above 0.")
+    product = None
+    if request.back_to_stock:
+        product = _product_for(line)
+        if product is None:
+            raise _LineRefused(f"SKU {line.sku} is not in the catalog, so it cannot go back to stock.")
+        if quantity > line.quantity - line.restocked_quantity:
+            raise _LineRefused(
+                f"only {line.quantity - line.restocked_quantity} of the {line.quantity} returned units "
+                f"are not back in stock yet; {quantity} asked."
+            )
+    return _PlannedLine(
+        line=line,
+        quantity=quantity,
+        amount=amount,
+        tax=tax,
+        back_to_stock=bool(request.back_to_stock),
+        channel=channel,
+        product=product,
+    )
+
+
 def _refund_plan(*, return_order: Return, requests: Sequence[RefundLineRequest], reason: str) -> list[_PlannedLine]:
     """Validate a refund completely. Raises ValidationError with one message per problem; reads only."""
     from walmart_client.enums import REFUND_REASONS
@@ -104,81 +179,13 @@ def _refund_plan(*, return_order: Return, requests: Sequence[RefundLineRequest],
             errors.append(f"Line {line.return_order_line_number} ({line.sku}) is listed twice.")
             continue
         seen.add(line.pk)
-        label = f"Line {line.return_order_line_number} ({line.sku})"
-        quantity = request.quantity
-        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 0:
-            errors.append(f"{label}: the quantity must be a whole number of 0 or more.")
+        try:
+            planned_line = _refund_line_plan(line, request, in_progress=held.get(line.pk, 0))
+        except _LineRefused as refusal:
+            errors.append(f"Line {line.return_order_line_number} ({line.sku}): {refusal}")
             continue
-        if quantity == 0:
-            continue
-        in_progress = held.get(line.pk, 0)
-        available = line.quantity - line.refunded_quantity - in_progress
-        if quantity > available:
-            errors.append(
-                f"{label}: cannot refund {quantity}; only {max(available, 0)} of the {line.quantity} returned "
-                f"units can still be refunded ({line.refunded_quantity} refunded, {in_progress} in progress)."
-            )
-            continue
-        charged_amount, charged_tax = refund_share(
-            unit_price=line.unit_price, unit_tax=line.unit_tax, quantity=quantity
-        )
-        charged = charged_amount + charged_tax
-        channel = Refund.Channel.ORDER_REFUND if line.is_return_for_exception else Refund.Channel.RETURN_REFUND
-        amount, tax = charged_amount, charged_tax
-        if request.amount is not None:
-            wanted = request.amount
-            if not isinstance(wanted, Decimal) or not wanted.is_finite() or wanted != wanted.quantize(Decimal("0.01")):
-                errors.append(f"{label}: the amount must be a number with at most two decimals.")
-                continue
-            if wanted <= 0:
-                errors.append(f"{label}: the amount must be more than 0.")
-                continue
-            if wanted > charged:
-                errors.append(
-                    f"{label}: {wanted} is more than was paid for {units_text(quantity)} ({charged} = item price "
-                    f"{charged_amount} + tax {charged_tax}); a refund can never exceed what was charged."
-                )
-                continue
-            if wanted != charged:
-                if channel == Refund.Channel.RETURN_REFUND:
-                    errors.append(
-                        f"{label}: Walmart's return refund pays back what was charged per unit ({charged} for "
-                        f"{units_text(quantity)}); a different amount is only possible for items outside Walmart's "
-                        "returns program."
-                    )
-                    continue
-                amount, tax = refund_split(total=wanted, charged_amount=charged_amount, charged_tax=charged_tax)
-        if channel == Refund.Channel.ORDER_REFUND and not (line.purchase_order_id and line.purchase_order_line_number):
-            errors.append(
-                f"{label}: Walmart did not say which order line it is, so it cannot be refunded as an order refund."
-            )
-            continue
-        if channel == Refund.Channel.ORDER_REFUND and amount <= 0:
-            errors.append(f"{label}: Walmart's order refund needs an item price amount above 0.")
-            continue
-        product = None
-        if request.back_to_stock:
-            product = _product_for(line)
-            if product is None:
-                errors.append(f"{label}: SKU {line.sku} is not in the catalog, so it cannot go back to stock.")
-                continue
-            if quantity > line.quantity - line.restocked_quantity:
-                errors.append(
-                    f"{label}: only {line.quantity - line.restocked_quantity} of the {line.quantity} returned units "
-                    f"are not back in stock yet; {quantity} asked."
-                )
-                continue
-        planned.append(
-            _PlannedLine(
-                line=line,
-                quantity=quantity,
-                amount=amount,
-                tax=tax,
-                back_to_stock=bool(request.back_to_stock),
-                channel=channel,
-                product=product,
-            )
-        )
+        if planned_line is not None:
+            planned.append(planned_line)
     if any(item.channel == Refund.Channel.ORDER_REFUND for item in planned) and reason not in REFUND_REASONS:
         errors.append(f"The refund reason {reason!r} is not one of Walmart's.")
     if not errors and not planned:
