@@ -96,7 +96,7 @@ def seed(listings: int):
     from listings.models import Listing, Product
     from pricing.desired import PriceRuleValues
     from pricing.models import PriceRule
-    from sync.due import _price_sql, _quantity_sql
+    from sync.due import desired_price_sql, desired_quantity_sql
     from sync.models import ListingSyncDue, StoreSyncSettings, SyncState
 
     call_command("migrate", verbosity=0, interactive=False)
@@ -142,8 +142,8 @@ def seed(listings: int):
             f"{Product._meta.db_table} p",
             [],
         )
-        quantity, quantity_params = _quantity_sql("postgresql", sync_settings)
-        joins, price, price_params = _price_sql(rule)
+        quantity, quantity_params = desired_quantity_sql("postgresql", sync_settings)
+        joins, price, price_params = desired_price_sql(rule)
         cursor.execute(
             f"UPDATE {Listing._meta.db_table} AS target SET confirmed_quantity = {quantity}, "
             f"confirmed_quantity_at = %s, confirmed_price = {price}, confirmed_price_at = %s "

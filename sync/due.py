@@ -298,7 +298,9 @@ def due_settle(*, marks: Iterable[tuple[int, int]]) -> int:
 # ------------------------------------------------------------------------------------------ rescans
 
 
-def _quantity_sql(vendor: str, sync_settings: StoreSyncSettings) -> tuple[str, list]:
+def desired_quantity_sql(vendor: str, sync_settings: StoreSyncSettings) -> tuple[str, list]:
+    """(desired expression, params) of the quantity Walmart should show, as `inventory.desired` computes it
+    (products `p`, the store's open reservations `r`)."""
     least, greatest = ("LEAST", "GREATEST") if vendor == "postgresql" else ("MIN", "MAX")
     quantity = "(p.quantity + COALESCE(r.quantity, 0) - %s)"
     params: list = [sync_settings.safety_buffer]
@@ -308,7 +310,7 @@ def _quantity_sql(vendor: str, sync_settings: StoreSyncSettings) -> tuple[str, l
     return f"{greatest}({quantity}, 0)", params
 
 
-def _price_sql(rule: PriceRuleValues) -> tuple[str, str, list]:
+def desired_price_sql(rule: PriceRuleValues) -> tuple[str, str, list]:
     """(lateral joins, desired expression, params) of the desired price in PostgreSQL's exact numeric
     arithmetic, as `pricing.desired.price_desired` computes it (ROUND rounds half away from zero, which is
     ROUND_HALF_UP for these amounts). None (nothing to send) is a desired value <= 0."""
@@ -347,7 +349,7 @@ def due_rescan(*, store: Store, stream: str, sync_settings: StoreSyncSettings, r
     )
     where = f"WHERE l.store_id = %s AND l.status IN ({names['matched']})"
     if stream == INVENTORY:
-        desired, params = _quantity_sql(connection.vendor, sync_settings)
+        desired, params = desired_quantity_sql(connection.vendor, sync_settings)
         sql = (
             head
             + f"LEFT JOIN {names['reservation']} r ON r.store_id = l.store_id AND r.product_id = l.product_id "
@@ -356,7 +358,7 @@ def due_rescan(*, store: Store, stream: str, sync_settings: StoreSyncSettings, r
         )
         arguments = [INVENTORY, store.pk, *params]
     elif connection.vendor == "postgresql":
-        joins, desired, params = _price_sql(rule)
+        joins, desired, params = desired_price_sql(rule)
         sql = (
             head
             + joins
