@@ -92,9 +92,10 @@ BEGIN
   FROM sync_new n JOIN sync_old o ON o.id = n.id
   CROSS JOIN LATERAL (VALUES
     ('inventory', n.status IS DISTINCT FROM o.status OR n.product_id IS DISTINCT FROM o.product_id
-       OR n.confirmed_quantity IS DISTINCT FROM o.confirmed_quantity),
+       OR n.confirmed_quantity IS DISTINCT FROM o.confirmed_quantity{listing_changed_pg}),
     ('price', n.status IS DISTINCT FROM o.status OR n.product_id IS DISTINCT FROM o.product_id
-       OR n.confirmed_price IS DISTINCT FROM o.confirmed_price OR n.price_override IS DISTINCT FROM o.price_override)
+       OR n.confirmed_price IS DISTINCT FROM o.confirmed_price OR n.price_override IS DISTINCT FROM o.price_override
+       {listing_changed_pg})
   ) AS s(stream, changed)
   WHERE s.changed AND n.status IN ({matched})
   """
@@ -193,7 +194,7 @@ _SQLITE = [
             stream,
             "{listing} l",
             "l.id = NEW.id AND l.status IN ({matched}) AND (NEW.status IS NOT OLD.status "
-            f"OR NEW.product_id IS NOT OLD.product_id OR {changed})",
+            f"OR NEW.product_id IS NOT OLD.product_id OR {changed}{{listing_changed_sqlite}})",
         )
         for stream, changed in _LISTING_CHANGED.items()
     )
@@ -217,10 +218,20 @@ def _index_statements() -> list[str]:
     return [f"CREATE INDEX IF NOT EXISTS {name} ON {listing} {definition}" for name, definition in _INDEXES.items()]
 
 
-def due_trigger_statements(vendor: str) -> list[str]:
+# Listing columns that also decide what is sent, when the listings table has them (added by later migrations:
+# the triggers follow the table as it is when they are installed, in a migration or after `migrate`).
+_LISTING_OPTIONAL = ("walmart_sku", "sync_held")
+
+
+def due_trigger_statements(vendor: str, listing_columns: Iterable[str] = ()) -> list[str]:
     """The statements that (re)install the marking triggers (and the Sync page's partial indexes) on
-    `vendor`'s database."""
-    names = _names()
+    `vendor`'s database, for a listings table with `listing_columns`."""
+    optional = [column for column in _LISTING_OPTIONAL if column in set(listing_columns)]
+    names = {
+        **_names(),
+        "listing_changed_pg": "".join(f" OR n.{c} IS DISTINCT FROM o.{c}" for c in optional),
+        "listing_changed_sqlite": "".join(f" OR NEW.{c} IS NOT OLD.{c}" for c in optional),
+    }
     if vendor == "postgresql":
         return [statement.format(**names) for statement in _POSTGRESQL] + _index_statements()
     if vendor == "sqlite":
@@ -235,7 +246,8 @@ def due_triggers_install(*, using: str = "default") -> bool:
     if ListingSyncDue._meta.db_table not in connection.introspection.table_names():
         return False
     with connection.cursor() as cursor:
-        for statement in due_trigger_statements(connection.vendor):
+        description = connection.introspection.get_table_description(cursor, Listing._meta.db_table)
+        for statement in due_trigger_statements(connection.vendor, [column.name for column in description]):
             cursor.execute(statement)
     return True
 
