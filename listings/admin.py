@@ -112,6 +112,7 @@ def _listings_by_store(queryset: QuerySet[Listing]) -> Iterable[tuple[Store, lis
 class ListingAdmin(admin.ModelAdmin):
     list_display = (
         "product",
+        "walmart_sku",
         "store",
         "status",
         "error_description",
@@ -121,7 +122,7 @@ class ListingAdmin(admin.ModelAdmin):
         "last_synced_at",
     )
     list_filter = ("status", "store", "published_status", "lifecycle_status")
-    search_fields = ("product__sku", "product__name", "walmart_item_id")
+    search_fields = ("product__sku", "walmart_sku", "product__name", "walmart_item_id")
     list_select_related = ("product", "store")
     raw_id_fields = ("product", "match_feed")
     readonly_fields = ("created_at", "updated_at", "match_submitted_at", "retired_at")

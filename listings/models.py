@@ -58,9 +58,28 @@ class Product(models.Model):
         return f"{self.sku} {self.name}"
 
 
+class ListingQuerySet(models.QuerySet):
+    def bulk_create(self, objs, *args, **kwargs):
+        """Listings without a Walmart SKU get their product's SKU (the default), as `Listing.save` does."""
+        objs = list(objs)
+        missing = [listing for listing in objs if not listing.walmart_sku]
+        if missing:
+            unloaded = {listing.product_id for listing in missing if not Listing.product.is_cached(listing)}
+            skus = dict(Product.objects.filter(pk__in=unloaded).values_list("pk", "sku")) if unloaded else {}
+            for listing in missing:
+                cached = Listing.product.is_cached(listing)
+                listing.walmart_sku = listing.product.sku if cached else skus[listing.product_id]
+        return super().bulk_create(objs, *args, **kwargs)
+
+
 class Listing(models.Model):
     """A product offered in one Walmart store. Created in Draft; matching moves it to Processing, then to
-    Match, Match - Match in Stage or Error (with Walmart's message)."""
+    Match, Match - Match in Stage or Error (with Walmart's message).
+
+    `walmart_sku` is the SKU the offer has on Walmart: the product's SKU unless the seller's Walmart catalog
+    uses another one (an imported item linked to a product). Everything that talks to Walmart sends it, and
+    orders and returns resolve Walmart's SKU to the product through it (unique per store). It does not follow
+    later changes of the product's SKU: the offer on Walmart keeps its SKU."""
 
     class Status(models.TextChoices):
         DRAFT = "draft", _("Draft")
@@ -71,6 +90,9 @@ class Listing(models.Model):
 
     store = models.ForeignKey("channel_manager.Store", on_delete=models.CASCADE, related_name="listings")
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="listings")
+    walmart_sku = models.CharField(
+        _("Walmart SKU"), max_length=50, help_text=_("The SKU of this offer on Walmart (default: the product's SKU).")
+    )
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
     error_description = models.TextField(blank=True)
 
@@ -107,10 +129,14 @@ class Listing(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = ListingQuerySet.as_manager()
+
     class Meta:
         ordering = ["id"]
         constraints = [
             models.UniqueConstraint(fields=["store", "product"], name="unique_listing_per_store_product"),
+            models.UniqueConstraint(fields=["store", "walmart_sku"], name="unique_listing_per_store_walmart_sku"),
+            models.CheckConstraint(condition=~Q(walmart_sku=""), name="listing_walmart_sku_not_empty"),
             models.CheckConstraint(
                 condition=Q(price_override__isnull=True) | Q(price_override__gte=0),
                 name="listing_price_override_not_negative",
@@ -128,6 +154,11 @@ class Listing(models.Model):
 
     def __str__(self) -> str:
         return f"{self.product_id} @ {self.store_id} ({self.status})"
+
+    def save(self, *args, **kwargs) -> None:
+        if not self.walmart_sku and self.product_id is not None:
+            self.walmart_sku = self.product.sku
+        super().save(*args, **kwargs)
 
 
 class StoreAttributeMapping(models.Model):

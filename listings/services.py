@@ -202,9 +202,11 @@ def _mapped_identifiers(store: Store) -> list[str]:
 
 def listings_add(*, store: Store, products: QuerySet[Product] | Iterable[int]) -> int:
     """Offer the given products (a queryset, e.g. "all that match this filter", or ids) in `store` as
-    Draft listings. Idempotent: a product already listed in the store keeps its listing untouched (the
-    unique (store, product) constraint decides, so two concurrent adds cannot duplicate). Returns how many
-    listings were created. Atomic.
+    Draft listings, each with the product's SKU as its Walmart SKU. Idempotent: a product already listed in
+    the store keeps its listing untouched (the unique (store, product) constraint decides, so two concurrent
+    adds cannot duplicate). A product whose SKU is already the Walmart SKU of another product's listing in
+    the store (a linked Walmart item) is not added: one Walmart SKU is one offer. Returns how many listings
+    were created. Atomic.
 
     One `INSERT ... SELECT ... ON CONFLICT DO NOTHING` per 20,000 products (SQLite and PostgreSQL): the
     rows never pass through Python, which is what makes 100,000 products take seconds, not minutes. The
@@ -229,11 +231,11 @@ def listings_add(*, store: Store, products: QuerySet[Product] | Iterable[int]) -
 def _listings_insert(*, store: Store, product_filter: str, params: list) -> int:
     quote = connection.ops.quote_name
     now = timezone.now()
-    columns = [quote("store_id"), quote("product_id")]
-    expressions = ["%s", "product.id"]
+    columns = [quote("store_id"), quote("product_id"), quote("walmart_sku")]
+    expressions = ["%s", "product.id", "product.sku"]
     values: list = [store.pk]
     for model_field in Listing._meta.concrete_fields:
-        if model_field.primary_key or model_field.name in ("store", "product") or model_field.null:
+        if model_field.primary_key or model_field.name in ("store", "product", "walmart_sku") or model_field.null:
             continue
         if getattr(model_field, "auto_now", False) or getattr(model_field, "auto_now_add", False):
             value = now
@@ -246,11 +248,12 @@ def _listings_insert(*, store: Store, product_filter: str, params: list) -> int:
     sql = (
         f"INSERT INTO {quote(Listing._meta.db_table)} ({', '.join(columns)}) "  # noqa: S608
         f"SELECT {', '.join(expressions)} FROM {quote(Product._meta.db_table)} product "
-        f"WHERE product.id {product_filter} "
-        f"ON CONFLICT ({quote('store_id')}, {quote('product_id')}) DO NOTHING"
+        f"WHERE product.id {product_filter} AND NOT EXISTS (SELECT 1 FROM {quote(Listing._meta.db_table)} taken "
+        f"WHERE taken.{quote('store_id')} = %s AND taken.{quote('walmart_sku')} = product.sku) "
+        "ON CONFLICT DO NOTHING"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*values, *params])
+        cursor.execute(sql, [*values, *params, store.pk])
         return max(cursor.rowcount, 0)
 
 
@@ -293,7 +296,7 @@ def _match_item(listing: Listing, identifiers: list[str]) -> tuple[dict | None, 
         return None, "Not sent: Walmart needs the shipping weight to match. Set it on the product, then Re-match."
     price = listing.price_override if listing.price_override is not None else product.price
     item = {
-        "sku": product.sku,
+        "sku": listing.walmart_sku,
         "productIdentifiers": {"productIdType": id_type, "productId": product_id},
         "price": float(price),
         "ShippingWeight": float(product.shipping_weight),
@@ -478,10 +481,8 @@ def match_feed_poll(*, feed: Feed) -> Feed:
         for entry in feed.payload.get("MPItem", [])
     }
     listings = {
-        listing.product.sku: listing
-        for listing in Listing.objects.filter(match_feed=feed, status=Listing.Status.PROCESSING).select_related(
-            "product", "store"
-        )
+        listing.walmart_sku: listing
+        for listing in Listing.objects.filter(match_feed=feed, status=Listing.Status.PROCESSING).select_related("store")
     }
     changed: list[Listing] = []
     for result in client.feeds.iter_item_results(feed.walmart_feed_id):
@@ -607,7 +608,7 @@ def listings_reread(*, listings: QuerySet[Listing]) -> tuple[int, int]:
     read = missing = 0
     by_store: dict[int, list[Listing]] = {}
     readable = listings.exclude(status__in=[Listing.Status.DRAFT, Listing.Status.PROCESSING])
-    for listing in readable.select_related("product", "store").order_by("store_id", "pk"):
+    for listing in readable.select_related("store").order_by("store_id", "pk"):
         by_store.setdefault(listing.store_id, []).append(listing)
     for group in by_store.values():
         client = walmart_client_for_store(group[0].store)
@@ -615,12 +616,12 @@ def listings_reread(*, listings: QuerySet[Listing]) -> tuple[int, int]:
         try:
             for listing in group:
                 try:
-                    item = client.items.get(listing.product.sku)
+                    item = client.items.get(listing.walmart_sku)
                 except WalmartNotFound:
                     if listing.status != Listing.Status.ERROR:  # an Error keeps the message that explains it
                         listing.status = Listing.Status.ERROR
                         listing.error_description = (
-                            f"Walmart has no item with SKU {listing.product.sku} (never matched, or retired). "
+                            f"Walmart has no item with SKU {listing.walmart_sku} (never matched, or retired). "
                             "Re-match to offer it again."
                         )
                     listing.published_status = ""
@@ -644,10 +645,10 @@ def store_listings_reconcile(*, store: Store) -> int:
     Safe to re-run; listings Walmart does not list are left as they are (the per-listing Re-read says why)."""
     now = timezone.now()
     listings = {
-        listing.product.sku: listing
+        listing.walmart_sku: listing
         for listing in Listing.objects.filter(store=store)
         .exclude(status__in=[Listing.Status.DRAFT, Listing.Status.PROCESSING])
-        .select_related("product", "store")
+        .select_related("store")
     }
     if not listings:
         return 0
@@ -709,13 +710,13 @@ def listings_retire(*, listings: QuerySet[Listing]) -> tuple[int, int]:
     from walmart_client.errors import WalmartNotFound
 
     retired = skipped = 0
-    for listing in listings.select_related("product", "store").order_by("store_id", "pk"):
+    for listing in listings.select_related("store").order_by("store_id", "pk"):
         if listing.status not in (Listing.Status.MATCH, Listing.Status.MATCH_IN_STAGE) and not listing.walmart_item_id:
             skipped += 1
             continue
         client = walmart_client_for_store(listing.store)
         try:
-            client.items.retire(listing.product.sku)
+            client.items.retire(listing.walmart_sku)
         except WalmartNotFound:
             pass
         now = timezone.now()
