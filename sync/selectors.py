@@ -65,7 +65,7 @@ def sync_rows(*, store: Store, stream: str) -> list[SyncRow]:
         sync_settings = sync_settings_get(store=store)
         buffer, cap = sync_settings.safety_buffer, sync_settings.max_quantity
         rows = with_reserved(matched_listings(store=store)).values_list(
-            "pk", "product__sku", "product__quantity", "reserved", "confirmed_quantity"
+            "pk", "walmart_sku", "product__quantity", "reserved", "confirmed_quantity"
         )
         return [
             SyncRow(
@@ -79,7 +79,7 @@ def sync_rows(*, store: Store, stream: str) -> list[SyncRow]:
     stream_spec(stream)
     rule = price_rule_values(store=store)
     price_rows = matched_listings(store=store).values_list(
-        "pk", "product__sku", "product__price", "price_override", "confirmed_price"
+        "pk", "walmart_sku", "product__price", "price_override", "confirmed_price"
     )
     return [
         SyncRow(pk, sku, price_desired(catalog_price=price, rule=rule, override=override), ok)
@@ -112,7 +112,7 @@ def sync_rows_due(*, store: Store, stream: str) -> list[DueSyncRow]:
         .order_by()
         .annotate(matched=Exists(matched_listings(store=store).filter(pk=OuterRef("listing_id"))))
     )
-    head = ("pk", "generation", "listing_id", "matched", "listing__product__sku")
+    head = ("pk", "generation", "listing_id", "matched", "listing__walmart_sku")
     if stream == INVENTORY:
         sync_settings = sync_settings_get(store=store)
         buffer, cap = sync_settings.safety_buffer, sync_settings.max_quantity

@@ -837,9 +837,7 @@ def _stream_of_feed(feed: Feed) -> StreamSpec:
 def _listing_ids_by_sku(*, store_id: int, skus: list[str]) -> dict[str, int]:
     found: dict[str, int] = {}
     for chunk in _chunks(skus):
-        found.update(
-            Listing.objects.filter(store_id=store_id, product__sku__in=chunk).values_list("product__sku", "pk")
-        )
+        found.update(Listing.objects.filter(store_id=store_id, walmart_sku__in=chunk).values_list("walmart_sku", "pk"))
     return found
 
 
@@ -1044,8 +1042,8 @@ def _reconcile_slice(
         result.pages += 1
         if remote:
             redis.sadd(seen, *remote)
-            rows = matched_listings(store=store).filter(product__sku__in=list(remote))
-            rows = rows.values_list("pk", "product__sku", spec.confirmed_field, spec.confirmed_at_field)
+            rows = matched_listings(store=store).filter(walmart_sku__in=list(remote))
+            rows = rows.values_list("pk", "walmart_sku", spec.confirmed_field, spec.confirmed_at_field)
             drift = _reconcile_compare(rows=rows, remote=remote, in_flight=in_flight, read_at=read_at, result=result)
             _drift_write(spec=spec, drift=drift)
         if cursor is None:
@@ -1082,7 +1080,7 @@ def _reconcile_missing(
         )
         return
     rows = matched_listings(store=store).values_list(
-        "pk", "product__sku", spec.confirmed_field, spec.confirmed_at_field
+        "pk", "walmart_sku", spec.confirmed_field, spec.confirmed_at_field
     )
     started = timezone.now()
     chunk: list = []
