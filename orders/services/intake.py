@@ -54,8 +54,8 @@ class UpsertResult:
 
 
 def _listings_by_sku(*, store: Store, skus: Iterable[str]) -> dict[str, Listing]:
-    listings = Listing.objects.filter(store=store, product__sku__in=set(skus)).select_related("product")
-    return {listing.product.sku: listing for listing in listings}
+    listings = Listing.objects.filter(store=store, walmart_sku__in=set(skus)).select_related("product")
+    return {listing.walmart_sku: listing for listing in listings}
 
 
 def _commerce_numbers_allocate(*, store: Store, count: int) -> tuple[OrderSettings, int]:
