@@ -66,13 +66,20 @@ def refund_available(*, return_order: Return) -> dict[int, int]:
 
 
 def _product_for(line: ReturnLine):
-    from listings.models import Product
+    """The catalog product of a return line: its order line's listing, else the store's listing with the
+    line's Walmart SKU, else the product with that SKU unless it is listed in the store under another
+    Walmart SKU. None when there is none."""
+    from listings.models import Listing, Product
 
     order_line = line.order_line
     listing = getattr(order_line, "listing", None) if order_line is not None else None
     if listing is not None:
         return listing.product
-    return Product.objects.filter(sku=line.sku).first()
+    store_id = line.return_order.store_id
+    listing = Listing.objects.filter(store_id=store_id, walmart_sku=line.sku).select_related("product").first()
+    if listing is not None:
+        return listing.product
+    return Product.objects.filter(sku=line.sku).exclude(listings__store_id=store_id).first()
 
 
 @dataclass
