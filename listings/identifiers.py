@@ -283,3 +283,18 @@ def _shown(text: str, *, quoted: bool = False) -> str:
     if len(text) > SHOWN_MAX_LENGTH:
         return f"{text[:SHOWN_MAX_LENGTH]}... ({len(text)} characters)"
     return repr(text) if quoted else text
+
+
+def identifier_gtin14(field: str, value: str) -> str:
+    """A normalised catalog identifier as the GTIN-14 it stands for, so that codes of different types compare
+    (a UPC-A, its EAN-13 and its GTIN-14 are one code): UPC and EAN padded with zeros, an ISBN-10 as its
+    ISBN-13 (978 prefix, GS1 check digit), an ISSN as its EAN-13. Raises IdentifierError for a value that is
+    not in its normalised form."""
+    if field == "isbn" and len(value) == 10:
+        body = "978" + value[:9]
+        value = body + str(gs1_check_digit(body))
+    elif field == "issn":
+        value = issn_to_ean13(value)
+    if not (value.isascii() and value.isdigit()) or len(value) > 14 or len(value) < 8:
+        raise IdentifierError(field, f"{value!r} is not a normalised {field.upper()}.")
+    return value.zfill(14)

@@ -124,6 +124,13 @@ class Listing(models.Model):
     inventory_error = models.TextField(blank=True)
     price_error = models.TextField(blank=True)
     inventory_drift_at = models.DateTimeField(null=True, blank=True)
+    sync_held = models.BooleanField(
+        default=False,
+        help_text=_(
+            "Linked from an item imported from Walmart: the sync sends nothing for it until the operator confirms "
+            "the store's first push."
+        ),
+    )
     price_drift_at = models.DateTimeField(null=True, blank=True)
 
     created_at = models.DateTimeField(auto_now_add=True)
