@@ -42,7 +42,7 @@ def sync_state_list(*, store: Store) -> dict[str, SyncState | None]:
 
 
 def matched_listings(*, store: Store) -> QuerySet[Listing]:
-    return Listing.objects.filter(store=store, status__in=MATCHED_STATUSES)
+    return Listing.objects.filter(store=store, status__in=MATCHED_STATUSES, sync_held=False)
 
 
 class Reserved(TypedDict):
