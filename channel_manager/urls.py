@@ -27,6 +27,7 @@ urlpatterns = [
     path("", include("sync.urls")),
     path("", include("orders.urls")),
     path("", include("returns.urls")),
+    path("", include("onboarding.urls")),
 ]
 
 if settings.WALMART_EMULATOR_ENABLED:

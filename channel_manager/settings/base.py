@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "sync",
     "orders",
     "returns",
+    "onboarding",
 ]
 # The Walmart emulator (walmart_emulator) and the demo wired to it (demo) are installed by the local and test
 # settings only: production has none of their tables, admin pages, URLs, tasks or periodic jobs.
@@ -263,6 +264,9 @@ _APP_TUNABLES = {
     "RETURNS_DEADLINE_WARNING_HOURS": env.float("RETURNS_DEADLINE_WARNING_HOURS", default=None),
     "WALMART_EMULATOR_FEED_DELAY_SECONDS": env.float("WALMART_EMULATOR_FEED_DELAY_SECONDS", default=None),
     "WALMART_EMULATOR_REPORT_DELAY_SECONDS": env.float("WALMART_EMULATOR_REPORT_DELAY_SECONDS", default=None),
+    "ONBOARDING_ITEMS_API_MAX": env.int("ONBOARDING_ITEMS_API_MAX", default=None),
+    "ONBOARDING_REPORT_POLL_SECONDS": env.float("ONBOARDING_REPORT_POLL_SECONDS", default=None),
+    "ONBOARDING_IMPORT_STALE_MINUTES": env.float("ONBOARDING_IMPORT_STALE_MINUTES", default=None),
 }
 globals().update({name: value for name, value in _APP_TUNABLES.items() if value is not None})
 

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from channel_manager.models import StoreMembership
 from listings.models import ImportJob
+from onboarding.models import WalmartImport, WalmartItem
 from orders.models import Shipment
 from returns.models import Refund
 from returns.services import return_upsert_from_walmart
@@ -82,6 +83,16 @@ RULES: dict[str, dict[str, object]] = {
     "sync:sync_run": {"POST": OPERATOR},
     "sync:sync_reconcile": {"POST": OPERATOR},
     "sync:sync_settings": {"GET": MANAGER, "POST": MANAGER},
+    "onboarding:item_list": {"GET": VIEWER},
+    "onboarding:listings_card": {"GET": VIEWER},
+    "onboarding:import_start": {"POST": OPERATOR},
+    "onboarding:import_progress": {"GET": VIEWER},
+    "onboarding:item_action": {"POST": OPERATOR},
+    "onboarding:item_link": {"POST": OPERATOR},
+    "onboarding:item_create": {"POST": (CATALOG_EDIT, OPERATOR)},
+    "onboarding:product_search": {"GET": (CATALOG_VIEW, OPERATOR)},
+    "onboarding:first_push": {"GET": VIEWER, "POST": OPERATOR},
+    "onboarding:sku_link": {"POST": OPERATOR},
 }
 # What a POST sends where an empty form would be refused before the check (the store is in the body).
 POST_DATA = {"listings:add_to_store": lambda values: {"store": values["store_id"], "product": values["product_id"]}}
@@ -148,7 +159,11 @@ def world(store):
     )
     refund = Refund.objects.create(return_order=stored_return, amount=Decimal("1.00"))
     product = ProductFactory(sku="MATRIX-1")
+    walmart_import = WalmartImport.objects.create(store=store, status=WalmartImport.Status.DONE)
+    walmart_item = WalmartItem.objects.create(store=store, sku="MATRIX-WM-1", imported_at=timezone.now())
     return {
+        "import_id": walmart_import.pk,
+        "item_id": walmart_item.pk,
         "store_id": store.pk,
         "order_id": order.pk,
         "return_id": stored_return.pk,

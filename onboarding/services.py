@@ -1,0 +1,748 @@
+"""Writes of onboarding: import every item a seller already has on Walmart, link each to a catalog product
+(by SKU, then by GTIN / UPC / EAN / ISBN), the operator's link / create / ignore actions on Unmanaged items,
+and the confirmation of a newly linked store's first push.
+
+A linked item becomes a listing whose Walmart SKU is the item's SKU, already matched (no match feed), with
+what Walmart holds as its confirmed quantity and price. Until the operator confirms the store's first push,
+those listings are held out of the sync (`Listing.sync_held`), so connecting an account never overwrites a
+live catalog by surprise.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.db.models import Exists, F, OuterRef, QuerySet, Subquery
+from django.utils import timezone
+
+from channel_manager.models import Store
+from channel_manager.polling import error_text
+from channel_manager.work import enqueue, enqueue_on_commit
+from listings.identifiers import IdentifierError, identifier_gtin14, normalize_gtin, normalize_upc
+from listings.models import Listing, Product
+from listings.services import product_create
+from onboarding.models import StoreOnboarding, WalmartImport, WalmartItem
+from walmart_client.errors import WalmartError, WalmartRateLimited
+
+logger = logging.getLogger(__name__)
+
+CHUNK = 2000
+IDENTIFIER_FIELDS = ("upc", "gtin", "ean", "isbn")  # the order an identifier link is named by
+ITEM_FIELDS = (
+    "item_id",
+    "wpid",
+    "product_name",
+    "brand",
+    "category",
+    "gtin",
+    "identifier_note",
+    "price",
+    "published_status",
+    "lifecycle_status",
+    "status_change_reason",
+    "last_import",
+    "imported_at",
+)
+Item = WalmartItem.LinkStatus
+
+
+def _setting(name: str, default: Any) -> Any:
+    return getattr(settings, name, default)
+
+
+def _user(actor) -> Any:
+    return actor if getattr(actor, "pk", None) else None
+
+
+# --- the import ----------------------------------------------------------------------------------------------
+
+
+def onboarding_get(*, store: Store) -> StoreOnboarding:
+    onboarding, _ = StoreOnboarding.objects.get_or_create(store=store)
+    return onboarding
+
+
+def walmart_import_start(*, store: Store, actor=None, reason: str = "operator") -> tuple[WalmartImport, bool]:
+    """Record an import of every item of `store`'s Walmart account and queue it after commit (queue `reads`).
+    While one is still running for the store, that one is returned instead: (import, created). Atomic."""
+    from onboarding.tasks import walmart_import_task
+
+    with transaction.atomic():
+        onboarding = StoreOnboarding.objects.select_for_update().get(pk=onboarding_get(store=store).pk)
+        running = WalmartImport.objects.filter(store=store).exclude(status__in=WalmartImport.FINISHED).first()
+        if running is not None:
+            return running, False
+        walmart_import = WalmartImport.objects.create(store=store, reason=reason[:100], created_by=_user(actor))
+        if onboarding.first_import_started_at is None:
+            StoreOnboarding.objects.filter(pk=onboarding.pk).update(first_import_started_at=timezone.now())
+        enqueue_on_commit(walmart_import_task, walmart_import.pk)
+    return walmart_import, True
+
+
+def store_first_connection_import(*, store: Store) -> WalmartImport | None:
+    """On a store's first successful connection: start its first import (once per store). Returns it, or None
+    when the store has had one already."""
+    onboarding = onboarding_get(store=store)
+    if onboarding.first_import_started_at is not None:
+        return None
+    walmart_import, _ = walmart_import_start(store=store, reason="first connection")
+    return walmart_import
+
+
+class ImportWaiting(Exception):
+    """The import waits for Walmart (its report is being made): run it again after `countdown` seconds."""
+
+    def __init__(self, countdown: float) -> None:
+        super().__init__(f"waiting {countdown:.0f} s for Walmart")
+        self.countdown = countdown
+
+
+def _import_update(walmart_import: WalmartImport, **fields: Any) -> None:
+    for name, value in fields.items():
+        setattr(walmart_import, name, value)
+    WalmartImport.objects.filter(pk=walmart_import.pk).update(**fields, updated_at=timezone.now())
+
+
+def walmart_import_fail(*, walmart_import: WalmartImport, message: str) -> None:
+    _import_update(walmart_import, status=WalmartImport.Status.FAILED, failure=message, finished_at=timezone.now())
+
+
+def walmart_import_run(*, walmart_import: WalmartImport, client=None) -> WalmartImport:
+    """Advance an import as far as it can go now: choose the source (`GET /v3/items/count`: up to
+    ONBOARDING_ITEMS_API_MAX items (1,000) are read with `GET /v3/items`, more through the ITEM report), ask for
+    the report, read every item (upserted on (store, SKU) in chunks), read quantities (`GET /v3/inventories`),
+    forget items Walmart no longer has (unless linked), then link. Raises ImportWaiting while Walmart makes
+    the report (the task runs it again later; nothing sleeps). Safe to re-run: each step restarts from its
+    beginning and writes the same rows. A Walmart error is raised (the task retries what can clear by
+    itself) or, for one that cannot, recorded as the import's failure."""
+    from channel_manager.walmart import walmart_client_for_store
+
+    walmart_import = WalmartImport.objects.select_related("store").get(pk=walmart_import.pk)
+    if walmart_import.is_finished:
+        return walmart_import
+    store = walmart_import.store
+    client = client or walmart_client_for_store(store)
+    status = WalmartImport.Status
+    try:
+        if walmart_import.status == status.PENDING:
+            _import_source_choose(walmart_import, client)
+        if walmart_import.status == status.WAITING_REPORT:
+            _report_wait(walmart_import, client)
+        if walmart_import.status == status.READING:
+            _items_read(walmart_import, client)
+        if walmart_import.status == status.QUANTITIES:
+            _quantities_read(walmart_import, client)
+        if walmart_import.status == status.LINKING:
+            result = walmart_items_link(store=store)
+            _import_update(
+                walmart_import,
+                status=status.DONE,
+                linked_count=result.linked,
+                unmanaged_count=result.unmanaged,
+                ambiguous_count=result.ambiguous,
+                finished_at=timezone.now(),
+            )
+    except ImportWaiting:
+        raise
+    except WalmartError as error:
+        from channel_manager.push_tasks import RETRYABLE
+
+        if isinstance(error, RETRYABLE):
+            raise
+        walmart_import_fail(walmart_import=walmart_import, message=f"Walmart refused: {error_text(error)}")
+    return walmart_import
+
+
+def _import_source_choose(walmart_import: WalmartImport, client) -> None:
+    expected = client.items.count("ALL")
+    small = expected <= int(_setting("ONBOARDING_ITEMS_API_MAX", 1000))
+    source = WalmartImport.Source.ITEMS if small else WalmartImport.Source.REPORT
+    _import_update(walmart_import, expected_items=expected, source=source, started_at=timezone.now())
+    if small:
+        _import_update(walmart_import, status=WalmartImport.Status.READING)
+        return
+    request_id = _report_request(client)
+    _import_update(walmart_import, report_request_id=request_id, status=WalmartImport.Status.WAITING_REPORT)
+
+
+def _report_request(client) -> str:
+    """Ask for the ITEM report; Walmart makes one of each type an hour, so when it refuses (429) the request
+    made within the hour (by an import lost midway, or in Seller Center) is used."""
+    try:
+        return client.reports.request_item_report().request_id
+    except WalmartRateLimited:
+        since = timezone.now() - timedelta(hours=1)
+        for request in client.reports.iter_requests("ITEM", submitted_since=since):
+            if request.status != "ERROR":
+                return request.request_id
+        raise
+
+
+def _report_wait(walmart_import: WalmartImport, client) -> None:
+    request = client.reports.status(walmart_import.report_request_id)
+    if request.status == "READY":
+        _import_update(walmart_import, status=WalmartImport.Status.READING)
+        return
+    if request.status == "ERROR":
+        raise_message = f"Walmart could not make the ITEM report {walmart_import.report_request_id}."
+        walmart_import_fail(walmart_import=walmart_import, message=raise_message + " Import again.")
+        return
+    raise ImportWaiting(float(_setting("ONBOARDING_REPORT_POLL_SECONDS", 30)))
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteItem:
+    """One Walmart item, whichever source it came from."""
+
+    sku: str
+    item_id: str
+    wpid: str
+    product_name: str
+    brand: str
+    category: str
+    gtin: str
+    upc: str
+    price: Decimal | None
+    published_status: str
+    lifecycle_status: str
+    status_change_reason: str
+
+    @classmethod
+    def from_report_row(cls, row) -> RemoteItem:
+        return cls(
+            sku=row.sku,
+            item_id=row.item_id or "",
+            wpid=row.wpid or "",
+            product_name=row.product_name or "",
+            brand=row.brand or "",
+            category=row.product_category or "",
+            gtin=row.gtin or "",
+            upc=row.upc or "",
+            price=row.price,
+            published_status=row.published_status or "",
+            lifecycle_status=row.lifecycle_status or "",
+            status_change_reason=row.status_change_reason or "",
+        )
+
+    @classmethod
+    def from_item(cls, item) -> RemoteItem:
+        return cls(
+            sku=item.sku,
+            item_id=str(item.raw.get("itemId") or ""),
+            wpid=item.wpid or "",
+            product_name=item.product_name or "",
+            brand=str(item.raw.get("brand") or ""),
+            category=item.product_type or "",
+            gtin=item.gtin or "",
+            upc=item.upc or "",
+            price=item.price,
+            published_status=item.published_status or "",
+            lifecycle_status=item.lifecycle_status or "",
+            status_change_reason="; ".join(item.unpublished_reasons),
+        )
+
+
+def item_gtin(*, gtin: str, upc: str) -> tuple[str, str]:
+    """(Walmart's identifier as a GTIN-14, why it was not usable): the GTIN column, else the UPC, check digits
+    verified. A wrong check digit is never fixed."""
+    notes = []
+    for value, normalize, label in ((gtin, normalize_gtin, "GTIN"), (upc, normalize_upc, "UPC")):
+        if not value:
+            continue
+        try:
+            return identifier_gtin14("gtin" if label == "GTIN" else "upc", normalize(value)), ""
+        except IdentifierError as error:
+            notes.append(f"Walmart's {label}: {error.message}")
+    return "", " ".join(notes)[:200]
+
+
+def _item_row(store: Store, walmart_import: WalmartImport, remote: RemoteItem, now: datetime) -> WalmartItem:
+    gtin, note = item_gtin(gtin=remote.gtin, upc=remote.upc)
+    return WalmartItem(
+        store=store,
+        sku=remote.sku[:50],
+        item_id=remote.item_id[:50],
+        wpid=remote.wpid[:50],
+        product_name=remote.product_name[:300],
+        brand=remote.brand[:100],
+        category=remote.category[:100],
+        gtin=gtin,
+        identifier_note=note,
+        price=remote.price if remote.price is not None and remote.price >= 0 else None,
+        published_status=remote.published_status[:30],
+        lifecycle_status=remote.lifecycle_status[:30],
+        status_change_reason=remote.status_change_reason,
+        last_import=walmart_import,
+        imported_at=now,
+    )
+
+
+def _remote_items(walmart_import: WalmartImport, client) -> Iterator[RemoteItem]:
+    if walmart_import.source == WalmartImport.Source.REPORT:
+        for row in client.reports.download(walmart_import.report_request_id):
+            yield RemoteItem.from_report_row(row)
+    else:
+        for item in client.items.iter_all(page_size=200):
+            yield RemoteItem.from_item(item)
+
+
+def _chunked(rows: Iterable[Any], size: int = CHUNK) -> Iterator[list[Any]]:
+    chunk: list[Any] = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _items_read(walmart_import: WalmartImport, client) -> None:
+    """Upsert every item, CHUNK at a time (one INSERT ... ON CONFLICT (store, sku) DO UPDATE each); link
+    fields are never touched here. Then remove items this import did not see, unless linked."""
+    store = walmart_import.store
+    before = WalmartItem.objects.filter(store=store).count()
+    _import_update(walmart_import, items_read=0)
+    for chunk in _chunked(_remote_items(walmart_import, client)):
+        now = timezone.now()
+        rows = {remote.sku[:50]: _item_row(store, walmart_import, remote, now) for remote in chunk if remote.sku}
+        WalmartItem.objects.bulk_create(
+            list(rows.values()),
+            update_conflicts=True,
+            unique_fields=["store", "sku"],
+            update_fields=list(ITEM_FIELDS),
+        )
+        WalmartImport.objects.filter(pk=walmart_import.pk).update(
+            items_read=F("items_read") + len(chunk), updated_at=now
+        )
+    stale = WalmartItem.objects.filter(store=store, listing__isnull=True).exclude(last_import=walmart_import)
+    removed, _ = stale.delete()
+    walmart_import.refresh_from_db()
+    total = WalmartItem.objects.filter(store=store).count()
+    _import_update(
+        walmart_import,
+        items_removed=removed,
+        items_created=max(0, total - (before - removed)),
+        status=WalmartImport.Status.QUANTITIES,
+    )
+
+
+def _quantities_read(walmart_import: WalmartImport, client) -> None:
+    """Every SKU's inputQty (summed over ship nodes) from `GET /v3/inventories`, CHUNK SKUs per UPDATE."""
+    store = walmart_import.store
+    WalmartItem.objects.filter(store=store).update(quantity=None)
+    _import_update(walmart_import, quantities_read=0)
+    table = connection.ops.quote_name(WalmartItem._meta.db_table)
+    for chunk in _chunked(client.inventory.iter_all()):
+        totals: dict[str, int] = defaultdict(int)
+        for inventory in chunk:
+            totals[inventory.sku] += int(inventory.quantity or 0)
+        values = ", ".join(["(%s, %s)"] * len(totals))
+        params: list[Any] = [value for pair in totals.items() for value in pair]
+        # Only the table name (quoted) and placeholders are formatted in; every value is a parameter.
+        sql = (
+            f"UPDATE {table} SET quantity = COALESCE({table}.quantity, 0) + incoming.column2 "  # noqa: S608
+            f"FROM (VALUES {values}) AS incoming WHERE {table}.store_id = %s AND {table}.sku = incoming.column1"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*params, store.pk])
+        WalmartImport.objects.filter(pk=walmart_import.pk).update(
+            quantities_read=F("quantities_read") + len(totals), updated_at=timezone.now()
+        )
+    _import_update(walmart_import, status=WalmartImport.Status.LINKING)
+
+
+def walmart_imports_sweep(now: datetime) -> int:
+    """Re-drive imports that stopped moving (a worker lost midway, a task lost with Redis): not finished and
+    not updated for ONBOARDING_IMPORT_STALE_MINUTES (10). Safe to run twice: the import re-runs its step."""
+    from onboarding.tasks import walmart_import_task
+
+    stale = now - timedelta(minutes=int(_setting("ONBOARDING_IMPORT_STALE_MINUTES", 10)))
+    ids = list(
+        WalmartImport.objects.exclude(status__in=WalmartImport.FINISHED)
+        .filter(updated_at__lt=stale)
+        .values_list("pk", flat=True)
+    )
+    for pk in ids:
+        WalmartImport.objects.filter(pk=pk).update(updated_at=now)
+        enqueue(walmart_import_task, pk)
+    return len(ids)
+
+
+# --- linking -------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LinkResult:
+    linked: int
+    unmanaged: int
+    ambiguous: int
+
+
+def _listing_from_item(item: WalmartItem, product_id: int, *, is_live: bool, held: bool, now: datetime) -> Listing:
+    retired = item.lifecycle_status.upper() == "RETIRED"
+    if retired:
+        status = Listing.Status.DRAFT
+    else:
+        status = Listing.Status.MATCH if is_live else Listing.Status.MATCH_IN_STAGE
+    return Listing(
+        store_id=item.store_id,
+        product_id=product_id,
+        walmart_sku=item.sku,
+        status=status,
+        walmart_item_id=(item.item_id or item.wpid)[:50],
+        published_status=item.published_status,
+        unpublished_reasons=[item.status_change_reason] if item.status_change_reason else [],
+        lifecycle_status=item.lifecycle_status,
+        retired_at=now if retired else None,
+        last_synced_at=now,
+        confirmed_quantity=item.quantity,
+        confirmed_quantity_at=now if item.quantity is not None else None,
+        confirmed_price=item.price,
+        confirmed_price_at=now if item.price is not None else None,
+        sync_held=held,
+    )
+
+
+def _links_write(*, store: Store, links: Sequence[tuple[int, int, str]], now: datetime) -> int:
+    """Create a listing for each (item pk, product pk, method) and link the item to it. Inside the caller's
+    transaction (the store's onboarding row locked)."""
+    if not links:
+        return 0
+    held = onboarding_get(store=store).first_push_confirmed_at is None
+    items = WalmartItem.objects.in_bulk([item_pk for item_pk, _, _ in links])
+    listings = Listing.objects.bulk_create(
+        [
+            _listing_from_item(items[item_pk], product_pk, is_live=store.is_live, held=held, now=now)
+            for item_pk, product_pk, _ in links
+        ]
+    )
+    by_sku = {listing.walmart_sku: listing for listing in listings}
+    if any(listing.pk is None for listing in listings):  # a database that does not return ids
+        by_sku = {
+            sku: listing
+            for listing in Listing.objects.filter(store=store, walmart_sku__in=list(by_sku))
+            for sku in [listing.walmart_sku]
+        }
+    changed = []
+    for item_pk, _, method in links:
+        item = items[item_pk]
+        item.listing = by_sku[item.sku]
+        item.link_status = Item.LINKED
+        item.link_method = method
+        item.link_note = ""
+        item.linked_at = now
+        changed.append(item)
+    WalmartItem.objects.bulk_update(changed, ["listing", "link_status", "link_method", "link_note", "linked_at"])
+    if not held:
+        _sync_nudge(store)
+    return len(changed)
+
+
+def _sync_nudge(store: Store) -> None:
+    from sync.services import sync_enqueue
+
+    for stream in ("inventory", "price"):
+        sync_enqueue(store_id=store.pk, stream=stream, countdown=0)
+
+
+def product_identifier_keys(values: dict[str, str]) -> dict[str, str]:
+    """{GTIN-14: the catalog field it came from} for a product's normalised identifiers (UPC, GTIN, EAN,
+    ISBN; the first field wins when two hold the same code)."""
+    keys: dict[str, str] = {}
+    for name in IDENTIFIER_FIELDS:
+        value = values.get(name) or ""
+        if value:
+            try:
+                keys.setdefault(identifier_gtin14(name, value), name)
+            except IdentifierError:
+                continue
+    return keys
+
+
+def walmart_items_link(*, store: Store) -> LinkResult:
+    """Link every not-yet-linked, not-ignored item of `store` to the catalog:
+
+    1. an item whose SKU is already a listing's Walmart SKU in the store is that listing;
+    2. else the product with the same SKU, unless that product is already offered in the store;
+    3. else the one product (not offered in the store) holding the item's GTIN as its UPC, GTIN, EAN or ISBN
+       (compared as GTIN-14s). An identifier two products share, or a product two items claim, links nothing:
+       those items are Ambiguous, with the candidates named.
+
+    Items left are Unmanaged. An item is never linked to two products, nor a product to two items (the unique
+    (store, product) and (store, Walmart SKU) listings hold it). Safe to re-run. Memory: the candidate pairs
+    of step 3 (a few integers per matching item); the catalog is streamed CHUNK products at a time."""
+    now = timezone.now()
+    with transaction.atomic():
+        StoreOnboarding.objects.select_for_update().filter(pk=onboarding_get(store=store).pk).first()
+        linkable = WalmartItem.objects.filter(store=store, link_status__in=WalmartItem.UNMANAGED_STATUSES)
+        linkable.exclude(link_status=Item.NEW).update(link_status=Item.NEW, link_note="")
+        listed = Listing.objects.filter(store=store)
+        # 1. the store's own listings
+        same_sku = listed.filter(walmart_sku=OuterRef("sku")).exclude(walmart_item__isnull=False).values("pk")[:1]
+        linked = linkable.filter(Exists(same_sku)).update(
+            listing_id=Subquery(same_sku), link_status=Item.LINKED, link_method="listing", link_note="", linked_at=now
+        )
+        # 2. by SKU
+        product = Product.objects.filter(sku=OuterRef("sku")).values("pk")[:1]
+        offered = listed.filter(product_id=OuterRef("product_pk"))
+        by_sku = (
+            linkable.filter(link_status=Item.NEW)
+            .annotate(product_pk=Subquery(product))
+            .filter(product_pk__isnull=False)
+            .exclude(Exists(offered))
+            .values_list("pk", "product_pk")
+        )
+        for chunk in _chunked(by_sku.iterator(chunk_size=CHUNK)):
+            linked += _links_write(store=store, links=[(item, product, "sku") for item, product in chunk], now=now)
+        # 3. by identifier
+        linked_by_id, ambiguous = _link_by_identifiers(store=store, now=now)
+        linked += linked_by_id
+        unmanaged = linkable.filter(link_status=Item.NEW).update(
+            link_status=Item.UNMANAGED,
+            link_note="No catalog product has this SKU or identifier (or the product is already offered in "
+            "this store under another Walmart SKU).",
+        )
+        orders_relink_queue(store=store)
+    return LinkResult(linked=linked, unmanaged=unmanaged, ambiguous=ambiguous)
+
+
+def _link_by_identifiers(*, store: Store, now: datetime) -> tuple[int, int]:
+    candidates = WalmartItem.objects.filter(store=store, link_status=Item.NEW).exclude(gtin="")
+    if not candidates.exists():
+        return 0, 0
+    products = (
+        Product.objects.exclude(upc="", gtin="", ean="", isbn="")
+        .exclude(Exists(Listing.objects.filter(store=store, product_id=OuterRef("pk"))))
+        .order_by("pk")
+        .values_list("pk", "sku", *IDENTIFIER_FIELDS)
+    )
+    pairs: list[tuple[int, int, str]] = []
+    product_skus: dict[int, str] = {}
+    for chunk in _chunked(products.iterator(chunk_size=CHUNK)):
+        keys_by_product = {
+            row[0]: product_identifier_keys(dict(zip(IDENTIFIER_FIELDS, row[2:], strict=True))) for row in chunk
+        }
+        wanted = {key for keys in keys_by_product.values() for key in keys}
+        found: dict[str, list[int]] = defaultdict(list)
+        for gtin, item_pk in candidates.filter(gtin__in=wanted).values_list("gtin", "pk") if wanted else ():
+            found[gtin].append(item_pk)
+        for row in chunk:
+            for key, kind in keys_by_product[row[0]].items():
+                for item_pk in found.get(key, ()):
+                    pairs.append((item_pk, row[0], kind))
+                    product_skus[row[0]] = row[1]
+    items_of_product: dict[int, set[int]] = defaultdict(set)
+    products_of_item: dict[int, set[int]] = defaultdict(set)
+    for item_pk, product_pk, _ in pairs:
+        items_of_product[product_pk].add(item_pk)
+        products_of_item[item_pk].add(product_pk)
+    notes: dict[int, str] = {}
+    for item_pk, product_pks in products_of_item.items():
+        if len(product_pks) > 1:
+            skus = ", ".join(sorted(product_skus[pk] for pk in product_pks))
+            notes[item_pk] = f"{len(product_pks)} catalog products share its identifier ({skus}): link one by hand."
+    item_skus = dict(
+        WalmartItem.objects.filter(
+            pk__in=[pk for pks in items_of_product.values() if len(pks) > 1 for pk in pks]
+        ).values_list("pk", "sku")
+    )
+    for product_pk, item_pks in items_of_product.items():
+        if len(item_pks) > 1:
+            others = ", ".join(sorted(item_skus[pk] for pk in item_pks))
+            for item_pk in item_pks:
+                notes.setdefault(
+                    item_pk,
+                    f"Catalog product {product_skus[product_pk]} matches {len(item_pks)} Walmart items ({others}): "
+                    "link one by hand.",
+                )
+    links = [(item_pk, product_pk, kind) for item_pk, product_pk, kind in pairs if item_pk not in notes]
+    linked = 0
+    for chunk in _chunked(links):
+        linked += _links_write(store=store, links=chunk, now=now)
+    by_note: dict[str, list[int]] = defaultdict(list)
+    for item_pk, note in notes.items():
+        by_note[note].append(item_pk)
+    for note, item_pks in by_note.items():
+        WalmartItem.objects.filter(pk__in=item_pks).update(link_status=Item.AMBIGUOUS, link_note=note)
+    return linked, len(notes)
+
+
+# --- the operator's actions ----------------------------------------------------------------------------------
+
+
+def walmart_item_link(*, item: WalmartItem, product: Product, actor=None) -> Listing:
+    """Link one Unmanaged item to `product` (the operator's choice), then re-process the store's orders that
+    were waiting for its SKU. Raises ValidationError (nothing written) when the item is linked already, or
+    the product or the SKU is already offered in the store."""
+    now = timezone.now()
+    with transaction.atomic():
+        StoreOnboarding.objects.select_for_update().filter(pk=onboarding_get(store=item.store).pk).first()
+        item = WalmartItem.objects.select_related("store").get(pk=item.pk)
+        if item.link_status == Item.LINKED:
+            raise ValidationError(f"Walmart SKU {item.sku} is already linked.")
+        existing = Listing.objects.filter(store=item.store, product=product).first()
+        if existing is not None:
+            raise ValidationError(
+                f"Product {product.sku} is already offered in this store as Walmart SKU {existing.walmart_sku}."
+            )
+        if Listing.objects.filter(store=item.store, walmart_sku=item.sku).exists():
+            raise ValidationError(f"Walmart SKU {item.sku} is already the SKU of a listing in this store.")
+        _links_write(store=item.store, links=[(item.pk, product.pk, "manual")], now=now)
+        listing = Listing.objects.get(store=item.store, walmart_sku=item.sku)
+        orders_relink_queue(store=item.store, skus=[item.sku])
+    return listing
+
+
+def walmart_item_product_create(*, item: WalmartItem, actor=None) -> Listing:
+    """Create a catalog product from an Unmanaged item (its SKU, name, brand, price, Walmart's quantity and
+    GTIN) and link the item to it. Raises ProductInvalid (e.g. a product with that SKU exists) or
+    ValidationError, with nothing written."""
+    values: dict[str, Any] = {
+        "sku": item.sku,
+        "name": item.product_name or item.sku,
+        "brand": item.brand,
+        "price": str(item.price if item.price is not None else "0.00"),
+        "quantity": max(0, item.quantity or 0),
+    }
+    if item.gtin:
+        values["gtin"] = item.gtin
+    with transaction.atomic():
+        if item.link_status == Item.LINKED:
+            raise ValidationError(f"Walmart SKU {item.sku} is already linked.")
+        product = product_create(actor=actor, reason="import", **values)
+        listing = walmart_item_link(item=item, product=product, actor=actor)
+        WalmartItem.objects.filter(pk=item.pk).update(link_method=WalmartItem.LinkMethod.CREATED)
+    return listing
+
+
+def walmart_items_ignore(*, items: QuerySet[WalmartItem], ignored: bool = True) -> int:
+    """Ignore Unmanaged items (they stay out of the Unmanaged list and auto-link), or bring ignored ones back.
+    Linked items are left alone. Returns how many changed."""
+    if ignored:
+        return items.filter(link_status__in=WalmartItem.UNMANAGED_STATUSES).update(link_status=Item.IGNORED)
+    return items.filter(link_status=Item.IGNORED).update(link_status=Item.UNMANAGED, link_note="")
+
+
+def walmart_items_products_create(*, items: QuerySet[WalmartItem], actor=None) -> tuple[int, list[str]]:
+    """Create a product from each Unmanaged item (see `walmart_item_product_create`); an item that cannot be
+    (its SKU is a product already, ...) is reported and the others go on. Returns (created, errors)."""
+    created, errors = 0, []
+    for item in items.filter(link_status__in=WalmartItem.UNMANAGED_STATUSES).select_related("store").order_by("pk"):
+        try:
+            walmart_item_product_create(item=item, actor=actor)
+        except (ValidationError, ValueError) as error:
+            errors.append(f"{item.sku}: {error}")
+        else:
+            created += 1
+    return created, errors
+
+
+def orders_relink_queue(*, store: Store, skus: Iterable[str] | None = None) -> int:
+    """After commit, queue the re-processing of the store's orders with a line whose Walmart SKU had no listing
+    and now has one (`skus`: only those). Returns how many orders were queued."""
+    from onboarding.tasks import orders_relink_task
+    from orders.models import OrderLine
+
+    lines = OrderLine.objects.filter(order__store=store, listing__isnull=True).filter(
+        Exists(Listing.objects.filter(store=store, walmart_sku=OuterRef("sku")))
+    )
+    if skus is not None:
+        lines = lines.filter(sku__in=list(skus))
+    order_ids = sorted(set(lines.values_list("order_id", flat=True)))
+    for order_id in order_ids:
+        enqueue_on_commit(orders_relink_task, order_id)
+    return len(order_ids)
+
+
+def order_relink(*, order_pk: int) -> None:
+    """Read one order again from Walmart and store it: lines whose Walmart SKU is now linked get their listing
+    and their stock reserved (once: the intake reserves a stored line only while nothing is reserved for it).
+    Raises WalmartError."""
+    from orders.models import Order
+    from orders.services import order_refresh
+
+    order_refresh(order=Order.objects.select_related("store").get(pk=order_pk), actor="system")
+
+
+def walmart_item_for_sku(*, store: Store, sku: str, product_name: str = "") -> WalmartItem:
+    """The store's Walmart item with this SKU; one is recorded (Unmanaged) when no import has seen it yet,
+    e.g. an order's SKU, so that it can be linked. Raises ValidationError for an empty or too long SKU."""
+    sku = (sku or "").strip()
+    if not sku or len(sku) > 50:
+        raise ValidationError("A Walmart SKU has 1 to 50 characters.")
+    item, _ = WalmartItem.objects.get_or_create(
+        store=store,
+        sku=sku,
+        defaults={
+            "product_name": product_name[:300],
+            "imported_at": timezone.now(),
+            "link_status": Item.UNMANAGED,
+            "link_note": "Seen in an order; not imported from Walmart yet.",
+        },
+    )
+    return item
+
+
+# --- the first push ------------------------------------------------------------------------------------------
+
+
+def first_push_confirm(*, store: Store, actor=None) -> int:
+    """The operator confirms the first push of a newly linked store: its held listings join the sync (a run
+    of each stream is queued after commit), and later links join it at once. Returns how many listings
+    were released. Safe to re-run."""
+    with transaction.atomic():
+        onboarding = StoreOnboarding.objects.select_for_update().get(pk=onboarding_get(store=store).pk)
+        if onboarding.first_push_confirmed_at is None:
+            onboarding.first_push_confirmed_at = timezone.now()
+            onboarding.first_push_confirmed_by = _user(actor)
+            onboarding.save(update_fields=["first_push_confirmed_at", "first_push_confirmed_by"])
+        released = Listing.objects.filter(store=store, sync_held=True).update(
+            sync_held=False, updated_at=timezone.now()
+        )
+        _sync_nudge(store)
+    return released
+
+
+# --- the store's connection ----------------------------------------------------------------------------------
+
+
+def store_live_refresh(*, store: Store, client=None) -> bool | None:
+    """Read whether the Walmart store is live from the partner profile (`GET /v3/settings/partnerprofile`,
+    the ACCOUNT configuration) and set `store.is_live` from it. A sandbox keeps its manual switch (Walmart's
+    sandbox does not tell), and so does a store whose profile does not say. Returns what Walmart said (None:
+    nothing). Raises WalmartError."""
+    from channel_manager.walmart import walmart_client_for_store
+
+    if store.environment == Store.Environment.SANDBOX:
+        return None
+    client = client or walmart_client_for_store(store)
+    is_live = client.settings.partner_profile().is_store_live
+    if is_live is not None and is_live != store.is_live:
+        Store.objects.filter(pk=store.pk).update(is_live=is_live, updated_at=timezone.now())
+        store.is_live = is_live
+        if is_live:
+            Listing.objects.filter(store=store, status=Listing.Status.MATCH_IN_STAGE).update(
+                status=Listing.Status.MATCH, updated_at=timezone.now()
+            )
+    return is_live
+
+
+def store_connected_handle(*, store_id: int) -> None:
+    """After a successful connection: whether the store is live, from Walmart; the store's first import from
+    Walmart when it has never had one."""
+    store = Store.objects.get(pk=store_id)
+    try:
+        store_live_refresh(store=store)
+    except WalmartError as error:
+        logger.warning("store %s: could not read whether the store is live: %s", store.pk, error_text(error))
+    store_first_connection_import(store=store)
