@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from channel_manager.crypto import SecretDecryptionError
 from channel_manager.models import Store
+from channel_manager.signals import store_connected
 from walmart_client import MemoryTokenCache, WalmartClient
 from walmart_client.errors import WalmartAuthError, WalmartConnectionError, WalmartError
 
@@ -142,6 +143,8 @@ def store_connection_test(*, store: Store, client: WalmartClient | None = None) 
         connection_status=store.connection_status, connection_error=error, connection_checked_at=now
     )
     logger.info("walmart connection test store=%s connected=%s correlation_id=%s", store.pk, connected, correlation_id)
+    if connected:
+        store_connected.send(sender=Store, store=store)
     return ConnectionTestResult(
         connected=connected,
         checked_at=now,
