@@ -61,7 +61,10 @@ def line_fields_with_listing(remote_line: WalmartOrderLine, listings: Mapping[st
     fields["status_details"] = ""
     if listing is None:
         fields["status"] = OrderLine.Status.ERROR
-        fields["status_details"] = f"Line {remote_line.line_number}: SKU {fields['sku']} has no listing in this store."
+        fields["status_details"] = (
+            f"Line {remote_line.line_number}: Walmart SKU {fields['sku']} is not linked to a catalog product in this "
+            "store (nothing reserved). Link this SKU and the order is processed again."
+        )
     return fields
 
 

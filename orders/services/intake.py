@@ -103,17 +103,22 @@ class _StockPlan:
     reservations: dict[int, list[OrderLine]] = field(default_factory=lambda: defaultdict(list))
     releases: dict[int, list[tuple[OrderLine, int]]] = field(default_factory=lambda: defaultdict(list))
     released: list[tuple[OrderLine, int]] = field(default_factory=list)  # in line order, for the timeline
+    linked_late: list[OrderLine] = field(default_factory=list)  # stored lines whose SKU got a listing
 
 
 def _stock_plan(*, new_lines: Iterable[OrderLine], changed_lines: Iterable[OrderLine]) -> _StockPlan:
-    """Reserve each line of a new order once; give back what Walmart shows cancelled beyond what was given
-    back. Sets each line's own share (stock_reserved / stock_released) before the lines are written."""
+    """Reserve each line of a new order once, and a stored line once its Walmart SKU is linked to a listing
+    (it arrived without one: nothing reserved yet); give back what Walmart shows cancelled beyond what was
+    given back. Sets each line's own share (stock_reserved / stock_released) before the lines are written."""
     plan = _StockPlan()
     new_lines = list(new_lines)
-    for line in new_lines:
+    changed_lines = list(changed_lines)
+    linked_late = [line for line in changed_lines if line.pk and line.listing is not None and not line.stock_reserved]
+    for line in [*new_lines, *linked_late]:
         if line.listing is not None:
             line.stock_reserved = line.quantity
             plan.reservations[line.listing.product_id].append(line)
+    plan.linked_late = linked_late
     for line, delta in _stock_release_due([*new_lines, *changed_lines]):
         line.stock_released += delta
         plan.releases[_line_listing(line).product_id].append((line, delta))
@@ -205,10 +210,19 @@ def _orders_upsert_batch(
         event(line.order, f"{delta} unit(s) of {line.sku} cancelled on Walmart returned to stock.")
         for line, delta in stock.released
     )
+    events.extend(
+        event(
+            line.order,
+            f"Line {line.line_number}: Walmart SKU {line.sku} is now linked; {line.quantity} unit(s) reserved.",
+        )
+        for line in stock.linked_late
+    )
 
     OrderLine.objects.bulk_create([*new_lines, *diff.lines_to_create])
     if diff.lines_to_update:
-        OrderLine.objects.bulk_update(diff.lines_to_update, [*LINE_FIELDS_FROM_WALMART, "stock_released"])
+        OrderLine.objects.bulk_update(
+            diff.lines_to_update, [*LINE_FIELDS_FROM_WALMART, "stock_reserved", "stock_released"]
+        )
     if diff.orders_to_update:
         Order.objects.bulk_update(
             diff.orders_to_update, [*ORDER_FIELDS_FROM_WALMART, *ACKNOWLEDGEMENT_FIELDS, "updated_at", "last_read_at"]

@@ -52,7 +52,10 @@ def test_a_new_order_is_listed_with_its_fields_and_lines_and_an_unknown_sku_is_a
     lines = dict(diff.new[0].lines)
     assert lines["1"]["listing"] is listings["SKU-1"]
     assert lines["2"]["listing"] is None
-    assert lines["2"]["status_details"] == "Line 2: SKU NOPE has no listing in this store."
+    assert lines["2"]["status_details"] == (
+        "Line 2: Walmart SKU NOPE is not linked to a catalog product in this store (nothing reserved). "
+        "Link this SKU and the order is processed again."
+    )
     assert (diff.lines_to_create, diff.lines_to_update, diff.orders_to_update) == ([], [], [])
     assert (diff.updated, diff.unchanged, diff.changes, diff.status_deltas) == ([], [], [], Counter())
 

@@ -122,7 +122,10 @@ def test_a_line_whose_sku_has_no_listing_is_kept_as_error(store, walmart_api, ap
     # then
     order = Order.objects.get()
     assert order.status == Order.Status.ERROR
-    assert order.status_details == "Line 2: SKU NOPE has no listing in this store."
+    assert order.status_details == (
+        "Line 2: Walmart SKU NOPE is not linked to a catalog product in this store (nothing reserved). "
+        "Link this SKU and the order is processed again."
+    )
     errored = OrderLine.objects.get(line_number="2")
     assert (errored.status, errored.listing_id, errored.stock_reserved) == ("Error", None, 0)
     assert OrderLine.objects.get(line_number="1").stock_reserved == 1
