@@ -732,3 +732,50 @@ def listings_retire(*, listings: QuerySet[Listing]) -> tuple[int, int]:
         )
         retired += 1
     return retired, skipped
+
+
+def listing_offer_event_apply(*, store: Store, envelope: dict) -> int:
+    """Apply one of Walmart's item events (OFFER_PUBLISHED, OFFER_UNPUBLISHED: published status, reasons,
+    lifecycle, item id) to the store's listing with that Walmart SKU, within seconds of the change; the hourly
+    read-back stays the fallback. An event older than what the listing already knows (Walmart does not
+    promise order) is skipped. Returns how many listings changed (0 or 1). Raises ValueError for a delivery
+    that is not such an event."""
+    from walmart_client.events import OfferPublished, OfferUnpublished, parse_event
+
+    event = parse_event(envelope)
+    payload = event.payload
+    if not isinstance(payload, OfferPublished | OfferUnpublished):
+        raise ValueError(f"{event.event_type} is not an offer event")
+    with transaction.atomic():
+        listing = (
+            Listing.objects.select_for_update()
+            .select_related("store")
+            .filter(store=store, walmart_sku=payload.sku)
+            .first()
+        )
+        if listing is None:
+            return 0
+        at = event.event_time or timezone.now()
+        if listing.last_synced_at is not None and at < listing.last_synced_at:
+            return 0
+        reasons = list(payload.reasons.values()) if isinstance(payload, OfferUnpublished) else []
+        item = _OfferState(
+            published_status=payload.published_status or "",
+            unpublished_reasons=reasons,
+            lifecycle_status=payload.lifecycle_status or listing.lifecycle_status,
+            item_id=payload.item_id or "",
+        )
+        _apply_item(listing, item, at)
+        listing.updated_at = timezone.now()
+        Listing.objects.bulk_update([listing], READ_BACK_FIELDS)
+    return 1
+
+
+@dataclass(frozen=True)
+class _OfferState:
+    """What an offer event says about the item, in the read-back's names."""
+
+    published_status: str
+    unpublished_reasons: list[str]
+    lifecycle_status: str
+    item_id: str

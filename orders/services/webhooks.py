@@ -101,7 +101,15 @@ def webhook_event_process(*, event_id: int) -> Order | None:
     the attempt and recording the error; an event without a purchase order is just marked processed."""
     event = WebhookEvent.objects.select_related("store").get(pk=event_id)
     order = None
-    if event.purchase_order_id:
+    if event.event_type in OFFER_EVENT_TYPES:
+        from listings.services import listing_offer_event_apply
+
+        try:
+            listing_offer_event_apply(store=event.store, envelope=event.payload)
+        except ValueError as error:  # a malformed payload: recorded, never retried
+            WebhookEvent.objects.filter(pk=event.pk).update(error=str(error)[:500], processed_at=timezone.now())
+            return None
+    elif event.purchase_order_id:
         try:
             order, _ = order_fetch(store=event.store, purchase_order_id=event.purchase_order_id, actor=Actor.WEBHOOK)
         except Exception as error:
@@ -135,6 +143,8 @@ def webhook_events_sweep(now: datetime) -> int:
 
 
 ORDER_EVENT_TYPES = ("PO_CREATED", "PO_LINE_AUTOCANCELLED", "INTENT_TO_CANCEL", "ORDER_UPDATES")
+# Item events a listing's published status follows (walmart_client.events); buy box changes are not stored.
+OFFER_EVENT_TYPES = ("OFFER_PUBLISHED", "OFFER_UNPUBLISHED")
 
 
 def _webhook_auth_details(order_settings: OrderSettings) -> dict[str, str]:
@@ -161,10 +171,19 @@ def _order_event_types(client: WalmartClient) -> list[str]:
     return ["ORDER_UPDATES"] if "ORDER_UPDATES" in offered else ["PO_CREATED"]
 
 
+def _offer_event_types(client: Any) -> list[Any]:
+    """The offer events Walmart offers this seller (published / unpublished), for the listings' status."""
+    try:
+        return [event for event in client.notifications.item_event_types() if event.event_type in OFFER_EVENT_TYPES]
+    except Exception:  # advisory, like the order events: without them the hourly read-back still runs
+        return []
+
+
 def webhook_subscribe(*, store: Store, event_url: str) -> int:
-    """Subscribe the store's webhook endpoint to Walmart's order events (POST /v3/webhooks/subscriptions)
-    with the configured authentication. Returns how many ORDER subscriptions now point at the endpoint.
-    Raises WalmartError (e.g. when one already exists: unsubscribe first)."""
+    """Subscribe the store's webhook endpoint to Walmart's order events, and to the offer events it offers
+    (OFFER_PUBLISHED / OFFER_UNPUBLISHED: a listing's published status within seconds), in one call
+    (POST /v3/webhooks/subscriptions) with the configured authentication. Returns how many ORDER
+    subscriptions now point at the endpoint. Raises WalmartError (e.g. when one already exists: unsubscribe first)."""
     from walmart_client.resources.notifications import build_event
 
     order_settings = order_settings_ensure(store=store)
@@ -173,6 +192,15 @@ def webhook_subscribe(*, store: Store, event_url: str) -> int:
     events = [
         build_event(event_type=event_type, resource_name="ORDER", event_url=event_url, auth_details=auth_details)
         for event_type in _order_event_types(client)
+    ]
+    events += [
+        build_event(
+            event_type=offered.event_type,
+            resource_name=offered.resource_name,
+            event_url=event_url,
+            auth_details=auth_details,
+        )
+        for offered in _offer_event_types(client)
     ]
     client.notifications.create_subscription(events=events)
     # Walmart's spec answers `event` and its example `events`: read the subscriptions back instead.
@@ -188,13 +216,13 @@ def webhook_subscribe(*, store: Store, event_url: str) -> int:
 
 
 def webhook_unsubscribe(*, store: Store) -> int:
-    """Delete every ORDER subscription of the seller pointing at this store's endpoint (or recorded by us).
-    Returns how many were deleted. Raises WalmartError."""
+    """Delete every subscription of the seller pointing at this store's endpoint (or recorded by us): order
+    and offer events. Returns how many were deleted. Raises WalmartError."""
     order_settings = order_settings_ensure(store=store)
     client = walmart_client_for_store(store)
     recorded = set(order_settings.webhook_subscription_ids)
     deleted = 0
-    for subscription in client.notifications.subscriptions(resource_name="ORDER"):
+    for subscription in client.notifications.subscriptions():
         ours = subscription.subscription_id in recorded or order_settings.webhook_token in (
             subscription.event_url or ""
         )
