@@ -19,8 +19,8 @@ class WalmartImport(models.Model):
         PENDING = "pending", _("Pending")
         WAITING_REPORT = "waiting_report", _("Waiting for Walmart's report")
         READING = "reading", _("Reading items")
-        QUANTITIES = "quantities", _("Reading quantities")
         LINKING = "linking", _("Linking to the catalog")
+        QUANTITIES = "quantities", _("Reading quantities")
         DONE = "done", _("Done")
         FAILED = "failed", _("Failed")
 
@@ -43,6 +43,7 @@ class WalmartImport(models.Model):
     items_created = models.PositiveIntegerField(default=0)
     items_removed = models.PositiveIntegerField(default=0)
     quantities_read = models.PositiveIntegerField(default=0)
+    quantities_complete = models.BooleanField(default=False, help_text=_("Every quantity is staged."))
     linked_count = models.PositiveIntegerField(default=0)
     unmanaged_count = models.PositiveIntegerField(default=0)
     ambiguous_count = models.PositiveIntegerField(default=0)
@@ -65,16 +66,18 @@ class WalmartImport(models.Model):
 
     @property
     def progress_percent(self) -> int:
-        """Reading items is 0-80 %, quantities 80-95 %, linking 95-99 %, done 100 %."""
+        """Items are read (0-80 %; the quantities are read beside them), linked (85 %), then the quantities
+        finish and are applied (85-99 %); done is 100 %."""
+        expected = max(self.expected_items or 0, self.items_read, 1)
+        quantities = 1.0 if self.quantities_complete else min(1.0, self.quantities_read / expected)
         if self.status == self.Status.DONE:
             return 100
-        if self.status == self.Status.LINKING:
-            return 95
-        expected = max(self.expected_items or 0, self.items_read, 1)
-        if self.status == self.Status.QUANTITIES:
-            return 80 + min(15, int(self.quantities_read * 15 / expected))
         if self.status == self.Status.READING:
-            return min(80, int(self.items_read * 80 / expected))
+            return int(min(1.0, self.items_read / expected) * 80)
+        if self.status == self.Status.LINKING:
+            return 85
+        if self.status == self.Status.QUANTITIES:
+            return 85 + int(quantities * 14)
         return 0
 
 
@@ -158,3 +161,18 @@ class StoreOnboarding(models.Model):
 
     def __str__(self) -> str:
         return f"Onboarding of store {self.store_id}"
+
+
+class ImportedQuantity(models.Model):
+    """A quantity read during an import (`GET /v3/inventories`, one row per SKU and ship node), staged apart
+    from the items so that quantities and items can be read side by side; applied, then deleted, at the end."""
+
+    walmart_import = models.ForeignKey(WalmartImport, on_delete=models.CASCADE, related_name="+")
+    sku = models.CharField(max_length=50)
+    quantity = models.IntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["walmart_import", "sku"], name="imported_quantity_import_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.sku} = {self.quantity} (import {self.walmart_import_id})"

@@ -11,6 +11,7 @@ live catalog by surprise.
 from __future__ import annotations
 
 import logging
+import threading
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -30,7 +31,7 @@ from channel_manager.work import enqueue, enqueue_on_commit
 from listings.identifiers import IdentifierError, identifier_gtin14, normalize_gtin, normalize_upc
 from listings.models import Listing, Product
 from listings.services import product_create
-from onboarding.models import StoreOnboarding, WalmartImport, WalmartItem
+from onboarding.models import ImportedQuantity, StoreOnboarding, WalmartImport, WalmartItem
 from walmart_client.errors import WalmartError, WalmartRateLimited
 
 logger = logging.getLogger(__name__)
@@ -132,25 +133,32 @@ def walmart_import_run(*, walmart_import: WalmartImport, client=None) -> Walmart
     store = walmart_import.store
     client = client or walmart_client_for_store(store)
     status = WalmartImport.Status
+    quantities: _QuantitiesReader | None = None
     try:
         if walmart_import.status == status.PENDING:
             _import_source_choose(walmart_import, client)
         if walmart_import.status == status.WAITING_REPORT:
             _report_wait(walmart_import, client)
         if walmart_import.status == status.READING:
+            quantities = _QuantitiesReader(walmart_import)
+            quantities.start()
             _items_read(walmart_import, client)
-        if walmart_import.status == status.QUANTITIES:
-            _quantities_read(walmart_import, client)
         if walmart_import.status == status.LINKING:
             result = walmart_items_link(store=store)
             _import_update(
                 walmart_import,
-                status=status.DONE,
+                status=status.QUANTITIES,
                 linked_count=result.linked,
                 unmanaged_count=result.unmanaged,
                 ambiguous_count=result.ambiguous,
-                finished_at=timezone.now(),
             )
+        if walmart_import.status == status.QUANTITIES:
+            if quantities is not None:
+                quantities.finish()
+            elif not walmart_import.quantities_complete:
+                _quantities_stage(walmart_import, client)
+            _quantities_apply(walmart_import)
+            _import_update(walmart_import, status=status.DONE, finished_at=timezone.now())
     except ImportWaiting:
         raise
     except WalmartError as error:
@@ -159,6 +167,9 @@ def walmart_import_run(*, walmart_import: WalmartImport, client=None) -> Walmart
         if isinstance(error, RETRYABLE):
             raise
         walmart_import_fail(walmart_import=walmart_import, message=f"Walmart refused: {error_text(error)}")
+    finally:
+        if quantities is not None:
+            quantities.stop()
     return walmart_import
 
 
@@ -332,33 +343,107 @@ def _items_read(walmart_import: WalmartImport, client) -> None:
         walmart_import,
         items_removed=removed,
         items_created=max(0, total - (before - removed)),
-        status=WalmartImport.Status.QUANTITIES,
+        status=WalmartImport.Status.LINKING,
     )
 
 
-def _quantities_read(walmart_import: WalmartImport, client) -> None:
-    """Every SKU's inputQty (summed over ship nodes) from `GET /v3/inventories`, CHUNK SKUs per UPDATE."""
-    store = walmart_import.store
-    WalmartItem.objects.filter(store=store).update(quantity=None)
-    _import_update(walmart_import, quantities_read=0)
-    table = connection.ops.quote_name(WalmartItem._meta.db_table)
+def _quantities_stage(walmart_import: WalmartImport, client) -> None:
+    """Every SKU's inputQty per ship node from `GET /v3/inventories`, staged (ImportedQuantity, CHUNK rows
+    per INSERT) for `_quantities_apply`. Restarts from the first page."""
+    ImportedQuantity.objects.filter(walmart_import=walmart_import).delete()
+    _import_update(walmart_import, quantities_read=0, quantities_complete=False)
     for chunk in _chunked(client.inventory.iter_all()):
-        totals: dict[str, int] = defaultdict(int)
-        for inventory in chunk:
-            totals[inventory.sku] += int(inventory.quantity or 0)
-        values = ", ".join(["(%s, %s)"] * len(totals))
-        params: list[Any] = [value for pair in totals.items() for value in pair]
-        # Only the table name (quoted) and placeholders are formatted in; every value is a parameter.
-        sql = (
-            f"UPDATE {table} SET quantity = COALESCE({table}.quantity, 0) + incoming.column2 "  # noqa: S608
-            f"FROM (VALUES {values}) AS incoming WHERE {table}.store_id = %s AND {table}.sku = incoming.column1"
+        ImportedQuantity.objects.bulk_create(
+            [
+                ImportedQuantity(
+                    walmart_import=walmart_import, sku=inventory.sku[:50], quantity=int(inventory.quantity or 0)
+                )
+                for inventory in chunk
+            ]
         )
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [*params, store.pk])
         WalmartImport.objects.filter(pk=walmart_import.pk).update(
-            quantities_read=F("quantities_read") + len(totals), updated_at=timezone.now()
+            quantities_read=F("quantities_read") + len(chunk), updated_at=timezone.now()
         )
-    _import_update(walmart_import, status=WalmartImport.Status.LINKING)
+    _import_update(walmart_import, quantities_complete=True)
+
+
+def _quantities_apply(walmart_import: WalmartImport) -> None:
+    """The staged quantities (summed over ship nodes) become the items' quantities, and the confirmed
+    quantity of the listings this import linked; then the staging rows go. One transaction."""
+    quote = connection.ops.quote_name
+    item, staged, listing = (quote(model._meta.db_table) for model in (WalmartItem, ImportedQuantity, Listing))
+    store_id = walmart_import.store_id
+    now = timezone.now()
+    # Only quoted table names are formatted in; every value is a parameter.
+    statements = [
+        (f"UPDATE {item} SET quantity = NULL WHERE store_id = %s", [store_id]),  # noqa: S608
+        (
+            f"UPDATE {item} SET quantity = totals.quantity FROM (SELECT sku, SUM(quantity) AS quantity "  # noqa: S608
+            f"FROM {staged} WHERE walmart_import_id = %s GROUP BY sku) AS totals "
+            f"WHERE {item}.store_id = %s AND {item}.sku = totals.sku",
+            [walmart_import.pk, store_id],
+        ),
+        (
+            f"UPDATE {listing} SET confirmed_quantity = linked.quantity, confirmed_quantity_at = %s "  # noqa: S608
+            f"FROM {item} AS linked WHERE linked.listing_id = {listing}.id AND linked.store_id = %s "
+            "AND linked.linked_at >= %s AND linked.link_method <> %s",
+            [now, store_id, walmart_import.started_at or walmart_import.created_at, WalmartItem.LinkMethod.LISTING],
+        ),
+    ]
+    with transaction.atomic(), connection.cursor() as cursor:
+        for sql, params in statements:
+            cursor.execute(sql, params)
+        ImportedQuantity.objects.filter(walmart_import=walmart_import).delete()
+
+
+class _QuantitiesReader:
+    """Reads the quantities (`_quantities_stage`) in a thread of its own, with its own Walmart client and
+    database connection, while the items are read and linked; `finish()` waits for it and raises what it
+    raised. On SQLite (one writer at a time) or with ONBOARDING_QUANTITIES_IN_PARALLEL off, the quantities
+    are read after the items instead."""
+
+    def __init__(self, walmart_import: WalmartImport) -> None:
+        self.walmart_import = walmart_import
+        self.thread: threading.Thread | None = None
+        self.error: BaseException | None = None
+
+    def start(self) -> None:
+        if connection.vendor == "sqlite" or not _setting("ONBOARDING_QUANTITIES_IN_PARALLEL", True):
+            return
+        self.thread = threading.Thread(target=self._run, name=f"walmart-import-{self.walmart_import.pk}", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        from django.db import connection as thread_connection
+
+        from channel_manager.walmart import walmart_client_for_store
+
+        try:
+            walmart_import = WalmartImport.objects.select_related("store").get(pk=self.walmart_import.pk)
+            _quantities_stage(walmart_import, walmart_client_for_store(walmart_import.store))
+        except BaseException as error:  # handed to the task's thread by finish()
+            self.error = error
+        finally:
+            thread_connection.close()
+
+    def finish(self) -> None:
+        if self.thread is None:
+            self.walmart_import.refresh_from_db()
+            if not self.walmart_import.quantities_complete:
+                from channel_manager.walmart import walmart_client_for_store
+
+                _quantities_stage(self.walmart_import, walmart_client_for_store(self.walmart_import.store))
+            return
+        self.thread.join()
+        self.thread = None
+        if self.error is not None:
+            raise self.error
+        self.walmart_import.refresh_from_db()
+
+    def stop(self) -> None:
+        """After a failure: let the thread end (it stops at Walmart's next answer at the latest)."""
+        if self.thread is not None:
+            self.thread.join()
 
 
 def walmart_imports_sweep(now: datetime) -> int:
@@ -420,32 +505,28 @@ def _links_write(*, store: Store, links: Sequence[tuple[int, int, str]], now: da
         return 0
     held = onboarding_get(store=store).first_push_confirmed_at is None
     items = WalmartItem.objects.in_bulk([item_pk for item_pk, _, _ in links])
-    listings = Listing.objects.bulk_create(
+    Listing.objects.bulk_create(
         [
             _listing_from_item(items[item_pk], product_pk, is_live=store.is_live, held=held, now=now)
             for item_pk, product_pk, _ in links
         ]
     )
-    by_sku = {listing.walmart_sku: listing for listing in listings}
-    if any(listing.pk is None for listing in listings):  # a database that does not return ids
-        by_sku = {
-            sku: listing
-            for listing in Listing.objects.filter(store=store, walmart_sku__in=list(by_sku))
-            for sku in [listing.walmart_sku]
-        }
-    changed = []
+    # One UPDATE per link method, the listing found by its (store, Walmart SKU) unique index.
+    listing_of_item = Listing.objects.filter(store=store, walmart_sku=OuterRef("sku")).values("pk")[:1]
+    by_method: dict[str, list[int]] = defaultdict(list)
     for item_pk, _, method in links:
-        item = items[item_pk]
-        item.listing = by_sku[item.sku]
-        item.link_status = Item.LINKED
-        item.link_method = method
-        item.link_note = ""
-        item.linked_at = now
-        changed.append(item)
-    WalmartItem.objects.bulk_update(changed, ["listing", "link_status", "link_method", "link_note", "linked_at"])
+        by_method[method].append(item_pk)
+    for method, item_pks in by_method.items():
+        WalmartItem.objects.filter(pk__in=item_pks).update(
+            listing_id=Subquery(listing_of_item),
+            link_status=Item.LINKED,
+            link_method=method,
+            link_note="",
+            linked_at=now,
+        )
     if not held:
         _sync_nudge(store)
-    return len(changed)
+    return len(links)
 
 
 def _sync_nudge(store: Store) -> None:
@@ -492,17 +573,9 @@ def walmart_items_link(*, store: Store) -> LinkResult:
         linked = linkable.filter(Exists(same_sku)).update(
             listing_id=Subquery(same_sku), link_status=Item.LINKED, link_method="listing", link_note="", linked_at=now
         )
-        # 2. by SKU
-        product = Product.objects.filter(sku=OuterRef("sku")).values("pk")[:1]
-        offered = listed.filter(product_id=OuterRef("product_pk"))
-        by_sku = (
-            linkable.filter(link_status=Item.NEW)
-            .annotate(product_pk=Subquery(product))
-            .filter(product_pk__isnull=False)
-            .exclude(Exists(offered))
-            .values_list("pk", "product_pk")
-        )
-        for chunk in _chunked(by_sku.iterator(chunk_size=CHUNK)):
+        # 2. by SKU (one join on the product's unique SKU; the pairs are two integers per matching item)
+        by_sku = _same_sku_pairs(store)
+        for chunk in _chunked(by_sku):
             linked += _links_write(store=store, links=[(item, product, "sku") for item, product in chunk], now=now)
         # 3. by identifier
         linked_by_id, ambiguous = _link_by_identifiers(store=store, now=now)
@@ -514,6 +587,22 @@ def walmart_items_link(*, store: Store) -> LinkResult:
         )
         orders_relink_queue(store=store)
     return LinkResult(linked=linked, unmanaged=unmanaged, ambiguous=ambiguous)
+
+
+def _same_sku_pairs(store: Store) -> list[tuple[int, int]]:
+    """(item pk, product pk) of the store's not-yet-linked items whose SKU is a product's SKU, that product
+    not offered in the store yet."""
+    quote = connection.ops.quote_name
+    item, product, listing = (quote(model._meta.db_table) for model in (WalmartItem, Product, Listing))
+    # Only quoted table names are formatted in; every value is a parameter.
+    sql = (
+        f"SELECT i.id, p.id FROM {item} i JOIN {product} p ON p.sku = i.sku "  # noqa: S608
+        f"WHERE i.store_id = %s AND i.link_status = %s AND NOT EXISTS "
+        f"(SELECT 1 FROM {listing} l WHERE l.store_id = %s AND l.product_id = p.id) ORDER BY i.id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [store.pk, Item.NEW, store.pk])
+        return [(int(item_pk), int(product_pk)) for item_pk, product_pk in cursor.fetchall()]
 
 
 def _link_by_identifiers(*, store: Store, now: datetime) -> tuple[int, int]:
@@ -569,12 +658,22 @@ def _link_by_identifiers(*, store: Store, now: datetime) -> tuple[int, int]:
     linked = 0
     for chunk in _chunked(links):
         linked += _links_write(store=store, links=chunk, now=now)
-    by_note: dict[str, list[int]] = defaultdict(list)
-    for item_pk, note in notes.items():
-        by_note[note].append(item_pk)
-    for note, item_pks in by_note.items():
-        WalmartItem.objects.filter(pk__in=item_pks).update(link_status=Item.AMBIGUOUS, link_note=note)
+    _notes_write(notes)
     return linked, len(notes)
+
+
+def _notes_write(notes: dict[int, str]) -> None:
+    """Mark items Ambiguous with their own note: one UPDATE ... FROM (VALUES ...) per CHUNK items."""
+    table = connection.ops.quote_name(WalmartItem._meta.db_table)
+    for chunk in _chunked(sorted(notes.items())):
+        values = ", ".join(["(%s, %s)"] * len(chunk))
+        # Only the quoted table name and placeholders are formatted in; every value is a parameter.
+        sql = (
+            f"UPDATE {table} SET link_status = %s, link_note = noted.column2 "  # noqa: S608
+            f"FROM (VALUES {values}) AS noted WHERE {table}.id = noted.column1"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [Item.AMBIGUOUS, *(value for pair in chunk for value in pair)])
 
 
 # --- the operator's actions ----------------------------------------------------------------------------------
