@@ -473,29 +473,71 @@ class LinkResult:
     ambiguous: int
 
 
-def _listing_from_item(item: WalmartItem, product_id: int, *, is_live: bool, held: bool, now: datetime) -> Listing:
+def _listing_values(item: WalmartItem, product_id: int, *, is_live: bool, held: bool, now: datetime) -> dict:
+    """The fields of the listing a linked item becomes: matched (Draft when Walmart retired it), its Walmart SKU
+    and state, and what Walmart holds as the confirmed quantity and price."""
     retired = item.lifecycle_status.upper() == "RETIRED"
     if retired:
         status = Listing.Status.DRAFT
     else:
         status = Listing.Status.MATCH if is_live else Listing.Status.MATCH_IN_STAGE
-    return Listing(
-        store_id=item.store_id,
-        product_id=product_id,
-        walmart_sku=item.sku,
-        status=status,
-        walmart_item_id=(item.item_id or item.wpid)[:50],
-        published_status=item.published_status,
-        unpublished_reasons=[item.status_change_reason] if item.status_change_reason else [],
-        lifecycle_status=item.lifecycle_status,
-        retired_at=now if retired else None,
-        last_synced_at=now,
-        confirmed_quantity=item.quantity,
-        confirmed_quantity_at=now if item.quantity is not None else None,
-        confirmed_price=item.price,
-        confirmed_price_at=now if item.price is not None else None,
-        sync_held=held,
-    )
+    return {
+        "store_id": item.store_id,
+        "product_id": product_id,
+        "walmart_sku": item.sku,
+        "status": status,
+        "walmart_item_id": (item.item_id or item.wpid)[:50],
+        "published_status": item.published_status,
+        "unpublished_reasons": [item.status_change_reason] if item.status_change_reason else [],
+        "lifecycle_status": item.lifecycle_status,
+        "retired_at": now if retired else None,
+        "last_synced_at": now,
+        "confirmed_quantity": item.quantity,
+        "confirmed_quantity_at": now if item.quantity is not None else None,
+        "confirmed_price": item.price,
+        "confirmed_price_at": now if item.price is not None else None,
+        "sync_held": held,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+LISTING_INSERT_ROWS = 500
+
+
+def _listings_insert(rows: list[dict]) -> None:
+    """INSERT the listings, LISTING_INSERT_ROWS per statement, values passed as they are (aware datetimes,
+    decimals, text; the JSON column through its field): no model instance per row, which cost most of linking
+    100,000 items. Every other column gets the model's default."""
+    fields = [field for field in Listing._meta.concrete_fields if not field.primary_key]
+    given = set(rows[0])
+    defaults = {
+        field.attname: field.get_db_prep_save(field.get_default(), connection)
+        for field in fields
+        if field.attname not in given
+    }
+    json_field = Listing._meta.get_field("unpublished_reasons")
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(field.column) for field in fields)
+    placeholders = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    for start in range(0, len(rows), LISTING_INSERT_ROWS):
+        chunk = rows[start : start + LISTING_INSERT_ROWS]
+        params: list[Any] = []
+        for row in chunk:
+            for field in fields:
+                if field.attname in defaults:
+                    params.append(defaults[field.attname])
+                elif field is json_field:
+                    params.append(field.get_db_prep_save(row[field.attname], connection))
+                else:
+                    params.append(row[field.attname])
+        # Only quoted model names and placeholders are formatted in; every value is a parameter.
+        sql = (
+            f"INSERT INTO {quote(Listing._meta.db_table)} ({columns}) "  # noqa: S608
+            f"VALUES {', '.join([placeholders] * len(chunk))}"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
 
 
 def _links_write(*, store: Store, links: Sequence[tuple[int, int, str]], now: datetime) -> int:
@@ -505,9 +547,9 @@ def _links_write(*, store: Store, links: Sequence[tuple[int, int, str]], now: da
         return 0
     held = onboarding_get(store=store).first_push_confirmed_at is None
     items = WalmartItem.objects.in_bulk([item_pk for item_pk, _, _ in links])
-    Listing.objects.bulk_create(
+    _listings_insert(
         [
-            _listing_from_item(items[item_pk], product_pk, is_live=store.is_live, held=held, now=now)
+            _listing_values(items[item_pk], product_pk, is_live=store.is_live, held=held, now=now)
             for item_pk, product_pk, _ in links
         ]
     )
@@ -605,6 +647,18 @@ def _same_sku_pairs(store: Store) -> list[tuple[int, int]]:
         return [(int(item_pk), int(product_pk)) for item_pk, product_pk in cursor.fetchall()]
 
 
+def _keyset_chunks(rows: QuerySet) -> Iterator[list[tuple]]:
+    """`rows` (values_list starting with the pk, ordered by pk) CHUNK at a time, each chunk its own query
+    from the last pk seen: no server-side cursor held open across the writes in between."""
+    last = 0
+    while True:
+        chunk = list(rows.filter(pk__gt=last)[:CHUNK])
+        if not chunk:
+            return
+        yield chunk
+        last = chunk[-1][0]
+
+
 def _link_by_identifiers(*, store: Store, now: datetime) -> tuple[int, int]:
     candidates = WalmartItem.objects.filter(store=store, link_status=Item.NEW).exclude(gtin="")
     if not candidates.exists():
@@ -617,7 +671,7 @@ def _link_by_identifiers(*, store: Store, now: datetime) -> tuple[int, int]:
     )
     pairs: list[tuple[int, int, str]] = []
     product_skus: dict[int, str] = {}
-    for chunk in _chunked(products.iterator(chunk_size=CHUNK)):
+    for chunk in _keyset_chunks(products):
         keys_by_product = {
             row[0]: product_identifier_keys(dict(zip(IDENTIFIER_FIELDS, row[2:], strict=True))) for row in chunk
         }

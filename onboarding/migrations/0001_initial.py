@@ -6,116 +6,248 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('channel_manager', '0003_storemembership_role'),
-        ('listings', '0007_listing_sync_held'),
+        ("channel_manager", "0003_storemembership_role"),
+        ("listings", "0007_listing_sync_held"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='StoreOnboarding',
+            name="StoreOnboarding",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('first_push_confirmed_at', models.DateTimeField(blank=True, null=True)),
-                ('first_import_started_at', models.DateTimeField(blank=True, null=True)),
-                ('first_push_confirmed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('store', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='onboarding', to='channel_manager.store')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("first_push_confirmed_at", models.DateTimeField(blank=True, null=True)),
+                ("first_import_started_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "first_push_confirmed_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "store",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="onboarding",
+                        to="channel_manager.store",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='WalmartImport',
+            name="WalmartImport",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('waiting_report', "Waiting for Walmart's report"), ('reading', 'Reading items'), ('linking', 'Linking to the catalog'), ('quantities', 'Reading quantities'), ('done', 'Done'), ('failed', 'Failed')], default='pending', max_length=20)),
-                ('source', models.CharField(blank=True, choices=[('report', 'ITEM report'), ('items', 'Items API')], max_length=10)),
-                ('reason', models.CharField(blank=True, help_text='What started it.', max_length=100)),
-                ('report_request_id', models.CharField(blank=True, max_length=100)),
-                ('expected_items', models.PositiveIntegerField(blank=True, help_text="Walmart's item count.", null=True)),
-                ('items_read', models.PositiveIntegerField(default=0)),
-                ('items_created', models.PositiveIntegerField(default=0)),
-                ('items_removed', models.PositiveIntegerField(default=0)),
-                ('quantities_read', models.PositiveIntegerField(default=0)),
-                ('quantities_complete', models.BooleanField(default=False, help_text='Every quantity is staged.')),
-                ('linked_count', models.PositiveIntegerField(default=0)),
-                ('unmanaged_count', models.PositiveIntegerField(default=0)),
-                ('ambiguous_count', models.PositiveIntegerField(default=0)),
-                ('failure', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('store', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='walmart_imports', to='channel_manager.store')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("waiting_report", "Waiting for Walmart's report"),
+                            ("reading", "Reading items"),
+                            ("linking", "Linking to the catalog"),
+                            ("quantities", "Reading quantities"),
+                            ("done", "Done"),
+                            ("failed", "Failed"),
+                        ],
+                        default="pending",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "source",
+                    models.CharField(
+                        blank=True, choices=[("report", "ITEM report"), ("items", "Items API")], max_length=10
+                    ),
+                ),
+                ("reason", models.CharField(blank=True, help_text="What started it.", max_length=100)),
+                ("report_request_id", models.CharField(blank=True, max_length=100)),
+                (
+                    "expected_items",
+                    models.PositiveIntegerField(blank=True, help_text="Walmart's item count.", null=True),
+                ),
+                ("items_read", models.PositiveIntegerField(default=0)),
+                ("items_created", models.PositiveIntegerField(default=0)),
+                ("items_removed", models.PositiveIntegerField(default=0)),
+                ("quantities_read", models.PositiveIntegerField(default=0)),
+                ("quantities_complete", models.BooleanField(default=False, help_text="Every quantity is staged.")),
+                ("linked_count", models.PositiveIntegerField(default=0)),
+                ("unmanaged_count", models.PositiveIntegerField(default=0)),
+                ("ambiguous_count", models.PositiveIntegerField(default=0)),
+                ("failure", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "store",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="walmart_imports",
+                        to="channel_manager.store",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='ImportedQuantity',
+            name="ImportedQuantity",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('sku', models.CharField(max_length=50)),
-                ('quantity', models.IntegerField()),
-                ('walmart_import', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='onboarding.walmartimport')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("sku", models.CharField(max_length=50)),
+                ("quantity", models.IntegerField()),
+                (
+                    "walmart_import",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="onboarding.walmartimport"
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='WalmartItem',
+            name="WalmartItem",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('sku', models.CharField(max_length=50, verbose_name='Walmart SKU')),
-                ('item_id', models.CharField(blank=True, max_length=50, verbose_name='Walmart item id')),
-                ('wpid', models.CharField(blank=True, max_length=50, verbose_name='WPID')),
-                ('product_name', models.CharField(blank=True, max_length=300)),
-                ('brand', models.CharField(blank=True, max_length=100)),
-                ('category', models.CharField(blank=True, max_length=100)),
-                ('gtin', models.CharField(blank=True, help_text="Walmart's GTIN or UPC as a GTIN-14, check digit verified.", max_length=14, verbose_name='GTIN')),
-                ('identifier_note', models.CharField(blank=True, help_text="Why Walmart's identifier was not used.", max_length=200)),
-                ('price', models.DecimalField(blank=True, decimal_places=2, max_digits=12, null=True)),
-                ('quantity', models.IntegerField(blank=True, help_text='inputQty from GET /v3/inventories.', null=True)),
-                ('published_status', models.CharField(blank=True, max_length=30)),
-                ('lifecycle_status', models.CharField(blank=True, max_length=30)),
-                ('status_change_reason', models.TextField(blank=True)),
-                ('link_status', models.CharField(choices=[('new', 'Not linked yet'), ('linked', 'Linked'), ('unmanaged', 'Unmanaged: no product'), ('ambiguous', 'Unmanaged: ambiguous'), ('ignored', 'Ignored')], default='new', max_length=20)),
-                ('link_method', models.CharField(blank=True, choices=[('listing', 'Existing listing'), ('sku', 'SKU'), ('upc', 'UPC'), ('gtin', 'GTIN'), ('ean', 'EAN'), ('isbn', 'ISBN'), ('manual', 'Linked by hand'), ('created', 'Product created from it')], max_length=20)),
-                ('link_note', models.TextField(blank=True, help_text='Why it is not linked.')),
-                ('imported_at', models.DateTimeField()),
-                ('linked_at', models.DateTimeField(blank=True, null=True)),
-                ('last_import', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='onboarding.walmartimport')),
-                ('listing', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='walmart_item', to='listings.listing')),
-                ('store', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='walmart_items', to='channel_manager.store')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("sku", models.CharField(max_length=50, verbose_name="Walmart SKU")),
+                ("item_id", models.CharField(blank=True, max_length=50, verbose_name="Walmart item id")),
+                ("wpid", models.CharField(blank=True, max_length=50, verbose_name="WPID")),
+                ("product_name", models.CharField(blank=True, max_length=300)),
+                ("brand", models.CharField(blank=True, max_length=100)),
+                ("category", models.CharField(blank=True, max_length=100)),
+                (
+                    "gtin",
+                    models.CharField(
+                        blank=True,
+                        help_text="Walmart's GTIN or UPC as a GTIN-14, check digit verified.",
+                        max_length=14,
+                        verbose_name="GTIN",
+                    ),
+                ),
+                (
+                    "identifier_note",
+                    models.CharField(blank=True, help_text="Why Walmart's identifier was not used.", max_length=200),
+                ),
+                ("price", models.DecimalField(blank=True, decimal_places=2, max_digits=12, null=True)),
+                (
+                    "quantity",
+                    models.IntegerField(blank=True, help_text="inputQty from GET /v3/inventories.", null=True),
+                ),
+                ("published_status", models.CharField(blank=True, max_length=30)),
+                ("lifecycle_status", models.CharField(blank=True, max_length=30)),
+                ("status_change_reason", models.TextField(blank=True)),
+                (
+                    "link_status",
+                    models.CharField(
+                        choices=[
+                            ("new", "Not linked yet"),
+                            ("linked", "Linked"),
+                            ("unmanaged", "Unmanaged: no product"),
+                            ("ambiguous", "Unmanaged: ambiguous"),
+                            ("ignored", "Ignored"),
+                        ],
+                        default="new",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "link_method",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("listing", "Existing listing"),
+                            ("sku", "SKU"),
+                            ("upc", "UPC"),
+                            ("gtin", "GTIN"),
+                            ("ean", "EAN"),
+                            ("isbn", "ISBN"),
+                            ("manual", "Linked by hand"),
+                            ("created", "Product created from it"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("link_note", models.TextField(blank=True, help_text="Why it is not linked.")),
+                ("imported_at", models.DateTimeField()),
+                ("linked_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "last_import",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="onboarding.walmartimport",
+                    ),
+                ),
+                (
+                    "listing",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="walmart_item",
+                        to="listings.listing",
+                    ),
+                ),
+                (
+                    "store",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="walmart_items",
+                        to="channel_manager.store",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['sku'],
+                "ordering": ["sku"],
             },
         ),
         migrations.AddIndex(
-            model_name='walmartimport',
-            index=models.Index(fields=['store', '-created_at'], name='walmart_import_store_idx'),
+            model_name="walmartimport",
+            index=models.Index(fields=["store", "-created_at"], name="walmart_import_store_idx"),
         ),
         migrations.AddIndex(
-            model_name='importedquantity',
-            index=models.Index(fields=['walmart_import', 'sku'], name='imported_quantity_import_idx'),
+            model_name="importedquantity",
+            index=models.Index(fields=["walmart_import", "sku"], name="imported_quantity_import_idx"),
         ),
         migrations.AddIndex(
-            model_name='walmartitem',
-            index=models.Index(fields=['store', 'link_status', 'sku'], name='walmart_item_store_link_idx'),
+            model_name="walmartitem",
+            index=models.Index(fields=["store", "link_status", "sku"], name="walmart_item_store_link_idx"),
         ),
         migrations.AddIndex(
-            model_name='walmartitem',
-            index=models.Index(fields=['store', 'gtin'], name='walmart_item_store_gtin_idx'),
+            model_name="walmartitem",
+            index=models.Index(fields=["store", "gtin"], name="walmart_item_store_gtin_idx"),
         ),
         migrations.AddConstraint(
-            model_name='walmartitem',
-            constraint=models.UniqueConstraint(fields=('store', 'sku'), name='unique_walmart_item_per_store_sku'),
+            model_name="walmartitem",
+            constraint=models.UniqueConstraint(fields=("store", "sku"), name="unique_walmart_item_per_store_sku"),
         ),
         migrations.AddConstraint(
-            model_name='walmartitem',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('link_status', 'linked'), _negated=True), ('listing__isnull', False), _connector='OR'), name='walmart_item_linked_has_listing'),
+            model_name="walmartitem",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("link_status", "linked"), _negated=True), ("listing__isnull", False), _connector="OR"
+                ),
+                name="walmart_item_linked_has_listing",
+            ),
         ),
     ]
