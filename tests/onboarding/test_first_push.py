@@ -4,14 +4,13 @@ operator: the dry run says what would change, nothing is sent before the confirm
 from decimal import Decimal
 
 import pytest
-from django.utils import timezone
 
 from listings.models import Listing
-from onboarding.models import WalmartItem
 from onboarding.selectors import first_push_preview
 from onboarding.services import first_push_confirm, walmart_item_link, walmart_items_link
 from sync.selectors import sync_rows
 from tests.factories import StoreFactory
+from tests.onboarding.factories import walmart_item
 from tests.orders.factories import ProductFactory
 
 pytestmark = pytest.mark.django_db
@@ -20,18 +19,6 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def store():
     return StoreFactory(is_live=True)
-
-
-def walmart_item(store, sku, *, quantity, price) -> WalmartItem:
-    return WalmartItem.objects.create(
-        store=store,
-        sku=sku,
-        quantity=quantity,
-        price=Decimal(price),
-        published_status="PUBLISHED",
-        lifecycle_status="ACTIVE",
-        imported_at=timezone.now(),
-    )
 
 
 def test_the_first_push_is_previewed_and_waits_for_confirmation(store):

@@ -6,19 +6,18 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.utils import timezone
 
 from listings.models import Listing, Product
 from listings.services import ProductInvalid
 from onboarding.models import WalmartItem
 from onboarding.services import (
-    item_gtin,
     walmart_item_link,
     walmart_item_product_create,
     walmart_items_ignore,
     walmart_items_link,
 )
 from tests.factories import StoreFactory
+from tests.onboarding.factories import walmart_item
 from tests.orders.factories import ProductFactory
 
 pytestmark = pytest.mark.django_db
@@ -33,22 +32,6 @@ GTIN14 = "10036000291459"
 @pytest.fixture
 def store():
     return StoreFactory(is_live=True)
-
-
-def walmart_item(store, sku, *, gtin="", upc="", quantity=7, price="12.00", **fields) -> WalmartItem:
-    code, note = item_gtin(gtin=gtin, upc=upc)
-    return WalmartItem.objects.create(
-        store=store,
-        sku=sku,
-        gtin=code,
-        identifier_note=note,
-        quantity=quantity,
-        price=Decimal(price),
-        published_status="PUBLISHED",
-        lifecycle_status="ACTIVE",
-        imported_at=timezone.now(),
-        **fields,
-    )
 
 
 def link_of(item) -> tuple[str, str, str | None]:

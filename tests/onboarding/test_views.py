@@ -5,19 +5,14 @@ from decimal import Decimal
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 
 from listings.models import Listing, Product
 from onboarding.models import StoreOnboarding, WalmartImport, WalmartItem
 from onboarding.services import walmart_items_link
+from tests.onboarding.factories import walmart_item
 from tests.orders.factories import ProductFactory
 
 pytestmark = pytest.mark.django_db
-
-
-def walmart_item(store, sku, **fields) -> WalmartItem:
-    defaults = {"quantity": 3, "price": Decimal("4.00"), "product_name": f"Item {sku}", "imported_at": timezone.now()}
-    return WalmartItem.objects.create(store=store, sku=sku, **{**defaults, **fields})
 
 
 def test_the_page_counts_items_by_link_status_and_lists_the_unmanaged(operator_client, store):
@@ -61,7 +56,7 @@ def test_linking_without_a_product_says_so_and_writes_nothing(operator_client, s
 
 
 def test_a_product_is_created_from_an_item_and_bulk_ignore_counts(operator_client, store):
-    item = walmart_item(store, "LEGACY-1")
+    item = walmart_item(store, "LEGACY-1", quantity=3)
     walmart_item(store, "LEGACY-2")
     walmart_item(store, "LEGACY-3")
     operator_client.post(reverse("onboarding:item_create", args=[store.pk, item.pk]))
@@ -89,7 +84,7 @@ def test_import_starts_once_while_running(operator_client, store):
 
 def test_the_first_push_page_previews_then_confirms(operator_client, store):
     ProductFactory(sku="MUG-1", quantity=10, price=Decimal("4.00"))
-    walmart_item(store, "MUG-1", quantity=3)
+    walmart_item(store, "MUG-1", quantity=3, price="4.00")
     walmart_items_link(store=store)
     url = reverse("onboarding:first_push", args=[store.pk])
     page = operator_client.get(url).content.decode()
