@@ -18,7 +18,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from channel_manager.selectors import Role, store_get
-from listings.models import Product
+from listings.models import Listing, Product
 from listings.services import ProductInvalid
 from onboarding.models import WalmartImport, WalmartItem
 from onboarding.selectors import (
@@ -61,10 +61,10 @@ def item_list_view(request: HttpRequest, store_id: int) -> HttpResponse:
     view = view if view in VIEWS or view == "all" else "unmanaged"
     search = request.GET.get("q", "")
     counts = walmart_item_counts(store=store)
-    page = Paginator(walmart_item_list(store=store, view=view, search=search), PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
-    preview = first_push_preview(store=store, limit=0)
+    paginator = Paginator(walmart_item_list(store=store, view=view, search=search), PAGE_SIZE)
+    if not search.strip():
+        paginator.count = counts["all" if view == "all" else view]  # known: no second COUNT over the items
+    page = paginator.get_page(request.GET.get("page"))
     return render(
         request,
         "onboarding/item_list.html",
@@ -77,7 +77,7 @@ def item_list_view(request: HttpRequest, store_id: int) -> HttpResponse:
             "total": counts["all"],
             "page_obj": page,
             "walmart_import": walmart_import_latest(store=store),
-            "held": preview.held,
+            "held": Listing.objects.filter(store=store, sync_held=True).exists(),
             "can_create_products": _can_create_products(request),
             "query_without_page": urlencode({"view": view, "q": search}),
         },

@@ -27,7 +27,7 @@ def test_the_page_counts_items_by_link_status_and_lists_the_unmanaged(operator_c
     assert 'data-testid="count-linked">1<' in page
     assert 'data-sku="LEGACY-1"' in page
     assert 'data-sku="MUG-1"' not in page
-    assert "1 linked listing waits for your confirmation" in page
+    assert "Linked listings wait for your confirmation before the first push to Walmart" in page
 
 
 def test_an_item_is_linked_to_the_product_chosen_in_the_search_box(operator_client, store):
