@@ -131,8 +131,21 @@ def token_detail(request: EmulatorRequest, seller: Seller):
 # --- items ----------------------------------------------------------------------------------------
 
 
-def _cursor_encode(pk: int) -> str:
-    return base64.urlsafe_b64encode(f"pk:{pk}".encode()).decode()
+def _cursor_encode(pk: int, *, total: int | None = None) -> str:
+    text = f"pk:{pk}" if total is None else f"pk:{pk}:total:{total}"
+    return base64.urlsafe_b64encode(text.encode()).decode()
+
+
+def _inventory_cursor_decode(cursor: str) -> tuple[int, int | None]:
+    """(the last pk listed, the listing's total when the cursor carries it)."""
+    try:
+        text = base64.urlsafe_b64decode(cursor.encode()).decode()
+        if text.startswith("pk:") and ":total:" in text:
+            pk, total = text[3:].split(":total:")
+            return int(pk), int(total)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        pass
+    return _cursor_decode(cursor), None
 
 
 def _cursor_decode(cursor: str) -> int:
@@ -440,14 +453,18 @@ def inventories(request: EmulatorRequest, seller: Seller):
     at its node (walmart_emulator.inventory)."""
     limit = int_param(request, "limit", 10, minimum=1, maximum=50, api="GMP_INVENTORY_API")
     queryset = Offer.objects.filter(seller=seller).order_by("pk")
-    total = queryset.count()
-    if request.GET.get("nextCursor"):
-        queryset = queryset.filter(pk__gt=_cursor_decode(request.GET["nextCursor"]))
+    cursor = request.GET.get("nextCursor")
+    if cursor:
+        after, total = _inventory_cursor_decode(cursor)
+        queryset = queryset.filter(pk__gt=after)
+    # The total is counted on the first page and carried in the cursor: a 100,000-SKU listing is 2,000 pages,
+    # and counting the seller's offers on each cost more than the page itself.
+    total = queryset.count() if not cursor or total is None else total
     page = list(queryset[: limit + 1])
     elements = [{"sku": offer.sku, "nodes": [inventory_node_json(offer, seller.ship_node)]} for offer in page[:limit]]
     meta: dict[str, int | str] = {"totalCount": total}
     if len(page) > limit:
-        meta["nextCursor"] = _cursor_encode(page[limit - 1].pk)
+        meta["nextCursor"] = _cursor_encode(page[limit - 1].pk, total=total)
     return {"meta": meta, "elements": {"inventories": elements}}
 
 
