@@ -56,6 +56,11 @@ def seller_and_catalog(items: int, base_url: str):
             Product.objects.bulk_create(batch)
             batch = []
     Product.objects.bulk_create(batch)
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")  # the statistics a database in use has (bulk loads leave none behind)
     store = Store(name="Onboarding bench store", environment="emulator", emulator_base_url=base_url)
     store.client_id = "onboard-bench"
     store.client_secret = SECRET

@@ -337,6 +337,10 @@ def _items_read(walmart_import: WalmartImport, client) -> None:
         )
     stale = WalmartItem.objects.filter(store=store, listing__isnull=True).exclude(last_import=walmart_import)
     removed, _ = stale.delete()
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            # Linking plans its joins on these rows: fresh statistics after a bulk load (a few hundred ms).
+            cursor.execute(f"ANALYZE {connection.ops.quote_name(WalmartItem._meta.db_table)}")
     walmart_import.refresh_from_db()
     total = WalmartItem.objects.filter(store=store).count()
     _import_update(
