@@ -76,7 +76,7 @@ class PreviewRow:
     walmart_quantity: int | None
     quantity: int
     walmart_price: Decimal | None
-    price: Decimal
+    price: Decimal | None
 
     @property
     def quantity_changes(self) -> bool:

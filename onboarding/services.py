@@ -379,7 +379,7 @@ def _quantities_apply(walmart_import: WalmartImport) -> None:
     store_id = walmart_import.store_id
     now = timezone.now()
     # Only quoted table names are formatted in; every value is a parameter.
-    statements = [
+    statements: list[tuple[str, list[Any]]] = [
         (f"UPDATE {item} SET quantity = NULL WHERE store_id = %s", [store_id]),  # noqa: S608
         (
             f"UPDATE {item} SET quantity = totals.quantity FROM (SELECT sku, SUM(quantity) AS quantity "  # noqa: S608
@@ -522,7 +522,7 @@ def _listings_insert(rows: list[dict]) -> None:
     }
     json_field = Listing._meta.get_field("unpublished_reasons")
     quote = connection.ops.quote_name
-    columns = ", ".join(quote(field.column) for field in fields)
+    columns = ", ".join(quote(str(field.column)) for field in fields)
     placeholders = "(" + ", ".join(["%s"] * len(fields)) + ")"
     for start in range(0, len(rows), LISTING_INSERT_ROWS):
         chunk = rows[start : start + LISTING_INSERT_ROWS]
