@@ -10,6 +10,7 @@ live catalog by surprise.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections import defaultdict
@@ -510,9 +511,8 @@ LISTING_INSERT_ROWS = 500
 
 
 def _listings_insert(rows: list[dict]) -> None:
-    """INSERT the listings, LISTING_INSERT_ROWS per statement, values passed as they are (aware datetimes,
-    decimals, text; the JSON column through its field): no model instance per row, which cost most of linking
-    100,000 items. Every other column gets the model's default."""
+    """Write the listings without a model instance per row (which cost most of linking 100,000 items): COPY on
+    PostgreSQL, else INSERTs of LISTING_INSERT_ROWS rows. Every column not given gets the model's default."""
     fields = [field for field in Listing._meta.concrete_fields if not field.primary_key]
     given = set(rows[0])
     defaults = {
@@ -523,6 +523,21 @@ def _listings_insert(rows: list[dict]) -> None:
     json_field = Listing._meta.get_field("unpublished_reasons")
     quote = connection.ops.quote_name
     columns = ", ".join(quote(str(field.column)) for field in fields)
+    if connection.vendor == "postgresql":  # COPY: no statement text to build and parse for 25 values a row
+        with (
+            connection.cursor() as cursor,
+            cursor.cursor.copy(f"COPY {quote(Listing._meta.db_table)} ({columns}) FROM STDIN") as copy,
+        ):
+            for row in rows:
+                copy.write_row(
+                    [
+                        json.dumps(row[field.attname])
+                        if field is json_field
+                        else (defaults[field.attname] if field.attname in defaults else row[field.attname])
+                        for field in fields
+                    ]
+                )
+        return
     placeholders = "(" + ", ".join(["%s"] * len(fields)) + ")"
     for start in range(0, len(rows), LISTING_INSERT_ROWS):
         chunk = rows[start : start + LISTING_INSERT_ROWS]
