@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -703,30 +703,33 @@ def _link_by_identifiers(*, store: Store, now: datetime) -> tuple[int, int]:
                 for item_pk in found.get(key, ()):
                     pairs.append((item_pk, row[0], kind))
                     product_skus[row[0]] = row[1]
-    items_of_product: dict[int, set[int]] = defaultdict(set)
-    products_of_item: dict[int, set[int]] = defaultdict(set)
+    # Counts first (two integers per pair); the candidates are only gathered for the few ambiguous ones.
+    products_per_item = Counter(item_pk for item_pk, _, _ in pairs)
+    items_per_product = Counter(product_pk for _, product_pk, _ in pairs)
+    products_of_item: dict[int, list[int]] = defaultdict(list)
+    items_of_product: dict[int, list[int]] = defaultdict(list)
     for item_pk, product_pk, _ in pairs:
-        items_of_product[product_pk].add(item_pk)
-        products_of_item[item_pk].add(product_pk)
+        if products_per_item[item_pk] > 1:
+            products_of_item[item_pk].append(product_pk)
+        if items_per_product[product_pk] > 1:
+            items_of_product[product_pk].append(item_pk)
     notes: dict[int, str] = {}
     for item_pk, product_pks in products_of_item.items():
-        if len(product_pks) > 1:
-            skus = ", ".join(sorted(product_skus[pk] for pk in product_pks))
-            notes[item_pk] = f"{len(product_pks)} catalog products share its identifier ({skus}): link one by hand."
+        skus = ", ".join(sorted(product_skus[pk] for pk in product_pks))
+        notes[item_pk] = f"{len(product_pks)} catalog products share its identifier ({skus}): link one by hand."
     item_skus = dict(
-        WalmartItem.objects.filter(
-            pk__in=[pk for pks in items_of_product.values() if len(pks) > 1 for pk in pks]
-        ).values_list("pk", "sku")
+        WalmartItem.objects.filter(pk__in=[pk for pks in items_of_product.values() for pk in pks]).values_list(
+            "pk", "sku"
+        )
     )
     for product_pk, item_pks in items_of_product.items():
-        if len(item_pks) > 1:
-            others = ", ".join(sorted(item_skus[pk] for pk in item_pks))
-            for item_pk in item_pks:
-                notes.setdefault(
-                    item_pk,
-                    f"Catalog product {product_skus[product_pk]} matches {len(item_pks)} Walmart items ({others}): "
-                    "link one by hand.",
-                )
+        others = ", ".join(sorted(item_skus[pk] for pk in item_pks))
+        for item_pk in item_pks:
+            notes.setdefault(
+                item_pk,
+                f"Catalog product {product_skus[product_pk]} matches {len(item_pks)} Walmart items ({others}): "
+                "link one by hand.",
+            )
     links = [(item_pk, product_pk, kind) for item_pk, product_pk, kind in pairs if item_pk not in notes]
     linked = 0
     for chunk in _chunked(links):
