@@ -27,7 +27,7 @@ from django.db.models import Exists, F, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
 from channel_manager.models import Store
-from channel_manager.polling import error_text
+from channel_manager.walmart import error_text
 from channel_manager.work import enqueue, enqueue_on_commit
 from listings.identifiers import IdentifierError, identifier_gtin14, normalize_gtin, normalize_upc
 from listings.models import Listing, Product
@@ -163,7 +163,7 @@ def walmart_import_run(*, walmart_import: WalmartImport, client=None) -> Walmart
     except ImportWaiting:
         raise
     except WalmartError as error:
-        from channel_manager.push_tasks import RETRYABLE
+        from channel_manager.walmart import RETRYABLE
 
         if isinstance(error, RETRYABLE):
             raise
@@ -884,6 +884,10 @@ def first_push_confirm(*, store: Store, actor=None) -> int:
         released = Listing.objects.filter(store=store, sync_held=True).update(
             sync_held=False, updated_at=timezone.now()
         )
+        # The planner's dirty set does not follow sync_held: the next runs rescan the store instead.
+        from sync.services import sync_rescan_request
+
+        sync_rescan_request(store_id=store.pk, streams=["inventory", "price"])
         _sync_nudge(store)
     return released
 

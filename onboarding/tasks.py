@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from channel_manager.push_tasks import RETRYABLE
+from channel_manager.walmart import RETRYABLE
 
 IMPORT_MAX_RETRIES = 8
 
@@ -11,7 +11,7 @@ IMPORT_MAX_RETRIES = 8
 def walmart_import_task(self, walmart_import_pk: int) -> None:
     """Advance one import. While Walmart makes the report it is run again later (a countdown, never a sleep);
     429 / 5xx / connection failures are retried with backoff, then the import fails with Walmart's error."""
-    from channel_manager.polling import error_text
+    from channel_manager.walmart import error_text
     from onboarding.models import WalmartImport
     from onboarding.services import ImportWaiting, walmart_import_fail, walmart_import_run
 

@@ -1079,9 +1079,7 @@ def _reconcile_missing(
             "Reconciliation of store %s %s lost its SKUs seen; missing listings not checked", store.pk, spec.name
         )
         return
-    rows = matched_listings(store=store).values_list(
-        "pk", "walmart_sku", spec.confirmed_field, spec.confirmed_at_field
-    )
+    rows = matched_listings(store=store).values_list("pk", "walmart_sku", spec.confirmed_field, spec.confirmed_at_field)
     started = timezone.now()
     chunk: list = []
     for row in rows.iterator(chunk_size=5000):

@@ -230,6 +230,10 @@ CELERY_TASK_ROUTES = {
     "listings.tasks.listings_reread_task": {"queue": "reads"},
     "listings.tasks.catalog_import_task": {"queue": "reads"},
     "demo.tasks.demo_store_start_task": {"queue": "reads"},
+    "onboarding.tasks.walmart_import_task": {"queue": "reads"},
+    "onboarding.tasks.store_connected_task": {"queue": "reads"},
+    # re-reads an order whose SKU was just linked: intake work
+    "onboarding.tasks.orders_relink_task": {"queue": "intake"},
 }
 
 # --- Channel Manager ---------------------------------------------------------------------------
