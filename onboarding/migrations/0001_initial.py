@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ("channel_manager", "0003_storemembership_role"),
-        ("listings", "0007_listing_sync_held"),
+        ("listings", "0009_listing_sync_held"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -7,7 +7,7 @@ from django.db.migrations.executor import MigrationExecutor
 from listings.models import Listing
 from tests.factories import StoreFactory
 
-BEFORE = [("listings", "0005_product_import_export_permission")]
+BEFORE = [("listings", "0007_listing_error_sort_index")]
 
 
 @pytest.fixture

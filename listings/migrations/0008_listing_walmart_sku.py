@@ -15,7 +15,7 @@ def walmart_sku_backfill(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("channel_manager", "0003_storemembership_role"),
-        ("listings", "0005_product_import_export_permission"),
+        ("listings", "0007_listing_error_sort_index"),
     ]
 
     operations = [

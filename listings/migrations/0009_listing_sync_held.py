@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("listings", "0006_listing_walmart_sku"),
+        ("listings", "0008_listing_walmart_sku"),
     ]
 
     operations = [
