@@ -426,7 +426,7 @@ class _QuantitiesReader:
         try:
             walmart_import = WalmartImport.objects.select_related("store").get(pk=self.walmart_import.pk)
             _quantities_stage(walmart_import, walmart_client_for_store(walmart_import.store))
-        except BaseException as error:  # handed to the task's thread by finish()
+        except BaseException as error:  # noqa: BLE001 - handed to the task's thread by finish(), raised there
             self.error = error
         finally:
             thread_connection.close()

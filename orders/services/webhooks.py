@@ -175,7 +175,7 @@ def _offer_event_types(client: Any) -> list[Any]:
     """The offer events Walmart offers this seller (published / unpublished), for the listings' status."""
     try:
         return [event for event in client.notifications.item_event_types() if event.event_type in OFFER_EVENT_TYPES]
-    except Exception:  # advisory, like the order events: without them the hourly read-back still runs
+    except Exception:  # noqa: BLE001 - advisory, like the order events: the hourly read-back still runs
         return []
 
 
