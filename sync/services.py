@@ -997,11 +997,10 @@ def sync_reconcile(
     for another refusal (the pass then starts over next time)."""
     spec = stream_spec(stream)
     result = ReconcileResult(stream=stream)
-    lock_key, token = f"sync:reconcile-lock:{store.pk}:{stream}", uuid.uuid4().hex
-    if not cache.add(lock_key, token, RECONCILE_SLICE_SECONDS + 120):
-        result.status = "busy"
-        return result
-    try:
+    with cache_lock(f"sync:reconcile-lock:{store.pk}:{stream}", RECONCILE_SLICE_SECONDS + 120) as held:
+        if not held:
+            result.status = "busy"
+            return result
         return _reconcile_slice(
             store=store,
             spec=spec,
@@ -1009,9 +1008,6 @@ def sync_reconcile(
             slice_seconds=RECONCILE_SLICE_SECONDS if slice_seconds is None else slice_seconds,
             result=result,
         )
-    finally:
-        if cache.get(lock_key) == token:
-            cache.delete(lock_key)
 
 
 def _reconcile_slice(
