@@ -162,7 +162,8 @@ def orders_diff(
     `existing`: stored orders by purchase order id; `existing_lines`: their lines by (order pk, line
     number); `listings`: the store's listings by SKU; `failed_operations`: per order pk, the texts of its
     failed pushes (they keep an order in Error). Only what differs is set on the stored instances and
-    listed to update; a new line of a stored order is listed to create. An order whose lines Walmart shows
+    listed to update; a new line of a stored order is listed to create. A snapshot older than the stored
+    order (its line status dates, `walmart_last_modified`) is left unapplied. An order whose lines Walmart shows
     past Created is recorded as acknowledged (`acknowledged_at`), however that came about. No database
     access.
     """
@@ -177,5 +178,15 @@ def orders_diff(
             diff.new.append(NewOrder(purchase_order_id=remote.purchase_order_id, fields=fields, lines=line_fields))
             continue
         fields = _order_fields(remote, line_fields, failed_operations=failed_operations.get(order.pk, []), now=now)
+        if snapshot_older(fields["walmart_last_modified"], order.walmart_last_modified):
+            diff.unchanged.append(order.pk)
+            continue
         _existing_order_diff(diff, order, fields, line_fields, existing_lines, now)
     return diff
+
+
+def snapshot_older(read: datetime | None, stored: datetime | None) -> bool:
+    """Is Walmart's copy just read older than the one stored? A poll can carry a snapshot taken before a push
+    whose answer was stored a moment ago (a line shipped, then the poll's older page says Created): applying it
+    would undo the shipment here (and its stock) until the next read. Equal or unknown dates are applied."""
+    return read is not None and stored is not None and read < stored

@@ -164,3 +164,43 @@ def test_an_order_walmart_shows_past_created_is_recorded_acknowledged_however_it
     assert (stored_order.acknowledged_at, stored_order.acknowledging_since) == (later, None)
     assert stored_order.acknowledge_maybe_applied is False
     assert diff.orders_to_update == [stored_order]
+
+
+def test_a_snapshot_older_than_the_stored_order_is_not_applied():
+    # given: a line shipped (Walmart's answer stored, dated later), then a poll's page read before the shipment
+    listings = {"SKU-1": listing(1, "SKU-1")}
+    shipped = remote("PO-1", line_json("1", "SKU-1", statuses=[("Shipped", 1)], status_date=NOW))
+    order, lines = stored(7, shipped, listings)
+    stale = remote("PO-1", line_json("1", "SKU-1", status_date=NOW - timedelta(minutes=1)))
+    # when
+    diff = orders_diff(
+        remotes=[stale],
+        existing={"PO-1": order},
+        existing_lines=lines,
+        listings=listings,
+        failed_operations={},
+        now=NOW,
+    )
+    # then: the shipment stays, nothing is written
+    assert diff.unchanged == [7]
+    assert (diff.updated, diff.lines_to_update, diff.orders_to_update, diff.changes) == ([], [], [], [])
+    assert lines[(7, "1")].quantity_shipped == 1
+
+
+def test_a_snapshot_as_new_as_the_stored_order_is_applied():
+    # given
+    listings = {"SKU-1": listing(1, "SKU-1")}
+    order, lines = stored(7, remote("PO-1", line_json("1", "SKU-1", status_date=NOW)), listings)
+    same_time = remote("PO-1", line_json("1", "SKU-1", statuses=[("Shipped", 1)], status_date=NOW))
+    # when
+    diff = orders_diff(
+        remotes=[same_time],
+        existing={"PO-1": order},
+        existing_lines=lines,
+        listings=listings,
+        failed_operations={},
+        now=NOW,
+    )
+    # then
+    assert diff.updated == [7]
+    assert lines[(7, "1")].quantity_shipped == 1
