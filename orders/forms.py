@@ -213,6 +213,18 @@ class OrderSettingsForm(forms.ModelForm):
             raise forms.ValidationError("Poll at most once a minute (Walmart rate-limits order reads).")
         return value
 
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("webhook_auth_method") == OrderSettings.WebhookAuth.BASIC:
+            if not (cleaned.get("webhook_basic_username") or "").strip():
+                self.add_error("webhook_basic_username", "Basic authentication needs a user name.")
+            if not cleaned.get("webhook_basic_password") and not self.instance.webhook_basic_password:
+                self.add_error(
+                    "webhook_basic_password",
+                    "Basic authentication needs a password (an empty one would let anyone in).",
+                )
+        return cleaned
+
     def clean_commerce_order_prefix(self):
         value = self.cleaned_data["commerce_order_prefix"].strip()
         if not value.isalnum():

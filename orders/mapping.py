@@ -4,8 +4,9 @@ No database access here: every function takes plain values and returns plain val
 unit-tested on its own.
 """
 
-from collections.abc import Iterable, Sequence
-from datetime import datetime
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -200,3 +201,85 @@ def order_status_from_lines(
 
 def epoch_ms(value: datetime) -> int:
     return int(value.timestamp() * 1000)
+
+
+@dataclass(frozen=True)
+class WebhookEnvelope:
+    """What a delivery of Walmart's event notifications says: `{"source": {"eventType", "eventTime",
+    "eventId"}, "payload": {...}}` (developer.walmart.com, us-marketplace notifications: PO_CREATED...)."""
+
+    event_id: str
+    event_type: str
+    purchase_order_id: str
+
+
+def _text_field(container: Mapping[str, Any], name: str, where: str) -> str:
+    value = container.get(name)
+    if value is None:
+        return ""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise ValueError(f"{where}.{name} must be a string, got {_json_type(value)}.")
+    return str(value).strip()
+
+
+def _json_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return "null" if value is None else type(value).__name__
+
+
+def webhook_envelope_parse(envelope: Any) -> WebhookEnvelope:
+    """The event id, type and purchase order id of one delivery, its shape checked before any use.
+
+    Raises ValueError naming what is wrong: the body is not an object, `source` or `payload` is not an
+    object, a field is not a string (or a number, for ids), or there is no event id (`source.eventId`, or a
+    top-level `eventId` as some deliveries carry it)."""
+    if not isinstance(envelope, dict):
+        raise ValueError(f"The delivery must be a JSON object, got {_json_type(envelope)}.")
+    parts = {}
+    for name in ("source", "payload"):
+        part = envelope.get(name)
+        if part is None:
+            part = {}
+        if not isinstance(part, dict):
+            raise ValueError(f"{name} must be an object, got {_json_type(part)}.")
+        parts[name] = part
+    event_id = _text_field(parts["source"], "eventId", "source") or _text_field(envelope, "eventId", "delivery")
+    if not event_id:
+        raise ValueError("The delivery has no source.eventId.")
+    return WebhookEnvelope(
+        event_id=event_id[:100],
+        event_type=(
+            _text_field(parts["source"], "eventType", "source") or _text_field(envelope, "eventType", "delivery")
+        )[:60],
+        purchase_order_id=_text_field(parts["payload"], "purchaseOrderId", "payload")[:50],
+    )
+
+
+def ship_date_error(*, ship_date: datetime | None, ordered_at: datetime | None, now: datetime, days_ahead: int) -> str:
+    """Why Walmart would not take `ship_date` as a shipment's shipDateTime ('' when it would).
+
+    Walmart's ship order lines API records when the package shipped (`shipDateTime`, in UTC;
+    developer.walmart.com us-marketplace/docs/ship-an-order): not before the order was placed, and not in
+    the future beyond `days_ahead` days (the operator's clock and time zone; a date like 9999-12-31 is a
+    typing error that Walmart would store as given)."""
+    if ship_date is None or ship_date.tzinfo is None:
+        return "Enter the ship date and time."
+    if ordered_at is not None and ship_date < ordered_at.replace(second=0, microsecond=0):
+        placed = ordered_at.astimezone(UTC)
+        return f"The ship date cannot be before the order was placed ({placed:%Y-%m-%d %H:%M} UTC)."
+    latest = (now + timedelta(days=days_ahead)).astimezone(UTC)
+    if ship_date > latest:
+        return (
+            f"The ship date cannot be more than {days_ahead} day(s) ahead (latest {latest:%Y-%m-%d %H:%M} UTC): "
+            "Walmart records when the package shipped."
+        )
+    return ""

@@ -18,6 +18,7 @@ from django.utils import timezone
 from channel_manager.models import Store
 from channel_manager.walmart import error_text, walmart_client_for_store
 from channel_manager.work import enqueue_on_commit
+from orders.mapping import webhook_envelope_parse
 from orders.models import (
     Order,
     OrderEvent,
@@ -49,7 +50,8 @@ def webhook_signature_valid(*, order_settings: OrderSettings, body: bytes, heade
     try:
         if order_settings.webhook_auth_method == OrderSettings.WebhookAuth.BASIC:
             received = received or (lowered.get("authorization") or "").strip()
-            if not order_settings.webhook_basic_username:
+            # Both configured, never an empty password: "user:" would otherwise be a valid credential.
+            if not order_settings.webhook_basic_username or not order_settings.webhook_basic_password:
                 return False
             token = received.removeprefix("Basic ").strip()
             expected = base64.b64encode(
@@ -67,24 +69,19 @@ def webhook_signature_valid(*, order_settings: OrderSettings, body: bytes, heade
         return False
 
 
-def webhook_event_record(*, store: Store, envelope: Mapping[str, Any]) -> tuple[WebhookEvent | None, bool]:
+def webhook_event_record(*, store: Store, envelope: Any) -> tuple[WebhookEvent | None, bool]:
     """Record an authenticated delivery once, keyed on (store, event id), and fetch its purchase order
     after commit. Returns (event, created); a duplicate returns (existing event, False) and does nothing.
-    Raises ValueError when the envelope has no event id."""
-    source = envelope.get("source") or {}
-    payload = envelope.get("payload") or {}
-    event_id = str(source.get("eventId") or envelope.get("eventId") or "").strip()
-    if not event_id:
-        raise ValueError("The delivery has no source.eventId.")
-    event_type = str(source.get("eventType") or envelope.get("eventType") or "")
-    purchase_order_id = str(payload.get("purchaseOrderId") or "")
+    Raises ValueError (nothing recorded) when the envelope is not of Walmart's shape (`source` and `payload`
+    objects, string ids) or has no event id: see `orders.mapping.webhook_envelope_parse`."""
+    parsed = webhook_envelope_parse(envelope)
     with transaction.atomic():
         event, created = WebhookEvent.objects.get_or_create(
             store=store,
-            event_id=event_id[:100],
+            event_id=parsed.event_id,
             defaults={
-                "event_type": event_type[:60],
-                "purchase_order_id": purchase_order_id[:50],
+                "event_type": parsed.event_type,
+                "purchase_order_id": parsed.purchase_order_id,
                 "payload": dict(envelope),
             },
         )
