@@ -46,6 +46,7 @@ def main() -> int:
     host = env.get("HOST", "127.0.0.1")
     port = env.get("PORT", "8000")
     env.setdefault("WALMART_EMULATOR_BASE_URL", f"http://{host}:{port}/walmart-emulator")
+    env.setdefault("PUBLIC_BASE_URL", f"http://{host}:{port}")
     if not env.get("REDIS_URL"):
         from channel_manager.embedded_redis import embedded_redis_start
 

@@ -3,9 +3,13 @@ may operate it."""
 
 from __future__ import annotations
 
+import ipaddress
+import logging
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -15,6 +19,40 @@ if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
 
     from channel_manager.selectors import StoreAccess
+
+logger = logging.getLogger(__name__)
+
+
+def emulator_base_url_error(url: str) -> str:
+    """Why `url` may not be a store's emulator URL ('' when it may): the emulator runs on this machine, so
+    only http(s) on a loopback address (127.0.0.0/8, ::1, localhost) or at the host and port of the
+    configured WALMART_EMULATOR_BASE_URL, with no credentials in it. Anything else would let staff make the
+    server call arbitrary hosts (issue 14)."""
+    if not url:
+        return ""
+    try:
+        parts = urlsplit(url)
+        hostname, port = parts.hostname or "", parts.port
+    except ValueError:
+        return "Enter a valid URL."
+    if parts.scheme not in ("http", "https") or not hostname:
+        return "Enter an http(s) URL."
+    if parts.username is not None or parts.password is not None:
+        return "The emulator's URL cannot carry a user name or password."
+    configured = urlsplit(settings.WALMART_EMULATOR_BASE_URL)
+    if (hostname, port) == (configured.hostname, configured.port):
+        return ""
+    if hostname == "localhost":
+        return ""
+    try:
+        if ipaddress.ip_address(hostname).is_loopback:
+            return ""
+    except ValueError:
+        pass
+    return (
+        f"The emulator runs on this machine: use a loopback address (127.0.0.1, ::1, localhost) or "
+        f"{configured.scheme}://{configured.netloc}."
+    )
 
 
 class Store(models.Model):
@@ -98,7 +136,17 @@ class Store(models.Model):
             return settings.WALMART_PRODUCTION_BASE_URL
         if self.environment == self.Environment.SANDBOX:
             return settings.WALMART_SANDBOX_BASE_URL
+        if self.emulator_base_url and emulator_base_url_error(self.emulator_base_url):
+            # Saved before the rule (or written around the forms): never called; the configured emulator is.
+            logger.warning("Store %s: emulator URL not on this machine, ignored.", self.pk)
+            return settings.WALMART_EMULATOR_BASE_URL.rstrip("/")
         return (self.emulator_base_url or settings.WALMART_EMULATOR_BASE_URL).rstrip("/")
+
+    def clean(self) -> None:
+        super().clean()
+        error = emulator_base_url_error(self.emulator_base_url)
+        if error:
+            raise ValidationError({"emulator_base_url": error})
 
 
 class StoreMembership(models.Model):

@@ -4,8 +4,10 @@ against the order under a row lock and raise ValidationError, which the views pu
 from typing import cast
 
 from django import forms
+from django.conf import settings
 from django.utils import timezone
 
+from orders.mapping import SHIP_DATE_MAX_DAYS_AHEAD, ship_date_error
 from orders.models import CancellationReason, MethodCode, Order, OrderLine, OrderSettings
 from walmart_client.enums import CARRIERS
 
@@ -80,6 +82,7 @@ class ShipForm(LineQuantitiesMixin, forms.Form):
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         self.carrier_mapping = carrier_mapping
+        self.order = order
         cast(forms.ChoiceField, self.fields["carrier"]).choices = carrier_choices(carrier_mapping)
         self.fields["method_code"].initial = order.method_code if order.method_code in MethodCode.values else None
         self.fields["ship_date"].initial = timezone.localtime().replace(second=0, microsecond=0)
@@ -105,6 +108,18 @@ class ShipForm(LineQuantitiesMixin, forms.Form):
         if not any(cleaned.get(f"quantity_{line.pk}") for line in self.lines):
             raise forms.ValidationError("Choose at least one line and a quantity to ship.")
         return cleaned
+
+    def clean_ship_date(self):
+        value = self.cleaned_data["ship_date"]
+        error = ship_date_error(
+            ship_date=value,
+            ordered_at=self.order.order_date,
+            now=timezone.now(),
+            days_ahead=getattr(settings, "ORDERS_SHIP_DATE_MAX_DAYS_AHEAD", SHIP_DATE_MAX_DAYS_AHEAD),
+        )
+        if error:
+            raise forms.ValidationError(error)
+        return value
 
     def service_arguments(self) -> dict:
         carrier = self.cleaned_data["carrier"]

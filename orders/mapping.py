@@ -264,7 +264,16 @@ def webhook_envelope_parse(envelope: Any) -> WebhookEnvelope:
     )
 
 
-def ship_date_error(*, ship_date: datetime | None, ordered_at: datetime | None, now: datetime, days_ahead: int) -> str:
+SHIP_DATE_MAX_DAYS_AHEAD = 1  # ORDERS_SHIP_DATE_MAX_DAYS_AHEAD overrides it (Walmart publishes no figure)
+
+
+def ship_date_error(
+    *,
+    ship_date: datetime | None,
+    ordered_at: datetime | None,
+    now: datetime,
+    days_ahead: int = SHIP_DATE_MAX_DAYS_AHEAD,
+) -> str:
     """Why Walmart would not take `ship_date` as a shipment's shipDateTime ('' when it would).
 
     Walmart's ship order lines API records when the package shipped (`shipDateTime`, in UTC;

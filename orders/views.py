@@ -310,13 +310,22 @@ def order_settings_view(request: HttpRequest, store_id: int) -> HttpResponse:
     return render(request, "orders/order_settings.html", {"store": store, "form": form, "settings": order_settings})
 
 
+WEBHOOK_ENDPOINT_MISSING = (
+    "This installation has no public address (set PUBLIC_BASE_URL, e.g. https://cm.example.com): Walmart would "
+    "not know where to deliver the events."
+)
+
+
 @require_http_methods(["GET", "POST"])
 def webhook_settings_view(request: HttpRequest, store_id: int) -> HttpResponse:
     store = store_get(user=request.user, store_id=store_id, role=Role.MANAGER)
     order_settings = services.order_settings_ensure(store=store)
-    endpoint = request.build_absolute_uri(reverse("orders:webhook_receive", args=[order_settings.webhook_token]))
+    endpoint = services.webhook_endpoint_url(order_settings=order_settings)
     if request.method == "POST":
         action = request.POST.get("action")
+        if not endpoint and action in ("subscribe", "test"):
+            messages.error(request, WEBHOOK_ENDPOINT_MISSING)
+            return redirect("orders:webhook_settings", store_id=store.pk)
         try:
             if action == "subscribe":
                 count = services.webhook_subscribe(store=store, event_url=endpoint)
@@ -340,6 +349,7 @@ def webhook_settings_view(request: HttpRequest, store_id: int) -> HttpResponse:
             "store": store,
             "settings": order_settings,
             "endpoint": endpoint,
+            "endpoint_missing": WEBHOOK_ENDPOINT_MISSING,
             "subscriptions": subscriptions,
             "subscriptions_error": subscriptions_error,
             "recent_events": store.webhook_events.order_by("-received_at")[:20],

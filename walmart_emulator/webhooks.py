@@ -301,9 +301,13 @@ def webhook_test(*, seller: Seller, body: dict) -> dict:
         },
         separators=(",", ":"),
     )
-    status_code, error = webhook_post(subscription, payload)
+    status_code, _error_text = webhook_post(subscription, payload)
+    if status_code is None:
+        # Like Walmart, say only that the URL could not be reached: the connection error's own words (refused,
+        # timed out, no route) would tell the caller which hosts and ports exist behind this server.
+        raise _error("eventUrl could not be reached.", "eventUrl")
     if status_code != 200:
-        raise _error(f"eventUrl did not answer 200 ({error or status_code}).", "eventUrl")
+        raise _error(f"eventUrl did not answer 200 (HTTP {status_code}).", "eventUrl")
     return {"message": "Eventurl successfully validated"}
 
 

@@ -241,6 +241,10 @@ CELERY_TASK_ROUTES = {
 FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
 
 WALMART_EMULATOR_BASE_URL = env("WALMART_EMULATOR_BASE_URL", default="http://127.0.0.1:8000/walmart-emulator")
+# The address this product is reached at by Walmart (scheme, host and port, no path), e.g. https://cm.example.com:
+# the base of the webhook endpoint the stores subscribe. Empty: webhooks cannot be subscribed or tested. Never
+# taken from a request's Host header, which whoever sends the request chooses.
+PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", default="")
 WALMART_PRODUCTION_BASE_URL = "https://marketplace.walmartapis.com"
 WALMART_SANDBOX_BASE_URL = "https://sandbox.walmartapis.com"
 WALMART_API_SPECS_DIR = env("WALMART_API_SPECS_DIR", default=str(BASE_DIR.parent / "shared" / "walmart-api"))
@@ -263,6 +267,7 @@ _APP_TUNABLES = {
     "ORDERS_UPSERT_BATCH_SIZE": env.int("ORDERS_UPSERT_BATCH_SIZE", default=None),
     "ORDERS_POLL_CREATED_WITHIN_DAYS": env.float("ORDERS_POLL_CREATED_WITHIN_DAYS", default=None),
     "ORDERS_RELEASED_LOOKBACK_DAYS": env.float("ORDERS_RELEASED_LOOKBACK_DAYS", default=None),
+    "ORDERS_SHIP_DATE_MAX_DAYS_AHEAD": env.int("ORDERS_SHIP_DATE_MAX_DAYS_AHEAD", default=None),
     "RETURNS_INITIAL_LOOKBACK_DAYS": env.float("RETURNS_INITIAL_LOOKBACK_DAYS", default=None),
     "RETURNS_AUTO_REFUND_HOURS": env.float("RETURNS_AUTO_REFUND_HOURS", default=None),
     "RETURNS_DEADLINE_WARNING_HOURS": env.float("RETURNS_DEADLINE_WARNING_HOURS", default=None),

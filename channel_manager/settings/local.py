@@ -40,6 +40,8 @@ ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhos
 # demo of `make run` wired to it.
 INSTALLED_APPS = [*INSTALLED_APPS, "walmart_emulator", "demo"]  # noqa: F405
 WALMART_EMULATOR_ENABLED = True
+# `make run` serves on 127.0.0.1:8000 unless HOST/PORT say otherwise (the launcher sets PUBLIC_BASE_URL then).
+PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
 
 if not REDIS_URL:
     from channel_manager.embedded_redis import embedded_redis_start

@@ -23,6 +23,7 @@ ALLOWED_HOSTS = ["*"]
 # demo of `make run` wired to it.
 INSTALLED_APPS = [*INSTALLED_APPS, "walmart_emulator", "demo"]  # noqa: F405
 WALMART_EMULATOR_ENABLED = True
+PUBLIC_BASE_URL = "http://testserver"
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3" and not os.environ.get("DATABASE_URL"):  # noqa: F405
     # pytest builds its own in-memory database; commands run with these settings (makemigrations --check)
     # must not create or read the `make run` database in var/.

@@ -49,6 +49,7 @@ from orders.services.operations import (
 )
 from orders.services.webhooks import (
     ORDER_EVENT_TYPES,
+    webhook_endpoint_url,
     webhook_event_process,
     webhook_event_record,
     webhook_events_sweep,
@@ -88,6 +89,7 @@ __all__ = [
     "shipments_sweep",
     "stores_poll_due",
     "webhook_event_process",
+    "webhook_endpoint_url",
     "webhook_event_record",
     "webhook_events_sweep",
     "webhook_signature_valid",

@@ -6,6 +6,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet, Sum
@@ -15,7 +16,7 @@ from channel_manager.intents import pushes_sweep, request_maybe_applied_after
 from channel_manager.polling import client_correlation_id
 from channel_manager.walmart import RETRYABLE, error_text, walmart_client_for_store
 from channel_manager.work import enqueue_on_commit
-from orders.mapping import order_line_fields_from_remote
+from orders.mapping import SHIP_DATE_MAX_DAYS_AHEAD, order_line_fields_from_remote, ship_date_error
 from orders.models import (
     Cancellation,
     CancellationLine,
@@ -121,8 +122,14 @@ def shipment_create(
             errors["tracking_url"].append("Walmart requires a tracking URL when the carrier is not one of its own.")
     if method_code not in MethodCode.values:
         errors["method_code"].append(f"Choose one of Walmart's ship methods: {', '.join(MethodCode.values)}.")
-    if ship_date is None or timezone.is_naive(ship_date):
-        errors["ship_date"].append("Enter the ship date and time.")
+    ship_date_problem = ship_date_error(
+        ship_date=ship_date,
+        ordered_at=order.order_date,
+        now=timezone.now(),
+        days_ahead=getattr(settings, "ORDERS_SHIP_DATE_MAX_DAYS_AHEAD", SHIP_DATE_MAX_DAYS_AHEAD),
+    )
+    if ship_date_problem:
+        errors["ship_date"].append(ship_date_problem)
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order.pk)
         try:

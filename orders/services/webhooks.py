@@ -11,8 +11,10 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F
+from django.urls import reverse
 from django.utils import timezone
 
 from channel_manager.models import Store
@@ -142,6 +144,17 @@ def webhook_events_sweep(now: datetime) -> int:
 ORDER_EVENT_TYPES = ("PO_CREATED", "PO_LINE_AUTOCANCELLED", "INTENT_TO_CANCEL", "ORDER_UPDATES")
 # Item events a listing's published status follows (walmart_client.events); buy box changes are not stored.
 OFFER_EVENT_TYPES = ("OFFER_PUBLISHED", "OFFER_UNPUBLISHED")
+
+
+def webhook_endpoint_url(*, order_settings: OrderSettings) -> str:
+    """The URL Walmart delivers this store's events to: `settings.PUBLIC_BASE_URL` (where Walmart reaches this
+    product) and the store's secret path. Never built from a request's Host header, which the sender of the
+    request chooses (a subscription or test could be pointed at any host and port). '' when PUBLIC_BASE_URL is
+    not set: nothing can be subscribed or tested then."""
+    base = (getattr(settings, "PUBLIC_BASE_URL", "") or "").strip().rstrip("/")
+    if not base:
+        return ""
+    return base + reverse("orders:webhook_receive", args=[order_settings.webhook_token])
 
 
 def _webhook_auth_details(order_settings: OrderSettings) -> dict[str, str]:

@@ -44,6 +44,21 @@ def listed_product(store):
     return product
 
 
+@pytest.fixture
+def order(store, listed_product):
+    """PO-1: 2 units of SKU-1, acknowledged, stored (2 units reserved)."""
+    from orders.models import Order
+    from orders.services import order_upsert_from_walmart
+    from tests.orders.factories import line_json, order_json
+    from walmart_client.models import WalmartOrder
+
+    remote = order_json("PO-1", lines=[line_json(quantity=2, statuses=[("Acknowledged", 2)])])
+    stored, _ = order_upsert_from_walmart(store=store, remote=WalmartOrder.from_api(remote), actor="schedule")
+    Order.objects.filter(pk=stored.pk).update(acknowledged_at=stored.created_at)
+    stored.refresh_from_db()
+    return stored
+
+
 def calls_to(mock, method: str, path: str) -> list:
     return [
         call for call in mock.calls if call.request.method == method and call.request.url.split("?")[0].endswith(path)

@@ -30,15 +30,6 @@ def walmart_order(po="PO-1", statuses=None, quantity=2) -> dict:
     return order_json(po, lines=[line_json(quantity=quantity, statuses=statuses or [("Acknowledged", quantity)])])
 
 
-@pytest.fixture
-def order(store, listed_product):
-    """PO-1: 2 units of SKU-1, acknowledged, stored (2 units reserved)."""
-    stored, _ = order_upsert_from_walmart(store=store, remote=WalmartOrder.from_api(walmart_order()), actor="schedule")
-    Order.objects.filter(pk=stored.pk).update(acknowledged_at=stored.created_at)
-    stored.refresh_from_db()
-    return stored
-
-
 def ship_url(store, order):
     return reverse("orders:order_ship", args=[store.pk, order.pk])
 
