@@ -156,7 +156,7 @@ def seed(order_count: int, sku_count: int):
         batch_size=1000,
     )
     Product.objects.filter(sku__startswith=SKU_PREFIX).update(quantity=10**6)
-    rng = random.Random(13)  # noqa: S311 - test data
+    rng = random.Random(13)
     skus = [f"{SKU_PREFIX}{index}" for index in range(sku_count)]
     for _ in range(order_count):
         lines = [(sku, rng.randint(1, 3)) for sku in rng.sample(skus, k=rng.randint(1, 3))]

@@ -214,7 +214,7 @@ def acknowledgement_floor(*, placed: dict[str, float], tokens: float, count: int
     return floor
 
 
-def main() -> int:  # noqa: C901, PLR0915 - a linear script
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--orders", type=int, default=500, help="orders in the burst")
     parser.add_argument("--seconds", type=float, default=10.0, help="the burst's length")
@@ -252,7 +252,7 @@ def main() -> int:  # noqa: C901, PLR0915 - a linear script
     from walmart_emulator.orders import order_simulate
     from walmart_emulator.ratelimits import rate_limit_for, rate_limit_peek
 
-    rng = random.Random(21)  # noqa: S311 - test data
+    rng = random.Random(21)
     seller = emulator.seller_create(name="Webhook bench seller", client_id="webhook-bench", client_secret=SECRET)
     emulator_offers_create(
         seller=seller, count=args.skus, sku_prefix=SKU_PREFIX, wpid_prefix="HOOK", seed=5, price="10.00"
