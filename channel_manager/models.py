@@ -4,7 +4,6 @@ may operate it."""
 from __future__ import annotations
 
 import ipaddress
-import logging
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -19,8 +18,6 @@ if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
 
     from channel_manager.selectors import StoreAccess
-
-logger = logging.getLogger(__name__)
 
 
 def emulator_base_url_error(url: str) -> str:
@@ -136,10 +133,6 @@ class Store(models.Model):
             return settings.WALMART_PRODUCTION_BASE_URL
         if self.environment == self.Environment.SANDBOX:
             return settings.WALMART_SANDBOX_BASE_URL
-        if self.emulator_base_url and emulator_base_url_error(self.emulator_base_url):
-            # Saved before the rule (or written around the forms): never called; the configured emulator is.
-            logger.warning("Store %s: emulator URL not on this machine, ignored.", self.pk)
-            return settings.WALMART_EMULATOR_BASE_URL.rstrip("/")
         return (self.emulator_base_url or settings.WALMART_EMULATOR_BASE_URL).rstrip("/")
 
     def clean(self) -> None:

@@ -229,7 +229,7 @@ class OrderSettingsForm(forms.ModelForm):
         return value
 
     def clean(self):
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         if cleaned.get("webhook_auth_method") == OrderSettings.WebhookAuth.BASIC:
             if not (cleaned.get("webhook_basic_username") or "").strip():
                 self.add_error("webhook_basic_username", "Basic authentication needs a user name.")

@@ -94,13 +94,3 @@ def test_staff_can_point_a_store_only_at_an_emulator_on_this_machine(url, allowe
     assert form.is_valid() is allowed, form.errors
     if not allowed:
         assert list(form.errors) == ["emulator_base_url"]
-
-
-def test_a_stored_emulator_url_off_this_machine_is_never_called(store, settings):
-    # given: a store saved with an address off the machine before the rule existed
-    Store.objects.filter(pk=store.pk).update(
-        environment=Store.Environment.EMULATOR, emulator_base_url="http://10.0.0.7:6379"
-    )
-    store.refresh_from_db()
-    # then: the configured emulator is called instead
-    assert store.api_base_url == settings.WALMART_EMULATOR_BASE_URL.rstrip("/")
