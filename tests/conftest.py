@@ -8,6 +8,23 @@ from tests.factories import StoreFactory, StoreMembershipFactory, UserFactory, c
 from tests.specs_required import specs_require
 
 PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture(autouse=True)
+def cache_keys_of_this_test_only():
+    """Each test starts without the cache keys the tests before it left (sync debounce keys, locks, tokens):
+    on SQLite ids are reused after a rollback, so an earlier test's key for store 1 would be this test's.
+    Only this run's keys go (its KEY_PREFIX), so other runs sharing the Redis keep theirs."""
+    yield
+    from django.conf import settings
+    from django.core.cache import cache
+
+    client = cache._cache.get_client(write=True)  # type: ignore[attr-defined]
+    keys = list(client.scan_iter(match=f"{settings.CACHES['default']['KEY_PREFIX']}:*", count=1000))
+    if keys:
+        client.delete(*keys)
+
+
 STORE_SECRET = "s3cret-value-never-shown"
 
 
