@@ -39,8 +39,7 @@ Actor = OrderEvent.Actor
 def _held_quantities(*, order: Order) -> dict[int, int]:
     """Units of each line held by shipments and cancellations not yet confirmed by Walmart."""
     held: dict[int, int] = defaultdict(int)
-    for model in (ShipmentLine, CancellationLine):
-        parent = "shipment" if model is ShipmentLine else "cancellation"
+    for model, parent in ((ShipmentLine, "shipment"), (CancellationLine, "cancellation")):
         rows = (
             model.objects.filter(**{f"{parent}__order": order, f"{parent}__status__in": HOLDING_STATUSES})
             .values("line_id")
@@ -178,7 +177,7 @@ def shipment_create(
                 f"{override_note}"
             ),
         )
-        _push_enqueue("shipment", shipment.pk)
+        _push_enqueue(shipment)
     return shipment
 
 
@@ -238,14 +237,15 @@ def cancellation_create(
             user=user,
             message=f"Cancellation created ({summary}; {CancellationReason(reason).label}); sending to Walmart.",
         )
-        _push_enqueue("cancellation", cancellation.pk)
+        _push_enqueue(cancellation)
     return cancellation
 
 
-def _push_enqueue(kind: str, pk: int) -> None:
+def _push_enqueue(operation: Shipment | Cancellation) -> None:
+    """Queue the operation's push once the transaction commits."""
     from orders.tasks import cancellation_push_task, shipment_push_task
 
-    enqueue_on_commit(shipment_push_task if kind == "shipment" else cancellation_push_task, pk)
+    enqueue_on_commit(shipment_push_task if isinstance(operation, Shipment) else cancellation_push_task, operation.pk)
 
 
 def _remote_line(remote: WalmartOrder, line_number: str) -> WalmartOrderLine | None:
@@ -449,7 +449,7 @@ def operation_retry(*, operation: Shipment | Cancellation, actor: str, user=None
             return False
         order_event_add(order=operation.order, actor=actor, user=user, message=f"{operation.label}: retry requested.")
         order_status_refresh(order=operation.order)
-        _push_enqueue("shipment" if model is Shipment else "cancellation", operation.pk)
+        _push_enqueue(operation)
     return True
 
 

@@ -30,7 +30,7 @@ from orders.models import (
 from orders.services.common import order_settings_ensure
 from orders.services.intake import order_fetch
 from walmart_client import WalmartClient
-from walmart_client.models import Subscription
+from walmart_client.models import EventType, Subscription
 
 logger = logging.getLogger(__name__)
 
@@ -181,7 +181,7 @@ def _order_event_types(client: WalmartClient) -> list[str]:
     return ["ORDER_UPDATES"] if "ORDER_UPDATES" in offered else ["PO_CREATED"]
 
 
-def _offer_event_types(client: Any) -> list[Any]:
+def _offer_event_types(client: WalmartClient) -> list[EventType]:
     """The offer events Walmart offers this seller (published / unpublished), for the listings' status."""
     try:
         return [event for event in client.notifications.item_event_types() if event.event_type in OFFER_EVENT_TYPES]
