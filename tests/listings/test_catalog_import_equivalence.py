@@ -15,8 +15,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from inventory.models import StockMovement
 from listings.catalog_import import catalog_import_run
-from listings.models import ImportJob, ImportRowError, Product
+from listings.models import ImportJob, ImportRowError, Listing, Product
 from listings.services import import_job_create
+from listings.signals import product_quantities_set, products_changed
+from sync.models import ListingSyncDue
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -214,3 +216,127 @@ def test_first_import_then_a_mixed_csv_then_a_mixed_json_lines_file(batch_size):
     assert "NEW-21" not in products
     assert "NEW-22" not in products
     assert Product.objects.count() == 11
+
+
+class SignalsHeard:
+    """Every `product_quantities_set` and `products_changed` sent while it listens, in order, by SKU."""
+
+    def __init__(self) -> None:
+        self.sends: list[tuple] = []
+
+    def quantities_heard(self, sender, *, changes, reason, actor, reference, **kwargs) -> None:
+        skus = dict(Product.objects.filter(pk__in=[c.product_id for c in changes]).values_list("pk", "sku"))
+        moved = tuple(sorted((skus[c.product_id], c.before, c.after) for c in changes))
+        self.sends.append(("quantities", moved, reason, actor, reference))
+
+    def changed_heard(self, sender, *, product_ids, fields, **kwargs) -> None:
+        skus = tuple(sorted(Product.objects.filter(pk__in=product_ids).values_list("sku", flat=True)))
+        self.sends.append(("changed", skus, ",".join(sorted(fields))))
+
+    def __enter__(self):
+        product_quantities_set.connect(self.quantities_heard, dispatch_uid="test-heard-quantities")
+        products_changed.connect(self.changed_heard, dispatch_uid="test-heard-changed")
+        return self
+
+    def __exit__(self, *exc) -> None:
+        product_quantities_set.disconnect(dispatch_uid="test-heard-quantities")
+        products_changed.disconnect(dispatch_uid="test-heard-changed")
+
+
+def due_marks() -> list[tuple[str, str]]:
+    return sorted(ListingSyncDue.objects.values_list("listing__product__sku", "stream"))
+
+
+# Captured from the import as it was at main 4eb1fb1 (rows checked one at a time) on this fixture, on SQLite and
+# PostgreSQL alike: every signal the stock and sync apps heard, in order, per chunk size; and the sync dirty set
+# marks its database triggers wrote for the store's matched listings.
+MIXED_SENDS = {
+    1: [
+        ("changed", ("NAME-2",), "name"),
+        ("quantities", (("QTY-3", 20, 35),), "import", "import", "import {job}"),
+        ("changed", ("QTY-3",), "quantity"),
+        ("quantities", (("DOWN-4", 8, 1),), "import", "import", "import {job}"),
+        ("changed", ("DOWN-4",), "quantity"),
+        ("quantities", (("ZERO-5", 3, 0),), "import", "import", "import {job}"),
+        ("changed", ("ZERO-5",), "quantity"),
+        ("changed", ("CLEAR-6",), "shipping_weight,upc"),
+        ("quantities", (("PRICE-7", 2, 5),), "import", "import", "import {job}"),
+        ("changed", ("PRICE-7",), "quantity"),
+        ("changed", ("PRICE-7",), "price"),
+        ("quantities", (("NEW-8", 0, 6),), "import", "import", "import {job}"),
+        ("changed", ("NEW-8",), "quantity"),
+        ("changed", ("NEW-8",), "brand,description,ean,gtin,image_url,isbn,issn,name,price,shipping_weight,upc"),
+        ("changed", ("NEW-9",), "brand,description,ean,gtin,image_url,isbn,issn,name,price,shipping_weight,upc"),
+        ("quantities", (("REP-13", 0, 2),), "import", "import", "import {job}"),
+        ("changed", ("REP-13",), "quantity"),
+        ("changed", ("REP-13",), "brand,description,ean,gtin,image_url,isbn,issn,name,price,shipping_weight,upc"),
+    ],
+    4: [
+        ("quantities", (("DOWN-4", 8, 1), ("QTY-3", 20, 35)), "import", "import", "import {job}"),
+        ("changed", ("DOWN-4", "QTY-3"), "quantity"),
+        ("changed", ("NAME-2",), "name"),
+        ("quantities", (("NEW-8", 0, 6), ("PRICE-7", 2, 5), ("ZERO-5", 3, 0)), "import", "import", "import {job}"),
+        ("changed", ("NEW-8", "PRICE-7", "ZERO-5"), "quantity"),
+        (
+            "changed",
+            ("CLEAR-6", "NEW-8", "PRICE-7"),
+            "brand,description,ean,gtin,image_url,isbn,issn,name,price,shipping_weight,upc",
+        ),
+        ("changed", ("NEW-9",), "brand,description,ean,gtin,image_url,isbn,issn,name,price,shipping_weight,upc"),
+        ("quantities", (("REP-13", 0, 2),), "import", "import", "import {job}"),
+        ("changed", ("REP-13",), "quantity"),
+        ("changed", ("REP-13",), "brand,description,ean,gtin,image_url,isbn,issn,name,price,shipping_weight,upc"),
+    ],
+    10000: [
+        (
+            "quantities",
+            (
+                ("DOWN-4", 8, 1),
+                ("NEW-8", 0, 6),
+                ("PRICE-7", 2, 5),
+                ("QTY-3", 20, 35),
+                ("REP-13", 0, 2),
+                ("ZERO-5", 3, 0),
+            ),
+            "import",
+            "import",
+            "import {job}",
+        ),
+        ("changed", ("DOWN-4", "NEW-8", "PRICE-7", "QTY-3", "REP-13", "ZERO-5"), "quantity"),
+        (
+            "changed",
+            ("CLEAR-6", "NAME-2", "NEW-8", "NEW-9", "PRICE-7", "REP-13"),
+            "brand,description,ean,gtin,image_url,isbn,issn,name,price,shipping_weight,upc",
+        ),
+    ],
+}
+MIXED_DUE_MARKS = [
+    ("DOWN-4", "inventory"),
+    ("PRICE-7", "inventory"),
+    ("PRICE-7", "price"),
+    ("QTY-3", "inventory"),
+    ("ZERO-5", "inventory"),
+]
+
+
+@pytest.mark.parametrize("batch_size", [1, 4, 10_000])
+def test_the_stock_and_sync_apps_hear_of_every_change_once_per_chunk(batch_size, store):
+    # given the first import, every product listed in the store and matched, nothing due
+    run_import(FIRST_IMPORT, "first.csv", batch_size=batch_size)
+    for product in Product.objects.order_by("pk"):
+        Listing.objects.create(
+            store=store, product=product, status=Listing.Status.MATCH, confirmed_quantity=product.quantity,
+            confirmed_price=product.price,
+        )  # fmt: skip
+    ListingSyncDue.objects.all().delete()
+
+    # when the mixed CSV comes
+    with SignalsHeard() as heard:
+        mixed = run_import(MIXED_CSV, "mixed.csv", batch_size=batch_size)
+
+    # then
+    assert heard.sends == [
+        tuple(part.format(job=mixed.pk) if isinstance(part, str) else part for part in send)
+        for send in MIXED_SENDS[batch_size]
+    ]
+    assert due_marks() == MIXED_DUE_MARKS
