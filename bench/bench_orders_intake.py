@@ -26,7 +26,9 @@ compared, found unchanged: nothing written).
 from __future__ import annotations
 
 import argparse
+import cProfile
 import os
+import pstats
 import random
 import sys
 import tempfile
@@ -213,6 +215,25 @@ class VisibilitySampler:
             connection.close()
 
 
+def page_reads_timed() -> list[float]:
+    """Time the client's page reads (the emulator answering in this process's threads) from now on: the
+    returned one-item list holds the seconds spent so far. Instrumentation of this run only."""
+    from walmart_client.resources.orders import Orders
+
+    spent = [0.0]
+    read = Orders.list_page
+
+    def timed(self, *args, **kwargs):
+        started = time.perf_counter()
+        try:
+            return read(self, *args, **kwargs)
+        finally:
+            spent[0] += time.perf_counter() - started
+
+    Orders.list_page = timed
+    return spent
+
+
 def broker_queued() -> dict[str, int]:
     """Tasks waiting in the run's broker, by queue and task name (the queues are the Redis lists)."""
     import json
@@ -237,6 +258,9 @@ def main() -> None:
     parser.add_argument("--skus", type=int, default=5_000, help="distinct SKUs the orders are spread over")
     parser.add_argument(
         "--fresh", action="store_true", help="new database (otherwise orders placed by an earlier run are reused)"
+    )
+    parser.add_argument(
+        "--profile", type=int, default=0, metavar="N", help="print the N costliest functions of the first poll"
     )
     arguments = parser.parse_args()
     django_setup()
@@ -263,8 +287,14 @@ def main() -> None:
         load_before = os.getloadavg()[0]
 
         started, cpu_started = time.perf_counter(), time.process_time()
+        fetching = page_reads_timed()
+        profiler = cProfile.Profile() if arguments.profile else None
         with VisibilitySampler(store_id=store.pk, expected=placed, started=started) as sampler:
+            if profiler:
+                profiler.enable()
             first = order_poll(store=store)
+            if profiler:
+                profiler.disable()
             elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
         lines = OrderLine.objects.filter(order__store=store).count()
         skus = OrderLine.objects.filter(order__store=store).values("sku").distinct().count()
@@ -273,6 +303,11 @@ def main() -> None:
             f"reserved per line) in {elapsed:.2f} s = {first.created / elapsed:,.0f} orders/s (target 2,000/s); "
             f"this process used {cpu:.1f} CPU-s (product and in-process emulator together); load average "
             f"{load_before:.1f} before, {os.getloadavg()[0]:.1f} after, on {os.cpu_count()} CPUs"
+        )
+        print(
+            f"  of which reading Walmart's pages (the in-process emulator answering over HTTP): {fetching[0]:.2f} s; "
+            f"intake itself (mapping, upserts, stock, queueing): {elapsed - fetching[0]:.2f} s = "
+            f"{first.created / (elapsed - fetching[0]):,.0f} orders/s"
         )
         all_visible = f"{sampler.all:.2f} s" if sampler.all is not None else "never"
         first_visible = f"{sampler.first:.2f} s" if sampler.first is not None else "never"
@@ -286,6 +321,9 @@ def main() -> None:
             f"  tasks queued to the broker by intake: {sum(queued.values()):,} "
             f"({', '.join(f'{name} {count:,}' for name, count in sorted(queued.items())) or 'none'})"
         )
+        if profiler:
+            print("  profile of the first poll (this thread: the client and intake; the emulator's threads apart):")
+            pstats.Stats(profiler).sort_stats("cumulative").print_stats(arguments.profile)
         movements = StockMovement.objects.filter(product__sku__startswith=SKU_PREFIX).count()
         reservations = StockReservation.objects.filter(store=store).count()
         print(f"  stock: {movements:,} movement rows, {reservations:,} reservation rows")

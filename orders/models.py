@@ -264,6 +264,9 @@ class OrderLine(models.Model):
     status_details = models.TextField(blank=True)
     stock_reserved = models.PositiveIntegerField(default=0, help_text=_("Units reserved through the stock service."))
     stock_released = models.PositiveIntegerField(default=0, help_text=_("Cancelled units given back to stock."))
+    stock_shipped = models.PositiveIntegerField(
+        default=0, help_text=_("Shipped units taken out of the store's reservation.")
+    )
 
     class Meta:
         ordering = ["order", "id"]

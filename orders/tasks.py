@@ -6,6 +6,8 @@ exponential backoff, jitter and a cap; a rate limit reschedules the task for whe
 undone is found by the sweeps the app registers (OrdersConfig.ready).
 """
 
+import logging
+
 from celery import shared_task
 
 from channel_manager.push_tasks import PUSH_MAX_RETRIES as PUSH_MAX_RETRIES  # re-exported for callers
@@ -15,6 +17,8 @@ from channel_manager.push_tasks import (
     is_final_attempt,
     rescheduled_when_rate_limited,
 )
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(**PUSH_TASK_OPTIONS)
@@ -47,6 +51,38 @@ def order_acknowledge_task(self, order_pk: int) -> None:
 
     with rescheduled_when_rate_limited(self):
         order_acknowledge(order_id=order_pk)
+
+
+ACKNOWLEDGE_MAX_ATTEMPTS = 10
+
+
+@shared_task(acks_late=True)
+def orders_acknowledge_task(order_pks: list[int], attempt: int = 1) -> None:
+    """Acknowledge new orders one after the other: intake queues one task per chunk of orders, not one per
+    order (queueing ten thousand messages cost a backlog's intake more than storing its orders). Each order is
+    its own unit of work (`order_acknowledge` claims its row; one that is done or claimed is skipped). When
+    Walmart answers 429 the orders left are handed to a new task after the wait Walmart asked for, never
+    slept here; after another retryable failure, after a backoff, up to ACKNOWLEDGE_MAX_ATTEMPTS; an order
+    Walmart refuses (4xx) is recorded on its timeline and the next one goes on. What is left after the last
+    attempt is re-driven by the orders' sweep."""
+    from channel_manager.work import enqueue
+    from orders.services import order_acknowledge
+    from walmart_client.errors import WalmartRateLimited
+
+    for index, order_pk in enumerate(order_pks):
+        try:
+            order_acknowledge(order_id=order_pk)
+        except RETRYABLE as error:
+            if attempt >= ACKNOWLEDGE_MAX_ATTEMPTS:
+                return
+            if isinstance(error, WalmartRateLimited):
+                countdown = max(1.0, float(error.retry_after))
+            else:
+                countdown = min(300.0, 15.0 * 2 ** (attempt - 1))
+            enqueue(orders_acknowledge_task, order_pks[index:], attempt + 1, countdown=countdown)
+            return
+        except Exception as error:  # noqa: BLE001 - refused by Walmart: on the order's timeline already
+            logger.warning("Order %s not acknowledged, going on with the next: %s", order_pk, error)
 
 
 @shared_task(

@@ -208,6 +208,7 @@ CELERY_TASK_ROUTES = {
     "orders.tasks.order_poll_task": {"queue": "intake"},
     "orders.tasks.webhook_event_process_task": {"queue": "intake"},
     "orders.tasks.order_acknowledge_task": {"queue": "intake"},
+    "orders.tasks.orders_acknowledge_task": {"queue": "intake"},
     # pushes
     "orders.tasks.shipment_push_task": {"queue": "pushes"},
     "orders.tasks.cancellation_push_task": {"queue": "pushes"},

@@ -27,9 +27,10 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from django.db import transaction
+from django.db import connections, router, transaction
 from django.utils import timezone
 
+from channel_manager.bulk import rows_insert
 from inventory.models import StockMovement, StockReservation
 from inventory.services.stock import StockError, _actor_checked
 from listings.quantities import QuantitiesInvalid, listings_confirmed_quantity_lower, product_quantities_add
@@ -71,6 +72,43 @@ def _moves_merged(moves: Sequence[ReservationMove]) -> dict[int, ReservationMove
         for position, unit in enumerate(units):
             merged[move.product_id][position] += unit
     return {pid: ReservationMove(pid, *units) for pid, units in merged.items() if any(units)}
+
+
+def _reservations_write(*, store_id: int, quantities: dict[int, int], now) -> None:
+    """Upsert the store's reservations `{product_id: quantity}` on (store, product). On PostgreSQL one statement
+    per chunk joins the values as two arrays (`unnest`: two parameters whatever the size), where bulk_create
+    built a model instance and four parameters per row; elsewhere bulk_create."""
+    if not quantities:
+        return
+    connection = connections[router.db_for_write(StockReservation)]
+    if connection.vendor != "postgresql":
+        StockReservation.objects.bulk_create(
+            [
+                StockReservation(store_id=store_id, product_id=pid, quantity=quantity, updated_at=now)
+                for pid, quantity in quantities.items()
+            ],
+            update_conflicts=True,
+            unique_fields=["store", "product"],
+            update_fields=["quantity", "updated_at"],
+            batch_size=_BULK_CHUNK,
+        )
+        return
+    quote = connection.ops.quote_name
+    meta = StockReservation._meta
+    columns = {field.name: quote(str(field.column)) for field in meta.concrete_fields}
+    store, product, quantity, updated_at = (columns[name] for name in ("store", "product", "quantity", "updated_at"))
+    # Only quoted names from the model and placeholders go into the text; every value is a parameter.
+    sql = (
+        f"INSERT INTO {quote(meta.db_table)} ({store}, {product}, {quantity}, {updated_at}) "  # noqa: S608
+        "SELECT %s, new.product, new.quantity, %s FROM unnest(%s::bigint[], %s::integer[]) AS new(product, quantity) "
+        f"ON CONFLICT ({store}, {product}) DO UPDATE SET {quantity} = EXCLUDED.{quantity}, "
+        f"{updated_at} = EXCLUDED.{updated_at}"
+    )
+    keys = sorted(quantities)
+    with connection.cursor() as cursor:
+        for start in range(0, len(keys), _BULK_CHUNK):
+            chunk = keys[start : start + _BULK_CHUNK]
+            cursor.execute(sql, [store_id, now, chunk, [quantities[pid] for pid in chunk]])
 
 
 def reservations_apply(
@@ -133,19 +171,16 @@ def reservations_apply(
             deltas[pid] = released - move.reserved
         added = product_quantities_add(deltas={pid: delta for pid, delta in deltas.items() if delta})
         now = timezone.now()
-        StockReservation.objects.bulk_create(
-            [
-                StockReservation(store_id=store_id, product_id=pid, quantity=quantity, updated_at=now)
-                for pid, quantity in reserved_after.items()
-                if quantity != reserved_before.get(pid, 0)
-            ],
-            update_conflicts=True,
-            unique_fields=["store", "product"],
-            update_fields=["quantity", "updated_at"],
-            batch_size=_BULK_CHUNK,
+        _reservations_write(
+            store_id=store_id,
+            quantities={
+                pid: quantity for pid, quantity in reserved_after.items() if quantity != reserved_before.get(pid, 0)
+            },
+            now=now,
         )
         changed = {change.product_id: change for change in added.changes}
-        StockMovement.objects.bulk_create(
+        rows_insert(
+            StockMovement,
             [
                 StockMovement(
                     product_id=pid,
@@ -161,7 +196,6 @@ def reservations_apply(
                 for pid, delta in deltas.items()
                 if pid in changed or added.shortfalls.get(pid)
             ],
-            batch_size=_BULK_CHUNK,
         )
         for pid, shortfall in added.shortfalls.items():
             logger.warning(

@@ -15,6 +15,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from channel_manager import polling
+from channel_manager.bulk import rows_insert
 from channel_manager.models import Store
 from channel_manager.polling import client_correlation_id
 from channel_manager.timeline import actor_name
@@ -54,7 +55,9 @@ class UpsertResult:
 
 
 def _listings_by_sku(*, store: Store, skus: Iterable[str]) -> dict[str, Listing]:
-    listings = Listing.objects.filter(store=store, walmart_sku__in=set(skus)).select_related("product")
+    listings = Listing.objects.filter(store=store, walmart_sku__in=set(skus)).only(
+        "pk", "store_id", "product_id", "walmart_sku"
+    )
     return {listing.walmart_sku: listing for listing in listings}
 
 
@@ -67,25 +70,12 @@ def _commerce_numbers_allocate(*, store: Store, count: int) -> tuple[OrderSettin
     return order_settings, order_settings.next_commerce_number - count
 
 
-def _stock_release_due(lines: Iterable[OrderLine]) -> list[tuple[OrderLine, int]]:
-    """Lines whose Walmart-cancelled units exceed what was given back, with the delta to give back."""
-    due = []
-    for line in lines:
-        if line.listing_id is None:
-            continue
-        delta = min(line.quantity_cancelled, line.stock_reserved) - line.stock_released
-        if delta > 0:
-            due.append((line, delta))
-    return due
-
-
-def _stock_reference(shares: Sequence[tuple[OrderLine, int]]) -> str:
-    """The stock movement's reference: the purchase order and line, or how many lines of which orders."""
-    if len(shares) == 1:
-        line = shares[0][0]
-        return f"PO {line.order.purchase_order_id} line {line.line_number}"
-    orders = sorted({line.order.purchase_order_id for line, _ in shares})
-    text = f"{len(shares)} order lines: PO " + ", ".join(orders)
+def _stock_reference(lines: Sequence[OrderLine]) -> str:
+    """A stock movement's reference: the purchase order and line, or how many lines of which orders."""
+    if len(lines) == 1:
+        return f"PO {lines[0].order.purchase_order_id} line {lines[0].line_number}"
+    orders = sorted({line.order.purchase_order_id for line in lines})
+    text = f"{len(lines)} order lines: PO " + ", ".join(orders)
     return text if len(text) <= 100 else text[:97] + "..."
 
 
@@ -98,18 +88,24 @@ def _line_listing(line: OrderLine) -> Listing:
 
 @dataclass
 class _StockPlan:
-    """Stock moves of a batch, per product: the new lines to reserve, and (line, units) to give back."""
+    """A batch's moves through the store's reservations, per product: units of lines to reserve, units
+    Walmart shows shipped and units it shows cancelled beyond what each line has moved already."""
 
-    reservations: dict[int, list[OrderLine]] = field(default_factory=lambda: defaultdict(list))
-    releases: dict[int, list[tuple[OrderLine, int]]] = field(default_factory=lambda: defaultdict(list))
-    released: list[tuple[OrderLine, int]] = field(default_factory=list)  # in line order, for the timeline
+    reserved: dict[int, int] = field(default_factory=lambda: defaultdict(int))
+    shipped: dict[int, int] = field(default_factory=lambda: defaultdict(int))
+    released: dict[int, int] = field(default_factory=lambda: defaultdict(int))
+    reserving_lines: list[OrderLine] = field(default_factory=list)
+    releasing_lines: list[OrderLine] = field(default_factory=list)
+    releases: list[tuple[OrderLine, int]] = field(default_factory=list)  # in line order, for the timeline
     linked_late: list[OrderLine] = field(default_factory=list)  # stored lines whose SKU got a listing
 
 
 def _stock_plan(*, new_lines: Iterable[OrderLine], changed_lines: Iterable[OrderLine]) -> _StockPlan:
     """Reserve each line of a new order once, and a stored line once its Walmart SKU is linked to a listing
-    (it arrived without one: nothing reserved yet); give back what Walmart shows cancelled beyond what was
-    given back. Sets each line's own share (stock_reserved / stock_released) before the lines are written."""
+    (it arrived without one: nothing reserved yet); give back what Walmart shows cancelled, and take out of the
+    reservation what it shows shipped (delivered and refunded units shipped first), each beyond what the line
+    has moved already. Sets each line's own record (stock_reserved / stock_released / stock_shipped) before
+    the lines are written, so a re-read of the same order moves nothing. No database access."""
     plan = _StockPlan()
     new_lines = list(new_lines)
     changed_lines = list(changed_lines)
@@ -117,34 +113,45 @@ def _stock_plan(*, new_lines: Iterable[OrderLine], changed_lines: Iterable[Order
     for line in [*new_lines, *linked_late]:
         if line.listing is not None:
             line.stock_reserved = line.quantity
-            plan.reservations[line.listing.product_id].append(line)
+            plan.reserved[line.listing.product_id] += line.quantity
+            plan.reserving_lines.append(line)
     plan.linked_late = linked_late
-    for line, delta in _stock_release_due([*new_lines, *changed_lines]):
-        line.stock_released += delta
-        plan.releases[_line_listing(line).product_id].append((line, delta))
-        plan.released.append((line, delta))
+    for line in [*new_lines, *changed_lines]:
+        if line.listing_id is None:
+            continue
+        product_id = _line_listing(line).product_id
+        released = min(line.quantity_cancelled, line.stock_reserved) - line.stock_released
+        if released > 0:
+            line.stock_released += released
+            plan.released[product_id] += released
+            plan.releasing_lines.append(line)
+            plan.releases.append((line, released))
+        shipped = min(line.quantity_shipped_total, line.stock_reserved - line.stock_released) - line.stock_shipped
+        if shipped > 0:
+            line.stock_shipped += shipped
+            plan.shipped[product_id] += shipped
+            plan.reserving_lines.append(line)
     return plan
 
 
-def _stock_apply(plan: _StockPlan, *, stock_actor: str) -> None:
-    """One stock move per product for the batch (summed over its lines)."""
-    from inventory.services import stock_move
+def _stock_apply(plan: _StockPlan, *, store: Store, stock_actor: str) -> None:
+    """The batch's moves through the store's reservations, set-based (`inventory.services.reservations_apply`):
+    one call for what was reserved and shipped, one for what was cancelled, each summed per product (so a
+    product's reservation and its release in one batch stay two stock movements, as they were per product)."""
+    from inventory.services import ReservationMove, reservations_apply
 
-    for lines in plan.reservations.values():
-        stock_move(
-            product=_line_listing(lines[0]).product,
-            delta=-sum(line.quantity for line in lines),
-            reason="order_reservation",
-            actor=stock_actor,
-            reference=_stock_reference([(line, line.quantity) for line in lines]),
+    reserving = [
+        ReservationMove(product_id, reserved=plan.reserved.get(product_id, 0), shipped=plan.shipped.get(product_id, 0))
+        for product_id in sorted({*plan.reserved, *plan.shipped})
+    ]
+    if reserving:
+        reservations_apply(
+            store_id=store.pk, moves=reserving, actor=stock_actor, reference=_stock_reference(plan.reserving_lines)
         )
-    for shares in plan.releases.values():
-        stock_move(
-            product=_line_listing(shares[0][0]).product,
-            delta=sum(delta for _, delta in shares),
-            reason="order_cancellation",
-            actor=stock_actor,
-            reference=_stock_reference(shares),
+    releasing = [ReservationMove(product_id, released=units) for product_id, units in sorted(plan.released.items())]
+    if releasing:
+        reservations_apply(
+            store_id=store.pk, moves=releasing, actor=stock_actor, reference=_stock_reference(plan.releasing_lines)
         )
 
 
@@ -162,7 +169,7 @@ def _orders_upsert_batch(
     }
     existing_lines = {
         (line.order_id, line.line_number): line
-        for line in OrderLine.objects.filter(order__in=list(existing.values())).select_related("listing__product")
+        for line in OrderLine.objects.filter(order__in=list(existing.values())).select_related("listing")
     }
     diff = orders_diff(
         remotes=remotes,
@@ -192,7 +199,7 @@ def _orders_upsert_batch(
             )
             for index, new in enumerate(diff.new)
         ]
-        Order.objects.bulk_create(new_orders)
+        rows_insert(Order, new_orders)
         diff.status_deltas.update(order.status for order in new_orders)
     new_lines = [
         OrderLine(order=order, line_number=line_number, **fields)
@@ -208,7 +215,7 @@ def _orders_upsert_batch(
     stock = _stock_plan(new_lines=new_lines, changed_lines=[*diff.lines_to_create, *diff.lines_to_update])
     events.extend(
         event(line.order, f"{delta} unit(s) of {line.sku} cancelled on Walmart returned to stock.")
-        for line, delta in stock.released
+        for line, delta in stock.releases
     )
     events.extend(
         event(
@@ -218,17 +225,17 @@ def _orders_upsert_batch(
         for line in stock.linked_late
     )
 
-    OrderLine.objects.bulk_create([*new_lines, *diff.lines_to_create])
+    rows_insert(OrderLine, [*new_lines, *diff.lines_to_create])
     if diff.lines_to_update:
         OrderLine.objects.bulk_update(
-            diff.lines_to_update, [*LINE_FIELDS_FROM_WALMART, "stock_reserved", "stock_released"]
+            diff.lines_to_update, [*LINE_FIELDS_FROM_WALMART, "stock_reserved", "stock_released", "stock_shipped"]
         )
     if diff.orders_to_update:
         Order.objects.bulk_update(
             diff.orders_to_update, [*ORDER_FIELDS_FROM_WALMART, *ACKNOWLEDGEMENT_FIELDS, "updated_at", "last_read_at"]
         )
-    _stock_apply(stock, stock_actor=actor_name(actor, user))
-    OrderEvent.objects.bulk_create(events)
+    _stock_apply(stock, store=store, stock_actor=actor_name(actor, user))
+    rows_insert(OrderEvent, events)
     order_status_counts_shift(store_id=store.pk, deltas=diff.status_deltas)
     result = UpsertResult(created=[order.pk for order in new_orders], updated=diff.updated, unchanged=diff.unchanged)
     return result, [*new_orders, *existing.values()]
@@ -283,25 +290,29 @@ def order_upsert_from_walmart(
     return order, bool(result.created)
 
 
+ACKNOWLEDGE_CHUNK = 50
+
+
 def _acknowledge_enqueue_due(*, store: Store, orders: Sequence[Order]) -> None:
-    """After commit, acknowledge the orders that still need it (never acknowledged, with Created lines)."""
+    """After commit, acknowledge the orders that still need it (never acknowledged, with Created lines):
+    one task per ACKNOWLEDGE_CHUNK orders (`orders_acknowledge_task`), in the order they were stored."""
     order_settings = OrderSettings.objects.filter(store=store).only("auto_acknowledge").first()
     if order_settings is not None and not order_settings.auto_acknowledge:
         return
     order_ids = [order.pk for order in orders if order.acknowledged_at is None]
     if not order_ids:
         return
-    due = list(
+    due = set(
         OrderLine.objects.filter(order_id__in=order_ids, quantity_created__gt=0)
+        .order_by()  # the model's ordering would make DISTINCT per line, not per order
         .values_list("order_id", flat=True)
         .distinct()
     )
-    if not due:
-        return
-    from orders.tasks import order_acknowledge_task
+    due_in_order = [order_id for order_id in order_ids if order_id in due]
+    from orders.tasks import orders_acknowledge_task
 
-    for order_id in due:
-        enqueue_on_commit(order_acknowledge_task, order_id)
+    for start in range(0, len(due_in_order), ACKNOWLEDGE_CHUNK):
+        enqueue_on_commit(orders_acknowledge_task, due_in_order[start : start + ACKNOWLEDGE_CHUNK])
 
 
 @dataclass(frozen=True)

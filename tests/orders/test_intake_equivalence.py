@@ -7,8 +7,11 @@ The expected values (tests/orders/data/intake_equivalence_expected.json) were ca
 implementation of intake (a `stock_move` per product and batch, with the Walmart-SKU lookup and the reservation
 of a line linked later) on PostgreSQL, before intake became set-based; the set-based intake must produce
 exactly the same orders, lines, timeline, status counters, catalog quantities and stock movements. Movements
-are compared without their `reference` text (which names the purchase orders of a batch). Regenerate only on
-purpose: `INTAKE_EQUIVALENCE_CAPTURE=1 pytest tests/orders/test_intake_equivalence.py`.
+are compared without their `reference` text (which names the purchase orders of a batch). What the per-product
+intake did not keep, and the set-based one does, is asserted on its own: each store's open reservation per
+product, the shipped units each line took out of it, and the listings' believed Walmart quantity lowered by
+the shipped units. Regenerate the captured values only on purpose (and only from an intake known to be right):
+`INTAKE_EQUIVALENCE_CAPTURE=1 pytest tests/orders/test_intake_equivalence.py`.
 """
 
 import json
@@ -18,8 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from inventory.models import StockMovement
-from listings.models import Product
+from inventory.models import StockMovement, StockReservation
+from listings.models import Listing, Product
 from orders.models import Order, OrderEvent, OrderLine, OrderStatusCount
 from orders.services import orders_upsert_from_walmart
 from tests.orders.factories import ORDER_DATE, ListingFactory, ProductFactory, line_json, order_json
@@ -216,3 +219,39 @@ def test_intake_of_a_mixed_fixture_gives_exactly_the_captured_rows(store, settin
     assert set(observed) == set(expected)
     for key in expected:
         assert observed[key] == expected[key], key
+    # and: what is open is reserved for the store (PO-7's SKU-A and WM-D, PO-6's and PO-8's SKU-B, PO-8's and
+    # PO-11's WM-E; PO-10's SKU-D line is unknown under that SKU; everything else shipped or cancelled), and each
+    # line recorded the shipped units it took out of the reservation
+    reservations = StockReservation.objects.filter(store=store).values_list("product__sku", "quantity")
+    assert dict(reservations) == {"SKU-A": 1, "SKU-B": 2, "SKU-C": 0, "SKU-D": 1, "SKU-E": 4}
+    shipped = OrderLine.objects.filter(stock_shipped__gt=0).order_by("order__purchase_order_id", "line_number")
+    assert list(shipped.values_list("order__purchase_order_id", "line_number", "stock_shipped")) == [
+        ("PO-1", "2", 1),
+        ("PO-2", "1", 2),
+        ("PO-4", "1", 3),
+        ("PO-5", "2", 2),
+        ("PO-8", "1", 1),
+    ]
+    # and: Walmart lowers inputQty by what it ships, so the listings' belief went down by the shipped units
+    confirmed = Listing.objects.filter(store=store).values_list("product__sku", "confirmed_quantity")
+    assert dict(confirmed) == {"SKU-A": 48, "SKU-B": 49, "SKU-C": 47, "SKU-D": 48, "SKU-E": 49}
+
+
+def test_reading_the_same_answers_again_moves_no_stock(store, settings):
+    # given: the fixture taken in once
+    settings.ORDERS_UPSERT_BATCH_SIZE = 2
+    fixture_taken_in(store)
+    movements = StockMovement.objects.count()
+    reservations = dict(StockReservation.objects.values_list("product_id", "quantity"))
+    quantities = dict(Product.objects.values_list("pk", "quantity"))
+    confirmed = dict(Listing.objects.values_list("pk", "confirmed_quantity"))
+    events = OrderEvent.objects.count()
+    # when: Walmart's last answer is read again
+    result = orders_upsert_from_walmart(store=store, remotes=batches()[-1], actor="schedule")
+    # then: nothing changed, nothing moved
+    assert (len(result.created), len(result.updated), len(result.unchanged)) == (0, 0, 10)
+    assert StockMovement.objects.count() == movements
+    assert dict(StockReservation.objects.values_list("product_id", "quantity")) == reservations
+    assert dict(Product.objects.values_list("pk", "quantity")) == quantities
+    assert dict(Listing.objects.values_list("pk", "confirmed_quantity")) == confirmed
+    assert OrderEvent.objects.count() == events

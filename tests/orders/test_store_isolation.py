@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from inventory.models import StockMovement
+from inventory.models import StockMovement, StockReservation
 from orders.models import Order, OrderEvent, OrderLine, Shipment
 from orders.services import orders_upsert_from_walmart
 from tests.factories import StoreMembershipFactory
@@ -91,6 +91,8 @@ def test_the_same_purchase_order_id_in_two_stores_is_two_orders_neither_touching
         ("order_reservation", -3),
         ("order_reservation", -2),
     ]
+    reservations = StockReservation.objects.values_list("store_id", "product__sku", "quantity").order_by("store_id")
+    assert list(reservations) == [(store.pk, "SKU-1", 2), (other_store.pk, "SKU-1", 0)]
     # and: each order's timeline has only its own events
     assert list(OrderEvent.objects.filter(order=order_a).values_list("message", flat=True)) == [
         "Order received from Walmart; commerce order WM00000001 created."

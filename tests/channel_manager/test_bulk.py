@@ -1,0 +1,71 @@
+"""rows_insert: new rows with their keys, as bulk_create would write them (COPY on PostgreSQL)."""
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+from django.db import IntegrityError, transaction
+
+from channel_manager.bulk import rows_insert
+from orders.models import Order, OrderEvent, OrderLine
+
+pytestmark = pytest.mark.django_db
+
+ORDERED = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
+
+
+def test_rows_referring_to_each_other_are_inserted_with_their_keys_and_values(store):
+    # given: two new orders, a line of each (set to the order instance, which has no key yet), an event
+    orders = [
+        Order(
+            store=store,
+            purchase_order_id=f"PO-{n}",
+            commerce_order_number=f"WM{n}",
+            order_date=ORDERED,
+            order_total=Decimal("21.60"),
+            status=Order.Status.CANCELED if n else Order.Status.OPEN,
+        )
+        for n in range(2)
+    ]
+    lines = [
+        OrderLine(order=order, line_number="1", sku="SKU-1", quantity=2, charges=[{"type": "PRODUCT", "amount": "20"}])
+        for order in orders
+    ]
+    events = [OrderEvent(order=orders[1], actor="schedule", message="Order received")]
+    # when
+    rows_insert(Order, orders)
+    rows_insert(OrderLine, lines)
+    rows_insert(OrderEvent, events)
+    # then: every instance has its key, and the rows read back hold exactly the values given
+    assert all(instance.pk for instance in [*orders, *lines, *events])
+    stored = Order.objects.order_by("purchase_order_id")
+    assert list(stored.values_list("pk", "purchase_order_id", "order_total", "status", "order_date")) == [
+        (orders[0].pk, "PO-0", Decimal("21.60"), "open", ORDERED),
+        (orders[1].pk, "PO-1", Decimal("21.60"), "canceled", ORDERED),
+    ]
+    assert all(order.created_at is not None and order.updated_at is not None for order in stored)
+    assert list(OrderLine.objects.order_by("order_id").values_list("order_id", "charges", "stock_shipped")) == [
+        (orders[0].pk, [{"type": "PRODUCT", "amount": "20"}], 0),
+        (orders[1].pk, [{"type": "PRODUCT", "amount": "20"}], 0),
+    ]
+    assert list(OrderEvent.objects.values_list("order_id", "message")) == [(orders[1].pk, "Order received")]
+    # and: the instances are saved ones (a later save updates instead of inserting)
+    orders[0].customer_name = "Ada"
+    orders[0].save(update_fields=["customer_name"])
+    assert Order.objects.get(pk=orders[0].pk).customer_name == "Ada"
+
+
+def test_a_row_breaking_a_constraint_raises_and_keeps_nothing_of_the_call(store):
+    # given: PO-1 stored
+    rows_insert(Order, [Order(store=store, purchase_order_id="PO-1", commerce_order_number="WM1", order_date=ORDERED)])
+    # when: a second call inserts PO-2 and PO-1 again
+    with pytest.raises(IntegrityError), transaction.atomic():
+        rows_insert(
+            Order,
+            [
+                Order(store=store, purchase_order_id=po, commerce_order_number=f"WM-{po}", order_date=ORDERED)
+                for po in ("PO-2", "PO-1")
+            ],
+        )
+    # then
+    assert list(Order.objects.values_list("purchase_order_id", flat=True)) == ["PO-1"]

@@ -1,0 +1,68 @@
+"""Acknowledgements are queued one task per chunk of new orders; each order is still its own unit of work."""
+
+import inspect
+
+import pytest
+import responses
+
+from orders.models import Order, OrderSettings
+from orders.services import orders_upsert_from_walmart
+from orders.tasks import orders_acknowledge_task
+from tests.orders.conftest import after_commit, calls_to
+from tests.orders.factories import line_json, order_json
+from tests.orders.test_intake import acknowledged
+from walmart_client.models import WalmartOrder
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_refused_order_does_not_stop_the_batch_and_a_rate_limit_resumes_where_it_stopped(
+    store, walmart_api, api_base, listed_product, order_settings
+):
+    # given: three new orders stored, nothing queued yet (auto-acknowledge off)
+    OrderSettings.objects.filter(pk=order_settings.pk).update(auto_acknowledge=False)
+    remotes = {po: order_json(po, lines=[line_json()]) for po in ("PO-1", "PO-2", "PO-3")}
+    orders_upsert_from_walmart(
+        store=store, remotes=[WalmartOrder.from_api(remote) for remote in remotes.values()], actor="schedule"
+    )
+    pks = [Order.objects.get(purchase_order_id=po).pk for po in remotes]
+    # and: Walmart acknowledges PO-1, refuses PO-2 (400), and answers 429 to PO-3 until its bucket refills
+    url = f"{api_base}/v3/orders/{{}}/acknowledge"
+    walmart_api.add(responses.POST, url.format("PO-1"), json={"order": acknowledged(remotes["PO-1"])})
+    walmart_api.add(responses.POST, url.format("PO-2"), status=400, json={"errors": [{"code": "INVALID_PO"}]})
+    for _ in range(4):  # the client's own attempts at one call
+        walmart_api.add(responses.POST, url.format("PO-3"), status=429, json={}, headers={"Retry-After": "0"})
+    walmart_api.add(responses.POST, url.format("PO-3"), json={"order": acknowledged(remotes["PO-3"])})
+    # when: one task acknowledges the chunk (the rest of it is handed to a new task after the 429)
+    with after_commit():
+        orders_acknowledge_task.apply(args=[pks])
+    # then: PO-1 and PO-3 acknowledged, PO-2 not, with Walmart's refusal on its timeline
+    acknowledged_at = dict(Order.objects.values_list("purchase_order_id", "acknowledged_at"))
+    assert acknowledged_at["PO-1"] is not None
+    assert acknowledged_at["PO-2"] is None
+    assert acknowledged_at["PO-3"] is not None
+    assert Order.objects.get(purchase_order_id="PO-2").events.filter(message__contains="INVALID_PO").count() == 1
+    # and: nothing was sent twice: PO-1 once, PO-2 once, PO-3 four refused attempts then the one that went through
+    calls = {po: len(calls_to(walmart_api, "POST", f"/v3/orders/{po}/acknowledge")) for po in remotes}
+    assert calls == {"PO-1": 1, "PO-2": 1, "PO-3": 5}
+
+
+def test_intake_queues_one_acknowledgement_task_per_chunk_of_new_orders(
+    store, walmart_api, api_base, listed_product, order_settings, settings, django_capture_on_commit_callbacks
+):
+    # given: 120 new orders of two lines each (the acknowledgement chunk is 50 orders)
+    remotes = [WalmartOrder.from_api(order_json(f"PO-{n}", lines=[line_json("1"), line_json("2")])) for n in range(120)]
+    # when: taken in (the queued tasks are collected, not run)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        orders_upsert_from_walmart(store=store, remotes=remotes, actor="schedule")
+    # then: three acknowledgement tasks (50 + 50 + 20 orders, in the order stored), not one per order or line
+    enqueued = [
+        inspect.getclosurevars(callback).nonlocals
+        for callback in callbacks
+        if callback.__qualname__ == "enqueue_on_commit.<locals>.<lambda>"
+    ]
+    assert [(sent["task"], len(sent["args"][0])) for sent in enqueued] == [(orders_acknowledge_task, 50)] * 2 + [
+        (orders_acknowledge_task, 20)
+    ]
+    stored = list(Order.objects.order_by("pk").values_list("pk", flat=True))
+    assert [pk for sent in enqueued for pk in sent["args"][0]] == stored
