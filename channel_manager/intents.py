@@ -18,6 +18,13 @@ process killed, the database or Redis failing while the answer is stored, a time
 request may have been applied. Whoever pushes a row with `request_maybe_applied` reads Walmart back
 first and sends only what Walmart does not show. A claim that expires with the row still Pending (its
 worker died) is released by the sweep (`pushes_sweep`), which re-drives the row: the read-back decides.
+
+How long a claim holds (`claim_seconds`): only as long as one attempt can still be sending. Before the
+in-flight mark an expired claim is harmless (another attempt takes the row and this one's in-flight mark
+fails); the mark re-arms the claim for the longest a request can take (the client's HTTP timeout for the
+call, a token refresh and the one resend after a 401, plus a margin). A task that lost its database or
+Redis retries itself within seconds under the same attempt id (its Celery task id), so it takes its own
+claim back at once instead of waiting for it to expire (`channel_manager.push_tasks.retried_after_outage`).
 """
 
 import uuid
@@ -30,10 +37,19 @@ from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-PUSH_CLAIM_SECONDS = 300
+CLAIM_MARGIN_SECONDS = 30
+CLAIM_REQUESTS_PER_ATTEMPT = 3  # the call, a token refresh, the one resend after a 401
 RETRY_DELAY_FIRST_SECONDS = 30
 RETRY_DELAY_MAX_SECONDS = 600
 LOST_TASK_AFTER_SECONDS = 60
+
+
+def claim_seconds() -> float:
+    """How long a claim on a unit of work holds: the longest one attempt can still be sending a request
+    (`CLAIM_REQUESTS_PER_ATTEMPT` x the client's HTTP timeout) plus `CLAIM_MARGIN_SECONDS`. With the
+    default 30 s timeout: 120 s."""
+    timeout = float(getattr(settings, "WALMART_HTTP_TIMEOUT_SECONDS", 30.0))
+    return CLAIM_REQUESTS_PER_ATTEMPT * timeout + CLAIM_MARGIN_SECONDS
 
 
 def push_retry_delay(*, attempts: int, retry_after: float | None = None) -> float:
@@ -81,29 +97,43 @@ class PushIntent(models.Model):
         abstract = True
 
     @classmethod
-    def push_claim(cls, pk: int, *, now: datetime | None = None) -> str | None:
-        """Claim a Pending intent for one push (PUSH_CLAIM_SECONDS). Returns the attempt id, or None when it
-        is not Pending or another worker holds an unexpired claim: then the caller sends nothing."""
+    def push_claim(cls, pk: int, *, now: datetime | None = None, attempt_id: str | None = None) -> str | None:
+        """Claim a Pending intent for one push (`claim_seconds()`). Returns the attempt id, or None when it
+        is not Pending or another attempt holds an unexpired claim: then the caller sends nothing.
+
+        `attempt_id` (at most 32 characters) names the attempt: a task passes its own id, so its retry after
+        a database or Redis failure takes back the claim it still holds. Without one, a new id is drawn."""
         now = now or timezone.now()
-        attempt_id = uuid.uuid4().hex
+        attempt_id = attempt_id or uuid.uuid4().hex
         claimed = (
             cls.objects.filter(pk=pk, status=cls.Status.PENDING)
-            .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
-            .update(claimed_until=now + timedelta(seconds=PUSH_CLAIM_SECONDS), attempt_id=attempt_id)
+            .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now) | Q(attempt_id=attempt_id))
+            .update(claimed_until=now + timedelta(seconds=claim_seconds()), attempt_id=attempt_id)
         )
         return attempt_id if claimed else None
 
     @classmethod
     def push_in_flight(cls, pk: int, *, attempt_id: str) -> bool:
         """Mark the claimed intent in flight, in its own committed transaction, just before the request
-        leaves: from now on it may have been applied. False (send nothing) when the claim is no longer
-        this attempt's (it expired and another attempt took the row)."""
+        leaves: from now on it may have been applied; the claim is re-armed for `claim_seconds()` (the
+        longest the request can take). False (send nothing) when the claim is no longer this attempt's (it
+        expired and another attempt took the row)."""
+        now = timezone.now()
         with transaction.atomic():
             return bool(
                 cls.objects.filter(pk=pk, status=cls.Status.PENDING, attempt_id=attempt_id).update(
-                    request_maybe_applied=True, attempt_started_at=timezone.now()
+                    request_maybe_applied=True,
+                    attempt_started_at=now,
+                    claimed_until=now + timedelta(seconds=claim_seconds()),
                 )
             )
+
+    @classmethod
+    def push_claim_release(cls, pk: int, *, attempt_id: str) -> int:
+        """Give up this attempt's claim (its task lost the database or Redis and retries later): the row
+        is free for the next attempt at once. Its in-flight mark stays, so that attempt reads Walmart back
+        first. Returns 0 when the claim is no longer this attempt's."""
+        return cls.objects.filter(pk=pk, status=cls.Status.PENDING, attempt_id=attempt_id).update(claimed_until=None)
 
     @classmethod
     def push_sent(cls, pk: int, *, correlation_id: str, only_pending: bool = False) -> int:

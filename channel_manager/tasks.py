@@ -4,8 +4,12 @@ from celery import shared_task
 
 
 @shared_task(acks_late=True, ignore_result=True)
-def sweep_task() -> dict[str, int]:
-    """Run every registered sweep once (beat, every minute)."""
-    from channel_manager.work import sweep_all
+def sweep_task(chain: str | None = None) -> dict[str, int]:
+    """Run every registered sweep once (beat every minute, each worker at start, and the sweep chain every
+    `SWEEP_CHAIN_SECONDS` with its token in `chain`), then keep the chain going (`sweep_chain_next`)."""
+    from channel_manager.work import sweep_all, sweep_chain_next
 
-    return sweep_all()
+    try:
+        return sweep_all()
+    finally:
+        sweep_chain_next(sweep_task, token=chain)

@@ -12,19 +12,34 @@ Two rules every app follows:
   kind past their deadline and re-drives them (re-enqueues, or reads Walmart back first when a send may
   have been applied), and returns how many it re-drove. Sweeps must be safe to run twice and concurrently
   with the normal path (they act through the same conditional claims).
+
+The sweeper does not depend on beat: each worker queues a sweep when it starts (`worker_ready`, connected
+in `channel_manager.celery`), and every sweep keeps one chain of sweeps going, each queuing the next
+`SWEEP_CHAIN_SECONDS` later (`sweep_chain_next`), so sweeps go on while beat is stopped. Beat's minute
+run and any worker start restart the chain when its queued sweep was lost (Redis restarted empty, or the
+worker holding it killed).
 """
 
 import logging
+import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from celery.exceptions import Retry
+from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
 logger = logging.getLogger(__name__)
+
+SWEEP_CHAIN_SECONDS = 30
+SWEEP_CHAIN_GRACE_SECONDS = 30  # a chain whose next sweep is this late is taken as lost and restarted
+SWEEP_AT_WORKER_START_COUNTDOWN = 5
+_SWEEP_CHAIN_KEY = "work:sweep-chain"
 
 SweepFunction = Callable[[datetime], int]
 
@@ -90,3 +105,51 @@ def enqueue(task: Any, *args: Any, **options: Any) -> bool:
 def enqueue_on_commit(task: Any, *args: Any, **options: Any) -> None:
     """Send `task` once the current transaction commits (at once outside one); never raises to the caller."""
     transaction.on_commit(lambda: enqueue(task, *args, **options))
+
+
+def sweep_chain_next(task: Any, *, token: str | None, now: float | None = None) -> bool:
+    """After a sweep (`task`: the sweep task, run with the chain's `token`, or None when beat or a worker
+    start ran it): queue the chain's next sweep in SWEEP_CHAIN_SECONDS when this sweep is the chain's own,
+    or when no chain is alive (none recorded, or its next sweep is over SWEEP_CHAIN_GRACE_SECONDS late).
+    One chain at a time: the chain's token and due time live in the cache; a chain whose token was replaced
+    stops at its next sweep. Returns whether a next sweep was queued. Never raises (Redis down: no chain
+    now, the next beat run or worker start tries again). Not under CELERY_TASK_ALWAYS_EAGER, where the
+    next sweep would run at once, here, forever."""
+    if getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False):
+        return False
+    now = time.time() if now is None else now
+    try:
+        chain = cache.get(_SWEEP_CHAIN_KEY)
+        alive = isinstance(chain, dict) and float(chain.get("due", 0)) + SWEEP_CHAIN_GRACE_SECONDS > now
+        if alive and chain.get("token") != token:
+            return False
+        next_token = uuid.uuid4().hex
+        cache.set(
+            _SWEEP_CHAIN_KEY,
+            {"token": next_token, "due": now + SWEEP_CHAIN_SECONDS},
+            timeout=SWEEP_CHAIN_SECONDS + SWEEP_CHAIN_GRACE_SECONDS,
+        )
+    except Exception:  # noqa: BLE001 - the cache's failures share no base class; logged, the chain restarts later
+        logger.warning("The sweep chain could not be recorded; beat or a worker start restarts it", exc_info=True)
+        return False
+    return enqueue(task, next_token, countdown=SWEEP_CHAIN_SECONDS)
+
+
+def sweep_at_worker_start(task: Any) -> bool:
+    """A worker started (`worker_ready`): queue a sweep in a few seconds, which also restarts the sweep chain
+    if it is not alive. Work a killed worker left claimed is re-driven once its claim expires."""
+    return enqueue(task, countdown=SWEEP_AT_WORKER_START_COUNTDOWN)
+
+
+def status_after_save(instance: Any) -> str:
+    """The status label of a unit of work just saved and committed, for the operator's message: read again
+    (its push may already have run); when the database cannot be read right now, the status it was saved
+    with (Pending: the work is saved and will be sent). Never raises for the database, so a saved action is
+    never answered with an error page."""
+    from django.db import DatabaseError, InterfaceError
+
+    try:
+        instance.refresh_from_db(fields=["status"])
+    except (DatabaseError, InterfaceError):
+        logger.warning("Could not read %r back after saving it; shown as saved", instance, exc_info=True)
+    return str(instance.get_status_display())

@@ -2,8 +2,9 @@
 
 Pushes and reads retry only what can clear by itself (rate limit, 5xx, a connection failure) with
 exponential backoff, jitter and a cap; a rate limit reschedules the task for when Walmart's budget refills
-(never a sleep in the worker); the services record every attempt on the row. What a lost task leaves
-undone is found by the sweeps the app registers (OrdersConfig.ready).
+(never a sleep in the worker); the services record every attempt on the row. A database or Redis failure
+retries the task within seconds (`retried_after_outage`; a push first releases its claim). What a lost
+task leaves undone is found by the sweeps the app registers (OrdersConfig.ready).
 """
 
 import logging
@@ -14,27 +15,35 @@ from channel_manager.push_tasks import PUSH_MAX_RETRIES as PUSH_MAX_RETRIES  # r
 from channel_manager.push_tasks import (
     PUSH_TASK_OPTIONS,
     RETRYABLE,
+    attempt_id_of,
     is_final_attempt,
     rescheduled_when_rate_limited,
+    retried_after_outage,
 )
 
 logger = logging.getLogger(__name__)
 
 
 @shared_task(**PUSH_TASK_OPTIONS)
-def shipment_push_task(self, shipment_pk: int) -> None:
+def shipment_push_task(self, shipment_pk: int, outages: int = 0) -> None:
+    from orders.models import Shipment
     from orders.services import shipment_push
 
-    with rescheduled_when_rate_limited(self):
-        shipment_push(shipment_id=shipment_pk, final_attempt=is_final_attempt(self))
+    attempt_id = attempt_id_of(self)
+    release = (lambda: Shipment.push_claim_release(shipment_pk, attempt_id=attempt_id)) if attempt_id else None
+    with retried_after_outage(self, release=release), rescheduled_when_rate_limited(self):
+        shipment_push(shipment_id=shipment_pk, final_attempt=is_final_attempt(self), attempt_id=attempt_id)
 
 
 @shared_task(**PUSH_TASK_OPTIONS)
-def cancellation_push_task(self, cancellation_pk: int) -> None:
+def cancellation_push_task(self, cancellation_pk: int, outages: int = 0) -> None:
+    from orders.models import Cancellation
     from orders.services import cancellation_push
 
-    with rescheduled_when_rate_limited(self):
-        cancellation_push(cancellation_id=cancellation_pk, final_attempt=is_final_attempt(self))
+    attempt_id = attempt_id_of(self)
+    release = (lambda: Cancellation.push_claim_release(cancellation_pk, attempt_id=attempt_id)) if attempt_id else None
+    with retried_after_outage(self, release=release), rescheduled_when_rate_limited(self):
+        cancellation_push(cancellation_id=cancellation_pk, final_attempt=is_final_attempt(self), attempt_id=attempt_id)
 
 
 @shared_task(
@@ -46,10 +55,10 @@ def cancellation_push_task(self, cancellation_pk: int) -> None:
     max_retries=10,
     acks_late=True,
 )
-def order_acknowledge_task(self, order_pk: int) -> None:
+def order_acknowledge_task(self, order_pk: int, outages: int = 0) -> None:
     from orders.services import order_acknowledge
 
-    with rescheduled_when_rate_limited(self):
+    with retried_after_outage(self), rescheduled_when_rate_limited(self):
         order_acknowledge(order_id=order_pk)
 
 
@@ -94,24 +103,25 @@ def orders_acknowledge_task(order_pks: list[int], attempt: int = 1) -> None:
     max_retries=8,
     acks_late=True,
 )
-def webhook_event_process_task(self, webhook_event_pk: int) -> None:
+def webhook_event_process_task(self, webhook_event_pk: int, outages: int = 0) -> None:
     from orders.services import webhook_event_process
 
-    with rescheduled_when_rate_limited(self):
+    with retried_after_outage(self), rescheduled_when_rate_limited(self):
         webhook_event_process(event_id=webhook_event_pk)
 
 
 POLL_LOCK_SECONDS = 1800
 
 
-@shared_task(acks_late=True)
-def order_poll_task(store_pk: int) -> None:
-    """One poll per store at a time (a slow poll is not overlapped by the next tick's)."""
+@shared_task(bind=True, acks_late=True)
+def order_poll_task(self, store_pk: int, outages: int = 0) -> None:
+    """One poll per store at a time (a slow poll is not overlapped by the next tick's); a database or Redis
+    failure polls again within seconds."""
     from channel_manager.locks import cache_lock
     from channel_manager.models import Store
     from orders.services import order_poll
 
-    with cache_lock(f"orders:poll:{store_pk}", POLL_LOCK_SECONDS) as held:
+    with retried_after_outage(self), cache_lock(f"orders:poll:{store_pk}", POLL_LOCK_SECONDS) as held:
         if held:
             order_poll(store=Store.objects.get(pk=store_pk))
 

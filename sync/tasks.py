@@ -7,22 +7,33 @@ from celery import shared_task
 from sync.models import SyncStream
 
 
-@shared_task(acks_late=True, ignore_result=True)
-def sync_run_task(store_id: int, stream: str) -> dict | None:
-    """One planner run (`sync.services.sync_run`) of `stream` for the store. Never retried by Celery:
-    the next minute's tick is the retry, paced inside Walmart's limits."""
+@shared_task(bind=True, acks_late=True, ignore_result=True)
+def sync_run_task(self, store_id: int, stream: str, outages: int = 0) -> dict | None:
+    """One planner run (`sync.services.sync_run`) of `stream` for the store. Not retried for Walmart's
+    answers (the next minute's tick is the retry, paced inside Walmart's limits); a database or Redis
+    failure runs it again within seconds (`retried_after_outage`): a call it left in flight is read back."""
     from channel_manager.models import Store
+    from channel_manager.push_tasks import retried_after_outage
     from sync.services import sync_run
 
-    store = Store.objects.filter(pk=store_id).first()
-    if store is None:
-        return None
-    return sync_run(store=store, stream=stream).summary()
+    with retried_after_outage(self):
+        store = Store.objects.filter(pk=store_id).first()
+        if store is None:
+            return None
+        return sync_run(store=store, stream=stream).summary()
 
 
-@shared_task(acks_late=True, ignore_result=True)
-def sync_reconcile_task(store_id: int, stream: str) -> dict | None:
-    """Read Walmart's values back and flag drift (`sync.services.sync_reconcile`). Safe to re-run."""
+@shared_task(bind=True, acks_late=True, ignore_result=True)
+def sync_reconcile_task(self, store_id: int, stream: str, outages: int = 0) -> dict | None:
+    """Read Walmart's values back and flag drift (`sync.services.sync_reconcile`). Safe to re-run; a
+    database or Redis failure runs it again within seconds."""
+    from channel_manager.push_tasks import retried_after_outage
+
+    with retried_after_outage(self):
+        return _reconcile(store_id=store_id, stream=stream)
+
+
+def _reconcile(*, store_id: int, stream: str) -> dict | None:
     from channel_manager.models import Store
     from channel_manager.work import enqueue
     from sync.services import sync_reconcile

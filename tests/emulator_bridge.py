@@ -10,6 +10,10 @@ the product catches it (only transactions roll back, as a dead connection's woul
 - "before_send": the in-flight mark is committed, the request never reaches Walmart.
 - "after_answer": Walmart applied the request and answered; the process dies before reading the answer.
 - "post_call_write": the answer came back; the process dies on its first database write after it.
+
+`outage_after_answer` plays our database or Redis failing while Walmart's answer is stored (the process
+lives on): after Walmart answered the matching request, the next database writes raise the given error
+(an `OperationalError` of a terminated connection, a Redis `ConnectionError`, ...).
 """
 
 from __future__ import annotations
@@ -48,6 +52,8 @@ class Crash:
     path_pattern: re.Pattern
     fired: bool = False
     answered: bool = False
+    error: BaseException | None = None  # raised by the writes after the answer instead of ProcessDied
+    writes: int = 1  # how many writes after the answer fail
 
 
 @dataclass
@@ -100,11 +106,29 @@ class EmulatorBridge:
     def crash_at(self, point: str, method: str, path_regex: str) -> Iterator[Crash]:
         """Within the block, the first request matching (method, path_regex) ends the process at `point`."""
         assert point in CRASH_POINTS, point
-        self.crash = Crash(point=point, method=method, path_pattern=re.compile(path_regex))
+        with self._failing(Crash(point=point, method=method, path_pattern=re.compile(path_regex))) as crash:
+            yield crash
+
+    @contextmanager
+    def outage_after_answer(self, method: str, path_regex: str, error: BaseException, *, writes: int = 1):
+        """Within the block, once Walmart answered the first request matching (method, path_regex), the next
+        `writes` database writes raise `error` (the statement is not run): our database or Redis failing
+        while the answer is stored, the process alive."""
+        crash = Crash("post_call_write", method, re.compile(path_regex), error=error, writes=writes)
+        with self._failing(crash) as failing:
+            yield failing
+
+    @contextmanager
+    def _failing(self, crash: Crash) -> Iterator[Crash]:
+        self.crash = crash
 
         def die_on_write(execute, sql, params, many, context):
             if self.crash is not None and self.crash.answered and sql.lstrip().upper().startswith(("INSERT", "UPDATE")):
-                self.crash.answered = False
+                self.crash.writes -= 1
+                if self.crash.writes <= 0:
+                    self.crash.answered = False
+                if self.crash.error is not None:
+                    raise self.crash.error
                 raise ProcessDied("died while storing Walmart's answer")
             return execute(sql, params, many, context)
 

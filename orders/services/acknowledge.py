@@ -14,8 +14,9 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from channel_manager.intents import request_maybe_applied_after
+from channel_manager.intents import claim_seconds, request_maybe_applied_after
 from channel_manager.polling import client_correlation_id
+from channel_manager.push_tasks import OUTAGE_ERRORS, connections_reset
 from channel_manager.walmart import error_text, walmart_client_for_store
 from orders.models import Order, OrderEvent, OrderLine
 from orders.services.common import order_event_add
@@ -23,8 +24,13 @@ from orders.services.intake import order_upsert_from_walmart
 
 Actor = OrderEvent.Actor
 
-ACKNOWLEDGE_CLAIM_SECONDS = 600
 ACKNOWLEDGE_DUE_AFTER_SECONDS = 60  # an order's own task normally acknowledges it within seconds
+
+
+def _claim_expired_before(now: datetime) -> datetime:
+    """A claim (`acknowledging_since`) taken before this moment has expired (`claim_seconds`: only as long as
+    one attempt can still be sending; the in-flight mark re-arms it)."""
+    return now - timedelta(seconds=claim_seconds())
 
 
 def _still_created(order_id: int) -> bool:
@@ -39,17 +45,32 @@ def order_acknowledge(*, order_id: int, actor: str = Actor.SYSTEM, force: bool =
     when its worker died, or a lost answer) is read back first: when no line is still Created there, it is
     recorded as acknowledged and nothing is sent. Returns True when the order is acknowledged by this call
     (sent, or found so on Walmart). Raises WalmartError on failure (the claim is released, so a retry can
-    run; an ambiguous failure leaves it marked maybe-applied, so the retry reads back first).
+    run; an ambiguous failure leaves it marked maybe-applied, so the retry reads back first). A database or
+    Redis failure (`OUTAGE_ERRORS`) anywhere releases the claim when it can and is re-raised (the task
+    retries within seconds); the in-flight mark stays, so the retry reads Walmart back first.
     """
     now = timezone.now()
     claim = Order.objects.filter(pk=order_id).filter(
-        Q(acknowledging_since__isnull=True)
-        | Q(acknowledging_since__lt=now - timedelta(seconds=ACKNOWLEDGE_CLAIM_SECONDS))
+        Q(acknowledging_since__isnull=True) | Q(acknowledging_since__lt=_claim_expired_before(now))
     )
     if not force:
         claim = claim.filter(acknowledged_at__isnull=True)
     if not claim.update(acknowledging_since=now):
         return False
+    held = [now]  # the claim's token: the in-flight mark re-arms it with its own time
+    try:
+        return _acknowledge_claimed(order_id=order_id, held=held, actor=actor, force=force, user=user)
+    except OUTAGE_ERRORS:
+        connections_reset()
+        try:
+            Order.objects.filter(pk=order_id, acknowledging_since=held[0]).update(acknowledging_since=None)
+        except OUTAGE_ERRORS:  # still down: the claim expires after `claim_seconds`
+            connections_reset()
+        raise
+
+
+def _acknowledge_claimed(*, order_id: int, held: list[datetime], actor: str, force: bool, user) -> bool:
+    """`order_acknowledge` once its claim is taken (`held[0]`: the claim's token, updated when re-armed)."""
     order = Order.objects.select_related("store").get(pk=order_id)
     client = walmart_client_for_store(order.store)
     maybe_applied_before = order.acknowledge_maybe_applied
@@ -69,8 +90,14 @@ def order_acknowledge(*, order_id: int, actor: str = Actor.SYSTEM, force: bool =
                 )
                 return True
             maybe_applied_before = False  # Walmart shows Created lines: the earlier request was not applied
-        with transaction.atomic():  # in flight, committed before the request leaves
-            Order.objects.filter(pk=order_id, acknowledging_since=now).update(acknowledge_maybe_applied=True)
+        in_flight_at = timezone.now()
+        with transaction.atomic():  # in flight, committed before the request leaves; the claim re-armed
+            marked = Order.objects.filter(pk=order_id, acknowledging_since=held[0]).update(
+                acknowledge_maybe_applied=True, acknowledging_since=in_flight_at
+            )
+        if not marked:
+            return False  # the claim expired and another attempt owns the order now
+        held[0] = in_flight_at
         remote = client.orders.acknowledge(order.purchase_order_id)
     except Exception as error:
         from walmart_client.errors import WalmartError
@@ -119,10 +146,7 @@ def acknowledgements_due(*, now: datetime) -> list[int]:
             store__order_settings__auto_acknowledge=True,
             lines__quantity_created__gt=0,
         )
-        .filter(
-            Q(acknowledging_since__isnull=True)
-            | Q(acknowledging_since__lt=now - timedelta(seconds=ACKNOWLEDGE_CLAIM_SECONDS))
-        )
+        .filter(Q(acknowledging_since__isnull=True) | Q(acknowledging_since__lt=_claim_expired_before(now)))
         .values_list("pk", flat=True)
         .distinct()[:500]
     )
@@ -134,7 +158,7 @@ def acknowledgements_sweep(now: datetime) -> int:
     from channel_manager.work import enqueue
     from orders.tasks import order_acknowledge_task
 
-    Order.objects.filter(
-        acknowledged_at__isnull=True, acknowledging_since__lt=now - timedelta(seconds=ACKNOWLEDGE_CLAIM_SECONDS)
-    ).update(acknowledging_since=None)
+    Order.objects.filter(acknowledged_at__isnull=True, acknowledging_since__lt=_claim_expired_before(now)).update(
+        acknowledging_since=None
+    )
     return sum(enqueue(order_acknowledge_task, pk) for pk in acknowledgements_due(now=now))

@@ -313,8 +313,9 @@ def _cancel_lines(cancellation: Cancellation, op_lines: Sequence[ShipmentLine | 
 def _operation_push(operation: Shipment | Cancellation, *, attempt_id: str, final_attempt: bool, actor: str) -> None:
     """One claimed attempt: read Walmart back first when an earlier attempt may have applied it, mark it in
     flight (committed) just before the request, send what Walmart does not show yet, store the answer.
-    Any failure outside Walmart's answers (the process killed, the database or Redis failing) leaves it in
-    flight: the sweep re-drives it once its claim expires, and the read-back decides."""
+    Any failure outside Walmart's answers leaves it in flight: a database or Redis failure is re-raised for
+    the task, which retries within seconds under the same attempt id (`retried_after_outage`); a killed
+    process's row is re-driven by the sweep once its claim expires. Either way the read-back decides."""
     from walmart_client.errors import WalmartError
 
     model = type(operation)
@@ -415,25 +416,30 @@ def _operation_failed(operation, *, error: Exception, maybe_applied: bool, final
             order_status_refresh(order=operation.order)
 
 
-def shipment_push(*, shipment_id: int, final_attempt: bool = False, actor: str = Actor.SYSTEM) -> Shipment:
+def shipment_push(
+    *, shipment_id: int, final_attempt: bool = False, actor: str = Actor.SYSTEM, attempt_id: str | None = None
+) -> Shipment:
     """Push one pending shipment to Walmart (POST /v3/orders/{id}/shipping).
 
     Safe to re-run: only a Pending shipment is pushed, under a claim so one worker sends it; a push whose
     earlier attempt may have reached Walmart reads the order back first and sends only the lines Walmart
     does not show. A 4xx marks it Error with Walmart's message; a retryable failure (rate limit, 5xx,
     connection) is recorded and re-raised for the task to retry, and on the final attempt marks Error.
+    `attempt_id`: the task's own (see `PushIntent.push_claim`).
     """
-    attempt_id = Shipment.push_claim(shipment_id)
+    attempt_id = Shipment.push_claim(shipment_id, attempt_id=attempt_id)
     if attempt_id:
         shipment = Shipment.objects.select_related("order__store").get(pk=shipment_id)
         _operation_push(shipment, attempt_id=attempt_id, final_attempt=final_attempt, actor=actor)
     return Shipment.objects.get(pk=shipment_id)
 
 
-def cancellation_push(*, cancellation_id: int, final_attempt: bool = False, actor: str = Actor.SYSTEM) -> Cancellation:
+def cancellation_push(
+    *, cancellation_id: int, final_attempt: bool = False, actor: str = Actor.SYSTEM, attempt_id: str | None = None
+) -> Cancellation:
     """Push one pending cancellation to Walmart (POST /v3/orders/{id}/cancel). Same contract as
     `shipment_push`. The cancelled stock comes back when Walmart's answer is stored."""
-    attempt_id = Cancellation.push_claim(cancellation_id)
+    attempt_id = Cancellation.push_claim(cancellation_id, attempt_id=attempt_id)
     if attempt_id:
         cancellation = Cancellation.objects.select_related("order__store").get(pk=cancellation_id)
         _operation_push(cancellation, attempt_id=attempt_id, final_attempt=final_attempt, actor=actor)

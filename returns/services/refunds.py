@@ -393,7 +393,8 @@ def _order_refund_applied(refund: Refund, refund_lines: Sequence[RefundLine], re
 def _refund_push(refund: Refund, *, attempt_id: str, final_attempt: bool, actor: str) -> None:
     """One claimed attempt: read Walmart back first when an earlier attempt may have applied it, mark it in
     flight (committed) just before the request, send, store the answer. Any failure outside Walmart's
-    answers (the process killed, the database or Redis failing) leaves it in flight for the sweep, and the
+    answers leaves it in flight: the task retries a database or Redis failure within seconds
+    (`retried_after_outage`), the sweep re-drives a killed process's row once its claim expires, and the
     read-back decides."""
     from walmart_client.errors import WalmartBadRequest, WalmartError
     from walmart_client.models import RefundLine as WalmartRefundLine
@@ -540,15 +541,18 @@ def _refund_failed(refund: Refund, *, error: Exception, maybe_applied: bool, fin
             return_status_refresh(return_order=Return.objects.get(pk=refund.return_order_id))
 
 
-def refund_push(*, refund_id: int, final_attempt: bool = False, actor: str = Actor.SYSTEM) -> Refund:
+def refund_push(
+    *, refund_id: int, final_attempt: bool = False, actor: str = Actor.SYSTEM, attempt_id: str | None = None
+) -> Refund:
     """Push one pending refund to Walmart.
 
     Safe to re-run: only a Pending refund is pushed, under a claim so one worker sends it. A refund whose
     earlier attempt may have reached Walmart (timeout after sending, 5xx) reads the return (or the order)
     back first and is marked Sent without a resend when Walmart shows it. A 4xx marks it Error with
     Walmart's message; a retryable failure (rate limit, 5xx, connection) is recorded and re-raised for the
-    task to retry with backoff, and marks Error on the final attempt."""
-    attempt_id = Refund.push_claim(refund_id)
+    task to retry with backoff, and marks Error on the final attempt. `attempt_id`: the task's own (see
+    `PushIntent.push_claim`)."""
+    attempt_id = Refund.push_claim(refund_id, attempt_id=attempt_id)
     if attempt_id:
         refund = Refund.objects.select_related("return_order__store").get(pk=refund_id)
         _refund_push(refund, attempt_id=attempt_id, final_attempt=final_attempt, actor=actor)

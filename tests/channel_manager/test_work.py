@@ -95,3 +95,86 @@ def test_registering_a_kind_again_replaces_it(isolated_sweeps):
 def test_the_sweeper_runs_every_minute():
     jobs = [job for job in schedules_declared() if job.task == "channel_manager.tasks.sweep_task"]
     assert [job.every_seconds for job in jobs] == [60]
+
+
+# --- the sweeper without beat --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def chain(settings):
+    """A broker, not eager tasks (the chain is off under CELERY_TASK_ALWAYS_EAGER), and no chain recorded."""
+    from django.core.cache import cache
+
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    cache.delete(work._SWEEP_CHAIN_KEY)
+    yield
+    cache.delete(work._SWEEP_CHAIN_KEY)
+
+
+def test_a_worker_start_queues_a_sweep(monkeypatch):
+    from channel_manager import celery as celery_app
+    from channel_manager.tasks import sweep_task
+
+    sent = []
+    monkeypatch.setattr(sweep_task, "apply_async", lambda args=(), **options: sent.append((args, options)))
+    celery_app._sweep_at_worker_start(sender=None)
+    assert sent == [((), {"countdown": work.SWEEP_AT_WORKER_START_COUNTDOWN})]
+
+
+@pytest.mark.django_db
+def test_each_sweep_queues_the_next_so_sweeps_go_on_without_beat(chain, isolated_sweeps, monkeypatch):
+    from channel_manager.tasks import sweep_task
+
+    runs = []
+    work.sweep_register("k", lambda now: runs.append(now) or 0)
+    sent = []
+    monkeypatch.setattr(sweep_task, "apply_async", lambda args=(), **options: sent.append((args, options)))
+    # given: a worker started (no beat): its sweep starts the chain
+    sweep_task.run()
+    ((token,), options) = sent[-1]
+    assert options == {"countdown": work.SWEEP_CHAIN_SECONDS}
+    # when: the chain's sweep runs, it queues the next one, with a new token
+    sweep_task.run(chain=token)
+    ((next_token,), options) = sent[-1]
+    assert (len(runs), len(sent), options["countdown"]) == (2, 2, work.SWEEP_CHAIN_SECONDS)
+    assert next_token != token
+    # and another sweep (beat's, a second worker's) does not start a second chain
+    sweep_task.run()
+    assert len(sent) == 2
+    # nor does a replaced chain's sweep go on
+    sweep_task.run(chain=token)
+    assert len(sent) == 2
+    sweep_task.run(chain=next_token)
+    assert len(sent) == 3
+
+
+def test_a_chain_whose_next_sweep_was_lost_is_restarted_by_the_next_sweep(chain):
+    task = FakeTask()
+    assert work.sweep_chain_next(task, token=None, now=1000.0) is True
+    assert work.sweep_chain_next(task, token=None, now=1000.0 + work.SWEEP_CHAIN_SECONDS) is False  # alive
+    # when: its sweep never ran (Redis restarted empty, or the worker holding it was killed)
+    late = 1000.0 + work.SWEEP_CHAIN_SECONDS + work.SWEEP_CHAIN_GRACE_SECONDS + 1
+    # then: any sweep (beat, a worker start) starts a new chain
+    assert work.sweep_chain_next(task, token=None, now=late) is True
+    assert [options for _, options in task.sent] == [{"countdown": work.SWEEP_CHAIN_SECONDS}] * 2
+
+
+def test_the_chain_never_raises_when_the_cache_is_down(chain, monkeypatch, caplog):
+    from django.core.cache import cache
+
+    def down(*args, **kwargs):
+        raise ConnectionError("redis down")
+
+    monkeypatch.setattr(cache, "get", down)
+    task = FakeTask()
+    with caplog.at_level(logging.WARNING, logger="channel_manager.work"):
+        assert work.sweep_chain_next(task, token=None) is False
+    assert task.sent == []
+    assert "sweep chain" in caplog.text
+
+
+def test_no_chain_under_eager_tasks(settings):
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    task = FakeTask()
+    assert work.sweep_chain_next(task, token=None) is False
+    assert task.sent == []

@@ -86,6 +86,28 @@ def run_like_a_worker(task, pk: int, *, first_retry: int = 1) -> int:
             retries += 1
 
 
+def run_task_like_a_worker(task, *args) -> int:
+    """Run `task(*args)` the way a worker would, following every retry it asks for (celery's Retry carries
+    the signature to run next: the same task id, its arguments, countdown skipped) until it stops asking.
+    Returns how many runs it took."""
+    import uuid
+
+    from celery.exceptions import Retry
+
+    signature = task.signature(args, task_id=str(uuid.uuid4()))
+    runs = 0
+    while True:
+        runs += 1
+        assert runs <= 20, "the task kept asking to be retried"
+        try:
+            signature.apply(throw=True)
+            return runs
+        except Retry as retry:
+            if retry.sig is None:
+                raise
+            signature = retry.sig
+
+
 SERVER_THREADS_WAIT_SECONDS = 3
 
 

@@ -8,9 +8,13 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from celery.exceptions import Retry
+from django.db import InterfaceError, OperationalError
 from django.utils import timezone
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from channel_manager.models import Store
+from channel_manager.push_tasks import OUTAGE_RETRY_FIRST_SECONDS
 from channel_manager.work import sweep_all
 from orders.models import Cancellation, Order, Shipment, WebhookEvent
 from orders.services import (
@@ -23,9 +27,15 @@ from orders.services import (
     webhook_event_process,
     webhook_event_record,
 )
+from orders.tasks import (
+    cancellation_push_task,
+    order_acknowledge_task,
+    shipment_push_task,
+    webhook_event_process_task,
+)
 from tests.emulator_bridge import CRASH_POINTS, ProcessDied, emulator_bridge
 from tests.factories import StoreFactory
-from tests.orders.conftest import after_commit
+from tests.orders.conftest import after_commit, run_task_like_a_worker
 from tests.orders.factories import ListingFactory, ProductFactory
 from walmart_emulator import models as emulated
 from walmart_emulator import orders as emulator_orders
@@ -243,3 +253,122 @@ def test_a_webhook_event_whose_worker_died_is_processed_by_the_sweep(shop, walma
     assert len(walmart.applied("POST", "/acknowledge")) == 1
     assert WebhookEvent.objects.filter(processed_at__isnull=True).count() == 0
     assert sweep_later()["orders.webhook_event"] == 0
+
+
+# --- outages: our database or Redis fails while Walmart's answer is stored; the process lives on ---------------
+# No beat and no sweep runs in these tests: the task retries itself within seconds (`retried_after_outage`).
+
+OUTAGES = {
+    "database terminated": lambda: OperationalError("terminating connection due to administrator command"),
+    "database closed": lambda: InterfaceError("connection already closed"),
+    "redis": lambda: RedisConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused."),
+}
+
+
+@pytest.mark.parametrize("outage", sorted(OUTAGES))
+def test_a_shipment_whose_answer_could_not_be_stored_is_finished_by_its_own_retry(shop, walmart, outage):
+    store, seller = shop
+    order = acknowledged_order(store, seller, [("MUG-1", 2)])
+    shipment = ship(order, {order.lines.get().pk: 2})
+    # when: Walmart applies the shipment, then the write of its answer fails
+    with walmart.outage_after_answer("POST", r"/shipping$", OUTAGES[outage]()) as failing:
+        runs = run_task_like_a_worker(shipment_push_task, shipment.pk)
+    # then: the retry read Walmart back and did not send again
+    assert (failing.fired, runs) == (True, 2)
+    shipment.refresh_from_db()
+    assert (shipment.status, shipment.error, shipment.request_maybe_applied) == (Shipment.Status.SENT, "", False)
+    assert shipment.claimed_until is None
+    assert len(walmart.applied("POST", "/shipping")) == 1
+    assert emulated_statuses(order.purchase_order_id) == {"MUG-1": {"Shipped": 2}}
+    order.refresh_from_db()
+    assert order.status == Order.Status.SHIPPED
+
+
+def test_a_retry_takes_back_its_own_claim_when_the_release_failed_too(shop, walmart, monkeypatch):
+    store, seller = shop
+    order = acknowledged_order(store, seller, [("MUG-1", 1)])
+    cancellation = cancellation_create(
+        order=order, quantities={order.lines.get().pk: 1}, reason="SELLER_CANCEL_OUT_OF_STOCK"
+    )
+    releases = []
+
+    def release_fails(pk, *, attempt_id):
+        releases.append(attempt_id)
+        raise OperationalError("the database is still down")
+
+    monkeypatch.setattr(Cancellation, "push_claim_release", release_fails)
+    # when: the answer's write fails, and so does the release of the claim (the database still down)
+    with walmart.outage_after_answer("POST", r"/cancel$", OperationalError("server closed the connection")):
+        runs = run_task_like_a_worker(cancellation_push_task, cancellation.pk)
+    assert len(releases) == 1
+    # then: the retry (same task id) took its unexpired claim back, read back, and marked it Sent
+    assert runs == 2
+    cancellation.refresh_from_db()
+    assert (cancellation.status, cancellation.error) == (Cancellation.Status.SENT, "")
+    assert len(walmart.applied("POST", "/cancel")) == 1
+    assert emulated_statuses(order.purchase_order_id) == {"MUG-1": {"Cancelled": 1}}
+
+
+def test_another_attempt_does_not_take_a_claim_held_by_a_retrying_task(shop):
+    store, seller = shop
+    order = acknowledged_order(store, seller, [("MUG-1", 1)])
+    shipment = ship(order, {order.lines.get().pk: 1})
+    assert Shipment.push_claim(shipment.pk, attempt_id="a" * 32) == "a" * 32
+    assert Shipment.push_claim(shipment.pk) is None  # a sweep's task: the claim is held
+    assert Shipment.push_claim(shipment.pk, attempt_id="a" * 32) == "a" * 32  # the holder's retry
+    assert Shipment.push_claim_release(shipment.pk, attempt_id="b" * 32) == 0  # not its claim
+    assert Shipment.push_claim_release(shipment.pk, attempt_id="a" * 32) == 1
+    assert Shipment.push_claim(shipment.pk) is not None
+
+
+@pytest.mark.parametrize("outage", ["database terminated", "redis"])
+def test_an_acknowledgement_whose_answer_could_not_be_stored_is_finished_by_its_own_retry(shop, walmart, outage):
+    store, seller = shop
+    placed = emulator.order_simulate(seller=seller, lines=[("MUG-1", 2)], method_code="Standard")
+    order_poll(store=store)  # its acknowledgement task is lost with the uncommitted transaction
+    order = Order.objects.get(purchase_order_id=placed.purchase_order_id)
+    # when
+    with walmart.outage_after_answer("POST", r"/acknowledge$", OUTAGES[outage]()):
+        runs = run_task_like_a_worker(order_acknowledge_task, order.pk)
+    # then: acknowledged once on Walmart, recorded here from the read-back
+    assert runs == 2
+    order.refresh_from_db()
+    assert order.acknowledged_at is not None
+    assert (order.acknowledging_since, order.acknowledge_maybe_applied) == (None, False)
+    assert len(walmart.applied("POST", "/acknowledge")) == 1
+    assert emulated_statuses(order.purchase_order_id) == {"MUG-1": {"Acknowledged": 2}}
+
+
+def test_a_webhook_event_whose_order_could_not_be_stored_is_processed_by_its_own_retry(shop, walmart):
+    store, seller = shop
+    placed = emulator.order_simulate(seller=seller, lines=[("CUP-2", 1)], method_code="Standard")
+    envelope = {
+        "source": {"eventId": "EV-OUTAGE", "eventType": "PO_CREATED"},
+        "payload": {"purchaseOrderId": placed.purchase_order_id},
+    }
+    event, _ = webhook_event_record(store=store, envelope=envelope)
+    # when: the order is read, then storing it fails
+    with walmart.outage_after_answer("GET", rf"/v3/orders/{placed.purchase_order_id}$", OUTAGES["database closed"]()):
+        with after_commit():  # the order's acknowledgement is queued once it is stored
+            runs = run_task_like_a_worker(webhook_event_process_task, event.pk)
+    # then
+    assert runs == 2
+    event.refresh_from_db()
+    assert (event.processed_at is not None, event.error) == (True, "")
+    assert Order.objects.filter(purchase_order_id=placed.purchase_order_id).count() == 1
+    assert len(walmart.applied("POST", "/acknowledge")) == 1
+
+
+def test_an_outage_retry_does_not_count_against_the_push_retries(shop, walmart):
+    store, seller = shop
+    order = acknowledged_order(store, seller, [("MUG-1", 1)])
+    shipment = ship(order, {order.lines.get().pk: 1})
+    signature = shipment_push_task.signature((shipment.pk,), task_id="0" * 32)
+    with walmart.outage_after_answer("POST", r"/shipping$", OUTAGES["redis"]()):
+        with pytest.raises(Retry) as retry:
+            signature.apply(retries=3, throw=True)
+    # then: the retry runs in seconds, with the same task id and retry count, one outage more
+    assert retry.value.sig.options["countdown"] == OUTAGE_RETRY_FIRST_SECONDS
+    assert retry.value.sig.options["task_id"] == "0" * 32
+    assert retry.value.sig.options["retries"] == 3
+    assert retry.value.sig.kwargs == {"outages": 1}

@@ -5,14 +5,17 @@ each unit exactly once, and the refund ends Sent."""
 from datetime import timedelta
 
 import pytest
+from django.db import OperationalError
 from django.utils import timezone
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from channel_manager.work import sweep_all
 from returns.models import Refund, Return
 from returns.services import RefundLineRequest, refund_create, refund_push, returns_poll
+from returns.tasks import refund_push_task
 from tests.emulator_bridge import CRASH_POINTS, ProcessDied, emulator_bridge
 from tests.factories import StoreFactory
-from tests.orders.conftest import after_commit
+from tests.orders.conftest import after_commit, run_task_like_a_worker
 from tests.returns.factories import emulated_return
 from walmart_emulator import services as emulator
 from walmart_emulator.models import LineRefund
@@ -71,3 +74,26 @@ def test_a_second_one_unit_refund_whose_worker_died_is_applied_once_by_the_sweep
     assert stored.status == Return.Status.REFUNDED
     line = stored.lines.get()
     assert (line.refunded_quantity, line.refunded_by_walmart_quantity) == (2, 0)
+
+
+@pytest.mark.parametrize(
+    "outage",
+    [
+        OperationalError("terminating connection due to administrator command"),
+        RedisConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused."),
+    ],
+    ids=["database", "redis"],
+)
+def test_a_refund_whose_answer_could_not_be_stored_is_finished_by_its_own_retry(returned, walmart, outage):
+    stored, placed, rma = returned
+    refund = refund_one_unit(stored)
+    # when: Walmart refunds the unit, then the write of its answer fails (no beat, no sweep runs)
+    with walmart.outage_after_answer("POST", rf"/v3/returns/{rma.return_order_id}/refund$", outage) as failing:
+        runs = run_task_like_a_worker(refund_push_task, refund.pk)
+    # then: the retry read the return back and did not refund again
+    assert (failing.fired, runs) == (True, 2)
+    refund.refresh_from_db()
+    assert (refund.status, refund.error, refund.request_maybe_applied) == (Refund.Status.SENT, "", False)
+    assert EmulatorReturnLine.objects.get(return_order__return_order_id=rma.return_order_id).refunded_quantity == 1
+    assert len(walmart.applied("POST", "/refund")) == 1
+    assert stored.lines.get().refunded_quantity == 1

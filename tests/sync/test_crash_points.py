@@ -22,6 +22,8 @@ from listings.models import Listing, Product
 from sync import services
 from sync.models import ItemUpdate, StoreSyncSettings
 from sync.services import SEND_DEADLINE, sync_run, sync_sweep
+from sync.tasks import sync_run_task
+from tests.orders.conftest import run_task_like_a_worker
 from walmart_client.resources.feeds import Feeds
 from walmart_emulator.models import Offer
 
@@ -187,3 +189,33 @@ def test_a_feed_upload_interrupted_at_each_step_is_finished_once(emulated, recor
     else:
         assert statuses == [("PROCESSED", "")]
     assert sync_sweep(timezone.now()) == 0
+
+
+def test_a_run_that_lost_its_database_after_walmarts_200_runs_again_by_itself(emulated, recorded, monkeypatch):
+    # given: SKU-0 to drop to 0 (an urgent single update), and the write after Walmart's 200 fails once
+    store, seller = emulated(count=1)
+    Product.objects.filter(sku="SKU-0").update(quantity=0)
+    real = services._listing_confirm
+    failures = []
+
+    def database_gone_once(**kwargs):
+        if not failures:
+            failures.append(1)
+            raise OperationalError("terminating connection due to administrator command")
+        real(**kwargs)
+
+    monkeypatch.setattr(services, "_listing_confirm", database_gone_once)
+    # when: the run's task meets the outage (no beat: the task retries itself)
+    runs = run_task_like_a_worker(sync_run_task, store.pk, "inventory")
+    # then: it ran again at once, and sent nothing more while the call is in flight
+    assert (failures, runs) == ([1], 2)
+    assert len(writes(recorded, "PUT", "/v3/inventory")) == 1
+    assert ItemUpdate.objects.get().status == ItemUpdate.Status.IN_FLIGHT
+    # when: the deadline passes and a run (the sweep's) reads it back
+    time_passes_beyond_the_deadline()
+    run_task_like_a_worker(sync_run_task, store.pk, "inventory")
+    # then: applied once, confirmed at Walmart's value
+    assert len(writes(recorded, "PUT", "/v3/inventory")) == 1
+    assert ItemUpdate.objects.get().status == ItemUpdate.Status.SUCCEEDED
+    assert Offer.objects.get(seller=seller, sku="SKU-0").quantity == 0
+    assert Listing.objects.get(store=store).confirmed_quantity == 0
