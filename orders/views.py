@@ -31,6 +31,7 @@ from channel_manager.listing_pages import (
 from channel_manager.numbers import query_int
 from channel_manager.selectors import Role, store_get
 from channel_manager.walmart import error_text
+from channel_manager.work import status_after_save
 from orders import selectors, services
 from orders.forms import CancelForm, CarrierMappingForm, OrderSettingsForm, ShipForm
 from orders.models import Cancellation, Order, OrderEvent, OrderSettings, Shipment
@@ -192,8 +193,7 @@ def order_ship_view(request: HttpRequest, store_id: int, order_id: int) -> HttpR
         except ValidationError as error:
             _apply_service_errors(form, error)
         else:
-            shipment.refresh_from_db()
-            messages.success(request, f"Shipment {shipment.tracking_number}: {shipment.get_status_display()}.")
+            messages.success(request, f"Shipment {shipment.tracking_number}: {status_after_save(shipment)}.")
             return redirect("orders:order_detail", store_id=store.pk, order_id=order.pk)
     return render(request, "orders/order_ship.html", _base_context(store, order=order, form=form))
 
@@ -216,8 +216,7 @@ def order_cancel_view(request: HttpRequest, store_id: int, order_id: int) -> Htt
         except ValidationError as error:
             _apply_service_errors(form, error)
         else:
-            cancellation.refresh_from_db()
-            messages.success(request, f"Cancellation {cancellation.pk}: {cancellation.get_status_display()}.")
+            messages.success(request, f"Cancellation {cancellation.pk}: {status_after_save(cancellation)}.")
             return redirect("orders:order_detail", store_id=store.pk, order_id=order.pk)
     return render(request, "orders/order_cancel.html", _base_context(store, order=order, form=form))
 
@@ -234,8 +233,7 @@ def operation_retry_view(request: HttpRequest, store_id: int, kind: str, operati
     store = store_get(user=request.user, store_id=store_id, role=Role.OPERATOR)
     operation = _operation(store, kind, operation_id)
     if services.operation_retry(operation=operation, actor=OrderEvent.Actor.OPERATOR, user=request.user):
-        operation.refresh_from_db()
-        messages.success(request, f"Retried: now {operation.get_status_display()}.")
+        messages.success(request, f"Retried: now {status_after_save(operation)}.")
     else:
         messages.error(request, "Only a failed push can be retried.")
     return redirect("orders:order_detail", store_id=store.pk, order_id=operation.order_id)

@@ -23,6 +23,7 @@ from channel_manager.listing_pages import (
 from channel_manager.numbers import query_int
 from channel_manager.selectors import Role, store_get
 from channel_manager.walmart import error_text
+from channel_manager.work import status_after_save
 from returns import selectors, services
 from returns.forms import RefundForm, ReturnSettingsForm
 from returns.mapping import deadline_text
@@ -147,10 +148,9 @@ def return_detail_view(request: HttpRequest, store_id: int, return_id: int) -> H
                 form.add_error(None, message)
         else:
             for refund in refunds:
-                refund.refresh_from_db()
                 messages.success(
                     request,
-                    f"Refund {refund.pk} of {refund.total} {return_order.currency}: {refund.get_status_display()}.",
+                    f"Refund {refund.pk} of {refund.total} {return_order.currency}: {status_after_save(refund)}.",
                 )
             return redirect("returns:return_detail", store_id=store.pk, return_id=return_order.pk)
     return _detail(request, store, selectors.return_get(store=store, return_id=return_id), form=form)
@@ -182,8 +182,7 @@ def refund_retry_view(request: HttpRequest, store_id: int, return_id: int, refun
     return_order = selectors.return_get(store=store, return_id=return_id)
     refund = selectors.refund_get(return_order=return_order, refund_id=refund_id)
     if services.refund_retry(refund=refund, actor=services.Actor.OPERATOR, user=request.user):
-        refund.refresh_from_db()
-        messages.success(request, f"Refund {refund.pk} sent again: {refund.get_status_display()}.")
+        messages.success(request, f"Refund {refund.pk} sent again: {status_after_save(refund)}.")
     else:
         messages.error(request, f"Refund {refund.pk} is not in Error; nothing to retry.")
     return redirect("returns:return_detail", store_id=store.pk, return_id=return_order.pk)

@@ -531,3 +531,27 @@ def test_a_shipment_without_cancel_requested_lines_sends_no_override(
     assert Shipment.objects.get().intent_to_cancel_override is False
     body = json.loads(calls_to(walmart_api, "POST", "/v3/orders/PO-1/shipping")[0].request.body)
     assert "intentToCancelOverride" not in body["orderShipment"]["orderLines"]["orderLine"][0]
+
+
+def test_a_saved_cancellation_is_shown_pending_when_the_database_fails_right_after_the_commit(
+    operator_client, store, order, monkeypatch
+):
+    """The database fails after the cancellation committed (its push is queued): the operator sees it saved
+    and pending, never an error page inviting a second cancellation."""
+    from django.contrib.messages import get_messages
+    from django.db import OperationalError
+
+    def database_gone(self, *args, **kwargs):
+        raise OperationalError("terminating connection due to administrator command")
+
+    monkeypatch.setattr(Cancellation, "refresh_from_db", database_gone)
+    # when: its push is not run (the broker holds it)
+    response = operator_client.post(
+        cancel_url(store, order), {"reason": "SELLER_CANCEL_OUT_OF_STOCK", quantity_field(order): 1}
+    )
+    # then
+    assert response.status_code == 302
+    cancellation = Cancellation.objects.get()
+    assert cancellation.status == Cancellation.Status.PENDING
+    shown = [str(message) for message in get_messages(response.wsgi_request)]
+    assert shown == [f"Cancellation {cancellation.pk}: Pending."]
