@@ -9,7 +9,7 @@ movements), inside the same transaction.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import connections, models, router, transaction
 from django.utils import timezone
@@ -23,6 +23,10 @@ LOCK_CHUNK = 2000
 # Products per UPDATE. SQLite evaluates the CASE by comparing each row with the chunk's ids (work grows with
 # the square of the chunk), so a few hundred keeps each statement cheap.
 UPDATE_CHUNK = 500
+# A shipment reaches us some time after Walmart applied it (at once normally; minutes when its answer was lost
+# or our database was down). A quantity Walmart confirmed within this long before we learn of the shipment
+# may have been set AFTER Walmart shipped: see `listings_confirmed_quantity_lower`.
+CONFIRMED_RACE_SECONDS = 900
 
 
 class QuantitiesInvalid(ValueError):
@@ -143,24 +147,34 @@ def product_quantities_add(*, deltas: dict[int, int]) -> QuantitiesAdded:
     )
 
 
-def listings_confirmed_quantity_lower(*, store_id: int, units: dict[int, int]) -> int:
+def listings_confirmed_quantity_lower(*, store_id: int, units: dict[int, int], now: datetime | None = None) -> int:
     """Lower what the store's listings of the given products believe Walmart holds (`confirmed_quantity`) by
     `{product_id: units}`, never below zero; listings with no confirmed quantity are left alone. Walmart lowers
     a SKU's `inputQty` by the units it ships, so the belief follows it. The listing rows are locked while read.
-    Returns how many listings changed."""
+    Returns how many listings changed.
+
+    Except a listing whose quantity Walmart confirmed within CONFIRMED_RACE_SECONDS: that value may have been
+    set (an absolute `PUT`, counting these units as reserved) after Walmart shipped, in which case Walmart
+    holds it unlowered. Left as it is, it differs from the quantity desired now (lowered with the reservation),
+    so the planner re-sends the right absolute value: harmless if Walmart did lower it, the fix if not. Lowering
+    it would make desired == confirmed while Walmart holds more, and nothing would ever send again."""
     _whole_numbers_checked(units, minimum=0)
     wanted = {pid: count for pid, count in units.items() if count}
     if not wanted:
         return 0
+    now = now or timezone.now()
+    settled_before = now - timedelta(seconds=CONFIRMED_RACE_SECONDS)
     with transaction.atomic():
         rows = (
             Listing.objects.select_for_update()
             .filter(store_id=store_id, product_id__in=sorted(wanted), confirmed_quantity__isnull=False)
             .order_by("pk")
-            .values_list("pk", "product_id", "confirmed_quantity")
+            .values_list("pk", "product_id", "confirmed_quantity", "confirmed_quantity_at")
         )
         lowered = {
-            pk: max(confirmed - wanted[product_id], 0) for pk, product_id, confirmed in rows if confirmed is not None
+            pk: max(confirmed - wanted[product_id], 0)
+            for pk, product_id, confirmed, confirmed_at in rows
+            if confirmed is not None and (confirmed_at is None or confirmed_at < settled_before)
         }
-        _integers_set(Listing, "confirmed_quantity", lowered, now=timezone.now())
+        _integers_set(Listing, "confirmed_quantity", lowered, now=now)
     return len(lowered)

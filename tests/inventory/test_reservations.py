@@ -55,6 +55,38 @@ def test_a_shipment_lowers_the_reservation_and_what_walmart_holds_but_not_availa
     assert StockMovement.objects.count() == 1  # the reservation only
 
 
+def test_a_quantity_walmart_confirmed_just_before_the_shipment_is_not_lowered(store):
+    """It may have been set after Walmart shipped (then Walmart holds it unlowered): left as it is, it differs
+    from the desired quantity and is sent again, instead of being believed lowered."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from listings.quantities import CONFIRMED_RACE_SECONDS
+
+    product = ProductFactory(quantity=10)
+    now = timezone.now()
+    recent = Listing.objects.create(
+        store=store, product=product, status="match", confirmed_quantity=10, confirmed_quantity_at=now
+    )
+    other = ProductFactory(quantity=10)
+    settled = Listing.objects.create(
+        store=store,
+        product=other,
+        status="match",
+        confirmed_quantity=10,
+        confirmed_quantity_at=now - timedelta(seconds=CONFIRMED_RACE_SECONDS + 1),
+    )
+    moves = [ReservationMove(product.pk, reserved=3), ReservationMove(other.pk, reserved=3)]
+    reservations_apply(store_id=store.pk, moves=moves, actor="poll")
+    # when
+    moves = [ReservationMove(product.pk, shipped=2), ReservationMove(other.pk, shipped=2)]
+    reservations_apply(store_id=store.pk, moves=moves, actor="poll")
+    # then
+    assert Listing.objects.get(pk=recent.pk).confirmed_quantity == 10
+    assert Listing.objects.get(pk=settled.pk).confirmed_quantity == 8
+
+
 def test_a_cancellation_puts_the_units_back(store):
     product = ProductFactory(quantity=10)
     reservations_apply(store_id=store.pk, moves=[ReservationMove(product.pk, reserved=3)], actor="poll")

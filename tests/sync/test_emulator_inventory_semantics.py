@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from inventory.services import ReservationMove, reservations_apply
+from inventory.services import ReservationMove, reservations_apply, stock_set
 from listings.models import Listing, Product
 from sync.models import StoreSyncSettings
 from sync.services import sync_client_get, sync_reconcile, sync_run
@@ -142,3 +142,40 @@ def test_an_unshipped_order_is_not_drift_and_the_buffer_alone_is_taken_off(emula
     assert run.plan["changes"] == 0
     assert walmart_inventory(seller, "SKU-0") == (3, 3, 0)
     assert sync_reconcile(store=store, stream="inventory").drifted == 0
+
+
+def test_a_quantity_sent_after_walmart_shipped_but_before_intake_saw_it_converges(emulated):
+    """The race that left listings stuck in the fault soak: Walmart ships (inputQty lowered), our quantity
+    `PUT` (counting the shipped units as still reserved) lands after it, and only then intake learns of the
+    shipment. Lowering the just-confirmed value would make desired == confirmed while Walmart holds more."""
+    # given: SKU-0 with 5 in stock and in sync; a customer orders 3 (reserved here)
+    store, seller = emulated(count=1)
+    product = Product.objects.get(sku="SKU-0")
+    order = order_simulate(seller=seller, lines=[("SKU-0", 3)])
+    reservations_apply(store_id=store.pk, moves=[ReservationMove(product.pk, reserved=3)], actor="poll")
+    client = sync_client_get(store)
+    client.orders.acknowledge(order.purchase_order_id)
+    # and Walmart ships 2 of them (the answer is not stored yet)
+    ship = ShipLine(
+        line_number=1,
+        quantity=2,
+        tracking_number="1Z-RACE",
+        method_code="Standard",
+        carrier="UPS",
+        ship_datetime=datetime.now(tz=UTC),
+    )
+    client.orders.ship(order.purchase_order_id, lines=[ship], seller_order_id="S-1")
+    assert walmart_inventory(seller, "SKU-0") == (3, 1, 2)
+    # when: a restock of 1 is sent meanwhile (available 3 + reserved 3 = 6: Walmart takes 6 absolute; the
+    # change's nudge runs the planner at once here)
+    stock_set(product=Product.objects.get(pk=product.pk), quantity=3, reason="manual", actor="test")
+    sync_run(store=store, stream="inventory")
+    assert walmart_inventory(seller, "SKU-0") == (6, 1, 5)
+    assert Listing.objects.get(store=store).confirmed_quantity == 6
+    # and then intake records the shipment
+    reservations_apply(store_id=store.pk, moves=[ReservationMove(product.pk, shipped=2)], actor="poll")
+    # then: the run its nudge queued (at once here) sent available 3 + reserved 1 = 4, and Walmart offers the
+    # 3 available; nothing left to send, no drift
+    assert walmart_inventory(seller, "SKU-0") == (4, 1, 3)
+    assert Listing.objects.get(store=store).confirmed_quantity == 4
+    assert quiet_run_and_reconcile(store) == (0, 0)
