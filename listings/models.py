@@ -49,9 +49,11 @@ class Product(models.Model):
         ]
         indexes = [
             models.Index(fields=["name"], name="product_name_idx"),
-            # the Listings tab's sort by price (quantity has none: it changes with every stock move, and an
-            # index would make each of those updates write every index of the product)
+            # the Listings tab's sorts by price and by quantity (the product id breaks ties: one listing per
+            # product in a store). The quantity index costs every stock move an index write and its HOT
+            # update: measured in bench/bench_pages.py --write-cost (README).
             models.Index(fields=["price"], name="product_price_idx"),
+            models.Index(fields=["quantity", "id"], name="product_quantity_id_idx"),
         ]
 
     def __str__(self) -> str:

@@ -23,10 +23,10 @@ from channel_manager.listing_pages import (
 from channel_manager.models import Store
 from listings.models import ImportJob, ImportRowError, Listing, Product, StoreAttributeMapping
 
-LISTING_SORTS = {
+LISTING_SORTS: dict[str, str | tuple[str, ...]] = {
     "name": "product__name",
     "sku": "product__sku",
-    "quantity": "product__quantity",
+    "quantity": ("product__quantity", "product_id"),  # product_quantity_id_idx serves it (see Product.Meta)
     "price": "product__price",
     "status": "status",
     "error": "error_start",  # the first ERROR_SORT_LENGTH characters: an index holds them (see Listing.Meta)

@@ -110,6 +110,29 @@ def test_listings_tab_shows_adobe_columns_status_cards_and_filters(operator_clie
     assert [listing.product.sku for listing in response.context["page"].rows] == ["C-1", "B-1", "A-1"]
 
 
+def test_listings_sort_by_quantity_breaks_ties_by_product_both_ways(operator_client, store):
+    # products made in one order, their listings in another: equal quantities go by product, not by listing
+    first, empty, second, two = (
+        ProductFactory(sku=sku, quantity=quantity)
+        for sku, quantity in [("Q-FIRST", 5), ("Q-EMPTY", 0), ("Q-SECOND", 5), ("Q-TWO", 2)]
+    )
+    for product in (second, first, two, empty):
+        ListingFactory(store=store, product=product)
+
+    def skus(**query):
+        return [listing.product.sku for listing in operator_client.get(listings_url(store, **query)).context["page"]]
+
+    assert skus(sort="quantity") == ["Q-EMPTY", "Q-TWO", "Q-FIRST", "Q-SECOND"]
+    assert skus(sort="-quantity") == ["Q-SECOND", "Q-FIRST", "Q-TWO", "Q-EMPTY"]
+
+
+def test_product_quantity_sort_index_exists():
+    # built by AddIndexConcurrently: CONCURRENTLY on PostgreSQL, a plain CREATE INDEX elsewhere
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, Product._meta.db_table)
+    assert constraints["product_quantity_id_idx"]["columns"] == ["quantity", "id"]
+
+
 def test_listings_search_an_item_id_exactly_first_then_sku_start_or_name_part(operator_client, store):
     ListingFactory(store=store, product=ProductFactory(sku="MUG-1", name="Blue mug"), walmart_item_id="555")
     ListingFactory(store=store, product=ProductFactory(sku="555-X", name="Lamp 555"))
