@@ -13,8 +13,10 @@ a second store with a tenth as many (so every query must keep to its store), the
 autovacuum does after a bulk load). `--reuse` keeps a database seeded at the same scale (migrations are
 still applied, so new indexes are built on the million rows).
 
-Each tab is measured in a fresh Python process: its first request pays for everything a cold worker pays
-(URL resolver, templates, the connection) and is reported apart, as is the first request of every case;
+Each tab is measured in a fresh Python process started as gunicorn starts a worker (it imports
+`channel_manager.wsgi`, which warms the process up: views imported, templates compiled): its first request
+pays for everything a new worker's first request pays (the database connection, PostgreSQL's cold caches of
+a new session) and is reported apart, as is the first request of every case;
 "median" and "max" are over `--repeat` further requests. Queries are counted on every request (the range is
 printed). Each request goes through Django's test client: middleware, session and login, the view, its
 queries and the template.
@@ -441,6 +443,99 @@ def measure(tab: str, rows: int, repeat: int) -> dict:
     return {"tab": tab, "results": results}
 
 
+# --- the write cost of the quantity sort's index ------------------------------------------------------
+
+QUANTITY_INDEX = "product_quantity_id_idx"
+
+
+def write_cost(moves: int, bulk: int, seed_value: int = 13) -> None:
+    """What `product_quantity_id_idx` (the Listings tab's sort by quantity) costs the writes that change a
+    quantity, measured on the seeded million products: `moves` stock moves (`inventory.services.stock_move`,
+    one transaction each, as an order reservation or a manual adjustment makes them) and one
+    `stock_bulk_set` of `bulk` products (an import's or a reconciliation's quantities), without the index and
+    with it, each twice (a second pass on the same products, after a VACUUM such as autovacuum runs). Prints
+    the time per move, the WAL written and the share of HOT updates (an update that changes no indexed column
+    and finds room in its page writes no index entry; with the index every quantity change writes an entry
+    in each of the product's indexes). The sync's nudge after commit is left out (the same either way).
+    Every quantity is put back; the movement rows made here are deleted."""
+    import random
+
+    from django.db import connection
+
+    from inventory.models import StockMovement
+    from inventory.services import stock_bulk_set, stock_move
+    from listings.models import Product
+    from listings.signals import products_changed
+
+    products_changed.receivers, receivers = [], products_changed.receivers  # no sync nudge: see above
+    products_changed.sender_receivers_cache.clear()
+    table = Product._meta.db_table
+    actor = "bench-write-cost"
+    chooser = random.Random(seed_value)
+    chosen = chooser.sample(list(Product.objects.order_by().values_list("pk", flat=True)), moves + bulk)
+    move_ids, bulk_ids = chosen[:moves], chosen[moves:]
+    before = dict(Product.objects.filter(pk__in=[*move_ids, *bulk_ids]).values_list("pk", "quantity"))
+
+    def stats() -> tuple[int, int, int]:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_stat_force_next_flush()")
+            cursor.execute(
+                "SELECT pg_current_wal_lsn() - '0/0'::pg_lsn, n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables "
+                "WHERE relid = %s::regclass",
+                [table],
+            )
+            wal, updates, hot = cursor.fetchone()
+        return int(wal), updates, hot
+
+    def run(label: str) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(f"VACUUM {table}")
+        time.sleep(1.0)
+        wal, updates, hot = stats()
+        timings = []
+        for product_id in move_ids:
+            product = Product(pk=product_id)
+            started = time.perf_counter()
+            stock_move(product=product, delta=1, reason="manual", actor=actor, reference="quantity index cost")
+            timings.append((time.perf_counter() - started) * 1000)
+        wal_after, updates_after, hot_after = stats()
+        hot_share = (hot_after - hot) / max(1, updates_after - updates)
+        started = time.perf_counter()
+        stock_bulk_set(quantities={pk: before[pk] + 7 for pk in bulk_ids}, reason="import", actor=actor)
+        bulk_s = time.perf_counter() - started
+        wal_bulk, updates_bulk, hot_bulk = stats()
+        stock_bulk_set(quantities={pk: before[pk] for pk in [*move_ids, *bulk_ids]}, reason="import", actor=actor)
+        print(
+            f"  {label:28s} stock move median {statistics.median(timings):5.2f} ms, mean "
+            f"{statistics.mean(timings):5.2f} ms, p95 {sorted(timings)[int(0.95 * (len(timings) - 1))]:5.2f} ms, "
+            f"WAL {(wal_after - wal) / moves / 1024:5.1f} KiB/move, HOT {hot_share:4.0%}; "
+            f"bulk set of {bulk:,}: {bulk_s:5.2f} s, WAL {(wal_bulk - wal_after) / 2**20:6.1f} MiB, "
+            f"HOT {(hot_bulk - hot_after) / max(1, updates_bulk - updates_after):4.0%}"
+        )
+
+    print(
+        f"\nWrite cost of {QUANTITY_INDEX} ({moves:,} stock moves of random products, one transaction each; one "
+        f"bulk set of {bulk:,}; load average {os.getloadavg()[0]:.1f})"
+    )
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP INDEX IF EXISTS {QUANTITY_INDEX}")
+        run("without the index, pass 1")
+        run("without the index, pass 2")
+        started = time.perf_counter()
+        with connection.cursor() as cursor:
+            cursor.execute(f"CREATE INDEX CONCURRENTLY {QUANTITY_INDEX} ON {table} (quantity, id)")
+        print(f"  index built CONCURRENTLY in {time.perf_counter() - started:.1f} s")
+        run("with the index, pass 1")
+        run("with the index, pass 2")
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {QUANTITY_INDEX} ON {table} (quantity, id)")
+        StockMovement.objects.filter(actor=actor).delete()
+        products_changed.receivers = receivers
+        products_changed.sender_receivers_cache.clear()
+
+
 def child_figures(arguments: list[str], *, what: str, env: dict[str, str] | None = None) -> dict:
     """Run Python with `arguments` in a fresh process (in the project's directory) and return what it printed
     on its `FIGURES {json}` line; its output is shown and the benchmark stops when it fails."""
@@ -461,10 +556,20 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true", help="keep a database already seeded at this scale")
     parser.add_argument("--tabs", default=",".join(TABS))
     parser.add_argument("--database-url", default=os.environ.get("BENCH_POSTGRES_URL", DEFAULT_DATABASE_URL))
+    parser.add_argument(
+        "--write-cost",
+        type=int,
+        metavar="MOVES",
+        default=0,
+        help="measure instead what the quantity sort's index costs MOVES stock moves and a bulk set (see write_cost)",
+    )
+    parser.add_argument("--bulk", type=int, default=100_000, help="products in --write-cost's bulk set")
     parser.add_argument("--measure", choices=TABS, help=argparse.SUPPRESS)
     arguments = parser.parse_args()
     if arguments.measure:
         django_setup(arguments.database_url)
+        import channel_manager.wsgi  # noqa: F401 - what gunicorn imports: the process warms up before it serves
+
         print("FIGURES " + json.dumps(measure(arguments.measure, arguments.rows, arguments.repeat)))
         return
     print(
@@ -477,6 +582,9 @@ def main() -> None:
     with connection.cursor() as cursor:
         cursor.execute("SHOW server_version")
         print(f"  PostgreSQL {cursor.fetchone()[0]}")
+    if arguments.write_cost:
+        write_cost(arguments.write_cost, arguments.bulk)
+        return
     connection.close()
     for tab in arguments.tabs.split(","):
         load = os.getloadavg()[0]

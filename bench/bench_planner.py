@@ -15,8 +15,10 @@ confirmed quantity and price equal the desired ones (safety buffer 1, price rule
 With `--reuse` an already seeded database is used as it is (seeding 1,000,000 listings takes a minute or two).
 
 Measured, in this order:
-- the Sync page, in a fresh child process (so the first request pays what a first request pays: URL
-  resolution, template compilation, connections), the first request apart, then `--page-requests` more;
+- the Sync page, in a fresh child process started as gunicorn starts a worker (it imports
+  `channel_manager.wsgi`, whose warm-up imports the views and compiles the templates before any request), so
+  the first request pays what a new worker's first request pays (its database connection and that
+  session's cold caches), the first request apart, then `--page-requests` more;
   queries are counted over every request;
 - idle ticks: `sync.services.sync_run` of each stream exactly as the worker runs it (Redis lock, feed poll,
   read-back of calls in flight, plan, state write; no HTTP call is due), `--ticks` times, wall and CPU;
@@ -315,6 +317,70 @@ def changes(store, count: int, *, compare_full: bool) -> dict:
     return figures
 
 
+def session_cpu_seconds(leader: int) -> float:
+    """CPU seconds (user + system) used by the processes of the session `leader` started: each living member's
+    own time plus that of its children that exited (a Celery worker's pool processes are its children)."""
+    ticks = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process exited meanwhile
+            continue
+        # after the command's ")": state ppid pgrp session ... utime(11) stime(12) cutime(13) cstime(14)
+        if int(fields[3]) == leader:
+            ticks += sum(int(value) for value in fields[11:15])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def idle_worker(database_url: str, *, minutes: float, settle: float) -> None:
+    """A real Celery worker and beat (and the web server, for the emulator they call) on the seeded database,
+    nothing changing: their CPU per minute, read from /proc every 10 s, after `settle` seconds of start-up."""
+    import tempfile
+
+    from bench.stack import (
+        beat_command,
+        free_port,
+        stack_environment,
+        stack_processes,
+        web_command,
+        web_up,
+        worker_command,
+    )
+
+    workdir = Path(tempfile.mkdtemp(prefix="cm-bench-idle-"))
+    port = free_port()
+    env = stack_environment(database_url=database_url, workdir=workdir, port=port)
+    commands = {"web": web_command(port), "worker": worker_command(), "beat": beat_command(workdir)}
+    with stack_processes(commands, env=env, workdir=workdir) as processes:
+        if not web_up(port, timeout=60):
+            raise SystemExit(f"the web server did not start (see {workdir}/web.log)")
+        time.sleep(settle)
+        names = ("worker", "beat", "web")
+        start = {name: session_cpu_seconds(processes[name].pid) for name in names}
+        began = time.monotonic()
+        previous, minute_marks = dict(start), []
+        while time.monotonic() - began < minutes * 60:
+            time.sleep(10)
+            now = {name: session_cpu_seconds(processes[name].pid) for name in names}
+            if int((time.monotonic() - began) // 60) > len(minute_marks):
+                minute_marks.append({name: now[name] - previous[name] for name in names})
+                previous = now
+        elapsed = (time.monotonic() - began) / 60
+        end = {name: session_cpu_seconds(processes[name].pid) for name in names}
+        dead = [name for name in names if processes[name].poll() is not None]
+    per_minute = {name: (end[name] - start[name]) / elapsed for name in names}
+    print(
+        f"idle worker ({elapsed:.1f} min after {settle:.0f} s of start-up; real Celery worker -c 2 + beat + web, "
+        f"no change written; logs in {workdir}): CPU s/min worker {per_minute['worker']:.2f}, beat "
+        f"{per_minute['beat']:.2f}, web (emulator) {per_minute['web']:.2f}"
+        + (f"; STOPPED EARLY: {dead}" if dead else "")
+    )
+    for number, marks in enumerate(minute_marks, start=1):
+        print(f"  minute {number}: " + ", ".join(f"{name} {value:.2f} s" for name, value in marks.items()))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url", default=os.environ.get("BENCH_POSTGRES_URL", DEFAULT_DATABASE_URL))
@@ -324,12 +390,19 @@ def main() -> None:
     parser.add_argument("--page-requests", type=int, default=20)
     parser.add_argument("--reuse", action="store_true", help="keep an already seeded database")
     parser.add_argument("--compare-full", action="store_true", help="also time the full scan (slow at 1M)")
+    parser.add_argument(
+        "--idle-minutes", type=float, default=0, help="then run a real worker and beat this long, nothing changing"
+    )
+    parser.add_argument("--idle-settle", type=float, default=75, help="seconds of start-up before --idle-minutes")
+    parser.add_argument("--idle-only", action="store_true", help="measure only the idle worker (needs --reuse)")
     parser.add_argument("--page-child", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if not args.database_url.startswith("postgres"):
         parser.error("PostgreSQL only: the targets are PostgreSQL's (pass --database-url postgres://...)")
     if args.page_child:
         django_setup(args.database_url)
+        import channel_manager.wsgi  # noqa: F401 - what gunicorn imports: the process warms up before it serves
+
         page_child(args.page_child)
         return
     database_ensure(args.database_url, fresh=not args.reuse)
@@ -344,6 +417,9 @@ def main() -> None:
         print(f"seeded {args.listings:,} listings in {time.perf_counter() - started:.1f} s (not part of any target)")
     else:
         print(f"reusing the seeded database ({args.listings:,} listings)")
+    if args.idle_only:
+        idle_worker(args.database_url, minutes=args.idle_minutes or 3, settle=args.idle_settle)
+        return
     print(
         f"database: PostgreSQL ({args.database_url.rsplit('@', 1)[-1]}); worker mode: sync_run in this process "
         f"as the worker runs it (no HTTP due); listings: {args.listings:,} matched; load average: "
@@ -385,6 +461,8 @@ def main() -> None:
         if "full_scan_s" in figures:
             line += f"; full scan {figures['full_scan_s']:.2f} s (same plan: {figures['full_scan_same_plan']})"
         print(line + f"; left after undo {figures['left_after_undo']}")
+    if args.idle_minutes:
+        idle_worker(args.database_url, minutes=args.idle_minutes, settle=args.idle_settle)
 
 
 if __name__ == "__main__":
