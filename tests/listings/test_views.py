@@ -147,6 +147,24 @@ def test_listings_search_an_item_id_exactly_first_then_sku_start_or_name_part(op
     assert skus(q="mug", status="error") == []
 
 
+@pytest.mark.parametrize("limit", [1, 1000])
+def test_listings_name_search_same_rows_whether_few_or_many_products_match(operator_client, store, monkeypatch, limit):
+    # few matches: the products' ids are read once and the listings filtered by them; many: a subquery
+    monkeypatch.setattr("listings.selectors.PRODUCT_MATCH_LIMIT", limit)
+    for sku, name in [("MUG-1", "Blue mug"), ("MUG-2", "Red mug"), ("LAMP-1", "Desk lamp")]:
+        ListingFactory(store=store, product=ProductFactory(sku=sku, name=name))
+    ProductFactory(sku="MUG-3", name="Green mug")  # no listing in this store
+
+    def skus(**query):
+        page = operator_client.get(listings_url(store, **query)).context["page"]
+        return [listing.product.sku for listing in page], int(page.total)
+
+    assert skus(q="mug") == (["MUG-1", "MUG-2"], 2)
+    assert skus(q="mug", sort="-sku") == (["MUG-2", "MUG-1"], 2)
+    assert skus(q="lamp") == (["LAMP-1"], 1)
+    assert skus(q="nothing like it") == ([], 0)
+
+
 def other_listing_store():
     from tests.factories import StoreFactory
 
