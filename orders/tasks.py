@@ -63,6 +63,7 @@ def order_acknowledge_task(self, order_pk: int, outages: int = 0) -> None:
 
 
 ACKNOWLEDGE_MAX_ATTEMPTS = 10
+OUTAGE_ACKNOWLEDGE_COUNTDOWN = 10.0
 
 
 @shared_task(acks_late=True)
@@ -73,7 +74,10 @@ def orders_acknowledge_task(order_pks: list[int], attempt: int = 1) -> None:
     Walmart answers 429 the orders left are handed to a new task after the wait Walmart asked for, never
     slept here; after another retryable failure, after a backoff, up to ACKNOWLEDGE_MAX_ATTEMPTS; an order
     Walmart refuses (4xx) is recorded on its timeline and the next one goes on. What is left after the last
-    attempt is re-driven by the orders' sweep."""
+    attempt is re-driven by the orders' sweep. A database or Redis failure hands the orders left (this one
+    included: its claim was released) to a new task in OUTAGE_ACKNOWLEDGE_COUNTDOWN seconds, the attempt not
+    counted."""
+    from channel_manager.push_tasks import OUTAGE_ERRORS, connections_reset
     from channel_manager.work import enqueue
     from orders.services import order_acknowledge
     from walmart_client.errors import WalmartRateLimited
@@ -81,6 +85,11 @@ def orders_acknowledge_task(order_pks: list[int], attempt: int = 1) -> None:
     for index, order_pk in enumerate(order_pks):
         try:
             order_acknowledge(order_id=order_pk)
+        except OUTAGE_ERRORS as error:
+            connections_reset()
+            logger.warning("Acknowledging order %s met an outage (%s); the rest go again shortly", order_pk, error)
+            enqueue(orders_acknowledge_task, order_pks[index:], attempt, countdown=OUTAGE_ACKNOWLEDGE_COUNTDOWN)
+            return
         except RETRYABLE as error:
             if attempt >= ACKNOWLEDGE_MAX_ATTEMPTS:
                 return

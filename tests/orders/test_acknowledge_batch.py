@@ -66,3 +66,43 @@ def test_intake_queues_one_acknowledgement_task_per_chunk_of_new_orders(
     ]
     stored = list(Order.objects.order_by("pk").values_list("pk", flat=True))
     assert [pk for sent in enqueued for pk in sent["args"][0]] == stored
+
+
+def test_an_outage_while_storing_an_answer_hands_the_rest_of_the_batch_on_without_acknowledging_twice(
+    store, walmart_api, api_base, listed_product, order_settings, monkeypatch
+):
+    from django.db import OperationalError
+
+    from orders.services import acknowledge
+
+    # given: two new orders; Walmart acknowledges both, and shows PO-1 acknowledged when read back
+    OrderSettings.objects.filter(pk=order_settings.pk).update(auto_acknowledge=False)
+    remotes = {po: order_json(po, lines=[line_json()]) for po in ("PO-1", "PO-2")}
+    orders_upsert_from_walmart(
+        store=store, remotes=[WalmartOrder.from_api(remote) for remote in remotes.values()], actor="schedule"
+    )
+    pks = [Order.objects.get(purchase_order_id=po).pk for po in remotes]
+    for po, remote in remotes.items():
+        walmart_api.add(responses.POST, f"{api_base}/v3/orders/{po}/acknowledge", json={"order": acknowledged(remote)})
+    walmart_api.add(responses.GET, f"{api_base}/v3/orders/PO-1", json={"order": acknowledged(remotes["PO-1"])})
+    # and: the database fails while PO-1's answer is stored
+    real = acknowledge.order_upsert_from_walmart
+    failures = []
+
+    def database_gone_once(**kwargs):
+        if not failures:
+            failures.append(kwargs["remote"].purchase_order_id)
+            raise OperationalError("terminating connection due to administrator command")
+        return real(**kwargs)
+
+    monkeypatch.setattr(acknowledge, "order_upsert_from_walmart", database_gone_once)
+    # when (the task the batch hands on runs at once here)
+    with after_commit():
+        orders_acknowledge_task.apply(args=[pks])
+    # then: both acknowledged, each acknowledged once on Walmart; PO-1 recorded from the read-back
+    assert failures == ["PO-1"]
+    assert set(Order.objects.values_list("acknowledged_at", flat=True)) != {None}
+    assert Order.objects.filter(acknowledged_at__isnull=True).count() == 0
+    calls = {po: len(calls_to(walmart_api, "POST", f"/v3/orders/{po}/acknowledge")) for po in remotes}
+    assert calls == {"PO-1": 1, "PO-2": 1}
+    assert len(calls_to(walmart_api, "GET", "/v3/orders/PO-1")) == 1
