@@ -25,8 +25,9 @@ import functools
 import io
 import itertools
 import json
+import operator
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from urllib.parse import urlsplit
@@ -211,6 +212,147 @@ def _is_http_url(text: str) -> bool:
     return parts.scheme in ("http", "https") and parts.hostname is not None and "." in parts.hostname
 
 
+# --- the same checks, a column at a time (the catalog import's CSV rows) ---------------------------------
+#
+# `product_columns_clean` decides every cell exactly as `product_fields_clean` does, but most cells never reach
+# a cleaner: each column's common shapes are recognised by one precompiled pattern mapped over the whole
+# column (a loop in C), and only the cells that do not match go through the field's cleaner. A pattern
+# accepts a value only when the cleaner would return it unchanged (tests/listings/test_catalog_columns.py
+# compares both on generated values), so the shortcut never decides differently.
+
+_NO_CONTROL = r"[^\x00-\x1f\x7f]"
+# One-line texts, trimmed, as `_line_clean` accepts them (sku and name required, each within its limit).
+_PLAIN_LINE = {
+    "sku": re.compile(rf"{_NO_CONTROL}{{1,{TEXT_LIMITS['sku']}}}"),
+    "name": re.compile(rf"{_NO_CONTROL}{{1,{TEXT_LIMITS['name']}}}"),
+    "brand": re.compile(rf"{_NO_CONTROL}{{0,{TEXT_LIMITS['brand']}}}"),
+    # empty, or a plain http(s) URL (no space, see `_PLAIN_HTTP_URL`) without control characters, within its limit
+    "image_url": re.compile(rf"(?:(?={_NO_CONTROL}{{1,{TEXT_LIMITS['image_url']}}}\Z)(?:{_PLAIN_HTTP_URL.pattern}))?"),
+}
+# Identifiers already in their stored form: 12, 14 or 13 digits (an ISBN-13 with its 978/979 prefix), whose
+# GS1 check digit is then verified; anything else (separators, shorter codes, ISBN-10, ISSN) goes to its cleaner.
+_PLAIN_IDENTIFIER = {
+    "upc": re.compile(r"[0-9]{12}"),
+    "gtin": re.compile(r"[0-9]{14}"),
+    "ean": re.compile(r"[0-9]{13}"),
+    "isbn": re.compile(r"97[89][0-9]{10}"),
+}
+_PLAIN_QUANTITY = re.compile(r"[0-9]{1,9}")  # below QUANTITY_MAX whatever the digits
+_PLAIN_WEIGHT = re.compile(rf"(?:{_PLAIN_AMOUNT.pattern})?")  # empty: no weight
+
+
+def _gs1_valid(digits: str) -> bool:
+    """Whether the last digit of a string of ASCII digits is its GS1 check digit: the digits weigh 3 and 1
+    alternately from the right but one, their sum with the check digit a multiple of 10. Summed over the
+    bytes (each digit's code is 48 more than its value), without converting digit by digit."""
+    codes = digits.encode()
+    weighted = 3 * sum(codes[-2::-2]) + sum(codes[-1::-2])
+    return (weighted - 48 * (3 * (len(codes) // 2) + (len(codes) + 1) // 2)) % 10 == 0
+
+
+def _misfits(matches: list) -> list[int]:
+    """The positions of the values a pattern did not match (None), found without a Python-level loop."""
+    return list(itertools.compress(range(len(matches)), map(operator.not_, matches)))
+
+
+def _lines(pattern: str) -> re.Pattern:
+    """A pattern matching values joined by line breaks, each followed by one, each matching `pattern` (which
+    matches no line break): one match over a whole column instead of one per value."""
+    return re.compile(rf"(?:(?:{pattern})\n)*")
+
+
+# Whole-column patterns: if a column matches, every one of its values does (`_column_fits`).
+_LINES = {
+    "image_url": _lines(rf"(?:{_PLAIN_HTTP_URL.pattern})?"),
+    **{field: _lines(rf"(?:{pattern.pattern})?") for field, pattern in _PLAIN_IDENTIFIER.items()},
+    "price": _lines(_PLAIN_AMOUNT.pattern),
+    "quantity": _lines(_PLAIN_QUANTITY.pattern),
+    "shipping_weight": _lines(_PLAIN_WEIGHT.pattern),
+}
+_LINE_REQUIRED = {"sku", "name"}
+
+
+def _column_fits(field: str, values: list[str]) -> bool:
+    """Whether every value of a column has its field's common shape (see `_column_plain`), decided with a few
+    operations over the whole column (the joined text, the lengths) rather than one per value. False says
+    only that some value does not: `_column_plain` then looks at each."""
+    if not values:
+        return True
+    if field in _PLAIN_LINE:
+        joined = "".join(values)
+        if _CONTROL_CHARACTERS.search(joined) or max(map(len, values)) > TEXT_LIMITS[field]:
+            return False
+        if field in _LINE_REQUIRED and not min(map(len, values)):
+            return False
+        if field != "image_url":
+            return True
+    if field == "description":
+        return max(map(len, values)) <= DESCRIPTION_MAX_LENGTH
+    if field == "issn":
+        return not any(values)
+    text = "\n".join(values) + "\n"
+    # a value holding a line break would pass as two lines: the count tells
+    return text.count("\n") == len(values) and _LINES[field].fullmatch(text) is not None
+
+
+def _column_plain(field: str, raw: list[str]) -> tuple[list, list[int]]:
+    """A column's values in the form the field's cleaner would return them, for the cells of a common shape,
+    and the positions of the other cells (left for the cleaner: their value in the list is meaningless).
+    Amounts and quantities of the common shape stay text (exactly the number, which the database converts)."""
+    values = raw if field in _UNTRIMMED else list(map(str.strip, raw))
+    fits = _column_fits(field, values)
+    if field in _PLAIN_IDENTIFIER:
+        fullmatch = _PLAIN_IDENTIFIER[field].fullmatch
+        return values, [
+            index
+            for index, value in enumerate(values)
+            if value and not ((fits or fullmatch(value)) and _gs1_valid(value))
+        ]
+    if field == "shipping_weight":
+        weights = [value or None for value in values]
+        return weights, [] if fits else _misfits(list(map(_PLAIN_WEIGHT.fullmatch, values)))
+    if fits:
+        return values, []
+    if field in _PLAIN_LINE:
+        return values, _misfits(list(map(_PLAIN_LINE[field].fullmatch, values)))
+    if field == "description":
+        return values, [index for index, value in enumerate(values) if len(value) > DESCRIPTION_MAX_LENGTH]
+    if field == "price":
+        return values, _misfits(list(map(_PLAIN_AMOUNT.fullmatch, values)))
+    if field == "quantity":
+        return values, _misfits(list(map(_PLAIN_QUANTITY.fullmatch, values)))
+    return values, [index for index, value in enumerate(values) if value]  # issn: only an empty cell as is
+
+
+_UNTRIMMED = {"price", "quantity", "shipping_weight"}  # their cleaners judge the text as given
+
+
+def product_columns_clean(
+    columns: Sequence[str], records: Sequence[Sequence[str]]
+) -> tuple[dict[str, list], dict[int, list[FieldError]]]:
+    """Check and normalise many rows of raw text cells (`records`, each in `columns` order) at once.
+
+    Returns (clean values by field, each a list in record order; errors by record position). The decisions
+    are those of `product_fields_clean(dict(zip(columns, record)), fields=columns)` for each record, its
+    errors in the same order; a clean amount or quantity may be its text instead of a Decimal or int (the
+    same number). The value of a bad cell is meaningless. Every column must be a product field or `sku`."""
+    clean: dict[str, list] = {}
+    errors: dict[int, list[FieldError]] = {}
+    for position, field in enumerate(columns):
+        raw = [record[position] for record in records]
+        values, misfits = _column_plain(field, raw)
+        if misfits:
+            cleaner = FIELD_CLEANERS[field]
+            values = list(values) if values is raw else values
+            for index in misfits:
+                try:
+                    values[index] = cleaner(field, raw[index])
+                except IdentifierError as error:
+                    errors.setdefault(index, []).append(FieldError(error.field, error.message))
+        clean[field] = values
+    return clean, errors
+
+
 def csv_header_check(header: list[str]) -> list[str]:
     """The columns of a CSV header, trimmed and lower-cased. Raises CatalogFileInvalid for an unknown or
     repeated column, or a header without `sku` (a typo must never silently drop a column's data)."""
@@ -231,10 +373,11 @@ def csv_header_check(header: list[str]) -> list[str]:
     return columns
 
 
-def csv_rows(binary) -> tuple[list[str], Iterator[SourceRow]]:
-    """(columns, rows) of a UTF-8 CSV file opened in binary mode, streamed. The delimiter is a comma, or a
-    semicolon or tab when the header uses that instead (spreadsheets in many locales save CSV with ";").
-    Raises CatalogFileInvalid."""
+def csv_records(binary) -> tuple[list[str], Iterator[tuple[int, list[str] | None, str]]]:
+    """(columns, records) of a UTF-8 CSV file opened in binary mode, streamed: each record is (row number, its
+    cells in `columns` order, "") or (row number, None, why it cannot be read). Blank lines are skipped. The
+    delimiter is a comma, or a semicolon or tab when the header uses that instead (spreadsheets in many
+    locales save CSV with ";"). Raises CatalogFileInvalid."""
     text = io.TextIOWrapper(binary, encoding="utf-8-sig", newline="")
     try:
         first_line = text.readline()
@@ -251,8 +394,9 @@ def csv_rows(binary) -> tuple[list[str], Iterator[SourceRow]]:
     except csv.Error as error:
         raise CatalogFileInvalid(f"The header line cannot be read: {error}.") from None
     columns = csv_header_check(header)
+    width = len(columns)
 
-    def rows() -> Iterator[SourceRow]:
+    def records() -> Iterator[tuple[int, list[str] | None, str]]:
         row_number = 1
         while True:
             row_number += 1
@@ -265,19 +409,31 @@ def csv_rows(binary) -> tuple[list[str], Iterator[SourceRow]]:
                     f"{NOT_UTF8} after row {row_number - 1} (re-importing is safe: products are matched on SKU)."
                 ) from None
             except csv.Error as error:
-                yield SourceRow(row_number, {}, f"cannot be read as CSV: {error}.")
+                yield row_number, None, f"cannot be read as CSV: {error}."
                 continue
             joined = "".join(record)
             if not joined.strip():  # a blank line, or only separators and spaces
                 continue
-            if len(record) != len(columns):
-                yield SourceRow(row_number, {}, f"has {len(record)} cells but the header has {len(columns)} columns.")
+            if len(record) != width:
+                yield row_number, None, f"has {len(record)} cells but the header has {width} columns."
                 continue
             if "'" in joined:  # only a cell starting with a quote can need `csv_cell_read`
                 record = list(map(csv_cell_read, record))
-            yield SourceRow(row_number, dict(zip(columns, record, strict=True)))
+            yield row_number, record, ""
 
-    return columns, rows()
+    return columns, records()
+
+
+def csv_rows(binary) -> tuple[list[str], Iterator[SourceRow]]:
+    """(columns, rows) of a UTF-8 CSV file opened in binary mode, streamed (`csv_records` as SourceRows)."""
+    columns, records = csv_records(binary)
+    rows = (
+        SourceRow(row_number, {}, unreadable)
+        if record is None
+        else SourceRow(row_number, dict(zip(columns, record, strict=True)))
+        for row_number, record, unreadable in records
+    )
+    return columns, rows
 
 
 def jsonl_rows(binary) -> tuple[None, Iterator[SourceRow]]:
