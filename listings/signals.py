@@ -9,7 +9,8 @@ only calls a service of its own app (connected in that app's `AppConfig.ready`).
   fields that changed; the sync engine nudges only the streams that read them.
 - `product_quantities_set`: `send(sender, changes: Sequence[QuantityChange], reason: str, actor: str,
   reference: str)` by listings code that sets catalog quantities itself (the product form, catalog import,
-  admin). The inventory app records the stock movements (one bulk insert per send). Stock services of the
+  admin). The inventory app records the stock movements (one bulk insert per send; for a
+  `QuantityChangesInTable`, as the catalog import sends, one INSERT ... SELECT from its table). Stock services of the
   inventory app write their movements themselves and send only `products_changed`.
 """
 
@@ -33,6 +34,20 @@ class QuantityChange:
     after: int
 
 
+class QuantityChangesInTable(tuple[QuantityChange, ...]):
+    """Quantity changes a sender computed set-based: a tuple of `QuantityChange`s like any other, that a sender
+    also holds in a table of the current database connection (`table`: one row per change, integer columns
+    product_id, quantity_before and quantity_after) until its transaction ends, so that a receiver writing a
+    row for each (the stock movements) can do it with one INSERT ... SELECT from it."""
+
+    table: str
+
+    def __new__(cls, table: str, changes: Iterable[QuantityChange]) -> QuantityChangesInTable:
+        instance = super().__new__(cls, changes)
+        instance.table = table
+        return instance
+
+
 def products_changed_send(*, sender: object, product_ids: Iterable[int], fields: Iterable[str]) -> None:
     """Send `products_changed` for the given products and fields; nothing when either is empty."""
     ids, names = frozenset(product_ids), frozenset(fields)
@@ -46,5 +61,7 @@ def product_quantities_set_send(
     """Send `product_quantities_set` for `changes` (nothing when empty), then `products_changed` for them."""
     if not changes:
         return
-    product_quantities_set.send(sender=sender, changes=tuple(changes), reason=reason, actor=actor, reference=reference)
+    if not isinstance(changes, QuantityChangesInTable):
+        changes = tuple(changes)
+    product_quantities_set.send(sender=sender, changes=changes, reason=reason, actor=actor, reference=reference)
     products_changed_send(sender=sender, product_ids=(change.product_id for change in changes), fields={"quantity"})

@@ -32,7 +32,7 @@ from channel_manager.columns import column_name
 from inventory.models import StockMovement
 from listings.models import Product
 from listings.quantities import QuantitiesInvalid, product_quantities_write
-from listings.signals import QuantityChange, products_changed_send
+from listings.signals import QuantityChange, QuantityChangesInTable, products_changed_send
 
 logger = logging.getLogger(__name__)
 
@@ -135,11 +135,15 @@ def stock_movements_record(*, changes: Sequence[QuantityChange], reason: str, ac
     movements were written. Raises `StockError` for a bad reason or actor (the caller's transaction, which
     set the quantities, then rolls back).
 
-    On PostgreSQL the rows are streamed with COPY (an import logs a hundred thousand movements in a fraction
-    of a second, where building as many model instances took seconds); elsewhere `bulk_create`."""
+    Changes held in a table (`QuantityChangesInTable`, the catalog import's) are logged with one
+    INSERT ... SELECT from it. Otherwise, on PostgreSQL the rows are streamed with COPY (an import logs a
+    hundred thousand movements in a fraction of a second, where building as many model instances took
+    seconds); elsewhere `bulk_create`."""
     reason = _reason_checked(reason)
     actor = _actor_checked(actor)
     reference = reference[:100]
+    if isinstance(changes, QuantityChangesInTable):
+        return _stock_movements_insert_from(changes.table, reason=reason, actor=actor, reference=reference)
     rows = [
         (change.product_id, change.after - change.before, change.after)
         for change in changes
@@ -176,6 +180,25 @@ def stock_movements_record(*, changes: Sequence[QuantityChange], reason: str, ac
             for product_id, delta, after in rows:
                 copy.write_row((product_id, delta, after, 0, reason, actor, reference, now))
     return len(rows)
+
+
+def _stock_movements_insert_from(table: str, *, reason: str, actor: str, reference: str) -> int:
+    """The movements of the quantity changes in `table` (product_id, quantity_before, quantity_after), in one
+    statement. Returns how many."""
+    connection = connections[router.db_for_write(StockMovement)]
+    quote = connection.ops.quote_name
+    columns = ", ".join(
+        quote(column_name(StockMovement._meta.get_field(name)))
+        for name in ("product", "delta", "quantity_after", "shortfall", "reason", "actor", "reference", "created_at")
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {quote(StockMovement._meta.db_table)} ({columns}) "  # noqa: S608 - our own names
+            f"SELECT product_id, quantity_after - quantity_before, quantity_after, 0, %s, %s, %s, %s FROM {table} "
+            "WHERE quantity_after <> quantity_before ORDER BY product_id",
+            [reason, actor, reference, connection.ops.adapt_datetimefield_value(timezone.now())],
+        )
+        return max(cursor.rowcount, 0)
 
 
 def stock_bulk_set(*, quantities: dict[int, int], reason: str, actor: str, reference: str = "") -> int:
