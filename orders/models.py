@@ -427,12 +427,21 @@ class WebhookEvent(models.Model):
     payload = models.JSONField(default=dict)
     received_at = models.DateTimeField(default=timezone.now)
     processed_at = models.DateTimeField(null=True, blank=True)
+    processing_since = models.DateTimeField(
+        null=True, blank=True, help_text=_("Claimed by a batch (committed before Walmart is read); expires.")
+    )
     error = models.TextField(blank=True)
     attempts = models.PositiveIntegerField(default=0, help_text=_("Failed processing attempts."))
 
     class Meta:
         ordering = ["-received_at"]
         constraints = [models.UniqueConstraint(fields=["store", "event_id"], name="unique_webhook_event_per_store")]
+        indexes = [
+            # The store's pending events, oldest first (a batch's claim, the sweep): small, whatever the history.
+            models.Index(
+                fields=["store", "received_at"], name="webhook_event_pending_idx", condition=Q(processed_at=None)
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.event_type} {self.event_id}"

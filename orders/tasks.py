@@ -113,10 +113,47 @@ def orders_acknowledge_task(order_pks: list[int], attempt: int = 1) -> None:
     acks_late=True,
 )
 def webhook_event_process_task(self, webhook_event_pk: int, outages: int = 0) -> None:
-    from orders.services import webhook_event_process
+    """One event (queued before events were processed in batches; the batch task does the same for many)."""
+    from django.utils import timezone
 
-    with retried_after_outage(self), rescheduled_when_rate_limited(self):
-        webhook_event_process(event_id=webhook_event_pk)
+    from orders.models import WebhookEvent
+    from orders.services import webhook_event_process, webhook_events_release
+
+    claimed_at = timezone.now()
+
+    def release() -> None:
+        store_id = WebhookEvent.objects.filter(pk=webhook_event_pk).values_list("store_id", flat=True).first()
+        if store_id is not None:
+            webhook_events_release(store_id=store_id, claimed_at=claimed_at)
+
+    with retried_after_outage(self, release=release), rescheduled_when_rate_limited(self):
+        webhook_event_process(event_id=webhook_event_pk, now=claimed_at)
+
+
+@shared_task(
+    bind=True,
+    autoretry_for=RETRYABLE,
+    retry_backoff=5,
+    retry_backoff_max=120,
+    retry_jitter=True,
+    max_retries=8,
+    acks_late=True,
+)
+def webhook_events_process_task(self, store_pk: int, outages: int = 0) -> None:
+    """A batch of the store's pending webhook events. An event that failed for a reason that can clear by
+    itself (5xx, connection) is retried with the batch; the others wait for the sweep. A database or Redis
+    failure gives the batch's claims back and retries within seconds."""
+    from django.utils import timezone
+
+    from orders.services import webhook_events_process, webhook_events_release
+
+    claimed_at = timezone.now()
+    release = lambda: webhook_events_release(store_id=store_pk, claimed_at=claimed_at)  # noqa: E731
+    with retried_after_outage(self, release=release), rescheduled_when_rate_limited(self):
+        result = webhook_events_process(store_id=store_pk, now=claimed_at)
+        retryable = [error for error in result.failed.values() if isinstance(error, RETRYABLE)]
+        if retryable:
+            raise retryable[0]
 
 
 POLL_LOCK_SECONDS = 1800

@@ -207,6 +207,7 @@ CELERY_TASK_ROUTES = {
     "orders.tasks.orders_poll_due_task": {"queue": "intake"},
     "orders.tasks.order_poll_task": {"queue": "intake"},
     "orders.tasks.webhook_event_process_task": {"queue": "intake"},
+    "orders.tasks.webhook_events_process_task": {"queue": "intake"},
     "orders.tasks.order_acknowledge_task": {"queue": "intake"},
     "orders.tasks.orders_acknowledge_task": {"queue": "intake"},
     # pushes
