@@ -193,7 +193,7 @@ def feed_process(*, feed_pk: int, now: datetime | None = None) -> Feed:
     """Process one feed now if due (row-locked; a final feed is returned untouched)."""
     now = now or emulator_now()
     with transaction.atomic():
-        feed = Feed.objects.select_for_update().select_related("seller").get(pk=feed_pk)
+        feed = Feed.objects.select_for_update(of=("self",)).select_related("seller").get(pk=feed_pk)
         if feed.is_final or feed.due_at > now:
             return feed
         try:

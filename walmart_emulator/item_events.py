@@ -95,7 +95,11 @@ def _offer_locked(seller: Seller, sku: str) -> Offer:
     from walmart_emulator.services import offer_get
 
     offer_get(seller=seller, sku=sku)  # 404 in Walmart's shape
-    return Offer.objects.select_for_update().select_related("catalog_item", "seller").get(seller=seller, sku=sku)
+    return (
+        Offer.objects.select_for_update(of=("self",))
+        .select_related("catalog_item", "seller")
+        .get(seller=seller, sku=sku)
+    )
 
 
 def offer_unpublish(*, seller: Seller, sku: str, reason: str = "Reasonable Price Not Satisfied") -> Offer:

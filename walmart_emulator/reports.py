@@ -226,7 +226,12 @@ def report_process(*, report_pk: int, now: datetime | None = None) -> None:
     """Make one due report now (row-locked; a final report is left alone). Emits REPORT_STATUS."""
     now = now or emulator_now()
     with transaction.atomic():
-        report = ReportRequest.objects.select_for_update().select_related("seller").defer("file").get(pk=report_pk)
+        report = (
+            ReportRequest.objects.select_for_update(of=("self",))
+            .select_related("seller")
+            .defer("file")
+            .get(pk=report_pk)
+        )
         if report.is_final or report.due_at > now:
             return
         content, rows = item_report_zip(seller=report.seller, payload=report.payload, made_at=now)
