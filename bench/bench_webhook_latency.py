@@ -50,12 +50,14 @@ from bench.seeding import emulator_offers_create  # noqa: E402
 from bench.stack import (  # noqa: E402
     beat_command,
     free_port,
+    gunicorn_command,
     stack_environment,
     stack_processes,
     web_command,
     web_up,
     worker_command,
 )
+from channel_manager.queues import DEFAULT_QUEUE, WORK_QUEUES  # noqa: E402
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/cm_orders_webhook_bench"
 SAMPLE_SECONDS = 0.05
@@ -220,7 +222,21 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=10.0, help="the burst's length")
     parser.add_argument("--skus", type=int, default=1000, help="distinct SKUs the orders are spread over")
     parser.add_argument("--probes", type=int, default=5, help="price changes and shipments per phase")
-    parser.add_argument("--concurrency", type=int, default=2, help="the worker's processes")
+    parser.add_argument("--concurrency", type=int, default=2, help="the product worker's processes")
+    parser.add_argument(
+        "--web",
+        choices=("gunicorn", "runserver"),
+        default="gunicorn",
+        help="gunicorn gthread 2 x 8 (production's shape: a fixed pool of threads and database connections) or "
+        "runserver (a thread and a persistent connection per request)",
+    )
+    parser.add_argument(
+        "--walmart-worker",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="the emulator's tasks (Walmart's webhook deliveries) on a worker of their own (-c 2, its queue), the "
+        "product's worker on the product's queues, as the soak runs them; --no-walmart-worker: one worker for all",
+    )
     parser.add_argument("--timeout", type=float, default=900.0, help="give up waiting after this (seconds)")
     parser.add_argument("--database-url", default=DEFAULT_DATABASE_URL)
     args = parser.parse_args()
@@ -238,7 +254,6 @@ def main() -> int:
     django.setup()
     import random
 
-    from django.conf import settings
     from django.db import connection
     from django.urls import reverse
     from django.utils import timezone
@@ -294,16 +309,24 @@ def main() -> int:
     acknowledge_limit = rate_limit_for("orders_acknowledge")
     print(
         f"Webhook burst benchmark: {connection.vendor} ({args.database_url.rsplit('/', 1)[-1]}), real processes "
-        f"(runserver, celery worker -c {args.concurrency} consuming "
-        f"{'every queue' if not getattr(settings, 'CELERY_TASK_ROUTES', None) else 'the routed queues'}, beat), "
+        f"({'gunicorn gthread 2 x 8' if args.web == 'gunicorn' else 'runserver'}, celery worker -c {args.concurrency} "
+        + (
+            f"on the product's queues ({', '.join(WORK_QUEUES)}) and Walmart's deliveries on a worker of their own "
+            f"(-c 2, queue {DEFAULT_QUEUE})"
+            if args.walmart_worker
+            else "consuming every queue, Walmart's deliveries included"
+        )
+        + ", beat), "
         f"emulator rate limits on (acknowledge {acknowledge_limit['count']} per {acknowledge_limit['seconds']} s), "
         f"{args.skus:,} SKUs; burst {args.orders} orders in {args.seconds:.0f} s; port {port}; logs {workdir}"
     )
     commands = {
-        "web": web_command(port),
-        "worker": worker_command(args.concurrency),
+        "web": gunicorn_command(port) if args.web == "gunicorn" else web_command(port),
+        "worker": worker_command(args.concurrency, list(WORK_QUEUES) if args.walmart_worker else None, "product"),
         "beat": beat_command(workdir),
     }
+    if args.walmart_worker:
+        commands["walmart"] = worker_command(2, [DEFAULT_QUEUE], "walmart")
     with stack_processes(commands, env=env, workdir=workdir):
         if not web_up(port):
             print("web server did not start; see", workdir / "web.log")

@@ -50,8 +50,35 @@ def web_command(port: int) -> list[str]:
     return [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"]
 
 
-def worker_command(concurrency: int = 2) -> list[str]:
-    return [sys.executable, "-m", "celery", "-A", "channel_manager", "worker", "-l", "warning", "-c", str(concurrency)]
+def worker_command(concurrency: int = 2, queues: list[str] | None = None, name: str = "") -> list[str]:
+    """A Celery worker: every queue by default, or only `queues` (e.g. the emulator's own, Walmart's side)."""
+    command = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "channel_manager",
+        "worker",
+        "-l",
+        "warning",
+        "-c",
+        str(concurrency),
+    ]
+    if queues:
+        command += ["-Q", ",".join(queues)]
+    if name:
+        command += ["-n", f"{name}@%h"]
+    return command
+
+
+def gunicorn_command(port: int, *, workers: int = 2, threads: int = 8) -> list[str]:
+    """The production web server (gthread) instead of runserver: a fixed pool of threads, so a fixed number of
+    database connections; `--header-map dangerous` keeps Walmart's WM_SEC.* headers for the mounted emulator."""
+    return [
+        sys.executable, "-m", "gunicorn", "channel_manager.wsgi:application",
+        "--bind", f"127.0.0.1:{port}", "--worker-class", "gthread", "--workers", str(workers),
+        "--threads", str(threads), "--header-map", "dangerous", "--timeout", "120", "--graceful-timeout", "5",
+    ]  # fmt: skip
 
 
 def beat_command(workdir: Path) -> list[str]:
