@@ -137,6 +137,7 @@ def seed(listings: int):
             {
                 "store": ("%s", [store.pk]),
                 "product": ("p.id", []),
+                "walmart_sku": ("p.sku", []),
                 "status": ("%s", [Listing.Status.MATCH.value]),
                 "created_at": ("%s", [now]),
                 "updated_at": ("%s", [now]),
