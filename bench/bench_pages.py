@@ -13,10 +13,10 @@ a second store with a tenth as many (so every query must keep to its store), the
 autovacuum does after a bulk load). `--reuse` keeps a database seeded at the same scale (migrations are
 still applied, so new indexes are built on the million rows).
 
-Each tab is measured in a fresh Python process started as gunicorn starts a worker (it imports
-`channel_manager.wsgi`, which warms the process up: views imported, templates compiled): its first request
-pays for everything a new worker's first request pays (the database connection, PostgreSQL's cold caches of
-a new session) and is reported apart, as is the first request of every case;
+Each tab is measured in a fresh Python process started as gunicorn starts a worker: it imports
+`channel_manager.wsgi` (which warms the process up: views imported, templates compiled), then opens new
+database and cache connections as gunicorn.conf.py's `post_worker_init` does (`worker_warm_up`). Its first
+request is reported apart, as is the first request of every case;
 "median" and "max" are over `--repeat` further requests. Queries are counted on every request (the range is
 printed). Each request goes through Django's test client: middleware, session and login, the view, its
 queries and the template.
@@ -404,13 +404,15 @@ def measure(tab: str, rows: int, repeat: int) -> dict:
     from django.urls import reverse
 
     from channel_manager.models import Store
+    from channel_manager.warmup import worker_warm_up
     from tests.factories import UserFactory
 
     user = UserFactory._meta.model.objects.get(username="bench-operator")
     store = Store.objects.get(name="Bench store")
     client = Client()
     client.force_login(user)
-    connection.close()  # the first request opens its own connection, as a fresh worker's does
+    connection.close()
+    worker_warm_up()  # what a gunicorn worker does once forked (gunicorn.conf.py): its own new connections
     url = reverse(
         {"listings": "listings:listing_list", "orders": "orders:order_list", "returns": "returns:return_list"}[tab],
         args=[store.pk],

@@ -16,10 +16,9 @@ With `--reuse` an already seeded database is used as it is (seeding 1,000,000 li
 
 Measured, in this order:
 - the Sync page, in a fresh child process started as gunicorn starts a worker (it imports
-  `channel_manager.wsgi`, whose warm-up imports the views and compiles the templates before any request), so
-  the first request pays what a new worker's first request pays (its database connection and that
-  session's cold caches), the first request apart, then `--page-requests` more;
-  queries are counted over every request;
+  `channel_manager.wsgi`, whose warm-up imports the views and compiles the templates, then opens new
+  database and cache connections as gunicorn.conf.py's `post_worker_init` does), the first request apart,
+  then `--page-requests` more; queries are counted over every request;
 - idle ticks: `sync.services.sync_run` of each stream exactly as the worker runs it (Redis lock, feed poll,
   read-back of calls in flight, plan, state write; no HTTP call is due), `--ticks` times, wall and CPU;
 - the hourly rescan of the whole store in SQL (`sync.due.due_rescan`), which finds nothing here;
@@ -176,12 +175,15 @@ def page_child(requests: int) -> None:
     from django.urls import reverse
 
     from channel_manager.models import Store, StoreMembership
+    from channel_manager.warmup import worker_warm_up
 
     store = Store.objects.get(name=STORE_NAME)
     user, _ = get_user_model().objects.get_or_create(username=USERNAME)
     StoreMembership.objects.get_or_create(store=store, user=user, defaults={"role": StoreMembership.Role.OPERATOR})
     client = Client()
     client.force_login(user)
+    connection.close()
+    worker_warm_up()  # what a gunicorn worker does once forked (gunicorn.conf.py): its own new connections
     url = reverse("sync:sync_dashboard", args=[store.pk])
     timings, counts, statuses = [], [], set()
     with CaptureQueriesContext(connection) as every:

@@ -6,8 +6,9 @@ inheriting it). Without it the first request of every worker imported every view
 they use (the URL conf is resolved lazily), compiled each template it rendered and loaded the translation
 catalogs: ~100 ms on top of the page itself.
 
-It never touches the database: a connection opened in a `--preload` master would be shared by the forked
-workers.
+`warm_up()` never touches the database: a connection opened in a `--preload` master would be shared by the
+forked workers. Each worker opens its own connections once forked (`worker_warm_up`, gunicorn.conf.py's
+`post_worker_init`), so its first request does not pay for a new database session either.
 """
 
 from __future__ import annotations
@@ -58,3 +59,37 @@ def templates_compile() -> int:
                     engine.get_template(path.relative_to(directory).as_posix())
                     compiled += 1
     return compiled
+
+
+def worker_warm_up() -> float:
+    """Open a serving process's connections before its first request: the database (`database_warm_up`) and
+    the cache. gunicorn runs it in each worker once the worker has forked (`post_worker_init` in
+    gunicorn.conf.py), never in the master. Returns the seconds it took."""
+    from django.core.cache import cache
+
+    started = time.perf_counter()
+    database_warm_up()
+    cache.get("warm-up")  # opens the worker's Redis connection
+    seconds = time.perf_counter() - started
+    logger.info("Web worker connections warmed up in %.0f ms", seconds * 1000)
+    return seconds
+
+
+def database_warm_up(using: str = "default") -> int:
+    """Open this process's connection to the database and load the new session's catalog caches (planning a
+    query on a table opens the table and each of its indexes), so that the first request does not wait
+    for them: ~20-40 ms on a loaded machine. Returns how many tables it planned a query on."""
+    from django.apps import apps
+    from django.db import connections
+
+    connection = connections[using]
+    quote = connection.ops.quote_name
+    tables = 0
+    with connection.cursor() as cursor:
+        for model in apps.get_models():
+            if model._meta.proxy or not model._meta.managed:
+                continue
+            # The table names are the models' own.
+            cursor.execute(f"EXPLAIN SELECT * FROM {quote(model._meta.db_table)}")  # noqa: S608
+            tables += 1
+    return tables

@@ -11,7 +11,9 @@ from channel_manager.settings.base import env, redis_caches
 DEBUG = False
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
 DATABASES = {"default": env.db("DATABASE_URL")}
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+# A connection lives an hour (health-checked before reuse): each new one is a new PostgreSQL session whose
+# first queries load its catalog caches, which a request would otherwise pay every minute per worker.
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=3600)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 REDIS_URL = env("REDIS_URL")
 CACHES = redis_caches(REDIS_URL)

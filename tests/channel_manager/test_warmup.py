@@ -1,11 +1,16 @@
 """The web process's warm-up (channel_manager.warmup, run by channel_manager.wsgi before the first request)."""
 
+import runpy
 from pathlib import Path
 
+import pytest
 from django.conf import settings
+from django.db import connection
 from django.template import engines
+from django.test.utils import CaptureQueriesContext
 
-from channel_manager.warmup import templates_compile, warm_up
+from channel_manager.warmup import templates_compile, warm_up, worker_warm_up
+from listings.models import Product
 
 
 def cached_loader():
@@ -33,3 +38,24 @@ def test_warm_up_compiles_every_project_template_without_touching_the_database()
 def test_templates_compile_counts_the_project_templates_only():
     count = templates_compile()
     assert count == len(list((Path(settings.BASE_DIR) / "templates").rglob("*.html")))
+
+
+@pytest.mark.django_db
+def test_worker_warm_up_plans_a_query_on_every_table_of_the_project():
+    from django.apps import apps
+
+    managed = [model for model in apps.get_models() if model._meta.managed and not model._meta.proxy]
+    with CaptureQueriesContext(connection) as queries:
+        assert worker_warm_up() > 0
+    explained = [query["sql"] for query in queries if query["sql"].startswith("EXPLAIN SELECT * FROM")]
+    assert len(explained) == len(managed)
+    assert any(Product._meta.db_table in sql for sql in explained)
+    assert connection.is_usable()
+
+
+def test_gunicorn_config_warms_each_worker_up(monkeypatch):
+    calls = []
+    monkeypatch.setattr("channel_manager.warmup.worker_warm_up", lambda: calls.append("warmed") or 0.0)
+    config = runpy.run_path(str(Path(settings.BASE_DIR) / "gunicorn.conf.py"))
+    config["post_worker_init"](worker=None)
+    assert calls == ["warmed"]
