@@ -230,9 +230,11 @@ class CatalogManager(Driver):
         else:
             field_name = "price"
             value = str(Decimal(self.rng.randint(500, 5000)) / 100)
+        before = form.values().get(field_name)
         posted = self.dashboard.submit(form, url, {field_name: value})
         saved_anyway = None
-        if posted.outcome == "error":
+        if posted.outcome == "error" and before != value:
+            # Only a change tells: a post of the value the product already had "saved" nothing either way.
             current = Product.objects.filter(pk=product_id).values_list(field_name, flat=True).first()
             saved_anyway = str(current) == value
         self.journal.posted("catalog", posted, saved_anyway=saved_anyway, product_id=product_id, field=field_name)
