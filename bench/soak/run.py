@@ -91,6 +91,9 @@ def _environment(*, database_url: str, redis_url: str, port: int, workdir: Path)
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
         "WALMART_EMULATOR_ENABLED": "true",
         "WALMART_EMULATOR_BASE_URL": f"http://127.0.0.1:{port}/walmart-emulator",
+        # Where Walmart (the emulator) delivers the webhooks the manager subscribes: this run's web server
+        # (the subscription's URL is built from it, never from a request's Host header).
+        "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
         "WALMART_HTTP_TIMEOUT_SECONDS": str(CLIENT_TIMEOUT_SECONDS),
         "SOAK_REQUEST_LOG_DIR": str(workdir / "walmart-requests"),
         "SOAK_RUN_ID": f"soak-{workdir.name}",
