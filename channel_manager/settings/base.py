@@ -84,6 +84,9 @@ TEMPLATES = [
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'var' / 'db.sqlite3'}")}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=60))
+# A kept connection the server closed (a restart, a failover, pg_terminate_backend) is replaced at the start of
+# the next request or task instead of failing it.
+DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A busy timeout and IMMEDIATE transactions let web, worker and beat share one SQLite file.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
