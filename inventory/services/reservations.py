@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from django.db import connections, router, transaction
 from django.utils import timezone
 
-from channel_manager.bulk import rows_insert
+from channel_manager.bulk import instances_new, rows_insert
 from inventory.models import StockMovement, StockReservation
 from inventory.services.stock import StockError, _actor_checked
 from listings.quantities import QuantitiesInvalid, listings_confirmed_quantity_lower, product_quantities_add
@@ -181,21 +181,26 @@ def reservations_apply(
         changed = {change.product_id: change for change in added.changes}
         rows_insert(
             StockMovement,
-            [
-                StockMovement(
-                    product_id=pid,
-                    delta=changed[pid].after - changed[pid].before if pid in changed else 0,
-                    quantity_after=changed[pid].after if pid in changed else 0,
-                    shortfall=added.shortfalls.get(pid, 0),
-                    reason=(
-                        StockMovement.Reason.ORDER_RESERVATION if delta < 0 else StockMovement.Reason.ORDER_CANCELLATION
-                    ),
-                    actor=actor,
-                    reference=reference[:100],
-                )
-                for pid, delta in deltas.items()
-                if pid in changed or added.shortfalls.get(pid)
-            ],
+            instances_new(
+                StockMovement,
+                (
+                    {
+                        "product_id": pid,
+                        "delta": changed[pid].after - changed[pid].before if pid in changed else 0,
+                        "quantity_after": changed[pid].after if pid in changed else 0,
+                        "shortfall": added.shortfalls.get(pid, 0),
+                        "reason": (
+                            StockMovement.Reason.ORDER_RESERVATION
+                            if delta < 0
+                            else StockMovement.Reason.ORDER_CANCELLATION
+                        ),
+                        "actor": actor,
+                        "reference": reference[:100],
+                    }
+                    for pid, delta in deltas.items()
+                    if pid in changed or added.shortfalls.get(pid)
+                ),
+            ),
         )
         for pid, shortfall in added.shortfalls.items():
             logger.warning(

@@ -8,6 +8,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -15,7 +16,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from channel_manager import polling
-from channel_manager.bulk import rows_insert
+from channel_manager.bulk import instances_new, rows_insert
 from channel_manager.models import Store
 from channel_manager.polling import client_correlation_id
 from channel_manager.timeline import actor_name
@@ -157,7 +158,7 @@ def _stock_apply(plan: _StockPlan, *, store: Store, stock_actor: str) -> None:
 
 def _orders_upsert_batch(
     *, store: Store, remotes: Sequence[WalmartOrder], actor: str, correlation_id: str, user=None
-) -> tuple[UpsertResult, list[Order]]:
+) -> tuple[UpsertResult, list[int]]:
     """Read what is stored for the batch (orders locked), diff it with Walmart's (`orders_diff`), then
     write: new orders with their commerce numbers, lines, changed orders, stock, timeline, counters."""
     now = timezone.now()
@@ -180,32 +181,43 @@ def _orders_upsert_batch(
         now=now,
     )
 
-    def event(order: Order, message: str) -> OrderEvent:
-        return OrderEvent(
-            order=order, actor=actor, user=user, correlation_id=correlation_id, message=message, created_at=now
-        )
+    def event(order: Order, message: str) -> dict[str, Any]:
+        return {
+            "order": order,
+            "actor": actor,
+            "user": user,
+            "correlation_id": correlation_id,
+            "message": message,
+            "created_at": now,
+        }
 
     # New orders: one INSERT for the batch, commerce numbers allocated as a block.
     new_orders: list[Order] = []
     if diff.new:
         order_settings, first_number = _commerce_numbers_allocate(store=store, count=len(diff.new))
-        new_orders = [
-            Order(
-                store=store,
-                purchase_order_id=new.purchase_order_id,
-                commerce_order_number=order_settings.commerce_order_number(first_number + index),
-                last_read_at=now,
-                **new.fields,
-            )
-            for index, new in enumerate(diff.new)
-        ]
+        new_orders = instances_new(
+            Order,
+            (
+                {
+                    "store": store,
+                    "purchase_order_id": new.purchase_order_id,
+                    "commerce_order_number": order_settings.commerce_order_number(first_number + index),
+                    "last_read_at": now,
+                    **new.fields,
+                }
+                for index, new in enumerate(diff.new)
+            ),
+        )
         rows_insert(Order, new_orders)
         diff.status_deltas.update(order.status for order in new_orders)
-    new_lines = [
-        OrderLine(order=order, line_number=line_number, **fields)
-        for order, new in zip(new_orders, diff.new, strict=True)
-        for line_number, fields in new.lines
-    ]
+    new_lines: list[OrderLine] = instances_new(
+        OrderLine,
+        (
+            {"order": order, "line_number": line_number, **fields}
+            for order, new in zip(new_orders, diff.new, strict=True)
+            for line_number, fields in new.lines
+        ),
+    )
     events = [
         event(order, f"Order received from Walmart; commerce order {order.commerce_order_number} created.")
         for order in new_orders
@@ -235,10 +247,22 @@ def _orders_upsert_batch(
             diff.orders_to_update, [*ORDER_FIELDS_FROM_WALMART, *ACKNOWLEDGEMENT_FIELDS, "updated_at", "last_read_at"]
         )
     _stock_apply(stock, store=store, stock_actor=actor_name(actor, user))
-    rows_insert(OrderEvent, events)
+    rows_insert(OrderEvent, instances_new(OrderEvent, events))
     order_status_counts_shift(store_id=store.pk, deltas=diff.status_deltas)
     result = UpsertResult(created=[order.pk for order in new_orders], updated=diff.updated, unchanged=diff.unchanged)
-    return result, [*new_orders, *existing.values()]
+    # Orders still to acknowledge: never acknowledged, with units still Created (read from the lines in hand:
+    # the new ones and every stored line of the batch's stored orders, as written above).
+    with_created = {
+        line.order_id
+        for line in [*new_lines, *diff.lines_to_create, *existing_lines.values()]
+        if line.quantity_created > 0
+    }
+    unacknowledged = [
+        order.pk
+        for order in [*new_orders, *existing.values()]
+        if order.acknowledged_at is None and order.pk in with_created
+    ]
+    return result, unacknowledged
 
 
 def _upsert_batch_size() -> int:
@@ -264,10 +288,10 @@ def orders_upsert_from_walmart(
         for attempt in range(3):
             try:
                 with transaction.atomic():
-                    result, orders = _orders_upsert_batch(
+                    result, unacknowledged = _orders_upsert_batch(
                         store=store, remotes=batch, actor=actor, correlation_id=correlation_id, user=user
                     )
-                    _acknowledge_enqueue_due(store=store, orders=orders)
+                    _acknowledge_enqueue_due(store=store, order_ids=unacknowledged)
                 break
             except IntegrityError:
                 if attempt == 2:
@@ -293,26 +317,19 @@ def order_upsert_from_walmart(
 ACKNOWLEDGE_CHUNK = 50
 
 
-def _acknowledge_enqueue_due(*, store: Store, orders: Sequence[Order]) -> None:
-    """After commit, acknowledge the orders that still need it (never acknowledged, with Created lines):
-    one task per ACKNOWLEDGE_CHUNK orders (`orders_acknowledge_task`), in the order they were stored."""
+def _acknowledge_enqueue_due(*, store: Store, order_ids: Sequence[int]) -> None:
+    """After commit, acknowledge `order_ids` (never acknowledged, with Created lines) when the store's
+    auto-acknowledge is on: one task per ACKNOWLEDGE_CHUNK orders (`orders_acknowledge_task`), in the order
+    they were stored."""
+    if not order_ids:
+        return
     order_settings = OrderSettings.objects.filter(store=store).only("auto_acknowledge").first()
     if order_settings is not None and not order_settings.auto_acknowledge:
         return
-    order_ids = [order.pk for order in orders if order.acknowledged_at is None]
-    if not order_ids:
-        return
-    due = set(
-        OrderLine.objects.filter(order_id__in=order_ids, quantity_created__gt=0)
-        .order_by()  # the model's ordering would make DISTINCT per line, not per order
-        .values_list("order_id", flat=True)
-        .distinct()
-    )
-    due_in_order = [order_id for order_id in order_ids if order_id in due]
     from orders.tasks import orders_acknowledge_task
 
-    for start in range(0, len(due_in_order), ACKNOWLEDGE_CHUNK):
-        enqueue_on_commit(orders_acknowledge_task, due_in_order[start : start + ACKNOWLEDGE_CHUNK])
+    for start in range(0, len(order_ids), ACKNOWLEDGE_CHUNK):
+        enqueue_on_commit(orders_acknowledge_task, list(order_ids[start : start + ACKNOWLEDGE_CHUNK]))
 
 
 @dataclass(frozen=True)
