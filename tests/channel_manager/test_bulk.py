@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from django.db import IntegrityError, transaction
 
-from channel_manager.bulk import rows_insert
+from channel_manager.bulk import instances_new, rows_insert
 from orders.models import Order, OrderEvent, OrderLine
 
 pytestmark = pytest.mark.django_db
@@ -69,3 +69,26 @@ def test_a_row_breaking_a_constraint_raises_and_keeps_nothing_of_the_call(store)
         )
     # then
     assert list(Order.objects.values_list("purchase_order_id", flat=True)) == ["PO-1"]
+
+
+def test_instances_new_builds_what_the_model_itself_builds(store):
+    # given: rows giving a foreign key as an instance, leaving defaults (a callable one among them) out
+    order = Order(store=store, purchase_order_id="PO-1", commerce_order_number="WM1", order_date=ORDERED)
+    rows = [{"order": order, "line_number": "1", "sku": "SKU-1", "quantity": 2}, {"order_id": 7, "line_number": "2"}]
+    # when
+    built = instances_new(OrderLine, rows)
+    expected = [OrderLine(**row) for row in rows]
+    # then: every field's value is the model's own, the related instance is cached, the callable default is
+    # called per instance (not shared), and the instances are new
+    fields = [field.attname for field in OrderLine._meta.concrete_fields]
+    assert [[getattr(line, name) for name in fields] for line in built] == [
+        [getattr(line, name) for name in fields] for line in expected
+    ]
+    assert built[0].order is order
+    assert built[0].charges == [] and built[0].charges is not built[1].charges
+    assert all(line._state.adding and line.pk is None for line in built)
+
+
+def test_instances_new_refuses_an_unknown_field_as_the_model_does():
+    with pytest.raises(TypeError, match="nope"):
+        instances_new(OrderLine, [{"line_number": "1", "nope": 1}])
