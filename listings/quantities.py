@@ -78,7 +78,7 @@ def _product_quantities_locked(product_ids: list[int]) -> dict[int, int]:
     for start in range(0, len(ordered), LOCK_CHUNK):
         chunk = ordered[start : start + LOCK_CHUNK]
         before.update(
-            Product.objects.select_for_update().filter(pk__in=chunk).order_by("pk").values_list("pk", "quantity")
+            Product.objects.select_for_update().filter(pk__any_of=chunk).order_by("pk").values_list("pk", "quantity")
         )
     missing = [pid for pid in ordered if pid not in before]
     if missing:
@@ -167,7 +167,7 @@ def listings_confirmed_quantity_lower(*, store_id: int, units: dict[int, int], n
     with transaction.atomic():
         rows = (
             Listing.objects.select_for_update()
-            .filter(store_id=store_id, product_id__in=sorted(wanted), confirmed_quantity__isnull=False)
+            .filter(store_id=store_id, product_id__any_of=sorted(wanted), confirmed_quantity__isnull=False)
             .order_by("pk")
             .values_list("pk", "product_id", "confirmed_quantity", "confirmed_quantity_at")
         )

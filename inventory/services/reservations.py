@@ -144,7 +144,7 @@ def reservations_apply(
         except QuantitiesInvalid as error:
             raise StockError(str(error)) from error
         reserved_before = dict(
-            StockReservation.objects.filter(store_id=store_id, product_id__in=product_ids).values_list(
+            StockReservation.objects.filter(store_id=store_id, product_id__any_of=product_ids).values_list(
                 "product_id", "quantity"
             )
         )

@@ -127,11 +127,11 @@ def order_failed_operations(order_ids: Sequence[int]) -> dict[int, list[str]]:
     if not order_ids:
         return failed
     for order_id, tracking, error in Shipment.objects.filter(
-        order_id__in=order_ids, status=Shipment.Status.ERROR
+        order_id__any_of=order_ids, status=Shipment.Status.ERROR
     ).values_list("order_id", "tracking_number", "error"):
         failed[order_id].append(f"Shipment {tracking} failed: {error}")
     for order_id, pk, error in Cancellation.objects.filter(
-        order_id__in=order_ids, status=Cancellation.Status.ERROR
+        order_id__any_of=order_ids, status=Cancellation.Status.ERROR
     ).values_list("order_id", "pk", "error"):
         failed[order_id].append(f"Cancellation {pk} failed: {error}")
     return failed

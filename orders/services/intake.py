@@ -56,7 +56,7 @@ class UpsertResult:
 
 
 def _listings_by_sku(*, store: Store, skus: Iterable[str]) -> dict[str, Listing]:
-    listings = Listing.objects.filter(store=store, walmart_sku__in=set(skus)).only(
+    listings = Listing.objects.filter(store=store, walmart_sku__any_of=set(skus)).only(
         "pk", "store_id", "product_id", "walmart_sku"
     )
     return {listing.walmart_sku: listing for listing in listings}
@@ -165,12 +165,14 @@ def _orders_upsert_batch(
     existing = {
         order.purchase_order_id: order
         for order in Order.objects.select_for_update().filter(
-            store=store, purchase_order_id__in=[remote.purchase_order_id for remote in remotes]
+            store=store, purchase_order_id__any_of=[remote.purchase_order_id for remote in remotes]
         )
     }
     existing_lines = {
         (line.order_id, line.line_number): line
-        for line in OrderLine.objects.filter(order__in=list(existing.values())).select_related("listing")
+        for line in OrderLine.objects.filter(order_id__any_of=[order.pk for order in existing.values()]).select_related(
+            "listing"
+        )
     }
     diff = orders_diff(
         remotes=remotes,

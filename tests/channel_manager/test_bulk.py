@@ -85,10 +85,33 @@ def test_instances_new_builds_what_the_model_itself_builds(store):
         [getattr(line, name) for name in fields] for line in expected
     ]
     assert built[0].order is order
-    assert built[0].charges == [] and built[0].charges is not built[1].charges
+    assert built[0].charges == []
+    assert built[0].charges is not built[1].charges
     assert all(line._state.adding and line.pk is None for line in built)
 
 
 def test_instances_new_refuses_an_unknown_field_as_the_model_does():
     with pytest.raises(TypeError, match="nope"):
         instances_new(OrderLine, [{"line_number": "1", "nope": 1}])
+
+
+def test_any_of_finds_the_rows_in_finds(store):
+    # given: three orders
+    rows_insert(
+        Order,
+        [
+            Order(store=store, purchase_order_id=f"PO-{n}", commerce_order_number=f"WM{n}", order_date=ORDERED)
+            for n in range(3)
+        ],
+    )
+    wanted = ["PO-2", "PO-0", "PO-9", "PO-2"]
+    # when / then: the same rows as __in (repeats, unknown values and an empty list included)
+    by_any = Order.objects.filter(purchase_order_id__any_of=wanted).order_by("pk").values_list("purchase_order_id")
+    by_in = Order.objects.filter(purchase_order_id__in=wanted).order_by("pk").values_list("purchase_order_id")
+    assert list(by_any) == list(by_in) == [("PO-0",), ("PO-2",)]
+    assert list(Order.objects.filter(pk__any_of=[])) == []
+    assert list(Order.objects.filter(pk__any_of=[None])) == []
+    lines = [OrderLine(order=order, line_number="1", sku="S", quantity=1) for order in Order.objects.order_by("pk")]
+    rows_insert(OrderLine, lines)
+    assert OrderLine.objects.filter(order_id__any_of=[lines[0].order_id]).count() == 1
+    assert OrderLine.objects.filter(order__any_of=[lines[1].order_id, lines[2].order_id]).count() == 2
