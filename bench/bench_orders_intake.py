@@ -234,6 +234,24 @@ def page_reads_timed() -> list[float]:
     return spent
 
 
+def database_cpu_seconds() -> float | None:
+    """CPU seconds used so far by the PostgreSQL backend serving this thread's connection (read from /proc: the
+    server runs on this machine), or None when that cannot be read. The emulator's requests use connections of
+    their own, not counted here."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
 def broker_queued() -> dict[str, int]:
     """Tasks waiting in the run's broker, by queue and task name (the queues are the Redis lists)."""
     import json
@@ -286,7 +304,8 @@ def main() -> None:
         store.save(update_fields=["emulator_base_url"])
         load_before = os.getloadavg()[0]
 
-        started, cpu_started = time.perf_counter(), time.process_time()
+        database_cpu_started = database_cpu_seconds()
+        started, cpu_started, thread_cpu_started = time.perf_counter(), time.process_time(), time.thread_time()
         fetching = page_reads_timed()
         profiler = cProfile.Profile() if arguments.profile else None
         with VisibilitySampler(store_id=store.pk, expected=placed, started=started) as sampler:
@@ -296,14 +315,23 @@ def main() -> None:
             if profiler:
                 profiler.disable()
             elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+            thread_cpu = time.thread_time() - thread_cpu_started
+        database_cpu = database_cpu_seconds()
         lines = OrderLine.objects.filter(order__store=store).count()
         skus = OrderLine.objects.filter(order__store=store).values("sku").distinct().count()
         print(
             f"  first poll: {first.created:,} orders created ({lines:,} lines over {skus:,} distinct SKUs, stock "
             f"reserved per line) in {elapsed:.2f} s = {first.created / elapsed:,.0f} orders/s (target 2,000/s); "
-            f"this process used {cpu:.1f} CPU-s (product and in-process emulator together); load average "
+            f"this process used {cpu:.1f} CPU-s (product and in-process emulator together; the polling thread "
+            f"alone, client and intake: {thread_cpu:.1f} CPU-s); load average "
             f"{load_before:.1f} before, {os.getloadavg()[0]:.1f} after, on {os.cpu_count()} CPUs"
         )
+        if database_cpu is not None and database_cpu_started is not None:
+            print(
+                f"  PostgreSQL's CPU for intake's connection: {database_cpu - database_cpu_started:.1f} s (process "
+                f"+ database: {cpu + database_cpu - database_cpu_started:.1f} CPU-s = "
+                f"{first.created / (cpu + database_cpu - database_cpu_started):,.0f} orders per CPU-second)"
+            )
         print(
             f"  of which reading Walmart's pages (the in-process emulator answering over HTTP): {fetching[0]:.2f} s; "
             f"intake itself (mapping, upserts, stock, queueing): {elapsed - fetching[0]:.2f} s = "

@@ -9,6 +9,7 @@ rows with COPY; elsewhere it is `bulk_create`.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
 from enum import Enum
 from operator import attrgetter
 from typing import Any
@@ -18,6 +19,7 @@ from django.db import connections, models, router
 from django.db.models.base import ModelState
 from django.db.models.lookups import In
 from django.db.models.signals import post_init, pre_init
+from django.utils import timezone
 from django.utils.datastructures import OrderedSet
 
 SQLITE_BATCH = 500
@@ -46,11 +48,13 @@ _PLAIN_TYPES = frozenset(
 )
 
 
+def _stamped_on_insert(field: models.Field) -> bool:
+    return bool(getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False))
+
+
 def _prepared_for_copy(field: models.Field) -> bool:
-    if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
-        return True
-    if field.get_internal_type() == "DateTimeField":
-        return True  # naive values are made aware (or refused) by Django
+    if _stamped_on_insert(field) or field.get_internal_type() == "DateTimeField":
+        return False  # set here / passed as they are when aware (see rows_insert)
     return not (field.get_internal_type() in _PLAIN_TYPES and type(field).__module__.startswith("django.db."))
 
 
@@ -68,7 +72,7 @@ def instances_new(model: type[models.Model], rows: Iterable[Mapping[str, Any]]) 
         return [model(**row) for row in rows]
     meta = model._meta
     constant: dict[str, Any] = {}
-    called: list[tuple[str, Any]] = []
+    called: list[tuple[str, str, Any]] = []
     names: dict[str, str] = {}  # field name or attname -> attname
     relations: dict[str, models.Field] = {}  # field name of a foreign key -> field
     for field in meta.concrete_fields:
@@ -76,7 +80,7 @@ def instances_new(model: type[models.Model], rows: Iterable[Mapping[str, Any]]) 
         if field.is_relation:
             relations[field.name] = field
         if field.has_default() and callable(field.default):
-            called.append((field.attname, field.default))
+            called.append((field.name, field.attname, field.default))
         else:
             constant[field.attname] = field.get_default()
     instances = []
@@ -85,8 +89,9 @@ def instances_new(model: type[models.Model], rows: Iterable[Mapping[str, Any]]) 
         state = instance._state = ModelState()
         values = instance.__dict__
         values.update(constant)
-        for attname, default in called:
-            values[attname] = default()
+        for name, attname, default in called:
+            if name not in row and attname not in row:
+                values[attname] = default()
         for name, value in row.items():
             relation = relations.get(name)
             if relation is not None and (value is None or isinstance(value, models.Model)):
@@ -137,6 +142,16 @@ def rows_insert(model: type[models.Model], instances: Sequence[models.Model]) ->
     read = attrgetter(*(field.attname for field in fields))
     prepared = [(index, field) for index, field in enumerate(fields) if _prepared_for_copy(field)]
     choices = [index for index, field in enumerate(fields) if field.choices and not _prepared_for_copy(field)]
+    # Stamps set on save get one time for the whole insert (one statement's rows, as a database default would);
+    # other datetimes go as they are when aware or empty, a naive one through Django (made aware, with its
+    # warning, as bulk_create does).
+    now = timezone.now()
+    stamped = [(index, field.attname) for index, field in enumerate(fields) if _stamped_on_insert(field)]
+    dates = [
+        (index, field)
+        for index, field in enumerate(fields)
+        if field.get_internal_type() == "DateTimeField" and not _stamped_on_insert(field)
+    ]
     # The raw cursor's errors come out as Django's (IntegrityError...), as they do from bulk_create.
     with connection.cursor() as cursor, connection.wrap_database_errors:
         with cursor.cursor.copy(f"COPY {quote(meta.db_table)} ({columns}) FROM STDIN") as copy:
@@ -144,6 +159,13 @@ def rows_insert(model: type[models.Model], instances: Sequence[models.Model]) ->
                 row = list(read(instance)) if len(fields) > 1 else [read(instance)]
                 for index, field in prepared:
                     row[index] = field.get_db_prep_save(field.pre_save(instance, True), connection)
+                for index, attname in stamped:
+                    setattr(instance, attname, now)
+                    row[index] = now
+                for index, field in dates:
+                    value = row[index]
+                    if value is not None and (not isinstance(value, datetime) or value.tzinfo is None):
+                        row[index] = field.get_db_prep_save(value, connection)
                 for index in choices:
                     row[index] = _plain(row[index])
                 copy.write_row(row)
@@ -161,6 +183,11 @@ class AnyOf(In):
 
     lookup_name = "any_of"
 
+    def get_prep_lookup(self):
+        if self.rhs_is_direct_value() and all(type(value) in (int, str) for value in self.rhs):
+            return list(self.rhs)  # ids and texts: nothing to prepare (thousands of calls a batch otherwise)
+        return super().get_prep_lookup()
+
     def as_sql(self, compiler, connection):
         if connection.vendor != "postgresql" or not self.rhs_is_direct_value():
             return super().as_sql(compiler, connection)
@@ -168,5 +195,7 @@ class AnyOf(In):
         if not values:
             raise EmptyResultSet
         lhs, lhs_params = self.process_lhs(compiler, connection)
+        if all(type(value) in (int, str) for value in values):
+            return f"{lhs} = ANY(%s)", [*lhs_params, list(values)]
         _, params = self.batch_process_rhs(compiler, connection, values)
         return f"{lhs} = ANY(%s)", [*lhs_params, list(params)]
