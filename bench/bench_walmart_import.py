@@ -7,13 +7,17 @@ emulator served by the product's web server on a free port, PostgreSQL. Prints f
 
 Shape: the emulated seller holds N items seeded by `walmart_emulator.seeding` (40 % with a SKU the catalog
 has, 30 % known to the catalog by one identifier only, 10 % ambiguous, 20 % unknown); the catalog is built
-for them (setup, not timed). The import asks `GET /v3/items/count`, requests the ITEM report (the emulator
-makes it after WALMART_EMULATOR_REPORT_DELAY_SECONDS = 1), downloads it and reads it row by row, reads every
-quantity with `GET /v3/inventories` (50 SKUs a page), then links. Walmart's rate limits are lifted in the
-emulator (bench/walmart_import_settings.py) so the figures are the product's own cost; with the real limits
-the inventories listing alone would take N / 50 / 900 minutes. Timed from the request to the import's end;
-each phase's time is read from the import's status, sampled every 50 ms, as are the worker's peak memory
-(VmHWM of its processes) and PostgreSQL's CPU (the backends of the benchmark database).
+for them (setup, not timed). The import asks `GET /v3/items/count`, requests the ITEM and INVENTORY reports
+together (the emulator makes each after WALMART_EMULATOR_REPORT_DELAY_SECONDS = 1), downloads the ITEM report
+and reads it row by row while a thread downloads the INVENTORY report and stages its quantities, applies the
+quantities to the items, then links. `--inventories-listing` makes the emulator refuse the INVENTORY report
+(as Walmart does when one was asked for within the hour), so the quantities come from `GET /v3/inventories`
+(50 SKUs a page), the way before the report was used. Walmart's rate limits are lifted in the emulator
+(bench/walmart_import_settings.py) so the figures are the product's own cost; with the real limits the
+inventories listing alone would take N / 50 / 900 minutes. Timed from the request to the import's end; each
+phase's time is read from the import's status, sampled every 50 ms, as are the worker's peak memory (VmHWM of
+its processes), and the CPU of the worker, of PostgreSQL (the backends of the benchmark database) and of the
+web server that serves the emulator, per phase.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.bench_catalog_import import SAMPLE_SECONDS, Sampler, database_reset  # noqa: E402
+from bench.bench_catalog_import import SAMPLE_SECONDS, Sampler, cpu_seconds, database_reset, descendants  # noqa: E402
 from bench.stack import free_port, stack_environment, stack_processes, web_command, web_up, worker_command  # noqa: E402
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/cm_onboard_bench"
@@ -68,40 +72,77 @@ def seller_and_catalog(items: int, base_url: str):
     return store, seeded
 
 
-def run(store, *, worker_pid: int, database: str | None) -> None:
+def refuse_inventory_report() -> None:
+    """The emulator's INVENTORY report allowance used up for the hour (as after a failed request)."""
+    from django.utils import timezone
+
+    from walmart_emulator.models import RateLimitBucket, Seller
+
+    now = timezone.now()
+    for seller in Seller.objects.all():
+        RateLimitBucket.objects.update_or_create(
+            seller=seller,
+            family="reports:INVENTORY",
+            defaults={"tokens": 0, "updated_at": now, "updated_epoch": now.timestamp()},
+        )
+
+
+def web_cpu(web_pid: int) -> float:
+    return sum(cpu_seconds(pid) or 0.0 for pid in descendants(web_pid))
+
+
+def run(store, *, worker_pid: int, web_pid: int, database: str | None) -> None:
     from onboarding.models import WalmartImport
     from onboarding.services import walmart_import_start
 
     load_start = os.getloadavg()[0]
     sampler = Sampler(database=database, worker_pid=worker_pid)
     sampler.start()
+    web_start = web_cpu(web_pid)
     started = time.perf_counter()
     walmart_import, _ = walmart_import_start(store=store, reason="benchmark")
-    phases: dict[str, float] = {}
+    # status -> (time, worker CPU, PostgreSQL CPU, web CPU) when it began
+    phases: dict[str, tuple[float, float, float, float]] = {}
     status = None
     while True:
         current = WalmartImport.objects.get(pk=walmart_import.pk)
         if current.status != status:
-            phases[current.status] = time.perf_counter() - started
             status = current.status
+            phases[status] = (
+                time.perf_counter() - started,
+                sampler.worker.total(),
+                sampler.postgres.total(),
+                web_cpu(web_pid) - web_start,
+            )
         if current.is_finished:
             break
         time.sleep(SAMPLE_SECONDS)
     wall = time.perf_counter() - started
+    web_total = web_cpu(web_pid) - web_start
     sampler.stopping.set()
     sampler.join()
-    order = [name for name in phases]
-    spans = [f"{name} {phases[nxt] - phases[name]:.1f} s" for name, nxt in zip(order, order[1:], strict=False) if nxt]
+    order = list(phases)
+    spans = []
+    for name, after in zip(order, order[1:], strict=False):
+        begin, end = phases[name], phases[after]
+        spans.append(
+            f"{name} {end[0] - begin[0]:.1f} s (CPU worker {end[1] - begin[1]:.1f} s, PostgreSQL "
+            f"{end[2] - begin[2]:.1f} s, emulator {end[3] - begin[3]:.1f} s)"
+        )
     print(
-        f"\nimport {current.status} ({current.source}): {current.items_read:,} items read, "
-        f"{current.quantities_read:,} quantities; linked {current.linked_count:,}, ambiguous "
-        f"{current.ambiguous_count:,}, unmanaged {current.unmanaged_count:,} {current.failure}"
+        f"\nimport {current.status} ({current.source}, quantities from "
+        f"{'the INVENTORY report' if current.inventory_report_request_id else 'GET /v3/inventories'}): "
+        f"{current.items_read:,} items read, {current.quantities_read:,} quantities; linked "
+        f"{current.linked_count:,}, ambiguous {current.ambiguous_count:,}, unmanaged {current.unmanaged_count:,} "
+        f"{current.failure}"
     )
-    print(f"  wall {wall:.1f} s ({current.items_read / wall:,.0f} items/s); phases: {', '.join(spans)}")
+    print(f"  wall {wall:.1f} s ({current.items_read / wall:,.0f} items/s); phases:")
+    for span in spans:
+        print(f"    {span}")
     print(
-        f"  worker peak RSS {sampler.worker_peak_mb:.0f} MB; worker CPU {sampler.worker.total():.1f} s; "
-        f"PostgreSQL CPU {sampler.postgres.total():.1f} s; load average {load_start:.2f} -> {os.getloadavg()[0]:.2f}; "
-        f"{sampler.samples} samples"
+        f"  worker peak RSS {sampler.worker_peak_mb:.0f} MB; CPU: worker {sampler.worker.total():.1f} s, "
+        f"PostgreSQL {sampler.postgres.total():.1f} s, emulator (web server) {web_total:.1f} s; load average "
+        f"{load_start:.2f} -> {os.getloadavg()[0]:.2f}; {sampler.samples} samples"
     )
 
 
@@ -109,6 +150,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--items", type=int, default=100_000)
     parser.add_argument("--database-url", default=DEFAULT_DATABASE_URL)
+    parser.add_argument(
+        "--inventories-listing",
+        action="store_true",
+        help="refuse the INVENTORY report: quantities from GET /v3/inventories (the way before the report)",
+    )
     args = parser.parse_args()
 
     os.environ["BENCH_DATABASE_URL"] = args.database_url
@@ -131,6 +177,8 @@ def main() -> int:
 
     setup_started = time.perf_counter()
     store, seeded = seller_and_catalog(args.items, env["WALMART_EMULATOR_BASE_URL"])
+    if args.inventories_listing:
+        refuse_inventory_report()
     print(
         f"Walmart import benchmark: {args.items:,} items on Walmart ({seeded.by_kind}); database {connection.vendor} "
         f"({database or args.database_url}); walmart_import_task in a real Celery worker (prefork, 2 processes), "
@@ -144,7 +192,7 @@ def main() -> int:
             print("the web server did not start; see", workdir / "web.log")
             return 1
         time.sleep(3)  # the worker connected to the broker
-        run(store, worker_pid=processes["worker"].pid, database=database)
+        run(store, worker_pid=processes["worker"].pid, web_pid=processes["web"].pid, database=database)
     print("\nlogs:", workdir)
     return 0
 

@@ -17,10 +17,10 @@ class WalmartImport(models.Model):
 
     class Status(models.TextChoices):
         PENDING = "pending", _("Pending")
-        WAITING_REPORT = "waiting_report", _("Waiting for Walmart's report")
+        WAITING_REPORT = "waiting_report", _("Waiting for Walmart's reports")
         READING = "reading", _("Reading items")
-        LINKING = "linking", _("Linking to the catalog")
         QUANTITIES = "quantities", _("Reading quantities")
+        LINKING = "linking", _("Linking to the catalog")
         DONE = "done", _("Done")
         FAILED = "failed", _("Failed")
 
@@ -38,6 +38,11 @@ class WalmartImport(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     report_request_id = models.CharField(max_length=100, blank=True)
+    inventory_report_request_id = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text=_("Walmart's INVENTORY report; empty: quantities from GET /v3/inventories."),
+    )
     expected_items = models.PositiveIntegerField(null=True, blank=True, help_text=_("Walmart's item count."))
     items_read = models.PositiveIntegerField(default=0)
     items_created = models.PositiveIntegerField(default=0)
@@ -66,18 +71,18 @@ class WalmartImport(models.Model):
 
     @property
     def progress_percent(self) -> int:
-        """Items are read (0-80 %; the quantities are read beside them), linked (85 %), then the quantities
-        finish and are applied (85-99 %); done is 100 %."""
+        """Items are read (0-70 %; the quantities are read beside them), the quantities finish and are applied
+        (70-85 %), then the items are linked (85-99 %); done is 100 %."""
         expected = max(self.expected_items or 0, self.items_read, 1)
         quantities = 1.0 if self.quantities_complete else min(1.0, self.quantities_read / expected)
         if self.status == self.Status.DONE:
             return 100
         if self.status == self.Status.READING:
-            return int(min(1.0, self.items_read / expected) * 80)
+            return int(min(1.0, self.items_read / expected) * 70)
+        if self.status == self.Status.QUANTITIES:
+            return 70 + int(quantities * 14)
         if self.status == self.Status.LINKING:
             return 85
-        if self.status == self.Status.QUANTITIES:
-            return 85 + int(quantities * 14)
         return 0
 
 
@@ -117,7 +122,9 @@ class WalmartItem(models.Model):
         max_length=200, blank=True, help_text=_("Why Walmart's identifier was not used.")
     )
     price = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
-    quantity = models.IntegerField(null=True, blank=True, help_text=_("inputQty from GET /v3/inventories."))
+    quantity = models.IntegerField(
+        null=True, blank=True, help_text=_("inputQty summed over ship nodes (INVENTORY report or GET /v3/inventories).")
+    )
     published_status = models.CharField(max_length=30, blank=True)
     lifecycle_status = models.CharField(max_length=30, blank=True)
     status_change_reason = models.TextField(blank=True)
@@ -164,8 +171,9 @@ class StoreOnboarding(models.Model):
 
 
 class ImportedQuantity(models.Model):
-    """A quantity read during an import (`GET /v3/inventories`, one row per SKU and ship node), staged apart
-    from the items so that quantities and items can be read side by side; applied, then deleted, at the end."""
+    """A quantity read during an import (the INVENTORY report or `GET /v3/inventories`, one row per SKU and ship
+    node), staged apart from the items so that quantities and items can be read side by side; applied to the
+    items before they are linked, then deleted."""
 
     walmart_import = models.ForeignKey(WalmartImport, on_delete=models.CASCADE, related_name="+")
     sku = models.CharField(max_length=50)

@@ -51,6 +51,7 @@ ITEM_FIELDS = (
     "published_status",
     "lifecycle_status",
     "status_change_reason",
+    "quantity",
     "last_import",
     "imported_at",
 )
@@ -120,12 +121,13 @@ def walmart_import_fail(*, walmart_import: WalmartImport, message: str) -> None:
 
 def walmart_import_run(*, walmart_import: WalmartImport, client=None) -> WalmartImport:
     """Advance an import as far as it can go now: choose the source (`GET /v3/items/count`: up to
-    ONBOARDING_ITEMS_API_MAX items (1,000) are read with `GET /v3/items`, more through the ITEM report), ask for
-    the report, read every item (upserted on (store, SKU) in chunks), read quantities (`GET /v3/inventories`),
-    forget items Walmart no longer has (unless linked), then link. Raises ImportWaiting while Walmart makes
-    the report (the task runs it again later; nothing sleeps). Safe to re-run: each step restarts from its
-    beginning and writes the same rows. A Walmart error is raised (the task retries what can clear by
-    itself) or, for one that cannot, recorded as the import's failure."""
+    ONBOARDING_ITEMS_API_MAX items (1,000) are read with `GET /v3/items` and `GET /v3/inventories`, more through
+    Walmart's ITEM and INVENTORY reports, asked for together), read every item (upserted on (store, SKU) in
+    chunks) while the quantities are read beside them, forget items Walmart no longer has (unless linked),
+    apply the quantities to the items, then link (a linked item's listing starts with Walmart's quantity).
+    Raises ImportWaiting while Walmart makes the reports (the task runs it again later; nothing sleeps). Safe
+    to re-run: each step restarts from its beginning and writes the same rows. A Walmart error is raised (the
+    task retries what can clear by itself) or, for one that cannot, recorded as the import's failure."""
     from channel_manager.walmart import walmart_client_for_store
 
     walmart_import = WalmartImport.objects.select_related("store").get(pk=walmart_import.pk)
@@ -144,22 +146,25 @@ def walmart_import_run(*, walmart_import: WalmartImport, client=None) -> Walmart
             quantities = _QuantitiesReader(walmart_import)
             quantities.start()
             _items_read(walmart_import, client)
+        if walmart_import.status == status.QUANTITIES:
+            if quantities is not None:
+                quantities.finish()
+            else:
+                walmart_import.refresh_from_db()
+                if not walmart_import.quantities_complete:
+                    _quantities_stage(walmart_import, client)
+            _quantities_apply(walmart_import)
+            _import_update(walmart_import, status=status.LINKING)
         if walmart_import.status == status.LINKING:
             result = walmart_items_link(store=store)
             _import_update(
                 walmart_import,
-                status=status.QUANTITIES,
+                status=status.DONE,
+                finished_at=timezone.now(),
                 linked_count=result.linked,
                 unmanaged_count=result.unmanaged,
                 ambiguous_count=result.ambiguous,
             )
-        if walmart_import.status == status.QUANTITIES:
-            if quantities is not None:
-                quantities.finish()
-            elif not walmart_import.quantities_complete:
-                _quantities_stage(walmart_import, client)
-            _quantities_apply(walmart_import)
-            _import_update(walmart_import, status=status.DONE, finished_at=timezone.now())
     except ImportWaiting:
         raise
     except WalmartError as error:
@@ -182,31 +187,60 @@ def _import_source_choose(walmart_import: WalmartImport, client) -> None:
     if small:
         _import_update(walmart_import, status=WalmartImport.Status.READING)
         return
-    request_id = _report_request(client)
-    _import_update(walmart_import, report_request_id=request_id, status=WalmartImport.Status.WAITING_REPORT)
+    request_id = _report_request(client, "ITEM")
+    _import_update(walmart_import, report_request_id=request_id)
+    inventory_request_id = _inventory_report_request(client)
+    _import_update(
+        walmart_import, inventory_report_request_id=inventory_request_id, status=WalmartImport.Status.WAITING_REPORT
+    )
 
 
-def _report_request(client) -> str:
-    """Ask for the ITEM report; Walmart makes one of each type an hour, so when it refuses (429) the request
-    made within the hour (by an import lost midway, or in Seller Center) is used."""
+def _report_request(client, report_type: str) -> str:
+    """Ask for a report (ITEM or INVENTORY); Walmart makes one of each type an hour, so when it refuses (429)
+    the request made within the hour (by an import lost midway, or in Seller Center) is used."""
     try:
+        if report_type == "INVENTORY":
+            return client.reports.request_inventory_report().request_id
         return client.reports.request_item_report().request_id
     except WalmartRateLimited:
         since = timezone.now() - timedelta(hours=1)
-        for request in client.reports.iter_requests("ITEM", submitted_since=since):
+        for request in client.reports.iter_requests(report_type, submitted_since=since):
             if request.status != "ERROR":
                 return request.request_id
         raise
 
 
+def _inventory_report_request(client) -> str:
+    """The INVENTORY report's request id, or '' when Walmart will not make one now (refused, or one of the hour
+    failed): the quantities are then read with `GET /v3/inventories`, 50 SKUs a call."""
+    from channel_manager.walmart import RETRYABLE
+
+    try:
+        return _report_request(client, "INVENTORY")
+    except WalmartError as error:
+        if isinstance(error, RETRYABLE) and not isinstance(error, WalmartRateLimited):
+            raise
+        logger.info("INVENTORY report not available (%s): quantities from the inventories listing", error)
+        return ""
+
+
 def _report_wait(walmart_import: WalmartImport, client) -> None:
+    """READING once the ITEM report (and the INVENTORY report, when asked for) is READY. An INVENTORY report that
+    failed is dropped (the listing reads the quantities instead); an ITEM report that failed fails the import."""
     request = client.reports.status(walmart_import.report_request_id)
-    if request.status == "READY":
-        _import_update(walmart_import, status=WalmartImport.Status.READING)
-        return
     if request.status == "ERROR":
         raise_message = f"Walmart could not make the ITEM report {walmart_import.report_request_id}."
         walmart_import_fail(walmart_import=walmart_import, message=raise_message + " Import again.")
+        return
+    inventory_ready = True
+    if walmart_import.inventory_report_request_id:
+        inventory = client.reports.status(walmart_import.inventory_report_request_id)
+        if inventory.status == "ERROR":
+            logger.info("INVENTORY report %s failed: quantities from the inventories listing", inventory.request_id)
+            _import_update(walmart_import, inventory_report_request_id="")
+        inventory_ready = inventory.status in ("READY", "ERROR")
+    if request.status == "READY" and inventory_ready:
+        _import_update(walmart_import, status=WalmartImport.Status.READING)
         return
     raise ImportWaiting(float(_setting("ONBOARDING_REPORT_POLL_SECONDS", 30)))
 
@@ -293,6 +327,7 @@ def _item_row(store: Store, walmart_import: WalmartImport, remote: RemoteItem, n
         published_status=remote.published_status[:30],
         lifecycle_status=remote.lifecycle_status[:30],
         status_change_reason=remote.status_change_reason,
+        quantity=None,  # set from the quantities read beside the items, once they are all read
         last_import=walmart_import,
         imported_at=now,
     )
@@ -319,8 +354,9 @@ def _chunked(rows: Iterable[Any], size: int = CHUNK) -> Iterator[list[Any]]:
 
 
 def _items_read(walmart_import: WalmartImport, client) -> None:
-    """Upsert every item, CHUNK at a time (one INSERT ... ON CONFLICT (store, sku) DO UPDATE each); link
-    fields are never touched here. Then remove items this import did not see, unless linked."""
+    """Upsert every item, CHUNK at a time (one INSERT ... ON CONFLICT (store, sku) DO UPDATE each; the quantity
+    is cleared until the quantities are applied); link fields are never touched here. Then remove items this
+    import did not see, unless linked."""
     store = walmart_import.store
     before = WalmartItem.objects.filter(store=store).count()
     _import_update(walmart_import, items_read=0)
@@ -348,24 +384,40 @@ def _items_read(walmart_import: WalmartImport, client) -> None:
         walmart_import,
         items_removed=removed,
         items_created=max(0, total - (before - removed)),
-        status=WalmartImport.Status.LINKING,
+        status=WalmartImport.Status.QUANTITIES,
     )
 
 
+def _remote_quantities(walmart_import: WalmartImport, client) -> Iterator[tuple[str, int]]:
+    """(SKU, inputQty) per SKU and ship node: the INVENTORY report's rows when the import has one, else
+    `GET /v3/inventories` (50 SKUs a call)."""
+    if walmart_import.inventory_report_request_id:
+        for row in client.reports.download_inventory(walmart_import.inventory_report_request_id):
+            if row.input_quantity is not None:
+                yield row.sku[:50], row.input_quantity
+    else:
+        for inventory in client.inventory.iter_all():
+            yield inventory.sku[:50], int(inventory.quantity or 0)
+
+
 def _quantities_stage(walmart_import: WalmartImport, client) -> None:
-    """Every SKU's inputQty per ship node from `GET /v3/inventories`, staged (ImportedQuantity, CHUNK rows
-    per INSERT) for `_quantities_apply`. Restarts from the first page."""
+    """Every SKU's inputQty per ship node, staged (ImportedQuantity: COPY on PostgreSQL, else CHUNK rows per
+    INSERT) for `_quantities_apply`. Restarts from the beginning."""
     ImportedQuantity.objects.filter(walmart_import=walmart_import).delete()
     _import_update(walmart_import, quantities_read=0, quantities_complete=False)
-    for chunk in _chunked(client.inventory.iter_all()):
-        ImportedQuantity.objects.bulk_create(
-            [
-                ImportedQuantity(
-                    walmart_import=walmart_import, sku=inventory.sku[:50], quantity=int(inventory.quantity or 0)
-                )
-                for inventory in chunk
-            ]
-        )
+    table = connection.ops.quote_name(ImportedQuantity._meta.db_table)
+    for chunk in _chunked(_remote_quantities(walmart_import, client)):
+        if connection.vendor == "postgresql":
+            with (
+                connection.cursor() as cursor,
+                cursor.cursor.copy(f"COPY {table} (walmart_import_id, sku, quantity) FROM STDIN") as copy,
+            ):
+                for sku, quantity in chunk:
+                    copy.write_row((walmart_import.pk, sku, quantity))
+        else:
+            ImportedQuantity.objects.bulk_create(
+                [ImportedQuantity(walmart_import=walmart_import, sku=sku, quantity=quantity) for sku, quantity in chunk]
+            )
         WalmartImport.objects.filter(pk=walmart_import.pk).update(
             quantities_read=F("quantities_read") + len(chunk), updated_at=timezone.now()
         )
@@ -373,39 +425,30 @@ def _quantities_stage(walmart_import: WalmartImport, client) -> None:
 
 
 def _quantities_apply(walmart_import: WalmartImport) -> None:
-    """The staged quantities (summed over ship nodes) become the items' quantities, and the confirmed
-    quantity of the listings this import linked; then the staging rows go. One transaction."""
+    """The staged quantities (summed over ship nodes) become the items' quantities (the items this import read
+    start without one; an item Walmart gave no quantity for keeps none), before linking, so that a listing
+    created by linking starts with Walmart's quantity as its confirmed quantity. Then the staging rows go. One
+    transaction; safe to re-run."""
     quote = connection.ops.quote_name
-    item, staged, listing = (quote(model._meta.db_table) for model in (WalmartItem, ImportedQuantity, Listing))
+    item, staged = (quote(model._meta.db_table) for model in (WalmartItem, ImportedQuantity))
     store_id = walmart_import.store_id
-    now = timezone.now()
     # Only quoted table names are formatted in; every value is a parameter.
-    statements: list[tuple[str, list[Any]]] = [
-        (f"UPDATE {item} SET quantity = NULL WHERE store_id = %s", [store_id]),  # noqa: S608
-        (
-            f"UPDATE {item} SET quantity = totals.quantity FROM (SELECT sku, SUM(quantity) AS quantity "  # noqa: S608
-            f"FROM {staged} WHERE walmart_import_id = %s GROUP BY sku) AS totals "
-            f"WHERE {item}.store_id = %s AND {item}.sku = totals.sku",
-            [walmart_import.pk, store_id],
-        ),
-        (
-            f"UPDATE {listing} SET confirmed_quantity = linked.quantity, confirmed_quantity_at = %s "  # noqa: S608
-            f"FROM {item} AS linked WHERE linked.listing_id = {listing}.id AND linked.store_id = %s "
-            "AND linked.linked_at >= %s AND linked.link_method <> %s",
-            [now, store_id, walmart_import.started_at or walmart_import.created_at, WalmartItem.LinkMethod.LISTING],
-        ),
-    ]
-    with transaction.atomic(), connection.cursor() as cursor:
-        for sql, params in statements:
-            cursor.execute(sql, params)
+    sql = (
+        f"UPDATE {item} SET quantity = totals.quantity FROM (SELECT sku, SUM(quantity) AS quantity "  # noqa: S608
+        f"FROM {staged} WHERE walmart_import_id = %s GROUP BY sku) AS totals "
+        f"WHERE {item}.store_id = %s AND {item}.sku = totals.sku"
+    )
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [walmart_import.pk, store_id])
         ImportedQuantity.objects.filter(walmart_import=walmart_import).delete()
 
 
 class _QuantitiesReader:
     """Reads the quantities (`_quantities_stage`) in a thread of its own, with its own Walmart client and
-    database connection, while the items are read and linked; `finish()` waits for it and raises what it
-    raised. On SQLite (one writer at a time) or with ONBOARDING_QUANTITIES_IN_PARALLEL off, the quantities
-    are read after the items instead."""
+    database connection, while the items are read; `finish()` waits for it and raises what it raised. On
+    SQLite (one writer at a time) or with ONBOARDING_QUANTITIES_IN_PARALLEL off, the quantities are read after
+    the items instead."""
 
     def __init__(self, walmart_import: WalmartImport) -> None:
         self.walmart_import = walmart_import

@@ -1025,6 +1025,47 @@ class ItemReportRow:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class InventoryReportRow:
+    """One row of the INVENTORY report (v1): one item at one ship node, read by column name
+    (us-marketplace/docs/request-an-inventory-report). `input_quantity` is inputQty (units sold and not yet
+    shipped included), `available_to_sell` availToSellQty; None when the cell is empty or not a whole number.
+    Every column is also in `columns`, as sent."""
+
+    sku: str
+    item_id: str | None
+    product_name: str | None
+    ship_node: str | None
+    ship_node_name: str | None
+    input_quantity: int | None
+    available_to_sell: int | None
+    columns: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, str]) -> InventoryReportRow:
+        def text(name: str) -> str | None:
+            value = (row.get(name) or "").strip()
+            return value or None
+
+        def whole(name: str) -> int | None:
+            value = text(name)
+            try:
+                return int(Decimal(value)) if value is not None and Decimal(value) % 1 == 0 else None
+            except ArithmeticError:
+                return None
+
+        return cls(
+            sku=str(row.get("SKU") or "").strip(),
+            item_id=text("Item ID"),
+            product_name=text("Product Name"),
+            ship_node=text("Ship Node ID"),
+            ship_node_name=text("Ship Node Name"),
+            input_quantity=whole("Input Quantity"),
+            available_to_sell=whole("AvailToSell Quantity"),
+            columns=MappingProxyType(dict(row)),
+        )
+
+
 # ------------------------------------------------------------------------------- requests (outbound)
 
 

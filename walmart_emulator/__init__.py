@@ -14,8 +14,9 @@ Test and demo helpers (all keyword-only):
 - sellers who already sell on Walmart: `seeding.seller_items_seed(seller=, count=, seed=0)` (fast, re-runnable) and
   `seeding.seed_plan(count=, seed=0)` (the same items with the role each plays for an onboarding catalog: same SKU,
   identifier only, ambiguous, unknown); `manage.py emulator_seed_items --items N [--plan-csv PATH]`.
-- reports: `POST /v3/reports/reportRequests?reportType=ITEM&reportVersion=v4`, status, `downloadReport` -> a
-  signed link serving a zipped CSV (reports.py; made WALMART_EMULATOR_REPORT_DELAY_SECONDS after the request).
+- reports: `POST /v3/reports/reportRequests?reportType=ITEM&reportVersion=v4` (or `INVENTORY` / `v1`), status,
+  `downloadReport` -> a signed link serving a zipped CSV (reports.py; made WALMART_EMULATOR_REPORT_DELAY_SECONDS
+  after the request).
 - item events: `item_events.offer_unpublish(seller=, sku=, reason=)`, `item_events.offer_publish(seller=, sku=)`,
   `item_events.buy_box_change(seller=, sku=, winning_price=)`; the match feed and retire emit OFFER_PUBLISHED /
   OFFER_UNPUBLISHED, a ready report REPORT_STATUS.

@@ -1,4 +1,5 @@
-"""On-request reports: the ITEM report (version v4), made as Walmart serves it, a zipped CSV.
+"""On-request reports: the ITEM report (version v4) and the INVENTORY report (version v1), made as Walmart
+serves them, a zipped CSV.
 
 Flow (2024-12 on-request-reports spec; developer.walmart.com us-marketplace/docs/request-an-item-report and
 request-and-download-a-report): `POST /v3/reports/reportRequests?reportType=ITEM&reportVersion=v4` (optional
@@ -18,6 +19,12 @@ Product Name, Lifecycle Status, Publish Status`, in that order; the other column
 Walmart's report pages and the spec's rowFilter / excludeColumns examples use (Price, Currency, GTIN, UPC,
 Shelf Name, Offer Start Date, ...) but their positions are the emulator's: clients must read columns by
 header name. Values: dates `YYYY-MM-DD` (the spec's rangeFilter example), prices with two decimals.
+
+INVENTORY report v1 (us-marketplace/docs/request-an-inventory-report): one row per item and ship node, columns
+`SKU, Item ID, Product Name, Ship Node ID, Ship Node Name, Input Quantity, AvailToSell Quantity` (Walmart's
+field table, in its order): Input Quantity is inputQty (units sold and not yet shipped included), AvailToSell
+Quantity is availToSellQty. The emulated seller has one ship node, so one row per offer, zero quantities
+included. Walmart's US page names no row filter for this report: the emulator accepts none.
 """
 
 import csv
@@ -54,7 +61,7 @@ REPORT_TYPES = (
     "BUYBOX",
     "ASSORTMENT_RECOMMENDATIONS",
 )
-SUPPORTED = {"ITEM": ("v4",)}
+SUPPORTED = {"ITEM": ("v4",), "INVENTORY": ("v1",)}
 ITEM_COLUMNS = (
     "SKU",
     "Item ID",
@@ -76,6 +83,15 @@ ITEM_COLUMNS = (
     "Offer End Date",
     "Item Creation Date",
     "Item Last Updated",
+)
+INVENTORY_COLUMNS = (
+    "SKU",
+    "Item ID",
+    "Product Name",
+    "Ship Node ID",
+    "Ship Node Name",
+    "Input Quantity",
+    "AvailToSell Quantity",
 )
 # rowFilters the emulator applies: column (upper case) -> Offer field; enum/multiValue filters match exactly,
 # range filters compare (dates as YYYY-MM-DD, prices as numbers).
@@ -104,10 +120,15 @@ def _body_error(description: str, field: str = "rowFilters") -> EmulatorError:
     return _error(description, field, "INVALID_REQUEST_CONTENT")
 
 
-def _filters_checked(payload: dict) -> dict:
+def _filters_checked(payload: dict, report_type: str = "ITEM") -> dict:
     """The request body's rowFilters / excludeColumns, checked. Raises EmulatorError (400)."""
     if not isinstance(payload, dict) or set(payload) - {"rowFilters", "excludeColumns"}:
         raise _body_error("The body may only hold rowFilters and excludeColumns.", "body")
+    if report_type == "INVENTORY":
+        for name in ("rowFilters", "excludeColumns"):
+            if payload.get(name):
+                raise _body_error(f"The INVENTORY report takes no {name}.", name)
+        return {}
     filters = payload.get("rowFilters") or []
     excluded = payload.get("excludeColumns") or []
     if not isinstance(filters, list) or not all(isinstance(entry, dict) for entry in filters):
@@ -163,7 +184,7 @@ def report_request_create(*, seller: Seller, report_type: str, report_version: s
             f"({', '.join(SUPPORTED[report_type])}).",
             "reportVersion",
         )
-    checked = _filters_checked(payload)
+    checked = _filters_checked(payload, report_type)
     now = emulator_now()
     delay = report_delay_seconds()
     report = ReportRequest.objects.create(
@@ -234,7 +255,8 @@ def report_process(*, report_pk: int, now: datetime | None = None) -> None:
         )
         if report.is_final or report.due_at > now:
             return
-        content, rows = item_report_zip(seller=report.seller, payload=report.payload, made_at=now)
+        make = inventory_report_zip if report.report_type == "INVENTORY" else item_report_zip
+        content, rows = make(seller=report.seller, payload=report.payload, made_at=now)
         ReportRequest.objects.filter(pk=report.pk).update(
             status=ReportRequest.Status.READY, generated_at=now, file=content, row_count=rows
         )
@@ -323,6 +345,30 @@ def item_report_zip(*, seller: Seller, payload: dict, made_at: datetime) -> tupl
             writer.writerow([ITEM_COLUMNS[index] for index in keep])
             for row in _item_rows(seller, payload):
                 writer.writerow([row[index] for index in keep])
+                rows += 1
+    return buffer.getvalue(), rows
+
+
+def inventory_report_zip(*, seller: Seller, payload: dict, made_at: datetime) -> tuple[bytes, int]:
+    """The INVENTORY report file: a zip holding one UTF-8 CSV, one row per offer at the seller's node.
+    Returns (zip bytes, rows). Reads the offers in chunks; the CSV is compressed as it is written."""
+    buffer = io.BytesIO()
+    rows = 0
+    name = f"InventoryReport_{seller.partner_id}_{made_at:%Y-%m-%dT%H%M%S}.csv"
+    node_name = f"{seller.name} warehouse"
+    offers = (
+        Offer.objects.filter(seller=seller)
+        .order_by("pk")
+        .values_list("sku", "catalog_item__item_id", "product_name", "quantity", "reserved_quantity")
+    )
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        with archive.open(name, "w") as raw, io.TextIOWrapper(raw, encoding="utf-8", newline="") as text:
+            writer = csv.writer(text)
+            writer.writerow(INVENTORY_COLUMNS)
+            for sku, item_id, product_name, quantity, reserved in offers.iterator(chunk_size=CHUNK):
+                writer.writerow(
+                    (sku, item_id, product_name, seller.ship_node, node_name, quantity, max(0, quantity - reserved))
+                )
                 rows += 1
     return buffer.getvalue(), rows
 

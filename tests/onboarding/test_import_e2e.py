@@ -1,6 +1,6 @@
 """Import from Walmart end to end against the emulator (Django's live server): a seller with seeded items
 (SKUs the catalog has, items the catalog knows by identifier only, ambiguous ones, unknown ones) is read
-through the ITEM report or the items API, with quantities from the inventories listing, and linked."""
+through the ITEM and INVENTORY reports, or the items API and the inventories listing, and linked."""
 
 from collections import Counter
 from decimal import Decimal
@@ -13,7 +13,7 @@ from onboarding.services import ImportWaiting, walmart_import_run, walmart_impor
 from tests.factories import StoreFactory
 from tests.orders.conftest import live_server_threads_finish  # noqa: F401 - a fixture
 from walmart_emulator import services as emulator
-from walmart_emulator.models import Offer
+from walmart_emulator.models import Offer, RateLimitBucket, ReportRequest
 from walmart_emulator.seeding import seed_plan, seller_items_seed
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("live_server_threads_finish")]
@@ -79,6 +79,10 @@ def test_every_item_is_imported_and_linked_by_kind(seller_store, settings, items
     )
     offers = dict(Offer.objects.filter(seller=seller).values_list("sku", "quantity"))
     assert dict(WalmartItem.objects.filter(store=store).values_list("sku", "quantity")) == offers
+    # the quantities came from the INVENTORY report for a large catalog, from GET /v3/inventories for a small one
+    asked = set(ReportRequest.objects.filter(seller=seller).values_list("report_type", flat=True))
+    listed = RateLimitBucket.objects.filter(seller=seller, family="inventory_read").exists()
+    assert (asked, listed) == (({"ITEM", "INVENTORY"}, False) if source == "report" else (set(), True))
     # and linked by kind: SKU, identifier (by its type), ambiguous never, unknown never
     kinds = {item.sku: item for item in plan}
     outcome = Counter()
@@ -105,6 +109,39 @@ def test_every_item_is_imported_and_linked_by_kind(seller_store, settings, items
         walmart_sku__in=[s for s, i in kinds.items() if i.kind in ("sku", "identifier")]
     ).exists()
     assert not listings.filter(sync_held=False).exists()
+    # and starts with Walmart's quantity as the confirmed one
+    confirmed = dict(listings.values_list("walmart_sku", "confirmed_quantity"))
+    assert confirmed == {sku: offers[sku] for sku in confirmed}
+
+
+def test_without_an_inventory_report_the_quantities_come_from_the_listing(seller_store, settings):
+    store, seller, _plan = seller_store
+    settings.ONBOARDING_ITEMS_API_MAX = 10
+    # given: Walmart will not make an INVENTORY report this hour (one failed a while ago)
+    refused = ReportRequest.objects.create(
+        seller=seller,
+        request_id="failed-inventory-report",
+        report_type="INVENTORY",
+        report_version="v1",
+        status=ReportRequest.Status.ERROR,
+        submitted_at=emulator.emulator_now(),
+        due_at=emulator.emulator_now(),
+    )
+    RateLimitBucket.objects.create(
+        seller=seller, family="reports:INVENTORY", tokens=0, updated_at=refused.submitted_at,
+        updated_epoch=refused.submitted_at.timestamp(),
+    )  # fmt: skip
+    # when
+    walmart_import = run_to_the_end(walmart_import_start(store=store, reason="test")[0])
+    # then: the items from the ITEM report, every quantity from GET /v3/inventories
+    assert (walmart_import.status, walmart_import.source, walmart_import.inventory_report_request_id) == (
+        "done",
+        "report",
+        "",
+    )
+    offers = dict(Offer.objects.filter(seller=seller).values_list("sku", "quantity"))
+    assert dict(WalmartItem.objects.filter(store=store).values_list("sku", "quantity")) == offers
+    assert RateLimitBucket.objects.filter(seller=seller, family="inventory_read").exists()
 
 
 def test_importing_again_updates_in_place(seller_store, settings):

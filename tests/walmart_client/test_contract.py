@@ -700,6 +700,37 @@ def test_report_request_status_list_and_link(api, client):
     assert validate_all(api, 6) == ["authentication"] + ["on-request-reports"] * 5
 
 
+def test_inventory_report_request_and_download(api, client):
+    answer = {**REPORT_REQUEST, "reportType": "INVENTORY", "reportVersion": "v1"}
+    file_url = "https://files.walmart.test/InventoryReport.zip?sig=abc"
+    link = {**answer, "requestStatus": "READY", "downloadURL": file_url}
+    api.add(responses.POST, BASE_URL + REPORTS, json=report_answer(REPORTS, "post", answer))
+    api.add(
+        responses.GET,
+        BASE_URL + "/v3/reports/downloadReport",
+        json=report_answer("/v3/reports/downloadReport", "get", link),
+    )
+    csv_text = (
+        "SKU,Item ID,Product Name,Ship Node ID,Ship Node Name,Input Quantity,AvailToSell Quantity\n"
+        "A-1,111,Mug,701,West,12,9\n"
+    )
+    api.add(responses.GET, file_url, body=zipped({"InventoryReport.csv": csv_text}))
+    # when
+    created = client.reports.request_inventory_report()
+    rows = list(client.reports.download_inventory(created.request_id))
+    # then
+    assert (created.report_type, created.report_version, created.status) == ("INVENTORY", "v1", "RECEIVED")
+    assert api.calls[1].request.url == BASE_URL + REPORTS + "?reportType=INVENTORY&reportVersion=v1"
+    assert [(row.sku, row.ship_node, row.input_quantity, row.available_to_sell) for row in rows] == [
+        ("A-1", "701", 12, 9)
+    ]
+    assert [spec_support.validate_request(call.request) for call in api.calls[:3]] == [
+        "authentication",
+        "on-request-reports",
+        "on-request-reports",
+    ]
+
+
 def test_report_download_streams_rows_by_header_name(api, client):
     request_id = REPORT_REQUEST["requestId"]
     file_url = "https://files.walmart.test/ItemReport.zip?sig=abc"
@@ -814,6 +845,8 @@ COVERED = {
     "Reports": {
         "request": test_report_request_status_list_and_link,
         "request_item_report": test_report_request_status_list_and_link,
+        "request_inventory_report": test_inventory_report_request_and_download,
+        "download_inventory": test_inventory_report_request_and_download,
         "status": test_report_request_status_list_and_link,
         "iter_requests": test_report_request_status_list_and_link,
         "download_link": test_report_request_status_list_and_link,

@@ -1,4 +1,5 @@
-"""Onboarding reads: the ITEM report (link, file download, rows), cursors that stop, store-live, item events."""
+"""Onboarding reads: the ITEM and INVENTORY reports (link, file download, rows), cursors that stop, store-live,
+item events."""
 
 from __future__ import annotations
 
@@ -102,6 +103,36 @@ def test_a_file_that_is_not_the_report_raises_report_file_error(api, client, bod
     api.add(responses.GET, FILE_URL, body=body, status=status)
     with pytest.raises(WalmartReportFileError, match=message):
         list(client.reports.download(REQUEST_ID))
+
+
+def test_inventory_report_rows_are_read_by_header_name(api, client):
+    csv_text = (
+        "Ship Node Name,SKU,Item ID,Product Name,Ship Node ID,Input Quantity,AvailToSell Quantity\n"
+        "West,A-1,111,Mug,701,12,9\n"
+        "East,A-1,111,Mug,702,3,3\n"
+        "West,B-2,222,Bowl,701,,\n"
+        "West,C-3,333,Cup,701,2.5,x\n"
+    )
+    add_link(api)
+    api.add(responses.GET, FILE_URL, body=zipped({"InventoryReport.csv": csv_text}))
+    # when
+    rows = list(client.reports.download_inventory(REQUEST_ID))
+    # then: one row per SKU and node; a missing or fractional quantity is None, never guessed
+    assert [(row.sku, row.ship_node, row.input_quantity, row.available_to_sell) for row in rows] == [
+        ("A-1", "701", 12, 9),
+        ("A-1", "702", 3, 3),
+        ("B-2", "701", None, None),
+        ("C-3", "701", None, None),
+    ]
+    assert (rows[0].item_id, rows[0].product_name, rows[0].ship_node_name) == ("111", "Mug", "West")
+    assert "WM_SEC.ACCESS_TOKEN" not in api.calls[-1].request.headers
+
+
+def test_an_inventory_report_without_its_quantity_column_is_refused(api, client):
+    add_link(api)
+    api.add(responses.GET, FILE_URL, body=zipped({"InventoryReport.csv": "SKU,Item ID\nA-1,111\n"}))
+    with pytest.raises(WalmartReportFileError, match="no Input Quantity column"):
+        list(client.reports.download_inventory(REQUEST_ID))
 
 
 def test_report_rows_are_streamed_with_flat_memory(api, client):

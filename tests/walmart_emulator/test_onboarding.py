@@ -17,7 +17,7 @@ from tests.walmart_emulator.spec import assert_matches_spec, requires_specs
 from walmart_emulator import item_events, services
 from walmart_emulator.identifiers import identifier_to_gtin14
 from walmart_emulator.models import CatalogItem, Offer, ReportRequest, WebhookDelivery
-from walmart_emulator.reports import ITEM_COLUMNS
+from walmart_emulator.reports import INVENTORY_COLUMNS, ITEM_COLUMNS
 from walmart_emulator.seeding import seed_plan, seller_items_seed
 
 pytestmark = pytest.mark.django_db
@@ -207,9 +207,50 @@ def test_report_is_a_snapshot_with_filters_and_excluded_columns(wm, seller, clie
     assert ReportRequest.objects.get().row_count == len(expected)
 
 
+@requires_specs
+def test_inventory_report_has_a_row_per_sku_and_node_with_input_and_available_quantities(wm, seller, client):
+    seller_items_seed(seller=seller, count=30, seed=5)
+    plan = list(seed_plan(count=30, seed=5))
+    reserved = plan[0].sku
+    Offer.objects.filter(seller=seller, sku=reserved).update(quantity=7, reserved_quantity=2)
+    Offer.objects.filter(seller=seller, sku=plan[1].sku).update(quantity=0)
+    # when
+    created = request_report(wm, version="v1", report_type="INVENTORY")
+    body = created.json()
+    link = wm.get("/v3/reports/downloadReport", {"requestId": body["requestId"]}).json()
+    # then: Walmart's shapes, and a file with Walmart's columns
+    assert created.status_code == 200
+    assert_matches_spec("on-request-reports", REPORTS, "post", "200", body)
+    assert (body["reportType"], body["reportVersion"]) == ("INVENTORY", "v1")
+    assert_matches_spec("on-request-reports", "/v3/reports/downloadReport", "get", "200", link)
+    rows = report_rows(fetch_file(client, link["downloadURL"]).content)
+    assert list(rows[0]) == list(INVENTORY_COLUMNS)
+    assert [row["SKU"] for row in rows] == [item.sku for item in plan]
+    by_sku = {row["SKU"]: row for row in rows}
+    assert (by_sku[reserved]["Input Quantity"], by_sku[reserved]["AvailToSell Quantity"]) == ("7", "5")
+    assert (by_sku[plan[1].sku]["Input Quantity"], by_sku[plan[1].sku]["AvailToSell Quantity"]) == ("0", "0")
+    assert {(row["Ship Node ID"], row["Ship Node Name"]) for row in rows} == {
+        (seller.ship_node, f"{seller.name} warehouse")
+    }
+    offer = Offer.objects.select_related("catalog_item").get(seller=seller, sku=reserved)
+    assert (by_sku[reserved]["Item ID"], by_sku[reserved]["Product Name"]) == (
+        offer.catalog_item.item_id,
+        offer.product_name,
+    )
+    # and the INVENTORY report has its own hourly allowance, apart from the ITEM report's
+    assert request_report(wm).status_code == 200
+    assert request_report(wm, version="v1", report_type="INVENTORY").status_code == 429
+
+
 @pytest.mark.parametrize(
     ("query", "body", "field"),
     [
+        ("?reportType=INVENTORY&reportVersion=v4", None, "reportVersion"),
+        (
+            "?reportType=INVENTORY&reportVersion=v1",
+            {"rowFilters": [{"type": "enumFilter", "columnName": "Publish Status", "values": ["PUBLISHED"]}]},
+            "rowFilters",
+        ),
         ("?reportType=NOPE&reportVersion=v4", None, "reportType"),
         ("?reportType=BUYBOX&reportVersion=v1", None, "reportType"),
         ("?reportType=ITEM&reportVersion=v2", None, "reportVersion"),

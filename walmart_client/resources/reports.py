@@ -1,4 +1,5 @@
-"""On-request reports: request a report, follow its status, download the file (the ITEM report row by row).
+"""On-request reports: request a report, follow its status, download the file (the ITEM and INVENTORY reports
+row by row).
 
 https://developer.walmart.com/us-marketplace/docs/request-an-item-report (and the 2024-12
 on-request-reports spec): `POST /v3/reports/reportRequests?reportType=ITEM&reportVersion=v4` -> a
@@ -7,6 +8,11 @@ type once an hour); `GET /v3/reports/downloadReport?requestId=` -> a time-limite
 holding one CSV file. The file link is fetched without Walmart's headers (it is pre-signed; the access token
 never goes to the file host), streamed to a temporary file (a zip is read from its end), and the CSV is read
 one row at a time: memory stays flat whatever the catalog size.
+
+The INVENTORY report (`reportType=INVENTORY&reportVersion=v1`, us-marketplace/docs/request-an-inventory-report)
+has one row per item and ship node (SKU, Item ID, Product Name, Ship Node ID, Ship Node Name, Input Quantity,
+AvailToSell Quantity): a whole catalog's quantities in one file, where `GET /v3/inventories` needs a call per
+50 SKUs.
 """
 
 from __future__ import annotations
@@ -22,12 +28,13 @@ from typing import IO, Any
 from urllib.parse import parse_qsl
 
 from walmart_client.errors import WalmartReportFailed, WalmartReportFileError, WalmartReportNotReady
-from walmart_client.models import ItemReportRow, ReportDownload, ReportRequest, from_epoch_ms
+from walmart_client.models import InventoryReportRow, ItemReportRow, ReportDownload, ReportRequest, from_epoch_ms
 from walmart_client.requestor import Requestor
 from walmart_client.resources._common import date_param, path_part
 from walmart_client.transport import Retry
 
 ITEM_REPORT_VERSION = "v4"
+INVENTORY_REPORT_VERSION = "v1"
 REPORT_TYPES = frozenset(
     {
         "ITEM",
@@ -110,6 +117,10 @@ class Reports:
     ) -> ReportRequest:
         """Ask for the ITEM report (every item of the seller, v4 columns)."""
         return self.request("ITEM", version=version, row_filters=row_filters, exclude_columns=exclude_columns)
+
+    def request_inventory_report(self, *, version: str = INVENTORY_REPORT_VERSION) -> ReportRequest:
+        """Ask for the INVENTORY report (every item at every ship node: inputQty and availToSellQty)."""
+        return self.request("INVENTORY", version=version)
 
     def status(self, request_id: str) -> ReportRequest:
         """Where a report request is (RECEIVED, INPROGRESS, READY, ERROR). Raises WalmartNotFound (unknown or
@@ -198,10 +209,30 @@ class Reports:
             handle.seek(0)
             yield from iter_item_report(handle)
 
+    def download_inventory(self, request_id: str) -> Iterator[InventoryReportRow]:
+        """The rows of a READY INVENTORY report (one per SKU and ship node), one at a time, like `download`."""
+        with tempfile.TemporaryFile(prefix="walmart-report-") as handle:
+            self.download_file(request_id, handle)
+            handle.seek(0)
+            yield from iter_inventory_report(handle)
+
 
 def iter_item_report(handle: IO[bytes]) -> Iterator[ItemReportRow]:
     """The rows of an ITEM report file (a zip holding one CSV) read from a seekable binary file, one at a
     time. Raises WalmartReportFileError for anything else."""
+    for row in _iter_report_csv(handle, required=("SKU",)):
+        yield ItemReportRow.from_row(row)
+
+
+def iter_inventory_report(handle: IO[bytes]) -> Iterator[InventoryReportRow]:
+    """The rows of an INVENTORY report file (a zip holding one CSV with SKU and Input Quantity columns), one
+    at a time. Raises WalmartReportFileError for anything else."""
+    for row in _iter_report_csv(handle, required=("SKU", "Input Quantity")):
+        yield InventoryReportRow.from_row(row)
+
+
+def _iter_report_csv(handle: IO[bytes], *, required: Sequence[str]) -> Iterator[dict[str, str]]:
+    """The rows (with a SKU) of the one CSV file in a report zip, as dicts keyed by header name."""
     try:
         archive = zipfile.ZipFile(handle)
     except zipfile.BadZipFile as error:
@@ -215,12 +246,15 @@ def iter_item_report(handle: IO[bytes]) -> Iterator[ItemReportRow]:
         with archive.open(names[0]) as raw:
             text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
             reader = csv.DictReader(text)
-            if not reader.fieldnames or "SKU" not in reader.fieldnames:
-                raise WalmartReportFileError("The report CSV has no SKU column", endpoint=DOWNLOAD_ENDPOINT)
+            missing = [name for name in required if name not in (reader.fieldnames or ())]
+            if missing:
+                raise WalmartReportFileError(
+                    f"The report CSV has no {', '.join(missing)} column", endpoint=DOWNLOAD_ENDPOINT
+                )
             try:
                 for row in reader:
                     if row.get("SKU"):
-                        yield ItemReportRow.from_row(row)
+                        yield row
             except (csv.Error, UnicodeDecodeError, zipfile.BadZipFile, zlib.error, EOFError) as error:
                 raise WalmartReportFileError(
                     f"The report CSV is damaged near line {reader.line_num}", endpoint=DOWNLOAD_ENDPOINT
