@@ -102,6 +102,17 @@ class Listing(models.Model):
     published_status = models.CharField(max_length=30, blank=True, help_text=_("As last read from Walmart."))
     unpublished_reasons = models.JSONField(default=list, blank=True)
     lifecycle_status = models.CharField(max_length=30, blank=True, help_text=_("As last read from Walmart."))
+    buy_box_price = models.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text=_("The winning offer's price (BUY_BOX_CHANGED)."),
+    )
+    buy_box_won = models.BooleanField(
+        null=True, blank=True, help_text=_("Whether this seller's offer wins the buy box.")
+    )
+    buy_box_changed_at = models.DateTimeField(null=True, blank=True)
     match_feed = models.ForeignKey(
         "channel_manager.Feed", on_delete=models.SET_NULL, null=True, blank=True, related_name="match_listings"
     )

@@ -13,7 +13,7 @@ import logging
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.files import File
@@ -39,7 +39,14 @@ from listings.catalog_io import (
 from listings.identifiers import match_identifier
 from listings.models import ImportJob, Listing, Product, StoreAttributeMapping
 from listings.quantities import product_quantities_write
-from listings.signals import QuantityChange, product_quantities_set_send, products_changed_send
+from listings.signals import (
+    QuantityChange,
+    product_quantities_set_send,
+    products_changed_send,
+    read_back_stores_wanted,
+    walmart_item_event,
+    walmart_items_read_send,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -638,42 +645,86 @@ def listings_reread(*, listings: QuerySet[Listing]) -> tuple[int, int]:
     return read, missing
 
 
-def store_listings_reconcile(*, store: Store) -> int:
-    """The scheduled read-back of one store: page through every item Walmart has for the seller
-    (`GET /v3/items`) and update the store's listings by SKU (published status and reasons, lifecycle,
-    item id; staged -> Match once the store is live). Returns how many listings were updated.
-    Safe to re-run; listings Walmart does not list are left as they are (the per-listing Re-read says why)."""
+@dataclass(frozen=True)
+class ReadBack:
+    """Where a store's read-back got to: listings updated so far, items read so far, when it started, and the
+    cursor to go on from with the time Walmart asked to wait (`resume_cursor` None: every page was read)."""
+
+    updated: int
+    items: int
+    started_at: datetime
+    resume_cursor: str | None = None
+    wait_seconds: float = 0.0
+
+    @property
+    def complete(self) -> bool:
+        return self.resume_cursor is None
+
+
+READ_BACK_PAGE_SIZE = 200  # the most `GET /v3/items` gives per cursor page
+
+
+def store_listings_reconcile(
+    *, store: Store, cursor: str = "*", started_at: datetime | None = None, updated: int = 0, items: int = 0
+) -> ReadBack:
+    """The scheduled read-back of one store: page through every item Walmart has for the seller (`GET /v3/items`,
+    cursor pages of 200) and update the store's listings by Walmart SKU, one page at a time (published status
+    and reasons, lifecycle, item id; staged -> Match once the store is live). Each page is also announced
+    (`walmart_items_read`, so the store's Walmart items and Unmanaged list follow), and the end of a complete
+    read (`complete=True`). Memory: one page. When Walmart's rate limit stops it, it returns where to go on
+    from (`resume_cursor`, after `wait_seconds`; the task reschedules itself: nothing sleeps) with the counts
+    so far; `started_at` and the counts are passed back in then. Safe to re-run; listings Walmart does not list
+    are left as they are (the per-listing Re-read says why). Raises WalmartError other than a rate limit."""
+    from walmart_client.errors import WalmartRateLimited
+
+    started_at = started_at or timezone.now()
+    client = walmart_client_for_store(store)
+    next_cursor: str | None = cursor
+    while next_cursor is not None:
+        try:
+            page, following = client.items.page(cursor=next_cursor, page_size=READ_BACK_PAGE_SIZE)
+        except WalmartRateLimited as error:
+            wait = float(getattr(error, "retry_after", None) or 60)
+            return ReadBack(
+                updated=updated, items=items, started_at=started_at, resume_cursor=next_cursor, wait_seconds=wait
+            )
+        updated += _read_back_page(store, page)
+        items += len(page)
+        walmart_items_read_send(sender=Listing, store=store, items=page, started_at=started_at, complete=False)
+        next_cursor = following
+    walmart_items_read_send(sender=Listing, store=store, items=[], started_at=started_at, complete=True)
+    return ReadBack(updated=updated, items=items, started_at=started_at)
+
+
+def _read_back_page(store: Store, items: list) -> int:
+    """Update the store's listings for one page of Walmart items (one SELECT by Walmart SKU, one bulk UPDATE)."""
+    if not items:
+        return 0
     now = timezone.now()
-    listings = {
-        listing.walmart_sku: listing
-        for listing in Listing.objects.filter(store=store)
+    by_sku = {item.sku: item for item in items}
+    listings = list(
+        Listing.objects.filter(store=store, walmart_sku__in=list(by_sku))
         .exclude(status__in=[Listing.Status.DRAFT, Listing.Status.PROCESSING])
         .select_related("store")
-    }
-    if not listings:
-        return 0
-    client = walmart_client_for_store(store)
-    changed: list[Listing] = []
-    for item in client.items.iter_all():
-        listing = listings.get(item.sku)
-        if listing is None:
-            continue
-        _apply_item(listing, item, now)
-        changed.append(listing)
-        if len(changed) >= STATUS_UPDATE_CHUNK:
-            Listing.objects.bulk_update(changed, READ_BACK_FIELDS, batch_size=STATUS_UPDATE_CHUNK)
-            changed = []
-    Listing.objects.bulk_update(changed, READ_BACK_FIELDS, batch_size=STATUS_UPDATE_CHUNK)
-    return sum(1 for listing in listings.values() if listing.last_synced_at == now)
+    )
+    for listing in listings:
+        _apply_item(listing, by_sku[listing.walmart_sku], now)
+    Listing.objects.bulk_update(listings, READ_BACK_FIELDS, batch_size=STATUS_UPDATE_CHUNK)
+    return len(listings)
 
 
 def stores_to_reconcile() -> list[int]:
-    return list(
+    """The stores read back hourly: those with matched listings, and those an app above asks for
+    (`read_back_stores_wanted`, e.g. a store whose Walmart items were imported)."""
+    matched = set(
         Store.objects.filter(listings_enabled=True)
         .filter(Q(listings__status=Listing.Status.MATCH) | Q(listings__status=Listing.Status.MATCH_IN_STAGE))
-        .distinct()
         .values_list("pk", flat=True)
     )
+    for _receiver, wanted in read_back_stores_wanted.send(sender=Listing):
+        matched.update(int(pk) for pk in wanted or ())
+    enabled = Store.objects.filter(pk__in=matched, listings_enabled=True).values_list("pk", flat=True)
+    return sorted(enabled)
 
 
 TASK_CHUNK = 500
@@ -735,17 +786,20 @@ def listings_retire(*, listings: QuerySet[Listing]) -> tuple[int, int]:
 
 
 def listing_offer_event_apply(*, store: Store, envelope: dict) -> int:
-    """Apply one of Walmart's item events (OFFER_PUBLISHED, OFFER_UNPUBLISHED: published status, reasons,
-    lifecycle, item id) to the store's listing with that Walmart SKU, within seconds of the change; the hourly
-    read-back stays the fallback. An event older than what the listing already knows (Walmart does not
-    promise order) is skipped. Returns how many listings changed (0 or 1). Raises ValueError for a delivery
-    that is not such an event."""
-    from walmart_client.events import OfferPublished, OfferUnpublished, parse_event
+    """Apply one of Walmart's item events to the store's listing with that Walmart SKU, within seconds of the
+    change (the hourly read-back stays the fallback): OFFER_PUBLISHED / OFFER_UNPUBLISHED set the published
+    status, reasons, lifecycle and item id; BUY_BOX_CHANGED the buy box (winning price, whether this seller
+    wins). An event older than what the listing already knows (Walmart does not promise order) is skipped.
+    Then `walmart_item_event` is sent (with or without a listing), so the store's Walmart items follow too.
+    Returns how many listings changed (0 or 1). Raises ValueError for a delivery that is not such an event."""
+    from walmart_client.events import BuyBoxChanged, OfferPublished, OfferUnpublished, parse_event
 
     event = parse_event(envelope)
     payload = event.payload
-    if not isinstance(payload, OfferPublished | OfferUnpublished):
-        raise ValueError(f"{event.event_type} is not an offer event")
+    if not isinstance(payload, OfferPublished | OfferUnpublished | BuyBoxChanged):
+        raise ValueError(f"{event.event_type} is not an item event")
+    changed = 0
+    at = event.event_time or timezone.now()
     with transaction.atomic():
         listing = (
             Listing.objects.select_for_update()
@@ -753,22 +807,31 @@ def listing_offer_event_apply(*, store: Store, envelope: dict) -> int:
             .filter(store=store, walmart_sku=payload.sku)
             .first()
         )
-        if listing is None:
-            return 0
-        at = event.event_time or timezone.now()
-        if listing.last_synced_at is not None and at < listing.last_synced_at:
-            return 0
-        reasons = list(payload.reasons.values()) if isinstance(payload, OfferUnpublished) else []
-        item = _OfferState(
-            published_status=payload.published_status or "",
-            unpublished_reasons=reasons,
-            lifecycle_status=payload.lifecycle_status or listing.lifecycle_status,
-            item_id=payload.item_id or "",
-        )
-        _apply_item(listing, item, at)
-        listing.updated_at = timezone.now()
-        Listing.objects.bulk_update([listing], READ_BACK_FIELDS)
-    return 1
+        if listing is not None and isinstance(payload, BuyBoxChanged):
+            if listing.buy_box_changed_at is None or at >= listing.buy_box_changed_at:
+                winning = payload.winning_offer
+                changed = Listing.objects.filter(pk=listing.pk).update(
+                    buy_box_price=winning.price if winning is not None else None,
+                    buy_box_won=payload.seller_wins,
+                    buy_box_changed_at=at,
+                    updated_at=timezone.now(),
+                )
+        elif isinstance(payload, OfferPublished | OfferUnpublished) and (
+            listing is not None and (listing.last_synced_at is None or at >= listing.last_synced_at)
+        ):
+            reasons = list(payload.reasons.values()) if isinstance(payload, OfferUnpublished) else []
+            item = _OfferState(
+                published_status=payload.published_status or "",
+                unpublished_reasons=reasons,
+                lifecycle_status=payload.lifecycle_status or listing.lifecycle_status,
+                item_id=payload.item_id or "",
+            )
+            _apply_item(listing, item, at)
+            listing.updated_at = timezone.now()
+            Listing.objects.bulk_update([listing], READ_BACK_FIELDS)
+            changed = 1
+        walmart_item_event.send(sender=Listing, store=store, event=event)
+    return changed
 
 
 @dataclass(frozen=True)

@@ -12,17 +12,31 @@ only calls a service of its own app (connected in that app's `AppConfig.ready`).
   admin). The inventory app records the stock movements (one bulk insert per send; for a
   `QuantityChangesInTable`, as the catalog import sends, one INSERT ... SELECT from its table). Stock services of the
   inventory app write their movements themselves and send only `products_changed`.
+- `walmart_items_read`: `send(sender, store, items: Sequence[walmart_client.models.Item], started_at, complete)`
+  by the hourly read-back (`GET /v3/items`), once per page of items, then once with no items and
+  `complete=True` when every page was read (items not announced since `started_at` are gone from Walmart).
+  Sent outside any transaction; the onboarding app keeps the store's Walmart items (and Unmanaged list) by it.
+- `walmart_item_event`: `send(sender, store, event: walmart_client.events.WebhookEvent)` for each of Walmart's
+  item events a store receives (OFFER_PUBLISHED, OFFER_UNPUBLISHED, BUY_BOX_CHANGED), after the listing with
+  that SKU (if any) took it, inside that transaction; the onboarding app updates the store's Walmart item by it.
+- `read_back_stores_wanted`: `send(sender)`; each receiver returns store ids that must be read back hourly
+  even without a matched listing (e.g. a store whose Walmart items were imported).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 from django.dispatch import Signal
 
 products_changed = Signal()
 product_quantities_set = Signal()
+walmart_items_read = Signal()
+walmart_item_event = Signal()
+read_back_stores_wanted = Signal()
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,3 +79,10 @@ def product_quantities_set_send(
         changes = tuple(changes)
     product_quantities_set.send(sender=sender, changes=changes, reason=reason, actor=actor, reference=reference)
     products_changed_send(sender=sender, product_ids=(change.product_id for change in changes), fields={"quantity"})
+
+
+def walmart_items_read_send(
+    *, sender: object, store: Any, items: Sequence[Any], started_at: datetime, complete: bool
+) -> None:
+    """Send `walmart_items_read` for one page of the read-back (or its end, `complete=True`)."""
+    walmart_items_read.send(sender=sender, store=store, items=tuple(items), started_at=started_at, complete=complete)

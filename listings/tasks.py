@@ -72,11 +72,29 @@ def listings_reconcile_task() -> None:
 @shared_task(
     acks_late=True, autoretry_for=RETRYABLE, retry_backoff=60, retry_jitter=True, max_retries=5, retry_backoff_max=900
 )
-def store_listings_reconcile_task(store_pk: int) -> None:
+def store_listings_reconcile_task(
+    store_pk: int, cursor: str = "*", started_at: str | None = None, updated: int = 0, items: int = 0
+) -> None:
+    """Read one store's items back; when Walmart's rate limit stops the paging, go on from the same cursor after
+    Walmart's wait (a new task with a countdown: the worker never sleeps)."""
+    from datetime import datetime
+
     from channel_manager.models import Store
     from listings.services import store_listings_reconcile
 
-    store_listings_reconcile(store=Store.objects.get(pk=store_pk))
+    progress = store_listings_reconcile(
+        store=Store.objects.get(pk=store_pk),
+        cursor=cursor,
+        started_at=datetime.fromisoformat(started_at) if started_at else None,
+        updated=updated,
+        items=items,
+    )
+    if progress.complete:
+        return
+    store_listings_reconcile_task.apply_async(
+        args=(store_pk, progress.resume_cursor, progress.started_at.isoformat(), progress.updated, progress.items),
+        countdown=progress.wait_seconds,
+    )
 
 
 @shared_task(

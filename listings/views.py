@@ -278,6 +278,16 @@ def listing_list_view(request: HttpRequest, store_id: int) -> HttpResponse:
 STAGED_DETAIL = "Staged for Match: goes live when the Walmart store is live. "
 
 
+def buy_box_text(holder) -> str:
+    """'Buy box: won at 9.99' / 'Buy box: lost (winning price 8.49)' from Walmart's last BUY_BOX_CHANGED."""
+    price = holder.buy_box_price
+    if holder.buy_box_won:
+        return f"Buy box: won at {price}" if price is not None else "Buy box: won"
+    if holder.buy_box_won is False:
+        return f"Buy box: lost (winning price {price})" if price is not None else "Buy box: lost"
+    return f"Buy box winning price {price}"
+
+
 def _listing_row(listing: Listing, status_labels: dict) -> dict:
     """One row of the Listings tab, formatted here rather than with template logic (500 rows render in a
     fraction of the time). Values are escaped by the template; the few fragments with markup are built
@@ -292,6 +302,8 @@ def _listing_row(listing: Listing, status_labels: dict) -> dict:
     if listing.published_status or listing.lifecycle_status:
         state = " · ".join(part.title() for part in (listing.published_status, listing.lifecycle_status) if part)
         on_walmart = format_html('<br><small class="muted">{}</small>', state)
+    if listing.buy_box_won is not None or listing.buy_box_price is not None:
+        on_walmart = format_html("{}<br><small>{}</small>", on_walmart, buy_box_text(listing))
     unpublished = ""
     if listing.unpublished_reasons:
         unpublished = format_html("<br><small>Unpublished: {}</small>", "; ".join(listing.unpublished_reasons))

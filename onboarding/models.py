@@ -128,6 +128,21 @@ class WalmartItem(models.Model):
     published_status = models.CharField(max_length=30, blank=True)
     lifecycle_status = models.CharField(max_length=30, blank=True)
     status_change_reason = models.TextField(blank=True)
+    status_changed_at = models.DateTimeField(
+        null=True, blank=True, help_text=_("When Walmart's status above was read (import, read-back or event).")
+    )
+    buy_box_price = models.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text=_("The winning offer's price (BUY_BOX_CHANGED)."),
+    )
+    buy_box_won = models.BooleanField(
+        null=True, blank=True, help_text=_("Whether this seller's offer wins the buy box.")
+    )
+    buy_box_offers = models.PositiveIntegerField(null=True, blank=True, help_text=_("Offers on the item."))
+    buy_box_changed_at = models.DateTimeField(null=True, blank=True)
     link_status = models.CharField(max_length=20, choices=LinkStatus.choices, default=LinkStatus.NEW)
     link_method = models.CharField(max_length=20, choices=LinkMethod.choices, blank=True)
     link_note = models.TextField(blank=True, help_text=_("Why it is not linked."))

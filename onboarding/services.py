@@ -51,6 +51,7 @@ ITEM_FIELDS = (
     "published_status",
     "lifecycle_status",
     "status_change_reason",
+    "status_changed_at",
     "quantity",
     "last_import",
     "imported_at",
@@ -311,7 +312,7 @@ def item_gtin(*, gtin: str, upc: str) -> tuple[str, str]:
     return "", " ".join(notes)[:200]
 
 
-def _item_row(store: Store, walmart_import: WalmartImport, remote: RemoteItem, now: datetime) -> WalmartItem:
+def _item_row(store: Store, walmart_import: WalmartImport | None, remote: RemoteItem, now: datetime) -> WalmartItem:
     gtin, note = item_gtin(gtin=remote.gtin, upc=remote.upc)
     return WalmartItem(
         store=store,
@@ -327,6 +328,7 @@ def _item_row(store: Store, walmart_import: WalmartImport, remote: RemoteItem, n
         published_status=remote.published_status[:30],
         lifecycle_status=remote.lifecycle_status[:30],
         status_change_reason=remote.status_change_reason,
+        status_changed_at=now,
         quantity=None,  # set from the quantities read beside the items, once they are all read
         last_import=walmart_import,
         imported_at=now,
@@ -509,6 +511,99 @@ def walmart_imports_sweep(now: datetime) -> int:
         WalmartImport.objects.filter(pk=pk).update(updated_at=now)
         enqueue(walmart_import_task, pk)
     return len(ids)
+
+
+# --- the hourly read-back and Walmart's item events ----------------------------------------------------------
+
+
+def onboarded_store_ids() -> list[int]:
+    """Stores whose Walmart items were imported: the hourly read-back keeps their items up to date."""
+    return list(
+        StoreOnboarding.objects.filter(first_import_started_at__isnull=False).values_list("store_id", flat=True)
+    )
+
+
+def _items_tracked(store: Store) -> bool:
+    """Whether the store's Walmart items are kept here (imported once) and no import is writing them now."""
+    imported = StoreOnboarding.objects.filter(store=store, first_import_started_at__isnull=False).exists()
+    running = WalmartImport.objects.filter(store=store).exclude(status__in=WalmartImport.FINISHED).exists()
+    return imported and not running
+
+
+READ_BACK_FIELDS = [name for name in ITEM_FIELDS if name not in ("quantity", "last_import")]
+
+
+def walmart_items_refresh(*, store: Store, items: Sequence[Any], started_at: datetime, complete: bool) -> int:
+    """One page of the hourly read-back (`GET /v3/items`) applied to the store's Walmart items: each is upserted
+    on (store, SKU) with Walmart's name, identifiers, price and published / lifecycle status (link fields and
+    the quantity untouched; a SKU seen for the first time is added, not linked yet). At the end of a complete
+    read (`complete`): items not seen since `started_at` and not linked are removed (Walmart no longer has
+    them), and new items are linked like an import's. Nothing for a store never imported or while an import
+    runs. Returns how many items were written. Safe to re-run."""
+    if not _items_tracked(store):
+        return 0
+    now = timezone.now()
+    written = 0
+    for chunk in _chunked(items):
+        rows = {}
+        for item in chunk:
+            if item.sku:
+                row = _item_row(store, None, RemoteItem.from_item(item), now)
+                rows[row.sku] = row
+        WalmartItem.objects.bulk_create(
+            list(rows.values()), update_conflicts=True, unique_fields=["store", "sku"], update_fields=READ_BACK_FIELDS
+        )
+        written += len(rows)
+    if complete:
+        WalmartItem.objects.filter(store=store, listing__isnull=True, imported_at__lt=started_at).delete()
+        if WalmartItem.objects.filter(store=store, link_status=Item.NEW).exists():
+            walmart_items_link(store=store)
+    return written
+
+
+def walmart_item_event_apply(*, store: Store, event: Any) -> int:
+    """One of Walmart's item events (walmart_client.events: OfferPublished, OfferUnpublished, BuyBoxChanged)
+    applied to the store's Walmart item with that SKU, so the Walmart items tab and the Unmanaged list show it
+    within seconds: published / lifecycle status and reasons (an unpublished offer's reasons), item id, name
+    and price (published), the buy box (who wins, at what price). An event older than what the item shows is
+    skipped. Returns how many items changed (0 or 1)."""
+    from walmart_client.events import BuyBoxChanged, OfferPublished, OfferUnpublished
+
+    payload = event.payload
+    at = event.event_time or timezone.now()
+    item = WalmartItem.objects.filter(store=store, sku=getattr(payload, "sku", "")).first()
+    if item is None:
+        return 0
+    fields: dict[str, Any] = {}
+    if isinstance(payload, OfferPublished | OfferUnpublished):
+        if item.status_changed_at is not None and at < item.status_changed_at:
+            return 0
+        fields.update(
+            published_status=(payload.published_status or "")[:30],
+            lifecycle_status=(payload.lifecycle_status or item.lifecycle_status)[:30],
+            status_change_reason="; ".join(payload.reasons.values()) if isinstance(payload, OfferUnpublished) else "",
+            status_changed_at=at,
+        )
+        if payload.item_id:
+            fields["item_id"] = payload.item_id[:50]
+        if isinstance(payload, OfferPublished):
+            if payload.item_name:
+                fields["product_name"] = payload.item_name[:300]
+            if payload.price is not None:
+                fields["price"] = payload.price
+    elif isinstance(payload, BuyBoxChanged):
+        if item.buy_box_changed_at is not None and at < item.buy_box_changed_at:
+            return 0
+        winning = payload.winning_offer
+        fields.update(
+            buy_box_price=winning.price if winning is not None else None,
+            buy_box_won=payload.seller_wins,
+            buy_box_offers=payload.total_offers,
+            buy_box_changed_at=at,
+        )
+    else:
+        return 0
+    return WalmartItem.objects.filter(pk=item.pk).update(**fields)
 
 
 # --- linking -------------------------------------------------------------------------------------------------

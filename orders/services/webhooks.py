@@ -413,8 +413,8 @@ def webhook_events_sweep(now: datetime) -> int:
 
 
 ORDER_EVENT_TYPES = ("PO_CREATED", "PO_LINE_AUTOCANCELLED", "INTENT_TO_CANCEL", "ORDER_UPDATES")
-# Item events a listing's published status follows (walmart_client.events); buy box changes are not stored.
-OFFER_EVENT_TYPES = ("OFFER_PUBLISHED", "OFFER_UNPUBLISHED")
+# Item events a listing and the store's Walmart items follow (walmart_client.events): published status, buy box.
+OFFER_EVENT_TYPES = ("OFFER_PUBLISHED", "OFFER_UNPUBLISHED", "BUY_BOX_CHANGED")
 
 
 def webhook_endpoint_url(*, order_settings: OrderSettings) -> str:
@@ -453,7 +453,8 @@ def _order_event_types(client: WalmartClient) -> list[str]:
 
 
 def _offer_event_types(client: WalmartClient) -> list[EventType]:
-    """The offer events Walmart offers this seller (published / unpublished), for the listings' status."""
+    """The item events Walmart offers this seller (offer published / unpublished, buy box changed), for the
+    listings and the store's Walmart items."""
     try:
         return [event for event in client.notifications.item_event_types() if event.event_type in OFFER_EVENT_TYPES]
     except Exception:  # noqa: BLE001 - advisory, like the order events: the hourly read-back still runs
@@ -462,7 +463,8 @@ def _offer_event_types(client: WalmartClient) -> list[EventType]:
 
 def webhook_subscribe(*, store: Store, event_url: str) -> int:
     """Subscribe the store's webhook endpoint to Walmart's order events, and to the offer events it offers
-    (OFFER_PUBLISHED / OFFER_UNPUBLISHED: a listing's published status within seconds), in one call
+    (OFFER_PUBLISHED / OFFER_UNPUBLISHED / BUY_BOX_CHANGED: a listing's and a Walmart item's published status and
+    buy box within seconds), in one call
     (POST /v3/webhooks/subscriptions) with the configured authentication. Returns how many ORDER
     subscriptions now point at the endpoint. Raises WalmartError (e.g. when one already exists: unsubscribe first)."""
     from walmart_client.resources.notifications import build_event

@@ -79,7 +79,7 @@ def test_import_add_match_gives_match_with_walmart_item_id(emulated):
     feed.refresh_from_db()
     assert (feed.status, feed.items_succeeded, feed.items_failed) == ("PROCESSED", 2, 0)
     # and the scheduled reconciliation reads their life on Walmart back
-    assert store_listings_reconcile(store=store) == 2
+    assert store_listings_reconcile(store=store).updated == 2
     mug = Listing.objects.get(product__sku="MUG-1")
     assert (mug.published_status, mug.lifecycle_status) == ("PUBLISHED", "ACTIVE")
 
