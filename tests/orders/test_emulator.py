@@ -108,7 +108,7 @@ def test_order_placed_on_walmart_arrives_by_webhook_ships_partially_and_the_rest
 
     # and: Channel Settings -> Webhooks: Walmart's test event reaches the endpoint signed; unsubscribe removes all
     assert webhook_test(store=store, event_url=endpoint) == "Eventurl successfully validated"
-    assert webhook_unsubscribe(store=store) == 5  # 3 order events and the 2 offer events
+    assert webhook_unsubscribe(store=store) == 6  # 3 order events, the 2 offer events and the buy box event
     assert emulated.WebhookSubscription.objects.filter(seller=seller).count() == 0
 
 
