@@ -3,6 +3,12 @@ demo store connected to it, a demo catalog of products listed in the store and s
 first sync steps kicked as soon as the web server answers, so a new user sees the product work within a
 minute of starting it.
 
+The demo seller also sells items on Walmart from before the channel manager (`walmart_emulator.demo`): some
+under SKUs the demo catalog has, some the catalog knows by identifier only (UPC, EAN, ISBN, GTIN), some whose
+identifier two catalog products share (ambiguous), some unknown to the catalog. The catalog holds the
+matching products, not listed in the store, so Import from Walmart (run on the store's first connection, and
+again from the Walmart items tab) links what it can and lists the rest as Unmanaged.
+
 `demo_setup` runs before the web server starts (the launcher calls it between `migrate` and `runserver`),
 so it never calls Walmart itself: it writes the local rows and enqueues `demo_store_start_task`, which
 waits for the emulator to answer and then walks the store through its first minute (connection test,
@@ -61,6 +67,7 @@ class DemoSetupResult:
     products_created: int = 0
     listings_created: int = 0
     start_queued: bool = False
+    onboarding_products_created: int = 0  # catalog products of the seller's items already on Walmart
 
 
 def demo_user_ensure() -> tuple[AbstractBaseUser, str | None]:
@@ -105,10 +112,33 @@ def demo_products(identifiers: list[dict]) -> list[dict]:
     return products
 
 
+def demo_onboarding_products(existing: list) -> list[dict]:
+    """The catalog products of the demo seller's items already on Walmart (`walmart_emulator.seeding`
+    SeededItems): the same SKU for a `sku` item; another SKU with the item's identifier for an `identifier`
+    item, two for an `ambiguous` one; none for an `unknown` one. Not listed in the store. Deterministic."""
+    rng = random.Random(DEMO_QUANTITY_SEED + 1)  # noqa: S311 - demo data
+    products = []
+    for item in existing:
+        for sku in item.catalog_skus:
+            values = {
+                "sku": sku,
+                "name": item.title,
+                "brand": item.brand,
+                "price": str(item.price),
+                "quantity": rng.randint(5, 50),
+                "shipping_weight": DEMO_SHIPPING_WEIGHT,
+            }
+            if item.kind != "sku":
+                values[item.id_type.lower()] = item.product_id
+            products.append(values)
+    return products
+
+
 def demo_setup(*, site_url: str, start: bool = True) -> DemoSetupResult:
     """Create what the demo needs and is missing: the login; with the emulator on, the emulator's demo seller
     and catalog, the demo store connected to it (Map Attributes: UPC), the demo products, and their Draft
-    listings in the store. With `start`, `demo_store_start_task` is queued after commit to match them and
+    listings in the store; and the catalog products of the seller's items already on Walmart (not listed:
+    Import from Walmart links them). With `start`, `demo_store_start_task` is queued after commit to match them and
     kick the first syncs once the web server at `site_url` answers.
 
     Safe to re-run on every start: nothing that exists is changed or duplicated (products are found by SKU,
@@ -141,6 +171,13 @@ def demo_setup(*, site_url: str, start: bool = True) -> DemoSetupResult:
         listings_created = listings_add(
             store=store, products=Product.objects.filter(sku__in=[p["sku"] for p in wanted])
         )
+        onboarding = demo_onboarding_products(seed.existing)
+        known = set(Product.objects.filter(sku__in=[p["sku"] for p in onboarding]).values_list("sku", flat=True))
+        onboarding_created = 0
+        for values in onboarding:
+            if values["sku"] not in known:
+                product_create(actor="demo", **{k: str(v) for k, v in values.items()})
+                onboarding_created += 1
         if start:
             from demo.tasks import demo_store_start_task  # body import: tasks import this module
 
@@ -153,6 +190,7 @@ def demo_setup(*, site_url: str, start: bool = True) -> DemoSetupResult:
         products_created=products_created,
         listings_created=listings_created,
         start_queued=start,
+        onboarding_products_created=onboarding_created,
     )
 
 

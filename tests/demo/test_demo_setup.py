@@ -1,6 +1,7 @@
 """`demo_setup` (run by `make run` on every start): a demo login shown once; with the emulator, a demo seller
-with a catalog, a demo store connected to it, a demo catalog listed in it, and the store's first minute
-(matching, stock push, a first order) run by the worker once the web server answers."""
+with a catalog and items it already sells on Walmart, a demo store connected to it, a demo catalog listed in it
+(and the catalog products of the seller's existing items, not listed), and the store's first minute (import
+from Walmart, matching, stock push, a first order) run by the worker once the web server answers."""
 
 import re
 from decimal import Decimal
@@ -11,7 +12,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
 from channel_manager.models import Feed, Store, StoreMembership
-from demo.services import DEMO_UNKNOWN_PRODUCTS, demo_products
+from demo.services import DEMO_UNKNOWN_PRODUCTS, demo_onboarding_products, demo_products
 from inventory.models import StockReservation
 from listings.models import Listing, Product, StoreAttributeMapping
 
@@ -42,10 +43,12 @@ def test_first_run_creates_the_login_and_prints_its_password_once():
 
 @pytest.mark.django_db
 def test_two_runs_seed_the_demo_store_catalog_and_listings_once_and_send_nothing(settings):
-    from walmart_emulator.demo import DEMO_SELLER_NAME
-    from walmart_emulator.models import CatalogItem, Seller
+    from walmart_emulator.demo import DEMO_EXISTING_ITEMS, DEMO_EXISTING_SEED, DEMO_SELLER_NAME
+    from walmart_emulator.models import CatalogItem, Offer, Seller
+    from walmart_emulator.seeding import seed_plan
 
     settings.WALMART_EMULATOR_ENABLED = True
+    existing = list(seed_plan(count=DEMO_EXISTING_ITEMS, seed=DEMO_EXISTING_SEED))
     # when: twice, as on two starts
     first = _run("--no-start")
     second = _run("--no-start")
@@ -58,11 +61,15 @@ def test_two_runs_seed_the_demo_store_catalog_and_listings_once_and_send_nothing
     assert list(StoreMembership.objects.filter(store=store).values_list("user__username", flat=True)) == ["demo"]
     assert Store.objects.count() == 1
     assert Seller.objects.count() == 1
+    # the seller already sells items on Walmart, of every kind an onboarding meets
+    assert set(Offer.objects.filter(seller=seller).values_list("sku", flat=True)) == {item.sku for item in existing}
+    assert {item.kind for item in existing} == {"sku", "identifier", "ambiguous", "unknown"}
     # the catalog: one product per emulator catalog item (its UPC, title and price) and three Walmart lacks
-    catalog = list(CatalogItem.objects.order_by("pk"))
+    catalog = list(CatalogItem.objects.exclude(gtin__in=[item.gtin for item in existing]).order_by("pk"))
     assert len(catalog) == 40
-    assert Product.objects.count() == 43
-    products = {product.sku: product for product in Product.objects.all()}
+    onboarding = demo_onboarding_products(existing)
+    assert Product.objects.count() == 43 + len(onboarding)
+    products = {product.sku: product for product in Product.objects.exclude(sku__in=[p["sku"] for p in onboarding])}
     for index, item in enumerate(catalog, start=1):
         product = products[f"DEMO-{index:03d}"]
         assert (product.upc, product.name, product.price) == (item.upc, item.title, item.price)
@@ -79,6 +86,16 @@ def test_two_runs_seed_the_demo_store_catalog_and_listings_once_and_send_nothing
     assert Feed.objects.count() == 0
     assert "43 products created, 43 listed" in first
     assert "products created" not in second
+    # and the catalog products of the seller's existing items: by SKU, by identifier only, two sharing one
+    by_sku = {p.sku: p for p in Product.objects.filter(sku__in=[p["sku"] for p in onboarding])}
+    for item in existing:
+        assert [(by_sku[sku].sku, by_sku[sku].name) for sku in item.catalog_skus] == [
+            (sku, item.title) for sku in item.catalog_skus
+        ]
+        if item.kind in ("identifier", "ambiguous"):
+            assert {getattr(by_sku[sku], item.id_type.lower()) for sku in item.catalog_skus} == {item.product_id}
+    assert f"{len(onboarding)} catalog products match some of them" in first
+    assert "catalog products match" not in second
     assert "Demo store 'Demo Walmart store' created" in first
     assert "created, connected" not in second
 
@@ -155,8 +172,25 @@ def test_the_demo_store_comes_alive_against_the_emulator(live_server, settings):
     store = Store.objects.get(name="Demo Walmart store")
     assert store.connection_status == Store.ConnectionStatus.CONNECTED
     assert len(OrderSettings.objects.get(store=store).webhook_subscription_ids) == 3
+    # the first connection imported the seller's existing items: linked by SKU or identifier (listings held
+    # until the first push is confirmed), ambiguous and unknown ones Unmanaged
+    from onboarding.models import WalmartItem
+    from walmart_emulator.demo import DEMO_EXISTING_ITEMS, DEMO_EXISTING_SEED
+    from walmart_emulator.seeding import seed_plan
+
+    existing = list(seed_plan(count=DEMO_EXISTING_ITEMS, seed=DEMO_EXISTING_SEED))
+    items = {item.sku: item for item in WalmartItem.objects.filter(store=store)}
+    expected = {"sku": "linked", "identifier": "linked", "ambiguous": "ambiguous", "unknown": "unmanaged"}
+    assert {item.sku: items[item.sku].link_status for item in existing} == {
+        item.sku: expected[item.kind] for item in existing
+    }
+    linked = Listing.objects.filter(store=store, walmart_sku__in=[item.sku for item in existing])
+    assert linked.count() == sum(1 for item in existing if item.kind in ("sku", "identifier"))
+    assert not linked.filter(sync_held=False).exists()
     # 40 listings matched to Walmart's items, 3 in Error with Walmart's message
-    matched = Listing.objects.filter(store=store, status=Listing.Status.MATCH).select_related("product")
+    matched = Listing.objects.filter(
+        store=store, status=Listing.Status.MATCH, walmart_sku__startswith="DEMO-"
+    ).select_related("product")
     assert matched.count() == 40
     assert all(listing.walmart_item_id for listing in matched)
     errors = {
@@ -183,4 +217,4 @@ def test_the_demo_store_comes_alive_against_the_emulator(live_server, settings):
     _run(url=live_server.url + "/")
     assert Feed.objects.filter(store=store, feed_type=Feed.FeedType.ITEM_MATCH).count() == 1
     assert Order.objects.filter(store=store).count() == 1
-    assert Listing.objects.filter(store=store).count() == 43
+    assert Listing.objects.filter(store=store).count() == 43 + linked.count()

@@ -31,6 +31,11 @@ class Command(BaseCommand):
                     f"Demo catalog: {result.products_created} products created, "
                     f"{result.listings_created} listed in {DEMO_STORE_NAME!r}."
                 )
+            if result.onboarding_products_created:
+                self.stdout.write(
+                    f"The demo seller already sells items on Walmart: {result.onboarding_products_created} catalog "
+                    "products match some of them (by SKU or identifier). Walmart items tab: Import from Walmart."
+                )
             if result.start_queued and result.listings_created:
                 self.stdout.write(
                     "Matching, stock and the first orders start as soon as the web server answers (about a minute)."
