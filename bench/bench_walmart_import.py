@@ -101,8 +101,8 @@ def run(store, *, worker_pid: int, web_pid: int, database: str | None) -> None:
     web_start = web_cpu(web_pid)
     started = time.perf_counter()
     walmart_import, _ = walmart_import_start(store=store, reason="benchmark")
-    # status -> (time, worker CPU, PostgreSQL CPU, web CPU) when it began
-    phases: dict[str, tuple[float, float, float, float]] = {}
+    # status -> (time, worker CPU, PostgreSQL CPU, web CPU, worker peak RSS) when it began
+    phases: dict[str, tuple[float, float, float, float, float]] = {}
     status = None
     while True:
         current = WalmartImport.objects.get(pk=walmart_import.pk)
@@ -113,6 +113,7 @@ def run(store, *, worker_pid: int, web_pid: int, database: str | None) -> None:
                 sampler.worker.total(),
                 sampler.postgres.total(),
                 web_cpu(web_pid) - web_start,
+                sampler.worker_peak_mb,
             )
         if current.is_finished:
             break
@@ -127,7 +128,8 @@ def run(store, *, worker_pid: int, web_pid: int, database: str | None) -> None:
         begin, end = phases[name], phases[after]
         spans.append(
             f"{name} {end[0] - begin[0]:.1f} s (CPU worker {end[1] - begin[1]:.1f} s, PostgreSQL "
-            f"{end[2] - begin[2]:.1f} s, emulator {end[3] - begin[3]:.1f} s)"
+            f"{end[2] - begin[2]:.1f} s, emulator {end[3] - begin[3]:.1f} s; worker peak RSS at its end "
+            f"{end[4]:.0f} MB)"
         )
     print(
         f"\nimport {current.status} ({current.source}, quantities from "
