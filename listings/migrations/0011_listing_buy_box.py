@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("listings", "0009_listing_sync_held"),
+        ("listings", "0010_product_quantity_sort_index"),
     ]
 
     operations = [
