@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -773,8 +773,7 @@ def walmart_items_link(*, store: Store) -> LinkResult:
             listing_id=Subquery(same_sku), link_status=Item.LINKED, link_method="listing", link_note="", linked_at=now
         )
         # 2. by SKU (one join on the product's unique SKU; the pairs are two integers per matching item)
-        by_sku = _same_sku_pairs(store)
-        for chunk in _chunked(by_sku):
+        for chunk in _same_sku_pairs(store):
             linked += _links_write(store=store, links=[(item, product, "sku") for item, product in chunk], now=now)
         # 3. by identifier
         linked_by_id, ambiguous = _link_by_identifiers(store=store, now=now)
@@ -788,20 +787,27 @@ def walmart_items_link(*, store: Store) -> LinkResult:
     return LinkResult(linked=linked, unmanaged=unmanaged, ambiguous=ambiguous)
 
 
-def _same_sku_pairs(store: Store) -> list[tuple[int, int]]:
+def _same_sku_pairs(store: Store) -> Iterator[list[tuple[int, int]]]:
     """(item pk, product pk) of the store's not-yet-linked items whose SKU is a product's SKU, that product
-    not offered in the store yet."""
+    not offered in the store yet: CHUNK pairs at a time, each chunk its own query from the last item seen
+    (memory flat whatever the number of items; links written between chunks are seen by the next one)."""
     quote = connection.ops.quote_name
     item, product, listing = (quote(model._meta.db_table) for model in (WalmartItem, Product, Listing))
     # Only quoted table names are formatted in; every value is a parameter.
     sql = (
         f"SELECT i.id, p.id FROM {item} i JOIN {product} p ON p.sku = i.sku "  # noqa: S608
-        f"WHERE i.store_id = %s AND i.link_status = %s AND NOT EXISTS "
-        f"(SELECT 1 FROM {listing} l WHERE l.store_id = %s AND l.product_id = p.id) ORDER BY i.id"
+        f"WHERE i.store_id = %s AND i.link_status = %s AND i.id > %s AND NOT EXISTS "
+        f"(SELECT 1 FROM {listing} l WHERE l.store_id = %s AND l.product_id = p.id) ORDER BY i.id LIMIT %s"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [store.pk, Item.NEW, store.pk])
-        return [(int(item_pk), int(product_pk)) for item_pk, product_pk in cursor.fetchall()]
+    last = 0
+    while True:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [store.pk, Item.NEW, last, store.pk, CHUNK])
+            rows = [(int(item_pk), int(product_pk)) for item_pk, product_pk in cursor.fetchall()]
+        if not rows:
+            return
+        yield rows
+        last = rows[-1][0]
 
 
 def _keyset_chunks(rows: QuerySet) -> Iterator[list[tuple]]:
@@ -816,7 +822,27 @@ def _keyset_chunks(rows: QuerySet) -> Iterator[list[tuple]]:
         last = chunk[-1][0]
 
 
+# A candidate (item, product, identifier field) pair packed in one int, twice: sorted by item, and by product.
+_PRODUCT_BITS, _KIND_BITS = 40, 3
+
+
+def _pair_groups(packed: list[int], shift: int) -> Iterator[tuple[int, list[int]]]:
+    """(key, the other pks) for each key (the high part) with more than one pair in the sorted `packed`."""
+    mask = (1 << shift) - 1
+    index = 0
+    while index < len(packed):
+        key = packed[index] >> shift
+        end = index
+        while end < len(packed) and packed[end] >> shift == key:
+            end += 1
+        if end - index > 1:
+            yield key, [value & mask for value in packed[index:end]]
+        index = end
+
+
 def _link_by_identifiers(*, store: Store, now: datetime) -> tuple[int, int]:
+    """Step 3 of `walmart_items_link`. Memory: one int per candidate pair, twice (by item, by product), and
+    the notes of the ambiguous items; the catalog is read CHUNK products at a time."""
     candidates = WalmartItem.objects.filter(store=store, link_status=Item.NEW).exclude(gtin="")
     if not candidates.exists():
         return 0, 0
@@ -824,42 +850,41 @@ def _link_by_identifiers(*, store: Store, now: datetime) -> tuple[int, int]:
         Product.objects.exclude(upc="", gtin="", ean="", isbn="")
         .exclude(Exists(Listing.objects.filter(store=store, product_id=OuterRef("pk"))))
         .order_by("pk")
-        .values_list("pk", "sku", *IDENTIFIER_FIELDS)
+        .values_list("pk", *IDENTIFIER_FIELDS)
     )
-    pairs: list[tuple[int, int, str]] = []
-    product_skus: dict[int, str] = {}
+    by_item: list[int] = []  # item << (40 + 3) | product << 3 | field
+    by_product: list[int] = []  # product << 40 | item
     for chunk in _keyset_chunks(products):
         keys_by_product = {
-            row[0]: product_identifier_keys(dict(zip(IDENTIFIER_FIELDS, row[2:], strict=True))) for row in chunk
+            row[0]: product_identifier_keys(dict(zip(IDENTIFIER_FIELDS, row[1:], strict=True))) for row in chunk
         }
         wanted = {key for keys in keys_by_product.values() for key in keys}
         found: dict[str, list[int]] = defaultdict(list)
         for gtin, item_pk in candidates.filter(gtin__in=wanted).values_list("gtin", "pk") if wanted else ():
             found[gtin].append(item_pk)
-        for row in chunk:
-            for key, kind in keys_by_product[row[0]].items():
+        for product_pk, keys in keys_by_product.items():
+            for key, field_name in keys.items():
                 for item_pk in found.get(key, ()):
-                    pairs.append((item_pk, row[0], kind))
-                    product_skus[row[0]] = row[1]
-    # Counts first (two integers per pair); the candidates are only gathered for the few ambiguous ones.
-    products_per_item = Counter(item_pk for item_pk, _, _ in pairs)
-    items_per_product = Counter(product_pk for _, product_pk, _ in pairs)
-    products_of_item: dict[int, list[int]] = defaultdict(list)
-    items_of_product: dict[int, list[int]] = defaultdict(list)
-    for item_pk, product_pk, _ in pairs:
-        if products_per_item[item_pk] > 1:
-            products_of_item[item_pk].append(product_pk)
-        if items_per_product[product_pk] > 1:
-            items_of_product[product_pk].append(item_pk)
+                    kind = IDENTIFIER_FIELDS.index(field_name)
+                    by_item.append(item_pk << (_PRODUCT_BITS + _KIND_BITS) | product_pk << _KIND_BITS | kind)
+                    by_product.append(product_pk << _PRODUCT_BITS | item_pk)
+    by_item.sort()
+    by_product.sort()
+    # An item several products hold, or a product several items claim: ambiguous (few; named in the note).
+    products_of_item = {
+        item_pk: [pair >> _KIND_BITS for pair in pairs]
+        for item_pk, pairs in _pair_groups(by_item, _PRODUCT_BITS + _KIND_BITS)
+    }
+    items_of_product = dict(_pair_groups(by_product, _PRODUCT_BITS))
+    del by_product
+    named = {pk for pks in products_of_item.values() for pk in pks} | set(items_of_product)
+    product_skus = dict(Product.objects.filter(pk__in=named).values_list("pk", "sku")) if named else {}
     notes: dict[int, str] = {}
     for item_pk, product_pks in products_of_item.items():
         skus = ", ".join(sorted(product_skus[pk] for pk in product_pks))
         notes[item_pk] = f"{len(product_pks)} catalog products share its identifier ({skus}): link one by hand."
-    item_skus = dict(
-        WalmartItem.objects.filter(pk__in=[pk for pks in items_of_product.values() for pk in pks]).values_list(
-            "pk", "sku"
-        )
-    )
+    claimed = [pk for pks in items_of_product.values() for pk in pks]
+    item_skus = dict(WalmartItem.objects.filter(pk__in=claimed).values_list("pk", "sku")) if claimed else {}
     for product_pk, item_pks in items_of_product.items():
         others = ", ".join(sorted(item_skus[pk] for pk in item_pks))
         for item_pk in item_pks:
@@ -868,7 +893,16 @@ def _link_by_identifiers(*, store: Store, now: datetime) -> tuple[int, int]:
                 f"Catalog product {product_skus[product_pk]} matches {len(item_pks)} Walmart items ({others}): "
                 "link one by hand.",
             )
-    links = [(item_pk, product_pk, kind) for item_pk, product_pk, kind in pairs if item_pk not in notes]
+    product_mask = (1 << _PRODUCT_BITS) - 1
+    links = (
+        (
+            pair >> (_PRODUCT_BITS + _KIND_BITS),
+            (pair >> _KIND_BITS) & product_mask,
+            IDENTIFIER_FIELDS[pair & ((1 << _KIND_BITS) - 1)],
+        )
+        for pair in by_item
+        if pair >> (_PRODUCT_BITS + _KIND_BITS) not in notes
+    )
     linked = 0
     for chunk in _chunked(links):
         linked += _links_write(store=store, links=chunk, now=now)
