@@ -8,7 +8,7 @@ from django.core.management import CommandError, call_command
 from tests.factories import UserFactory
 from tests.walmart_emulator.factories import inspector_user, published_offer, ship_body, ship_line
 from walmart_emulator import services
-from walmart_emulator.demo import emulator_demo_seed
+from walmart_emulator.demo import DEMO_EXISTING_ITEMS, emulator_demo_seed
 from walmart_emulator.identifiers import gtin_is_valid
 from walmart_emulator.models import AccessToken, CatalogItem, Offer, Order, ReturnOrder, Seller
 from walmart_emulator.schedules import SCHEDULES
@@ -163,7 +163,12 @@ def test_demo_seed_is_idempotent():
     second = emulator_demo_seed(items=12)
     assert first == second
     assert Seller.objects.filter(name="Demo Walmart seller", simulate_orders=True).count() == 1
-    assert CatalogItem.objects.count() == 12
+    # the catalog items, and those of the items the seller already sells (once, whatever the runs)
+    assert CatalogItem.objects.count() == 12 + DEMO_EXISTING_ITEMS
+    assert len(first.existing) == DEMO_EXISTING_ITEMS
+    assert sorted(Offer.objects.filter(seller_id=first.seller_id).values_list("sku", flat=True)) == sorted(
+        item.sku for item in first.existing
+    )
     assert len({identifier["productId"] for identifier in first.identifiers}) == 12
     assert all(gtin_is_valid(identifier["productId"]) for identifier in first.identifiers)
     assert (
