@@ -1,6 +1,7 @@
 """Benchmark: the emulator serving a seller who already sells on Walmart (100,000 items by default): the items
-listing by cursor, the on-request ITEM report (made, linked, downloaded, read row by row), and optionally the
-inventories listing, all through the real walmart_client over HTTP. Prints figures; never passes or fails.
+listing by cursor, the on-request ITEM and INVENTORY reports (made, linked, downloaded, read row by row), and
+optionally the inventories listing (what the INVENTORY report replaces), all through the real walmart_client
+over HTTP. Prints figures; never passes or fails.
 
     .venv/bin/python bench/bench_emulator_catalog.py                      # SQLite file in a temp dir
     .venv/bin/python bench/bench_emulator_catalog.py --items 100000 --inventories
@@ -234,6 +235,27 @@ def main() -> None:
         f"  link + file to disk: {file_seconds:.2f} s; link + file + read {rows:,} rows one at a time: "
         f"{rows_seconds:.2f} s ({rows / rows_seconds:,.0f} rows/s), RSS peak +{mib(reading.peak - reading.start)} "
         f"(the client's side, server included); {report_queries} queries over the "
+        f"{len(session.samples) - mark} requests"
+    )
+
+    # the INVENTORY report (every quantity in one file)
+    mark, queries = len(session.samples), QUERIES["count"]
+    with RssSampler() as making:
+        started = time.perf_counter()
+        requested = client.reports.request_inventory_report()
+        time.sleep(max(0.0, 1.05 - (time.perf_counter() - started)))
+        made_started = time.perf_counter()
+        status = client.reports.status(requested.request_id)
+        made_seconds = time.perf_counter() - made_started
+    with RssSampler() as reading:
+        rows_started = time.perf_counter()
+        rows = sum(1 for _ in client.reports.download_inventory(requested.request_id))
+        rows_seconds = time.perf_counter() - rows_started
+    print(
+        f"INVENTORY report: status {status.status}; made in {made_seconds:.2f} s by the status read "
+        f"({rows / made_seconds:,.0f} rows/s), RSS peak +{mib(making.peak - making.start)} while making it; link + "
+        f"file + read {rows:,} rows: {rows_seconds:.2f} s ({rows / rows_seconds:,.0f} rows/s), RSS peak "
+        f"+{mib(reading.peak - reading.start)}; {QUERIES['count'] - queries} queries over the "
         f"{len(session.samples) - mark} requests"
     )
 
