@@ -530,15 +530,19 @@ def _products_write(chunk: _Chunk, *, changed: bool, new: bool, stamp) -> tuple[
         )
     if new:
         names = ("sku", *FIELDS)
-        statements.append(
-            (
-                f"INSERT INTO {table} ({', '.join(names)}, created_at, updated_at) "  # noqa: S608
-                f"SELECT {', '.join(f's.{name}' for name in names)}, %s, %s FROM {STAGE} s "
-                f"WHERE NOT EXISTS (SELECT 1 FROM {MATCH} m WHERE m.row_number = s.row_number) "
-                "ORDER BY s.row_number RETURNING id, quantity",
-                [stamp, stamp],
-            )
+        insert = (
+            f"INSERT INTO {table} ({', '.join(names)}, created_at, updated_at) "  # noqa: S608
+            f"SELECT {', '.join(f's.{name}' for name in names)}, %s, %s FROM {STAGE} s "
+            f"WHERE NOT EXISTS (SELECT 1 FROM {MATCH} m WHERE m.row_number = s.row_number) "
+            "ORDER BY s.row_number RETURNING id, quantity"
         )
+        if connection.vendor == "postgresql":  # their quantities noted for the stock movements in the same statement
+            insert = (
+                f"WITH created AS ({insert}), noted AS (INSERT INTO {CHANGES} "  # noqa: S608
+                "(product_id, quantity_before, quantity_after) SELECT id, 0, quantity FROM created "
+                "WHERE quantity <> 0) SELECT id, quantity FROM created"
+            )
+        statements.append((insert, [stamp, stamp]))
     if not statements:
         return 0, []
     results = _batch(*statements)
@@ -565,14 +569,21 @@ def _changes_announce(
     ]
     if moved:
         written.add(CHANGES)
-        product = Product._meta.db_table
-        _batch_index_joins(
-            f"INSERT INTO {CHANGES} (product_id, quantity_before, quantity_after) "  # noqa: S608
-            f"SELECT p.id, 0, p.quantity FROM {STAGE} s JOIN {product} p ON p.sku = s.sku WHERE s.quantity <> 0 "
-            f"AND NOT EXISTS (SELECT 1 FROM {MATCH} m WHERE m.row_number = s.row_number) "
-            f"UNION ALL SELECT m.product_id, m.quantity_before, s.quantity FROM {MATCH} m "
-            f"JOIN {STAGE} s ON s.row_number = m.row_number WHERE (m.changed & {quantity_bit}) <> 0",
-        )
+        sources = []
+        if created and connection.vendor != "postgresql":  # on PostgreSQL the insert noted them (`_products_write`)
+            sources.append(
+                f"SELECT p.id, 0, p.quantity FROM {STAGE} s JOIN {Product._meta.db_table} p ON p.sku = s.sku "  # noqa: S608
+                f"WHERE s.quantity <> 0 AND NOT EXISTS (SELECT 1 FROM {MATCH} m WHERE m.row_number = s.row_number)"
+            )
+        if len(moved) > sum(1 for _, quantity in created if quantity):
+            sources.append(
+                f"SELECT m.product_id, m.quantity_before, s.quantity FROM {MATCH} m "  # noqa: S608
+                f"JOIN {STAGE} s ON s.row_number = m.row_number WHERE (m.changed & {quantity_bit}) <> 0"
+            )
+        if sources:
+            _batch_index_joins(
+                f"INSERT INTO {CHANGES} (product_id, quantity_before, quantity_after) {' UNION ALL '.join(sources)}"
+            )
         product_quantities_set_send(
             sender=ImportJob,
             changes=QuantityChangesInTable(CHANGES, moved),
