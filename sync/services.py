@@ -555,9 +555,10 @@ def _feeds_send(
     """Submit the planned feeds. Each is first recorded as a PENDING `Feed` row, committed before the upload:
     the row (its id is the attempt: a feed row is never uploaded twice) with its time is the in-flight mark,
     and it counts against the seller's feed limit until Walmart's answer says it was not taken. A 429 sets
-    the stream's feed "not before" time to Walmart's wait; any other failure marks the feed ERROR and waits
-    one feed spacing before the items (planned again) go in a new feed. A crash after the mark leaves the row
-    PENDING without a Walmart id: `feeds_unacknowledged_resolve` reads Walmart's feed list back for it."""
+    the stream's feed "not before" time to Walmart's wait; a refusal (4xx) marks the feed ERROR and waits one
+    feed spacing before the items (planned again) go in a new feed. A 5xx or a lost answer, like a crash after
+    the mark, leaves the row PENDING without a Walmart id: `feeds_unacknowledged_resolve` reads Walmart's feed
+    list back for it after SEND_DEADLINE (found: polled; not found: its items go in the next feed)."""
 
     for batch in feeds:
         with transaction.atomic():
@@ -579,11 +580,23 @@ def _feeds_send(
             _feed_fail(feed, error, counted=False)
             return
         except WalmartError as error:
-            # Not resent before the next feed slot, whatever the failure (no retry storm on a 4xx or 5xx).
-            counted = error.request_sent if isinstance(error, WalmartConnectionError) else (error.status or 0) >= 500
-            _feed_fail(feed, error, counted=counted)
-            state.feed_not_before = timezone.now() + timedelta(seconds=max(budget.limits.spacing_seconds, 60.0))
             result.error = f"{spec.label} feed: {error_text(error)}"
+            maybe_received = (
+                error.request_sent if isinstance(error, WalmartConnectionError) else (error.status or 0) >= 500
+            )
+            if maybe_received:
+                # Walmart may have taken it (a 5xx, or the answer lost): like an upload whose process died, the
+                # row stays in flight (PENDING, no Walmart id, counted against the limit, its items not planned)
+                # and `feeds_unacknowledged_resolve` reads Walmart's feed list back after SEND_DEADLINE: found,
+                # it is polled; not found, its items go in the next feed, with no slot lost to this one.
+                Feed.objects.filter(pk=feed.pk, status=Feed.Status.PENDING, walmart_feed_id__isnull=True).update(
+                    error=f"{error_text(error)} (Walmart may have received it: its feed list is read back)"[:2000],
+                    correlation_id=(getattr(error, "correlation_id", None) or "")[:64],
+                )
+                return
+            # Refused: not resent before the next feed slot (no retry storm on a 4xx).
+            _feed_fail(feed, error, counted=False)
+            state.feed_not_before = timezone.now() + timedelta(seconds=max(budget.limits.spacing_seconds, 60.0))
             return
         _feed_acknowledged(feed=feed, ack=ack)
         result.feeds_sent += 1

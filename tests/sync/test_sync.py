@@ -640,6 +640,40 @@ def test_a_refused_feed_is_not_resent_before_the_next_feed_slot(walmart, base_ur
     assert list(Feed.objects.values_list("status", "walmart_feed_id")) == [("ERROR", None)]
 
 
+def test_a_feed_answered_5xx_is_read_back_from_walmarts_feed_list_instead_of_waiting_a_feed_slot(
+    walmart, base_url, store, api_client
+):
+    # given: Walmart answers the upload 500 (it may or may not have taken it); 6 feeds an hour (10 min apart)
+    settings_for(store, single_calls_per_tick=0, feeds_per_hour=6)
+    listings_create(store, 3, quantity=1, confirmed_quantity=2)
+    walmart.add(responses.POST, f"{base_url}/v3/feeds", status=500, json={"errors": [{"code": "SYSTEM_ERROR"}]})
+    # when
+    first = sync_run(store=store, stream="inventory", client=api_client)
+    second = sync_run(store=store, stream="inventory", client=api_client)
+    # then: the row stays in flight (its items are not sent again meanwhile)
+    assert first.error == "Inventory feed: SYSTEM_ERROR"
+    feed = Feed.objects.get()
+    assert (feed.status, feed.walmart_feed_id, feed.submitted_at is not None) == ("PENDING", None, True)
+    assert (second.feeds_sent, second.plan["in_flight"]) == (0, 3)
+    assert len(calls_to(walmart, "POST", "/v3/feeds")) == 1
+    # when: its deadline passes; Walmart's feed list shows no such upload; Walmart takes the next one
+    Feed.objects.update(created_at=timezone.now() - timedelta(minutes=3))
+    walmart.add(
+        responses.GET,
+        f"{base_url}/v3/feeds",
+        json={"totalResults": 0, "results": {"feed": []}},
+        match=[matchers.query_param_matcher({"offset": "0", "limit": "50"})],
+    )
+    walmart.replace(responses.POST, f"{base_url}/v3/feeds", json={"feedId": "F-AGAIN"})
+    third = sync_run(store=store, stream="inventory", client=api_client)
+    # then: closed as never received, and its items sent at once (no feed slot was spent on it)
+    assert third.feeds_sent == 1
+    assert list(Feed.objects.order_by("id").values_list("status", "walmart_feed_id", "item_count")) == [
+        ("ERROR", None, 3),
+        ("RECEIVED", "F-AGAIN", 3),
+    ]
+
+
 def test_a_feed_walmart_does_not_know_is_closed_and_the_other_feeds_still_polled(walmart, base_url, store, api_client):
     # given: two open feeds; Walmart answers 404 for the first, PROCESSED for the second
     listing = listings_create(store, 1, quantity=3, confirmed_quantity=4)[0]
