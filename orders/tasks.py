@@ -8,6 +8,7 @@ task leaves undone is found by the sweeps the app registers (OrdersConfig.ready)
 """
 
 import logging
+import time
 
 from celery import shared_task
 
@@ -64,6 +65,7 @@ def order_acknowledge_task(self, order_pk: int, outages: int = 0) -> None:
 
 ACKNOWLEDGE_MAX_ATTEMPTS = 10
 OUTAGE_ACKNOWLEDGE_COUNTDOWN = 10.0
+ACKNOWLEDGE_SLICE_SECONDS = 1.0  # then the rest go to the back of the queue: a burst's intake is not held up
 
 
 @shared_task(acks_late=True)
@@ -76,13 +78,20 @@ def orders_acknowledge_task(order_pks: list[int], attempt: int = 1) -> None:
     Walmart refuses (4xx) is recorded on its timeline and the next one goes on. What is left after the last
     attempt is re-driven by the orders' sweep. A database or Redis failure hands the orders left (this one
     included: its claim was released) to a new task in OUTAGE_ACKNOWLEDGE_COUNTDOWN seconds, the attempt not
-    counted."""
+    counted. After ACKNOWLEDGE_SLICE_SECONDS of acknowledging (Walmart's first tokens of a burst: 60 orders, each
+    a request and a write) the orders left go to a new task at the back of the queue, so the webhook batches and
+    polls queued meanwhile on the same workers run first (the orders are already visible; only their
+    acknowledgement waits, a second at most)."""
     from channel_manager.push_tasks import OUTAGE_ERRORS, connections_reset
     from channel_manager.work import enqueue
     from orders.services import order_acknowledge
     from walmart_client.errors import WalmartRateLimited
 
+    started = time.monotonic()
     for index, order_pk in enumerate(order_pks):
+        if index and time.monotonic() - started >= ACKNOWLEDGE_SLICE_SECONDS:
+            if enqueue(orders_acknowledge_task, order_pks[index:], attempt):
+                return
         try:
             order_acknowledge(order_id=order_pk)
         except OUTAGE_ERRORS as error:

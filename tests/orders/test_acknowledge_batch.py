@@ -106,3 +106,41 @@ def test_an_outage_while_storing_an_answer_hands_the_rest_of_the_batch_on_withou
     calls = {po: len(calls_to(walmart_api, "POST", f"/v3/orders/{po}/acknowledge")) for po in remotes}
     assert calls == {"PO-1": 1, "PO-2": 1}
     assert len(calls_to(walmart_api, "GET", "/v3/orders/PO-1")) == 1
+
+
+@pytest.mark.parametrize(("slice_seconds", "runs"), [(0.0, 3), (60.0, 1)])
+def test_a_chunk_hands_the_rest_to_the_back_of_the_queue_after_its_time_slice(
+    store, walmart_api, api_base, listed_product, order_settings, monkeypatch, slice_seconds, runs
+):
+    from celery.signals import task_prerun
+
+    from orders import tasks
+
+    # given: three new orders Walmart acknowledges
+    OrderSettings.objects.filter(pk=order_settings.pk).update(auto_acknowledge=False)
+    remotes = {po: order_json(po, lines=[line_json()]) for po in ("PO-1", "PO-2", "PO-3")}
+    orders_upsert_from_walmart(
+        store=store, remotes=[WalmartOrder.from_api(remote) for remote in remotes.values()], actor="schedule"
+    )
+    pks = [Order.objects.get(purchase_order_id=po).pk for po in remotes]
+    for po, remote in remotes.items():
+        walmart_api.add(responses.POST, f"{api_base}/v3/orders/{po}/acknowledge", json={"order": acknowledged(remote)})
+    monkeypatch.setattr(tasks, "ACKNOWLEDGE_SLICE_SECONDS", slice_seconds)
+    started = []
+
+    def count(sender=None, **kwargs):
+        if getattr(sender, "name", "") == orders_acknowledge_task.name:
+            started.append(list(kwargs["args"][0]))
+
+    task_prerun.connect(count)
+    try:
+        # when
+        orders_acknowledge_task.apply(args=[pks])
+    finally:
+        task_prerun.disconnect(count)
+    # then: with a spent slice every order after the first went to a new task (the queue's other work first);
+    # each order acknowledged once either way
+    assert len(started) == runs
+    assert started[0] == pks
+    assert Order.objects.filter(acknowledged_at__isnull=True).count() == 0
+    assert [len(calls_to(walmart_api, "POST", f"/v3/orders/{po}/acknowledge")) for po in remotes] == [1, 1, 1]
