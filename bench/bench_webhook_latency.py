@@ -223,6 +223,7 @@ def main() -> int:
     parser.add_argument("--skus", type=int, default=1000, help="distinct SKUs the orders are spread over")
     parser.add_argument("--probes", type=int, default=5, help="price changes and shipments per phase")
     parser.add_argument("--concurrency", type=int, default=2, help="the product worker's processes")
+    parser.add_argument("--placers", type=int, default=4, help="threads placing the burst's orders on schedule")
     parser.add_argument(
         "--web",
         choices=("gunicorn", "runserver"),
@@ -301,10 +302,10 @@ def main() -> int:
     probe_products = products[-2 * args.probes :]
     order_skus = skus[: -2 * args.probes]
 
-    def place() -> tuple[str, float]:
-        lines = [(sku, rng.randint(1, 3)) for sku in rng.sample(order_skus, k=rng.randint(1, 3))]
+    def place(chooser: random.Random = rng) -> tuple[str, float]:
+        lines = [(sku, chooser.randint(1, 3)) for sku in chooser.sample(order_skus, k=chooser.randint(1, 3))]
         started = time.monotonic()
-        return order_simulate(seller=seller, lines=lines, rng=rng).purchase_order_id, started
+        return order_simulate(seller=seller, lines=lines, rng=chooser).purchase_order_id, started
 
     acknowledge_limit = rate_limit_for("orders_acknowledge")
     print(
@@ -318,7 +319,8 @@ def main() -> int:
         )
         + ", beat), "
         f"emulator rate limits on (acknowledge {acknowledge_limit['count']} per {acknowledge_limit['seconds']} s), "
-        f"{args.skus:,} SKUs; burst {args.orders} orders in {args.seconds:.0f} s; port {port}; logs {workdir}"
+        f"{args.skus:,} SKUs; burst {args.orders} orders in {args.seconds:.0f} s ({args.placers} placing threads); "
+        f"port {port}; logs {workdir}"
     )
     commands = {
         "web": gunicorn_command(port) if args.web == "gunicorn" else web_command(port),
@@ -362,12 +364,26 @@ def main() -> int:
             placed: dict[str, float] = {}
             burst_started = time.monotonic()
             probe_thread.start()
-            for index in range(args.orders):
-                due = burst_started + index * args.seconds / args.orders
-                if due > time.monotonic():
-                    time.sleep(due - time.monotonic())
-                purchase_order_id, started = place()
-                placed[purchase_order_id] = started
+
+            def placer(number: int) -> None:
+                """Customers placing every `args.placers`-th order of the burst on schedule (one placer alone falls
+                behind a 50-a-second burst on a loaded machine: each order is a transaction on Walmart's side)."""
+                chooser = random.Random(1000 + number)
+                try:
+                    for index in range(number, args.orders, args.placers):
+                        due = burst_started + index * args.seconds / args.orders
+                        if due > time.monotonic():
+                            time.sleep(due - time.monotonic())
+                        purchase_order_id, started = place(chooser)
+                        placed[purchase_order_id] = started
+                finally:
+                    connection.close()
+
+            placers = [threading.Thread(target=placer, args=(number,)) for number in range(args.placers)]
+            for thread in placers:
+                thread.start()
+            for thread in placers:
+                thread.join()
             placing = time.monotonic() - burst_started
             all_visible = wait_until(lambda: set(placed) <= set(sampler.visible), timeout=args.timeout)
             visible_at = time.monotonic() - burst_started
