@@ -8,6 +8,7 @@ movements), inside the same transaction.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -23,6 +24,9 @@ LOCK_CHUNK = 2000
 # Products per UPDATE. SQLite evaluates the CASE by comparing each row with the chunk's ids (work grows with
 # the square of the chunk), so a few hundred keeps each statement cheap.
 UPDATE_CHUNK = 500
+# PostgreSQL joins the chunk's values as two arrays (linear in the chunk): one statement for a batch of intake's
+# products (its statement-level sync triggers then run once, not once per 500 products).
+UPDATE_CHUNK_POSTGRESQL = 10_000
 # A shipment reaches us some time after Walmart applied it (at once normally; minutes when its answer was lost
 # or our database was down). A quantity Walmart confirmed within this long before we learn of the shipment
 # may have been set AFTER Walmart shipped: see `listings_confirmed_quantity_lower`.
@@ -49,8 +53,9 @@ def _integers_set(model: type[models.Model], column_field: str, values: dict[int
     updated_at = quote(column_name(model._meta.get_field("updated_at")))
     stamp = connection.ops.adapt_datetimefield_value(now)
     keys = list(values)
-    for start in range(0, len(keys), UPDATE_CHUNK):
-        ids = keys[start : start + UPDATE_CHUNK]
+    chunk = UPDATE_CHUNK_POSTGRESQL if connection.vendor == "postgresql" else UPDATE_CHUNK
+    for start in range(0, len(keys), chunk):
+        ids = keys[start : start + chunk]
         targets = [values[key] for key in ids]
         # Only quoted names from the model and placeholders go into the text; every value is a parameter.
         if connection.vendor == "postgresql":
@@ -127,17 +132,30 @@ class QuantitiesAdded:
     shortfalls: dict[int, int]
 
 
-def product_quantities_add(*, deltas: dict[int, int]) -> QuantitiesAdded:
+def product_quantities_lock(*, product_ids: Iterable[int]) -> dict[int, int]:
+    """Lock the products' rows (`SELECT ... FOR UPDATE`, in id order) until the caller's transaction ends and
+    return their quantities `{product_id: quantity}`. Must run inside a transaction (`transaction.atomic`).
+    Raises `QuantitiesInvalid` for unknown ids."""
+    if not transaction.get_connection().in_atomic_block:
+        raise QuantitiesInvalid("product_quantities_lock needs a transaction: the locks would end at once.")
+    return _product_quantities_locked(list(product_ids))
+
+
+def product_quantities_add(*, deltas: dict[int, int], locked: Mapping[int, int] | None = None) -> QuantitiesAdded:
     """Add `{product_id: delta}` to catalog quantities at once (negative: take), never below zero. A product
     with a zero delta is locked and left alone (so a caller can hold it while writing rows that depend on
-    it). Not idempotent: each call moves the quantities again. Raises `QuantitiesInvalid` for a delta that is
-    not a whole number or an unknown product (nothing written). One locking read and one UPDATE per chunk
-    of changed products. Announces nothing."""
+    it). `locked`: the quantities `product_quantities_lock` returned in this transaction for (at least) these
+    products, so they are not read and locked again. Not idempotent: each call moves the quantities again.
+    Raises `QuantitiesInvalid` for a delta that is not a whole number or an unknown product (nothing
+    written). One locking read and one UPDATE per chunk of changed products. Announces nothing."""
     _whole_numbers_checked(deltas, minimum=None)
     if not deltas:
         return QuantitiesAdded(changes=[], shortfalls={})
     with transaction.atomic():
-        before = _product_quantities_locked(list(deltas))
+        if locked is not None and all(pid in locked for pid in deltas):
+            before = dict(locked)
+        else:
+            before = _product_quantities_locked(list(deltas))
         after = {pid: max(before[pid] + delta, 0) for pid, delta in deltas.items()}
         changed = {pid: quantity for pid, quantity in after.items() if quantity != before[pid]}
         _integers_set(Product, "quantity", changed, now=timezone.now())

@@ -33,7 +33,12 @@ from django.utils import timezone
 from channel_manager.bulk import instances_new, rows_insert
 from inventory.models import StockMovement, StockReservation
 from inventory.services.stock import StockError, _actor_checked
-from listings.quantities import QuantitiesInvalid, listings_confirmed_quantity_lower, product_quantities_add
+from listings.quantities import (
+    QuantitiesInvalid,
+    listings_confirmed_quantity_lower,
+    product_quantities_add,
+    product_quantities_lock,
+)
 from listings.signals import products_changed_send
 
 logger = logging.getLogger(__name__)
@@ -140,7 +145,7 @@ def reservations_apply(
         # Lock the products first (in id order): two batches for one product serialize here, so the
         # reservations read below cannot change under us.
         try:
-            product_quantities_add(deltas=dict.fromkeys(product_ids, 0))
+            locked = product_quantities_lock(product_ids=product_ids)
         except QuantitiesInvalid as error:
             raise StockError(str(error)) from error
         reserved_before = dict(
@@ -169,7 +174,7 @@ def reservations_apply(
             reserved_after[pid] = open_units - shipped - released
             shipped_units[pid] = shipped
             deltas[pid] = released - move.reserved
-        added = product_quantities_add(deltas={pid: delta for pid, delta in deltas.items() if delta})
+        added = product_quantities_add(deltas={pid: delta for pid, delta in deltas.items() if delta}, locked=locked)
         now = timezone.now()
         _reservations_write(
             store_id=store_id,
