@@ -39,9 +39,9 @@ from django.utils.translation import gettext_lazy as _
 
 CLAIM_MARGIN_SECONDS = 30
 CLAIM_REQUESTS_PER_ATTEMPT = 3  # the call, a token refresh, the one resend after a 401
-RETRY_DELAY_FIRST_SECONDS = 30
+RETRY_DELAY_FIRST_SECONDS = 10
 RETRY_DELAY_MAX_SECONDS = 600
-LOST_TASK_AFTER_SECONDS = 60
+LOST_TASK_AFTER_SECONDS = 30  # a push's task starts within a second of its commit or its due time
 
 
 def claim_seconds() -> float:
@@ -54,7 +54,7 @@ def claim_seconds() -> float:
 
 def push_retry_delay(*, attempts: int, retry_after: float | None = None) -> float:
     """Seconds until the next attempt after `attempts` failed ones: Walmart's Retry-After when it gave one,
-    else 30 s doubling per attempt, at most 600 s (the same curve as the push tasks' backoff)."""
+    else 10 s doubling per attempt, at most 600 s (the same curve as the push tasks' backoff)."""
     return retry_after or min(RETRY_DELAY_FIRST_SECONDS * 2 ** (attempts - 1), RETRY_DELAY_MAX_SECONDS)
 
 

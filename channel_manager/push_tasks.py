@@ -1,5 +1,5 @@
 """How every push of an intent row to Walmart is retried (a shipment, a cancellation, a refund): only what
-can clear by itself (rate limit, 5xx, a connection failure), with exponential backoff from 30 s, jitter,
+can clear by itself (rate limit, 5xx, a connection failure), with exponential backoff from 10 s, jitter,
 at most 10 minutes apart, and a cap of PUSH_MAX_RETRIES retries. The services record every attempt on the
 row and, on the final attempt, mark it Error instead of re-raising.
 
@@ -55,7 +55,7 @@ PUSH_MAX_RETRIES = 8
 PUSH_TASK_OPTIONS: dict[str, Any] = {
     "bind": True,
     "autoretry_for": RETRYABLE,
-    "retry_backoff": 30,
+    "retry_backoff": 10,
     "retry_backoff_max": 600,
     "retry_jitter": True,
     "max_retries": PUSH_MAX_RETRIES,

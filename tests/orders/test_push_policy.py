@@ -1,5 +1,5 @@
 """Every push of an intent row to Walmart (shipment, cancellation, refund) retries the same way:
-retryable errors only, backoff from 30 s with jitter, at most 600 s apart, a cap of 8 retries."""
+retryable errors only, backoff from 10 s with jitter, at most 600 s apart, a cap of 8 retries."""
 
 from orders.tasks import cancellation_push_task, shipment_push_task
 from returns.tasks import refund_push_task
@@ -18,7 +18,7 @@ def test_push_tasks_share_one_retry_policy():
         )
         for task in (shipment_push_task, cancellation_push_task, refund_push_task)
     }
-    expected = ((WalmartRateLimited, WalmartServerError, WalmartConnectionError), 30, 600, True, 8, True)
+    expected = ((WalmartRateLimited, WalmartServerError, WalmartConnectionError), 10, 600, True, 8, True)
     assert policies == {
         "orders.tasks.shipment_push_task": expected,
         "orders.tasks.cancellation_push_task": expected,
@@ -26,10 +26,10 @@ def test_push_tasks_share_one_retry_policy():
     }
 
 
-def test_next_attempt_delay_doubles_from_30_seconds_up_to_600_unless_walmart_says():
+def test_next_attempt_delay_doubles_from_10_seconds_up_to_600_unless_walmart_says():
     from channel_manager.intents import push_retry_delay
 
-    assert [push_retry_delay(attempts=n) for n in (1, 2, 3, 4, 5, 6, 9)] == [30, 60, 120, 240, 480, 600, 600]
+    assert [push_retry_delay(attempts=n) for n in (1, 2, 3, 4, 5, 6, 7, 9)] == [10, 20, 40, 80, 160, 320, 600, 600]
     assert push_retry_delay(attempts=3, retry_after=7.5) == 7.5
 
 
