@@ -351,10 +351,20 @@ def idle_worker(database_url: str, *, minutes: float, settle: float) -> None:
         web_up,
         worker_command,
     )
+    from channel_manager.models import Store
+    from walmart_emulator.models import Seller
+    from walmart_emulator.services import seller_create
 
     workdir = Path(tempfile.mkdtemp(prefix="cm-bench-idle-"))
     port = free_port()
     env = stack_environment(database_url=database_url, workdir=workdir, port=port)
+    # The processes decrypt the store's secret with this process's keys, and the store talks to an emulator
+    # seller with its credentials (no offers: nothing to read back or to send).
+    env["FIELD_ENCRYPTION_KEYS"] = os.environ["FIELD_ENCRYPTION_KEYS"]
+    store = Store.objects.get(name=STORE_NAME)
+    if not Seller.objects.filter(client_id=store.client_id).exists():
+        seller_create(name="Planner bench seller", client_id=store.client_id, client_secret=store.client_secret)
+    Store.objects.filter(pk=store.pk).update(emulator_base_url=env["WALMART_EMULATOR_BASE_URL"])
     commands = {"web": web_command(port), "worker": worker_command(), "beat": beat_command(workdir)}
     with stack_processes(commands, env=env, workdir=workdir) as processes:
         if not web_up(port, timeout=60):
