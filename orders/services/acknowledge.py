@@ -8,6 +8,7 @@ still Created), and intake records that on its own (`orders.services.diff`). No 
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import datetime, timedelta
 
 from django.db import transaction
@@ -153,12 +154,24 @@ def acknowledgements_due(*, now: datetime) -> list[int]:
 
 
 def acknowledgements_sweep(now: datetime) -> int:
-    """The acknowledgement sweep (registered in OrdersConfig.ready): release expired claims, then enqueue
-    each order due. Safe to run twice: `order_acknowledge` claims its order first. Returns how many."""
+    """The acknowledgement sweep (registered in OrdersConfig.ready): release expired claims, then enqueue the
+    orders due, one `orders_acknowledge_task` per ACKNOWLEDGE_CHUNK orders of a store (oldest first), like
+    intake. One task per order made a backlog waiting for Walmart's budget (after a burst, hundreds of orders)
+    into hundreds of tasks all waking at each refill to compete for its one token, each refusal a task run and
+    a timeline row; a chunk waits and resumes as one. Safe to run twice: `order_acknowledge` claims its order
+    first. Returns how many orders were due."""
     from channel_manager.work import enqueue
-    from orders.tasks import order_acknowledge_task
+    from orders.services.intake import ACKNOWLEDGE_CHUNK
+    from orders.tasks import orders_acknowledge_task
 
     Order.objects.filter(acknowledged_at__isnull=True, acknowledging_since__lt=_claim_expired_before(now)).update(
         acknowledging_since=None
     )
-    return sum(enqueue(order_acknowledge_task, pk) for pk in acknowledgements_due(now=now))
+    due = acknowledgements_due(now=now)
+    by_store: dict[int, list[int]] = defaultdict(list)
+    for pk, store_id in Order.objects.filter(pk__in=due).order_by("pk").values_list("pk", "store_id"):
+        by_store[store_id].append(pk)
+    for pks in by_store.values():
+        for start in range(0, len(pks), ACKNOWLEDGE_CHUNK):
+            enqueue(orders_acknowledge_task, pks[start : start + ACKNOWLEDGE_CHUNK])
+    return len(due)

@@ -144,3 +144,46 @@ def test_a_chunk_hands_the_rest_to_the_back_of_the_queue_after_its_time_slice(
     assert started[0] == pks
     assert Order.objects.filter(acknowledged_at__isnull=True).count() == 0
     assert [len(calls_to(walmart_api, "POST", f"/v3/orders/{po}/acknowledge")) for po in remotes] == [1, 1, 1]
+
+
+def test_the_sweep_hands_orders_still_to_acknowledge_to_chunk_tasks_not_one_task_each(
+    store, walmart_api, api_base, listed_product, order_settings, monkeypatch
+):
+    from datetime import timedelta
+
+    from celery.signals import task_prerun
+    from django.utils import timezone
+
+    from channel_manager.work import sweep_all
+    from orders import tasks
+    from orders.tasks import order_acknowledge_task
+
+    monkeypatch.setattr(tasks, "ACKNOWLEDGE_SLICE_SECONDS", 600.0)  # whole chunks, however slow this machine
+
+    # given: 120 new orders whose acknowledgement tasks were lost (nothing ran after the intake's commit)
+    remotes = {f"PO-{n}": order_json(f"PO-{n}", lines=[line_json()]) for n in range(120)}
+    orders_upsert_from_walmart(
+        store=store, remotes=[WalmartOrder.from_api(remote) for remote in remotes.values()], actor="schedule"
+    )
+    for po, remote in remotes.items():
+        walmart_api.add(responses.POST, f"{api_base}/v3/orders/{po}/acknowledge", json={"order": acknowledged(remote)})
+    started = []
+
+    def count(sender=None, **kwargs):
+        started.append((getattr(sender, "name", ""), len(kwargs["args"][0]) if kwargs["args"] else 0))
+
+    task_prerun.connect(count)
+    try:
+        # when: the sweep runs past their deadline
+        counts = sweep_all(now=timezone.now() + timedelta(minutes=5))
+    finally:
+        task_prerun.disconnect(count)
+    # then: three chunk tasks (50 + 50 + 20, oldest first), none per order; each order acknowledged once
+    assert counts["orders.acknowledgement"] == 120
+    acknowledging = [
+        size for name, size in started if name in (orders_acknowledge_task.name, order_acknowledge_task.name)
+    ]
+    assert [name for name, _ in started if name == order_acknowledge_task.name] == []
+    assert acknowledging == [50, 50, 20]
+    assert Order.objects.filter(acknowledged_at__isnull=True).count() == 0
+    assert {len(calls_to(walmart_api, "POST", f"/v3/orders/{po}/acknowledge")) for po in remotes} == {1}
