@@ -608,13 +608,17 @@ def _changes_announce(
 
 
 def _batch(*statements: str | tuple[str, Sequence]) -> list:
-    """Run statements (SQL, or (SQL, parameters)) in order, on PostgreSQL in one round trip (the client-side
-    binding cursor sends them as one query; a failing one aborts the transaction like any other). Returns, for
-    each, its rows if it returns rows, else the number of rows it changed."""
+    """Run statements (SQL, or (SQL, parameters)) in order, on PostgreSQL in one round trip (Django's default
+    client-side binding cursor sends them as one query; a failing one aborts the transaction like any other;
+    with `server_side_binding` on, one by one). Returns, for each, its rows if it returns rows, else the number
+    of rows it changed."""
     items = [(statement, ()) if isinstance(statement, str) else statement for statement in statements]
     results: list = []
+    one_query = (
+        connection.vendor == "postgresql" and connection.settings_dict["OPTIONS"].get("server_side_binding") is not True
+    )
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
+        if one_query:
             params = [value for _, values in items for value in values]
             cursor.execute("; ".join(sql for sql, _ in items), params or None)
             raw = cursor.cursor
