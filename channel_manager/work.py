@@ -39,6 +39,9 @@ logger = logging.getLogger(__name__)
 SWEEP_CHAIN_SECONDS = 30
 SWEEP_CHAIN_GRACE_SECONDS = 30  # a chain whose next sweep is this late is taken as lost and restarted
 SWEEP_AT_WORKER_START_COUNTDOWN = 5
+# After the broker came back: a sweep once a lost push is due (`intents.LOST_TASK_AFTER_SECONDS`, 30 s) and then some.
+SWEEP_AFTER_BROKER_OUTAGE_COUNTDOWN = 35
+_broker_failed = False  # this process could not enqueue since its last successful enqueue
 _SWEEP_CHAIN_KEY = "work:sweep-chain"
 
 SweepFunction = Callable[[datetime], int]
@@ -87,6 +90,7 @@ def enqueue(task: Any, *args: Any, **options: Any) -> bool:
     when the broker cannot take it: the caller's saved row stays for the sweeper. Never raises for the
     broker. Under CELERY_TASK_ALWAYS_EAGER (tests) the task runs right here, and a retry it asks for
     (celery's Retry, which only an eager run raises here) propagates as a worker would report it."""
+    global _broker_failed
     try:
         task.apply_async(args=args, **options)
     except Retry:
@@ -98,8 +102,27 @@ def enqueue(task: Any, *args: Any, **options: Any) -> bool:
             args,
             exc_info=True,
         )
+        _broker_failed = True
         return False
+    if _broker_failed:
+        _broker_failed = False
+        _sweep_after_broker_outage()
     return True
+
+
+def _sweep_after_broker_outage() -> None:
+    """The broker takes tasks again after this process saw it fail (Redis restarted, maybe empty: the queued
+    tasks and the sweep chain lost with it): queue a sweep for when the lost work is due, instead of waiting
+    for beat's next minute. Not under CELERY_TASK_ALWAYS_EAGER (it would sweep at once, here)."""
+    global _broker_failed
+    if getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False):
+        return
+    from channel_manager.tasks import sweep_task
+
+    try:
+        sweep_task.apply_async(countdown=SWEEP_AFTER_BROKER_OUTAGE_COUNTDOWN)
+    except Exception:  # noqa: BLE001 - the broker failed again: the next successful enqueue tries again
+        _broker_failed = True
 
 
 def enqueue_on_commit(task: Any, *args: Any, **options: Any) -> None:

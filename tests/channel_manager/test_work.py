@@ -178,3 +178,22 @@ def test_no_chain_under_eager_tasks(settings):
     task = FakeTask()
     assert work.sweep_chain_next(task, token=None) is False
     assert task.sent == []
+
+
+def test_the_first_enqueue_after_a_broker_outage_queues_a_sweep(settings, monkeypatch):
+    from kombu.exceptions import OperationalError as BrokerDown
+
+    from channel_manager.tasks import sweep_task
+
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    sweeps = []
+    monkeypatch.setattr(sweep_task, "apply_async", lambda args=(), **options: sweeps.append(options))
+    monkeypatch.setattr(work, "_broker_failed", False)
+    # given: the broker fails once
+    assert work.enqueue(FakeTask(BrokerDown("Connection refused")), 1) is False
+    assert sweeps == []
+    # when: it takes tasks again
+    assert work.enqueue(FakeTask(), 2) is True
+    assert work.enqueue(FakeTask(), 3) is True
+    # then: one sweep, once the lost work is due
+    assert sweeps == [{"countdown": work.SWEEP_AFTER_BROKER_OUTAGE_COUNTDOWN}]
