@@ -64,6 +64,28 @@ def test_a_count_past_the_limit_is_an_estimate_shown_as_about(store):
     assert (Count(5, at_least=True) + Count(3, exact=False)).display == "more than 7"
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's planner estimates")
+def test_a_search_estimated_far_past_its_limit_is_not_counted(store, monkeypatch):
+    listings(store, 3)
+    searched = Listing.objects.filter(store=store)
+    monkeypatch.setattr(listing_pages, "counts_estimated", lambda querysets: [50_000] * len(querysets))
+    with CaptureQueriesContext(connection) as queries:
+        count = count_bounded(searched, limit=1000, estimate_first=True)
+    assert (int(count), count.exact, count.display) == (50_000, False, "about 50,000")
+    assert not any("COUNT(" in query["sql"] for query in queries)
+    # an estimate near the limit is not trusted: counted, exactly
+    monkeypatch.setattr(listing_pages, "counts_estimated", lambda querysets: [4_000] * len(querysets))
+    count = count_bounded(searched, limit=1000, estimate_first=True)
+    assert (int(count), count.exact) == (3, True)
+    assert count_bounded(searched.none(), limit=1000, estimate_first=True) == 0
+
+
+def test_estimate_first_counts_exactly_where_there_is_no_estimate(store):
+    listings(store, 3)
+    count = count_bounded(Listing.objects.filter(store=store), limit=1000, estimate_first=True)
+    assert (int(count), count.exact) == (3, True)
+
+
 def test_a_page_knows_its_next_page_by_reading_one_more_id(store):
     made = listings(store, 7)
     ordered = Listing.objects.filter(store=store).order_by("id")
