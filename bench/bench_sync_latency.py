@@ -198,7 +198,14 @@ def seed(*, listings: int, vendor: str, base_url: str):
         )
         Listing.objects.bulk_create(
             [
-                Listing(store=store, product=p, status="match", confirmed_quantity=20, confirmed_price=Decimal("10.00"))
+                Listing(
+                    store=store,
+                    product=p,
+                    walmart_sku=p.sku,
+                    status="match",
+                    confirmed_quantity=20,
+                    confirmed_price=Decimal("10.00"),
+                )
                 for p in products
             ],
             batch_size=5000,
@@ -243,6 +250,7 @@ def seed(*, listings: int, vendor: str, base_url: str):
                 {
                     "store": ("%s", [store.pk]),
                     "product": ("p.id", []),
+                    "walmart_sku": ("p.sku", []),
                     "status": ("'match'", []),
                     "confirmed_quantity": ("20", []),
                     "confirmed_quantity_at": ("%s", [now]),
