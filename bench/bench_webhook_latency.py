@@ -261,10 +261,11 @@ def main() -> int:
 
     from channel_manager.models import Store
     from listings.models import Listing, Product
-    from orders.models import Order, OrderEvent, OrderSettings
+    from orders.models import Order, OrderEvent, OrderSettings, WebhookEvent
     from orders.services import webhook_subscribe
     from walmart_emulator import services as emulator
     from walmart_emulator.clock import emulator_now
+    from walmart_emulator.models import WebhookDelivery
     from walmart_emulator.orders import order_simulate
     from walmart_emulator.ratelimits import rate_limit_for, rate_limit_peek
 
@@ -430,6 +431,26 @@ def main() -> int:
             print(f"  burst: {name} -> Walmart {describe(burst)} (quiet p95 {quiet_p95})")
         if probes.missed:
             print(f"  probes not on Walmart in time: {', '.join(probes.missed)}")
+        # The two halves of placed -> visible, from the rows' own times: Walmart's delivery (the emulator's worker
+        # posting the event, our endpoint answering) and ours (event received -> its order stored).
+        delivered = {
+            event_id: (done - created).total_seconds()
+            for event_id, created, done in WebhookDelivery.objects.filter(
+                subscription__seller=seller, event_type="PO_CREATED", delivered_at__isnull=False
+            ).values_list("event_id", "created_at", "delivered_at")
+        }
+        events = WebhookEvent.objects.filter(
+            store=store, purchase_order_id__in=list(placed), processed_at__isnull=False
+        )
+        ours = [
+            (processed - received).total_seconds()
+            for received, processed in events.values_list("received_at", "processed_at")
+        ]
+        walmart_side = [
+            delivered[event_id] for event_id in events.values_list("event_id", flat=True) if event_id in delivered
+        ]
+        print(f"  of which Walmart's delivery (event created -> our endpoint answered): {describe(walmart_side)}")
+        print(f"  of which ours (event received -> processed, its order stored): {describe(ours)}")
         stored = Order.objects.filter(store=store).count()
         print(
             f"  orders placed {len(placed) + len(warm)}, stored {stored}; load average {os.getloadavg()[0]:.1f} "
