@@ -169,6 +169,8 @@ def main() -> int:
         WALMART_EMULATOR_REPORT_DELAY_SECONDS="1",
         ONBOARDING_REPORT_POLL_SECONDS="1",
     )
+    if args.inventories_listing:
+        env["BENCH_REFUSE_INVENTORY_REPORT"] = "1"
     os.environ.update(env)
     subprocess.run([sys.executable, "manage.py", "migrate", "--no-input", "-v", "0"], cwd=ROOT, env=env, check=True)  # noqa: S603
 
