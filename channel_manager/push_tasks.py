@@ -34,7 +34,7 @@ from typing import Any
 
 from celery import Task
 from celery.exceptions import Retry
-from django.db import DatabaseError, InterfaceError, connections
+from django.db import InterfaceError, OperationalError, connections
 from redis.exceptions import RedisError
 
 from channel_manager.walmart import RETRYABLE
@@ -42,8 +42,10 @@ from walmart_client.errors import WalmartRateLimited
 
 logger = logging.getLogger(__name__)
 
-# Failures of our own infrastructure: they say nothing about Walmart, and clear by themselves.
-OUTAGE_ERRORS: tuple[type[Exception], ...] = (DatabaseError, InterfaceError, RedisError)
+# Failures of our own infrastructure: they say nothing about Walmart, and clear by themselves. Only the
+# database's connection-level errors (terminated, closed, unreachable, cancelled): an IntegrityError, DataError
+# or ProgrammingError is the same on every try, so it fails the task at once instead of retrying for an hour.
+OUTAGE_ERRORS: tuple[type[Exception], ...] = (OperationalError, InterfaceError, RedisError)
 OUTAGE_RETRY_FIRST_SECONDS = 5.0
 OUTAGE_RETRY_MAX_SECONDS = 60.0
 OUTAGE_MAX_RETRIES = 60  # about an hour of retries a minute apart; then the sweep drives the row
