@@ -169,13 +169,15 @@ def listings_confirmed_quantity_lower(*, store_id: int, units: dict[int, int], n
     """Lower what the store's listings of the given products believe Walmart holds (`confirmed_quantity`) by
     `{product_id: units}`, never below zero; listings with no confirmed quantity are left alone. Walmart lowers
     a SKU's `inputQty` by the units it ships, so the belief follows it. The listing rows are locked while read.
-    Returns how many listings changed.
 
     Except a listing whose quantity Walmart confirmed within CONFIRMED_RACE_SECONDS: that value may have been
-    set (an absolute `PUT`, counting these units as reserved) after Walmart shipped, in which case Walmart
-    holds it unlowered. Left as it is, it differs from the quantity desired now (lowered with the reservation),
-    so the planner re-sends the right absolute value: harmless if Walmart did lower it, the fix if not. Lowering
-    it would make desired == confirmed while Walmart holds more, and nothing would ever send again."""
+    set (an absolute `PUT`, counting these units as reserved) before Walmart shipped (then Walmart lowered it)
+    or after (then Walmart holds it unlowered); which one is unknown, so the belief becomes unknown (NULL) and
+    the planner sends the desired quantity again: one extra call either way. Neither guess is safe: lowering it
+    strands Walmart too high when the PUT came after the shipment; keeping it strands Walmart too low when the
+    PUT came first and the desired quantity returns to the old value (a restock) before the next send (the
+    fault soak found both: desired == believed while Walmart held 2 or 3 fewer). Returns how many listings
+    changed, unknown ones included."""
     _whole_numbers_checked(units, minimum=0)
     wanted = {pid: count for pid, count in units.items() if count}
     if not wanted:
@@ -189,10 +191,14 @@ def listings_confirmed_quantity_lower(*, store_id: int, units: dict[int, int], n
             .order_by("pk")
             .values_list("pk", "product_id", "confirmed_quantity", "confirmed_quantity_at")
         )
-        lowered = {
-            pk: max(confirmed - wanted[product_id], 0)
-            for pk, product_id, confirmed, confirmed_at in rows
-            if confirmed is not None and (confirmed_at is None or confirmed_at < settled_before)
-        }
+        lowered: dict[int, int] = {}
+        unknown: list[int] = []
+        for pk, product_id, confirmed, confirmed_at in rows:
+            if confirmed_at is not None and confirmed_at >= settled_before:
+                unknown.append(pk)
+            elif confirmed is not None:
+                lowered[pk] = max(confirmed - wanted[product_id], 0)
         _integers_set(Listing, "confirmed_quantity", lowered, now=now)
-    return len(lowered)
+        if unknown:
+            Listing.objects.filter(pk__in=unknown).update(confirmed_quantity=None, updated_at=now)
+    return len(lowered) + len(unknown)

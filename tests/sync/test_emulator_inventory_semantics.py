@@ -179,3 +179,43 @@ def test_a_quantity_sent_after_walmart_shipped_but_before_intake_saw_it_converge
     assert walmart_inventory(seller, "SKU-0") == (4, 1, 3)
     assert Listing.objects.get(store=store).confirmed_quantity == 4
     assert quiet_run_and_reconcile(store) == (0, 0)
+
+
+def test_a_quantity_sent_before_walmart_shipped_then_a_restock_to_the_same_value_converges(emulated):
+    """The other side of the race, also found by the fault soak: our PUT landed BEFORE Walmart shipped (so
+    Walmart lowered it), intake learns of the shipment while that value is still recent, and a restock brings
+    the desired quantity back to the value we sent before the planner runs. Kept as it was, the belief equals
+    the desired value while Walmart holds the shipped units fewer, and nothing is ever sent again."""
+    from django.db import transaction
+    from django.utils import timezone
+
+    # given: SKU-0 with 5 in stock, in sync on Walmart a moment ago; a customer orders 3 (reserved here)
+    store, seller = emulated(count=1)
+    product = Product.objects.get(sku="SKU-0")
+    Listing.objects.filter(store=store).update(confirmed_quantity=5, confirmed_quantity_at=timezone.now())
+    Offer.objects.filter(seller=seller, sku="SKU-0").update(quantity=5)
+    order = order_simulate(seller=seller, lines=[("SKU-0", 3)])
+    reservations_apply(store_id=store.pk, moves=[ReservationMove(product.pk, reserved=3)], actor="poll")
+    assert walmart_inventory(seller, "SKU-0") == (5, 3, 2)
+    # and Walmart ships 2 of them
+    client = sync_client_get(store)
+    client.orders.acknowledge(order.purchase_order_id)
+    ship = ShipLine(
+        line_number=1,
+        quantity=2,
+        tracking_number="1Z-BEFORE",
+        method_code="Standard",
+        carrier="UPS",
+        ship_datetime=datetime.now(tz=UTC),
+    )
+    client.orders.ship(order.purchase_order_id, lines=[ship], seller_order_id="S-2")
+    assert walmart_inventory(seller, "SKU-0") == (3, 1, 2)
+    # when: intake records the shipment and, before the planner runs, 2 units are restocked (available 4 +
+    # reserved 1 = 5: the value sent before the shipment)
+    with transaction.atomic():
+        reservations_apply(store_id=store.pk, moves=[ReservationMove(product.pk, shipped=2)], actor="poll")
+        stock_set(product=Product.objects.get(pk=product.pk), quantity=4, reason="manual", actor="test")
+    # then: the run the nudge queued sent 5, Walmart offers the 4 available; nothing left to send, no drift
+    assert walmart_inventory(seller, "SKU-0") == (5, 1, 4)
+    assert Listing.objects.get(store=store).confirmed_quantity == 5
+    assert quiet_run_and_reconcile(store) == (0, 0)
