@@ -14,6 +14,8 @@ forked workers. Each worker opens its own connections once forked (`worker_warm_
 from __future__ import annotations
 
 import logging
+import sys
+import sysconfig
 import time
 from pathlib import Path
 
@@ -47,12 +49,20 @@ def templates_compile() -> int:
     many were compiled."""
     compiled = 0
     root = Path(settings.BASE_DIR).resolve()
+    # A virtualenv may live inside the project directory (`make install` puts it in .venv): its libraries'
+    # templates are not the project's.
+    libraries = {
+        Path(sys.prefix).resolve(),
+        *(Path(sysconfig.get_path(key)).resolve() for key in ("purelib", "platlib")),
+    }
     for engine in engines.all():
         if not isinstance(engine, DjangoTemplates):
             continue
         for name in engine.template_dirs:
             directory = Path(name).resolve()
             if not directory.is_relative_to(root) or not directory.is_dir():
+                continue
+            if any(directory.is_relative_to(library) for library in libraries):
                 continue
             for path in sorted(directory.rglob("*")):
                 if path.is_file() and path.suffix in (".html", ".txt", ".xml"):
