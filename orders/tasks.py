@@ -9,6 +9,7 @@ task leaves undone is found by the sweeps the app registers (OrdersConfig.ready)
 
 import logging
 import time
+from typing import Any
 
 from celery import shared_task
 
@@ -112,15 +113,19 @@ def orders_acknowledge_task(order_pks: list[int], attempt: int = 1) -> None:
             logger.warning("Order %s not acknowledged, going on with the next: %s", order_pk, error)
 
 
-@shared_task(
-    bind=True,
-    autoretry_for=RETRYABLE,
-    retry_backoff=5,
-    retry_backoff_max=120,
-    retry_jitter=True,
-    max_retries=8,
-    acks_late=True,
-)
+# The webhook event tasks: Walmart's transient failures retried with backoff (5 s doubling, at most 120 s apart).
+WEBHOOK_TASK_OPTIONS: dict[str, Any] = {
+    "bind": True,
+    "autoretry_for": RETRYABLE,
+    "retry_backoff": 5,
+    "retry_backoff_max": 120,
+    "retry_jitter": True,
+    "max_retries": 8,
+    "acks_late": True,
+}
+
+
+@shared_task(**WEBHOOK_TASK_OPTIONS)
 def webhook_event_process_task(self, webhook_event_pk: int, outages: int = 0) -> None:
     """One event (queued before events were processed in batches; the batch task does the same for many)."""
     from django.utils import timezone
@@ -139,15 +144,7 @@ def webhook_event_process_task(self, webhook_event_pk: int, outages: int = 0) ->
         webhook_event_process(event_id=webhook_event_pk, now=claimed_at)
 
 
-@shared_task(
-    bind=True,
-    autoretry_for=RETRYABLE,
-    retry_backoff=5,
-    retry_backoff_max=120,
-    retry_jitter=True,
-    max_retries=8,
-    acks_late=True,
-)
+@shared_task(**WEBHOOK_TASK_OPTIONS)
 def webhook_events_process_task(self, store_pk: int, outages: int = 0) -> None:
     """A batch of the store's pending webhook events. An event that failed for a reason that can clear by
     itself (5xx, connection) is retried with the batch; the others wait for the sweep. A database or Redis
