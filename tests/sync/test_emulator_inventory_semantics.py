@@ -28,6 +28,19 @@ def walmart_inventory(seller, sku):
     return offer.quantity, offer.reserved_quantity, max(offer.quantity - offer.reserved_quantity, 0)
 
 
+def walmart_ships(client, order, *, quantity, tracking_number, seller_order_id):
+    """Walmart ships `quantity` units of the order's first line (by UPS, now)."""
+    ship = ShipLine(
+        line_number=1,
+        quantity=quantity,
+        tracking_number=tracking_number,
+        method_code="Standard",
+        carrier="UPS",
+        ship_datetime=datetime.now(tz=UTC),
+    )
+    client.orders.ship(order.purchase_order_id, lines=[ship], seller_order_id=seller_order_id)
+
+
 def quiet_run_and_reconcile(store):
     """A planner run and a reconciliation of the inventory stream; returns (units sent, drifted listings)."""
     run = sync_run(store=store, stream="inventory")
@@ -58,15 +71,7 @@ def test_an_order_its_shipment_and_a_cancellation_keep_walmart_and_the_catalog_i
     # when: 2 of the 3 ship on Walmart, and intake sees it
     client = sync_client_get(store)
     client.orders.acknowledge(order.purchase_order_id)
-    ship = ShipLine(
-        line_number=1,
-        quantity=2,
-        tracking_number="1Z-TEST",
-        method_code="Standard",
-        carrier="UPS",
-        ship_datetime=datetime.now(tz=UTC),
-    )
-    client.orders.ship(order.purchase_order_id, lines=[ship], seller_order_id="S-1")
+    walmart_ships(client, order, quantity=2, tracking_number="1Z-TEST", seller_order_id="S-1")
     reservations_apply(store_id=store.pk, moves=[ReservationMove(product.pk, shipped=2)], actor="poll")
     # then: Walmart lowered inputQty by 2, and so did our belief: still nothing to send, no drift
     assert walmart_inventory(seller, "SKU-0") == (2, 1, 1)
@@ -156,15 +161,7 @@ def test_a_quantity_sent_after_walmart_shipped_but_before_intake_saw_it_converge
     client = sync_client_get(store)
     client.orders.acknowledge(order.purchase_order_id)
     # and Walmart ships 2 of them (the answer is not stored yet)
-    ship = ShipLine(
-        line_number=1,
-        quantity=2,
-        tracking_number="1Z-RACE",
-        method_code="Standard",
-        carrier="UPS",
-        ship_datetime=datetime.now(tz=UTC),
-    )
-    client.orders.ship(order.purchase_order_id, lines=[ship], seller_order_id="S-1")
+    walmart_ships(client, order, quantity=2, tracking_number="1Z-RACE", seller_order_id="S-1")
     assert walmart_inventory(seller, "SKU-0") == (3, 1, 2)
     # when: a restock of 1 is sent meanwhile (available 3 + reserved 3 = 6: Walmart takes 6 absolute; the
     # change's nudge runs the planner at once here)
@@ -200,15 +197,7 @@ def test_a_quantity_sent_before_walmart_shipped_then_a_restock_to_the_same_value
     # and Walmart ships 2 of them
     client = sync_client_get(store)
     client.orders.acknowledge(order.purchase_order_id)
-    ship = ShipLine(
-        line_number=1,
-        quantity=2,
-        tracking_number="1Z-BEFORE",
-        method_code="Standard",
-        carrier="UPS",
-        ship_datetime=datetime.now(tz=UTC),
-    )
-    client.orders.ship(order.purchase_order_id, lines=[ship], seller_order_id="S-2")
+    walmart_ships(client, order, quantity=2, tracking_number="1Z-BEFORE", seller_order_id="S-2")
     assert walmart_inventory(seller, "SKU-0") == (3, 1, 2)
     # when: intake records the shipment and, before the planner runs, 2 units are restocked (available 4 +
     # reserved 1 = 5: the value sent before the shipment)
