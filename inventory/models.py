@@ -33,7 +33,10 @@ class StockMovement(models.Model):
         RECONCILIATION = "reconciliation", _("Reconciliation")
         MANUAL = "manual", _("Manual adjustment")
 
-    product = models.ForeignKey("listings.Product", on_delete=models.CASCADE, related_name="stock_movements")
+    # No index of its own: stockmove_product_created_idx (product, -created_at) leads with the product.
+    product = models.ForeignKey(
+        "listings.Product", on_delete=models.CASCADE, related_name="stock_movements", db_index=False
+    )
     delta = models.IntegerField(help_text=_("Units added (positive) or taken (negative), as applied."))
     quantity_after = models.PositiveIntegerField()
     shortfall = models.PositiveIntegerField(
@@ -48,7 +51,6 @@ class StockMovement(models.Model):
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["product", "-created_at"], name="stockmove_product_created_idx"),
-            models.Index(fields=["reason", "reference"], name="stockmove_reason_ref_idx"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(quantity_after__gte=0), name="stockmove_quantity_after_not_negative"),
@@ -63,7 +65,10 @@ class StockReservation(models.Model):
     catalog's available quantity, still counted in the store's Walmart `inputQty`. Upserted on
     (store, product) by `inventory.services.reservations_apply` only."""
 
-    store = models.ForeignKey("channel_manager.Store", on_delete=models.CASCADE, related_name="stock_reservations")
+    # No index of its own: the unique (store, product) leads with the store.
+    store = models.ForeignKey(
+        "channel_manager.Store", on_delete=models.CASCADE, related_name="stock_reservations", db_index=False
+    )
     product = models.ForeignKey("listings.Product", on_delete=models.CASCADE, related_name="stock_reservations")
     quantity = models.PositiveIntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)

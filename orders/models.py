@@ -133,7 +133,8 @@ class Order(models.Model):
         CANCELED = "canceled", _("Canceled")
         ERROR = "error", _("Error")
 
-    store = models.ForeignKey("channel_manager.Store", on_delete=models.CASCADE, related_name="orders")
+    # No index of its own: the unique (store, purchase_order_id) and every list index lead with the store.
+    store = models.ForeignKey("channel_manager.Store", on_delete=models.CASCADE, related_name="orders", db_index=False)
     purchase_order_id = models.CharField(_("Walmart order #"), max_length=50)
     customer_order_id = models.CharField(max_length=50, blank=True)
     commerce_order_number = models.CharField(_("commerce order #"), max_length=40)
@@ -239,7 +240,8 @@ class OrderLine(models.Model):
         REFUND = "Refund", _("Refund")
         ERROR = "Error", _("Error")
 
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    # No index of its own: the unique (order, line_number) leads with the order.
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines", db_index=False)
     line_number = models.CharField(max_length=20)
     sku = models.CharField(_("SKU"), max_length=100)
     listing = models.ForeignKey(
@@ -410,7 +412,8 @@ class OrderEvent(TimelineEvent):
         WEBHOOK = "webhook", _("Webhook")
         SYSTEM = "system", _("System")
 
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
+    # No index of its own: order_event_order_idx (order, created_at) leads with the order.
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events", db_index=False)
     actor = models.CharField(max_length=10, choices=Actor.choices)
 
     class Meta(TimelineEvent.Meta):
