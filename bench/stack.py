@@ -50,8 +50,11 @@ def web_command(port: int) -> list[str]:
     return [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"]
 
 
-def worker_command(concurrency: int = 2, queues: list[str] | None = None, name: str = "") -> list[str]:
-    """A Celery worker: every queue by default, or only `queues` (e.g. the emulator's own, Walmart's side)."""
+def worker_command(
+    concurrency: int = 2, queues: list[str] | None = None, name: str = "", *, pool: str = "prefork"
+) -> list[str]:
+    """A Celery worker: every queue by default, or only `queues` (e.g. the emulator's own, Walmart's side);
+    `pool` "threads" for work that mostly waits on the network (Walmart's webhook deliveries)."""
     command = [
         sys.executable,
         "-m",
@@ -64,6 +67,8 @@ def worker_command(concurrency: int = 2, queues: list[str] | None = None, name: 
         "-c",
         str(concurrency),
     ]
+    if pool != "prefork":
+        command += ["-P", pool]
     if queues:
         command += ["-Q", ",".join(queues)]
     if name:

@@ -186,6 +186,16 @@ def order_snapshot_refresh(*, order_pk: int) -> Order:
     return order
 
 
+def orders_snapshot_refresh(*, order_pks: list[int]) -> None:
+    """`order_snapshot_refresh` for many orders: one prefetch, one UPDATE per 200 orders."""
+    from walmart_emulator.serializers import order_json
+
+    orders = list(order_queryset().filter(pk__in=order_pks))
+    for order in orders:
+        order.snapshot = order_json(order)
+    Order.objects.bulk_update(orders, ["snapshot"], batch_size=200)
+
+
 def order_get(*, seller: Seller, purchase_order_id: str) -> Order:
     order = order_queryset().filter(seller=seller, purchase_order_id=purchase_order_id).first()
     if order is None:
@@ -879,15 +889,25 @@ def orders_auto_cancel_due(*, now: datetime | None = None) -> int:
     return count
 
 
+DELIVER_BATCH = 200  # orders moved to Delivered per transaction
+
+
 def orders_deliver_due(*, now: datetime | None = None) -> int:
-    """Shipped quantity becomes Delivered N days after its ship date (setting, default 3). Returns rows moved."""
+    """Shipped quantity becomes Delivered N days after its ship date (setting, default 3). Returns rows moved.
+
+    DELIVER_BATCH orders per transaction, their snapshots rendered from one prefetch per batch and written in
+    one statement: a backlog of thousands (a soak's days of shipments coming due at once) neither holds their
+    rows locked against ship and cancel calls nor takes one of the emulator worker's slots for long (the
+    slots that also send webhook deliveries)."""
     now = now or emulator_now()
     days = getattr(settings, "WALMART_EMULATOR_DELIVERY_DAYS", 3)
     rows = LineStatus.objects.filter(status=LineStatus.Status.SHIPPED, ship_datetime__lte=now - timedelta(days=days))
-    with transaction.atomic():
-        order_ids = set(rows.values_list("line__order_id", flat=True))
-        moved = rows.update(status=LineStatus.Status.DELIVERED)
-        Order.objects.filter(pk__in=order_ids).update(last_modified=now)
-        for order_pk in order_ids:
-            order_snapshot_refresh(order_pk=order_pk)
+    order_ids = sorted(set(rows.values_list("line__order_id", flat=True)))
+    moved = 0
+    for start in range(0, len(order_ids), DELIVER_BATCH):
+        batch = order_ids[start : start + DELIVER_BATCH]
+        with transaction.atomic():
+            moved += rows.filter(line__order_id__in=batch).update(status=LineStatus.Status.DELIVERED)
+            Order.objects.filter(pk__in=batch).update(last_modified=now)
+            orders_snapshot_refresh(order_pks=batch)
     return moved

@@ -29,6 +29,7 @@ import functools
 import hashlib
 import hmac
 import json
+import threading
 import uuid
 from datetime import UTC, datetime
 
@@ -205,6 +206,18 @@ def webhook_events_emit(
     return deliveries
 
 
+_sessions = threading.local()
+
+
+def _session() -> requests.Session:
+    """This thread's HTTP session: a burst's deliveries to one subscriber reuse its open connections (keep-alive)
+    instead of opening one per event."""
+    session = getattr(_sessions, "session", None)
+    if session is None:
+        session = _sessions.session = requests.Session()
+    return session
+
+
 def webhook_signature(body: bytes, secret: str) -> str:
     """Lowercase hex HMAC-SHA256 of `body` keyed with `secret` (what the emulator sends)."""
     return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
@@ -256,28 +269,34 @@ def webhook_post(subscription: WebhookSubscription, body: str) -> tuple[int | No
     except DeliveryAuthError as error:
         return None, str(error)[:500]
     try:
-        response = requests.post(subscription.event_url, data=raw, headers=headers, timeout=TIMEOUT_SECONDS)
+        response = _session().post(subscription.event_url, data=raw, headers=headers, timeout=TIMEOUT_SECONDS)
     except requests.RequestException as error:
         return None, f"{type(error).__name__}: {error}"[:500]
     return response.status_code, "" if 200 <= response.status_code < 300 else f"HTTP {response.status_code}"
 
 
 def webhook_delivery_attempt(*, delivery_pk: int) -> WebhookDelivery:
-    """Send a pending delivery once and record the attempt; schedules the next try while attempts remain.
-    A delivered or failed delivery is left alone (safe to re-run)."""
+    """Send a pending delivery once and record the attempt (one read, one write: a burst's deliveries go out
+    many at once); schedules the next try while attempts remain. A delivered or failed delivery is left alone
+    (safe to re-run; two attempts at once may both send: delivery is at least once, like Walmart's)."""
     delivery = WebhookDelivery.objects.select_related("subscription__seller").get(pk=delivery_pk)
     if delivery.status != WebhookDelivery.Status.PENDING:
         return delivery
     status_code, error = webhook_post(delivery.subscription, delivery.body)
-    WebhookDelivery.objects.filter(pk=delivery.pk).update(attempts=F("attempts") + 1)
-    delivery.refresh_from_db()
     max_attempts = getattr(settings, "WALMART_EMULATOR_WEBHOOK_MAX_ATTEMPTS", 4)
+    delivery.attempts += 1
     if not error:
         delivery.status, delivery.delivered_at = WebhookDelivery.Status.DELIVERED, emulator_now()
     elif delivery.attempts >= max_attempts:
         delivery.status = WebhookDelivery.Status.FAILED
     delivery.last_status_code, delivery.last_error = status_code, error
-    delivery.save(update_fields=["status", "delivered_at", "last_status_code", "last_error"])
+    WebhookDelivery.objects.filter(pk=delivery.pk, status=WebhookDelivery.Status.PENDING).update(
+        attempts=F("attempts") + 1,
+        status=delivery.status,
+        delivered_at=delivery.delivered_at,
+        last_status_code=status_code,
+        last_error=error,
+    )
     if delivery.status == WebhookDelivery.Status.PENDING:
         from walmart_emulator.tasks import webhook_delivery_send_task
 

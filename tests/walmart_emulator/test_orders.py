@@ -385,3 +385,29 @@ def test_shipped_quantity_is_delivered_three_days_after_its_ship_date(wm, order)
     services.clock_advance(seconds=120)
     assert services.orders_deliver_due() == 1
     assert statuses(order) == [("Acknowledged", 1, "", ""), ("Delivered", 2, "T-1", "")]
+
+
+def test_a_backlog_of_shipments_is_delivered_in_batches_each_order_read_back_delivered(wm, seller, monkeypatch):
+    from walmart_emulator import orders as emulated_orders
+
+    # given: five orders shipped whole, all due for delivery together; batches of two orders
+    published_offer(seller, "SKU-1", index=1, quantity=10, price="10.00")
+    placed = [services.order_simulate(seller=seller, lines=[("SKU-1", 1)], method_code="Standard") for _ in range(5)]
+    now_ms = epoch_ms(emulator_now())
+    for placed_order in placed:
+        wm.post(f"/v3/orders/{placed_order.purchase_order_id}/acknowledge")
+        wm.post(
+            f"/v3/orders/{placed_order.purchase_order_id}/shipping",
+            ship_body(ship_line(1, 1, tracking=f"T-{placed_order.pk}", ship_ms=now_ms)),
+        )
+    monkeypatch.setattr(emulated_orders, "DELIVER_BATCH", 2)
+    services.clock_advance(seconds=3 * 86400 + 60)
+    # when
+    moved = services.orders_deliver_due()
+    # then: every shipped row moved once, and each order reads back Delivered (its snapshot re-rendered)
+    assert moved == 5
+    for placed_order in placed:
+        body = wm.get(f"/v3/orders/{placed_order.purchase_order_id}").json()
+        line = body["order"]["orderLines"]["orderLine"][0]
+        assert [row["status"] for row in line["orderLineStatuses"]["orderLineStatus"]] == ["Delivered"]
+    assert services.orders_deliver_due() == 0
