@@ -65,19 +65,26 @@ def order_acknowledge_task(self, order_pk: int, outages: int = 0) -> None:
 
 
 ACKNOWLEDGE_MAX_ATTEMPTS = 10
+ACKNOWLEDGE_IDLE_WAITS = 10  # a store's waiting task that woke this often in a row without a token stops
 OUTAGE_ACKNOWLEDGE_COUNTDOWN = 10.0
 ACKNOWLEDGE_SLICE_SECONDS = 1.0  # then the rest go to the back of the queue: a burst's intake is not held up
 
 
 @shared_task(acks_late=True)
-def orders_acknowledge_task(order_pks: list[int], attempt: int = 1) -> None:
+def orders_acknowledge_task(
+    order_pks: list[int], attempt: int = 1, store_id: int | None = None, idle_waits: int = 0
+) -> None:
     """Acknowledge new orders one after the other: intake queues one task per chunk of orders, not one per
     order (queueing ten thousand messages cost a backlog's intake more than storing its orders). Each order is
-    its own unit of work (`order_acknowledge` claims its row; one that is done or claimed is skipped). When
-    Walmart answers 429 the orders left are handed to a new task after the wait Walmart asked for, never
-    slept here; after another retryable failure, after a backoff, up to ACKNOWLEDGE_MAX_ATTEMPTS; an order
-    Walmart refuses (4xx) is recorded on its timeline and the next one goes on. What is left after the last
-    attempt is re-driven by the orders' sweep. A database or Redis failure hands the orders left (this one
+    its own unit of work (`order_acknowledge` claims its row; one that is done or claimed is skipped).
+
+    Paced by Walmart's bucket: before each order, the bucket Walmart reported last (`acknowledge_wait_seconds`);
+    when it is empty, or Walmart answers 429 all the same, the orders left are handed to the store's one
+    waiting task (`acknowledgements_defer`), which runs at the refill, never slept here and never written on
+    the orders' timelines; with `store_id` this is that task, and takes every order handed to it first. After
+    another retryable failure, the orders left go again after a backoff, up to ACKNOWLEDGE_MAX_ATTEMPTS; an
+    order Walmart refuses (4xx) is recorded on its timeline and the next one goes on. What is left after the
+    last attempt is re-driven by the orders' sweep. A database or Redis failure hands the orders left (this one
     included: its claim was released) to a new task in OUTAGE_ACKNOWLEDGE_COUNTDOWN seconds, the attempt not
     counted. After ACKNOWLEDGE_SLICE_SECONDS of acknowledging (Walmart's first tokens of a burst: 60 orders, each
     a request and a write) the orders left go to a new task at the back of the queue, so the webhook batches and
@@ -86,13 +93,36 @@ def orders_acknowledge_task(order_pks: list[int], attempt: int = 1) -> None:
     from channel_manager.push_tasks import OUTAGE_ERRORS, connections_reset
     from channel_manager.work import enqueue
     from orders.services import order_acknowledge
+    from orders.services.acknowledge import (
+        acknowledge_wait_seconds,
+        acknowledgement_stores,
+        acknowledgements_defer,
+        acknowledgements_waiting_take,
+    )
     from walmart_client.errors import WalmartRateLimited
 
+    if store_id is not None:
+        order_pks = sorted({*order_pks, *acknowledgements_waiting_take(store_id=store_id)})
+    stores = acknowledgement_stores(order_pks=order_pks)
+    order_pks = [pk for pk in order_pks if pk in stores]
     started = time.monotonic()
     for index, order_pk in enumerate(order_pks):
-        if index and time.monotonic() - started >= ACKNOWLEDGE_SLICE_SECONDS:
+        store = stores[order_pk]
+        wait = acknowledge_wait_seconds(store=store)
+        if not wait and index and time.monotonic() - started >= ACKNOWLEDGE_SLICE_SECONDS:
+            if store_id is not None:  # the waiting task goes on at the back of the queue
+                acknowledgements_defer(
+                    store_id=store.pk, order_pks=order_pks[index:], wait=0, attempt=attempt, idle_waits=0
+                )
+                return
             if enqueue(orders_acknowledge_task, order_pks[index:], attempt):
                 return
+        if wait:
+            idle = idle_waits + 1 if store_id is not None and not index else 0
+            acknowledgements_defer(
+                store_id=store.pk, order_pks=order_pks[index:], wait=wait, attempt=attempt, idle_waits=idle
+            )
+            return
         try:
             order_acknowledge(order_id=order_pk)
         except OUTAGE_ERRORS as error:
@@ -100,13 +130,20 @@ def orders_acknowledge_task(order_pks: list[int], attempt: int = 1) -> None:
             logger.warning("Acknowledging order %s met an outage (%s); the rest go again shortly", order_pk, error)
             enqueue(orders_acknowledge_task, order_pks[index:], attempt, countdown=OUTAGE_ACKNOWLEDGE_COUNTDOWN)
             return
-        except RETRYABLE as error:
+        except WalmartRateLimited as error:
+            idle = idle_waits + 1 if store_id is not None and not index else 0
+            acknowledgements_defer(
+                store_id=store.pk,
+                order_pks=order_pks[index:],
+                wait=max(1.0, float(error.retry_after)),
+                attempt=attempt,
+                idle_waits=idle,
+            )
+            return
+        except RETRYABLE:
             if attempt >= ACKNOWLEDGE_MAX_ATTEMPTS:
                 return
-            if isinstance(error, WalmartRateLimited):
-                countdown = max(1.0, float(error.retry_after))
-            else:
-                countdown = min(300.0, 15.0 * 2 ** (attempt - 1))
+            countdown = min(300.0, 15.0 * 2 ** (attempt - 1))
             enqueue(orders_acknowledge_task, order_pks[index:], attempt + 1, countdown=countdown)
             return
         except Exception as error:  # noqa: BLE001 - refused by Walmart: on the order's timeline already

@@ -10,15 +10,19 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime, timedelta
+from typing import Any
 
+from django.core.cache import cache, caches
+from django.core.cache.backends.redis import RedisCache
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from channel_manager.intents import claim_seconds, request_maybe_applied_after
+from channel_manager.models import Store
 from channel_manager.polling import client_correlation_id
 from channel_manager.push_tasks import OUTAGE_ERRORS, connections_reset
-from channel_manager.walmart import error_text, walmart_client_for_store
+from channel_manager.walmart import DjangoRateLimitStore, error_text, store_cache_key, walmart_client_for_store
 from orders.models import Order, OrderEvent, OrderLine
 from orders.services.common import order_event_add
 from orders.services.intake import order_upsert_from_walmart
@@ -26,6 +30,9 @@ from orders.services.intake import order_upsert_from_walmart
 Actor = OrderEvent.Actor
 
 ACKNOWLEDGE_DUE_AFTER_SECONDS = 60  # an order's own task normally acknowledges it within seconds
+ACKNOWLEDGE_FAMILY = "orders.acknowledge"  # the client's rate-limit family of POST /v3/orders/{id}/acknowledge
+WAITING_TTL_SECONDS = 3600  # orders handed to a store's waiting task; the sweep re-drives them anyway
+WAITING_TASK_GRACE_SECONDS = 120  # a waiting task not started this long after its time is taken as lost
 
 
 def _claim_expired_before(now: datetime) -> datetime:
@@ -101,11 +108,14 @@ def _acknowledge_claimed(*, order_id: int, held: list[datetime], actor: str, for
         held[0] = in_flight_at
         remote = client.orders.acknowledge(order.purchase_order_id)
     except Exception as error:
-        from walmart_client.errors import WalmartError
+        from walmart_client.errors import WalmartError, WalmartRateLimited
 
         if isinstance(error, WalmartError):
             maybe_applied = request_maybe_applied_after(error, already=maybe_applied_before)
             Order.objects.filter(pk=order_id).update(acknowledging_since=None, acknowledge_maybe_applied=maybe_applied)
+        if isinstance(error, WalmartError) and not isinstance(error, WalmartRateLimited):
+            # A rate limit is a wait, not a failure (the task resumes at Walmart's refill): only a real failure
+            # goes on the order's timeline.
             order_event_add(
                 order=order,
                 actor=actor,
@@ -175,3 +185,82 @@ def acknowledgements_sweep(now: datetime) -> int:
         for start in range(0, len(pks), ACKNOWLEDGE_CHUNK):
             enqueue(orders_acknowledge_task, pks[start : start + ACKNOWLEDGE_CHUNK])
     return len(due)
+
+
+def acknowledge_wait_seconds(*, store: Store, now: datetime | None = None) -> float:
+    """Seconds until Walmart's acknowledgement bucket for `store` holds a token, from the bucket Walmart
+    reported last (`x-current-token-count`, `x-next-replenish-time`, shared by every worker): 0 when tokens
+    were left or nothing is known (the request goes; a 429 then says how long to wait)."""
+    info = DjangoRateLimitStore(store_cache_key(store), store.client_id).get(ACKNOWLEDGE_FAMILY)
+    if info is None or info.tokens_left is None or info.tokens_left > 0:
+        return 0.0
+    return info.seconds_until_replenish(now)
+
+
+def _waiting_key(store_id: int) -> str:
+    return f"orders:acknowledge:waiting:{store_id}"
+
+
+def _waiting_task_key(store_id: int) -> str:
+    return f"orders:acknowledge:waiting-task:{store_id}"
+
+
+def _waiting_list() -> tuple[Any, Any] | None:
+    """The Redis client of the shared cache and its key maker, or None on another cache backend."""
+    backend = caches["default"]
+    if not isinstance(backend, RedisCache):
+        return None
+    client: Any = backend._cache  # Django's RedisCacheClient (as channel_manager.locks uses it)
+    return client, backend.make_and_validate_key
+
+
+def acknowledgements_defer(*, store_id: int, order_pks: list[int], wait: float, attempt: int, idle_waits: int) -> None:
+    """Hand orders waiting for Walmart's acknowledgement budget (`wait` seconds) to the store's one waiting
+    task: they join the store's waiting list (Redis), and a waiting task is queued for the refill unless one
+    already is. So a burst's chunks do not each wake at every refill to compete for its one token (each
+    loser a refusal); one task takes the tokens as they come, oldest orders first. `idle_waits`: how many
+    times in a row the waiting task found no token when it woke; after ACKNOWLEDGE_IDLE_WAITS the orders stay
+    listed without a task (something else is spending the bucket): the next order handed on, or the orders'
+    sweep, starts one again. Without Redis as the cache, the orders go to a task of their own. Never raises
+    for the broker (`enqueue`); the orders stay unacknowledged in the database, the sweep's record."""
+    from channel_manager.work import enqueue
+    from orders.tasks import ACKNOWLEDGE_IDLE_WAITS, orders_acknowledge_task
+
+    redis = _waiting_list()
+    if redis is None:
+        enqueue(orders_acknowledge_task, order_pks, attempt, countdown=wait)
+        return
+    client, key_of = redis
+    key = key_of(_waiting_key(store_id))
+    connection = client.get_client(key, write=True)
+    with connection.pipeline() as pipeline:  # listed before the waiting task is looked for: it always sees them
+        pipeline.rpush(key, *order_pks)
+        pipeline.expire(key, WAITING_TTL_SECONDS)
+        pipeline.execute()
+    if idle_waits >= ACKNOWLEDGE_IDLE_WAITS:
+        return
+    if cache.add(_waiting_task_key(store_id), 1, timeout=int(wait) + WAITING_TASK_GRACE_SECONDS):
+        enqueue(orders_acknowledge_task, [], attempt, store_id, idle_waits, countdown=wait)
+
+
+def acknowledgements_waiting_take(*, store_id: int) -> list[int]:
+    """In the store's waiting task: every order handed to it so far, oldest first, taken off the list. The
+    task's mark is cleared first, so an order handed on from now on queues a new waiting task."""
+    cache.delete(_waiting_task_key(store_id))
+    redis = _waiting_list()
+    if redis is None:
+        return []
+    client, key_of = redis
+    key = key_of(_waiting_key(store_id))
+    with client.get_client(key, write=True).pipeline() as pipeline:  # MULTI: read and emptied at once
+        pipeline.lrange(key, 0, -1)
+        pipeline.delete(key)
+        listed, _ = pipeline.execute()
+    return sorted({int(pk) for pk in listed})
+
+
+def acknowledgement_stores(*, order_pks: list[int]) -> dict[int, Store]:
+    """The store of each order still to acknowledge among `order_pks` (two queries)."""
+    store_of = dict(Order.objects.filter(pk__in=order_pks, acknowledged_at__isnull=True).values_list("pk", "store_id"))
+    stores = Store.objects.in_bulk(set(store_of.values()))
+    return {pk: stores[store_id] for pk, store_id in store_of.items() if store_id in stores}
