@@ -66,6 +66,7 @@ DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/cm_orders_webhook_ben
 SAMPLE_SECONDS = 0.05
 SECRET = "bench-webhook-secret"  # noqa: S105 - the throwaway emulator seller of this run
 SKU_PREFIX = "HOOK-"
+PROBE_PRICE = Decimal("12.34")
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -158,15 +159,13 @@ class Probes:
         from listings.models import Product
         from listings.signals import products_changed_send
         from orders.services import shipment_create
-        from walmart_emulator.models import LineStatus, Offer
 
         pending: list[tuple[str, object, float]] = []
         try:
             for _ in range(count):
                 product = self.products.pop()
-                new_price = Decimal("12.34")
                 with transaction.atomic():
-                    Product.objects.filter(pk=product.pk).update(price=new_price)
+                    Product.objects.filter(pk=product.pk).update(price=PROBE_PRICE)
                     products_changed_send(sender=Product, product_ids=[product.pk], fields={"price"})
                 pending.append(("price", product.sku, time.monotonic()))
                 order = self.orders.pop()
@@ -179,26 +178,37 @@ class Probes:
                     carrier="UPS",
                 )
                 pending.append(("ship", order.purchase_order_id, time.monotonic()))
-                time.sleep(self.gap)
+                # Sampled while the next probes wait their turn: a probe is timed from its own start, not from
+                # after the last one was made.
+                next_probe = time.monotonic() + self.gap
+                while time.monotonic() < next_probe:
+                    pending = self._arrived(pending)
+                    time.sleep(SAMPLE_SECONDS)
             deadline = time.monotonic() + timeout
             while pending and time.monotonic() < deadline:
-                still = []
-                for kind, key, started in pending:
-                    if kind == "price":
-                        done = Offer.objects.filter(seller=self.seller, sku=key, price=Decimal("12.34")).exists()
-                    else:
-                        done = LineStatus.objects.filter(
-                            line__order__seller=self.seller, line__order__purchase_order_id=key, status="Shipped"
-                        ).exists()
-                    if done:
-                        (self.price if kind == "price" else self.ship).append(time.monotonic() - started)
-                    else:
-                        still.append((kind, key, started))
-                pending = still
+                pending = self._arrived(pending)
                 time.sleep(SAMPLE_SECONDS)
             self.missed.extend(f"{kind} {key}" for kind, key, _ in pending)
         finally:
             connection.close()
+
+    def _arrived(self, pending: list[tuple[str, object, float]]) -> list[tuple[str, object, float]]:
+        """Record the probes the emulator now holds; returns the others."""
+        from walmart_emulator.models import LineStatus, Offer
+
+        still = []
+        for kind, key, started in pending:
+            if kind == "price":
+                done = Offer.objects.filter(seller=self.seller, sku=key, price=PROBE_PRICE).exists()
+            else:
+                done = LineStatus.objects.filter(
+                    line__order__seller=self.seller, line__order__purchase_order_id=key, status="Shipped"
+                ).exists()
+            if done:
+                (self.price if kind == "price" else self.ship).append(time.monotonic() - started)
+            else:
+                still.append((kind, key, started))
+        return still
 
 
 def rate_limited_acknowledgements(web_log: Path) -> int:
