@@ -175,6 +175,20 @@ class Order(models.Model):
         help_text=_("An acknowledgement was in flight (or its answer lost): read the order back before sending again."),
     )
     walmart_last_modified = models.DateTimeField(null=True, blank=True)
+    provisional = models.BooleanField(
+        _("awaiting Walmart's details"),
+        default=False,
+        help_text=_(
+            "Stored from Walmart's order notification (PO_CREATED) before Walmart's copy could be read: lines and "
+            "stock reserved, no customer, address, charges or line statuses yet. The next read of the order "
+            "completes it; until then it cannot be shipped, cancelled or refunded."
+        ),
+    )
+    provisional_read_at = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text=_("When the sweep next reads this provisional order back.")
+    )
+    provisional_read_attempts = models.PositiveIntegerField(default=0, editable=False)
+    provisional_read_error = models.TextField(blank=True, editable=False)
     last_read_at = models.DateTimeField(null=True, blank=True, help_text=_("When Walmart last told us about it."))
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(_("last update"), auto_now=True)
@@ -196,6 +210,10 @@ class Order(models.Model):
             models.Index(fields=["store", "order_total", "id"], name="order_store_total_idx"),
             models.Index(fields=["store", "updated_at", "id"], name="order_store_updated_idx"),
             models.Index(fields=["store", "method_code", "-order_date", "-id"], name="order_store_method_date_idx"),
+            # Provisional orders due for a read-back (the sweep): small, whatever the history.
+            models.Index(
+                fields=["provisional_read_at"], name="order_provisional_read_idx", condition=Q(provisional=True)
+            ),
         ]
 
     def __str__(self) -> str:

@@ -46,6 +46,7 @@ LIST_COLUMNS = (
     "status",
     "status_details",
     "intent_to_cancel",
+    "provisional",
 )
 
 

@@ -199,6 +199,17 @@ def webhook_events_process_task(self, store_pk: int, outages: int = 0) -> None:
             raise retryable[0]
 
 
+@shared_task(bind=True, acks_late=True)
+def orders_provisional_read_task(self, store_pk: int, order_pks: list[int], outages: int = 0) -> None:
+    """Read a store's provisional orders back (queued by their sweep, which already moved their next read on:
+    a lost task costs one backoff). Walmart's failures are recorded on the orders; a database or Redis failure
+    retries within seconds."""
+    from orders.services import orders_provisional_read
+
+    with retried_after_outage(self):
+        orders_provisional_read(store_id=store_pk, order_ids=order_pks)
+
+
 POLL_LOCK_SECONDS = 1800
 
 

@@ -115,6 +115,13 @@ FLAG_HTML = {
 }
 
 
+AWAITING_HTML = (
+    '<span class="status status-pending awaiting-walmart" title="Stored from Walmart\'s order notification: the '
+    "customer, address, charges and line statuses come with Walmart's copy of the order\">Awaiting Walmart's "
+    "details</span> "
+)
+
+
 def _order_row(order: Order, *, now, detail_url_prefix: str, returns_url: str | None) -> dict:
     """One row of the Orders tab, formatted here rather than with template filters and tags (200 rows
     render in a fraction of the time). The template escapes the values; the details cell is built with
@@ -131,11 +138,13 @@ def _order_row(order: Order, *, now, detail_url_prefix: str, returns_url: str | 
             )
         else:
             details.append("Return requested ")
+    if order.provisional:
+        details.insert(0, mark_safe(AWAITING_HTML))  # noqa: S308 - a constant
     if order.status_details:
         details.append(format_html('<span class="error">{}</span>', Truncator(order.status_details).chars(160)))
     return {
         "detail_url": f"{detail_url_prefix}{order.pk}/",
-        "value": f"{order.order_total} {order.currency}",
+        "value": "awaiting Walmart" if order.provisional else f"{order.order_total} {order.currency}",
         "ordered": minute_text(order.order_date),
         "ship_by": minute_text(order.ship_by, "—"),
         "deliver_by": minute_text(order.deliver_by, "—"),
@@ -158,13 +167,23 @@ def order_detail_view(request: HttpRequest, store_id: int, order_id: int) -> Htt
             store,
             order=order,
             lines=[(line, remaining.get(line.pk, 0)) for line in order.lines.all()],
-            can_ship=any(remaining.values()),
+            can_ship=not order.provisional and any(remaining.values()),
             flags=order.flags(),
             returns=selectors.order_returns(order),
             returns_url=_returns_url(store.pk),
             timezone_name=str(timezone.get_current_timezone()),
         ),
     )
+
+
+def _refused_while_provisional(request: HttpRequest, order: Order, action: str) -> HttpResponse | None:
+    """Back to the order with the reason when it is still awaiting Walmart's details; None otherwise."""
+    try:
+        services.order_complete_required(order=order, action=action)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect("orders:order_detail", store_id=order.store_id, order_id=order.pk)
+    return None
 
 
 def _apply_service_errors(form, error: ValidationError) -> None:
@@ -178,6 +197,9 @@ def _apply_service_errors(form, error: ValidationError) -> None:
 def order_ship_view(request: HttpRequest, store_id: int, order_id: int) -> HttpResponse:
     store = store_get(user=request.user, store_id=store_id, role=Role.OPERATOR)
     order = selectors.order_get(store=store, order_id=order_id)
+    refused = _refused_while_provisional(request, order, "shipped")
+    if refused is not None:
+        return refused
     order_settings = services.order_settings_ensure(store=store)
     remaining = services.order_line_remaining(order=order)
     form = ShipForm(
@@ -203,6 +225,9 @@ def order_ship_view(request: HttpRequest, store_id: int, order_id: int) -> HttpR
 def order_cancel_view(request: HttpRequest, store_id: int, order_id: int) -> HttpResponse:
     store = store_get(user=request.user, store_id=store_id, role=Role.OPERATOR)
     order = selectors.order_get(store=store, order_id=order_id)
+    refused = _refused_while_provisional(request, order, "cancelled")
+    if refused is not None:
+        return refused
     remaining = services.order_line_remaining(order=order)
     only_line = query_int(request.GET.get("line"), default=0) or None
     form = CancelForm(
@@ -274,6 +299,10 @@ def order_acknowledge_view(request: HttpRequest, store_id: int, order_id: int) -
     else:
         if done:
             messages.success(request, "Acknowledged on Walmart.")
+        elif order.provisional:
+            messages.error(
+                request, "Awaiting Walmart's details: it is acknowledged once Walmart's copy of the order is read."
+            )
         else:
             messages.error(request, "Already acknowledged (or being acknowledged right now).")
     return redirect("orders:order_detail", store_id=store.pk, order_id=order.pk)

@@ -17,7 +17,16 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from walmart_client.models import from_epoch_ms, to_decimal, to_int
+from walmart_client.models import (
+    LineStatus,
+    PostalAddress,
+    ShippingInfo,
+    WalmartOrder,
+    WalmartOrderLine,
+    from_epoch_ms,
+    to_decimal,
+    to_int,
+)
 
 ITEM_EVENT_TYPES: tuple[tuple[str, str], ...] = (
     ("ITEM", "OFFER_PUBLISHED"),
@@ -168,6 +177,121 @@ class ReportStatus:
             generated_at=_time(data.get("reportGenerationDate")),
             error_description=_text(data, "errorDescription"),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class PoCreatedLine:
+    line_number: str
+    sku: str
+    product_name: str
+    quantity: int
+    unit_of_measure: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PoCreated:
+    """The PO_CREATED payload (developer.walmart.com us-marketplace/docs/purchase-order-po-created-event; NOTES
+    §12): the purchase order's ids, dates and lines (SKU, name, quantity), and no charges, address or line
+    statuses. Also ORDER_UPDATES with `subEventType` PO_CREATED (`po_created_from_envelope`)."""
+
+    partner_id: str | None
+    purchase_order_id: str
+    customer_order_id: str | None
+    order_date: datetime | None
+    estimated_delivery_date: datetime | None
+    estimated_ship_date: datetime | None
+    lines: tuple[PoCreatedLine, ...]
+
+    @classmethod
+    def from_api(cls, data: Mapping[str, Any]) -> PoCreated:
+        """Raises ValueError naming what is missing or malformed (no purchase order id, no lines, a line without
+        its number, SKU or a positive whole quantity, a date that is not one)."""
+        purchase_order_id = _text(data, "purchaseOrderId")
+        if purchase_order_id is None:
+            raise ValueError("the PO_CREATED payload has no purchaseOrderId")
+        raw_lines = data.get("orderLines")
+        if not isinstance(raw_lines, list) or not raw_lines:
+            raise ValueError("the PO_CREATED payload has no orderLines")
+        lines = []
+        for raw in raw_lines:
+            if not isinstance(raw, Mapping):
+                raise ValueError("an orderLines entry is not an object")
+            quantity = raw.get("quantity")
+            amount = quantity.get("measurementValue") if isinstance(quantity, Mapping) else None
+            line_number, sku = _text(raw, "lineNumber"), _text(raw, "sku")
+            if line_number is None or sku is None:
+                raise ValueError("an order line has no lineNumber or sku")
+            try:
+                units = to_int(amount)
+            except (TypeError, ValueError, ArithmeticError) as error:
+                raise ValueError(f"line {line_number}: quantity.measurementValue is not a number") from error
+            if units < 1 or Decimal(str(amount)) != units:
+                raise ValueError(f"line {line_number}: quantity.measurementValue must be a positive whole number")
+            unit = quantity.get("unitOfMeasure") if isinstance(quantity, Mapping) else None
+            lines.append(PoCreatedLine(line_number, sku, _text(raw, "productName") or "", units, unit))
+        if len({line.line_number for line in lines}) != len(lines):
+            raise ValueError("the PO_CREATED payload repeats a lineNumber")
+        try:
+            dates = [
+                from_epoch_ms(data.get(name)) for name in ("orderDate", "estimatedDeliveryDate", "estimatedShipDate")
+            ]
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"the PO_CREATED payload has a malformed date: {error}") from error
+        return cls(
+            partner_id=_text(data, "partnerId"),
+            purchase_order_id=purchase_order_id,
+            customer_order_id=_text(data, "customerOrderId"),
+            order_date=dates[0],
+            estimated_delivery_date=dates[1],
+            estimated_ship_date=dates[2],
+            lines=tuple(lines),
+        )
+
+    def as_order(self) -> WalmartOrder:
+        """The purchase order as far as the payload tells it, in the shape of an order read from the API: every
+        unit Created (a new order's status), no charges, no address or customer (empty), no status dates. Only
+        for an order not stored yet: Walmart's own copy replaces it when read."""
+        return WalmartOrder(
+            purchase_order_id=self.purchase_order_id,
+            customer_order_id=self.customer_order_id or "",
+            customer_email_id=None,
+            order_date=self.order_date,
+            shipping_info=ShippingInfo(
+                phone=None,
+                estimated_delivery_date=self.estimated_delivery_date,
+                estimated_ship_date=self.estimated_ship_date,
+                method_code=None,
+                postal_address=PostalAddress.from_api({}),
+            ),
+            lines=[
+                WalmartOrderLine(
+                    line_number=line.line_number,
+                    sku=line.sku,
+                    product_name=line.product_name,
+                    quantity=line.quantity,
+                    charges=[],
+                    statuses=[LineStatus(status="Created", quantity=line.quantity)],
+                    unit_of_measurement=line.unit_of_measure,
+                )
+                for line in self.lines
+            ],
+        )
+
+
+def po_created_from_envelope(envelope: Mapping[str, Any]) -> PoCreated | None:
+    """The PO_CREATED payload of a delivery (`source.eventType` PO_CREATED, or ORDER_UPDATES whose
+    `payload.subEventType` is PO_CREATED); None for any other event. Raises ValueError when it is one and its
+    payload is incomplete (`PoCreated.from_api`)."""
+    source = envelope.get("source")
+    payload = envelope.get("payload")
+    if not isinstance(source, Mapping) or not isinstance(payload, Mapping):
+        return None
+    event_type = _text(source, "eventType")
+    if event_type == "ORDER_UPDATES":
+        event_type = _text(payload, "subEventType")
+    if event_type != "PO_CREATED":
+        return None
+    return PoCreated.from_api(payload)
 
 
 EventPayload = OfferPublished | OfferUnpublished | BuyBoxChanged | ReportStatus

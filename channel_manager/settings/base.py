@@ -213,6 +213,7 @@ CELERY_TASK_ROUTES = {
     "orders.tasks.webhook_events_process_task": {"queue": "intake"},
     "orders.tasks.order_acknowledge_task": {"queue": "intake"},
     "orders.tasks.orders_acknowledge_task": {"queue": "intake"},
+    "orders.tasks.orders_provisional_read_task": {"queue": "reads"},
     # pushes
     "orders.tasks.shipment_push_task": {"queue": "pushes"},
     "orders.tasks.cancellation_push_task": {"queue": "pushes"},

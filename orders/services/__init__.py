@@ -5,6 +5,7 @@
 - `acknowledge`: acknowledgement on Walmart.
 - `operations`: shipments and cancellations, saved as intents and pushed after commit.
 - `webhooks`: deliveries recorded once and processed, and the store's subscriptions on Walmart.
+- `provisional`: an order stored from Walmart's PO_CREATED notification at once, completed by the next read.
 - `common`: order settings, the timeline, the status-card counters, an order's status.
 
 Every push to Walmart follows the same rule: the intent row is saved first (a `Shipment`, a
@@ -46,6 +47,14 @@ from orders.services.operations import (
     shipment_create,
     shipment_push,
     shipments_sweep,
+)
+from orders.services.provisional import (
+    ProvisionalReadResult,
+    order_complete_required,
+    order_provisional_release,
+    order_provisional_store,
+    orders_provisional_read,
+    orders_provisional_sweep,
 )
 from orders.services.webhooks import (
     ORDER_EVENT_TYPES,
@@ -94,6 +103,12 @@ __all__ = [
     "webhook_event_process",
     "webhook_endpoint_url",
     "webhook_event_record",
+    "ProvisionalReadResult",
+    "order_complete_required",
+    "order_provisional_release",
+    "order_provisional_store",
+    "orders_provisional_read",
+    "orders_provisional_sweep",
     "webhook_events_enqueue",
     "webhook_events_process",
     "webhook_events_release",

@@ -48,7 +48,9 @@ def _still_created(order_id: int) -> bool:
 def order_acknowledge(*, order_id: int, actor: str = Actor.SYSTEM, force: bool = False, user=None) -> bool:
     """Acknowledge a purchase order on Walmart (POST /v3/orders/{id}/acknowledge) and store the answer.
 
-    Runs at most once per order unless `force` (re-acknowledge, which Walmart allows): a claim on the row
+    A provisional order (stored from Walmart's notification) is not acknowledged: returns False; its read-back
+    acknowledges it (`orders.services.provisional`). Runs at most once per order unless `force` (re-acknowledge,
+    which Walmart allows): a claim on the row
     keeps two workers from both calling. An order whose earlier attempt may have reached Walmart (in flight
     when its worker died, or a lost answer) is read back first: when no line is still Created there, it is
     recorded as acknowledged and nothing is sent. Returns True when the order is acknowledged by this call
@@ -58,7 +60,7 @@ def order_acknowledge(*, order_id: int, actor: str = Actor.SYSTEM, force: bool =
     retries within seconds); the in-flight mark stays, so the retry reads Walmart back first.
     """
     now = timezone.now()
-    claim = Order.objects.filter(pk=order_id).filter(
+    claim = Order.objects.filter(pk=order_id, provisional=False).filter(
         Q(acknowledging_since__isnull=True) | Q(acknowledging_since__lt=_claim_expired_before(now))
     )
     if not force:
@@ -153,6 +155,7 @@ def acknowledgements_due(*, now: datetime) -> list[int]:
     return list(
         Order.objects.filter(
             acknowledged_at__isnull=True,
+            provisional=False,
             created_at__lt=stale,
             store__order_settings__auto_acknowledge=True,
             lines__quantity_created__gt=0,

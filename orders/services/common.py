@@ -55,7 +55,16 @@ ORDER_FIELDS_FROM_WALMART = [
     "intent_to_cancel",
     "status",
     "status_details",
+    # Any read of Walmart's copy completes an order stored from its notification (orders.services.provisional).
+    *("provisional", "provisional_read_at", "provisional_read_attempts", "provisional_read_error"),
 ]
+# What an order read from Walmart holds in the provisional fields (a complete order).
+ORDER_COMPLETE_FIELDS = {
+    "provisional": False,
+    "provisional_read_at": None,
+    "provisional_read_attempts": 0,
+    "provisional_read_error": "",
+}
 LINE_FIELDS_FROM_WALMART = [
     "sku",
     "product_name",

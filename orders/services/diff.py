@@ -22,7 +22,7 @@ from orders.mapping import (
     order_totals_from_lines,
 )
 from orders.models import Order, OrderLine
-from orders.services.common import LINE_FIELDS_FROM_WALMART
+from orders.services.common import LINE_FIELDS_FROM_WALMART, ORDER_COMPLETE_FIELDS
 from walmart_client.models import WalmartOrder, WalmartOrderLine
 
 LineFields = tuple[str, dict[str, Any]]  # (Walmart's line number, our line fields)
@@ -102,7 +102,7 @@ def _order_fields(
     fields["order_date"] = fields["order_date"] or now
     fields["intent_to_cancel"] = any(line["intent_to_cancel"] for line in lines)
     fields["status"], fields["status_details"] = order_status_from_lines(lines, failed_operations=failed_operations)
-    return fields
+    return fields | ORDER_COMPLETE_FIELDS
 
 
 def _existing_order_diff(
@@ -138,6 +138,10 @@ def _existing_order_diff(
     if not (order_changed or changes):
         diff.unchanged.append(order.pk)
         return
+    if order.provisional:
+        # Stored from Walmart's notification: its values were never Walmart's full copy, so the differences are
+        # not changes; the timeline stays what it would be had this read stored the order first.
+        changes = []
     for name, value in fields.items():
         setattr(order, name, value)
     order.updated_at = now

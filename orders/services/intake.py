@@ -117,6 +117,20 @@ def _stock_plan(*, new_lines: Iterable[OrderLine], changed_lines: Iterable[Order
             plan.reserved[line.listing.product_id] += line.quantity
             plan.reserving_lines.append(line)
     plan.linked_late = linked_late
+    linked_now = {id(line) for line in linked_late}
+    for line in changed_lines:
+        # A line whose quantity is not what was reserved for it: stored from Walmart's notification, whose
+        # quantity Walmart's own copy corrects. The reservation follows (more reserved, or the excess released).
+        if id(line) in linked_now or line.listing is None or not line.stock_reserved:
+            continue
+        excess = line.stock_reserved - line.quantity
+        if excess < 0:
+            plan.reserved[line.listing.product_id] -= excess
+            plan.reserving_lines.append(line)
+        elif excess > 0:
+            plan.released[line.listing.product_id] += excess
+            plan.releasing_lines.append(line)
+        line.stock_reserved = line.quantity
     for line in [*new_lines, *changed_lines]:
         if line.listing_id is None:
             continue

@@ -31,6 +31,7 @@ from orders.models import (
 from orders.services.acknowledge import order_acknowledge
 from orders.services.common import HOLDING_STATUSES, order_event_add, order_status_refresh
 from orders.services.intake import order_upsert_from_walmart
+from orders.services.provisional import order_complete_required
 from walmart_client.models import CancelLine, ShipLine, WalmartOrder, WalmartOrderLine
 
 Actor = OrderEvent.Actor
@@ -108,7 +109,7 @@ def shipment_create(
     one of Walmart's, or a chosen line is one the customer asked to cancel and `intent_to_cancel_override`
     (the operator's explicit confirmation) is not set. With it, those lines are sent with Walmart's
     `intentToCancelOverride`. The order row is locked while quantities are checked, so two operators
-    cannot ship the same units.
+    cannot ship the same units. A provisional order (awaiting Walmart's details) is refused the same way.
     """
     errors: dict[str, list[str]] = defaultdict(list)
     tracking_number = (tracking_number or "").strip()
@@ -131,6 +132,7 @@ def shipment_create(
         errors["ship_date"].append(ship_date_problem)
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order.pk)
+        order_complete_required(order=order, action="shipped")
         try:
             chosen = _quantities_validated(order=order, quantities=quantities, verb="ship")
         except ValidationError as error:
@@ -193,7 +195,8 @@ def cancellation_create(
     that remains) with Walmart's reason, and push it after commit.
 
     Raises ValidationError and writes nothing for an unknown reason, the customer-requested reason on a
-    line the customer did not ask to cancel, or a quantity beyond what remains. Stock comes back when
+    line the customer did not ask to cancel, a quantity beyond what remains, or a provisional order (awaiting
+    Walmart's details). Stock comes back when
     Walmart confirms the cancellation (see `orders_upsert_from_walmart`).
     """
     errors: dict[str, list[str]] = defaultdict(list)
@@ -201,6 +204,7 @@ def cancellation_create(
         errors["reason"].append("Choose a cancellation reason.")
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order.pk)
+        order_complete_required(order=order, action="cancelled")
         if quantities is None:
             quantities = {line_id: left for line_id, left in order_line_remaining(order=order).items() if left}
             if not quantities:

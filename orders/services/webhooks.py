@@ -36,6 +36,7 @@ from orders.models import (
 )
 from orders.services.common import order_settings_ensure
 from orders.services.intake import orders_upsert_from_walmart
+from orders.services.provisional import order_provisional_store
 from walmart_client import WalmartClient
 from walmart_client.models import EventType, Subscription, WalmartOrder
 
@@ -91,7 +92,9 @@ def webhook_event_record(*, store: Store, envelope: Any) -> tuple[WebhookEvent |
     commit (debounced: a burst of deliveries gives few batches). Returns (event, created); a duplicate returns
     (existing event, False) and does nothing. Raises ValueError (nothing recorded) when the envelope is not of
     Walmart's shape (`source` and `payload` objects, string ids) or has no event id: see
-    `orders.mapping.webhook_envelope_parse`."""
+    `orders.mapping.webhook_envelope_parse`. A new PO_CREATED event also stores its purchase order, provisional,
+    in the same transaction when it is not stored yet (`orders.services.provisional.order_provisional_store`): the
+    order and its reservations exist from the moment the delivery is accepted."""
     parsed = webhook_envelope_parse(envelope)
     with transaction.atomic():
         event, created = WebhookEvent.objects.get_or_create(
@@ -104,6 +107,7 @@ def webhook_event_record(*, store: Store, envelope: Any) -> tuple[WebhookEvent |
             },
         )
         if created:
+            order_provisional_store(store=store, envelope=envelope)
             store_id = store.pk
             transaction.on_commit(lambda: webhook_events_enqueue(store_id=store_id))
     return event, created

@@ -202,6 +202,16 @@ def _refund_plan(*, return_order: Return, requests: Sequence[RefundLineRequest],
     return planned
 
 
+def _orders_complete_required(planned: Sequence[_PlannedLine]) -> None:
+    """Refuse (ValidationError) a refund of lines whose purchase order is still awaiting Walmart's details."""
+    from orders.models import Order
+    from orders.services import order_complete_required
+
+    order_line_ids = [item.line.order_line_id for item in planned if item.line.order_line_id]
+    for order in Order.objects.filter(lines__id__in=order_line_ids, provisional=True).distinct():
+        order_complete_required(order=order, action="refunded")
+
+
 def refund_create(
     *,
     return_order: Return,
@@ -217,7 +227,8 @@ def refund_create(
     only: Walmart pays what was charged); items outside it (HAZMAT, OTHER, FREIGHT) in one order refund per
     purchase order (POST /v3/orders/{po}/refund, with amounts). Raises ValidationError (a clear message
     per line) for more units than can be refunded, an amount above what was charged, an unknown line, an
-    unknown SKU to restock, or nothing chosen; then nothing is written, no stock moves, nothing is sent.
+    unknown SKU to restock, a line of an order still awaiting Walmart's details, or nothing chosen; then nothing
+    is written, no stock moves, nothing is sent.
     Not idempotent: each call is a new refund (the quantity check refuses a repeat of a full refund)."""
     from inventory.models import StockMovement
     from inventory.services import stock_move
@@ -226,6 +237,7 @@ def refund_create(
     with transaction.atomic():
         locked = Return.objects.select_for_update().get(pk=return_order.pk)
         planned = _refund_plan(return_order=locked, requests=lines, reason=reason)
+        _orders_complete_required(planned)
         groups: dict[tuple[str, str], list[_PlannedLine]] = defaultdict(list)
         for item in planned:
             po = item.line.purchase_order_id if item.channel == Refund.Channel.ORDER_REFUND else ""

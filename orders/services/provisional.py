@@ -1,0 +1,272 @@
+"""Provisional orders: a purchase order stored from Walmart's PO_CREATED notification the moment it arrives, before
+Walmart's copy can be read, and completed by the next read.
+
+Walmart's notification carries the purchase order's ids, dates and lines (SKU, name, quantity) and nothing else
+(`walmart_client.events.PoCreated`). When Walmart's API cannot be read (rate limited, hanging), the order would
+otherwise wait for it: minutes in which the operator does not see it and its units are still offered on Walmart
+and elsewhere. So the webhook stores it at once, in the transaction that records the delivery: the order with
+its commerce number, its lines linked by Walmart SKU and their stock reserved, by the intake's own writer
+(`orders.services.intake`), marked `provisional` (awaiting Walmart's details).
+
+- Completed by any read of Walmart's copy (the webhook batch's read-back, the poll, the refresh, this module's
+  sweep): the normal upsert overwrites every field Walmart owns, corrects the reservation when a quantity differs,
+  gives back what Walmart shows cancelled, and writes no "changes" for it (the values replaced were never
+  Walmart's). The end state is the one the read would have stored on its own.
+- Never overwrites anything: it is stored only when no order of that purchase order id exists (a full order is
+  never downgraded; a second delivery of the event stores nothing).
+- Not acknowledged: Walmart says not to acknowledge cancelled or shipped lines, nor WFS orders, and the payload
+  shows neither line statuses nor the order type. The acknowledgement follows the read (its line statuses), so it
+  still happens exactly once and within Walmart's 4-hour window.
+- Ship, cancel and refund are refused until it is complete (`order_complete_required`).
+- The sweep (`orders_provisional_sweep`) reads back a provisional order no other path completed, with backoff
+  (ORDERS_PROVISIONAL_READ_FIRST_SECONDS after it was stored, doubling, at most ORDERS_PROVISIONAL_READ_MAX_SECONDS
+  apart). Walmart answering "not found" is retried the same way (its read side can lag its notifications) until
+  ORDERS_PROVISIONAL_GIVE_UP_SECONDS (4 h, Walmart's acknowledgement window: an order Walmart cannot show by then
+  cannot be acknowledged or shipped) after it was stored; then its reserved units are released to stock and it is
+  left in Error with the reason, still provisional: a later read that finds it completes it (and reserves again).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from channel_manager.models import Store
+from channel_manager.polling import client_correlation_id
+from channel_manager.push_tasks import OUTAGE_ERRORS
+from channel_manager.timeline import actor_name
+from channel_manager.walmart import error_text, walmart_client_for_store
+from orders.models import Order, OrderEvent, OrderLine
+from orders.services.common import order_event_add, order_status_counts_shift
+from walmart_client.events import po_created_from_envelope
+
+logger = logging.getLogger(__name__)
+
+Actor = OrderEvent.Actor
+PROVISIONAL_READ_FIRST_SECONDS = 120  # the webhook batch and the poll normally complete it well before
+PROVISIONAL_READ_MAX_SECONDS = 1800
+PROVISIONAL_GIVE_UP_SECONDS = 4 * 3600  # Walmart's acknowledgement window
+PROVISIONAL_SWEEP_LIMIT = 500  # orders one sweep queues for a read-back
+READ_MARGIN_SECONDS = 120  # a read-back's listing starts this long before the oldest order's date
+
+
+def _setting(name: str, default: int) -> int:
+    return int(getattr(settings, name, default))
+
+
+class _NotNew(Exception):
+    """The purchase order was stored meanwhile (rolls the provisional insert back)."""
+
+
+def order_provisional_store(*, store: Store, envelope: Mapping[str, Any], now: datetime | None = None) -> Order | None:
+    """Store the purchase order a PO_CREATED delivery announces (also ORDER_UPDATES with subEventType
+    PO_CREATED), provisional, unless an order of that purchase order id is stored already. Call it inside the
+    transaction that records the delivery: the order and the event commit together.
+
+    Returns the order stored, or None: not a PO_CREATED event, already stored (by an earlier delivery or the
+    intake; also when one commits meanwhile), or a payload that does not describe an order (logged; the event
+    is still recorded and its read-back stores the order). Runs in a savepoint: whatever fails here (but the
+    database itself) leaves the caller's transaction as it was. Raises only the database's connection errors."""
+    try:
+        notice = po_created_from_envelope(envelope)
+    except ValueError as error:
+        logger.warning("Store %s: PO_CREATED not stored provisionally: %s", store.pk, error)
+        return None
+    if notice is None:
+        return None
+    from orders.services.intake import _orders_upsert_batch
+
+    now = now or timezone.now()
+    try:
+        with transaction.atomic():
+            if Order.objects.filter(store=store, purchase_order_id=notice.purchase_order_id).exists():
+                return None
+            result, _unacknowledged = _orders_upsert_batch(
+                store=store, remotes=[notice.as_order()], actor=Actor.WEBHOOK, correlation_id=""
+            )
+            if not result.created:  # stored by a transaction that committed after the check above
+                raise _NotNew
+            Order.objects.filter(pk__in=result.created).update(
+                provisional=True,
+                provisional_read_at=now + timedelta(seconds=_setting("ORDERS_PROVISIONAL_READ_FIRST_SECONDS", 120)),
+            )
+            return Order.objects.get(pk=result.created[0])
+    except (_NotNew, IntegrityError):
+        return None
+    except OUTAGE_ERRORS:
+        raise
+    except Exception:  # the event is recorded anyway: its read-back stores the order
+        logger.exception("Store %s: PO %s not stored provisionally", store.pk, notice.purchase_order_id)
+        return None
+
+
+def order_complete_required(*, order: Order, action: str) -> None:
+    """Raise ValidationError when `order` is provisional: it cannot be `action` ("shipped", "cancelled",
+    "refunded") before Walmart's copy (its lines' statuses, address, charges) has been read."""
+    if order.provisional:
+        raise ValidationError(
+            f"Order {order.purchase_order_id} is awaiting Walmart's details (stored from Walmart's order "
+            f"notification; Walmart's copy has not been read yet): it cannot be {action} until then. "
+            "It is read again automatically; Refresh from Walmart reads it now."
+        )
+
+
+def _backoff_seconds(attempts: int) -> float:
+    first = _setting("ORDERS_PROVISIONAL_READ_FIRST_SECONDS", PROVISIONAL_READ_FIRST_SECONDS)
+    return float(min(first * 2 ** min(attempts, 20), _setting("ORDERS_PROVISIONAL_READ_MAX_SECONDS", 1800)))
+
+
+def orders_provisional_sweep(now: datetime) -> int:
+    """The provisional-order sweep (registered in OrdersConfig.ready): provisional orders whose read-back is due
+    are claimed (the next read-back time moved on by the backoff, attempts counted) and queued, one task per
+    store. Safe to run twice: a claimed order is not due again before its backoff. Returns how many were due."""
+    from channel_manager.work import enqueue
+    from orders.tasks import orders_provisional_read_task
+
+    due = list(
+        Order.objects.filter(provisional=True, provisional_read_at__lte=now)
+        .order_by("provisional_read_at")
+        .values_list("pk", "store_id", "provisional_read_attempts")[:PROVISIONAL_SWEEP_LIMIT]
+    )
+    by_attempts: dict[int, list[int]] = defaultdict(list)
+    by_store: dict[int, list[int]] = defaultdict(list)
+    for pk, store_id, attempts in due:
+        by_attempts[attempts].append(pk)
+        by_store[store_id].append(pk)
+    claimed: set[int] = set()
+    for attempts, pks in by_attempts.items():
+        rows = Order.objects.filter(pk__in=pks, provisional=True, provisional_read_at__lte=now)
+        claimed.update(rows.values_list("pk", flat=True))
+        rows.update(
+            provisional_read_at=now + timedelta(seconds=_backoff_seconds(attempts + 1)),
+            provisional_read_attempts=attempts + 1,
+        )
+    for store_id, pks in by_store.items():
+        mine = [pk for pk in pks if pk in claimed]
+        if mine:
+            enqueue(orders_provisional_read_task, store_id, mine)
+    return len(due)
+
+
+@dataclass
+class ProvisionalReadResult:
+    """What one read-back did: orders completed, released (Walmart does not return them; see the module),
+    and the error per purchase order still provisional."""
+
+    completed: list[str] = field(default_factory=list)
+    released: list[str] = field(default_factory=list)
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+def orders_provisional_read(
+    *, store_id: int, order_ids: Sequence[int], now: datetime | None = None
+) -> ProvisionalReadResult:
+    """Read the provisional orders `order_ids` of a store back from Walmart (one listing, then one by one:
+    `orders.services.webhooks` read-back) and complete them with the normal upsert. An order Walmart does not
+    return is left provisional with the error (the sweep reads it again after its backoff); one not found since
+    ORDERS_PROVISIONAL_GIVE_UP_SECONDS after it was stored is released (`order_provisional_release`). Orders
+    completed meanwhile are skipped. Safe to re-run. Raises only the database's connection errors (Walmart's
+    failures are recorded on the orders)."""
+    from orders.services.webhooks import _orders_read_back, _orders_store
+    from walmart_client.errors import WalmartError, WalmartNotFound
+
+    now = now or timezone.now()
+    result = ProvisionalReadResult()
+    orders = list(
+        Order.objects.filter(pk__in=list(order_ids), store_id=store_id, provisional=True).only(
+            "pk", "store_id", "purchase_order_id", "order_date", "created_at"
+        )
+    )
+    if not orders:
+        return result
+    store = Store.objects.get(pk=store_id)
+    errors: dict[str, Exception] = {}
+    try:
+        client = walmart_client_for_store(store)
+        remotes, errors = _orders_read_back(
+            client=client,
+            purchase_order_ids=sorted(order.purchase_order_id for order in orders),
+            modified_since=min(order.order_date for order in orders) - timedelta(seconds=READ_MARGIN_SECONDS),
+        )
+        _stored, store_errors = _orders_store(
+            store=store, remotes=remotes, correlation_id=client_correlation_id(client)
+        )
+        errors.update(store_errors)
+        result.completed = sorted(set(remotes) - set(store_errors))
+    except OUTAGE_ERRORS:
+        raise
+    except WalmartError as error:  # rate limited, or no client: every order keeps its backoff
+        errors = {order.purchase_order_id: error for order in orders}
+    give_up_before = now - timedelta(
+        seconds=_setting("ORDERS_PROVISIONAL_GIVE_UP_SECONDS", PROVISIONAL_GIVE_UP_SECONDS)
+    )
+    for order in orders:
+        failure = errors.get(order.purchase_order_id)
+        if failure is None:
+            continue
+        if isinstance(failure, WalmartNotFound) and order.created_at <= give_up_before:
+            if order_provisional_release(order_id=order.pk, reason=error_text(failure)):
+                result.released.append(order.purchase_order_id)
+            continue
+        result.errors[order.purchase_order_id] = error_text(failure)
+        Order.objects.filter(pk=order.pk, provisional=True).update(provisional_read_error=error_text(failure)[:500])
+    return result
+
+
+def order_provisional_release(*, order_id: int, reason: str) -> bool:
+    """Give up waiting for Walmart's copy of a provisional order: release the units its lines reserved (the
+    store's reservations, one stock movement per product), put it in Error with the reason, stop the sweep's
+    read-backs. It stays provisional (no ship, cancel, refund); a later read that finds it completes it and
+    reserves its units again. Returns False (nothing done) when it is no longer provisional or already released.
+    Atomic."""
+    from inventory.services import ReservationMove, reservations_apply
+
+    with transaction.atomic():
+        order = (
+            Order.objects.select_for_update()
+            .filter(pk=order_id, provisional=True, provisional_read_at__isnull=False)
+            .first()
+        )
+        if order is None:
+            return False
+        lines = list(OrderLine.objects.filter(order=order).select_related("listing").order_by("pk"))
+        units: dict[int, int] = defaultdict(int)
+        for line in lines:
+            held = line.stock_reserved - line.stock_released - line.stock_shipped
+            if line.listing is not None and held > 0:
+                units[line.listing.product_id] += held
+                line.stock_reserved -= held
+        if units:
+            reservations_apply(
+                store_id=order.store_id,
+                moves=[ReservationMove(product_id, released=count) for product_id, count in sorted(units.items())],
+                actor=actor_name(Actor.SYSTEM),
+                reference=f"PO {order.purchase_order_id}: not found on Walmart",
+            )
+            OrderLine.objects.bulk_update(lines, ["stock_reserved"])
+        released = sum(units.values())
+        details = (
+            f"Walmart does not return purchase order {order.purchase_order_id} ({reason}), "
+            f"{(timezone.now() - order.created_at).total_seconds() / 3600:.1f} h after its notification: "
+            f"its {released} reserved unit(s) went back to stock. Refresh from Walmart if it appears later."
+        )
+        if order.status != Order.Status.ERROR:
+            order_status_counts_shift(store_id=order.store_id, deltas={order.status: -1, Order.Status.ERROR: 1})
+        Order.objects.filter(pk=order.pk).update(
+            status=Order.Status.ERROR,
+            status_details=details,
+            provisional_read_at=None,
+            provisional_read_error=reason[:500],
+            updated_at=timezone.now(),
+        )
+        order_event_add(order=order, actor=Actor.SYSTEM, message=details)
+    return True
