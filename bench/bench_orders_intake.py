@@ -17,7 +17,8 @@ What is timed: `orders.services.order_poll` end to end, in this one process, as 
 emulator answers over HTTP (a threaded WSGI server on 127.0.0.1 in this process, sharing the database: its
 CPU is in the figure too), pages of 200 orders are parsed by `walmart_client`, each batch is upserted in one
 transaction (orders, lines, commerce order numbers, stock reserved for every line, timeline events,
-acknowledgements queued after commit), then Walmart's released-orders queue is read. A sampler thread (its
+acknowledgements queued after commit), then Walmart's released-orders queue is read; the pages are read and
+parsed in the poll's read-ahead thread while the previous batch is written. A sampler thread (its
 own database connection) counts the store's committed orders every 50 ms: the time until the first and
 until all of the backlog are visible. Then a second poll over the same window (every order read again,
 compared, found unchanged: nothing written).
@@ -215,23 +216,42 @@ class VisibilitySampler:
             connection.close()
 
 
-def page_reads_timed() -> list[float]:
-    """Time the client's page reads (the emulator answering in this process's threads) from now on: the
-    returned one-item list holds the seconds spent so far. Instrumentation of this run only."""
+def page_reads_timed() -> tuple[list[float], list[float]]:
+    """Time, from now on, the client's page reads (in the poll's read-ahead thread, or in the poll's own with
+    ORDERS_POLL_READ_AHEAD_BATCHES=0) and the poll's waits for the next batch of read orders (its writer idle,
+    waiting for Walmart). Each returned one-item list holds the seconds spent so far. Instrumentation of this
+    run only."""
+    from channel_manager import polling
     from walmart_client.resources.orders import Orders
 
-    spent = [0.0]
-    read = Orders.list_page
+    reading, waiting = [0.0], [0.0]
+    read, read_ahead = Orders.list_page, polling.read_ahead
 
     def timed(self, *args, **kwargs):
         started = time.perf_counter()
         try:
             return read(self, *args, **kwargs)
         finally:
-            spent[0] += time.perf_counter() - started
+            reading[0] += time.perf_counter() - started
+
+    def waited(*args, **kwargs):
+        chunks = read_ahead(*args, **kwargs)
+        try:
+            while True:
+                started = time.perf_counter()
+                try:
+                    chunk = next(chunks)
+                except StopIteration:
+                    return
+                finally:
+                    waiting[0] += time.perf_counter() - started
+                yield chunk
+        finally:
+            chunks.close()
 
     Orders.list_page = timed
-    return spent
+    polling.read_ahead = waited
+    return reading, waiting
 
 
 def database_cpu_seconds() -> float | None:
@@ -306,7 +326,7 @@ def main() -> None:
 
         database_cpu_started = database_cpu_seconds()
         started, cpu_started, thread_cpu_started = time.perf_counter(), time.process_time(), time.thread_time()
-        fetching = page_reads_timed()
+        reading, waiting = page_reads_timed()
         profiler = cProfile.Profile() if arguments.profile else None
         with VisibilitySampler(store_id=store.pk, expected=placed, started=started) as sampler:
             if profiler:
@@ -322,8 +342,8 @@ def main() -> None:
         print(
             f"  first poll: {first.created:,} orders created ({lines:,} lines over {skus:,} distinct SKUs, stock "
             f"reserved per line) in {elapsed:.2f} s = {first.created / elapsed:,.0f} orders/s (target 2,000/s); "
-            f"this process used {cpu:.1f} CPU-s (product and in-process emulator together; the polling thread "
-            f"alone, client and intake: {thread_cpu:.1f} CPU-s); load average "
+            f"this process used {cpu:.1f} CPU-s (product and in-process emulator together; the poll's own thread "
+            f"alone, the writer: {thread_cpu:.1f} CPU-s); load average "
             f"{load_before:.1f} before, {os.getloadavg()[0]:.1f} after, on {os.cpu_count()} CPUs"
         )
         if database_cpu is not None and database_cpu_started is not None:
@@ -333,9 +353,10 @@ def main() -> None:
                 f"{first.created / (cpu + database_cpu - database_cpu_started):,.0f} orders per CPU-second)"
             )
         print(
-            f"  of which reading Walmart's pages (the in-process emulator answering over HTTP): {fetching[0]:.2f} s; "
-            f"intake itself (mapping, upserts, stock, queueing): {elapsed - fetching[0]:.2f} s = "
-            f"{first.created / (elapsed - fetching[0]):,.0f} orders/s"
+            f"  reading Walmart's pages (the in-process emulator answering over HTTP, the client parsing; in a "
+            f"thread of its own, ahead of the writes): {reading[0]:.2f} s; the writer waited for them "
+            f"{waiting[0]:.2f} s; intake itself (mapping, upserts, stock, queueing): {elapsed - waiting[0]:.2f} s = "
+            f"{first.created / (elapsed - waiting[0]):,.0f} orders/s"
         )
         all_visible = f"{sampler.all:.2f} s" if sampler.all is not None else "never"
         first_visible = f"{sampler.first:.2f} s" if sampler.first is not None else "never"

@@ -2,11 +2,14 @@
 are due, the poll's window and watermark, and how a Walmart failure or answer is recorded (error text,
 correlation id)."""
 
-from collections.abc import Iterator
+import itertools
+import queue
+import threading
+from collections.abc import Generator, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from django.utils import timezone
 
@@ -15,6 +18,7 @@ from channel_manager.walmart import error_text
 from walmart_client import WalmartClient
 
 DUE_SLACK_SECONDS = 5
+T = TypeVar("T")
 
 
 def stores_poll_due(
@@ -70,3 +74,70 @@ def poll_recorded(stream_settings: Any, window: PollWindow) -> Iterator[None]:
         rows.update(last_poll_error=error_text(error))
         raise
     rows.update(polled_through=window.started, last_poll_finished_at=timezone.now(), last_poll_error="")
+
+
+class _ReadFailed:
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+
+_READ_END = object()
+
+
+def read_ahead(items: Iterable[T], *, chunk: int, depth: int = 1) -> Generator[list[T], None, None]:
+    """`items` (a Walmart listing: each next page is an HTTP call, then parsed) read in a thread of its own,
+    ahead of the caller: yields lists of up to `chunk` items in order, while the reader fills up to `depth`
+    more. The caller writes one chunk while the next pages are fetched and parsed, instead of waiting for
+    Walmart between its writes. The reader does no database work. `depth` 0 reads in the caller's thread,
+    one chunk at a time (for a Walmart answered inside the caller's own database transaction).
+
+    An exception raised while reading is raised here, after every chunk read before it was yielded. When the
+    caller stops early, it closes the generator (`contextlib.closing`): the reader then stops at its next item
+    and is joined (an HTTP call under way ends within the client's timeout)."""
+    if depth <= 0:
+        iterator = iter(items)
+        while batch := list(itertools.islice(iterator, chunk)):
+            yield batch
+        return
+    handoff: queue.Queue[Any] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(value: Any) -> bool:
+        while not stop.is_set():
+            try:
+                handoff.put(value, timeout=0.1)
+            except queue.Full:
+                continue
+            return True
+        return False
+
+    def read() -> None:
+        try:
+            batch: list[T] = []
+            for item in items:
+                if stop.is_set():
+                    return
+                batch.append(item)
+                if len(batch) >= chunk:
+                    if not put(batch):
+                        return
+                    batch = []
+            if batch and not put(batch):
+                return
+            put(_READ_END)
+        except BaseException as error:  # noqa: BLE001 - not swallowed: handed to the caller's thread, raised there
+            put(_ReadFailed(error))
+
+    reader = threading.Thread(target=read, name="walmart-read-ahead", daemon=True)
+    reader.start()
+    try:
+        while True:
+            value = handoff.get()
+            if value is _READ_END:
+                return
+            if isinstance(value, _ReadFailed):
+                raise value.error
+            yield value
+    finally:
+        stop.set()
+        reader.join()

@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 
 import responses
 from django.db import connection
-from django.test import Client
+from django.test import Client, override_settings
 
 CRASH_POINTS = ("before_send", "after_answer", "post_call_write")
 METHODS = (responses.GET, responses.POST, responses.PUT, responses.PATCH, responses.DELETE)
@@ -144,7 +144,12 @@ def emulator_bridge(base_url: str) -> Iterator[EmulatorBridge]:
     """Route every request under `base_url` (a store's emulator URL ending in /walmart-emulator) to the
     emulator's views in this process."""
     bridge = EmulatorBridge(base_url=base_url)
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+    # The emulator answers in the test's transaction, so on this thread's connection: the order poll reads
+    # Walmart in its own thread otherwise (ORDERS_POLL_READ_AHEAD_BATCHES), which would not see the test's rows.
+    with (
+        override_settings(ORDERS_POLL_READ_AHEAD_BATCHES=0),
+        responses.RequestsMock(assert_all_requests_are_fired=False) as mock,
+    ):
         for method in METHODS:
             mock.add_callback(method, re.compile(re.escape(base_url) + r"(/.*)?$"), callback=bridge.handle)
         yield bridge

@@ -3,9 +3,11 @@ upsert that stores Walmart's copy of purchase orders (a pure diff, a stock step 
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -382,32 +384,33 @@ def order_poll(*, store: Store, actor: str = Actor.SCHEDULE) -> PollResult:
         batch.clear()
 
     with polling.poll_recorded(order_settings, window):
-        batch: list[WalmartOrder] = []
         created_since = started - timedelta(days=getattr(settings, "ORDERS_POLL_CREATED_WITHIN_DAYS", 30))
         # Walmart defaults createdStartDate to 7 days ago: older orders changed since (auto-cancels, late
         # cancellations in Seller Center) are only listed when it is given.
-        for remote in client.orders.iter_all(
+        changed = client.orders.iter_all(
             created_start_date=min(created_since, window_start),
             last_modified_start_date=window_start,
             limit=PAGE_SIZE,
-        ):
-            seen.add(remote.purchase_order_id)
-            batch.append(remote)
-            if len(batch) >= _upsert_batch_size():
-                flush(batch)
-        flush(batch)
+        )
         # The released queue (lines still Created) catches orders the last-modified pass can no longer
         # see: those created before its window. Orders created inside the window were just read.
         released_since = window_start - timedelta(days=getattr(settings, "ORDERS_RELEASED_LOOKBACK_DAYS", 7))
-        for remote in client.orders.iter_released(
+        released = client.orders.iter_released(
             created_start_date=released_since, created_end_date=window_start, limit=PAGE_SIZE
-        ):
-            if remote.purchase_order_id in seen:
-                continue
-            seen.add(remote.purchase_order_id)
-            batch.append(remote)
-            if len(batch) >= _upsert_batch_size():
-                flush(batch)
+        )
+        # Both listings are read ahead: the next batch's pages are fetched and parsed while one is written.
+        listed = itertools.chain(((False, remote) for remote in changed), ((True, remote) for remote in released))
+        batch: list[WalmartOrder] = []
+        depth = int(getattr(settings, "ORDERS_POLL_READ_AHEAD_BATCHES", 1))
+        with closing(polling.read_ahead(listed, chunk=_upsert_batch_size(), depth=depth)) as chunks:
+            for chunk in chunks:
+                for from_released, remote in chunk:
+                    if from_released and remote.purchase_order_id in seen:
+                        continue
+                    seen.add(remote.purchase_order_id)
+                    batch.append(remote)
+                    if len(batch) >= _upsert_batch_size():
+                        flush(batch)
         flush(batch)
     return PollResult(
         created=len(totals.created),
