@@ -252,6 +252,16 @@ def due_triggers_install(*, using: str = "default") -> bool:
     return True
 
 
+def due_triggers_install_migration(apps, schema_editor) -> None:
+    """`due_triggers_install` as a migration's RunPython step."""
+    due_triggers_install(using=schema_editor.connection.alias)
+
+
+def due_triggers_drop_migration(apps, schema_editor) -> None:
+    """`due_triggers_drop` as a migration's RunPython step."""
+    due_triggers_drop(using=schema_editor.connection.alias)
+
+
 _TRIGGERS = {
     "sync_due_products_updated": "{product}",
     "sync_due_listings_inserted": "{listing}",

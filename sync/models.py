@@ -5,6 +5,7 @@ stores for the resync and reconciliation actions. Bulk feeds are `channel_manage
 
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Now
 from django.utils.translation import gettext_lazy as _
 
 from channel_manager.models import Store
@@ -117,6 +118,10 @@ class ListingSyncDue(models.Model):
     store = models.ForeignKey("channel_manager.Store", on_delete=models.CASCADE, db_constraint=False, related_name="+")
     stream = models.CharField(max_length=20, choices=SyncStream.choices)
     generation = models.BigIntegerField(default=1)
+    due_since = models.DateTimeField(
+        db_default=Now(),
+        help_text=_("When the listing was marked due (kept while it is marked again, until a run finds it settled)."),
+    )
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["listing", "stream"], name="unique_sync_due_per_stream")]

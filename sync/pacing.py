@@ -27,6 +27,10 @@ FEED_LIMITS_CACHE_SECONDS = 3600
 FEED_LIMITS_RETRY_SECONDS = 300  # after a failed read of the partner profile, the settings apply this long
 # Tokens left untouched in a bucket so other work of the store (a retry, an operator's action) still fits.
 SINGLE_CALL_RESERVE = 1
+# A just-submitted feed is polled this many seconds after its submission (then by the minute's run), so a
+# small feed's results are applied within tens of seconds: three status reads per feed, against Walmart's
+# feed-status limit of thousands a minute and a feed limit of a few per hour.
+FEED_POLL_AFTER_SECONDS = (10.0, 20.0, 40.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,10 +130,15 @@ def single_call_budget(
     replenish_at = rate_limit.next_replenish_at if rate_limit is not None else None
     if tokens_left is None:
         return per_run_cap, "no rate-limit headers seen yet", None
-    if replenish_at is not None and replenish_at <= now:
+    replenished = replenish_at is not None and replenish_at <= now
+    if replenished:
         # Walmart has added at least one token since it last reported; the count is a lower bound.
         tokens_left += 1
     budget = max(0, min(per_run_cap, tokens_left - SINGLE_CALL_RESERVE))
+    if replenished and per_run_cap > 0:
+        # At least the token Walmart has added may be spent: its answer reports the bucket afresh. Without
+        # this a bucket last seen empty would stay "empty" until its state expires (no call, no new count).
+        budget = max(budget, 1)
     return budget, f"{tokens_left} tokens left", tokens_left
 
 
@@ -160,3 +169,15 @@ def budget_compute(
         limits=limits,
         tokens_left=tokens_left,
     )
+
+
+def feed_poll_next(*, step: int, submitted_at: datetime, now: datetime) -> tuple[int, float] | None:
+    """The early poll that follows poll number `step` (0: the first, `FEED_POLL_AFTER_SECONDS[0]` after the
+    submission) of a feed submitted at `submitted_at`: (its number, seconds until it). One whose time has
+    passed is skipped; None when none is left (the stream's minute run polls the feed from then on)."""
+    age = (now - submitted_at).total_seconds()
+    for number in range(step + 1, len(FEED_POLL_AFTER_SECONDS)):
+        wait = FEED_POLL_AFTER_SECONDS[number] - age
+        if wait > 0:
+            return number, wait
+    return None

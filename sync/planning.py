@@ -7,10 +7,14 @@ Rules (level-triggered, DESIGN.md "Data flow"):
 - a change already on its way (same value in an open feed) or refused by Walmart for that same value
   (a data error) is not sent again;
 - inventory changes to zero are urgent (overselling is the costliest failure) and go first;
+- after those, the change waiting longest goes first (its listing has been due the longest: no listing
+  starves behind a trickle of newer changes); among changes due since the same moment, decreases first;
 - when every change fits in the single-call budget, all go as single-item calls (fastest path, light load);
   otherwise urgent changes use the single-call budget and the rest go in bulk feeds split by Walmart's item
   and size limits, as many feeds as the seller's feed limit allows now (usually one); when no feed may be
-  sent now, the leftover single-call budget takes the next changes by priority; the rest waits for a
+  sent for more than `FEED_SOON_SECONDS`, the leftover single-call budget takes the next changes by
+  priority every run (a trickle after a burst reaches Walmart within a run or two instead of waiting
+  minutes for the feed slot); when the slot is nearer, they wait for that feed. The rest waits for a
   later run.
 """
 
@@ -18,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -31,18 +36,22 @@ from walmart_client.resources.feeds import (
 
 INVENTORY = "inventory"
 PRICE = "price"
+# A feed slot this near is waited for by the changes over the single-call budget; a farther one is not.
+FEED_SOON_SECONDS = 60.0
 
 Value = int | Decimal
 
 
 @dataclass(frozen=True, slots=True)
 class SyncRow:
-    """One matched listing as the planner sees it."""
+    """One matched listing as the planner sees it. `due_since`: since when it has been due (in the dirty set,
+    `sync.due`), None when not known."""
 
     listing_id: int
     sku: str
     desired: Value | None
     confirmed: Value | None
+    due_since: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +61,7 @@ class Change:
     value: Value
     confirmed: Value | None
     urgent: bool = False
+    due_since: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,12 +172,20 @@ def feed_payload_items(stream: str, payload: Mapping[str, Any]) -> dict[str, Val
     return dict(price_feed_prices(payload))
 
 
-def _priority(change: Change) -> tuple[int, int]:
-    if change.urgent:
-        return (0, change.listing_id)
-    if change.confirmed is None or change.value < change.confirmed:
-        return (1, change.listing_id)
-    return (2, change.listing_id)
+_NO_TIME = datetime.min.replace(tzinfo=UTC)
+
+
+def _priority(change: Change) -> tuple[int, bool, datetime, int, int]:
+    """Urgent first; then the longest due (unknown: last); then decreases; then by listing."""
+    since = change.due_since
+    decrease = change.confirmed is None or change.value < change.confirmed
+    return (
+        0 if change.urgent else 1,
+        since is None,
+        since or _NO_TIME,
+        0 if decrease else 1,
+        change.listing_id,
+    )
 
 
 def plan_build(
@@ -179,10 +197,12 @@ def plan_build(
     single_budget: int,
     feed_slots: int,
     limits: FeedLimits,
+    feed_next_in: float | None = None,
 ) -> SyncPlan:
     """Decide what to send now. `in_flight` is `{sku: value}` already on its way in open feeds; `blocked` is
     `{listing_id: value}` Walmart refused; `single_budget` is how many single-item calls may be made now;
-    `feed_slots` how many feeds may be submitted now."""
+    `feed_slots` how many feeds may be submitted now; `feed_next_in` in how many seconds the next feed may go
+    when none may now (None: not known, taken as far off)."""
     in_flight = in_flight or {}
     blocked = blocked or {}
     plan = SyncPlan(stream=stream)
@@ -201,7 +221,7 @@ def plan_build(
             plan.blocked_count += 1
             continue
         urgent = stream == INVENTORY and row.desired == 0
-        changes.append(Change(row.listing_id, row.sku, row.desired, row.confirmed, urgent))
+        changes.append(Change(row.listing_id, row.sku, row.desired, row.confirmed, urgent, row.due_since))
     changes.sort(key=_priority)
     single_budget = max(single_budget, 0)
     if len(changes) <= single_budget:
@@ -213,7 +233,7 @@ def plan_build(
     rest = changes[singles_count:]
     if feed_slots > 0:
         plan.feeds, rest = feed_batches_build(stream, rest, limits=limits, max_feeds=feed_slots)
-    else:
+    elif feed_next_in is None or feed_next_in > FEED_SOON_SECONDS:
         extra = single_budget - singles_count
         plan.singles += rest[:extra]
         rest = rest[extra:]

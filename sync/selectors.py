@@ -64,8 +64,10 @@ def sync_rows(*, store: Store, stream: str) -> list[SyncRow]:
     if stream == INVENTORY:
         sync_settings = sync_settings_get(store=store)
         buffer, cap = sync_settings.safety_buffer, sync_settings.max_quantity
-        rows = with_reserved(matched_listings(store=store)).values_list(
-            "pk", "walmart_sku", "product__quantity", "reserved", "confirmed_quantity"
+        rows = (
+            with_reserved(matched_listings(store=store))
+            .annotate(due_since=_due_since(stream))
+            .values_list("pk", "walmart_sku", "product__quantity", "reserved", "confirmed_quantity", "due_since")
         )
         return [
             SyncRow(
@@ -73,18 +75,26 @@ def sync_rows(*, store: Store, stream: str) -> list[SyncRow]:
                 sku,
                 quantity_desired(catalog_quantity=quantity, reserved=reserved, safety_buffer=buffer, max_quantity=cap),
                 ok,
+                since,
             )
-            for pk, sku, quantity, reserved, ok in rows.iterator(chunk_size=5000)
+            for pk, sku, quantity, reserved, ok, since in rows.iterator(chunk_size=5000)
         ]
     stream_spec(stream)
     rule = price_rule_values(store=store)
-    price_rows = matched_listings(store=store).values_list(
-        "pk", "walmart_sku", "product__price", "price_override", "confirmed_price"
+    price_rows = (
+        matched_listings(store=store)
+        .annotate(due_since=_due_since(stream))
+        .values_list("pk", "walmart_sku", "product__price", "price_override", "confirmed_price", "due_since")
     )
     return [
-        SyncRow(pk, sku, price_desired(catalog_price=price, rule=rule, override=override), ok)
-        for pk, sku, price, override, ok in price_rows.iterator(chunk_size=5000)
+        SyncRow(pk, sku, price_desired(catalog_price=price, rule=rule, override=override), ok, since)
+        for pk, sku, price, override, ok, since in price_rows.iterator(chunk_size=5000)
     ]
+
+
+def _due_since(stream: str) -> Subquery:
+    """Since when the listing has been due in `stream` (its dirty-set row), NULL when it is not due."""
+    return Subquery(ListingSyncDue.objects.filter(listing_id=OuterRef("pk"), stream=stream).values("due_since")[:1])
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +122,7 @@ def sync_rows_due(*, store: Store, stream: str) -> list[DueSyncRow]:
         .order_by()
         .annotate(matched=Exists(matched_listings(store=store).filter(pk=OuterRef("listing_id"))))
     )
-    head = ("pk", "generation", "listing_id", "matched", "listing__walmart_sku")
+    head = ("pk", "generation", "due_since", "listing_id", "matched", "listing__walmart_sku")
     if stream == INVENTORY:
         sync_settings = sync_settings_get(store=store)
         buffer, cap = sync_settings.safety_buffer, sync_settings.max_quantity
@@ -133,11 +143,12 @@ def sync_rows_due(*, store: Store, stream: str) -> list[DueSyncRow]:
                         catalog_quantity=quantity, reserved=reserved, safety_buffer=buffer, max_quantity=cap
                     ),
                     ok,
+                    since,
                 )
                 if matched
                 else None,
             )
-            for pk, generation, listing_id, matched, sku, quantity, reserved, ok in quantities
+            for pk, generation, since, listing_id, matched, sku, quantity, reserved, ok in quantities
         ]
     stream_spec(stream)
     rule = price_rule_values(store=store)
@@ -146,11 +157,11 @@ def sync_rows_due(*, store: Store, stream: str) -> list[DueSyncRow]:
         DueSyncRow(
             pk,
             generation,
-            SyncRow(listing_id, sku, price_desired(catalog_price=price, rule=rule, override=override), ok)
+            SyncRow(listing_id, sku, price_desired(catalog_price=price, rule=rule, override=override), ok, since)
             if matched
             else None,
         )
-        for pk, generation, listing_id, matched, sku, price, override, ok in rows
+        for pk, generation, since, listing_id, matched, sku, price, override, ok in rows
     ]
 
 

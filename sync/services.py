@@ -33,8 +33,16 @@ from listings.models import Listing
 from pricing.selectors import price_rule_values
 from sync.due import due_rescan, due_settle
 from sync.models import ItemUpdate, StoreSyncSettings, SyncFailure, SyncState, SyncStream
-from sync.pacing import Budget, budget_compute, feed_limits_get
+from sync.pacing import (
+    FEED_POLL_AFTER_SECONDS,
+    Budget,
+    budget_compute,
+    feed_limits_get,
+    feed_poll_next,
+    single_call_budget,
+)
 from sync.planning import (
+    FEED_SOON_SECONDS,
     INVENTORY,
     Change,
     FeedBatch,
@@ -87,6 +95,7 @@ FEED_POLL_OVERDUE = timedelta(seconds=getattr(settings, "SYNC_FEED_POLL_OVERDUE_
 # How many ledger rows in flight one run reads back (each is one GET; the rest wait for the next run).
 READ_BACK_PER_RUN = 50
 _CHUNK = 2000
+_OPEN_FEED_STATUSES = (Feed.Status.PENDING, Feed.Status.RECEIVED, Feed.Status.INPROGRESS)
 _WALMART_TO_FEED_STATUS = {
     "RECEIVED": Feed.Status.RECEIVED,
     "INPROGRESS": Feed.Status.INPROGRESS,
@@ -119,6 +128,17 @@ def _rerun_key(store_id: int, stream: str) -> str:
 
 def _nudge_key(store_id: int, stream: str) -> str:
     return f"sync:nudge:{store_id}:{stream}"
+
+
+def _follow_up_key(store_id: int, stream: str) -> str:
+    return f"sync:follow-up:{store_id}:{stream}"
+
+
+def _tasks_run_inline() -> bool:
+    """Tasks run where they are queued (CELERY_TASK_ALWAYS_EAGER, the tests): a countdown is not kept there,
+    so a chain of runs or polls queued "in a few seconds" would run at once, here; tests drive runs and
+    polls themselves."""
+    return bool(getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False))
 
 
 # ------------------------------------------------------------------------------------------ planning
@@ -199,6 +219,7 @@ def sync_plan(
         single_budget=budget.single_calls,
         feed_slots=budget.feed_slots,
         limits=limits,
+        feed_next_in=(budget.feed_next_at - now).total_seconds() if budget.feed_next_at is not None else None,
     )
     return PlannedSync(
         store=store,
@@ -265,6 +286,7 @@ class SyncRunResult:
     error: str = ""
     plan: dict[str, int] = field(default_factory=dict)
     wake_at: datetime | None = None  # when Walmart's 429 wait ends, if the run met one
+    follow_up_at: datetime | None = None  # when a run can send more of what this one left waiting
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -311,6 +333,8 @@ def sync_run(*, store: Store, stream: str, client: WalmartClient | None = None) 
         sync_enqueue(store_id=store.pk, stream=stream, countdown=0)
     elif result.rate_limited:
         _run_after_wait(store_id=store.pk, stream=stream, wake_at=result.wake_at)
+    elif result.follow_up_at is not None:
+        _run_follow_up(store_id=store.pk, stream=stream, at=result.follow_up_at)
     return result
 
 
@@ -341,6 +365,7 @@ def _sync_run_locked(*, store: Store, spec: StreamSpec, client: WalmartClient) -
             client=client,
             result=result,
         )
+        result.follow_up_at = _follow_up_at(planned=planned, state=state, client=client, result=result)
     state.last_run_at = timezone.now()
     state.last_run_summary = result.summary()
     state.last_error = result.error
@@ -354,6 +379,62 @@ def _sync_run_locked(*, store: Store, spec: StreamSpec, client: WalmartClient) -
 
 # A wait shorter than this gets a run of its own at its end; a longer one is picked up by the minute tick.
 WAKE_UP_WITHIN = timedelta(seconds=60)
+
+
+# A run that left changes waiting while Walmart's single-call budget still has tokens queues the next this soon.
+FOLLOW_UP_SECONDS = 1.0
+
+
+def _follow_up_at(
+    *, planned: PlannedSync, state: SyncState, client: WalmartClient, result: SyncRunResult
+) -> datetime | None:
+    """When a run can send more of what this one left waiting, if within `WAKE_UP_WITHIN` (else the minute's
+    tick is as soon). The next feed slot, when it is near enough for the waiting changes to wait for it
+    (`plan_build`); otherwise single calls take them: in `FOLLOW_UP_SECONDS` when this run sent some and
+    Walmart's bucket has tokens left, else when single calls may go again (a 5xx pause, Walmart's next
+    token). None when nothing waits, or after a 429 (`_run_after_wait` queues that run)."""
+    plan, budget = planned.plan, planned.budget
+    if not plan.waiting or result.rate_limited:
+        return None
+    now = timezone.now()
+    feed_at = budget.feed_next_at
+    if budget.feed_slots == 0 and feed_at is not None and feed_at <= now + timedelta(seconds=FEED_SOON_SECONDS):
+        return max(feed_at, now)
+    spec = stream_spec(planned.stream)
+    rate_limit = client.rate_limits.get(spec.single_family)
+    singles, _, _ = single_call_budget(
+        rate_limit=rate_limit,
+        per_run_cap=sync_settings_get(store=planned.store).single_calls_per_tick,
+        not_before=state.single_not_before,
+        now=now,
+    )
+    if singles > 0 and result.singles_sent > 0:
+        moment: datetime | None = now + timedelta(seconds=FOLLOW_UP_SECONDS)
+    elif state.single_not_before is not None and state.single_not_before > now:
+        moment = state.single_not_before
+    elif rate_limit is not None and rate_limit.next_replenish_at is not None and rate_limit.next_replenish_at > now:
+        moment = rate_limit.next_replenish_at
+    else:
+        moment = None
+    return moment if moment is not None and moment <= now + WAKE_UP_WITHIN else None
+
+
+def _run_follow_up(*, store_id: int, stream: str, at: datetime) -> None:
+    """Queue the stream's next run for `at` (one such run queued at a time per store and stream; a change
+    made meanwhile still queues its own run, `sync_enqueue`)."""
+    from channel_manager.work import enqueue
+    from sync.tasks import sync_run_task
+
+    if _tasks_run_inline():
+        return
+    countdown = max((at - timezone.now()).total_seconds(), 0.0)
+    try:
+        first = cache.add(_follow_up_key(store_id, stream), 1, timeout=max(1, int(countdown + 0.999)))
+    except Exception:  # noqa: BLE001 - Redis down: the minute's tick runs the stream
+        logger.warning("Follow-up run of store %s %s not queued", store_id, stream, exc_info=True)
+        return
+    if first:
+        enqueue(sync_run_task, store_id, stream, countdown=countdown)
 
 
 def _run_after_wait(*, store_id: int, stream: str, wake_at: datetime | None) -> None:
@@ -558,7 +639,10 @@ def _feeds_send(
     the stream's feed "not before" time to Walmart's wait; a refusal (4xx) marks the feed ERROR and waits one
     feed spacing before the items (planned again) go in a new feed. A 5xx or a lost answer, like a crash after
     the mark, leaves the row PENDING without a Walmart id: `feeds_unacknowledged_resolve` reads Walmart's feed
-    list back for it after SEND_DEADLINE (found: polled; not found: its items go in the next feed)."""
+    list back for it after SEND_DEADLINE (found: polled; not found: its items go in the next feed). A feed
+    Walmart took is polled early (`sync_feed_poll_task`)."""
+    from channel_manager.work import enqueue
+    from sync.tasks import sync_feed_poll_task
 
     for batch in feeds:
         with transaction.atomic():
@@ -601,6 +685,8 @@ def _feeds_send(
         _feed_acknowledged(feed=feed, ack=ack)
         result.feeds_sent += 1
         result.feed_items += len(batch.changes)
+        if not _tasks_run_inline():
+            enqueue(sync_feed_poll_task, feed.pk, 0, countdown=FEED_POLL_AFTER_SECONDS[0])
 
 
 def _feed_acknowledged(*, feed: Feed, ack: FeedAck) -> None:
@@ -635,13 +721,49 @@ def _open_feeds_poll(*, store: Store, spec: StreamSpec, client: WalmartClient) -
     feeds_unacknowledged_resolve(store=store, spec=spec, client=client, now=now)
     completed = 0
     for feed in open_feeds(store=store, stream=spec.name).filter(walmart_feed_id__isnull=False).order_by("created_at"):
-        try:
-            completed += feed_poll(feed=feed, client=client)
-        except WalmartNotFound as error:  # Walmart does not know this feed id: close it, its items go again
-            Feed.objects.filter(pk=feed.pk).update(
-                status=Feed.Status.ERROR, error=f"Unknown to Walmart: {error_text(error)}"[:2000], completed_at=now
-            )
+        completed += _feed_poll_or_close(feed=feed, client=client)
     return completed
+
+
+def _feed_poll_or_close(*, feed: Feed, client: WalmartClient) -> bool:
+    """`feed_poll`; a feed id Walmart does not know is closed ERROR (its items are planned again)."""
+    try:
+        return feed_poll(feed=feed, client=client)
+    except WalmartNotFound as error:
+        Feed.objects.filter(pk=feed.pk, status__in=_OPEN_FEED_STATUSES).update(
+            status=Feed.Status.ERROR,
+            error=f"Unknown to Walmart: {error_text(error)}"[:2000],
+            completed_at=timezone.now(),
+        )
+        return False
+
+
+def sync_feed_poll(*, feed_id: int, step: int = 0) -> tuple[int, float] | None:
+    """Early poll number `step` of one just-submitted feed (`sync_feed_poll_task`, `FEED_POLL_AFTER_SECONDS`
+    after its submission): read its status and, once Walmart has processed it, apply its results and queue a
+    run of the stream (which sends what the results left to send). Under the stream's lock, like a run (a
+    feed's results and a run's single calls are never applied out of order); when a run holds it, that run
+    is asked to run again, and polls the feed then. Returns the next early poll (its number, seconds until
+    it), or None: the feed is done, or the minute's run polls it from now on. Safe to re-run; never raises
+    for Walmart's answers."""
+    feed = Feed.objects.select_related("store").filter(pk=feed_id).first()
+    if feed is None or not feed.is_open or not feed.walmart_feed_id or feed.submitted_at is None:
+        return None
+    spec = _stream_of_feed(feed)
+    store = feed.store
+    completed = False
+    with cache_lock(_lock_key(store.pk, spec.name), LOCK_SECONDS) as held:
+        if not held:
+            cache.set(_rerun_key(store.pk, spec.name), 1, LOCK_SECONDS)
+        else:
+            try:
+                completed = _feed_poll_or_close(feed=feed, client=sync_client_get(store))
+            except WalmartError as error:
+                logger.warning("Early poll of feed %s failed; polled again later: %s", feed.pk, error)
+    if completed:
+        sync_enqueue(store_id=store.pk, stream=spec.name, countdown=0)
+        return None
+    return feed_poll_next(step=step, submitted_at=feed.submitted_at, now=timezone.now())
 
 
 def feed_poll(*, feed: Feed, client: WalmartClient) -> bool:
@@ -671,13 +793,17 @@ def feed_poll(*, feed: Feed, client: WalmartClient) -> bool:
     results = list(client.feeds.iter_item_results(feed.walmart_feed_id)) if status.items_received else []
     feed_error = "; ".join(str(error) for error in status.ingestion_errors)
     with transaction.atomic():
-        feed_results_apply(feed=feed, results=results, feed_failed=walmart_status == "ERROR", feed_error=feed_error)
-        Feed.objects.filter(pk=feed.pk).update(
+        # Closed first, conditionally (the row stays locked to the commit): results are applied once, by
+        # whoever closes the feed.
+        closed = Feed.objects.filter(pk=feed.pk, status__in=_OPEN_FEED_STATUSES).update(
             **counts,
             status=_WALMART_TO_FEED_STATUS[walmart_status],
             error=feed_error[:2000],
             completed_at=timezone.now(),
         )
+        if not closed:
+            return False
+        feed_results_apply(feed=feed, results=results, feed_failed=walmart_status == "ERROR", feed_error=feed_error)
     return True
 
 
@@ -847,6 +973,18 @@ def _stream_of_feed(feed: Feed) -> StreamSpec:
     raise ValueError(f"Feed {feed.pk} is a {feed.feed_type} feed, not an inventory or price feed.")
 
 
+def _listings_confirmed_since(*, spec: StreamSpec, listing_ids: list[int], since: datetime) -> dict[int, Value | None]:
+    """`{listing_id: confirmed value}` of the given listings confirmed after `since`."""
+    found: dict[int, Value | None] = {}
+    for chunk in _chunks(listing_ids):
+        found.update(
+            Listing.objects.filter(pk__in=chunk, **{f"{spec.confirmed_at_field}__gt": since}).values_list(
+                "pk", spec.confirmed_field
+            )
+        )
+    return found
+
+
 def _listing_ids_by_sku(*, store_id: int, skus: list[str]) -> dict[str, int]:
     found: dict[str, int] = {}
     for chunk in _chunks(skus):
@@ -862,14 +1000,19 @@ def feed_results_apply(
     resent until it changes); a SYSTEM_ERROR / TIMEOUT_ERROR writes the message and the value is resent by a
     later run. When the whole feed failed, every item without a result gets the feed's error. Safe to re-run.
 
-    A success always confirms the value this feed sent, even if a later single call confirmed another one:
-    Walmart may have applied the feed after that call, so the planner re-sends the newer value if it still
-    differs (one extra call at worst, never a wrong value believed confirmed)."""
+    A listing confirmed with another value after this feed was recorded (a newer single call, a newer feed,
+    a read-back) is the newest value's: the feed's outcome for it is not applied. A success then leaves
+    Walmart holding either value (Walmart may have applied the feed before or after the newer call), so the
+    listing's confirmed value becomes unknown and the planner sends the desired value again (one extra call
+    at worst; never the older feed's value believed, never the newer one believed when the feed overwrote it).
+    """
     spec = _stream_of_feed(feed)
     sent = feed_payload_items(spec.name, feed.payload)
     listing_ids = _listing_ids_by_sku(store_id=feed.store_id, skus=list(sent))
+    newer = _listings_confirmed_since(spec=spec, listing_ids=list(listing_ids.values()), since=feed.created_at)
     now = timezone.now()
     confirmed: dict[Value, list[int]] = defaultdict(list)
+    overtaken: list[int] = []
     data_errors: dict[int, tuple[str, Value | None]] = {}
     other_errors: dict[int, tuple[str, Value | None]] = {}
     seen: set[str] = set()
@@ -881,6 +1024,10 @@ def feed_results_apply(
         item_status = (item.status or "").upper()
         listing_id, value = listing_ids[sku], sent[sku]
         message = "; ".join(str(error) for error in item.errors) or item_status
+        if listing_id in newer and newer[listing_id] != value:
+            if item_status == "SUCCESS":
+                overtaken.append(listing_id)
+            continue
         if item_status == "SUCCESS":
             confirmed[value].append(listing_id)
         elif item_status == "DATA_ERROR":
@@ -890,10 +1037,15 @@ def feed_results_apply(
     if feed_failed:
         text = f"Feed {feed.walmart_feed_id} failed: {feed_error or 'Walmart reported ERROR'} (will retry)"
         for sku in sent.keys() - seen:
-            if sku in listing_ids:
+            if sku in listing_ids and listing_ids[sku] not in newer:
                 other_errors[listing_ids[sku]] = (text, sent[sku])
     for value, ids in confirmed.items():
         _listing_confirm(spec=spec, listing_ids=ids, value=value, at=now)
+    for chunk in _chunks(overtaken):
+        # Unknown is always safe (at worst the desired value is sent once more).
+        Listing.objects.filter(pk__in=chunk, **{f"{spec.confirmed_at_field}__gt": feed.created_at}).update(
+            **{spec.confirmed_field: None, spec.confirmed_at_field: None}
+        )
     _listing_errors_record(spec=spec, errors=data_errors, blocking=True, at=now)
     _listing_errors_record(spec=spec, errors=other_errors, blocking=False, at=now)
     return FeedResultCounts(

@@ -24,6 +24,22 @@ def sync_run_task(self, store_id: int, stream: str, outages: int = 0) -> dict | 
 
 
 @shared_task(bind=True, acks_late=True, ignore_result=True)
+def sync_feed_poll_task(self, feed_id: int, step: int = 0, outages: int = 0) -> None:
+    """Early poll number `step` of a just-submitted feed (`sync.services.sync_feed_poll`); queues the next one
+    until the feed is done or the minute's run takes over (at most `FEED_POLL_AFTER_SECONDS` polls). A
+    database or Redis failure polls again within seconds."""
+    from channel_manager.push_tasks import retried_after_outage
+    from channel_manager.work import enqueue
+    from sync.services import sync_feed_poll
+
+    with retried_after_outage(self):
+        following = sync_feed_poll(feed_id=feed_id, step=step)
+    if following is not None:
+        next_step, countdown = following
+        enqueue(sync_feed_poll_task, feed_id, next_step, countdown=countdown)
+
+
+@shared_task(bind=True, acks_late=True, ignore_result=True)
 def sync_reconcile_task(self, store_id: int, stream: str, outages: int = 0) -> dict | None:
     """Read Walmart's values back and flag drift (`sync.services.sync_reconcile`). Safe to re-run; a
     database or Redis failure runs it again within seconds."""

@@ -221,6 +221,7 @@ CELERY_TASK_ROUTES = {
     "listings.tasks.listings_retire_task": {"queue": "pushes"},
     # sync
     "sync.tasks.sync_run_task": {"queue": "sync"},
+    "sync.tasks.sync_feed_poll_task": {"queue": "sync"},
     "sync.tasks.sync_reconcile_task": {"queue": "sync"},
     "sync.tasks.inventory_sync_tick_task": {"queue": "sync"},
     "sync.tasks.price_sync_tick_task": {"queue": "sync"},

@@ -3,17 +3,7 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
-
-def triggers_install(apps, schema_editor):
-    from sync.due import due_triggers_install
-
-    due_triggers_install(using=schema_editor.connection.alias)
-
-
-def triggers_drop(apps, schema_editor):
-    from sync.due import due_triggers_drop
-
-    due_triggers_drop(using=schema_editor.connection.alias)
+from sync.due import due_triggers_drop_migration, due_triggers_install_migration
 
 
 class Migration(migrations.Migration):
@@ -81,5 +71,5 @@ class Migration(migrations.Migration):
             model_name="listingsyncdue",
             constraint=models.UniqueConstraint(fields=("listing", "stream"), name="unique_sync_due_per_stream"),
         ),
-        migrations.RunPython(triggers_install, triggers_drop),
+        migrations.RunPython(due_triggers_install_migration, due_triggers_drop_migration),
     ]

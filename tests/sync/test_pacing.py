@@ -40,8 +40,11 @@ def test_single_budget_follows_walmarts_tokens_less_a_reserve_capped_per_run():
     assert single_call_budget(rate_limit=fresh, per_run_cap=10, not_before=None, now=NOW)[0] == 10
     empty = RateLimitInfo("inventory.update", 0, NOW + timedelta(seconds=5), NOW)
     assert single_call_budget(rate_limit=empty, per_run_cap=50, not_before=None, now=NOW)[0] == 0
+    # a bucket last seen empty whose next token is due: that one token may go (its answer tells the count
+    # afresh), else the bucket would look empty until its state expired
     replenished = RateLimitInfo("inventory.update", 0, NOW - timedelta(seconds=1), NOW - timedelta(seconds=20))
-    assert single_call_budget(rate_limit=replenished, per_run_cap=50, not_before=None, now=NOW)[0] == 0
+    assert single_call_budget(rate_limit=replenished, per_run_cap=50, not_before=None, now=NOW)[0] == 1
+    assert single_call_budget(rate_limit=replenished, per_run_cap=0, not_before=None, now=NOW)[0] == 0
     two = RateLimitInfo("inventory.update", 1, NOW - timedelta(seconds=1), NOW - timedelta(seconds=20))
     assert single_call_budget(rate_limit=two, per_run_cap=50, not_before=None, now=NOW)[0] == 1
 
