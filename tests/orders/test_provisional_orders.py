@@ -590,3 +590,22 @@ def test_a_read_back_that_died_leaves_one_order_completed_by_the_sweep(shop, wal
     order = Order.objects.get()
     assert (order.provisional, reserved(store), on_hand(store)["CUP-2"]) == (False, {"CUP-2": 2}, 18)
     assert len(walmart.applied("POST", "/acknowledge")) == 1
+
+
+def test_a_refund_of_a_line_of_an_order_awaiting_walmarts_details_is_refused(store, listed_product, walmart_api):
+    # given: a return linked to the lines of an order that is (again) awaiting Walmart's details
+    from returns.models import Refund
+    from returns.services import RefundLineRequest, refund_create, return_upsert_from_walmart
+    from tests.returns.factories import return_json, shipped_order
+    from walmart_client.models import WalmartReturn
+
+    order = shipped_order(store)
+    returned, _ = return_upsert_from_walmart(store=store, remote=WalmartReturn.from_api(return_json()))
+    line = returned.lines.get()
+    assert line.order_line.order_id == order.pk
+    Order.objects.filter(pk=order.pk).update(provisional=True)
+    # when / then
+    with pytest.raises(ValidationError, match="PO-1 is awaiting Walmart's details.*cannot be refunded"):
+        refund_create(return_order=returned, lines=[RefundLineRequest(line.pk, 1, back_to_stock=True)])
+    assert Refund.objects.count() == 0
+    assert [call.request.url for call in walmart_api.calls] == []
