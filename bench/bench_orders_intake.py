@@ -14,14 +14,16 @@ cost of queueing the acknowledgements included; Walmart paces the acknowledgemen
 minute, which the webhook benchmark measures).
 
 What is timed: `orders.services.order_poll` end to end, in this one process, as the schedule runs it: the
-emulator answers over HTTP (a threaded WSGI server on 127.0.0.1 in this process, sharing the database: its
-CPU is in the figure too), pages of 200 orders are parsed by `walmart_client`, each batch is upserted in one
-transaction (orders, lines, commerce order numbers, stock reserved for every line, timeline events,
-acknowledgements queued after commit), then Walmart's released-orders queue is read; the pages are read and
-parsed in the poll's read-ahead thread while the previous batch is written. A sampler thread (its
-own database connection) counts the store's committed orders every 50 ms: the time until the first and
-until all of the backlog are visible. Then a second poll over the same window (every order read again,
-compared, found unchanged: nothing written).
+emulator answers over HTTP (a threaded WSGI server on 127.0.0.1 in a child process, sharing the database and the
+machine's CPUs but not this process's: its CPU is printed apart; `--emulator-in-process` serves it from threads
+of this process instead, as the figures before
+2026-12-06 were measured, its CPU then in this process's), pages of 200
+orders are parsed by `walmart_client`, each batch is upserted in one transaction (orders, lines, commerce order
+numbers, stock reserved for every line, timeline events, acknowledgements queued after commit), then Walmart's
+released-orders queue is read; the pages are read and parsed in the poll's read-ahead thread while the previous
+batch is written. A sampler thread (its own database connection) counts the store's committed orders every 50
+ms: the time until the first and until all of the backlog are visible. Then a second poll over the same window
+(every order read again, compared, found unchanged: nothing written).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ import cProfile
 import os
 import pstats
 import random
+import signal
 import sys
 import tempfile
 import threading
@@ -89,18 +92,48 @@ class ThreadedServer(ThreadingMixIn, WSGIServer):
     daemon_threads = True
 
 
-def server_start() -> tuple[ThreadedServer, str]:
-    from django.core.handlers.wsgi import WSGIHandler
-    from django.core.servers.basehttp import WSGIRequestHandler
+class EmulatorServer:
+    """The emulator over HTTP on 127.0.0.1: by default served by a child process (forked from this one, its
+    own database connections), so that Walmart's side takes none of the intake process's CPU or interpreter
+    lock, as a remote Walmart would not (it still shares the machine's CPUs); with `in_process`, by threads of
+    this process."""
 
-    class QuietHandler(WSGIRequestHandler):
-        def log_message(self, *args) -> None:
-            pass
+    def __init__(self, *, in_process: bool) -> None:
+        from django.core.handlers.wsgi import WSGIHandler
+        from django.core.servers.basehttp import WSGIRequestHandler
+        from django.db import connections
 
-    server = ThreadedServer(("127.0.0.1", 0), QuietHandler)
-    server.set_app(WSGIHandler())
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, f"http://127.0.0.1:{server.server_address[1]}"
+        class QuietHandler(WSGIRequestHandler):
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = ThreadedServer(("127.0.0.1", 0), QuietHandler)
+        self.server.set_app(WSGIHandler())
+        self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.pid: int | None = None
+        if in_process:
+            threading.Thread(target=self.server.serve_forever, daemon=True).start()
+            return
+        connections.close_all()  # the child opens its own
+        pid = os.fork()
+        if pid == 0:
+            try:
+                self.server.serve_forever()
+            finally:
+                os._exit(0)
+        self.pid = pid
+        self.server.socket.close()
+
+    def cpu_seconds(self) -> float | None:
+        """CPU seconds the child process has used so far (None when in process)."""
+        return process_cpu_seconds(self.pid) if self.pid is not None else None
+
+    def stop(self) -> None:
+        if self.pid is None:
+            self.server.shutdown()
+            return
+        os.kill(self.pid, signal.SIGTERM)
+        os.waitpid(self.pid, 0)
 
 
 def our_side_reset(store) -> None:
@@ -265,6 +298,11 @@ def database_cpu_seconds() -> float | None:
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
         pid = cursor.fetchone()[0]
+    return process_cpu_seconds(pid)
+
+
+def process_cpu_seconds(pid: int) -> float | None:
+    """CPU seconds (user + system, all threads) used so far by process `pid`, from /proc; None when unreadable."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
@@ -298,6 +336,11 @@ def main() -> None:
         "--fresh", action="store_true", help="new database (otherwise orders placed by an earlier run are reused)"
     )
     parser.add_argument(
+        "--emulator-in-process",
+        action="store_true",
+        help="serve the emulator from threads of this process (its CPU and interpreter lock shared with intake)",
+    )
+    parser.add_argument(
         "--profile", type=int, default=0, metavar="N", help="print the N costliest functions of the first poll"
     )
     arguments = parser.parse_args()
@@ -310,21 +353,23 @@ def main() -> None:
     from orders.models import Order, OrderLine
     from orders.services import order_poll
 
-    server, base = server_start()
+    server = EmulatorServer(in_process=arguments.emulator_in_process)
     try:
         print(
             f"Orders intake benchmark: {connection.vendor} ({connection.settings_dict['NAME']}), Python "
             f"{sys.version.split()[0]}, one process (no worker: tasks queued to a private Redis, not consumed), "
+            "emulator "
+            f"{'in this process' if arguments.emulator_in_process else 'in a child process'}, "
             f"{arguments.orders:,} orders over {arguments.skus:,} SKUs, auto-acknowledge on, batches of "
             f"{getattr(settings, 'ORDERS_UPSERT_BATCH_SIZE', 1000)}"
         )
         reused = None if arguments.fresh else seed_reused(arguments.orders, arguments.skus)
         store, placed = reused or seed(arguments.orders, arguments.skus)
-        store.emulator_base_url = base + "/walmart-emulator"
+        store.emulator_base_url = server.base_url + "/walmart-emulator"
         store.save(update_fields=["emulator_base_url"])
         load_before = os.getloadavg()[0]
 
-        database_cpu_started = database_cpu_seconds()
+        database_cpu_started, emulator_cpu_started = database_cpu_seconds(), server.cpu_seconds()
         started, cpu_started, thread_cpu_started = time.perf_counter(), time.process_time(), time.thread_time()
         reading, waiting = page_reads_timed()
         profiler = cProfile.Profile() if arguments.profile else None
@@ -336,14 +381,14 @@ def main() -> None:
                 profiler.disable()
             elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
             thread_cpu = time.thread_time() - thread_cpu_started
-        database_cpu = database_cpu_seconds()
+        database_cpu, emulator_cpu = database_cpu_seconds(), server.cpu_seconds()
         lines = OrderLine.objects.filter(order__store=store).count()
         skus = OrderLine.objects.filter(order__store=store).values("sku").distinct().count()
         print(
             f"  first poll: {first.created:,} orders created ({lines:,} lines over {skus:,} distinct SKUs, stock "
             f"reserved per line) in {elapsed:.2f} s = {first.created / elapsed:,.0f} orders/s (target 2,000/s); "
-            f"this process used {cpu:.1f} CPU-s (product and in-process emulator together; the poll's own thread "
-            f"alone, the writer: {thread_cpu:.1f} CPU-s); load average "
+            f"this process used {cpu:.1f} CPU-s ({'with the emulator; ' if arguments.emulator_in_process else ''}"
+            f"the poll's own thread, the writer: {thread_cpu:.1f} CPU-s); load average "
             f"{load_before:.1f} before, {os.getloadavg()[0]:.1f} after, on {os.cpu_count()} CPUs"
         )
         if database_cpu is not None and database_cpu_started is not None:
@@ -352,8 +397,10 @@ def main() -> None:
                 f"+ database: {cpu + database_cpu - database_cpu_started:.1f} CPU-s = "
                 f"{first.created / (cpu + database_cpu - database_cpu_started):,.0f} orders per CPU-second)"
             )
+        if emulator_cpu is not None and emulator_cpu_started is not None:
+            print(f"  Walmart's side (the emulator's process): {emulator_cpu - emulator_cpu_started:.1f} CPU-s")
         print(
-            f"  reading Walmart's pages (the in-process emulator answering over HTTP, the client parsing; in a "
+            f"  reading Walmart's pages (the emulator answering over HTTP, the client parsing; in a "
             f"thread of its own, ahead of the writes): {reading[0]:.2f} s; the writer waited for them "
             f"{waiting[0]:.2f} s; intake itself (mapping, upserts, stock, queueing): {elapsed - waiting[0]:.2f} s = "
             f"{first.created / (elapsed - waiting[0]):,.0f} orders/s"
@@ -387,7 +434,7 @@ def main() -> None:
         stored = Order.objects.filter(store=store).count()
         print(f"  orders placed on Walmart {placed:,}, stored {stored:,} (each exactly once: {stored == placed})")
     finally:
-        server.shutdown()
+        server.stop()
 
 
 if __name__ == "__main__":
