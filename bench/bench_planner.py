@@ -320,23 +320,6 @@ def changes(store, count: int, *, compare_full: bool) -> dict:
     return figures
 
 
-def session_cpu_seconds(leader: int) -> float:
-    """CPU seconds (user + system) used by the processes of the session `leader` started: each living member's
-    own time plus that of its children that exited (a Celery worker's pool processes are its children)."""
-    ticks = 0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:  # the process exited meanwhile
-            continue
-        # after the command's ")": state ppid pgrp session ... utime(11) stime(12) cutime(13) cstime(14)
-        if int(fields[3]) == leader:
-            ticks += sum(int(value) for value in fields[11:15])
-    return ticks / os.sysconf("SC_CLK_TCK")
-
-
 def idle_worker(database_url: str, *, minutes: float, settle: float) -> None:
     """A real Celery worker and beat (and the web server, for the emulator they call) on the seeded database,
     nothing changing: their CPU per minute, read from /proc every 10 s, after `settle` seconds of start-up."""
@@ -344,6 +327,7 @@ def idle_worker(database_url: str, *, minutes: float, settle: float) -> None:
 
     from bench.stack import (
         beat_command,
+        cpu_per_minute,
         free_port,
         stack_environment,
         stack_processes,
@@ -370,20 +354,10 @@ def idle_worker(database_url: str, *, minutes: float, settle: float) -> None:
         if not web_up(port, timeout=60):
             raise SystemExit(f"the web server did not start (see {workdir}/web.log)")
         time.sleep(settle)
-        names = ("worker", "beat", "web")
-        start = {name: session_cpu_seconds(processes[name].pid) for name in names}
         began = time.monotonic()
-        previous, minute_marks = dict(start), []
-        while time.monotonic() - began < minutes * 60:
-            time.sleep(10)
-            now = {name: session_cpu_seconds(processes[name].pid) for name in names}
-            if int((time.monotonic() - began) // 60) > len(minute_marks):
-                minute_marks.append({name: now[name] - previous[name] for name in names})
-                previous = now
+        per_minute, minute_marks = cpu_per_minute(processes, minutes)
         elapsed = (time.monotonic() - began) / 60
-        end = {name: session_cpu_seconds(processes[name].pid) for name in names}
-        dead = [name for name in names if processes[name].poll() is not None]
-    per_minute = {name: (end[name] - start[name]) / elapsed for name in names}
+        dead = [name for name in ("worker", "beat", "web") if processes[name].poll() is not None]
     print(
         f"idle worker ({elapsed:.1f} min after {settle:.0f} s of start-up; real Celery worker -c 2 + beat + web, "
         f"no change written; logs in {workdir}): CPU s/min worker {per_minute['worker']:.2f}, beat "

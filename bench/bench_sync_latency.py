@@ -5,7 +5,7 @@ Prints figures; never passes or fails on them.
 
     .venv/bin/python bench/bench_sync_latency.py                      # 1,000,000 listings, 1 change/s
     .venv/bin/python bench/bench_sync_latency.py --listings 100000 --changes 60 --rate 1 --burst 2000
-    .venv/bin/python bench/bench_sync_latency.py --load-minutes 60 --load-changes 100000   # an hour, real time
+    .venv/bin/python bench/bench_sync_latency.py --load-minutes 60 --rate 1       # an hour, real clock
     .venv/bin/python bench/bench_sync_latency.py --database-url sqlite                    # the embedded default
     .venv/bin/python -m bench sync_latency
 
@@ -25,11 +25,20 @@ Phases:
 2. burst (`--burst N`, 0 to skip): one import sets N quantities at once; time until the emulator holds each;
 then the 429s Walmart (the emulator) answered, from the sync's own ledgers.
 
-`--load-minutes M` runs a load instead, in real time with the real worker and beat (Walmart's limits and the
-planner's pacing as in production): `--load-changes` changes per hour (90 % quantities, 5 % of them to zero,
-10 % prices) on random listings for M minutes, then up to `--timeout` s to settle. Printed: changes, single
-calls and feeds sent, the largest feed, the 429s, latency p50 / p95 of the changes not superseded before they
-landed, and how many changed listings still differ on the emulator at the end.
+`--load-minutes M` runs a load instead, on the real clock with the same real processes (the emulator's rate
+and feed limits on, the planner's pacing as in production; nothing simulated): the stack's CPU while idle
+for `--idle-minutes` after `--idle-settle` s of start-up (worker, beat and web, seconds of CPU per minute
+read from /proc), then `--rate` changes
+a second for M minutes on random listings (every second change a price, the others quantities, one in five
+of those to zero), the emulator still read every `--sample` s, then up to `--timeout` s for the last changes
+to land and the idle CPU again. Printed: progress every `--report-minutes`; p50 / p95 / max of price and of
+quantity over the whole run (a change superseded by a newer one of the same listing before it landed gives
+way to the newer one, counted apart); changes never landed; the idle CPU before and after; the load average.
+`--reuse` keeps a database this script seeded before (`--seed-only` seeds and stops), so the seeding of a
+million listings can run ahead of the load:
+
+    .venv/bin/python bench/bench_sync_latency.py --seed-only
+    .venv/bin/python -u bench/bench_sync_latency.py --reuse --load-minutes 60 --rate 1
 """
 
 from __future__ import annotations
@@ -62,6 +71,7 @@ from bench.stack import (  # noqa: E402
 SECRET = "bench-latency-secret"  # noqa: S105 - the throwaway emulator seller of this run
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/cm_sync_latency"
 RECONCILE_TASK = "sync.tasks.sync_reconcile_tick_task"
+STORE_NAME = "Latency bench"
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -163,7 +173,7 @@ def seed(*, listings: int, vendor: str, base_url: str):
     from walmart_emulator import services as emulator
     from walmart_emulator.models import Offer
 
-    store = Store(name="Latency bench", environment="emulator", emulator_base_url=base_url, client_id="latency-bench")
+    store = Store(name=STORE_NAME, environment="emulator", emulator_base_url=base_url, client_id="latency-bench")
     store.client_secret = SECRET
     store.save()
     seller = emulator.seller_create(name="Latency bench seller", client_id="latency-bench", client_secret=SECRET)
@@ -269,6 +279,35 @@ def seed(*, listings: int, vendor: str, base_url: str):
     return store, seller
 
 
+def database_seeded(url: str | None, listings: int) -> bool:
+    """Whether the database exists and holds this benchmark's store with `listings` listings."""
+    import psycopg
+
+    try:
+        with psycopg.connect(url or DEFAULT_DATABASE_URL) as conn:
+            row = conn.execute(
+                "SELECT count(*) FROM listings_listing l JOIN channel_manager_store s ON s.id = l.store_id"
+                " WHERE s.name = %s",
+                [STORE_NAME],
+            ).fetchone()
+    except psycopg.Error:
+        return False
+    return row is not None and row[0] == listings
+
+
+def seeded_reopen(*, base_url: str):
+    """The seeded store and seller of an earlier run: the store's secret written again with this run's
+    encryption keys (each run has its own) and pointed at this run's emulator."""
+    from channel_manager.models import Store
+    from walmart_emulator.models import Seller
+
+    store = Store.objects.get(name=STORE_NAME)
+    store.client_secret = SECRET
+    store.emulator_base_url = base_url
+    store.save()
+    return store, Seller.objects.get(client_id=store.client_id)
+
+
 def price_change(product_id: int, price: Decimal) -> float:
     """A price edit announced in its transaction, as the catalog does; returns when it committed."""
     from django.db import transaction
@@ -306,18 +345,23 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--listings", type=int, default=1_000_000, help="matched listings (and emulator offers)")
     parser.add_argument("--changes", type=int, default=100, help="trickle changes (prices and quantities)")
-    parser.add_argument("--rate", type=float, default=1.0, help="trickle changes per second")
+    parser.add_argument("--rate", type=float, default=1.0, help="changes per second (trickle and load)")
     parser.add_argument("--burst", type=int, default=0, help="quantities set by one import (0: skip)")
     parser.add_argument("--sample", type=float, default=0.05, help="seconds between two reads of the emulator")
     parser.add_argument("--timeout", type=float, default=180.0, help="give up waiting after this")
     parser.add_argument("--database-url", default=None, help=f"default {DEFAULT_DATABASE_URL}; 'sqlite' for a file")
+    parser.add_argument("--reuse", action="store_true", help="keep a database seeded by an earlier run (PostgreSQL)")
+    parser.add_argument("--seed-only", action="store_true", help="seed the database, then stop (for --reuse)")
     parser.add_argument("--load-minutes", type=float, default=0, help="run a real-time load this long instead")
-    parser.add_argument("--load-changes", type=int, default=100_000, help="changes per hour during the load")
+    parser.add_argument("--idle-minutes", type=float, default=2, help="idle CPU measured this long before/after")
+    parser.add_argument("--idle-settle", type=float, default=60, help="seconds of start-up before the idle CPU")
+    parser.add_argument("--report-minutes", type=int, default=5, help="print the load's progress this often")
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="cm-bench-latency-"))
     port = free_port()
-    database_url = database_prepare(args.database_url, workdir)
+    reused = args.reuse and database_seeded(args.database_url, args.listings)
+    database_url = args.database_url if reused else database_prepare(args.database_url, workdir)
     env = stack_environment(database_url=database_url, workdir=workdir, port=port)
     os.environ.update(env)
     manage = [sys.executable, "manage.py"]
@@ -332,11 +376,20 @@ def main() -> int:
     from listings.models import Product
 
     started = time.monotonic()
-    store, seller = seed(listings=args.listings, vendor=connection.vendor, base_url=env["WALMART_EMULATOR_BASE_URL"])
+    if reused:
+        store, seller = seeded_reopen(base_url=env["WALMART_EMULATOR_BASE_URL"])
+    else:
+        store, seller = seed(
+            listings=args.listings, vendor=connection.vendor, base_url=env["WALMART_EMULATOR_BASE_URL"]
+        )
+    if args.seed_only:
+        print(f"seeded {args.listings:,} matched listings in {time.monotonic() - started:.0f} s: {database_url}")
+        return 0
     PeriodicTask.objects.filter(task=RECONCILE_TASK).update(enabled=False)
     print(
-        f"database: {connection.vendor}; {args.listings:,} matched listings in sync (seeded in "
-        f"{time.monotonic() - started:.0f} s); worker: celery -c 2 + beat (real); sampling every "
+        f"database: {connection.vendor}; {args.listings:,} matched listings in sync ("
+        + ("reused" if reused else f"seeded in {time.monotonic() - started:.0f} s")
+        + "); worker: celery -c 2 + beat (real); sampling every "
         f"{args.sample * 1000:.0f} ms; load average " + " ".join(f"{v:.2f}" for v in os.getloadavg())
     )
     commands = {"web": web_command(port), "worker": worker_command(2), "beat": beat_command(workdir)}
@@ -351,9 +404,9 @@ def main() -> int:
         time.sleep(3)  # let the worker connect to the broker
         sampler.start()
         rng = random.Random(7)
-        ids = list(Product.objects.order_by("id").values_list("id", flat=True)[:: max(1, args.listings // 20000)])
+        ids = list(Product.objects.order_by("id").values_list("id", flat=True)[:: max(1, args.listings // 200_000)])
         if args.load_minutes:
-            load(args, sampler, rng, ids)
+            load(args, sampler, rng, ids, processes)
         else:
             trickle(args, sampler, rng, ids)
             if args.burst:
@@ -370,31 +423,35 @@ def main() -> int:
         stack_stop(processes)
 
 
-def trickle(args, sampler: Sampler, rng: random.Random, ids: list[int]) -> None:
+def change_make(sampler: Sampler, rng: random.Random, product_id: int, *, number: int) -> bool:
+    """The `number`th change, on one product: a price when even, else a quantity (one in five of them to zero),
+    made as the product makes it and expected on the emulator. Returns whether it set a quantity to zero."""
     from listings.models import Product
 
+    product = Product.objects.get(pk=product_id)
+    if number % 2 == 0:
+        price = Decimal("10.00") + Decimal(number % 5000 + 1) / 100
+        if price == product.price:
+            price += Decimal("50.00")
+        committed = price_change(product_id, price)
+        sampler.expect(sku=product.sku, kind="price", field="price", value=price, committed=committed)
+        return False
+    quantity = 0 if number % 10 == 1 else rng.randint(1, 19)
+    if quantity == product.quantity:
+        quantity += 20
+    kind = "quantity to zero" if quantity == 0 else "quantity"
+    committed = quantity_change(product, quantity)
+    sampler.expect(sku=product.sku, kind=kind, field="quantity", value=quantity, committed=committed)
+    return quantity == 0
+
+
+def trickle(args, sampler: Sampler, rng: random.Random, ids: list[int]) -> None:
     chosen = rng.sample(ids, k=min(args.changes, len(ids)))
     gap = 1.0 / args.rate
     next_at = time.monotonic()
     zeros = 0
     for number, product_id in enumerate(chosen):
-        product = Product.objects.get(pk=product_id)
-        if number % 2 == 0:
-            price = Decimal("10.00") + Decimal(number + 1) / 100
-            sampler.expect(
-                sku=product.sku, kind="price", field="price", value=price, committed=price_change(product_id, price)
-            )
-        else:
-            quantity = 0 if number % 10 == 1 else rng.randint(1, 19)
-            zeros += quantity == 0
-            kind = "quantity to zero" if quantity == 0 else "quantity"
-            sampler.expect(
-                sku=product.sku,
-                kind=kind,
-                field="quantity",
-                value=quantity,
-                committed=quantity_change(product, quantity),
-            )
+        zeros += change_make(sampler, rng, product_id, number=number)
         next_at += gap
         time.sleep(max(0.0, next_at - time.monotonic()))
     _wait(lambda: sampler.pending() == 0, timeout=args.timeout)
@@ -426,37 +483,74 @@ def burst(args, sampler: Sampler, ids: list[int]) -> None:
         print(f"   {sampler.pending()} items not on the emulator in time")
 
 
-def load(args, sampler: Sampler, rng: random.Random, ids: list[int]) -> None:
-    from listings.models import Product
-
-    per_second = args.load_changes / 3600
-    end = time.monotonic() + args.load_minutes * 60
-    due, changes, last_report = 0.0, 0, time.monotonic()
-    while time.monotonic() < end:
-        second = time.monotonic()
-        due += per_second
-        while due >= 1:
-            due -= 1
-            product = Product.objects.get(pk=rng.choice(ids))
-            if rng.random() < 0.9:
-                quantity = 0 if rng.random() < 0.05 else rng.randint(1, 40)
-                committed = quantity_change(product, quantity)
-                sampler.expect(sku=product.sku, kind="quantity", field="quantity", value=quantity, committed=committed)
-            else:
-                price = Decimal(rng.randint(500, 2500)) / 100
-                sampler.expect(
-                    sku=product.sku, kind="price", field="price", value=price, committed=price_change(product.pk, price)
+def load(args, sampler: Sampler, rng: random.Random, ids: list[int], processes: dict) -> None:
+    """The real-time load: the idle worker's CPU, then `--rate` changes a second for `--load-minutes`, then the
+    idle worker's CPU again once every change landed (or `--timeout` passed)."""
+    time.sleep(args.idle_settle)  # the worker's and beat's start-up is not idle
+    idle_before = idle(processes, args.idle_minutes, "before the load")
+    loads = [os.getloadavg()[0]]
+    gap = 1.0 / args.rate
+    began = next_at = time.monotonic()
+    end = began + args.load_minutes * 60
+    changes, zeros, next_report = 0, 0, began + 60
+    while next_at < end:
+        time.sleep(max(0.0, next_at - time.monotonic()))
+        zeros += change_make(sampler, rng, rng.choice(ids), number=changes)
+        changes += 1
+        next_at += gap
+        if time.monotonic() >= next_report:
+            next_report += 60
+            loads.append(os.getloadavg()[0])
+            minute = round((time.monotonic() - began) / 60)
+            if minute % args.report_minutes == 0:
+                print(
+                    f"  minute {minute}: {changes:,} changes, {sampler.pending()} not yet on the emulator; "
+                    f"so far {figures(sampler)}; load average {loads[-1]:.1f}",
+                    flush=True,
                 )
-            changes += 1
-        if time.monotonic() - last_report >= 600:
-            last_report = time.monotonic()
-            print(f"  {changes:,} changes so far; {sampler.pending()} not yet on the emulator")
-        time.sleep(max(0.0, 1.0 - (time.monotonic() - second)))
+    ran = (time.monotonic() - began) / 60
+    loads.append(os.getloadavg()[0])
     _wait(lambda: sampler.pending() == 0, timeout=args.timeout)
-    print(f"load: {changes:,} changes in {args.load_minutes:g} minutes (real time), {sampler.superseded} superseded")
-    for kind in ("quantity", "price"):
+    idle_after = idle(processes, args.idle_minutes, "after the load")
+    print(
+        f"load: {changes:,} changes in {ran:.1f} minutes of real time at {args.rate:g}/s (every second one a price, "
+        f"{zeros} quantities to zero), {sampler.superseded} superseded by a newer change of the same listing before "
+        f"landing; load average (1 min) during it {min(loads):.1f}-{max(loads):.1f}"
+    )
+    for kind in ("price", "quantity", "quantity to zero"):
         print("  ", describe(f"{kind} -> emulator", sampler.latencies.get(kind, [])))
-    print(f"   changed listings still differing on the emulator after {args.timeout:.0f} s: {sampler.pending()}")
+    all_quantities = sampler.latencies.get("quantity", []) + sampler.latencies.get("quantity to zero", [])
+    print("  ", describe("any quantity -> emulator", all_quantities))
+    print(f"   changes still not on the emulator {args.timeout:.0f} s after the last: {sampler.pending()}")
+    for label, (per_minute, _) in (("before", idle_before), ("after", idle_after)):
+        print(
+            f"   idle {label} ({args.idle_minutes:g} min): CPU s/min worker {per_minute['worker']:.2f}, beat "
+            f"{per_minute['beat']:.2f}, web (emulator) {per_minute['web']:.2f}"
+        )
+    dead = [name for name, process in processes.items() if process.poll() is not None]
+    if dead:
+        print(f"   STOPPED DURING THE RUN: {dead}")
+
+
+def idle(processes: dict, minutes: float, label: str) -> tuple[dict[str, float], list[dict[str, float]]]:
+    """The stack's CPU per minute for `minutes` with nothing changing (printed minute by minute)."""
+    from bench.stack import cpu_per_minute
+
+    per_minute, marks = cpu_per_minute(processes, minutes)
+    for number, mark in enumerate(marks, start=1):
+        print(f"  idle {label}, minute {number}: " + ", ".join(f"{n} {v:.2f} s" for n, v in mark.items()), flush=True)
+    return per_minute, marks
+
+
+def figures(sampler: Sampler) -> str:
+    with sampler.lock:
+        latencies = {kind: list(values) for kind, values in sampler.latencies.items()}
+    quantities = latencies.get("quantity", []) + latencies.get("quantity to zero", [])
+    return ", ".join(
+        f"{name} p95 {percentile(values, 0.95):.2f} s max {max(values):.2f} s"
+        for name, values in (("price", latencies.get("price", [])), ("quantity", quantities))
+        if values
+    )
 
 
 def _wait(check, *, timeout: float, interval: float = 0.05) -> bool:

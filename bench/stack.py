@@ -114,6 +114,42 @@ def web_up(port: int, *, timeout: float = 30.0) -> bool:
     return False
 
 
+def session_cpu_seconds(leader: int) -> float:
+    """CPU seconds (user + system) used by the processes of the session `leader` started: each living member's
+    own time plus that of its children that exited (a Celery worker's pool processes are its children)."""
+    ticks = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process exited meanwhile
+            continue
+        # after the command's ")": state ppid pgrp session ... utime(11) stime(12) cutime(13) cstime(14)
+        if int(fields[3]) == leader:
+            ticks += sum(int(value) for value in fields[11:15])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_per_minute(
+    processes: dict[str, subprocess.Popen], minutes: float, *, names: tuple[str, ...] = ("worker", "beat", "web")
+) -> tuple[dict[str, float], list[dict[str, float]]]:
+    """Watch the named processes (each with its session) for `minutes`, reading /proc every 10 s: their CPU
+    seconds per minute over the whole time, and each whole minute's CPU seconds."""
+    start = {name: session_cpu_seconds(processes[name].pid) for name in names}
+    began = time.monotonic()
+    previous, minute_marks = dict(start), []
+    while time.monotonic() - began < minutes * 60:
+        time.sleep(min(10.0, max(0.1, minutes * 60 - (time.monotonic() - began))))
+        now = {name: session_cpu_seconds(processes[name].pid) for name in names}
+        if int((time.monotonic() - began) // 60) > len(minute_marks):
+            minute_marks.append({name: now[name] - previous[name] for name in names})
+            previous = now
+    elapsed = (time.monotonic() - began) / 60
+    end = {name: session_cpu_seconds(processes[name].pid) for name in names}
+    return {name: (end[name] - start[name]) / elapsed for name in names}, minute_marks
+
+
 def stack_start(commands: dict[str, list[str]], *, env: dict[str, str], workdir: Path) -> dict[str, subprocess.Popen]:
     """Start each named command, each in its own session, its output in `workdir/<name>.log`."""
     processes = {}
