@@ -14,12 +14,13 @@ autovacuum does after a bulk load). `--reuse` keeps a database seeded at the sam
 still applied, so new indexes are built on the million rows).
 
 Each tab is measured in a fresh Python process started as gunicorn starts a worker: it imports
-`channel_manager.wsgi` (which warms the process up: views imported, templates compiled), then opens new
-database and cache connections as gunicorn.conf.py's `post_worker_init` does (`worker_warm_up`). Its first
-request is reported apart, as is the first request of every case;
-"median" and "max" are over `--repeat` further requests. Queries are counted on every request (the range is
-printed). Each request goes through Django's test client: middleware, session and login, the view, its
-queries and the template.
+`channel_manager.wsgi` (which warms the process up: views imported, templates compiled, the request's lazy
+machinery loaded, the middleware chain built), then opens new database and cache connections as
+gunicorn.conf.py's `post_worker_init` does (`worker_warm_up`). Its first request (the tab's first case) is
+reported apart and in the summary at the end, as is the first request of every case;
+"median" and "max" are over `--repeat` further requests. Queries are counted on every request, first
+requests included (the range is printed). Each request goes through Django's test client: middleware,
+session and login, the view, its queries and the template.
 """
 
 from __future__ import annotations
@@ -411,6 +412,7 @@ def measure(tab: str, rows: int, repeat: int) -> dict:
     store = Store.objects.get(name="Bench store")
     client = Client()
     client.force_login(user)
+    client.handler.load_middleware()  # as channel_manager.wsgi's WSGIHandler does when gunicorn imports it
     connection.close()
     worker_warm_up()  # what a gunicorn worker does once forked (gunicorn.conf.py): its own new connections
     url = reverse(
@@ -588,6 +590,7 @@ def main() -> None:
         write_cost(arguments.write_cost, arguments.bulk)
         return
     connection.close()
+    summaries: list[str] = []
     for tab in arguments.tabs.split(","):
         load = os.getloadavg()[0]
         figures = child_figures(
@@ -608,14 +611,21 @@ def main() -> None:
                 f"  {row['case']:44s} {row['first_ms']:9.1f} {row['median_ms']:10.1f} {row['max_ms']:8.1f} "
                 f"{queries!s:>8s} {row['rows']:5d}  {row['total']}{flag}"
             )
-        every = [row for row in figures["results"]]
+        every = figures["results"]
         worst_first = max(every, key=lambda row: row["first_ms"])
         worst_median = max(every, key=lambda row: row["median_ms"])
-        print(
-            f"  slowest first request: {worst_first['first_ms']:.1f} ms ({worst_first['case']}); slowest median "
-            f"{worst_median['median_ms']:.1f} ms ({worst_median['case']}); queries per request "
-            f"{min(row['queries'][0] for row in every)}-{max(row['queries'][1] for row in every)}"
+        summary = (
+            f"{tab.title()}: the fresh process's first request {every[0]['first_ms']:.1f} ms ({every[0]['case']}); "
+            f"slowest first request of a case {worst_first['first_ms']:.1f} ms ({worst_first['case']}); slowest "
+            f"median {worst_median['median_ms']:.1f} ms ({worst_median['case']}); queries per request "
+            f"{min(row['queries'][0] for row in every)}-{max(row['queries'][1] for row in every)} over all "
+            f"{len(every) * (arguments.repeat + 1)} requests; load average {load:.1f}-{os.getloadavg()[0]:.1f}"
         )
+        summaries.append(summary)
+        print("  " + summary)
+    print("\nSummary (server time of a fresh worker process, first requests included)")
+    for summary in summaries:
+        print("  " + summary)
 
 
 if __name__ == "__main__":

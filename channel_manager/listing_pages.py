@@ -34,6 +34,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.http import urlencode
+from django.utils.text import Truncator
 
 from channel_manager.numbers import query_int
 from channel_manager.timezones import timezone_resolve
@@ -77,6 +78,17 @@ def minute_text(moment: datetime | None, default: str = "") -> str:
     """`moment` as "YYYY-MM-DD HH:MM" in the active (operator's) time zone, or `default`: what the list
     templates' `|date:"Y-m-d H:i"` wrote, for a fraction of its cost per row."""
     return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M") if moment is not None else default
+
+
+def choice_labels(choices: Iterable[tuple[str, StrOrPromise]]) -> dict[str, str]:
+    """{value: label} of a field's choices, each label translated once: a page's rows look their label up here
+    (a model's `get_FOO_display()` builds the choices' dict and translates the label again for every row)."""
+    return {value: str(label) for value, label in choices}
+
+
+def text_cut(text: str, length: int = 160) -> str:
+    """`text` cut to `length` characters, an ellipsis last (Truncator's `chars`, built only for a longer one)."""
+    return text if len(text) <= length else Truncator(text).chars(length)
 
 
 def status_from_request(request: HttpRequest, statuses: Iterable[str]) -> str | None:

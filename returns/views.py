@@ -10,15 +10,16 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.text import Truncator
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from channel_manager.listing_pages import (
+    choice_labels,
     column_headers,
     in_operator_timezone,
     list_query_from_request,
     minute_text,
     status_cards,
+    text_cut,
 )
 from channel_manager.numbers import query_int
 from channel_manager.selectors import Role, store_get
@@ -60,8 +61,9 @@ def return_list_view(request: HttpRequest, store_id: int) -> HttpResponse:
     now = timezone.now()
     return_url_prefix = reverse("returns:return_list", args=[store.pk])
     order_url_prefix = reverse("orders:order_list", args=[store.pk])
+    labels = choice_labels(Return.Status.choices)
     rows = [
-        (item, _return_row(item, now=now, prefix=return_url_prefix, order_prefix=order_url_prefix))
+        (item, _return_row(item, now=now, prefix=return_url_prefix, order_prefix=order_url_prefix, labels=labels))
         for item in page.rows
     ]
     return_settings = services.return_settings_ensure(store=store)
@@ -83,7 +85,7 @@ def return_list_view(request: HttpRequest, store_id: int) -> HttpResponse:
     )
 
 
-def _return_row(item: Return, *, now, prefix: str, order_prefix: str) -> dict:
+def _return_row(item: Return, *, now, prefix: str, order_prefix: str, labels: dict[str, str]) -> dict:
     """One row of the Returns tab, formatted here rather than with template tags and filters (200 rows
     render in a fraction of the time); the template escapes the values."""
     return {
@@ -94,8 +96,8 @@ def _return_row(item: Return, *, now, prefix: str, order_prefix: str) -> dict:
         "amount": f"{item.charged_total} {item.currency}",
         "time_left": deadline_text(item.time_left(now=now)),
         "flag": item.deadline_flag(now=now),
-        "status_label": item.get_status_display(),
-        "details": Truncator(item.status_details).chars(160),
+        "status_label": labels[item.status],
+        "details": text_cut(item.status_details),
     }
 
 

@@ -11,11 +11,13 @@ from channel_manager import listing_pages
 from channel_manager.listing_pages import (
     Count,
     ListQuery,
+    choice_labels,
     count_bounded,
     counts_bounded,
     list_query_from_request,
     page_read,
     status_cards,
+    text_cut,
 )
 from listings.models import Listing
 from tests.listings.factories import ListingFactory
@@ -139,3 +141,17 @@ def test_the_listings_tab_says_about_when_counts_are_estimated(operator_client, 
     html = operator_client.get(reverse("listings:listing_list", args=[store.pk]), {"per_page": 25}).content.decode()
     assert '<span class="count" title="estimated">' in html
     assert "listings that match this filter" in html
+
+
+def test_choice_labels_are_translated_once_into_plain_strings():
+    labels = choice_labels(Listing.Status.choices)
+    assert labels["match"] == "Match"
+    assert all(type(label) is str for label in labels.values())
+    assert set(labels) == set(Listing.Status.values)
+
+
+def test_text_cut_keeps_a_short_text_and_cuts_a_long_one_with_an_ellipsis():
+    assert text_cut("Refund failed") == "Refund failed"
+    assert text_cut("x" * 160) == "x" * 160
+    assert text_cut("x" * 161) == "x" * 159 + "…"
+    assert text_cut("abcdef", 4) == "abc…"

@@ -9,7 +9,7 @@ from django.db import connection
 from django.template import engines
 from django.test.utils import CaptureQueriesContext
 
-from channel_manager.warmup import templates_compile, warm_up, worker_warm_up
+from channel_manager.warmup import request_machinery_load, templates_compile, warm_up, worker_warm_up
 from listings.models import Product
 
 
@@ -33,6 +33,28 @@ def test_warm_up_compiles_every_project_template_without_touching_the_database()
     cached = {key.split("-", 1)[0] for key in loader.get_template_cache}
     assert set(project_templates) <= cached
     assert "sync/sync_dashboard.html" in cached
+
+
+def test_request_machinery_load_leaves_nothing_for_the_first_request_to_import(monkeypatch):
+    import sys
+
+    from django.utils import formats
+
+    lazy = [
+        "django.template.context_processors",
+        "django.contrib.auth.context_processors",
+        "django.contrib.messages.context_processors",
+        "django.contrib.messages.storage.fallback",
+        "django.conf.locale.en.formats",
+    ]
+    for name in lazy:
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    for engine in engines.all():
+        engine.engine.__dict__.pop("template_context_processors", None)  # its cached property
+    formats.reset_format_cache()
+    imported = request_machinery_load()
+    assert set(lazy) <= set(imported)
+    assert request_machinery_load() == []
 
 
 def test_templates_compile_counts_the_project_templates_only():

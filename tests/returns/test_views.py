@@ -67,6 +67,19 @@ def test_list_shows_adobes_columns_for_a_member(operator_client, store):
     assert 'aria-current="page">Returns</a>' in page
 
 
+def test_status_details_are_shown_whole_up_to_160_characters_then_cut(operator_client, store):
+    store_return(store, rma="RMA-SHORT")
+    store_return(store, rma="RMA-LONG", customer_order_id="C-PO-2")
+    Return.objects.filter(return_order_id="RMA-SHORT").update(status="error", status_details="Refund 1 failed")
+    Return.objects.filter(return_order_id="RMA-LONG").update(status="error", status_details="Walmart said " + "x" * 200)
+    page = operator_client.get(list_url(store)).content.decode()
+    short = page.split('<tr data-rma="RMA-SHORT">')[1].split("</tr>")[0]
+    long = page.split('<tr data-rma="RMA-LONG">')[1].split("</tr>")[0]
+    assert '<span class="status status-error">Error</span>' in short
+    assert '<span class="error">Refund 1 failed</span>' in short
+    assert '<span class="error">Walmart said ' + "x" * 146 + "…</span>" in long
+
+
 def test_a_non_member_gets_404_everywhere(operator_client, other_store):
     stored = store_return(other_store)
     assert operator_client.get(list_url(other_store)).status_code == 404
