@@ -91,9 +91,10 @@ class OrderAdmin(admin.ModelAdmin):
         "status",
         "acknowledged_at",
         "intent_to_cancel",
+        "provisional",
         "updated_at",
     ]
-    list_filter = ["status", "intent_to_cancel", "store"]
+    list_filter = ["status", "intent_to_cancel", "provisional", "store"]
     search_fields = ["purchase_order_id", "customer_order_id", "commerce_order_number", "customer_name"]
     list_select_related = ["store"]
     show_full_result_count = False
