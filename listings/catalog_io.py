@@ -150,7 +150,10 @@ def _identifier_clean(field: str, raw) -> str:
 
 
 def _description_clean(field: str, raw) -> str:
+    """A description: trimmed, any characters but NUL (no PostgreSQL text can hold it), within its limit."""
     text = _text(raw)
+    if "\x00" in text:
+        raise IdentifierError(field, "must not contain a NUL character.")
     if len(text) > DESCRIPTION_MAX_LENGTH:
         raise IdentifierError(field, f"can have at most {DESCRIPTION_MAX_LENGTH} characters, got {len(text)}.")
     return text
@@ -287,7 +290,7 @@ def _column_fits(field: str, values: list[str]) -> bool:
         if field != "image_url":
             return True
     if field == "description":
-        return max(map(len, values)) <= DESCRIPTION_MAX_LENGTH
+        return max(map(len, values)) <= DESCRIPTION_MAX_LENGTH and "\x00" not in "".join(values)
     if field == "issn":
         return not any(values)
     text = "\n".join(values) + "\n"
@@ -316,7 +319,9 @@ def _column_plain(field: str, raw: list[str]) -> tuple[list, list[int]]:
     if field in _PLAIN_LINE:
         return values, _misfits(list(map(_PLAIN_LINE[field].fullmatch, values)))
     if field == "description":
-        return values, [index for index, value in enumerate(values) if len(value) > DESCRIPTION_MAX_LENGTH]
+        return values, [
+            index for index, value in enumerate(values) if len(value) > DESCRIPTION_MAX_LENGTH or "\x00" in value
+        ]
     if field == "price":
         return values, _misfits(list(map(_PLAIN_AMOUNT.fullmatch, values)))
     if field == "quantity":

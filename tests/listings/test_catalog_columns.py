@@ -92,7 +92,9 @@ def cell(rng: random.Random, field: str) -> str:
     if field in ("sku", "name", "brand"):
         return text(rng, {"sku": 50, "name": 200, "brand": 100}[field])
     if field == "description":
-        return rng.choice([text(rng, 50), "d" * DESCRIPTION_MAX_LENGTH, " " + "d" * DESCRIPTION_MAX_LENGTH + "e"])
+        return rng.choice(
+            [text(rng, 50), "d" * DESCRIPTION_MAX_LENGTH, " " + "d" * DESCRIPTION_MAX_LENGTH + "e", "nul\x00byte"]
+        )
     if field == "image_url":
         return url(rng)
     if field in ("upc", "gtin", "ean", "isbn", "issn"):

@@ -165,6 +165,38 @@ def test_json_lines_import():
     assert (book.sku, book.isbn, book.price, book.quantity) == ("BOOK-1", "9780306406157", Decimal("24.50"), 3)
 
 
+def test_text_with_backslashes_tabs_and_line_breaks_is_stored_as_written():
+    # given descriptions holding the characters COPY's text format escapes, in a CSV and in JSON Lines
+    description = "Tab\there, line\nbreak, \\N not null, C:\\path\\, CR\rLF"
+    csv_text = (
+        "sku,name,description,price,quantity,shipping_weight\n"
+        + f'MUG-1,Mug,"{description}",9.99,2,\n'
+        + "MUG-2,Mug two,\\,1.50,3,0.25\n"
+    )
+    line = {"sku": "MUG-3", "name": "Mug three", "description": description, "price": 2.5, "quantity": 4}
+    # when
+    first = run_import(csv_text)
+    second = run_import(json.dumps(line) + "\n", name="catalog.jsonl")
+    # then
+    assert (first.created_count, second.created_count) == (2, 1)
+    assert list(Product.objects.order_by("sku").values_list("sku", "description", "price", "shipping_weight")) == [
+        ("MUG-1", description, Decimal("9.99"), None),
+        ("MUG-2", "\\", Decimal("1.50"), Decimal("0.25")),
+        ("MUG-3", description, Decimal("2.50"), None),
+    ]
+
+
+def test_a_description_with_a_nul_character_is_a_row_error():
+    # given a row whose description holds a NUL (no text column of the database can store it)
+    csv_text = "sku,name,description,price\nMUG-1,Mug,bad\x00byte,9.99\nMUG-2,Mug two,fine,1.00\n"
+    # when
+    job = run_import(csv_text)
+    # then
+    assert job.status == ImportJob.Status.DONE
+    assert errors_of(job) == [(2, "description", "must not contain a NUL character.")]
+    assert list(Product.objects.values_list("sku", flat=True)) == ["MUG-2"]
+
+
 def test_unsupported_file_type_is_refused_before_storing():
     from listings.catalog_io import CatalogFileInvalid
 
