@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import json
+import threading
 from decimal import Decimal
 
 import pytest
@@ -438,3 +439,28 @@ def test_gc_paused_restores_the_previous_collector_state():
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_gc_paused_in_two_threads_at_once_leaves_the_collector_on_after_the_last():
+    # given: a pause in another thread begins while this thread's pause is on, and ends after it
+    assert gc.isenabled()
+    other_began, this_ended = threading.Event(), threading.Event()
+    seen_in_other: list[bool] = []
+
+    def other() -> None:
+        with gc_paused():
+            other_began.set()
+            this_ended.wait(5)
+            seen_in_other.append(gc.isenabled())
+
+    thread = threading.Thread(target=other)
+    # when
+    with gc_paused():
+        thread.start()
+        other_began.wait(5)
+    # then: this thread's end keeps it off (the other pause holds), and the last end turns it back on
+    assert not gc.isenabled()
+    this_ended.set()
+    thread.join(5)
+    assert seen_in_other == [False]
+    assert gc.isenabled()
