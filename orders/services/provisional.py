@@ -44,7 +44,7 @@ from channel_manager.models import Store
 from channel_manager.polling import client_correlation_id
 from channel_manager.push_tasks import OUTAGE_ERRORS
 from channel_manager.timeline import actor_name
-from channel_manager.walmart import error_text, walmart_client_for_store
+from channel_manager.walmart import RETRYABLE, error_text, walmart_client_for_store
 from orders.models import Order, OrderEvent, OrderLine
 from orders.services.common import order_event_add, order_status_counts_shift
 from walmart_client.events import po_created_from_envelope
@@ -171,11 +171,12 @@ def orders_provisional_read(
     *, store_id: int, order_ids: Sequence[int], now: datetime | None = None
 ) -> ProvisionalReadResult:
     """Read the provisional orders `order_ids` of a store back from Walmart (one listing, then one by one:
-    `orders.services.webhooks` read-back) and complete them with the normal upsert. An order Walmart does not
-    return is left provisional with the error (the sweep reads it again after its backoff); one not found since
-    ORDERS_PROVISIONAL_GIVE_UP_SECONDS after it was stored is released (`order_provisional_release`). Orders
-    completed meanwhile are skipped. Safe to re-run. Raises only the database's connection errors (Walmart's
-    failures are recorded on the orders)."""
+    `orders.services.webhooks` read-back; the first 429, 5xx or lost connection ends it for all of them, so a
+    hanging Walmart costs one timeout, not one per order) and complete them with the normal upsert. An order
+    Walmart does not return is left provisional with the error (the sweep reads it again after its backoff); one
+    not found since ORDERS_PROVISIONAL_GIVE_UP_SECONDS after it was stored is released
+    (`order_provisional_release`). Orders completed meanwhile are skipped. Safe to re-run. Raises only the
+    database's connection errors (Walmart's failures are recorded on the orders)."""
     from orders.services.webhooks import _orders_read_back, _orders_store
     from walmart_client.errors import WalmartError, WalmartNotFound
 
@@ -196,6 +197,7 @@ def orders_provisional_read(
             client=client,
             purchase_order_ids=sorted(order.purchase_order_id for order in orders),
             modified_since=min(order.order_date for order in orders) - timedelta(seconds=READ_MARGIN_SECONDS),
+            stop_on=RETRYABLE,  # Walmart hangs or refuses: every order waits for its next read-back
         )
         _stored, store_errors = _orders_store(
             store=store, remotes=remotes, correlation_id=client_correlation_id(client)
@@ -204,7 +206,7 @@ def orders_provisional_read(
         result.completed = sorted(set(remotes) - set(store_errors))
     except OUTAGE_ERRORS:
         raise
-    except WalmartError as error:  # rate limited, or no client: every order keeps its backoff
+    except WalmartError as error:  # rate limited, 5xx, no connection: every order keeps its backoff
         errors = {order.purchase_order_id: error for order in orders}
     give_up_before = now - timedelta(
         seconds=_setting("ORDERS_PROVISIONAL_GIVE_UP_SECONDS", PROVISIONAL_GIVE_UP_SECONDS)

@@ -188,15 +188,21 @@ def _event_time(event: WebhookEvent) -> datetime:
 
 
 def _orders_read_back(
-    *, client: WalmartClient, purchase_order_ids: Sequence[str], modified_since: datetime
+    *,
+    client: WalmartClient,
+    purchase_order_ids: Sequence[str],
+    modified_since: datetime,
+    stop_on: tuple[type[Exception], ...] = (),
 ) -> tuple[dict[str, WalmartOrder], dict[str, Exception]]:
     """Walmart's current copy of each purchase order: one GET /v3/orders listing of the orders modified since
     `modified_since` (200 a page, at most the pages the batch needs plus WEBHOOK_WINDOW_EXTRA_PAGES) when the
     batch names WEBHOOK_WINDOW_MIN_ORDERS or more, then GET /v3/orders/{id} for each one still missing.
     Returns (orders found, error per purchase order not read). Raises WalmartRateLimited (nothing lost: the
-    caller releases its claims and is rescheduled)."""
+    caller releases its claims and is rescheduled), and the first failure of a type in `stop_on` (the listing's
+    too): a caller that retries later anyway need not wait out one timeout per order while Walmart hangs."""
     from walmart_client.errors import WalmartError, WalmartRateLimited
 
+    stopping: tuple[type[BaseException], ...] = (WalmartRateLimited, *stop_on)
     wanted = set(purchase_order_ids)
     found: dict[str, WalmartOrder] = {}
     errors: dict[str, Exception] = {}
@@ -215,16 +221,14 @@ def _orders_read_back(
                     found[remote.purchase_order_id] = remote
                 if len(found) == len(wanted) or listed >= most:
                     break
-        except WalmartRateLimited:
+        except stopping:
             raise
         except WalmartError:  # the listing failed: each order is read on its own below
             logger.warning("Webhook read-back listing failed; reading %d orders one by one", len(wanted) - len(found))
     for purchase_order_id in sorted(wanted - set(found)):
         try:
             found[purchase_order_id] = client.orders.get(purchase_order_id)
-        except WalmartRateLimited:
-            raise
-        except OUTAGE_ERRORS:
+        except (*stopping, *OUTAGE_ERRORS):
             raise
         except Exception as error:  # noqa: BLE001 - this order's own failure, recorded on its events
             errors[purchase_order_id] = error

@@ -609,3 +609,28 @@ def test_a_refund_of_a_line_of_an_order_awaiting_walmarts_details_is_refused(sto
         refund_create(return_order=returned, lines=[RefundLineRequest(line.pk, 1, back_to_stock=True)])
     assert Refund.objects.count() == 0
     assert [call.request.url for call in walmart_api.calls] == []
+
+
+def test_while_walmart_fails_the_sweep_tries_once_for_all_its_orders_not_once_each(shop, walmart, client):
+    # given: three provisional orders, and Walmart answering 500 to everything
+    store, seller = shop
+    faults.fault_set(seller=seller, throttle_storm=True)
+    for _ in range(3):
+        _po, bodies = place(seller, [("MUG-1", 1)])
+        deliver(client, store, bodies["PO_CREATED"])
+    WebhookEvent.objects.update(processed_at=timezone.now())
+    walmart_answers_again(seller)
+    faults.fault_set(seller=seller, error_share=1.0, error_status=500)
+    walmart.calls.clear()
+    # when
+    with after_commit():
+        assert sweep_all(now=timezone.now() + LATER)["orders.provisional"] == 3
+    # then: the listing failed, and no order was asked for on its own
+    reads = [call.path for call in walmart.calls if call.method == "GET" and "/v3/orders" in call.path]
+    assert reads
+    assert [path for path in reads if not path.endswith("/v3/orders")] == []
+    errors = set(Order.objects.values_list("provisional", "provisional_read_attempts", "provisional_read_error"))
+    assert len(errors) == 1
+    provisional, attempts, error = errors.pop()
+    assert (provisional, attempts) == (True, 1)
+    assert "500" in error or "SYSTEM_ERROR" in error
