@@ -6,6 +6,7 @@ Prints figures; never passes or fails on them.
     .venv/bin/python bench/bench_sync_latency.py                      # 1,000,000 listings, 1 change/s
     .venv/bin/python bench/bench_sync_latency.py --listings 100000 --changes 60 --rate 1 --burst 2000
     .venv/bin/python bench/bench_sync_latency.py --load-minutes 60 --rate 1       # an hour, real clock
+    .venv/bin/python bench/bench_sync_latency.py --listings 20000 --spaced-burst 150 --timeout 480
     .venv/bin/python bench/bench_sync_latency.py --database-url sqlite                    # the embedded default
     .venv/bin/python -m bench sync_latency
 
@@ -24,6 +25,13 @@ Phases:
    (one in five to zero); latency per change, p50 / p95 / max per kind;
 2. burst (`--burst N`, 0 to skip): one import sets N quantities at once; time until the emulator holds each;
 then the 429s Walmart (the emulator) answered, from the sync's own ledgers.
+
+`--spaced-burst N` runs, instead of the trickle: an import of `--burst` quantities (default 200; over the single
+calls of one run, so it goes as a feed: the time until the emulator holds them all includes the feed's poll),
+then at once an import of N other quantities (N over one run's single calls): no feed may go for a feed spacing
+(six minutes at ten feeds an hour), so this is the time to converge after a burst while the feed slot is far.
+Printed per import: p50 / p95 / max from its commit to the emulator holding each value, how many single calls
+and feeds carried it, and how long after its submission each feed's results were applied.
 
 `--load-minutes M` runs a load instead, on the real clock with the same real processes (the emulator's rate
 and feed limits on, the planner's pacing as in production; nothing simulated): the stack's CPU while idle
@@ -349,6 +357,10 @@ def main() -> int:
     parser.add_argument("--burst", type=int, default=0, help="quantities set by one import (0: skip)")
     parser.add_argument("--sample", type=float, default=0.05, help="seconds between two reads of the emulator")
     parser.add_argument("--timeout", type=float, default=180.0, help="give up waiting after this")
+    parser.add_argument("--port", type=int, default=0, help="the web server's port (default: a free one)")
+    parser.add_argument(
+        "--spaced-burst", type=int, default=0, help="after a burst that goes as a feed, N more quantities at once"
+    )
     parser.add_argument("--database-url", default=None, help=f"default {DEFAULT_DATABASE_URL}; 'sqlite' for a file")
     parser.add_argument("--reuse", action="store_true", help="keep a database seeded by an earlier run (PostgreSQL)")
     parser.add_argument("--seed-only", action="store_true", help="seed the database, then stop (for --reuse)")
@@ -359,7 +371,7 @@ def main() -> int:
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="cm-bench-latency-"))
-    port = free_port()
+    port = args.port or free_port()
     reused = args.reuse and database_seeded(args.database_url, args.listings)
     database_url = args.database_url if reused else database_prepare(args.database_url, workdir)
     env = stack_environment(database_url=database_url, workdir=workdir, port=port)
@@ -407,6 +419,8 @@ def main() -> int:
         ids = list(Product.objects.order_by("id").values_list("id", flat=True)[:: max(1, args.listings // 200_000)])
         if args.load_minutes:
             load(args, sampler, rng, ids, processes)
+        elif args.spaced_burst:
+            spaced_burst(args, sampler, ids)
         else:
             trickle(args, sampler, rng, ids)
             if args.burst:
@@ -465,22 +479,55 @@ def trickle(args, sampler: Sampler, rng: random.Random, ids: list[int]) -> None:
 
 
 def burst(args, sampler: Sampler, ids: list[int]) -> None:
-    from inventory.services import stock_bulk_set
-    from listings.models import Product
-
-    chosen = ids[-args.burst :]
-    quantities = {pk: 1 + (i % 7) if i % 10 else 0 for i, pk in enumerate(chosen)}
-    skus = dict(Product.objects.filter(pk__in=chosen).values_list("pk", "sku"))
-    sampler.latencies.pop("burst", None)
-    stock_bulk_set(quantities=quantities, reason="import", actor="bench")
-    committed = time.monotonic()
-    for pk, quantity in quantities.items():
-        sampler.expect(sku=skus[pk], kind="burst", field="quantity", value=quantity, committed=committed)
-    _wait(lambda: sampler.pending() == 0, timeout=max(args.timeout, 150))
-    print(f"burst: one import sets {len(quantities):,} quantities:")
+    burst_import(sampler, ids[-args.burst :], kind="burst", timeout=max(args.timeout, 150))
+    print(f"burst: one import sets {args.burst:,} quantities:")
     print("  ", describe("all items -> emulator", sampler.latencies.get("burst", [])))
     if sampler.pending():
         print(f"   {sampler.pending()} items not on the emulator in time")
+
+
+def burst_import(sampler: Sampler, product_ids: list[int], *, kind: str, timeout: float) -> None:
+    """One import sets the quantities of `product_ids` (one in ten to zero); waits until the emulator holds
+    them all (or `timeout`)."""
+    from inventory.services import stock_bulk_set
+    from listings.models import Product
+
+    quantities = {pk: 1 + (i % 7) if i % 10 else 0 for i, pk in enumerate(product_ids)}
+    skus = dict(Product.objects.filter(pk__in=product_ids).values_list("pk", "sku"))
+    sampler.latencies.pop(kind, None)
+    stock_bulk_set(quantities=quantities, reason="import", actor="bench")
+    committed = time.monotonic()
+    for pk, quantity in quantities.items():
+        sampler.expect(sku=skus[pk], kind=kind, field="quantity", value=quantity, committed=committed)
+    _wait(lambda: sampler.pending() == 0, timeout=timeout)
+
+
+def spaced_burst(args, sampler: Sampler, ids: list[int]) -> None:
+    from channel_manager.models import Feed
+    from sync.models import ItemUpdate
+
+    first = args.burst or 200
+    chosen = ids[-(first + args.spaced_burst) :]
+    print(f"load average before: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+    for kind, product_ids in (("first burst", chosen[:first]), ("second burst", chosen[first:])):
+        singles_before = ItemUpdate.objects.filter(status="succeeded").count()
+        feeds_before = Feed.objects.exclude(walmart_feed_id=None).count()
+        burst_import(sampler, product_ids, kind=kind, timeout=args.timeout)
+        singles = ItemUpdate.objects.filter(status="succeeded").count() - singles_before
+        accepted = Feed.objects.exclude(walmart_feed_id=None).order_by("id")[feeds_before:]
+        print(
+            f"{kind}: one import sets {len(product_ids):,} quantities ({singles} single calls, {len(accepted)} feeds):"
+        )
+        print("  ", describe("all items -> emulator", sampler.latencies.get(kind, [])))
+        for feed in accepted:
+            if _wait(lambda feed=feed: Feed.objects.get(pk=feed.pk).completed_at is not None, timeout=120):
+                feed.refresh_from_db()
+                closed = (feed.completed_at - feed.submitted_at).total_seconds()
+                print(f"   feed of {feed.item_count} items: results applied {closed:.1f} s after its submission")
+        if sampler.pending():
+            print(f"   {sampler.pending()} items not on the emulator after {args.timeout:.0f} s")
+            return
+    print(f"load average after: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
 
 
 def load(args, sampler: Sampler, rng: random.Random, ids: list[int], processes: dict) -> None:

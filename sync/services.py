@@ -25,6 +25,7 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from channel_manager.intents import claim_seconds
 from channel_manager.locks import cache_lock
 from channel_manager.models import Feed, Store
 from channel_manager.walmart import error_text
@@ -81,7 +82,10 @@ from walmart_client.ratelimit import RateLimitInfo
 
 logger = logging.getLogger(__name__)
 
-LOCK_SECONDS = 330  # just over Celery's hard time limit: a killed run frees the stream soon
+# A run holds its stream's lock this long past its last step (`_run_lock_renew` re-arms it before each call to
+# Walmart): as long as one call can take (`intents.claim_seconds`), so a worker killed mid-run frees the stream
+# within a minute or two instead of after Celery's hard time limit.
+LOCK_SECONDS = claim_seconds()
 NUDGE_DELAY_SECONDS = getattr(settings, "SYNC_NUDGE_DELAY_SECONDS", 2)
 # A 5xx or a lost connection on a single-item call pauses single calls this long (no retry storm).
 SERVER_ERROR_PAUSE = timedelta(seconds=60)
@@ -128,6 +132,15 @@ def _rerun_key(store_id: int, stream: str) -> str:
 
 def _nudge_key(store_id: int, stream: str) -> str:
     return f"sync:nudge:{store_id}:{stream}"
+
+
+def _run_lock_renew(store_id: int, stream: str) -> None:
+    """Re-arm the stream's run lock for `LOCK_SECONDS` (before a call to Walmart). Advisory: a cache failure is
+    logged, and at worst another run starts when the lock expires (the lock is a latency guard)."""
+    try:
+        cache.touch(_lock_key(store_id, stream), int(LOCK_SECONDS))
+    except Exception:  # noqa: BLE001 - the cache's failures share no base class; see the docstring
+        logger.warning("Sync lock of store %s %s not re-armed", store_id, stream, exc_info=True)
 
 
 def _follow_up_key(store_id: int, stream: str) -> str:
@@ -597,6 +610,7 @@ def _singles_send(
     NOT_SENT (final: the planner plans them again). A crash anywhere leaves at most the current row in flight,
     which the read-back resolves (`item_updates_resolve`)."""
     for position, change in enumerate(changes):
+        _run_lock_renew(store.pk, spec.name)
         row = _item_update_start(store=store, spec=spec, change=change)
         outcome = _single_outcome(spec=spec, state=state, client=client, change=change, result=result)
         _item_update_finish(row=row, spec=spec, change=change, outcome=outcome)
@@ -645,6 +659,7 @@ def _feeds_send(
     from sync.tasks import sync_feed_poll_task
 
     for batch in feeds:
+        _run_lock_renew(store.pk, spec.name)
         with transaction.atomic():
             feed = Feed.objects.create(
                 store=store,
@@ -721,6 +736,7 @@ def _open_feeds_poll(*, store: Store, spec: StreamSpec, client: WalmartClient) -
     feeds_unacknowledged_resolve(store=store, spec=spec, client=client, now=now)
     completed = 0
     for feed in open_feeds(store=store, stream=spec.name).filter(walmart_feed_id__isnull=False).order_by("created_at"):
+        _run_lock_renew(store.pk, spec.name)
         completed += _feed_poll_or_close(feed=feed, client=client)
     return completed
 
@@ -892,6 +908,7 @@ def item_updates_resolve(*, store: Store, spec: StreamSpec, client: WalmartClien
     )
     resolved = 0
     for row in rows:
+        _run_lock_renew(store.pk, spec.name)
         try:
             remote = _walmart_value_read(spec=spec, client=client, sku=row.sku)
         except WalmartNotFound as error:

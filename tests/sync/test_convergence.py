@@ -6,14 +6,18 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+import responses
+from django.core.cache import cache
 from django.utils import timezone
 
+from channel_manager.intents import claim_seconds
 from channel_manager.models import Feed
 from listings.models import Listing, Product
 from sync.models import ItemUpdate, ListingSyncDue, StoreSyncSettings
 from sync.pacing import FEED_POLL_AFTER_SECONDS, feed_poll_next
 from sync.planning import FeedLimits, SyncRow, plan_build
-from sync.services import sync_feed_poll, sync_run
+from sync.services import LOCK_SECONDS, sync_feed_poll, sync_run
+from tests.inventory.factories import listings_create
 from walmart_emulator import services as emulator
 from walmart_emulator.clock import clock_advance
 from walmart_emulator.feeds import feeds_process_all_due
@@ -233,3 +237,31 @@ def test_a_feed_whose_value_came_back_after_a_newer_single_call_is_not_believed_
     assert (result.feeds_completed, result.singles_sent) == (1, 1)
     assert walmart_prices(seller)["SKU-0"] == Decimal("12.00")
     assert Listing.objects.get(product__sku="SKU-0").confirmed_price == Decimal("12.00")
+
+
+# ------------------------------------------------------------------------------------------ the run's lock
+
+
+@pytest.mark.django_db
+def test_a_run_re_arms_its_short_lock_before_each_call_so_a_killed_worker_frees_the_stream_soon(
+    walmart, base_url, store, api_client
+):
+    # given: three quantity changes; Walmart's answer to each call reads how long the run's lock still holds
+    listings_create(store, 3, quantity=7, confirmed_quantity=8)
+    held_for = []
+    redis, lock_key = cache._cache.get_client(write=True), cache.make_key(f"sync:lock:{store.pk}:inventory")
+
+    def answer(request):
+        held_for.append(redis.ttl(lock_key))
+        return 200, {}, request.body
+
+    walmart.add_callback(responses.PUT, f"{base_url}/v3/inventory", callback=answer, content_type="application/json")
+    # when
+    result = sync_run(store=store, stream="inventory", client=api_client)
+    # then: each call was made with the lock re-armed to one call's length (a run killed then frees the
+    # stream within that, instead of after Celery's hard time limit), and the lock is released after
+    assert result.singles_sent == 3
+    assert LOCK_SECONDS == claim_seconds() <= 120
+    assert len(held_for) == 3
+    assert all(LOCK_SECONDS - 5 <= seconds <= LOCK_SECONDS for seconds in held_for), held_for
+    assert cache.get(f"sync:lock:{store.pk}:inventory") is None
