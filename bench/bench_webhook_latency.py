@@ -481,18 +481,24 @@ def main() -> int:
                 subscription__seller=seller, event_type="PO_CREATED", delivered_at__isnull=False
             ).values_list("event_id", "created_at", "delivered_at")
         }
-        events = WebhookEvent.objects.filter(
-            store=store, purchase_order_id__in=list(placed), processed_at__isnull=False
+        events = list(
+            WebhookEvent.objects.filter(store=store, purchase_order_id__in=list(placed)).values_list(
+                "event_id", "purchase_order_id", "received_at", "processed_at"
+            )
+        )
+        stored_at = dict(
+            Order.objects.filter(store=store, purchase_order_id__in=list(placed)).values_list(
+                "purchase_order_id", "created_at"
+            )
         )
         ours = [
-            (processed - received).total_seconds()
-            for received, processed in events.values_list("received_at", "processed_at")
+            max(0.0, (stored_at[po] - received).total_seconds()) for _, po, received, _ in events if po in stored_at
         ]
-        walmart_side = [
-            delivered[event_id] for event_id in events.values_list("event_id", flat=True) if event_id in delivered
-        ]
+        read_back = [(processed - received).total_seconds() for _, _, received, processed in events if processed]
+        walmart_side = [delivered[event_id] for event_id, *_ in events if event_id in delivered]
         print(f"  of which Walmart's delivery (event created -> our endpoint answered): {describe(walmart_side)}")
-        print(f"  of which ours (event received -> processed, its order stored): {describe(ours)}")
+        print(f"  of which ours (event received -> its order stored): {describe(ours)}")
+        print(f"  event received -> processed (the order read back from Walmart): {describe(read_back)}")
         stored = Order.objects.filter(store=store).count()
         print(
             f"  orders placed {len(placed) + len(warm)}, stored {stored}; load average {os.getloadavg()[0]:.1f} "
