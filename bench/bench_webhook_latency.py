@@ -475,12 +475,13 @@ def main() -> int:
             print(f"  probes not on Walmart in time: {', '.join(probes.missed)}")
         # The two halves of placed -> visible, from the rows' own times: Walmart's delivery (the emulator's worker
         # posting the event, our endpoint answering) and ours (event received -> its order stored).
-        delivered = {
-            event_id: (done - created).total_seconds()
+        delivery_times = {
+            event_id: (created, done)
             for event_id, created, done in WebhookDelivery.objects.filter(
                 subscription__seller=seller, event_type="PO_CREATED", delivered_at__isnull=False
             ).values_list("event_id", "created_at", "delivered_at")
         }
+        delivered = {event_id: (done - created).total_seconds() for event_id, (created, done) in delivery_times.items()}
         events = list(
             WebhookEvent.objects.filter(store=store, purchase_order_id__in=list(placed)).values_list(
                 "event_id", "purchase_order_id", "received_at", "processed_at"
@@ -498,6 +499,18 @@ def main() -> int:
         walmart_side = [delivered[event_id] for event_id, *_ in events if event_id in delivered]
         print(f"  of which Walmart's delivery (event created -> our endpoint answered): {describe(walmart_side)}")
         print(f"  of which ours (event received -> its order stored): {describe(ours)}")
+        # Walmart's senders wait for our answer: a slow endpoint makes Walmart's queue (the emulator's worker
+        # sends a few at once, each waiting for our answer) look like Walmart's delay.
+        answered = [
+            (delivery_times[event_id][1] - received).total_seconds()
+            for event_id, _, received, _ in events
+            if event_id in delivery_times
+        ]
+        print(
+            f"  our endpoint's answer (event received -> Walmart has our 200): {describe(answered)}; Walmart's "
+            f"{args.walmart_concurrency} senders' ceiling at the mean answer: "
+            + (f"{args.walmart_concurrency / statistics.mean(answered):.0f} deliveries/s" if answered else "none")
+        )
         print(f"  event received -> processed (the order read back from Walmart): {describe(read_back)}")
         stored = Order.objects.filter(store=store).count()
         print(
