@@ -8,6 +8,7 @@ still Created), and intake records that on its own (`orders.services.diff`). No 
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any
@@ -26,6 +27,8 @@ from channel_manager.walmart import DjangoRateLimitStore, error_text, store_cach
 from orders.models import Order, OrderEvent, OrderLine
 from orders.services.common import order_event_add
 from orders.services.intake import order_upsert_from_walmart
+
+logger = logging.getLogger(__name__)
 
 Actor = OrderEvent.Actor
 
@@ -225,7 +228,7 @@ def acknowledgements_defer(*, store_id: int, order_pks: list[int], wait: float, 
     times in a row the waiting task found no token when it woke; after ACKNOWLEDGE_IDLE_WAITS the orders stay
     listed without a task (something else is spending the bucket): the next order handed on, or the orders'
     sweep, starts one again. Without Redis as the cache, the orders go to a task of their own. Never raises
-    for the broker (`enqueue`); the orders stay unacknowledged in the database, the sweep's record."""
+    for Redis or the broker: the orders stay unacknowledged in the database, the sweep's record."""
     from channel_manager.work import enqueue
     from orders.tasks import ACKNOWLEDGE_IDLE_WAITS, orders_acknowledge_task
 
@@ -235,30 +238,40 @@ def acknowledgements_defer(*, store_id: int, order_pks: list[int], wait: float, 
         return
     client, key_of = redis
     key = key_of(_waiting_key(store_id))
-    connection = client.get_client(key, write=True)
-    with connection.pipeline() as pipeline:  # listed before the waiting task is looked for: it always sees them
-        pipeline.rpush(key, *order_pks)
-        pipeline.expire(key, WAITING_TTL_SECONDS)
-        pipeline.execute()
-    if idle_waits >= ACKNOWLEDGE_IDLE_WAITS:
-        return
-    if cache.add(_waiting_task_key(store_id), 1, timeout=int(wait) + WAITING_TASK_GRACE_SECONDS):
-        enqueue(orders_acknowledge_task, [], attempt, store_id, idle_waits, countdown=wait)
+    try:
+        with client.get_client(key, write=True).pipeline() as pipeline:  # listed before the task is looked for
+            pipeline.rpush(key, *order_pks)
+            pipeline.expire(key, WAITING_TTL_SECONDS)
+            pipeline.execute()
+        if idle_waits >= ACKNOWLEDGE_IDLE_WAITS:
+            return
+        if cache.add(_waiting_task_key(store_id), 1, timeout=int(wait) + WAITING_TASK_GRACE_SECONDS):
+            enqueue(orders_acknowledge_task, [], attempt, store_id, idle_waits, countdown=wait)
+    except OUTAGE_ERRORS:
+        # Redis (the broker too) unreachable: the orders stay unacknowledged in the database, the sweep's record.
+        logger.warning(
+            "Orders %s of store %s wait for the acknowledgement sweep (Redis unreachable)", order_pks, store_id
+        )
 
 
 def acknowledgements_waiting_take(*, store_id: int) -> list[int]:
     """In the store's waiting task: every order handed to it so far, oldest first, taken off the list. The
-    task's mark is cleared first, so an order handed on from now on queues a new waiting task."""
-    cache.delete(_waiting_task_key(store_id))
+    task's mark is cleared first, so an order handed on from now on queues a new waiting task. Redis
+    unreachable: none (the orders stay in the database; the sweep re-drives them)."""
     redis = _waiting_list()
     if redis is None:
         return []
     client, key_of = redis
     key = key_of(_waiting_key(store_id))
-    with client.get_client(key, write=True).pipeline() as pipeline:  # MULTI: read and emptied at once
-        pipeline.lrange(key, 0, -1)
-        pipeline.delete(key)
-        listed, _ = pipeline.execute()
+    try:
+        cache.delete(_waiting_task_key(store_id))
+        with client.get_client(key, write=True).pipeline() as pipeline:  # MULTI: read and emptied at once
+            pipeline.lrange(key, 0, -1)
+            pipeline.delete(key)
+            listed, _ = pipeline.execute()
+    except OUTAGE_ERRORS:  # the list went with Redis (or waits for it): the sweep re-drives its orders
+        logger.warning("The acknowledgement waiting list of store %s could not be read (Redis unreachable)", store_id)
+        return []
     return sorted({int(pk) for pk in listed})
 
 

@@ -153,3 +153,30 @@ def test_chunks_that_meet_an_empty_bucket_share_one_waiting_task(
     assert cache.get(f"orders:acknowledge:waiting-task:{store.pk}") is None
     assert acknowledgements_waiting_take(store_id=store.pk) == []
     assert not walmart_api.calls
+
+
+def test_a_redis_outage_leaves_the_waiting_orders_to_the_sweep(store, walmart_api, listed_product, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from orders.services.acknowledge import (
+        acknowledgements_defer,
+        acknowledgements_due,
+        acknowledgements_waiting_take,
+    )
+
+    # given: an order to acknowledge (auto-acknowledge on) and Redis unreachable
+    new_orders(store, "PO-1")
+    OrderSettings.objects.filter(store=store).update(auto_acknowledge=True)
+    pk = Order.objects.get(purchase_order_id="PO-1").pk
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}
+    }
+    with acknowledgement_task_runs() as runs:
+        # when: it is handed to the store's waiting task, and that task looks for its orders
+        acknowledgements_defer(store_id=store.pk, order_pks=[pk], wait=5, attempt=1, idle_waits=0)
+        taken = acknowledgements_waiting_take(store_id=store.pk)
+    # then: neither raises; nothing ran or was sent; the order is still the sweep's once due
+    assert (taken, runs, len(walmart_api.calls)) == ([], [], 0)
+    assert acknowledgements_due(now=timezone.now() + timedelta(minutes=2)) == [pk]
