@@ -400,21 +400,16 @@ def measure(tab: str, rows: int, repeat: int) -> dict:
     """Runs in a fresh process: every case of one tab, the first request of the process and of each case
     reported apart."""
     from django.db import connection
-    from django.test import Client
     from django.test.utils import CaptureQueriesContext
     from django.urls import reverse
 
+    from bench.stack import worker_client
     from channel_manager.models import Store
-    from channel_manager.warmup import worker_warm_up
     from tests.factories import UserFactory
 
     user = UserFactory._meta.model.objects.get(username="bench-operator")
     store = Store.objects.get(name="Bench store")
-    client = Client()
-    client.force_login(user)
-    client.handler.load_middleware()  # as channel_manager.wsgi's WSGIHandler does when gunicorn imports it
-    connection.close()
-    worker_warm_up()  # what a gunicorn worker does once forked (gunicorn.conf.py): its own new connections
+    client = worker_client(user)
     url = reverse(
         {"listings": "listings:listing_list", "orders": "orders:order_list", "returns": "returns:return_list"}[tab],
         args=[store.pk],

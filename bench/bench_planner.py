@@ -170,20 +170,16 @@ def page_child(requests: int) -> None:
     """In a fresh process: the Sync page's first request, then `requests` more; prints one JSON line."""
     from django.contrib.auth import get_user_model
     from django.db import connection
-    from django.test import Client
     from django.test.utils import CaptureQueriesContext
     from django.urls import reverse
 
+    from bench.stack import worker_client
     from channel_manager.models import Store, StoreMembership
-    from channel_manager.warmup import worker_warm_up
 
     store = Store.objects.get(name=STORE_NAME)
     user, _ = get_user_model().objects.get_or_create(username=USERNAME)
     StoreMembership.objects.get_or_create(store=store, user=user, defaults={"role": StoreMembership.Role.OPERATOR})
-    client = Client()
-    client.force_login(user)
-    connection.close()
-    worker_warm_up()  # what a gunicorn worker does once forked (gunicorn.conf.py): its own new connections
+    client = worker_client(user)
     url = reverse("sync:sync_dashboard", args=[store.pk])
     timings, counts, statuses = [], [], set()
     with CaptureQueriesContext(connection) as every:

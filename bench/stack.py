@@ -17,6 +17,23 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def worker_client(user):
+    """A test client logged in as `user`, in the state a gunicorn worker serves its first request in: the
+    middleware chain built (channel_manager.wsgi's handler builds it at import) and the worker's own new
+    database and cache connections opened (`worker_warm_up`, gunicorn.conf.py's `post_worker_init`)."""
+    from django.db import connection
+    from django.test import Client
+
+    from channel_manager.warmup import worker_warm_up
+
+    client = Client()
+    client.force_login(user)
+    client.handler.load_middleware()
+    connection.close()
+    worker_warm_up()
+    return client
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
