@@ -1,6 +1,6 @@
 """Benchmark: how fast the webhook endpoint answers Walmart when a PO_CREATED delivery also stores its order,
-provisional (lines, commerce number, stock reserved), against a delivery that is only recorded (a hint, as an
-event whose payload names no lines). Walmart waits for the answer; this is the receiver's cost alone. Prints
+provisional (lines, commerce number, stock reserved), against a delivery that is only recorded (an order event
+that stores nothing at once: INTENT_TO_CANCEL). Walmart waits for the answer; this is the receiver's cost alone. Prints
 figures; never passes or fails on them.
 
     .venv/bin/python bench/bench_webhook_receive.py                       # PostgreSQL, 1,000 deliveries a mode
@@ -102,8 +102,10 @@ def body_of(number: int, *, with_lines: bool, skus: int, rng: random.Random) -> 
                 for index, sku in enumerate(chosen, start=1)
             ],
         }
+    # Only recorded: an order event that stores nothing at once (the customer's intent to cancel), read back later.
+    event_type = "PO_CREATED" if with_lines else "INTENT_TO_CANCEL"
     envelope = {
-        "source": {"eventType": "PO_CREATED", "eventTime": "2026-12-06T12:00:00.000Z", "eventId": f"EV-{number}"},
+        "source": {"eventType": event_type, "eventTime": "2026-12-06T12:00:00.000Z", "eventId": f"EV-{number}"},
         "payload": payload,
     }
     return json.dumps(envelope, separators=(",", ":")).encode()

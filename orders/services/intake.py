@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 import logging
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -72,6 +72,15 @@ def _commerce_numbers_allocate(*, store: Store, count: int) -> tuple[OrderSettin
     OrderSettings.objects.filter(store=store).update(next_commerce_number=F("next_commerce_number") + count)
     order_settings = OrderSettings.objects.get(store=store)
     return order_settings, order_settings.next_commerce_number - count
+
+
+def commerce_numbers_take(*, store: Store, count: int) -> list[str]:
+    """Take `count` commerce order numbers in a transaction of their own: the store's numbering row is locked
+    only for that long (committed at once when called outside a transaction), not for the whole write of the
+    orders that use them. A number taken by a write that then rolls back is skipped (a gap in the numbering)."""
+    with transaction.atomic():
+        order_settings, first_number = _commerce_numbers_allocate(store=store, count=count)
+    return [order_settings.commerce_order_number(first_number + index) for index in range(count)]
 
 
 def _stock_reference(lines: Sequence[OrderLine]) -> str:
@@ -174,10 +183,19 @@ def _stock_apply(plan: _StockPlan, *, store: Store, stock_actor: str) -> None:
 
 
 def _orders_upsert_batch(
-    *, store: Store, remotes: Sequence[WalmartOrder], actor: str, correlation_id: str, user=None
+    *,
+    store: Store,
+    remotes: Sequence[WalmartOrder],
+    actor: str,
+    correlation_id: str,
+    user=None,
+    commerce_numbers: Sequence[str] = (),
+    new_order_fields: Mapping[str, Any] | None = None,
 ) -> tuple[UpsertResult, list[int]]:
     """Read what is stored for the batch (orders locked), diff it with Walmart's (`orders_diff`), then
-    write: new orders with their commerce numbers, lines, changed orders, stock, timeline, counters."""
+    write: new orders with their commerce numbers, lines, changed orders, stock, timeline, counters.
+    `commerce_numbers`: numbers taken beforehand (`commerce_numbers_take`) for the new orders, in order; when
+    there are fewer than new orders, the batch allocates its own. `new_order_fields` are set on new orders."""
     now = timezone.now()
     existing = {
         order.purchase_order_id: order
@@ -213,18 +231,22 @@ def _orders_upsert_batch(
     # New orders: one INSERT for the batch, commerce numbers allocated as a block.
     new_orders: list[Order] = []
     if diff.new:
-        order_settings, first_number = _commerce_numbers_allocate(store=store, count=len(diff.new))
+        numbers = list(commerce_numbers)
+        if len(numbers) < len(diff.new):
+            order_settings, first_number = _commerce_numbers_allocate(store=store, count=len(diff.new))
+            numbers = [order_settings.commerce_order_number(first_number + index) for index in range(len(diff.new))]
         new_orders = instances_new(
             Order,
             (
                 {
                     "store": store,
                     "purchase_order_id": new.purchase_order_id,
-                    "commerce_order_number": order_settings.commerce_order_number(first_number + index),
+                    "commerce_order_number": number,
                     "last_read_at": now,
                     **new.fields,
+                    **(new_order_fields or {}),
                 }
-                for index, new in enumerate(diff.new)
+                for number, new in zip(numbers, diff.new, strict=False)
             ),
         )
         rows_insert(Order, new_orders)

@@ -4,9 +4,9 @@ Walmart's copy can be read, and completed by the next read.
 Walmart's notification carries the purchase order's ids, dates and lines (SKU, name, quantity) and nothing else
 (`walmart_client.events.PoCreated`). When Walmart's API cannot be read (rate limited, hanging), the order would
 otherwise wait for it: minutes in which the operator does not see it and its units are still offered on Walmart
-and elsewhere. So the webhook stores it at once, in the transaction that records the delivery: the order with
-its commerce number, its lines linked by Walmart SKU and their stock reserved, by the intake's own writer
-(`orders.services.intake`), marked `provisional` (awaiting Walmart's details).
+and elsewhere. So the webhook stores it at once, right after the delivery's event is committed and before the
+endpoint answers: the order with its commerce number, its lines linked by Walmart SKU and their stock reserved, by
+the intake's own writer (`orders.services.intake`), marked `provisional` (awaiting Walmart's details).
 
 - Completed by any read of Walmart's copy (the webhook batch's read-back, the poll, the refresh, this module's
   sweep): the normal upsert overwrites every field Walmart owns, corrects the reservation when a quantity differs,
@@ -67,15 +67,18 @@ class _NotNew(Exception):
     """The purchase order was stored meanwhile (rolls the provisional insert back)."""
 
 
-def order_provisional_store(*, store: Store, envelope: Mapping[str, Any], now: datetime | None = None) -> Order | None:
+def order_provisional_store(*, store: Store, envelope: Mapping[str, Any], now: datetime | None = None) -> int | None:
     """Store the purchase order a PO_CREATED delivery announces (also ORDER_UPDATES with subEventType
-    PO_CREATED), provisional, unless an order of that purchase order id is stored already. Call it inside the
-    transaction that records the delivery: the order and the event commit together.
+    PO_CREATED), provisional, unless an order of that purchase order id is stored already. Call it once the
+    delivery's event is committed (the endpoint answers after it): its commerce number is taken in a transaction
+    of its own and the order written in a second one, so the store's per-store rows (the numbering, the status
+    counters) are locked for a few statements, not for the whole write, and concurrent deliveries of one store
+    are not served one at a time. A failure between the two skips that number (a gap in the numbering).
 
-    Returns the order stored, or None: not a PO_CREATED event, already stored (by an earlier delivery or the
-    intake; also when one commits meanwhile), or a payload that does not describe an order (logged; the event
-    is still recorded and its read-back stores the order). Runs in a savepoint: whatever fails here (but the
-    database itself) leaves the caller's transaction as it was. Raises only the database's connection errors."""
+    Returns the new order's id, or None: not a PO_CREATED event, already stored (by an earlier delivery or the
+    intake; also when one commits meanwhile), or a payload that does not describe an order (logged; the event's
+    read-back stores the order). Whatever fails here but the database itself is logged and leaves the event as
+    it was. Raises only the database's connection errors."""
     try:
         notice = po_created_from_envelope(envelope)
     except ValueError as error:
@@ -83,23 +86,31 @@ def order_provisional_store(*, store: Store, envelope: Mapping[str, Any], now: d
         return None
     if notice is None:
         return None
-    from orders.services.intake import _orders_upsert_batch
+    from orders.services.intake import _orders_upsert_batch, commerce_numbers_take
 
     now = now or timezone.now()
+    if Order.objects.filter(store=store, purchase_order_id=notice.purchase_order_id).exists():
+        return None
     try:
+        numbers = commerce_numbers_take(store=store, count=1)
         with transaction.atomic():
-            if Order.objects.filter(store=store, purchase_order_id=notice.purchase_order_id).exists():
-                return None
             result, _unacknowledged = _orders_upsert_batch(
-                store=store, remotes=[notice.as_order()], actor=Actor.WEBHOOK, correlation_id=""
+                store=store,
+                remotes=[notice.as_order()],
+                actor=Actor.WEBHOOK,
+                correlation_id="",
+                commerce_numbers=numbers,
+                new_order_fields={
+                    "provisional": True,
+                    "provisional_read_at": now
+                    + timedelta(
+                        seconds=_setting("ORDERS_PROVISIONAL_READ_FIRST_SECONDS", PROVISIONAL_READ_FIRST_SECONDS)
+                    ),
+                },
             )
             if not result.created:  # stored by a transaction that committed after the check above
                 raise _NotNew
-            Order.objects.filter(pk__in=result.created).update(
-                provisional=True,
-                provisional_read_at=now + timedelta(seconds=_setting("ORDERS_PROVISIONAL_READ_FIRST_SECONDS", 120)),
-            )
-            return Order.objects.get(pk=result.created[0])
+            return result.created[0]
     except (_NotNew, IntegrityError):
         return None
     except OUTAGE_ERRORS:

@@ -10,7 +10,9 @@ from decimal import Decimal
 import pytest
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.test import TestCase
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -556,8 +558,8 @@ def test_an_order_walmart_never_returns_is_released_after_the_acknowledgement_wi
 # --- crash safety ---------------------------------------------------------------------------------------------
 
 
-def test_the_order_and_the_event_commit_together(shop, client, monkeypatch):
-    # given: the process dies while the order's stock is being reserved, inside the delivery's transaction
+def test_a_death_while_the_order_is_written_leaves_the_event_and_in_the_end_one_order(shop, client, monkeypatch):
+    # given: the process dies while the order's stock is reserved, after the delivery's event was committed
     store, seller = shop
     purchase_order_id, bodies = place(seller, [("MUG-1", 1)])
 
@@ -567,12 +569,34 @@ def test_the_order_and_the_event_commit_together(shop, client, monkeypatch):
     monkeypatch.setattr("inventory.services.reservations_apply", dies)
     with pytest.raises(ProcessDied):
         deliver(client, store, bodies["PO_CREATED"])
-    assert (WebhookEvent.objects.count(), Order.objects.count(), OrderEvent.objects.count()) == (0, 0, 0)
-    # when: Walmart delivers again (it retries a delivery that got no 2xx)
+    assert (WebhookEvent.objects.count(), Order.objects.count(), OrderEvent.objects.count()) == (1, 0, 0)
+    assert reserved(store) == {}
+    # when: Walmart, without our answer, delivers it again
     monkeypatch.undo()
-    deliver(client, store, bodies["PO_CREATED"])
-    # then
-    assert (WebhookEvent.objects.count(), Order.objects.count(), reserved(store)) == (1, 1, {"MUG-1": 1})
+    response = deliver(client, store, bodies["PO_CREATED"])
+    # then: one event, one order (the number the dead write took is skipped)
+    assert response.json() == {"status": "duplicate"}
+    order = Order.objects.get()
+    assert (order.provisional, order.commerce_order_number) == (True, "WM00000002")
+    assert (WebhookEvent.objects.count(), reserved(store)) == (1, {"MUG-1": 1})
+
+
+def test_the_order_is_written_apart_from_its_commerce_number(shop, client):
+    # given: a delivery of a new order
+    store, seller = shop
+    _po, bodies = place(seller, [("MUG-1", 1)])
+    # when
+    with CaptureQueriesContext(connection) as captured:
+        deliver(client, store, bodies["PO_CREATED"])
+    # then: the store's numbering row is updated in a transaction of its own, before the order's
+    statements = [query["sql"] for query in captured.captured_queries]
+    numbering = next(i for i, sql in enumerate(statements) if sql.startswith('UPDATE "orders_ordersettings"'))
+    # PostgreSQL: the order's key drawn from its sequence (the rows go by COPY); SQLite: the INSERT
+    order_insert = next(
+        i for i, sql in enumerate(statements) if "'orders_order'" in sql or 'INTO "orders_order"' in sql
+    )
+    between = [sql.split()[0] for sql in statements[numbering:order_insert]]
+    assert between.count("RELEASE") + between.count("COMMIT") >= 1
 
 
 @pytest.mark.parametrize("point", CRASH_POINTS)
