@@ -16,14 +16,13 @@ minute, which the webhook benchmark measures).
 What is timed: `orders.services.order_poll` end to end, in this one process, as the schedule runs it: the
 emulator answers over HTTP (a threaded WSGI server on 127.0.0.1 in a child process, sharing the database and the
 machine's CPUs but not this process's: its CPU is printed apart; `--emulator-in-process` serves it from threads
-of this process instead, as the figures before
-2026-12-06 were measured, its CPU then in this process's), pages of 200
-orders are parsed by `walmart_client`, each batch is upserted in one transaction (orders, lines, commerce order
-numbers, stock reserved for every line, timeline events, acknowledgements queued after commit), then Walmart's
-released-orders queue is read; the pages are read and parsed in the poll's read-ahead thread while the previous
-batch is written. A sampler thread (its own database connection) counts the store's committed orders every 50
-ms: the time until the first and until all of the backlog are visible. Then a second poll over the same window
-(every order read again, compared, found unchanged: nothing written).
+of this process instead, as the figures before 2026-12-06 were measured, its CPU then in this process's), pages
+of 200 orders are parsed by `walmart_client`, each batch is upserted in one transaction (orders, lines, commerce
+order numbers, stock reserved for every line, timeline events, acknowledgements queued after commit), then
+Walmart's released-orders queue is read; the pages are read and parsed in the poll's read-ahead thread while the
+previous batch is written. A sampler thread (its own database connection) counts the store's committed orders
+every 50 ms: the time until the first and until all of the backlog are visible. Then a second poll over the same
+window (every order read again, compared, found unchanged: nothing written).
 """
 
 from __future__ import annotations
@@ -83,7 +82,9 @@ def database_create(*, keep: bool) -> None:
     from django.urls import get_resolver
 
     setup_test_environment()
-    connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=keep)
+    # Not serialized: nothing here restores the database from a copy, and serializing a kept database of
+    # 10,000 emulator orders cost 10 CPU-s before anything was timed.
+    connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=keep, serialize=False)
     # Fail now, not in the server thread, if the URL conf cannot be imported.
     assert get_resolver().url_patterns
 
@@ -236,7 +237,8 @@ class VisibilitySampler:
         from orders.models import Order
 
         try:
-            while not self._stop.is_set() and self.all is None:
+            while self.all is None:
+                stopping = self._stop.is_set()  # one last sample after the poll ended, if it was not all seen
                 visible = Order.objects.filter(store_id=self.store_id).count()
                 elapsed = time.perf_counter() - self.started
                 self.samples += 1
@@ -244,6 +246,8 @@ class VisibilitySampler:
                     self.first = elapsed
                 if visible >= self.expected:
                     self.all = elapsed
+                if stopping:
+                    break
                 self._stop.wait(SAMPLE_SECONDS)
         finally:
             connection.close()
@@ -285,6 +289,41 @@ def page_reads_timed() -> tuple[list[float], list[float]]:
     Orders.list_page = timed
     polling.read_ahead = waited
     return reading, waiting
+
+
+class StatementCounter:
+    """Counts, while entered, the queries this thread's connection runs and the COPY streams it opens (intake's
+    statements: the emulator and the sampler use connections of their own)."""
+
+    def __init__(self) -> None:
+        self.queries = self.copies = 0
+
+    def _query(self, execute, sql, params, many, context):
+        self.queries += 1
+        return execute(sql, params, many, context)
+
+    def __enter__(self) -> StatementCounter:
+        import psycopg
+        from django.db import connection
+
+        self._wrapper = connection.execute_wrapper(self._query)
+        self._wrapper.__enter__()
+        self._copy = psycopg.Cursor.copy
+        counter, copy = self, self._copy
+
+        def counted(cursor, *args, **kwargs):
+            if threading.current_thread() is threading.main_thread():
+                counter.copies += 1
+            return copy(cursor, *args, **kwargs)
+
+        psycopg.Cursor.copy = counted
+        return self
+
+    def __exit__(self, *exc) -> None:
+        import psycopg
+
+        psycopg.Cursor.copy = self._copy
+        self._wrapper.__exit__(*exc)
 
 
 def database_cpu_seconds() -> float | None:
@@ -373,7 +412,8 @@ def main() -> None:
         started, cpu_started, thread_cpu_started = time.perf_counter(), time.process_time(), time.thread_time()
         reading, waiting = page_reads_timed()
         profiler = cProfile.Profile() if arguments.profile else None
-        with VisibilitySampler(store_id=store.pk, expected=placed, started=started) as sampler:
+        statements = StatementCounter()
+        with VisibilitySampler(store_id=store.pk, expected=placed, started=started) as sampler, statements:
             if profiler:
                 profiler.enable()
             first = order_poll(store=store)
@@ -413,6 +453,10 @@ def main() -> None:
             f"{sampler.samples} samples)"
         )
         queued = broker_queued()
+        print(
+            f"  statements intake sent PostgreSQL: {statements.queries:,} queries and {statements.copies:,} COPY "
+            f"streams = {(statements.queries + statements.copies) / (placed / 200):.1f} per page of 200 orders"
+        )
         print(
             f"  tasks queued to the broker by intake: {sum(queued.values()):,} "
             f"({', '.join(f'{name} {count:,}' for name, count in sorted(queued.items())) or 'none'})"
