@@ -19,6 +19,7 @@ Cost at scale, whatever the number of rows:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import zoneinfo
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -28,6 +29,7 @@ from functools import wraps
 from typing import TYPE_CHECKING
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.db.models import QuerySet
@@ -55,6 +57,11 @@ SEARCH_COUNT_LIMIT = 1_000
 MAX_OFFSET = 10_000
 # A search's estimate this many times over SEARCH_COUNT_LIMIT is shown as it is ("about N"), not counted first.
 ESTIMATE_TRUSTED_FACTOR = 5
+# A status card's count found past its bound is not counted again for this long (PostgreSQL; counts_bounded's
+# `remember_over`): its planner estimate is shown as before. Counting the bound again reads its ~bound index
+# entries (30-130 pages a card) on every view of the page, only to learn once more that the card holds more than
+# the bound. A card that falls back under the bound shows an exact count again at most this much later.
+OVER_BOUND_MEMO_SECONDS = 60
 
 
 def operator_timezone(request: HttpRequest) -> zoneinfo.ZoneInfo:
@@ -224,7 +231,11 @@ def counts_sum(counts: Iterable[int]) -> Count:
 
 
 def counts_bounded(
-    querysets: Mapping[str, QuerySet], *, limit: int | None = None, estimate_first: bool = False
+    querysets: Mapping[str, QuerySet],
+    *,
+    limit: int | None = None,
+    estimate_first: bool = False,
+    remember_over: bool = False,
 ) -> dict[str, Count]:
     """How many rows each queryset holds: exact up to `limit` (one query for all of them, each a COUNT over
     at most limit + 1 rows), PostgreSQL's estimate above it (one EXPLAIN for all that passed the limit).
@@ -232,7 +243,11 @@ def counts_bounded(
 
     `estimate_first` (PostgreSQL): read the estimates first, and take one above ESTIMATE_TRUSTED_FACTOR x
     `limit` as it is, without counting: for a search whose index scan is the costly part, counting even
-    `limit` rows means running it whole (a name shared by thousands of rows: ~40-60 ms)."""
+    `limit` rows means running it whole (a name shared by thousands of rows: ~40-60 ms).
+
+    `remember_over` (PostgreSQL; a page's status cards, whose queries are the same on every view): a count
+    found past `limit` is remembered in the cache for OVER_BOUND_MEMO_SECONDS and not counted meanwhile (its
+    estimate is read as before)."""
     if not querysets:
         return {}
     limit = EXACT_COUNT_LIMIT if limit is None else limit
@@ -250,28 +265,39 @@ def counts_bounded(
         if not querysets:
             return trusted
     exact = dict.fromkeys(querysets, 0)
-    names: list[str] = []
-    parts: list[str] = []
-    params: list = []
+    parts: dict[str, tuple[str, list]] = {}
     for name, queryset in querysets.items():
         try:
             sql, part_params = queryset.order_by().values("pk")[: limit + 1].query.sql_with_params()
         except EmptyResultSet:  # .none(), or a filter no row can pass: 0 without asking
             continue
-        names.append(name)
-        # Django compiled `sql` from the queryset; the values travel apart as parameters.
-        parts.append(f"(SELECT COUNT(*) FROM ({sql}) AS bounded_{len(parts)})")  # noqa: S608
-        params.extend(part_params)
-    if names:
-        with connections[querysets[names[0]].db].cursor() as cursor:
-            cursor.execute("SELECT " + ", ".join(parts), params)
-            exact.update(zip(names, cursor.fetchone(), strict=True))
-    over = [name for name in names if exact[name] > limit]
+        parts[name] = (sql, list(part_params))
+    memo = remember_over and connections[first.db].vendor == "postgresql"
+    keys = {name: _over_bound_key(sql, part_params, limit) for name, (sql, part_params) in parts.items()}
+    known = cache.get_many(list(keys.values())) if memo and keys else {}
+    known_over = {name for name, key in keys.items() if key in known}
+    counted = [name for name in parts if name not in known_over]
+    if counted:
+        # Django compiled each part's SQL from its queryset; the values travel apart as parameters.
+        selects = [f"(SELECT COUNT(*) FROM ({parts[name][0]}) AS bounded_{n})" for n, name in enumerate(counted)]  # noqa: S608
+        with connections[first.db].cursor() as cursor:
+            cursor.execute("SELECT " + ", ".join(selects), [value for name in counted for value in parts[name][1]])
+            exact.update(zip(counted, cursor.fetchone(), strict=True))
+    exact.update(dict.fromkeys(known_over, limit + 1))
+    over = [name for name in parts if exact[name] > limit]
+    if memo and (newly_over := [keys[name] for name in over if name not in known_over]):
+        cache.set_many(dict.fromkeys(newly_over, True), OVER_BOUND_MEMO_SECONDS)
     estimates = counts_estimated([querysets[name] for name in over]) if over else []
     counts = {name: Count(exact[name]) for name in querysets}
     for name, estimate in zip(over, estimates, strict=True):
         counts[name] = Count(estimate, exact=False) if estimate > limit else Count(limit + 1, at_least=True)
     return {**trusted, **counts}
+
+
+def _over_bound_key(sql: str, params: Sequence, limit: int) -> str:
+    """The cache key remembering that the bounded count of this query (its SQL and values) passed `limit`."""
+    digest = hashlib.sha256(repr((sql, tuple(params), limit)).encode()).hexdigest()[:32]
+    return f"list-pages:over-bound:{digest}"
 
 
 def count_bounded(queryset: QuerySet, *, limit: int | None = None, estimate_first: bool = False) -> Count:

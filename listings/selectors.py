@@ -102,7 +102,9 @@ def listing_status_counts(*, store: Store) -> dict[str, Count]:
     """How many listings the store has in each status (every status present): exact up to a bound,
     estimated above (channel_manager.listing_pages.counts_bounded: one query whatever the number)."""
     listings = Listing.objects.filter(store=store)
-    return counts_bounded({status: listings.filter(status=status) for status in Listing.Status.values})
+    return counts_bounded(
+        {status: listings.filter(status=status) for status in Listing.Status.values}, remember_over=True
+    )
 
 
 def listing_page(*, store: Store, query: ListQuery, counts: Mapping[str, int]) -> ListPage:

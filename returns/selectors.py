@@ -94,7 +94,8 @@ def return_status_counts(*, store: Store) -> dict[str, Count]:
     """{status: count} for the status cards, every status present: exact up to a bound, estimated above
     (channel_manager.listing_pages.counts_bounded: one query whatever the number of returns)."""
     return counts_bounded(
-        {status: Return.objects.filter(store=store, status=status) for status in Return.Status.values}
+        {status: Return.objects.filter(store=store, status=status) for status in Return.Status.values},
+        remember_over=True,
     )
 
 

@@ -155,3 +155,43 @@ def test_text_cut_keeps_a_short_text_and_cuts_a_long_one_with_an_ellipsis():
     assert text_cut("x" * 160) == "x" * 160
     assert text_cut("x" * 161) == "x" * 159 + "…"
     assert text_cut("abcdef", 4) == "abc…"
+
+
+def test_a_card_count_past_its_bound_is_remembered_and_not_counted_again(store):
+    if connection.vendor != "postgresql":
+        pytest.skip("the memo serves PostgreSQL's bounded counts only")
+    listings(store, 6)
+    listings(store, 2, status=Listing.Status.ERROR)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE listings_listing")
+    mine = Listing.objects.filter(store=store)
+    cards = {"draft": mine.filter(status="draft"), "error": mine.filter(status="error")}
+
+    def counted(queries) -> list[str]:
+        return [query["sql"] for query in queries if query["sql"].startswith("SELECT (SELECT COUNT(*)")]
+
+    with CaptureQueriesContext(connection) as first:
+        before = counts_bounded(cards, limit=4, remember_over=True)
+    with CaptureQueriesContext(connection) as second:
+        again = counts_bounded(cards, limit=4, remember_over=True)
+    assert before == again
+    assert before["error"] == 2
+    assert before["error"].exact
+    assert before["draft"].exact is False
+    assert before["draft"] >= 5
+    (first_count,) = counted(first)
+    assert "'draft'" in first_count
+    # the second time only the card under its bound is counted (the other's estimate is read as before)
+    (second_count,) = counted(second)
+    assert "'draft'" not in second_count
+    assert "'error'" in second_count
+    assert any(query["sql"].startswith("EXPLAIN") for query in second)
+
+
+def test_cards_are_counted_every_time_without_remember_over(store):
+    listings(store, 6)
+    mine = Listing.objects.filter(store=store)
+    for _ in range(2):
+        with CaptureQueriesContext(connection) as queries:
+            counts_bounded({"draft": mine.filter(status="draft")}, limit=4)
+        assert any(query["sql"].startswith("SELECT (SELECT COUNT(*)") for query in queries)
