@@ -85,6 +85,9 @@ class SyncState(models.Model):
     feed_not_before = models.DateTimeField(
         null=True, blank=True, help_text=_("No feed before this time (Walmart answered 429).")
     )
+    feed_catch_up_at = models.DateTimeField(
+        null=True, blank=True, help_text=_("When the last catch-up feed went (one per feed window).")
+    )
     last_run_at = models.DateTimeField(null=True, blank=True)
     last_run_summary = models.JSONField(default=dict, blank=True)
     last_error = models.TextField(blank=True)

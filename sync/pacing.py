@@ -31,6 +31,13 @@ SINGLE_CALL_RESERVE = 1
 # small feed's results are applied within tens of seconds: three status reads per feed, against Walmart's
 # feed-status limit of thousands a minute and a feed limit of a few per hour.
 FEED_POLL_AFTER_SECONDS = (10.0, 20.0, 40.0)
+# A catch-up feed: once the stream's catalog has had no change for CATCH_UP_QUIET_SECONDS, the changes left
+# waiting go in a feed at once (at least CATCH_UP_GAP_SECONDS after the last feed, one per feed window)
+# instead of waiting out the spacing: after a load stops, its last changes reach Walmart within a minute or
+# two, not up to a spacing later. The spacing keeps that feed's room in the window (`FeedLimits.spacing_seconds`),
+# so it never makes a later feed wait for the window.
+CATCH_UP_QUIET_SECONDS = 60.0
+CATCH_UP_GAP_SECONDS = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +48,7 @@ class Budget:
     feed_next_at: datetime | None
     limits: FeedLimits
     tokens_left: int | None = None
+    catch_up: bool = False  # the feed slot is the window's catch-up feed
 
 
 def partner_profile_feed_limits(profile: PartnerProfile) -> dict[str, dict[str, int]]:
@@ -118,6 +126,31 @@ def feed_next_allowed_at(
     return max(candidates)
 
 
+def feed_catch_up_allowed(
+    *,
+    limits: FeedLimits,
+    submitted: list[datetime],
+    not_before: datetime | None,
+    last_catch_up: datetime | None,
+    last_change: datetime | None,
+    now: datetime,
+) -> bool:
+    """Whether a catch-up feed may go now (`CATCH_UP_QUIET_SECONDS`): the seller's limit leaves room for it,
+    none went within the window, the last feed is `CATCH_UP_GAP_SECONDS` old, no 429 wait runs, and the
+    stream's catalog has been quiet since `last_change` (None: not known, taken as quiet). `submitted` are
+    the submit times within the last window, oldest first."""
+    window = timedelta(seconds=limits.window_seconds)
+    recent = [moment for moment in submitted if moment > now - window]
+    return (
+        limits.count >= 2
+        and len(recent) < limits.count
+        and (not recent or recent[-1] <= now - timedelta(seconds=CATCH_UP_GAP_SECONDS))
+        and (not_before is None or not_before <= now)
+        and (last_catch_up is None or last_catch_up <= now - window)
+        and (last_change is None or last_change <= now - timedelta(seconds=CATCH_UP_QUIET_SECONDS))
+    )
+
+
 def single_call_budget(
     *, rate_limit: RateLimitInfo | None, per_run_cap: int, not_before: datetime | None, now: datetime
 ) -> tuple[int, str, int | None]:
@@ -151,7 +184,10 @@ def budget_compute(
     submitted: list[datetime],
     rate_limit: RateLimitInfo | None,
     now: datetime,
+    last_change: datetime | None = None,
 ) -> Budget:
+    """The run's budget: single calls from Walmart's bucket, and a feed slot when the spacing allows one or
+    the window's catch-up feed may go (`last_change`: the stream's last catalog change, when known)."""
     singles, reason, tokens_left = single_call_budget(
         rate_limit=rate_limit,
         per_run_cap=sync_settings.single_calls_per_tick,
@@ -161,13 +197,22 @@ def budget_compute(
     next_at = feed_next_allowed_at(
         limits=limits, submitted=submitted, not_before=state.feed_not_before if state else None, now=now
     )
+    catch_up = next_at > now and feed_catch_up_allowed(
+        limits=limits,
+        submitted=submitted,
+        not_before=state.feed_not_before if state else None,
+        last_catch_up=state.feed_catch_up_at if state else None,
+        last_change=last_change,
+        now=now,
+    )
     return Budget(
         single_calls=singles,
         single_reason=reason,
-        feed_slots=1 if next_at <= now else 0,
-        feed_next_at=next_at,
+        feed_slots=1 if next_at <= now or catch_up else 0,
+        feed_next_at=now if catch_up else next_at,
         limits=limits,
         tokens_left=tokens_left,
+        catch_up=catch_up,
     )
 
 

@@ -76,7 +76,9 @@ class FeedLimits:
 
     @property
     def spacing_seconds(self) -> float:
-        return self.window_seconds / max(self.count, 1)
+        """How far apart feeds go under steady load: the window spread over all its feeds but one, which is
+        kept for a catch-up feed (`sync.pacing.feed_catch_up_allowed`), so that one never fills the window."""
+        return self.window_seconds / max(self.count - 1, 1)
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -143,6 +143,27 @@ def _run_lock_renew(store_id: int, stream: str) -> None:
         logger.warning("Sync lock of store %s %s not re-armed", store_id, stream, exc_info=True)
 
 
+def _changed_key(store_id: int, stream: str) -> str:
+    return f"sync:changed:{store_id}:{stream}"
+
+
+def _stream_changed_mark(*, store_id: int, stream: str) -> None:
+    """Remember when the stream's catalog last changed (the catch-up feed waits for a quiet minute)."""
+    try:
+        cache.set(_changed_key(store_id, stream), time.time(), timeout=3600)
+    except Exception:  # noqa: BLE001 - advisory: without it the stream counts as quiet
+        logger.warning("Last change of store %s %s not recorded", store_id, stream, exc_info=True)
+
+
+def _stream_last_change(*, store_id: int, stream: str) -> datetime | None:
+    """When the stream's catalog last changed, if known (`_stream_changed_mark`)."""
+    try:
+        moment = cache.get(_changed_key(store_id, stream))
+    except Exception:  # noqa: BLE001 - advisory: see _stream_changed_mark
+        return None
+    return datetime.fromtimestamp(moment, tz=UTC) if isinstance(moment, int | float) else None
+
+
 def _follow_up_key(store_id: int, stream: str) -> str:
     return f"sync:follow-up:{store_id}:{stream}"
 
@@ -211,6 +232,7 @@ def sync_plan(
         submitted=submitted,
         rate_limit=rate_limit,
         now=now,
+        last_change=_stream_last_change(store_id=store.pk, stream=stream),
     )
     if incremental:
         due = sync_rows_due(store=store, stream=stream)
@@ -382,7 +404,16 @@ def _sync_run_locked(*, store: Store, spec: StreamSpec, client: WalmartClient) -
     state.last_run_at = timezone.now()
     state.last_run_summary = result.summary()
     state.last_error = result.error
-    state.save(update_fields=["last_run_at", "last_run_summary", "last_error", "single_not_before", "feed_not_before"])
+    state.save(
+        update_fields=[
+            "last_run_at",
+            "last_run_summary",
+            "last_error",
+            "single_not_before",
+            "feed_not_before",
+            "feed_catch_up_at",
+        ]
+    )
     result.wake_at = min(
         (moment for moment in (state.single_not_before, state.feed_not_before) if moment and moment > timezone.now()),
         default=None,
@@ -669,6 +700,8 @@ def _feeds_send(
                 payload=batch.payload,
                 submitted_at=timezone.now(),
             )
+        if budget.catch_up:
+            state.feed_catch_up_at = feed.submitted_at  # the window's catch-up feed is spent, whatever the answer
         try:
             ack = client.feeds.submit(
                 feed_type=spec.feed_type, payload=batch.payload, max_items=max(budget.limits.max_items, 1)
@@ -1405,10 +1438,10 @@ def sync_nudge(*, product_ids: Iterable[int], streams: Iterable[str] = tuple(STR
     for store_id, inventory_on, price_on in Store.objects.filter(pk__in=store_ids).values_list(
         "pk", "inventory_enabled", "price_enabled"
     ):
-        if inventory_on and SyncStream.INVENTORY in wanted:
-            queued += sync_enqueue(store_id=store_id, stream=SyncStream.INVENTORY)
-        if price_on and SyncStream.PRICE in wanted:
-            queued += sync_enqueue(store_id=store_id, stream=SyncStream.PRICE)
+        for stream, on in ((SyncStream.INVENTORY, inventory_on), (SyncStream.PRICE, price_on)):
+            if on and stream in wanted:
+                _stream_changed_mark(store_id=store_id, stream=stream)
+                queued += sync_enqueue(store_id=store_id, stream=stream)
     return queued
 
 

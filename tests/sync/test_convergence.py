@@ -13,10 +13,10 @@ from django.utils import timezone
 from channel_manager.intents import claim_seconds
 from channel_manager.models import Feed
 from listings.models import Listing, Product
-from sync.models import ItemUpdate, ListingSyncDue, StoreSyncSettings
+from sync.models import ItemUpdate, ListingSyncDue, StoreSyncSettings, SyncState
 from sync.pacing import FEED_POLL_AFTER_SECONDS, feed_poll_next
 from sync.planning import FeedLimits, SyncRow, plan_build
-from sync.services import LOCK_SECONDS, sync_feed_poll, sync_run
+from sync.services import LOCK_SECONDS, sync_feed_poll, sync_nudge, sync_run
 from tests.inventory.factories import listings_create
 from walmart_emulator import services as emulator
 from walmart_emulator.clock import clock_advance
@@ -39,9 +39,12 @@ def skus(numbers):
     return [f"SKU-{number}" for number in numbers]
 
 
-def feed_sent_earlier(store, *, stream="inventory", ago=timedelta(minutes=1)):
-    """A feed of the stream that went `ago`: the next feed slot is a feed spacing after it."""
+def feed_sent_earlier(store, *, stream="inventory", ago=timedelta(minutes=1), catch_up=True):
+    """A feed of the stream that went `ago`: the next feed slot is a feed spacing after it (400 s at the
+    emulator's ten feeds an hour). With `catch_up`, it was the window's catch-up feed (no other one now)."""
     at = timezone.now() - ago
+    if catch_up:
+        SyncState.objects.update_or_create(store=store, stream=stream, defaults={"feed_catch_up_at": at})
     return Feed.objects.create(
         store=store,
         feed_type=stream,
@@ -118,16 +121,16 @@ def test_a_burst_over_the_single_budget_converges_by_single_calls_oldest_first_b
 
 @emulator_db
 def test_a_burst_waits_for_a_feed_slot_under_a_minute_away_and_the_run_is_queued_for_it(emulated):
-    # given: the next feed slot 40 s away (the last feed went 5 min 20 s ago, six an hour)
+    # given: the next feed slot 40 s away (the last feed went 6 minutes ago, 400 s apart)
     store, seller = emulated(count=6)
     StoreSyncSettings.objects.create(store=store, single_calls_per_tick=2)
-    earlier = feed_sent_earlier(store, ago=timedelta(minutes=5, seconds=20))
+    earlier = feed_sent_earlier(store, ago=timedelta(minutes=6))
     Product.objects.update(quantity=3)
     # when
     result = sync_run(store=store, stream="inventory")
     # then: nothing sent singly; a run is due when the slot opens
     assert (result.singles_sent, result.feeds_sent, result.waiting) == (0, 0, 6)
-    assert result.follow_up_at == earlier.submitted_at + timedelta(minutes=6)
+    assert result.follow_up_at == earlier.submitted_at + timedelta(seconds=400)
 
 
 # ------------------------------------------------------------------------------------------ early feed polls
@@ -265,3 +268,49 @@ def test_a_run_re_arms_its_short_lock_before_each_call_so_a_killed_worker_frees_
     assert len(held_for) == 3
     assert all(LOCK_SECONDS - 5 <= seconds <= LOCK_SECONDS for seconds in held_for), held_for
     assert cache.get(f"sync:lock:{store.pk}:inventory") is None
+
+
+# ------------------------------------------------------------------------------------------ catch-up feed
+
+
+@emulator_db
+def test_changes_left_waiting_go_in_one_catch_up_feed_per_window_once_the_catalog_is_quiet(emulated):
+    # given: two single calls per run; the last price feed went two minutes ago (the next slot 4.7 min away)
+    store, seller = emulated(count=8)
+    StoreSyncSettings.objects.create(store=store, single_calls_per_tick=2)
+    feed_sent_earlier(store, stream="price", ago=timedelta(minutes=2), catch_up=False)
+    assert sync_run(store=store, stream="price").plan["changes"] == 0  # in sync: every listing settled
+    # six prices changed, and nothing announced since (the catalog is quiet)
+    Product.objects.filter(sku__in=skus(range(6))).update(price=Decimal("11.00"))
+    # when
+    first = sync_run(store=store, stream="price")
+    # then: the six went in the window's catch-up feed (more than the single calls take)
+    assert (first.singles_sent, first.feeds_sent, first.feed_items, first.waiting) == (0, 1, 6, 0)
+    state = SyncState.objects.get(store=store, stream="price")
+    catch_up_feed = Feed.objects.get(walmart_feed_id__isnull=False, item_count=6)
+    assert abs(state.feed_catch_up_at - catch_up_feed.created_at) < timedelta(seconds=1)
+    # when: more changes after it, still quiet
+    clock_advance(seconds=1)  # Walmart processes the feed
+    Product.objects.filter(sku__in=skus([6, 7])).update(price=Decimal("12.00"))
+    Product.objects.filter(sku__in=skus(range(3))).update(price=Decimal("12.00"))
+    second = sync_run(store=store, stream="price")
+    # then: no second catch-up feed this hour: two single calls, the rest waits for the spaced slot
+    assert (second.feeds_completed, second.singles_sent, second.feeds_sent, second.waiting) == (1, 2, 0, 3)
+
+
+@emulator_db
+def test_no_catch_up_feed_while_the_catalog_keeps_changing(emulated):
+    # given: as above, the last price feed two minutes ago
+    store, seller = emulated(count=8)
+    StoreSyncSettings.objects.create(store=store, single_calls_per_tick=2)
+    feed_sent_earlier(store, stream="price", ago=timedelta(minutes=2), catch_up=False)
+    assert sync_run(store=store, stream="price").plan["changes"] == 0
+    # when: six prices change, announced as the catalog does (the run it queues follows at once)
+    Product.objects.filter(sku__in=skus(range(6))).update(price=Decimal("11.00"))
+    sync_nudge(
+        product_ids=Product.objects.filter(sku__in=skus(range(6))).values_list("pk", flat=True), streams=["price"]
+    )
+    # then: two single calls; the rest waits (a catch-up feed only once the catalog has been quiet a minute)
+    summary = SyncState.objects.get(store=store, stream="price").last_run_summary
+    assert (summary["singles_sent"], summary["feeds_sent"], summary["waiting"]) == (2, 0, 4)
+    assert SyncState.objects.get(store=store, stream="price").feed_catch_up_at is None

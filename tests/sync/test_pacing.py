@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime, timedelta
 
-from sync.pacing import feed_next_allowed_at, single_call_budget
+from sync.pacing import feed_catch_up_allowed, feed_next_allowed_at, single_call_budget
 from sync.planning import FeedLimits
 from walmart_client.ratelimit import RateLimitInfo
 
@@ -14,11 +14,39 @@ def test_a_feed_may_go_at_once_when_none_was_sent():
     assert feed_next_allowed_at(limits=SIX_PER_HOUR, submitted=[], not_before=None, now=NOW) == NOW
 
 
-def test_feeds_are_spaced_by_window_over_count():
+def test_feeds_are_spaced_by_the_window_over_all_its_feeds_but_the_catch_up_one():
     last = NOW - timedelta(minutes=4)
     assert feed_next_allowed_at(limits=SIX_PER_HOUR, submitted=[last], not_before=None, now=NOW) == last + timedelta(
-        minutes=10
+        minutes=12
     )
+
+
+def catch_up(**given):
+    values = {
+        "limits": SIX_PER_HOUR,
+        "submitted": [NOW - timedelta(minutes=2)],
+        "not_before": None,
+        "last_catch_up": None,
+        "last_change": NOW - timedelta(seconds=61),
+        "now": NOW,
+    }
+    return feed_catch_up_allowed(**{**values, **given})
+
+
+def test_a_catch_up_feed_goes_after_a_quiet_minute_once_per_window_within_the_sellers_limit():
+    # the catalog quiet for a minute, the last feed two minutes ago, none caught up this hour: allowed
+    assert catch_up() is True
+    assert catch_up(last_change=None) is True  # not known (the cache lost it): taken as quiet
+    # not while changes keep coming, nor within a minute of the last feed
+    assert catch_up(last_change=NOW - timedelta(seconds=30)) is False
+    assert catch_up(submitted=[NOW - timedelta(seconds=40)]) is False
+    # once per window
+    assert catch_up(last_catch_up=NOW - timedelta(minutes=59)) is False
+    assert catch_up(last_catch_up=NOW - timedelta(minutes=61)) is True
+    # never past the seller's limit or during a 429 wait, never for a limit of one feed per window
+    assert catch_up(submitted=[NOW - timedelta(minutes=m) for m in (50, 40, 30, 20, 10, 5)]) is False
+    assert catch_up(not_before=NOW + timedelta(seconds=1)) is False
+    assert catch_up(limits=FeedLimits(count=1, window_seconds=3600, max_bytes=1, max_items=1)) is False
 
 
 def test_a_full_window_waits_for_its_oldest_feed_to_leave_it():
