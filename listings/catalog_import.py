@@ -39,7 +39,6 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from django.db import DatabaseError, connection, transaction
-from django.db.models import F
 from django.utils import timezone
 
 from listings.catalog_io import (
@@ -147,14 +146,7 @@ def catalog_import_run(*, job: ImportJob, batch_size: int = CHUNK_ROWS, progress
                             [job.pk],
                         ),
                         *_tables_empty(counts.written),
-                    )
-                    ImportJob.objects.filter(pk=job.pk).update(
-                        rows_processed=F("rows_processed") + chunk.rows,
-                        created_count=F("created_count") + counts.created,
-                        updated_count=F("updated_count") + counts.updated,
-                        unchanged_count=F("unchanged_count") + counts.unchanged,
-                        error_count=F("error_count") + counts.rows_with_errors,
-                        bytes_read=chunk.bytes_read,
+                        _job_counters_add(job.pk, chunk, counts),
                     )
                 if progress:
                     progress(job.pk)
@@ -177,6 +169,25 @@ def catalog_import_run(*, job: ImportJob, batch_size: int = CHUNK_ROWS, progress
         _stage_drop()
     job.refresh_from_db()
     return job
+
+
+def _job_counters_add(job_pk: int, chunk: _Chunk, counts: _Counts) -> tuple[str, list]:
+    """The UPDATE adding a chunk's counts to its job (and its progress in the file), sent in the chunk's last
+    batch: one round trip less per chunk, each of which waits to be scheduled again on a busy machine."""
+    added = {
+        "rows_processed": chunk.rows,
+        "created_count": counts.created,
+        "updated_count": counts.updated,
+        "unchanged_count": counts.unchanged,
+        "error_count": counts.rows_with_errors,
+    }
+    column = {field.name: field.column for field in ImportJob._meta.concrete_fields}
+    assignments = ", ".join(f"{column[name]} = {column[name]} + %s" for name in added)
+    return (
+        f"UPDATE {ImportJob._meta.db_table} SET {assignments}, {column['bytes_read']} = %s "  # noqa: S608
+        f"WHERE {column['id']} = %s",
+        [*added.values(), chunk.bytes_read, job_pk],
+    )
 
 
 # --- reading and checking (in a background thread: no database here) -----------------------------
