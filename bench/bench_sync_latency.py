@@ -7,6 +7,7 @@ Prints figures; never passes or fails on them.
     .venv/bin/python bench/bench_sync_latency.py --listings 100000 --changes 60 --rate 1 --burst 2000
     .venv/bin/python bench/bench_sync_latency.py --load-minutes 60 --rate 1       # an hour, real clock
     .venv/bin/python bench/bench_sync_latency.py --listings 20000 --spaced-burst 150 --timeout 480
+    .venv/bin/python bench/bench_sync_latency.py --listings 20000 --spaced-burst 150 --spaced-field price --timeout 600
     .venv/bin/python bench/bench_sync_latency.py --database-url sqlite                    # the embedded default
     .venv/bin/python -m bench sync_latency
 
@@ -31,7 +32,9 @@ calls of one run, so it goes as a feed: the time until the emulator holds them a
 then at once an import of N other quantities (N over one run's single calls): no feed may go for a feed spacing
 (six minutes at ten feeds an hour), so this is the time to converge after a burst while the feed slot is far.
 Printed per import: p50 / p95 / max from its commit to the emulator holding each value, how many single calls
-and feeds carried it, and how long after its submission each feed's results were applied.
+and feeds carried it, and how long after its submission each feed's results were applied. With
+`--spaced-field price` both imports change prices (Walmart's single price updates: about 100 an hour, so most
+of the second import waits for a feed).
 
 `--load-minutes M` runs a load instead, on the real clock with the same real processes (the emulator's rate
 and feed limits on, the planner's pacing as in production; nothing simulated): the stack's CPU while idle
@@ -361,6 +364,9 @@ def main() -> int:
     parser.add_argument(
         "--spaced-burst", type=int, default=0, help="after a burst that goes as a feed, N more quantities at once"
     )
+    parser.add_argument(
+        "--spaced-field", choices=("quantity", "price"), default="quantity", help="what --spaced-burst changes"
+    )
     parser.add_argument("--database-url", default=None, help=f"default {DEFAULT_DATABASE_URL}; 'sqlite' for a file")
     parser.add_argument("--reuse", action="store_true", help="keep a database seeded by an earlier run (PostgreSQL)")
     parser.add_argument("--seed-only", action="store_true", help="seed the database, then stop (for --reuse)")
@@ -486,6 +492,27 @@ def burst(args, sampler: Sampler, ids: list[int]) -> None:
         print(f"   {sampler.pending()} items not on the emulator in time")
 
 
+def price_burst_import(sampler: Sampler, product_ids: list[int], *, kind: str, timeout: float) -> None:
+    """One catalog transaction sets the prices of `product_ids` (announced as the catalog does); waits until
+    the emulator holds them all (or `timeout`)."""
+    from django.db import transaction
+
+    from listings.models import Product
+    from listings.signals import products_changed_send
+
+    prices = {pk: Decimal("11.00") + Decimal(i % 50) / 100 for i, pk in enumerate(product_ids)}
+    skus = dict(Product.objects.filter(pk__in=product_ids).values_list("pk", "sku"))
+    sampler.latencies.pop(kind, None)
+    with transaction.atomic():
+        for pk, price in prices.items():
+            Product.objects.filter(pk=pk).update(price=price)
+        products_changed_send(sender=Product, product_ids=list(prices), fields={"price"})
+    committed = time.monotonic()
+    for pk, price in prices.items():
+        sampler.expect(sku=skus[pk], kind=kind, field="price", value=price, committed=committed)
+    _wait(lambda: sampler.pending() == 0, timeout=timeout)
+
+
 def burst_import(sampler: Sampler, product_ids: list[int], *, kind: str, timeout: float) -> None:
     """One import sets the quantities of `product_ids` (one in ten to zero); waits until the emulator holds
     them all (or `timeout`)."""
@@ -512,11 +539,15 @@ def spaced_burst(args, sampler: Sampler, ids: list[int]) -> None:
     for kind, product_ids in (("first burst", chosen[:first]), ("second burst", chosen[first:])):
         singles_before = ItemUpdate.objects.filter(status="succeeded").count()
         feeds_before = Feed.objects.exclude(walmart_feed_id=None).count()
-        burst_import(sampler, product_ids, kind=kind, timeout=args.timeout)
+        if args.spaced_field == "price":
+            price_burst_import(sampler, product_ids, kind=kind, timeout=args.timeout)
+        else:
+            burst_import(sampler, product_ids, kind=kind, timeout=args.timeout)
         singles = ItemUpdate.objects.filter(status="succeeded").count() - singles_before
         accepted = Feed.objects.exclude(walmart_feed_id=None).order_by("id")[feeds_before:]
         print(
-            f"{kind}: one import sets {len(product_ids):,} quantities ({singles} single calls, {len(accepted)} feeds):"
+            f"{kind}: one import sets {len(product_ids):,} {args.spaced_field}s ({singles} single calls, "
+            f"{len(accepted)} feeds):"
         )
         print("  ", describe("all items -> emulator", sampler.latencies.get(kind, [])))
         for feed in accepted:

@@ -35,6 +35,7 @@ from pricing.selectors import price_rule_values
 from sync.due import due_rescan, due_settle
 from sync.models import ItemUpdate, StoreSyncSettings, SyncFailure, SyncState, SyncStream
 from sync.pacing import (
+    CATCH_UP_QUIET_SECONDS,
     FEED_POLL_AFTER_SECONDS,
     Budget,
     budget_compute,
@@ -436,7 +437,8 @@ def _follow_up_at(
     tick is as soon). The next feed slot, when it is near enough for the waiting changes to wait for it
     (`plan_build`); otherwise single calls take them: in `FOLLOW_UP_SECONDS` when this run sent some and
     Walmart's bucket has tokens left, else when single calls may go again (a 5xx pause, Walmart's next
-    token). None when nothing waits, or after a 429 (`_run_after_wait` queues that run)."""
+    token); or when the catalog will have been quiet long enough for the window's catch-up feed, if sooner.
+    None when nothing waits, or after a 429 (`_run_after_wait` queues that run)."""
     plan, budget = planned.plan, planned.budget
     if not plan.waiting or result.rate_limited:
         return None
@@ -460,7 +462,25 @@ def _follow_up_at(
         moment = rate_limit.next_replenish_at
     else:
         moment = None
+    catch_up_at = _catch_up_due_at(planned=planned, state=state, result=result, now=now)
+    if catch_up_at is not None and (moment is None or catch_up_at < moment):
+        moment = catch_up_at
     return moment if moment is not None and moment <= now + WAKE_UP_WITHIN else None
+
+
+def _catch_up_due_at(
+    *, planned: PlannedSync, state: SyncState, result: SyncRunResult, now: datetime
+) -> datetime | None:
+    """When the stream's catalog will have been quiet `CATCH_UP_QUIET_SECONDS` (the window's catch-up feed may
+    then take what waits), if that is still ahead and the window's catch-up feed is unspent."""
+    window = timedelta(seconds=planned.budget.limits.window_seconds)
+    if result.feeds_sent or (state.feed_catch_up_at is not None and state.feed_catch_up_at > now - window):
+        return None
+    last_change = _stream_last_change(store_id=planned.store.pk, stream=planned.stream)
+    if last_change is None:
+        return None
+    quiet_at = last_change + timedelta(seconds=CATCH_UP_QUIET_SECONDS)
+    return quiet_at if quiet_at > now else None
 
 
 def _run_follow_up(*, store_id: int, stream: str, at: datetime) -> None:

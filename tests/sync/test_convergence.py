@@ -299,18 +299,23 @@ def test_changes_left_waiting_go_in_one_catch_up_feed_per_window_once_the_catalo
 
 
 @emulator_db
-def test_no_catch_up_feed_while_the_catalog_keeps_changing(emulated):
-    # given: as above, the last price feed two minutes ago
+def test_no_catch_up_feed_while_the_catalog_keeps_changing_and_a_run_is_asked_for_when_it_is_quiet(emulated):
+    # given: no single calls at all; the last price feed two minutes ago (the next slot 4.7 min away)
     store, seller = emulated(count=8)
-    StoreSyncSettings.objects.create(store=store, single_calls_per_tick=2)
+    StoreSyncSettings.objects.create(store=store, single_calls_per_tick=0)
     feed_sent_earlier(store, stream="price", ago=timedelta(minutes=2), catch_up=False)
     assert sync_run(store=store, stream="price").plan["changes"] == 0
     # when: six prices change, announced as the catalog does (the run it queues follows at once)
     Product.objects.filter(sku__in=skus(range(6))).update(price=Decimal("11.00"))
-    sync_nudge(
-        product_ids=Product.objects.filter(sku__in=skus(range(6))).values_list("pk", flat=True), streams=["price"]
-    )
-    # then: two single calls; the rest waits (a catch-up feed only once the catalog has been quiet a minute)
+    changed = Product.objects.filter(sku__in=skus(range(6))).values_list("pk", flat=True)
+    sync_nudge(product_ids=changed, streams=["price"])
+    announced = timezone.now()
+    # then: nothing sent: a catch-up feed only once the catalog has been quiet a minute
     summary = SyncState.objects.get(store=store, stream="price").last_run_summary
-    assert (summary["singles_sent"], summary["feeds_sent"], summary["waiting"]) == (2, 0, 4)
+    assert (summary["singles_sent"], summary["feeds_sent"], summary["waiting"]) == (0, 0, 6)
     assert SyncState.objects.get(store=store, stream="price").feed_catch_up_at is None
+    # and a run then asks for the next one for when that minute is over
+    again = sync_run(store=store, stream="price")
+    assert (again.feeds_sent, again.waiting) == (0, 6)
+    assert announced <= again.follow_up_at <= announced + timedelta(seconds=60)
+    assert again.follow_up_at >= timezone.now() + timedelta(seconds=55)
