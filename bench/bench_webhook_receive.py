@@ -1,7 +1,7 @@
 """Benchmark: how fast the webhook endpoint answers Walmart when a PO_CREATED delivery also stores its order,
 provisional (lines, commerce number, stock reserved), against a delivery that is only recorded (an order event
-that stores nothing at once: INTENT_TO_CANCEL). Walmart waits for the answer; this is the receiver's cost alone. Prints
-figures; never passes or fails on them.
+that stores nothing at once: INTENT_TO_CANCEL). Walmart waits for the answer; the order is written once the answer
+is sent (event received -> order stored is printed apart). Prints figures; never passes or fails on them.
 
     .venv/bin/python bench/bench_webhook_receive.py                       # PostgreSQL, 1,000 deliveries a mode
     .venv/bin/python bench/bench_webhook_receive.py --deliveries 300 --senders 4
@@ -218,6 +218,16 @@ def main() -> int:
     print(
         f"  recorded + provisional order: {describe(timings[True])}; {queries['recorded + provisional order']} queries"
     )
+    # The order is written once the answer is sent (the response's close): event received -> order stored.
+    received = dict(WebhookEvent.objects.filter(store=store).values_list("purchase_order_id", "received_at"))
+    stored = [
+        (created - received[purchase_order_id]).total_seconds()
+        for purchase_order_id, created in Order.objects.filter(store=store).values_list(
+            "purchase_order_id", "created_at"
+        )
+        if purchase_order_id in received
+    ]
+    print(f"  event received -> provisional order stored (after the answer): {describe(stored)}")
     provisional = Order.objects.filter(store=store, provisional=True).count()
     print(
         f"  events {WebhookEvent.objects.filter(store=store).count()}, provisional orders {provisional}, "

@@ -4,6 +4,7 @@ services write."""
 
 import json
 import logging
+from collections.abc import Callable
 from urllib.parse import quote
 
 from django.contrib import messages
@@ -394,7 +395,8 @@ def webhook_settings_view(request: HttpRequest, store_id: int) -> HttpResponse:
 @require_POST
 def webhook_receive_view(request: HttpRequest, token: str) -> HttpResponse:
     """Walmart's event delivery. 401 (nothing recorded) unless the delivery carries the authentication
-    the subscription asked for; 200 for a new or duplicate event; the order is fetched after commit."""
+    the subscription asked for; 200 for a new or duplicate event; the order is fetched after commit. Once the
+    answer is sent, a PO_CREATED delivery's order is stored, provisional, when it is not yet (`AnsweredThen`)."""
     order_settings = OrderSettings.objects.select_related("store").filter(webhook_token=token).first()
     if order_settings is None or not services.webhook_signature_valid(
         order_settings=order_settings, body=request.body, headers=request.headers
@@ -407,4 +409,28 @@ def webhook_receive_view(request: HttpRequest, token: str) -> HttpResponse:
         _event, created = services.webhook_event_record(store=order_settings.store, envelope=envelope)
     except ValueError as error:
         return JsonResponse({"error": f"bad payload: {error}"}, status=400)
-    return JsonResponse({"status": "accepted" if created else "duplicate"})
+    store = order_settings.store
+    return AnsweredThen(
+        {"status": "accepted" if created else "duplicate"},
+        then=lambda: services.order_provisional_store(store=store, envelope=envelope),
+    )
+
+
+class AnsweredThen(JsonResponse):
+    """A JSON answer that runs `then` once it has been sent: the WSGI server closes a response after writing
+    it (gunicorn, runserver; Django's test client too), so Walmart's sender has our 200 and goes on to its next
+    delivery while `then` runs in this thread. Used for the provisional order of a PO_CREATED delivery: its event
+    is committed before the answer, so a process that dies before `then` has run loses nothing (the event's
+    read-back stores the order). `then` never raises here (logged)."""
+
+    def __init__(self, data, *, then: Callable[[], object], **kwargs) -> None:
+        super().__init__(data, **kwargs)
+        self.then = then
+
+    def close(self) -> None:
+        try:
+            self.then()
+        except Exception:  # the answer is sent: nothing to tell the sender; the event's read-back still runs
+            logger.exception("Work after the webhook's answer failed")
+        finally:
+            super().close()

@@ -36,7 +36,6 @@ from orders.models import (
 )
 from orders.services.common import order_settings_ensure
 from orders.services.intake import orders_upsert_from_walmart
-from orders.services.provisional import order_provisional_store
 from walmart_client import WalmartClient
 from walmart_client.models import EventType, Subscription, WalmartOrder
 
@@ -92,10 +91,8 @@ def webhook_event_record(*, store: Store, envelope: Any) -> tuple[WebhookEvent |
     commit (debounced: a burst of deliveries gives few batches). Returns (event, created); a duplicate returns
     (existing event, False) and does nothing. Raises ValueError (nothing recorded) when the envelope is not of
     Walmart's shape (`source` and `payload` objects, string ids) or has no event id: see
-    `orders.mapping.webhook_envelope_parse`. A PO_CREATED event (new, or delivered again) then stores its purchase
-    order, provisional, when it is not stored yet (`orders.services.provisional.order_provisional_store`): the
-    order and its reservations exist before the delivery is answered. A crash between the two leaves the event,
-    whose read-back stores the order (and Walmart, without our answer, delivers it again)."""
+    `orders.mapping.webhook_envelope_parse`. The endpoint then answers and stores a PO_CREATED event's purchase
+    order, provisional (`orders.services.provisional.order_provisional_store`)."""
     parsed = webhook_envelope_parse(envelope)
     with transaction.atomic():
         event, created = WebhookEvent.objects.get_or_create(
@@ -110,7 +107,6 @@ def webhook_event_record(*, store: Store, envelope: Any) -> tuple[WebhookEvent |
         if created:
             store_id = store.pk
             transaction.on_commit(lambda: webhook_events_enqueue(store_id=store_id))
-    order_provisional_store(store=store, envelope=envelope)
     return event, created
 
 

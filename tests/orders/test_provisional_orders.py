@@ -10,7 +10,8 @@ from decimal import Decimal
 import pytest
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.db import connection
+from django.core.signals import request_finished
+from django.db import close_old_connections, connection
 from django.test import TestCase
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -658,3 +659,31 @@ def test_while_walmart_fails_the_sweep_tries_once_for_all_its_orders_not_once_ea
     provisional, attempts, error = errors.pop()
     assert (provisional, attempts) == (True, 1)
     assert "500" in error or "SYSTEM_ERROR" in error
+
+
+def test_the_endpoint_answers_before_it_writes_the_order(shop, rf):
+    # given: a signed PO_CREATED delivery
+    from orders.views import webhook_receive_view
+
+    store, seller = shop
+    _po, bodies = place(seller, [("MUG-1", 2)])
+    body = bodies["PO_CREATED"]
+    request = rf.post(
+        "/hook",
+        data=body,
+        content_type="application/json",
+        headers={"X-Walmart-Signature": webhook_signature(body, store.client_secret)},
+    )
+    # when: the view has answered, the server not yet done with the response
+    with TestCase.captureOnCommitCallbacks(execute=False):
+        response = webhook_receive_view(request, OrderSettings.objects.get(store=store).webhook_token)
+    # then: the event is recorded, the order not yet; it is once the server closes the sent response
+    assert (response.status_code, json.loads(response.content)) == (200, {"status": "accepted"})
+    assert (WebhookEvent.objects.count(), Order.objects.count()) == (1, 0)
+    request_finished.disconnect(close_old_connections)  # as the test client does: the test's transaction stays
+    try:
+        response.close()
+    finally:
+        request_finished.connect(close_old_connections)
+    assert Order.objects.get().provisional
+    assert reserved(store) == {"MUG-1": 2}
