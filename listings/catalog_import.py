@@ -29,7 +29,9 @@ import again is safe (products are matched on SKU; unchanged rows are counted as
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import gc
 import itertools
 import logging
 import operator
@@ -134,7 +136,7 @@ def catalog_import_run(*, job: ImportJob, batch_size: int = CHUNK_ROWS, progress
     _stage_drop()
     try:
         _stage_create()
-        with job.file.open("rb") as binary:
+        with job.file.open("rb") as binary, _fewer_collections():
             for chunk in _in_background(_checked_chunks(job, binary, max(1, batch_size))):
                 with transaction.atomic():
                     counts = _chunk_apply(chunk, actor=actor, reference=f"import {job.pk}")
@@ -169,6 +171,20 @@ def catalog_import_run(*, job: ImportJob, batch_size: int = CHUNK_ROWS, progress
         _stage_drop()
     job.refresh_from_db()
     return job
+
+
+@contextlib.contextmanager
+def _fewer_collections(first_generation: int = 10_000) -> Iterator[None]:
+    """Python's cycle collector run less often while the import runs: reading a chunk makes thousands of lists
+    and tuples, and at the default threshold (700 new containers) the collector ran every few hundred rows and
+    took about a quarter of the CPU of reading and checking (100,000 rows: 0.58 s, 0.43 s at 10,000). Cycles
+    are still collected; the thresholds are restored afterwards."""
+    thresholds = gc.get_threshold()
+    gc.set_threshold(max(first_generation, thresholds[0]), *thresholds[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
 
 
 def _job_counters_add(job_pk: int, chunk: _Chunk, counts: _Counts) -> tuple[str, list]:
