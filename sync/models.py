@@ -115,10 +115,14 @@ class ListingSyncDue(models.Model):
     Walmart confirmed. Written by database triggers in the writer's transaction; `generation` grows with every
     mark, and the planner deletes a row only at the generation it read (see `sync.due`)."""
 
+    # Neither key has an index of its own: the unique (listing, stream) and sync_due_store_stream_idx lead with them,
+    # and every mark (a trigger, per listing and stream) writes each index of this table.
     listing = models.ForeignKey(
-        "listings.Listing", on_delete=models.CASCADE, db_constraint=False, related_name="sync_due"
+        "listings.Listing", on_delete=models.CASCADE, db_constraint=False, db_index=False, related_name="sync_due"
     )
-    store = models.ForeignKey("channel_manager.Store", on_delete=models.CASCADE, db_constraint=False, related_name="+")
+    store = models.ForeignKey(
+        "channel_manager.Store", on_delete=models.CASCADE, db_constraint=False, db_index=False, related_name="+"
+    )
     stream = models.CharField(max_length=20, choices=SyncStream.choices)
     generation = models.BigIntegerField(default=1)
     due_since = models.DateTimeField(
