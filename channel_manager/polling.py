@@ -82,6 +82,7 @@ class _ReadFailed:
 
 
 _READ_END = object()
+READ_AHEAD_JOIN_SECONDS = 2.0
 
 
 def read_ahead(items: Iterable[T], *, chunk: int, depth: int = 1) -> Generator[list[T], None, None]:
@@ -92,8 +93,10 @@ def read_ahead(items: Iterable[T], *, chunk: int, depth: int = 1) -> Generator[l
     one chunk at a time (for a Walmart answered inside the caller's own database transaction).
 
     An exception raised while reading is raised here, after every chunk read before it was yielded. When the
-    caller stops early, it closes the generator (`contextlib.closing`): the reader then stops at its next item
-    and is joined (an HTTP call under way ends within the client's timeout)."""
+    caller stops early, it closes the generator (`contextlib.closing`): the reader then stops at its next item.
+    It is waited for READ_AHEAD_JOIN_SECONDS at most: one still inside an HTTP call (with the client's retries,
+    minutes) finishes it in the background and ends there, its pages dropped, instead of holding back the
+    caller's error."""
     if depth <= 0:
         iterator = iter(items)
         while batch := list(itertools.islice(iterator, chunk)):
@@ -140,4 +143,4 @@ def read_ahead(items: Iterable[T], *, chunk: int, depth: int = 1) -> Generator[l
             yield value
     finally:
         stop.set()
-        reader.join()
+        reader.join(READ_AHEAD_JOIN_SECONDS)

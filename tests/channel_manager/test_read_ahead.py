@@ -1,10 +1,12 @@
 """`polling.read_ahead`: a Walmart listing read in a thread of its own, ahead of the caller."""
 
 import threading
+import time
 from contextlib import closing
 
 import pytest
 
+from channel_manager import polling
 from channel_manager.polling import read_ahead
 
 
@@ -79,4 +81,32 @@ def test_a_caller_that_stops_stops_the_reader():
     # then: the reader stopped within the chunks it may hold ahead (one queued, one being filled), and is done
     assert listing.closed.is_set()
     assert len(listing.read) <= 10 + 10 + 11
+    assert not any(thread.name == "walmart-read-ahead" for thread in threading.enumerate())
+
+
+def test_a_caller_that_stops_does_not_wait_for_a_reader_inside_a_long_call():
+    # given: a listing whose second item takes long to come (a page being fetched, retried)
+    release = threading.Event()
+
+    def slow_listing():
+        yield 1
+        release.wait(30)
+        yield 2
+
+    def write_fails() -> None:
+        with closing(read_ahead(slow_listing(), chunk=1, depth=1)) as chunks:
+            for _chunk in chunks:
+                raise RuntimeError("the write failed")
+
+    # when: the caller fails while the reader waits for the second item
+    started = time.monotonic()
+    with pytest.raises(RuntimeError, match="the write failed"):
+        write_fails()
+    # then: the caller's error comes after the bounded wait, not after the reader's call
+    assert time.monotonic() - started < polling.READ_AHEAD_JOIN_SECONDS + 1
+    # and: the reader ends as soon as its call returns, without handing anything over
+    release.set()
+    for thread in threading.enumerate():
+        if thread.name == "walmart-read-ahead":
+            thread.join(5)
     assert not any(thread.name == "walmart-read-ahead" for thread in threading.enumerate())
