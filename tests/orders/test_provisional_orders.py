@@ -687,3 +687,21 @@ def test_the_endpoint_answers_before_it_writes_the_order(shop, rf):
         request_finished.connect(close_old_connections)
     assert Order.objects.get().provisional
     assert reserved(store) == {"MUG-1": 2}
+
+
+def test_the_poll_completes_it_too(shop, walmart, client):
+    store, seller = shop
+    faults.fault_set(seller=seller, throttle_storm=True)
+    purchase_order_id, bodies = place(seller, [("CUP-2", 2)])
+    deliver(client, store, bodies["PO_CREATED"])
+    walmart_answers_again(seller)
+    # when: the poll reads it (the webhook batch never ran)
+    with after_commit():
+        order_poll(store=store)
+    # then
+    order = Order.objects.get(purchase_order_id=purchase_order_id)
+    assert (order.provisional, bool(order.customer_name), reserved(store)) == (False, True, {"CUP-2": 2})
+    assert len(walmart.applied("POST", "/acknowledge")) == 1
+    assert [message for _actor, message in timeline(order)][0] == (
+        "Order received from Walmart; commerce order WM00000001 created."
+    )
