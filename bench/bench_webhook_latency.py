@@ -247,6 +247,12 @@ def main() -> int:
     parser.add_argument("--skus", type=int, default=1000, help="distinct SKUs the orders are spread over")
     parser.add_argument("--probes", type=int, default=5, help="price changes and shipments per phase")
     parser.add_argument("--concurrency", type=int, default=2, help="the product worker's processes")
+    parser.add_argument(
+        "--worker-per-queue",
+        action="store_true",
+        help="production's shape (docker-compose): one product worker per queue, each -c --concurrency, so a ship "
+        "never waits behind the burst's intake for a worker slot (with Walmart's worker of its own)",
+    )
     parser.add_argument("--placers", type=int, default=4, help="threads placing the burst's orders on schedule")
     parser.add_argument(
         "--web",
@@ -279,6 +285,8 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=900.0, help="give up waiting after this (seconds)")
     parser.add_argument("--database-url", default=DEFAULT_DATABASE_URL)
     args = parser.parse_args()
+    if args.worker_per_queue and not args.walmart_worker:
+        parser.error("--worker-per-queue needs Walmart's worker (its queue has no other consumer)")
 
     workdir = Path(tempfile.mkdtemp(prefix="cm-bench-webhook-"))
     port = free_port()
@@ -351,7 +359,8 @@ def main() -> int:
         f"Webhook burst benchmark: {connection.vendor} ({args.database_url.rsplit('/', 1)[-1]}), real processes "
         f"({'gunicorn gthread 2 x 8' if args.web == 'gunicorn' else 'runserver'}, celery worker -c {args.concurrency} "
         + (
-            f"on the product's queues ({', '.join(WORK_QUEUES)}) and Walmart's deliveries on a worker of their own "
+            f"{'per queue' if args.worker_per_queue else 'on the product queues'} ({', '.join(WORK_QUEUES)}) and "
+            "Walmart's deliveries on a worker of their own "
             f"({args.walmart_pool} -c {args.walmart_concurrency}, queue {DEFAULT_QUEUE})"
             if args.walmart_worker
             else "consuming every queue, Walmart's deliveries included"
@@ -363,7 +372,15 @@ def main() -> int:
     )
     commands = {
         "web": gunicorn_command(port) if args.web == "gunicorn" else web_command(port),
-        "worker": worker_command(args.concurrency, list(WORK_QUEUES) if args.walmart_worker else None, "product"),
+        **(
+            {f"worker-{queue}": worker_command(args.concurrency, [queue], f"product-{queue}") for queue in WORK_QUEUES}
+            if args.worker_per_queue
+            else {
+                "worker": worker_command(
+                    args.concurrency, list(WORK_QUEUES) if args.walmart_worker else None, "product"
+                )
+            }
+        ),
         "beat": beat_command(workdir),
     }
     if args.walmart_worker:
