@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from django.core.cache import cache
 
 from sync.models import StoreSyncSettings, SyncState
-from sync.planning import INVENTORY, FeedLimits
+from sync.planning import FEED_SOON_SECONDS, INVENTORY, FeedLimits
 from sync.streams import StreamSpec
 from walmart_client import WalmartClient
 from walmart_client.errors import WalmartError
@@ -197,7 +197,8 @@ def budget_compute(
     next_at = feed_next_allowed_at(
         limits=limits, submitted=submitted, not_before=state.feed_not_before if state else None, now=now
     )
-    catch_up = next_at > now and feed_catch_up_allowed(
+    # Not when the spaced slot is near: the waiting changes wait for it (`plan_build`), the catch-up is kept.
+    catch_up = next_at > now + timedelta(seconds=FEED_SOON_SECONDS) and feed_catch_up_allowed(
         limits=limits,
         submitted=submitted,
         not_before=state.feed_not_before if state else None,

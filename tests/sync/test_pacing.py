@@ -2,8 +2,10 @@
 
 from datetime import UTC, datetime, timedelta
 
-from sync.pacing import feed_catch_up_allowed, feed_next_allowed_at, single_call_budget
+from sync.models import StoreSyncSettings
+from sync.pacing import budget_compute, feed_catch_up_allowed, feed_next_allowed_at, single_call_budget
 from sync.planning import FeedLimits
+from sync.streams import STREAMS
 from walmart_client.ratelimit import RateLimitInfo
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -84,3 +86,25 @@ def test_no_single_call_during_a_429_wait_and_the_cap_without_headers():
         "no rate-limit headers seen yet",
         None,
     )
+
+
+def test_the_catch_up_feed_is_kept_when_the_spaced_slot_is_under_a_minute_away():
+    limits = FeedLimits(count=10, window_seconds=3600, max_bytes=1, max_items=1)
+
+    def budget(last_feed_ago: timedelta):
+        return budget_compute(
+            spec=STREAMS["price"],
+            state=None,
+            sync_settings=StoreSyncSettings(),
+            limits=limits,
+            submitted=[NOW - last_feed_ago],
+            rate_limit=None,
+            now=NOW,
+        )
+
+    # the spaced slot (400 s after the last feed) 40 s away: wait for it
+    near = budget(timedelta(minutes=6))
+    assert (near.feed_slots, near.catch_up, near.feed_next_at) == (0, False, NOW + timedelta(seconds=40))
+    # 280 s away, the catalog quiet (not known: taken as quiet): the catch-up feed goes now
+    far = budget(timedelta(minutes=2))
+    assert (far.feed_slots, far.catch_up, far.feed_next_at) == (1, True, NOW)
