@@ -45,6 +45,8 @@ class OrdersDiff:
     new: list[NewOrder] = field(default_factory=list)
     lines_to_create: list[OrderLine] = field(default_factory=list)
     lines_to_update: list[OrderLine] = field(default_factory=list)
+    # Lines of a provisional order that Walmart's copy does not have (they came from its notification only).
+    lines_to_delete: list[OrderLine] = field(default_factory=list)
     orders_to_update: list[Order] = field(default_factory=list)
     changes: list[tuple[Order, list[str]]] = field(default_factory=list)
     status_deltas: Counter[str] = field(default_factory=Counter)
@@ -166,12 +168,15 @@ def orders_diff(
     `existing`: stored orders by purchase order id; `existing_lines`: their lines by (order pk, line
     number); `listings`: the store's listings by SKU; `failed_operations`: per order pk, the texts of its
     failed pushes (they keep an order in Error). Only what differs is set on the stored instances and
-    listed to update; a new line of a stored order is listed to create. A snapshot older than the stored
+    listed to update; a new line of a stored order is listed to create; a line of a provisional order that
+    Walmart's copy lacks (it was in the notification only) is listed to delete. A snapshot older than the stored
     order (its line status dates, `walmart_last_modified`) is left unapplied. An order whose lines Walmart shows
     past Created is recorded as acknowledged (`acknowledged_at`), however that came about. No database
     access.
     """
     diff = OrdersDiff()
+    completed: set[int] = set()  # provisional orders this batch completes
+    read_lines: set[tuple[int, str]] = set()
     for remote in remotes:
         line_fields = [(line.line_number, line_fields_with_listing(line, listings)) for line in remote.lines]
         order = existing.get(remote.purchase_order_id)
@@ -185,7 +190,13 @@ def orders_diff(
         if snapshot_older(fields["walmart_last_modified"], order.walmart_last_modified):
             diff.unchanged.append(order.pk)
             continue
+        if order.provisional:
+            completed.add(order.pk)
+            read_lines.update((order.pk, line_number) for line_number, _ in line_fields)
         _existing_order_diff(diff, order, fields, line_fields, existing_lines, now)
+    diff.lines_to_delete = [
+        line for key, line in existing_lines.items() if line.order_id in completed and key not in read_lines
+    ]
     return diff
 
 

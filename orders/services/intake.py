@@ -122,14 +122,18 @@ class _StockPlan:
     releasing_lines: list[OrderLine] = field(default_factory=list)
     releases: list[tuple[OrderLine, int]] = field(default_factory=list)  # in line order, for the timeline
     linked_late: list[OrderLine] = field(default_factory=list)  # stored lines whose SKU got a listing
+    removed: list[tuple[OrderLine, int]] = field(default_factory=list)  # lines deleted, with the units released
 
 
-def _stock_plan(*, new_lines: Iterable[OrderLine], changed_lines: Iterable[OrderLine]) -> _StockPlan:
-    """Reserve each line of a new order once, and a stored line once its Walmart SKU is linked to a listing
-    (it arrived without one: nothing reserved yet); give back what Walmart shows cancelled, and take out of the
-    reservation what it shows shipped (delivered and refunded units shipped first), each beyond what the line
-    has moved already. Sets each line's own record (stock_reserved / stock_released / stock_shipped) before
-    the lines are written, so a re-read of the same order moves nothing. No database access."""
+def _stock_plan(
+    *, new_lines: Iterable[OrderLine], changed_lines: Iterable[OrderLine], removed_lines: Iterable[OrderLine] = ()
+) -> _StockPlan:
+    """Reserve each new line once (of a new order, or one Walmart's copy adds to a stored order), and a stored
+    line once its Walmart SKU is linked to a listing (it arrived without one: nothing reserved yet); give back
+    what Walmart shows cancelled, and take out of the reservation what it shows shipped (delivered and refunded
+    units shipped first), each beyond what the line has moved already; give back what a removed line still
+    holds. Sets each line's own record (stock_reserved / stock_released / stock_shipped) before the lines are
+    written, so a re-read of the same order moves nothing. No database access."""
     plan = _StockPlan()
     new_lines = list(new_lines)
     changed_lines = list(changed_lines)
@@ -169,6 +173,12 @@ def _stock_plan(*, new_lines: Iterable[OrderLine], changed_lines: Iterable[Order
             line.stock_shipped += shipped
             plan.shipped[product_id] += shipped
             plan.reserving_lines.append(line)
+    for line in removed_lines:
+        held = line.stock_reserved - line.stock_released - line.stock_shipped if line.listing is not None else 0
+        if held > 0:
+            plan.released[_line_listing(line).product_id] += held
+            plan.releasing_lines.append(line)
+        plan.removed.append((line, max(held, 0)))
     return plan
 
 
@@ -274,7 +284,11 @@ def _orders_upsert_batch(
     ]
     events.extend(event(order, "Walmart: " + "; ".join(changes)) for order, changes in diff.changes)
 
-    stock = _stock_plan(new_lines=new_lines, changed_lines=[*diff.lines_to_create, *diff.lines_to_update])
+    stock = _stock_plan(
+        new_lines=[*new_lines, *diff.lines_to_create],
+        changed_lines=diff.lines_to_update,
+        removed_lines=diff.lines_to_delete,
+    )
     events.extend(
         event(line.order, f"{delta} unit(s) of {line.sku} cancelled on Walmart returned to stock.")
         for line, delta in stock.releases
@@ -286,7 +300,17 @@ def _orders_upsert_batch(
         )
         for line in stock.linked_late
     )
+    events.extend(
+        event(
+            line.order,
+            f"Line {line.line_number} ({line.sku}) was in Walmart's order notification but is not in Walmart's "
+            f"copy of the order: removed; {units} reserved unit(s) returned to stock.",
+        )
+        for line, units in stock.removed
+    )
 
+    if diff.lines_to_delete:
+        OrderLine.objects.filter(pk__any_of=[line.pk for line in diff.lines_to_delete]).delete()
     rows_insert(OrderLine, [*new_lines, *diff.lines_to_create])
     if diff.lines_to_update:
         OrderLine.objects.bulk_update(
@@ -302,10 +326,11 @@ def _orders_upsert_batch(
     result = UpsertResult(created=[order.pk for order in new_orders], updated=diff.updated, unchanged=diff.unchanged)
     # Orders still to acknowledge: never acknowledged, with units still Created (read from the lines in hand:
     # the new ones and every stored line of the batch's stored orders, as written above).
+    deleted = {line.pk for line in diff.lines_to_delete}
     with_created = {
         line.order_id
         for line in [*new_lines, *diff.lines_to_create, *existing_lines.values()]
-        if line.quantity_created > 0
+        if line.quantity_created > 0 and line.pk not in deleted
     }
     unacknowledged = [
         order.pk

@@ -11,7 +11,8 @@ the intake's own writer (`orders.services.intake`), marked `provisional` (awaiti
 - Completed by any read of Walmart's copy (the webhook batch's read-back, the poll, the refresh, this module's
   sweep): the normal upsert overwrites every field Walmart owns, corrects the reservation when a quantity differs,
   gives back what Walmart shows cancelled, and writes no "changes" for it (the values replaced were never
-  Walmart's). The end state is the one the read would have stored on its own.
+  Walmart's). A line the notification had and Walmart's copy lacks is deleted and its reserved units given back
+  (the timeline says so). The end state is the one the read would have stored on its own.
 - Never overwrites anything: it is stored only when no order of that purchase order id exists (a full order is
   never downgraded; a second delivery of the event stores nothing).
 - Not acknowledged: Walmart says not to acknowledge cancelled or shipped lines, nor WFS orders, and the payload
