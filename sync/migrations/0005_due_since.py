@@ -10,9 +10,10 @@ class Migration(migrations.Migration):
     ]
 
     # SQLite adds the column by rebuilding the dirty set's table, which the marking triggers on the other
-    # tables name: they are dropped around it and installed again.
+    # tables name: they are dropped around it and installed again. Unapplied, they stay dropped (older
+    # listings columns may follow): `migrate` installs them afresh when it ends (post_migrate).
     operations = [
-        migrations.RunPython(due_triggers_drop_migration, due_triggers_install_migration),
+        migrations.RunPython(due_triggers_drop_migration, migrations.RunPython.noop),
         migrations.AddField(
             model_name="listingsyncdue",
             name="due_since",
