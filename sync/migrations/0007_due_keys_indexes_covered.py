@@ -15,8 +15,8 @@ from sync.due import due_triggers_drop_migration, due_triggers_install_migration
 
 class Migration(migrations.Migration):
     # Only the sync's own history: the keys' models are those of 0003. Depending on the latest listings migration
-    # made going back to an older listings table (tests/listings/test_walmart_sku_migration.py) unapply this one,
-    # whose reversal installs the triggers for the listings columns of that moment.
+    # made going back to an older listings table (tests/listings/test_walmart_sku_migration.py) unapply this one
+    # for nothing.
     dependencies = [
         ("sync", "0006_feed_catch_up"),
     ]
