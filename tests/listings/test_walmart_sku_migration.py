@@ -14,12 +14,14 @@ BEFORE = [("listings", "0007_listing_error_sort_index")]
 @pytest.fixture
 def before_walmart_sku(transactional_db):
     # The sync's dirty-set triggers name the listings table's current columns: off while it is older.
+    # Unapplying a sync migration that drops and reinstalls them around its own changes installs them again,
+    # for the columns the listings table has at that point: so the sync goes back first, then the triggers are
+    # dropped, then the listings go back (SQLite checks a table's triggers when one of its columns is dropped).
+    executor = MigrationExecutor(connection)
+    executor.migrate([("sync", "0006_feed_catch_up")])
     due_triggers_drop()
     executor = MigrationExecutor(connection)
     executor.migrate(BEFORE)
-    # Unapplying a sync migration that drops and reinstalls the triggers around its own changes installs them
-    # again for the columns the listings table had at that point, some of which the older state no longer has.
-    due_triggers_drop()
     yield executor.loader.project_state(BEFORE).apps
     executor = MigrationExecutor(connection)
     executor.migrate(executor.loader.graph.leaf_nodes())
