@@ -28,10 +28,10 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from socketserver import ThreadingMixIn
-from wsgiref.simple_server import WSGIServer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.stack import wsgi_server_start
 
 
 def django_setup() -> None:
@@ -93,24 +93,11 @@ def bench_in_process(seller, token: str, purchase_order_ids: list[str], requests
         print(f"  in-process {name:28s} {rate(count, time.perf_counter() - started)}")
 
 
-class ThreadedServer(ThreadingMixIn, WSGIServer):
-    daemon_threads = True
-
-
 def bench_http(seller, token: str, purchase_order_ids: list[str], requests_count: int) -> None:
     import requests
-    from django.core.handlers.wsgi import WSGIHandler
-    from django.core.servers.basehttp import WSGIRequestHandler
 
-    class QuietHandler(WSGIRequestHandler):
-        def log_message(self, *args) -> None:
-            pass
-
-    server = ThreadedServer(("127.0.0.1", 0), QuietHandler)
-    server.set_app(WSGIHandler())
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{server.server_address[1]}/walmart-emulator"
+    server, url = wsgi_server_start()
+    base = f"{url}/walmart-emulator"
     headers = {"WM_SEC.ACCESS_TOKEN": token, "WM_QOS.CORRELATION_ID": "bench", "WM_SVC.NAME": "Walmart Marketplace"}
     local = threading.local()
 

@@ -30,8 +30,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.bench_emulator import ThreadedServer, database_create
+from bench.bench_emulator import database_create
 from bench.bench_emulator import django_setup as emulator_django_setup
+from bench.stack import wsgi_server_start
 
 QUERIES = {"count": 0}
 QUERIES_LOCK = threading.Lock()
@@ -148,8 +149,6 @@ def main() -> None:
     args = parser.parse_args()
 
     django_setup()
-    from django.core.handlers.wsgi import WSGIHandler
-    from django.core.servers.basehttp import WSGIRequestHandler
     from django.db import connection
 
     database_name = connection.settings_dict["NAME"]
@@ -167,16 +166,10 @@ def main() -> None:
         seeded = seller_items_seed(seller=seller, count=args.items, seed=1)
         seed_seconds = time.perf_counter() - started
 
-    class QuietHandler(WSGIRequestHandler):
-        def log_message(self, *args) -> None:
-            pass
-
-    server = ThreadedServer(("127.0.0.1", 0), QuietHandler)
-    server.set_app(WSGIHandler())
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server, url = wsgi_server_start()
     session = TimedSession()
     client = WalmartClient(
-        base_url=f"http://127.0.0.1:{server.server_address[1]}/walmart-emulator",
+        base_url=f"{url}/walmart-emulator",
         client_id=seller.client_id,
         client_secret=seller.client_secret,
         session=session,

@@ -39,10 +39,10 @@ import threading
 import time
 import uuid
 from pathlib import Path
-from socketserver import ThreadingMixIn
-from wsgiref.simple_server import WSGIServer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.stack import wsgi_server
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/cm_orders_bench"
 SAMPLE_SECONDS = 0.05
@@ -89,10 +89,6 @@ def database_create(*, keep: bool) -> None:
     assert get_resolver().url_patterns
 
 
-class ThreadedServer(ThreadingMixIn, WSGIServer):
-    daemon_threads = True
-
-
 class EmulatorServer:
     """The emulator over HTTP on 127.0.0.1: by default served by a child process (forked from this one, its
     own database connections), so that Walmart's side takes none of the intake process's CPU or interpreter
@@ -100,16 +96,9 @@ class EmulatorServer:
     this process."""
 
     def __init__(self, *, in_process: bool) -> None:
-        from django.core.handlers.wsgi import WSGIHandler
-        from django.core.servers.basehttp import WSGIRequestHandler
         from django.db import connections
 
-        class QuietHandler(WSGIRequestHandler):
-            def log_message(self, *args) -> None:
-                pass
-
-        self.server = ThreadedServer(("127.0.0.1", 0), QuietHandler)
-        self.server.set_app(WSGIHandler())
+        self.server = wsgi_server()
         self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.pid: int | None = None
         if in_process:

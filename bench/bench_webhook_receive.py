@@ -31,10 +31,10 @@ import threading
 import time
 from decimal import Decimal
 from pathlib import Path
-from socketserver import ThreadingMixIn
-from wsgiref.simple_server import WSGIServer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.stack import wsgi_server_start
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/cm_webhook_receive_bench"
 SECRET = "bench-receive-secret"  # noqa: S105 - the throwaway store of this run
@@ -61,24 +61,6 @@ def django_setup(database_url: str) -> None:
     settings.CELERY_TASK_ALWAYS_EAGER = False
     app.conf.task_always_eager = False
     logging.getLogger("django.request").setLevel(logging.ERROR)
-
-
-class ThreadedServer(ThreadingMixIn, WSGIServer):
-    daemon_threads = True
-
-
-def server_start() -> str:
-    from django.core.handlers.wsgi import WSGIHandler
-    from django.core.servers.basehttp import WSGIRequestHandler
-
-    class QuietHandler(WSGIRequestHandler):
-        def log_message(self, *args) -> None:
-            pass
-
-    server = ThreadedServer(("127.0.0.1", 0), QuietHandler)
-    server.set_app(WSGIHandler())
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return f"http://127.0.0.1:{server.server_address[1]}"
 
 
 def body_of(number: int, *, with_lines: bool, skus: int, rng: random.Random) -> bytes:
@@ -168,7 +150,7 @@ def main() -> int:
         assert answer.status_code == 200, answer.content
         queries[mode] = len(captured)
 
-    base = server_start() + path
+    base = wsgi_server_start()[1] + path
     timings: dict[bool, list[float]] = {False: [], True: []}
     failures = 0
     lock = threading.Lock()

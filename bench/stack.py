@@ -13,8 +13,38 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from socketserver import ThreadingMixIn
+from wsgiref.simple_server import WSGIServer
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+class ThreadedServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+def wsgi_server() -> ThreadedServer:
+    """Django's WSGI handler (this process's settings) on 127.0.0.1 at a free port, a thread per request,
+    no request log; not serving yet (`serve_forever` in a thread, or in a forked child)."""
+    from django.core.handlers.wsgi import WSGIHandler
+    from django.core.servers.basehttp import WSGIRequestHandler
+
+    class QuietHandler(WSGIRequestHandler):
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadedServer(("127.0.0.1", 0), QuietHandler)
+    server.set_app(WSGIHandler())
+    return server
+
+
+def wsgi_server_start() -> tuple[ThreadedServer, str]:
+    """`wsgi_server` serving from a daemon thread of this process; with its base URL."""
+    import threading
+
+    server = wsgi_server()
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}"
 
 
 def worker_client(user):
