@@ -32,7 +32,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.bench_emulator import database_create
 from bench.bench_emulator import django_setup as emulator_django_setup
-from bench.stack import wsgi_server_start
+from bench.stack import (
+    percentile,
+    wsgi_server_start,
+)
 
 QUERIES = {"count": 0}
 QUERIES_LOCK = threading.Lock()
@@ -100,11 +103,6 @@ class RssSampler:
 
 def mib(value: float) -> str:
     return f"{value / 1024 / 1024:.1f} MiB"
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
 
 
 def latency_line(samples: list[float]) -> str:

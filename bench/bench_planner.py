@@ -45,6 +45,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.stack import percentile  # noqa: E402
+
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/cm_sync_bench"
 STORE_NAME = "Planner scale bench store"
 USERNAME = "planner-bench"
@@ -159,11 +162,6 @@ def seed(listings: int):
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
     return store
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
 
 
 def page_child(requests: int) -> None:

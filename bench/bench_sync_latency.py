@@ -72,6 +72,7 @@ sys.path.insert(0, str(ROOT))
 from bench.stack import (  # noqa: E402
     beat_command,
     free_port,
+    percentile,
     stack_environment,
     stack_start,
     stack_stop,
@@ -83,12 +84,6 @@ SECRET = "bench-latency-secret"  # noqa: S105 - the throwaway emulator seller of
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/cm_sync_latency"
 RECONCILE_TASK = "sync.tasks.sync_reconcile_tick_task"
 STORE_NAME = "Latency bench"
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
-    return ordered[index]
 
 
 def describe(name: str, values: list[float]) -> str:

@@ -54,6 +54,7 @@ from bench.stack import (  # noqa: E402
     beat_command,
     free_port,
     gunicorn_command,
+    percentile,
     stack_environment,
     stack_processes,
     web_command,
@@ -67,11 +68,6 @@ SAMPLE_SECONDS = 0.05
 SECRET = "bench-webhook-secret"  # noqa: S105 - the throwaway emulator seller of this run
 SKU_PREFIX = "HOOK-"
 PROBE_PRICE = Decimal("12.34")
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))]
 
 
 def describe(values: list[float]) -> str:

@@ -34,7 +34,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.stack import wsgi_server_start
+from bench.stack import (
+    percentile,
+    wsgi_server_start,
+)
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/cm_webhook_receive_bench"
 SECRET = "bench-receive-secret"  # noqa: S105 - the throwaway store of this run
@@ -91,11 +94,6 @@ def body_of(number: int, *, with_lines: bool, skus: int, rng: random.Random) -> 
         "payload": payload,
     }
     return json.dumps(envelope, separators=(",", ":")).encode()
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))]
 
 
 def describe(values: list[float]) -> str:

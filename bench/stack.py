@@ -19,6 +19,12 @@ from wsgiref.simple_server import WSGIServer
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def percentile(values: list[float], fraction: float) -> float:
+    """The value at `fraction` of the sorted values (the index rounded to the nearest; the benchmarks' p50 / p95)."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))]
+
+
 class ThreadedServer(ThreadingMixIn, WSGIServer):
     daemon_threads = True
 
