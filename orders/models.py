@@ -304,6 +304,11 @@ class OrderLine(models.Model):
         return self.quantity_shipped + self.quantity_delivered + self.quantity_refunded
 
     @property
+    def stock_held(self) -> int:
+        """Units the store's reservation still holds for this line: reserved, neither released nor shipped."""
+        return self.stock_reserved - self.stock_released - self.stock_shipped
+
+    @property
     def quantity_open(self) -> int:
         """Units neither shipped nor cancelled on Walmart (pending local operations not subtracted)."""
         return max(0, self.quantity - self.quantity_shipped_total - self.quantity_cancelled)

@@ -174,7 +174,7 @@ def _stock_plan(
             plan.shipped[product_id] += shipped
             plan.reserving_lines.append(line)
     for line in removed_lines:
-        held = line.stock_reserved - line.stock_released - line.stock_shipped if line.listing is not None else 0
+        held = line.stock_held if line.listing is not None else 0
         if held > 0:
             plan.released[_line_listing(line).product_id] += held
             plan.releasing_lines.append(line)

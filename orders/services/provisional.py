@@ -255,7 +255,7 @@ def order_provisional_release(*, order_id: int, reason: str) -> bool:
         lines = list(OrderLine.objects.filter(order=order).select_related("listing").order_by("pk"))
         units: dict[int, int] = defaultdict(int)
         for line in lines:
-            held = line.stock_reserved - line.stock_released - line.stock_shipped
+            held = line.stock_held
             if line.listing is not None and held > 0:
                 units[line.listing.product_id] += held
                 line.stock_reserved -= held
