@@ -3,6 +3,7 @@ included) and posts it, exactly as a browser would (without following the redire
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from urllib.parse import urljoin
@@ -67,6 +68,15 @@ class Dashboard:
     def form(self, path: str, *, form_id: str | None = None, field: str | None = None,
              button: tuple[str, str] | None = None) -> tuple[HtmlForm, str]:  # fmt: skip
         """The form on the page at `path` with this id, holding this field, or this submit button."""
+        found = self.form_unless(path, form_id=form_id, field=field, button=button)
+        assert found is not None  # without `unless`, a page always has the form or raises
+        return found
+
+    def form_unless(self, path: str, *, unless: str | None = None, form_id: str | None = None,
+                    field: str | None = None,
+                    button: tuple[str, str] | None = None) -> tuple[HtmlForm, str] | None:  # fmt: skip
+        """Like `form`, but None when the page holds an element with the id `unless` instead (the page says
+        there is nothing left to do, e.g. a return with nothing left to refund)."""
         html, url = self.page(path)
         for form in forms_in(html):
             if (
@@ -75,6 +85,8 @@ class Dashboard:
                 or (button is not None and button in form.buttons)
             ):
                 return form, url
+        if unless is not None and re.search(rf"""\bid=["']{re.escape(unless)}["']""", html):
+            return None
         raise DashboardError(f"GET {path}: no form {form_id or field or button}")
 
     def submit(self, form: HtmlForm, page_url: str, changes: dict[str, str],

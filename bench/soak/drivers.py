@@ -380,7 +380,11 @@ class Operators(Driver):
 
     def _refund(self, key: tuple, return_id: int, mode: str) -> bool:
         path = f"/stores/{self.store_id}/returns/{return_id}/"
-        form, url = self.dashboard.form(path, form_id="refund-form")
+        found = self.dashboard.form_unless(path, form_id="refund-form", unless="nothing-to-refund")
+        if found is None:  # refunded meanwhile (by Walmart, or by another operator): nothing to do
+            self.journal.count("refund.nothing_left")
+            return True
+        form, url = found
         quantities = {
             name: int(value or 0) for name, value in form.fields if name.startswith("quantity_") and int(value or 0) > 0
         }
