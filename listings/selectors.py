@@ -21,6 +21,7 @@ from channel_manager.listing_pages import (
     sorted_by,
 )
 from channel_manager.models import Store
+from channel_manager.trigram_search import contains_q
 from listings.models import ImportJob, ImportRowError, Listing, Product, StoreAttributeMapping
 
 LISTING_SORTS: dict[str, str | tuple[str, ...]] = {
@@ -60,10 +61,11 @@ def product_list(*, search: str = "") -> QuerySet[Product]:
     return products
 
 
-def products_matching(search: str) -> QuerySet[Product]:
+def products_matching(search: str, *, name_piece: str | None = None) -> QuerySet[Product]:
     """Products whose SKU starts with `search` or whose name contains it, any case: on PostgreSQL the SKU's
-    prefix index and the name's trigram index serve it."""
-    return Product.objects.filter(Q(sku__istartswith=search) | Q(name__icontains=search))
+    prefix index and the name's trigram index serve it, the latter asked for the rarest part of `search`
+    (`name_piece`, by default chosen on the name's statistics: channel_manager.trigram_search)."""
+    return Product.objects.filter(Q(sku__istartswith=search) | contains_q(Product, "name", search, piece=name_piece))
 
 
 def listing_list(*, store: Store, status: str = "", search: str = "", sort: str = "") -> QuerySet[Listing]:
