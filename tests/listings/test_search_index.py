@@ -105,6 +105,8 @@ SEARCHES = [
     "bench-013",  # ten SKUs, any case
     "7000000112",  # a Walmart item id, exactly
     "no such thing",
+    "product 13_",  # LIKE's wildcards in a search are plain characters: no name holds "13_"
+    "13%",
 ]
 SORTS = [*LISTING_SORTS, *(f"-{key}" for key in LISTING_SORTS)]
 
