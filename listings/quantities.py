@@ -151,7 +151,10 @@ def product_quantities_add(*, deltas: dict[int, int], locked: Mapping[int, int] 
     _whole_numbers_checked(deltas, minimum=None)
     if not deltas:
         return QuantitiesAdded(changes=[], shortfalls={})
-    with transaction.atomic():
+    # No savepoint of its own inside a caller's transaction (nothing here is retried after a failure): the
+    # UPDATE then runs in the caller's (sub)transaction, where a stock move next writes the store's reservation
+    # and the sync's reservation trigger finds the listings this UPDATE marked as marked already (`sync.due`).
+    with transaction.atomic(savepoint=False):
         if locked is not None and all(pid in locked for pid in deltas):
             before = dict(locked)
         else:

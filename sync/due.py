@@ -16,6 +16,15 @@ are statement-level with transition tables (one set-based INSERT per statement, 
 SQLite row-level. They are (re)installed after every `migrate` (`due_triggers_install`, on `post_migrate`),
 because SQLite drops a table's triggers when a migration rebuilds the table.
 
+A stock move through a reservation (intake, provisional orders, shipments, cancellations) changes the product's
+quantity and the store's reservation in one (sub)transaction: the product trigger marks the product's listings,
+then the reservation trigger would mark the store's one again. On PostgreSQL the reservation trigger leaves out
+a listing whose inventory row was written by the (sub)transaction that wrote the reservation (the row's `xmin`
+is the reservation's), so each is marked once. A row written by another transaction, or in a savepoint since
+rolled back, is marked as always: its generation still grows past what a running planner read. (`xmin` is
+compared as stored: a row left untouched for 2**32 transactions could compare equal; it is due already then,
+only its generation would not grow.)
+
 What no trigger sees, the store-wide inputs (safety buffer, cap, price rule), asks for a rescan
 (`due_rescan_request`): the next run computes every matched listing's desired value in SQL and marks those
 that differ. A rescan also runs every `SYNC_RESCAN_SECONDS` as a safety net.
@@ -104,11 +113,21 @@ BEGIN
   RETURN NULL;
 END $$""",
     """CREATE OR REPLACE FUNCTION sync_due_mark_reservations() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  writer xid;
 BEGIN
+  -- The (sub)transaction that wrote these reservations (every row of a statement has the same xmin; deleted
+  -- rows are gone, so a delete marks every listing).
+  IF TG_OP <> 'DELETE' THEN
+    SELECT x.xmin INTO writer FROM {reservation} x
+    JOIN (SELECT store_id, product_id FROM sync_rows LIMIT 1) f
+      ON x.store_id = f.store_id AND x.product_id = f.product_id;
+  END IF;
   INSERT INTO {due} (listing_id, store_id, stream, generation)
   SELECT l.id, l.store_id, 'inventory', 1
   FROM sync_rows r JOIN {listing} l ON l.store_id = r.store_id AND l.product_id = r.product_id
-  WHERE l.status IN ({matched})
+  WHERE l.status IN ({matched}) AND NOT EXISTS (
+    SELECT 1 FROM {due} d WHERE d.listing_id = l.id AND d.stream = 'inventory' AND d.xmin = writer)
   """
     + _UPSERT
     + """;

@@ -2,15 +2,17 @@
 when nothing changed (a few queries, whatever the catalog's size). The equivalence with a full scan is
 tests/sync/test_incremental_planner.py."""
 
+from contextlib import suppress
 from datetime import timedelta
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from inventory.models import StockReservation
+from inventory.services import ReservationMove, reservations_apply
 from listings.models import Listing, Product
 from sync.due import due_settle
 from sync.models import ListingSyncDue, StoreSyncSettings, SyncState
@@ -69,6 +71,68 @@ def test_a_mark_made_while_the_planner_ran_is_not_settled_away(store):
     # then: the row stays (its generation moved on) and the next plan sends the change
     assert settled_now == 0
     assert [change.value for change in sync_plan(store=store, stream="inventory").plan.singles] == [2]
+
+
+def generations(store):
+    return dict(
+        ListingSyncDue.objects.filter(store=store, stream="inventory").values_list(
+            "listing__product__sku", "generation"
+        )
+    )
+
+
+def test_a_stock_move_marks_each_listing_of_its_products_once_and_misses_none(store, other_store):
+    # given: four products listed in two stores; two of them with units reserved in the first store; the second
+    # product out of stock; the third never confirmed on Walmart (a shipment then lowers no confirmed value:
+    # only its reservation says it changed); nothing due
+    mine = listings_create(store, 4, quantity=5, confirmed_quantity=5)
+    products = [listing.product_id for listing in mine]
+    for product_id in products:
+        Listing.objects.create(store=other_store, product_id=product_id, status="match", confirmed_quantity=5)
+    Product.objects.filter(pk=products[1]).update(quantity=0)
+    Listing.objects.filter(pk=mine[2].pk).update(confirmed_quantity=None)
+    moves = [ReservationMove(products[2], reserved=2), ReservationMove(products[3], reserved=2)]
+    reservations_apply(store_id=store.pk, moves=moves, actor="poll")
+    settled(store)
+    settled(other_store)
+    # when: one move of each kind: reserved (available and reservation change), reserved out of stock (only the
+    # reservation changes), shipped (only the reservation), released (both)
+    moves = [
+        ReservationMove(products[0], reserved=1),
+        ReservationMove(products[1], reserved=1),
+        ReservationMove(products[2], shipped=2),
+        ReservationMove(products[3], released=2),
+    ]
+    reservations_apply(store_id=store.pk, moves=moves, actor="poll")
+    # then: every listing of the store is due; in the other store those whose available changed; on PostgreSQL
+    # each marked once (SQLite's row-level triggers mark once per trigger)
+    mine, others = generations(store), generations(other_store)
+    assert (sorted(mine), sorted(others)) == (
+        ["SKU-000000", "SKU-000001", "SKU-000002", "SKU-000003"],
+        ["SKU-000000", "SKU-000003"],
+    )
+    if connection.vendor == "postgresql":
+        assert set(mine.values()) | set(others.values()) == {1}
+
+
+def test_a_reservation_change_marks_again_what_an_earlier_write_marked(store):
+    # given: one listing due, its mark read by a planner; another one settled
+    due_before, settled_before = listings_create(store, 2, quantity=5, confirmed_quantity=5)
+    settled(store)
+    Product.objects.filter(pk=due_before.product_id).update(quantity=4)
+    read = list(ListingSyncDue.objects.filter(store=store).values_list("pk", "generation"))
+    # when: in a later transaction the first one's reservation changes; and the second one's available changes
+    # in a savepoint rolled back before its reservation changes
+    with transaction.atomic():
+        StockReservation.objects.create(store=store, product_id=due_before.product_id, quantity=1)
+    with transaction.atomic():
+        with suppress(ValueError), transaction.atomic():
+            Product.objects.filter(pk=settled_before.product_id).update(quantity=3)
+            raise ValueError("rolled back")
+        StockReservation.objects.create(store=store, product_id=settled_before.product_id, quantity=1)
+    # then: the planner's read mark is not settled away, and the second listing is due
+    assert due_settle(marks=read) == 0
+    assert due(store) == ["SKU-000000", "SKU-000001"]
 
 
 def test_a_new_buffer_is_found_by_the_rescan_it_asks_for(store, operator_client):
