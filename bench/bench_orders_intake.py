@@ -422,7 +422,7 @@ def main() -> None:
         )
         if database_cpu is not None and database_cpu_started is not None:
             print(
-                f"  PostgreSQL's CPU for intake's connection: {database_cpu - database_cpu_started:.1f} s (process "
+                f"  PostgreSQL's CPU for intake's connection: {database_cpu - database_cpu_started:.2f} s (process "
                 f"+ database: {cpu + database_cpu - database_cpu_started:.1f} CPU-s = "
                 f"{first.created / (cpu + database_cpu - database_cpu_started):,.0f} orders per CPU-second)"
             )
