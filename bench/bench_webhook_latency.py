@@ -51,10 +51,13 @@ sys.path.insert(0, str(ROOT))
 
 from bench.seeding import emulator_offers_create  # noqa: E402
 from bench.stack import (  # noqa: E402
+    CpuMeter,
     beat_command,
+    cpu_split,
     free_port,
     gunicorn_command,
     percentile,
+    pid_running,
     stack_environment,
     stack_processes,
     web_command,
@@ -68,6 +71,10 @@ SAMPLE_SECONDS = 0.05
 SECRET = "bench-webhook-secret"  # noqa: S105 - the throwaway emulator seller of this run
 SKU_PREFIX = "HOOK-"
 PROBE_PRICE = Decimal("12.34")
+PART_NAMES = {  # the child processes' names in the CPU split
+    "web": "gunicorn (our endpoint and the emulator's API)",
+    "walmart": "Walmart's delivery worker",
+}
 
 
 def describe(values: list[float]) -> str:
@@ -383,7 +390,7 @@ def main() -> int:
         commands["walmart"] = worker_command(
             args.walmart_concurrency, [DEFAULT_QUEUE], "walmart", pool=args.walmart_pool
         )
-    with stack_processes(commands, env=env, workdir=workdir):
+    with stack_processes(commands, env=env, workdir=workdir) as processes:
         if not web_up(port):
             print("web server did not start; see", workdir / "web.log")
             return 1
@@ -393,6 +400,11 @@ def main() -> int:
         print(f"  subscribed to {webhook_subscribe(store=store, event_url=endpoint)} order event type(s)")
         sampler = OrderSampler(store.pk)
         sampler.start()
+        meter = CpuMeter(
+            sessions={PART_NAMES.get(name, name): process.pid for name, process in processes.items()},
+            pids={"redis": pid_running(env["REDIS_URL"].split("unix://", 1)[-1].split("?", 1)[0]) or 0},
+            database=args.database_url.rsplit("/", 1)[-1] if connection.vendor == "postgresql" else "",
+        ).start()
         try:
             warm = dict(place() for _ in range(2 * args.probes))
             if not wait_until(lambda: set(warm) <= set(sampler.acknowledged), timeout=120):
@@ -417,6 +429,7 @@ def main() -> int:
             refused_before = rate_limited_acknowledgements(workdir / "web.log")
             probe_thread = threading.Thread(target=probes.run, args=(args.probes,), kwargs={"timeout": args.timeout})
             placed: dict[str, float] = {}
+            cpu_started = meter.reading()
             burst_started = time.monotonic()
             probe_thread.start()
 
@@ -442,14 +455,17 @@ def main() -> int:
             placing = time.monotonic() - burst_started
             all_visible = wait_until(lambda: set(placed) <= set(sampler.visible), timeout=args.timeout)
             visible_at = time.monotonic() - burst_started
+            cpu_visible = meter.reading()
             all_acknowledged = wait_until(
                 lambda: set(placed) <= set(sampler.acknowledged),
                 timeout=max(1.0, args.timeout - (time.monotonic() - burst_started)),
             )
             acknowledged_at = time.monotonic() - burst_started
             probe_thread.join()
+            cpu_end, ended_at = meter.reading(), time.monotonic() - burst_started
         finally:
             sampler.stop()
+            meter.stop()
 
         visible = [sampler.visible[po] - started for po, started in placed.items() if po in sampler.visible]
         acknowledged = [
@@ -486,6 +502,11 @@ def main() -> int:
             print(f"  burst: {name} -> Walmart {describe(burst)} (quiet p95 {quiet_p95})")
         if probes.missed:
             print(f"  probes not on Walmart in time: {', '.join(probes.missed)}")
+        print(f"  CPU-s, burst's start -> all visible: {cpu_split(cpu_started, cpu_visible, seconds=visible_at)}")
+        print(
+            "  CPU-s, all visible -> the end (acknowledgements, read-backs): "
+            + cpu_split(cpu_visible, cpu_end, seconds=ended_at - visible_at)
+        )
         # The two halves of placed -> visible, from the rows' own times: Walmart's delivery (the emulator's worker
         # posting the event, our endpoint answering) and ours (event received -> its order stored).
         delivery_times = {

@@ -167,6 +167,14 @@ def web_up(port: int, *, timeout: float = 30.0) -> bool:
     return False
 
 
+def _stat_fields(pid: int | str) -> list[str] | None:
+    """The fields of /proc/<pid>/stat after the command's ")" (state is fields[0]), None when it is gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+
+
 def session_cpu_seconds(leader: int) -> float:
     """CPU seconds (user + system) used by the processes of the session `leader` started: each living member's
     own time plus that of its children that exited (a Celery worker's pool processes are its children)."""
@@ -174,14 +182,108 @@ def session_cpu_seconds(leader: int) -> float:
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:  # the process exited meanwhile
-            continue
+        fields = _stat_fields(entry.name)  # None: the process exited meanwhile
         # after the command's ")": state ppid pgrp session ... utime(11) stime(12) cutime(13) cstime(14)
-        if int(fields[3]) == leader:
+        if fields and int(fields[3]) == leader:
             ticks += sum(int(value) for value in fields[11:15])
     return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def pid_running(argument: str) -> int | None:
+    """The pid of a process whose command line contains `argument` (e.g. the embedded Redis server, daemonised,
+    by its socket's path), None when there is none."""
+    for entry in Path("/proc").iterdir():
+        with contextlib.suppress(OSError):
+            if entry.name.isdigit() and argument.encode() in (entry / "cmdline").read_bytes():
+                return int(entry.name)
+    return None
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds every processor of the machine spent busy since boot (all users: /proc/stat, idle and iowait
+    excluded)."""
+    values = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return (sum(values[:8]) - values[3] - values[4]) / os.sysconf("SC_CLK_TCK")
+
+
+class CpuMeter:
+    """CPU seconds per part of a run, sampled every `interval` seconds by a thread: each named session (a child
+    started by `stack_start`: its living members and their exited children), each named pid, the PostgreSQL
+    backends serving `database` (found by their process title; one that exits between two samples loses what it
+    used since the last), this process, and the whole machine (everyone's processes). `reading()` gives the totals
+    so far; the difference of two readings is what each part used between them."""
+
+    def __init__(
+        self, *, sessions: dict[str, int], pids: dict[str, int], database: str = "", interval: float = 0.2
+    ) -> None:
+        import threading
+
+        self.sessions, self.pids, self.interval = sessions, pids, interval
+        self._title = f" {database} " if database else ""
+        self._backends: dict[tuple[str, str], float] = {}  # (pid, start time) -> CPU seconds last seen
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self) -> CpuMeter:
+        self._sample_backends()
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self._sample_backends()
+
+    def _sample_backends(self) -> None:
+        if not self._title:
+            return
+        ticks = os.sysconf("SC_CLK_TCK")
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                title = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                continue
+            if not title.startswith("postgres: ") or self._title not in title:
+                continue
+            fields = _stat_fields(entry.name)
+            if fields:
+                with self._lock:
+                    self._backends[(entry.name, fields[19])] = (int(fields[11]) + int(fields[12])) / ticks
+
+    def reading(self) -> dict[str, float]:
+        self._sample_backends()
+        ticks = os.sysconf("SC_CLK_TCK")
+        totals = {name: session_cpu_seconds(leader) for name, leader in self.sessions.items()}
+        for name, pid in self.pids.items():
+            fields = _stat_fields(pid)
+            totals[name] = (int(fields[11]) + int(fields[12])) / ticks if fields else 0.0
+        if self._title:
+            with self._lock:
+                totals["postgresql"] = sum(self._backends.values())
+        totals["this process"] = time.process_time()
+        totals["machine"] = machine_busy_seconds()
+        return totals
+
+
+def cpu_split(before: dict[str, float], after: dict[str, float], *, seconds: float) -> str:
+    """What each part used between two `CpuMeter` readings, in CPU seconds and in share of the machine's cores
+    over `seconds`; "others" is the machine's busy time nobody of the run used (other users)."""
+    used = {name: after[name] - before[name] for name in before}
+    machine = used.pop("machine")
+    ours = sum(used.values())
+    cores = os.cpu_count() or 1
+    parts = [f"{name} {value:.1f}" for name, value in sorted(used.items(), key=lambda item: -item[1])]
+    return (
+        f"{', '.join(parts)}; the run {ours:.1f} CPU-s, others {max(0.0, machine - ours):.1f}, idle "
+        f"{max(0.0, cores * seconds - machine):.1f} of the {cores} cores' {cores * seconds:.1f} CPU-s "
+        f"in {seconds:.1f} s"
+    )
 
 
 def cpu_per_minute(
