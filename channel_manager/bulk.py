@@ -1,4 +1,4 @@
-"""Inserting many new rows at once, at the speed of the database rather than of the ORM.
+"""Inserting and updating many rows at once, at the speed of the database rather than of the ORM.
 
 `bulk_create` builds one parameter per field per row and quotes them client-side: for thousands of rows of
 thirty fields that costs more than the database's own work (order intake spent a third of its time there).
@@ -172,6 +172,46 @@ def rows_insert(model: type[models.Model], instances: Sequence[models.Model]) ->
     for instance in instances:
         instance._state.adding = False
         instance._state.db = connection.alias
+
+
+def rows_update(model: type[models.Model], instances: Sequence[models.Model], fields: Sequence[str]) -> int:
+    """Write the values `fields` hold on `instances` (stored rows of `model`, each with its primary key) to their
+    rows, as `bulk_update` does (the instances' values as they are: no `save()`, no signals, `auto_now` not
+    applied). On PostgreSQL one `UPDATE ... FROM unnest(...)`, one array parameter per field whatever the number of
+    rows; `bulk_update` builds a CASE of one WHEN per row for every field instead, which for a few dozen orders of
+    some forty fields cost the ORM a second of CPU. Elsewhere it is `bulk_update`. Returns the rows updated."""
+    if not instances:
+        return 0
+    connection = connections[router.db_for_write(model)]
+    if connection.vendor != "postgresql":
+        return model._default_manager.bulk_update(instances, fields)
+    meta = model._meta
+    quote = connection.ops.quote_name
+    written = [meta.pk, *(meta.get_field(name) for name in fields)]
+    arrays = []
+    for field in written:
+        values = [getattr(instance, field.attname) for instance in instances]
+        if _prepared_for_copy(field) or field.get_internal_type() == "DateTimeField":
+            values = [
+                value
+                if isinstance(value, datetime) and value.tzinfo is not None
+                else field.get_db_prep_save(value, connection)
+                for value in values
+            ]
+        elif field.choices:
+            values = [_plain(value) for value in values]
+        arrays.append(values)
+    table = quote(meta.db_table)
+    columns = [quote(str(field.column)) for field in written]
+    assignments = ", ".join(f"{column} = new.{column}" for column in columns[1:])
+    unnested = ", ".join(f"%s::{field.cast_db_type(connection)}[]" for field in written)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET {assignments} FROM unnest({unnested}) AS new({', '.join(columns)}) "  # noqa: S608 - quoted names of the model's own columns
+            f"WHERE {table}.{columns[0]} = new.{columns[0]}",
+            arrays,
+        )
+        return cursor.rowcount
 
 
 class AnyOf(In):

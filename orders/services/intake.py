@@ -18,7 +18,7 @@ from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from channel_manager import polling
-from channel_manager.bulk import instances_new, rows_insert
+from channel_manager.bulk import instances_new, rows_insert, rows_update
 from channel_manager.models import Store
 from channel_manager.polling import client_correlation_id
 from channel_manager.timeline import actor_name
@@ -313,12 +313,16 @@ def _orders_upsert_batch(
         OrderLine.objects.filter(pk__any_of=[line.pk for line in diff.lines_to_delete]).delete()
     rows_insert(OrderLine, [*new_lines, *diff.lines_to_create])
     if diff.lines_to_update:
-        OrderLine.objects.bulk_update(
-            diff.lines_to_update, [*LINE_FIELDS_FROM_WALMART, "stock_reserved", "stock_released", "stock_shipped"]
+        rows_update(
+            OrderLine,
+            diff.lines_to_update,
+            [*LINE_FIELDS_FROM_WALMART, "stock_reserved", "stock_released", "stock_shipped"],
         )
     if diff.orders_to_update:
-        Order.objects.bulk_update(
-            diff.orders_to_update, [*ORDER_FIELDS_FROM_WALMART, *ACKNOWLEDGEMENT_FIELDS, "updated_at", "last_read_at"]
+        rows_update(
+            Order,
+            diff.orders_to_update,
+            [*ORDER_FIELDS_FROM_WALMART, *ACKNOWLEDGEMENT_FIELDS, "updated_at", "last_read_at"],
         )
     _stock_apply(stock, store=store, stock_actor=actor_name(actor, user))
     rows_insert(OrderEvent, instances_new(OrderEvent, events))

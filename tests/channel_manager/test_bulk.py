@@ -1,4 +1,5 @@
-"""rows_insert: new rows with their keys, as bulk_create would write them (COPY on PostgreSQL)."""
+"""rows_insert: new rows with their keys, as bulk_create would write them (COPY on PostgreSQL); rows_update: stored rows
+written from their instances, as bulk_update would (one UPDATE FROM unnest on PostgreSQL)."""
 
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -6,8 +7,9 @@ from decimal import Decimal
 import pytest
 from django.db import IntegrityError, transaction
 
-from channel_manager.bulk import instances_new, rows_insert
+from channel_manager.bulk import instances_new, rows_insert, rows_update
 from orders.models import Order, OrderEvent, OrderLine
+from tests.orders.factories import ListingFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -115,3 +117,45 @@ def test_any_of_finds_the_rows_in_finds(store):
     rows_insert(OrderLine, lines)
     assert OrderLine.objects.filter(order_id__any_of=[lines[0].order_id]).count() == 1
     assert OrderLine.objects.filter(order__any_of=[lines[1].order_id, lines[2].order_id]).count() == 2
+
+
+def test_rows_update_writes_the_values_the_instances_hold_as_bulk_update_does(store):
+    # given: three stored orders with a line each; two of them changed in memory (text, choice, decimal, boolean,
+    # datetime, empties), their lines too (JSON, foreign key, a value set back to nothing)
+    orders = [
+        Order(store=store, purchase_order_id=f"PO-{n}", commerce_order_number=f"WM{n}", order_date=ORDERED)
+        for n in range(3)
+    ]
+    rows_insert(Order, orders)
+    lines = [OrderLine(order=order, line_number="1", sku="SKU-1", quantity=1, tracking=["1Z1"]) for order in orders]
+    rows_insert(OrderLine, lines)
+    listing = ListingFactory(store=store)
+    for n, order in enumerate(orders[:2]):
+        order.customer_name = f"Ada {n}"
+        order.status = Order.Status.SHIPPED
+        order.order_total = Decimal("10.50")
+        order.provisional = True
+        order.acknowledged_at = ORDERED.replace(hour=16)
+        order.ship_by = None
+        lines[n].charges = [{"type": "PRODUCT", "amount": f"1{n}.00"}]
+        lines[n].tracking = []
+        lines[n].listing = listing
+    fields = ["customer_name", "status", "order_total", "provisional", "acknowledged_at", "ship_by"]
+    # when
+    updated = rows_update(Order, orders[:2], fields)
+    rows_update(OrderLine, lines[:2], ["charges", "tracking", "listing"])
+    # then: the two rows hold the new values, the third is as it was
+    assert updated == 2
+    assert list(Order.objects.order_by("purchase_order_id").values_list("purchase_order_id", *fields)) == [
+        ("PO-0", "Ada 0", "shipped", Decimal("10.50"), True, ORDERED.replace(hour=16), None),
+        ("PO-1", "Ada 1", "shipped", Decimal("10.50"), True, ORDERED.replace(hour=16), None),
+        ("PO-2", "", "open", Decimal("0.00"), False, None, None),
+    ]
+    assert list(
+        OrderLine.objects.order_by("order__purchase_order_id").values_list("charges", "tracking", "listing")
+    ) == [
+        ([{"type": "PRODUCT", "amount": "10.00"}], [], listing.pk),
+        ([{"type": "PRODUCT", "amount": "11.00"}], [], listing.pk),
+        ([], ["1Z1"], None),
+    ]
+    assert rows_update(Order, [], fields) == 0
