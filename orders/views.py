@@ -412,7 +412,7 @@ def webhook_receive_view(request: HttpRequest, token: str) -> HttpResponse:
     store = order_settings.store
     return AnsweredThen(
         {"status": "accepted" if created else "duplicate"},
-        then=lambda: services.order_provisional_store(store=store, envelope=envelope),
+        then=lambda: services.order_provisional_gather(store=store, envelope=envelope),
     )
 
 

@@ -49,6 +49,9 @@ CACHES["default"]["KEY_PREFIX"] = f"cm-test-{uuid.uuid4().hex[:8]}"
 # The emulator processes a feed as soon as it is read (tests that need the delay set their own).
 WALMART_EMULATOR_FEED_DELAY_SECONDS = 0
 WALMART_EMULATOR_REPORT_DELAY_SECONDS = 0
+# A webhook's provisional order is written at once (not after waiting for others of its store): a test client's
+# request is served alone.
+ORDERS_PROVISIONAL_GATHER_SECONDS = 0
 
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True

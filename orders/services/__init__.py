@@ -51,9 +51,11 @@ from orders.services.operations import (
 from orders.services.provisional import (
     ProvisionalReadResult,
     order_complete_required,
+    order_provisional_gather,
     order_provisional_release,
     order_provisional_store,
     orders_provisional_read,
+    orders_provisional_store,
     orders_provisional_sweep,
 )
 from orders.services.webhooks import (
@@ -106,7 +108,9 @@ __all__ = [
     "ProvisionalReadResult",
     "order_complete_required",
     "order_provisional_release",
+    "order_provisional_gather",
     "order_provisional_store",
+    "orders_provisional_store",
     "orders_provisional_read",
     "orders_provisional_sweep",
     "webhook_events_enqueue",

@@ -41,6 +41,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from channel_manager.gather import Gatherer
 from channel_manager.models import Store
 from channel_manager.polling import client_correlation_id
 from channel_manager.push_tasks import OUTAGE_ERRORS
@@ -48,7 +49,7 @@ from channel_manager.timeline import actor_name
 from channel_manager.walmart import RETRYABLE, error_text, walmart_client_for_store
 from orders.models import Order, OrderEvent, OrderLine
 from orders.services.common import order_event_add, order_status_counts_shift
-from walmart_client.events import po_created_from_envelope
+from walmart_client.events import PoCreated, po_created_from_envelope
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +58,9 @@ PROVISIONAL_READ_FIRST_SECONDS = 120  # the webhook batch and the poll normally 
 PROVISIONAL_READ_MAX_SECONDS = 1800
 PROVISIONAL_GIVE_UP_SECONDS = 4 * 3600  # Walmart's acknowledgement window
 PROVISIONAL_SWEEP_LIMIT = 500  # orders one sweep queues for a read-back
+PROVISIONAL_WRITE_ATTEMPTS = 3  # a write redone without the orders stored meanwhile; then left to the read-back
+PROVISIONAL_GATHER_SECONDS = 0.2  # a delivery's order waits this long for others of its store to be written with it
+PROVISIONAL_GATHER_MOST = 100  # orders written together at most
 READ_MARGIN_SECONDS = 120  # a read-back's listing starts this long before the oldest order's date
 
 
@@ -70,55 +74,114 @@ class _NotNew(Exception):
 
 def order_provisional_store(*, store: Store, envelope: Mapping[str, Any], now: datetime | None = None) -> int | None:
     """Store the purchase order a PO_CREATED delivery announces (also ORDER_UPDATES with subEventType
-    PO_CREATED), provisional, unless an order of that purchase order id is stored already. Call it once the
-    delivery's event is committed (the endpoint answers after it): its commerce number is taken in a transaction
-    of its own and the order written in a second one, so the store's per-store rows (the numbering, the status
-    counters) are locked for a few statements, not for the whole write, and concurrent deliveries of one store
-    are not served one at a time. A failure between the two skips that number (a gap in the numbering).
+    PO_CREATED), provisional, unless an order of that purchase order id is stored already: `orders_provisional_store`
+    for one delivery. Returns the new order's id, or None (not a PO_CREATED event, already stored, or a payload that
+    does not describe an order)."""
+    created = orders_provisional_store(store=store, envelopes=[envelope], now=now)
+    return created[0] if created else None
 
-    Returns the new order's id, or None: not a PO_CREATED event, already stored (by an earlier delivery or the
-    intake; also when one commits meanwhile), or a payload that does not describe an order (logged; the event's
-    read-back stores the order). Whatever fails here but the database itself is logged and leaves the event as
-    it was. Raises only the database's connection errors."""
-    try:
-        notice = po_created_from_envelope(envelope)
-    except ValueError as error:
-        logger.warning("Store %s: PO_CREATED not stored provisionally: %s", store.pk, error)
-        return None
-    if notice is None:
-        return None
+
+def orders_provisional_store(
+    *, store: Store, envelopes: Sequence[Mapping[str, Any]], now: datetime | None = None
+) -> list[int]:
+    """Store the purchase orders PO_CREATED deliveries announce (also ORDER_UPDATES with subEventType PO_CREATED),
+    provisional, each unless an order of its purchase order id is stored already, in one write: the intake's batch
+    writer, so a burst's deliveries gathered together cost a few statements, not some thirty each. Call it once the
+    deliveries' events are committed (the endpoint answers after it, `orders.services.webhooks.webhook_event_record`):
+    the commerce numbers are taken in a transaction of their own and the orders written in a second one, so the
+    store's per-store rows (the numbering, the status counters) are locked for a few statements, not for the whole
+    write, and concurrent writers of one store are not served one at a time. A failure between the two skips those
+    numbers (a gap in the numbering). An order stored by a transaction that committed meanwhile rolls the write back
+    and it is redone without it (at most PROVISIONAL_WRITE_ATTEMPTS times); when the write of several fails
+    otherwise, each is written alone, so a payload the writer cannot take costs only its own order.
+
+    Returns the new orders' ids. Skipped (logged when malformed; the event's read-back stores the order): what is
+    not a PO_CREATED event, already stored (by an earlier delivery or the intake), or a payload that does not
+    describe an order. Whatever fails here but the database itself is logged and leaves the events as they were.
+    Raises only the database's connection errors."""
+    notices: dict[str, PoCreated] = {}
+    for envelope in envelopes:
+        try:
+            notice = po_created_from_envelope(envelope)
+        except ValueError as error:
+            logger.warning("Store %s: PO_CREATED not stored provisionally: %s", store.pk, error)
+            continue
+        if notice is not None:
+            notices.setdefault(notice.purchase_order_id, notice)
+    return _provisional_store(store=store, notices=list(notices.values()), now=now or timezone.now())
+
+
+def _provisional_store(*, store: Store, notices: Sequence[PoCreated], now: datetime) -> list[int]:
+    """`orders_provisional_store` once the payloads are read."""
+    for _attempt in range(PROVISIONAL_WRITE_ATTEMPTS):
+        stored = set(
+            Order.objects.filter(
+                store=store, purchase_order_id__any_of=[notice.purchase_order_id for notice in notices]
+            ).values_list("purchase_order_id", flat=True)
+        )
+        fresh = [notice for notice in notices if notice.purchase_order_id not in stored]
+        if not fresh:
+            return []
+        try:
+            return _provisional_write(store=store, notices=fresh, now=now)
+        except (_NotNew, IntegrityError):  # one was stored by a transaction that committed after the check above
+            continue
+        except OUTAGE_ERRORS:
+            raise
+        except Exception:  # the events are recorded anyway: their read-back stores the orders
+            if len(fresh) == 1:
+                logger.exception("Store %s: PO %s not stored provisionally", store.pk, fresh[0].purchase_order_id)
+                return []
+            logger.warning("Store %s: %d provisional orders written one by one", store.pk, len(fresh), exc_info=True)
+            return [pk for notice in fresh for pk in _provisional_store(store=store, notices=[notice], now=now)]
+    logger.warning("Store %s: %d provisional order(s) left to their read-back", store.pk, len(notices))
+    return []
+
+
+def _provisional_write(*, store: Store, notices: Sequence[PoCreated], now: datetime) -> list[int]:
+    """Write `notices` as new provisional orders (raises _NotNew, rolled back, when one of them is stored already)."""
     from orders.services.intake import _orders_upsert_batch, commerce_numbers_take
 
-    now = now or timezone.now()
-    if Order.objects.filter(store=store, purchase_order_id=notice.purchase_order_id).exists():
-        return None
-    try:
-        numbers = commerce_numbers_take(store=store, count=1)
-        with transaction.atomic():
-            result, _unacknowledged = _orders_upsert_batch(
-                store=store,
-                remotes=[notice.as_order()],
-                actor=Actor.WEBHOOK,
-                correlation_id="",
-                commerce_numbers=numbers,
-                new_order_fields={
-                    "provisional": True,
-                    "provisional_read_at": now
-                    + timedelta(
-                        seconds=_setting("ORDERS_PROVISIONAL_READ_FIRST_SECONDS", PROVISIONAL_READ_FIRST_SECONDS)
-                    ),
-                },
-            )
-            if not result.created:  # stored by a transaction that committed after the check above
-                raise _NotNew
-            return result.created[0]
-    except (_NotNew, IntegrityError):
-        return None
-    except OUTAGE_ERRORS:
-        raise
-    except Exception:  # the event is recorded anyway: its read-back stores the order
-        logger.exception("Store %s: PO %s not stored provisionally", store.pk, notice.purchase_order_id)
-        return None
+    numbers = commerce_numbers_take(store=store, count=len(notices))
+    with transaction.atomic():
+        result, _unacknowledged = _orders_upsert_batch(
+            store=store,
+            remotes=[notice.as_order() for notice in notices],
+            actor=Actor.WEBHOOK,
+            correlation_id="",
+            commerce_numbers=numbers,
+            new_order_fields={
+                "provisional": True,
+                "provisional_read_at": now
+                + timedelta(seconds=_setting("ORDERS_PROVISIONAL_READ_FIRST_SECONDS", PROVISIONAL_READ_FIRST_SECONDS)),
+            },
+        )
+        if len(result.created) != len(notices):
+            raise _NotNew
+        return result.created
+
+
+def _gathered_write(store: Store, envelopes: list[Mapping[str, Any]]) -> None:
+    orders_provisional_store(store=store, envelopes=envelopes)
+
+
+_gatherer = Gatherer(
+    _gathered_write,
+    seconds=lambda: float(getattr(settings, "ORDERS_PROVISIONAL_GATHER_SECONDS", PROVISIONAL_GATHER_SECONDS)),
+    most=PROVISIONAL_GATHER_MOST,
+)
+
+
+def order_provisional_gather(*, store: Store, envelope: Mapping[str, Any]) -> None:
+    """Store a PO_CREATED delivery's order, provisional, together with the other deliveries of its store this
+    process takes meanwhile (`channel_manager.gather`: the first one waits up to ORDERS_PROVISIONAL_GATHER_SECONDS,
+    0.2 s, for others, then a thread of the process writes them all with `orders_provisional_store`; 0 writes each
+    at once in the caller's thread). A burst of deliveries then costs one write per batch, not one per order, each
+    order is stored within that wait plus one write, and the request thread is free at once. Call it once the
+    delivery's event is committed and the answer sent: what waits in this process is lost if it dies, and the
+    events' read-back stores those orders. Returns at once; with gathering off raises only the database's
+    connection errors."""
+    _gatherer.submit(store, envelope)
 
 
 def order_complete_required(*, order: Order, action: str) -> None:

@@ -27,6 +27,7 @@ from orders.services import (
     cancellation_create,
     order_acknowledge,
     order_poll,
+    orders_provisional_store,
     shipment_create,
     webhook_events_process,
 )
@@ -439,6 +440,82 @@ def test_a_sku_not_listed_is_handled_as_intake_handles_it(shop, client):
     assert "Walmart SKU CUP-2 is not linked to a catalog product in this store" in cup.status_details
     assert (order.status, order.provisional) == ("error", True)
     assert reserved(store) == {"MUG-1": 1}
+
+
+# --- a burst's deliveries written together ------------------------------------------------------------------------
+
+
+def _envelope(body: bytes) -> dict:
+    return json.loads(body)
+
+
+def test_a_burst_of_deliveries_is_written_at_once_with_the_statements_of_one(shop):
+    # given: a delivery written alone (after a first one: the store's reservation rows exist), then four
+    # deliveries gathered together
+    store, seller = shop
+    first, one = (_envelope(place(seller, [("MUG-1", 1)])[1]["PO_CREATED"]) for _ in range(2))
+    burst = [_envelope(place(seller, [("MUG-1", 1), ("CUP-2", 2)])[1]["PO_CREATED"]) for _ in range(4)]
+    orders_provisional_store(store=store, envelopes=[first])
+    with CaptureQueriesContext(connection) as alone:
+        assert len(orders_provisional_store(store=store, envelopes=[one])) == 1
+    # when
+    with CaptureQueriesContext(connection) as together:
+        created = orders_provisional_store(store=store, envelopes=burst)
+    # then: the four stored in order, numbered in sequence, their stock reserved, in as many statements as one
+    assert len(together) == len(alone)
+    orders = list(Order.objects.filter(pk__in=created).order_by("pk"))
+    assert [order.purchase_order_id for order in orders] == [
+        envelope["payload"]["purchaseOrderId"] for envelope in burst
+    ]
+    assert [order.commerce_order_number for order in orders] == ["WM00000003", "WM00000004", "WM00000005", "WM00000006"]
+    assert {order.provisional for order in orders} == {True}
+    assert reserved(store) == {"MUG-1": 6, "CUP-2": 8}
+    assert OrderEvent.objects.filter(order__in=orders).count() == 4
+
+
+def test_in_a_batch_what_is_stored_repeated_or_malformed_is_skipped_and_the_rest_stored(shop, client):
+    # given: an order stored already, a new one delivered twice (PO_CREATED and ORDER_UPDATES), a payload that
+    # does not describe an order
+    store, seller = shop
+    _stored, first = place(seller, [("MUG-1", 1)])
+    deliver(client, store, first["PO_CREATED"])
+    new, second = place(seller, [("CUP-2", 2)])
+    malformed = {"source": {"eventId": "EV-9", "eventType": "PO_CREATED"}, "payload": {"purchaseOrderId": "P-9"}}
+    envelopes = [_envelope(first["PO_CREATED"]), _envelope(second["PO_CREATED"]), malformed]
+    envelopes.append(_envelope(second["ORDER_UPDATES"]))
+    # when
+    created = orders_provisional_store(store=store, envelopes=envelopes)
+    # then: only the new order, once
+    assert list(Order.objects.filter(pk__in=created).values_list("purchase_order_id", flat=True)) == [new]
+    assert Order.objects.count() == 2
+    assert reserved(store) == {"MUG-1": 1, "CUP-2": 2}
+
+
+def test_an_order_stored_while_the_batch_is_written_is_left_as_stored_and_the_rest_written(shop, walmart, monkeypatch):
+    # given: two deliveries; the first one's order is read from Walmart and stored by another process just after
+    # the batch looked for stored orders (while it takes its commerce numbers)
+    from orders.services import intake
+
+    store, seller = shop
+    raced, first = place(seller, [("MUG-1", 1)])
+    other, second = place(seller, [("CUP-2", 2)])
+    take = intake.commerce_numbers_take
+
+    def meanwhile(**kwargs):
+        if not Order.objects.filter(purchase_order_id=raced).exists():
+            with after_commit():
+                intake.order_fetch(store=store, purchase_order_id=raced, actor=OrderEvent.Actor.SCHEDULE)
+        return take(**kwargs)
+
+    monkeypatch.setattr(intake, "commerce_numbers_take", meanwhile)
+    # when
+    created = orders_provisional_store(
+        store=store, envelopes=[_envelope(first["PO_CREATED"]), _envelope(second["PO_CREATED"])]
+    )
+    # then: the complete order untouched (never downgraded), the other one provisional, each reserved once
+    assert list(Order.objects.filter(pk__in=created).values_list("purchase_order_id", flat=True)) == [other]
+    assert dict(Order.objects.values_list("purchase_order_id", "provisional")) == {raced: False, other: True}
+    assert reserved(store) == {"MUG-1": 1, "CUP-2": 2}
 
 
 @pytest.mark.parametrize(
