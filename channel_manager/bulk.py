@@ -187,7 +187,11 @@ def rows_update(model: type[models.Model], instances: Sequence[models.Model], fi
         return model._default_manager.bulk_update(instances, fields)
     meta = model._meta
     quote = connection.ops.quote_name
-    written = [meta.pk, *(meta.get_field(name) for name in fields)]
+    written: list[models.Field] = []
+    for field in [meta.pk, *(meta.get_field(name) for name in fields)]:
+        if not isinstance(field, models.Field) or not field.concrete:  # as bulk_update refuses them
+            raise ValueError(f"rows_update() can only write columns of {model.__name__}: {field}")
+        written.append(field)
     arrays = []
     for field in written:
         values = [getattr(instance, field.attname) for instance in instances]
