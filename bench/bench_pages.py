@@ -374,6 +374,8 @@ def cases(tab: str, rows: int) -> list[tuple[str, dict]]:
             ("search a surname (substring, 1,000s match)", {"q": name[:5].lower()}),
             ("search a full name", {"q": f"{FIRST_NAMES[2]} {LAST_NAMES[7]}"}),
             ("search nothing matches", {"q": "no such customer"}),
+            ("search a surname (substring, 1,000s match), sort value", {"q": name[:5].lower(), "sort": "value"}),
+            *rare_name_cases(("ordered", "-ordered", *ORDER_SORT_KEYS)),
         ]
     return [
         ("first page", {}),
@@ -393,6 +395,28 @@ def cases(tab: str, rows: int) -> list[tuple[str, dict]]:
         ("search a surname (substring, 1,000s match)", {"q": name[:5].lower()}),
         ("search a full name", {"q": f"{FIRST_NAMES[2]} {LAST_NAMES[7]}"}),
         ("search nothing matches", {"q": "no such customer"}),
+        ("search a surname (substring, 1,000s match), sort amount", {"q": name[:5].lower(), "sort": "amount"}),
+        *rare_name_cases(("requested", "-requested", *RETURN_SORT_KEYS)),
+    ]
+
+
+# Sorts other than the default, as each tab's sort cases name them.
+ORDER_SORT_KEYS = ("ship_by", "deliver_by", "value", "-value", "updated", "walmart_order", "commerce_order")
+ORDER_SORT_KEYS += ("method", "status", "-status")
+RETURN_SORT_KEYS = ("rma", "commerce_order", "return_by", "deadline", "amount", "-amount", "status", "-status")
+RETURN_SORT_KEYS += ("updated",)
+
+
+def rare_name_cases(sorts: tuple[str, ...]) -> list[tuple[str, dict]]:
+    """A full name (1 row in 300) under each sort. The seed derives the name, status and total of a row from
+    its number, so the rows of one name share a total and one of two statuses: sorted by either, they sit
+    together somewhere in the sort's order, where a page's walk of the sort's index meets them late (a trap
+    a repeat customer's orders set in real data, clustered in time)."""
+    name = f"{FIRST_NAMES[2]} {LAST_NAMES[17]}"  # Alan Backusson: every row at one total, near the top
+    status_name = f"{FIRST_NAMES[9]} {LAST_NAMES[15]}"  # Ken Knuthson: shipped or error, never canceled
+    return [
+        (f"search a full name, sort {sort}", {"q": status_name if sort.endswith("status") else name, "sort": sort})
+        for sort in sorts
     ]
 
 
