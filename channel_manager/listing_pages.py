@@ -395,10 +395,18 @@ class ListPage:
         return [(size, self.query.query_string(per_page=size)) for size in PAGE_SIZES]
 
 
-def page_read(queryset: QuerySet, *, query: ListQuery, total: Count, walk_ms: int | None = None) -> ListPage:
+def page_read(
+    queryset: QuerySet,
+    *,
+    query: ListQuery,
+    total: Count,
+    walk_ms: int | None = None,
+    read: tuple[int, list[int]] | None = None,
+) -> ListPage:
     """The page `query` asks for, of an ordered queryset: the ids of the page (one more, to know whether a
     next page exists), then only those rows. Two queries, whatever the page size or depth (`walk_ms`: the
-    ids read by ids_walked_or_searched_first, a few more).
+    ids read by ids_walked_or_searched_first, a few more; `read`: (offset, ids) already read, used when the
+    page starts there).
 
     A number past the last page shows the last page when the total is exact; at most MAX_OFFSET rows are
     skipped (a deeper number shows the deepest page allowed, `depth_limited`)."""
@@ -410,10 +418,12 @@ def page_read(queryset: QuerySet, *, query: ListQuery, total: Count, walk_ms: in
     depth_limited = number >= deepest
     number = min(number, deepest)
     offset = (number - 1) * size
-    if walk_ms is None:
+    if read is not None and read[0] == offset:
+        ids = read[1]
+    elif walk_ms is None:
         ids = list(queryset.values_list("pk", flat=True)[offset : offset + size + 1])
     else:
-        ids = ids_walked_or_searched_first(queryset, offset=offset, limit=size + 1, walk_ms=walk_ms)
+        ids = ids_walked_or_searched_first(queryset, offset=offset, limit=size + 1, walk_ms=walk_ms)[0]
     more = len(ids) > size
     ids = ids[:size]
     by_id = {row.pk: row for row in queryset.order_by().filter(pk__in=ids)} if ids else {}
@@ -427,13 +437,16 @@ def page_read(queryset: QuerySet, *, query: ListQuery, total: Count, walk_ms: in
     )
 
 
-def ids_walked_or_searched_first(queryset: QuerySet, *, offset: int, limit: int, walk_ms: int) -> list[int]:
+def ids_walked_or_searched_first(
+    queryset: QuerySet, *, offset: int, limit: int, walk_ms: int
+) -> tuple[list[int], int | None]:
     """The ids of `limit` rows of an ordered queryset from `offset`: on PostgreSQL by the planner's plan when it
-    ends within `walk_ms` (a statement timeout), else by ids_searched_first. Elsewhere the plan alone."""
+    ends within `walk_ms` (a statement timeout), else by ids_searched_first (and then the number of rows the
+    queryset holds, known on the way). Elsewhere the plan alone. (ids, number of rows or None)."""
     ids = queryset.values_list("pk", flat=True)[offset : offset + limit]
     connection = connections[queryset.db]
     if connection.vendor != "postgresql":
-        return list(ids)
+        return list(ids), None
     nested = connection.in_atomic_block
     try:
         with transaction.atomic(using=queryset.db), connection.cursor() as cursor:
@@ -447,7 +460,7 @@ def ids_walked_or_searched_first(queryset: QuerySet, *, offset: int, limit: int,
             walked = list(ids)
             if nested:  # SET LOCAL lasts until the enclosing transaction ends: put it back now
                 cursor.execute("SELECT set_config('statement_timeout', %s, true)", [before])
-            return walked
+            return walked, None
     except OperationalError as error:
         if getattr(error.__cause__, "sqlstate", None) != QUERY_CANCELED:
             raise
@@ -458,13 +471,14 @@ def ids_walked_or_searched_first(queryset: QuerySet, *, offset: int, limit: int,
 QUERY_CANCELED = "57014"
 
 
-def ids_searched_first(queryset: QuerySet, *, offset: int, limit: int) -> list[int]:
+def ids_searched_first(queryset: QuerySet, *, offset: int, limit: int) -> tuple[list[int], int | None]:
     """The ids of `limit` rows of an ordered queryset from `offset`, every row the queryset holds read first (a
     MATERIALIZED CTE: on PostgreSQL the planner takes them through the search's own index) and then sorted,
-    whatever plan it would choose for a LIMIT. An ordering by expressions rather than names: read as it is."""
+    whatever plan it would choose for a LIMIT; with the number of those rows (None when `offset` is past them).
+    An ordering by expressions rather than names: read as it is (number None)."""
     names = [name for name in queryset.query.order_by if isinstance(name, str)]
     if len(names) < len(queryset.query.order_by):
-        return list(queryset.values_list("pk", flat=True)[offset : offset + limit])
+        return list(queryset.values_list("pk", flat=True)[offset : offset + limit]), None
     # Each sort key (a field, a related field or an annotation) selected under a name of its own.
     keys = {f"sort_key_{n}": F(name.lstrip("-")) for n, name in enumerate(names)}
     matched = queryset.order_by().annotate(matched_id=F("pk"), **keys).values_list("matched_id", *keys)
@@ -477,11 +491,12 @@ def ids_searched_first(queryset: QuerySet, *, offset: int, limit: int) -> list[i
     )
     with connection.cursor() as cursor:
         cursor.execute(
-            f"WITH matched AS MATERIALIZED ({sql}) SELECT matched.matched_id FROM matched"  # noqa: S608
+            f"WITH matched AS MATERIALIZED ({sql}) SELECT matched.matched_id, COUNT(*) OVER () FROM matched"  # noqa: S608
             f" ORDER BY {order} LIMIT %s OFFSET %s",
             [*params, limit, offset],
         )
-        return [row[0] for row in cursor.fetchall()]
+        rows = cursor.fetchall()
+    return [row[0] for row in rows], (rows[0][1] if rows else None)
 
 
 @dataclass(frozen=True)
@@ -497,15 +512,47 @@ def list_page_read(queryset: QuerySet, *, query: ListQuery, counts: Mapping[str,
     """The page of a list with status cards: its total is the chosen card's count (All: their sum) when no
     search is active, else a bounded count of the search (its ids: ids_walked_or_searched_first)."""
     if query.search:
-        total = count_bounded(queryset, limit=SEARCH_COUNT_LIMIT, estimate_first=True)
-        walk_ms = max(SEARCH_WALK_MS, int(total) // SEARCH_WALK_ROWS_PER_MS)
-        return page_read(queryset, query=query, total=total, walk_ms=walk_ms)
+        return search_page_read(queryset, query=query)
     if query.status:
         chosen = counts[query.status]
         total = chosen if isinstance(chosen, Count) else Count(chosen)
     else:
         total = counts_sum(counts.values())
     return page_read(queryset, query=query, total=total)
+
+
+def search_page_read(queryset: QuerySet, *, query: ListQuery) -> ListPage:
+    """The page of a search, its total as count_bounded(limit=SEARCH_COUNT_LIMIT, estimate_first=True) gives it,
+    its ids by ids_walked_or_searched_first. On PostgreSQL a search the planner expects to hold at most
+    ESTIMATE_TRUSTED_FACTOR x SEARCH_COUNT_LIMIT rows has its page read first (the number asked for, at most
+    MAX_OFFSET deep): when the walk was cut, the rows read first give the count too (one query less)."""
+    estimate = None
+    if connections[queryset.db].vendor == "postgresql":
+        try:
+            estimate = counts_estimated([queryset])[0]
+        except EmptyResultSet:  # a filter no row can pass: counted as usual (no query)
+            pass
+    if estimate is None or estimate > ESTIMATE_TRUSTED_FACTOR * SEARCH_COUNT_LIMIT:
+        if estimate is None:
+            total = count_bounded(queryset, limit=SEARCH_COUNT_LIMIT, estimate_first=True)
+        else:
+            total = Count(estimate, exact=False)
+        walk_ms = max(SEARCH_WALK_MS, int(total) // SEARCH_WALK_ROWS_PER_MS)
+        return page_read(queryset, query=query, total=total, walk_ms=walk_ms)
+    size = query.page_size
+    offset = (min(query.number, MAX_OFFSET // size + 1) - 1) * size
+    ids, matched = ids_walked_or_searched_first(queryset, offset=offset, limit=size + 1, walk_ms=SEARCH_WALK_MS)
+    if matched is None:
+        total = count_bounded(queryset, limit=SEARCH_COUNT_LIMIT)
+    elif matched <= SEARCH_COUNT_LIMIT:
+        total = Count(matched)
+    else:  # as count_bounded shows a count past its limit
+        total = (
+            Count(estimate, exact=False)
+            if estimate > SEARCH_COUNT_LIMIT
+            else Count(SEARCH_COUNT_LIMIT + 1, at_least=True)
+        )
+    return page_read(queryset, query=query, total=total, walk_ms=SEARCH_WALK_MS, read=(offset, ids))
 
 
 def status_cards(

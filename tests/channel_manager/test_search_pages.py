@@ -18,6 +18,7 @@ from channel_manager.listing_pages import (
     count_bounded,
     ids_searched_first,
     ids_walked_or_searched_first,
+    search_page_read,
 )
 from listings.models import Listing
 from listings.selectors import LISTING_SORTS, listing_list
@@ -140,9 +141,14 @@ def test_ids_read_first_and_sorted_are_the_plain_querys_from_any_offset(store, o
             plain = list(queryset.values_list("pk", flat=True))
             for offset, limit in ((0, 6), (4, 6), (len(plain) - 2, 6), (len(plain) + 3, 6)):
                 # when the matching rows are read first, then sorted (the fallback of a walk that ran too long)
-                found = ids_searched_first(queryset, offset=max(offset, 0), limit=limit)
-                # then
+                found, matched = ids_searched_first(queryset, offset=max(offset, 0), limit=limit)
+                # then, with the number of rows when the page holds any
                 assert found == plain[max(offset, 0) : max(offset, 0) + limit], (term, sort, offset)
+                assert matched == (len(plain) if found else None)
+
+
+# True after 10 ms for each row it is checked on (it names the row's id, so it is not evaluated once for all).
+SLOW = RawSQL('(SELECT true FROM pg_sleep(0.01 + 0 * "orders_order"."id"))', [], output_field=BooleanField())
 
 
 def _statement_timeout() -> str:
@@ -154,18 +160,18 @@ def _statement_timeout() -> str:
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the walk's time bound is PostgreSQL's")
 @pytest.mark.parametrize("sort", ["-ordered", "value", "status", "-ship_by"])
 def test_a_walk_past_its_time_reads_the_rows_first_and_leaves_the_timeout_as_it_was(store, other_store, sort):
-    # given a search whose every row costs 5 ms to check (pg_sleep): a walk allowed 1 ms is cancelled
+    # given a search whose every row costs 10 ms to check (pg_sleep): a walk allowed 1 ms is cancelled
     _orders(store, other_store)
-    slow = RawSQL("(SELECT true FROM pg_sleep(0.005))", [], output_field=BooleanField())
-    queryset = order_list(store=store, search="son", sort=sort).alias(slow=slow).filter(slow=True)
+    queryset = order_list(store=store, search="son", sort=sort).alias(slow=SLOW).filter(slow=True)
     plain = list(order_list(store=store, search="son", sort=sort).values_list("pk", flat=True))
     before = _statement_timeout()
     # when
     with CaptureQueriesContext(connection) as captured:
-        found = ids_walked_or_searched_first(queryset, offset=3, limit=6, walk_ms=1)
+        found, matched = ids_walked_or_searched_first(queryset, offset=3, limit=6, walk_ms=1)
     # then the rows came from the fallback, the same as the plain query's, and the setting is back
     assert any("MATERIALIZED" in query["sql"] for query in captured.captured_queries)
     assert found == plain[3:9]
+    assert matched == len(plain)
     assert _statement_timeout() == before
 
 
@@ -177,11 +183,33 @@ def test_a_walk_within_its_time_is_the_pages_ids_and_leaves_the_timeout_as_it_wa
     before = _statement_timeout()
     # when
     with CaptureQueriesContext(connection) as captured:
-        found = ids_walked_or_searched_first(queryset, offset=2, limit=5, walk_ms=10_000)
+        found, matched = ids_walked_or_searched_first(queryset, offset=2, limit=5, walk_ms=10_000)
     # then
     assert not any("MATERIALIZED" in query["sql"] for query in captured.captured_queries)
     assert found == list(queryset.values_list("pk", flat=True))[2:7]
+    assert matched is None
     assert _statement_timeout() == before
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the walk's time bound is PostgreSQL's")
+@pytest.mark.parametrize("number", [1, 3, 9])
+def test_a_search_page_whose_walk_is_cut_has_the_plain_querys_rows_and_total(store, other_store, number):
+    # given a search whose every row costs 10 ms to check: its walk passes SEARCH_WALK_MS, and is cut
+    _orders(store, other_store)
+    queryset = order_list(store=store, search="son", sort="-value").alias(slow=SLOW).filter(slow=True)
+    plain = order_list(store=store, search="son", sort="-value")
+    plain_ids = list(plain.values_list("pk", flat=True))
+    # when
+    with CaptureQueriesContext(connection) as captured:
+        page = search_page_read(
+            queryset, query=ListQuery(search="son", sort="-value", page_size=PAGE_SIZE, number=number)
+        )
+    # then the rows read first gave the page and its total (past the end: the last page, read again)
+    shown = min(number, -(-len(plain_ids) // PAGE_SIZE))
+    assert any("MATERIALIZED" in query["sql"] for query in captured.captured_queries)
+    assert [row.pk for row in page.rows] == plain_ids[(shown - 1) * PAGE_SIZE : shown * PAGE_SIZE]
+    assert page.number == shown
+    assert page.total.display == count_bounded(plain, limit=SEARCH_COUNT_LIMIT, estimate_first=True).display
 
 
 def _listings(store) -> None:
@@ -209,6 +237,6 @@ def test_listing_ids_read_first_and_sorted_are_the_plain_querys_by_related_field
             assert plain or term != "kettle"
             for offset in (0, 3, len(plain) - 1):
                 # when
-                found = ids_searched_first(queryset, offset=max(offset, 0), limit=4)
+                found, _ = ids_searched_first(queryset, offset=max(offset, 0), limit=4)
                 # then
                 assert found == plain[max(offset, 0) : max(offset, 0) + 4], (term, sort, offset)
