@@ -416,8 +416,8 @@ def main() -> None:
         print(
             f"  first poll: {first.created:,} orders created ({lines:,} lines over {skus:,} distinct SKUs, stock "
             f"reserved per line) in {elapsed:.2f} s = {first.created / elapsed:,.0f} orders/s (target 2,000/s); "
-            f"this process used {cpu:.1f} CPU-s ({'with the emulator; ' if arguments.emulator_in_process else ''}"
-            f"the poll's own thread, the writer: {thread_cpu:.1f} CPU-s); load average "
+            f"this process used {cpu:.2f} CPU-s ({'with the emulator; ' if arguments.emulator_in_process else ''}"
+            f"the poll's own thread, the writer: {thread_cpu:.2f} CPU-s); load average "
             f"{load_before:.1f} before, {os.getloadavg()[0]:.1f} after, on {os.cpu_count()} CPUs"
         )
         if database_cpu is not None and database_cpu_started is not None:
