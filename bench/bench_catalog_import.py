@@ -51,13 +51,20 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.stack import free_port, stack_environment, stack_processes, web_command, web_up, worker_command  # noqa: E402
+from bench.stack import (  # noqa: E402
+    free_port,
+    process_cpu_seconds,
+    stack_environment,
+    stack_processes,
+    web_command,
+    web_up,
+    worker_command,
+)
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/cm_perf_import_bench"
 SECRET = "bench-import-secret"  # noqa: S105 - the throwaway emulator seller of this run
 SAMPLE_SECONDS = 0.05
 IDLE_SECONDS = 3.0
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def gs1_check_digit(body: str) -> int:
@@ -104,14 +111,6 @@ def csv_write(path: Path, rows: int, *, changed: bool = False) -> int:
 # --- processes and their CPU, from /proc ---------------------------------------------------------
 
 
-def cpu_seconds(pid: int) -> float | None:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (FileNotFoundError, ProcessLookupError, IndexError):
-        return None
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-
-
 def peak_rss_mb(pid: int) -> float:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -150,7 +149,7 @@ class CpuMeter:
 
     def sample(self, pids: list[int]) -> None:
         for pid in pids:
-            seconds = cpu_seconds(pid)
+            seconds = process_cpu_seconds(pid)
             if seconds is not None:
                 self.start.setdefault(pid, seconds)
                 self.last[pid] = seconds

@@ -42,7 +42,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.stack import wsgi_server
+from bench.stack import process_cpu_seconds, wsgi_server
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/cm_orders_bench"
 SAMPLE_SECONDS = 0.05
@@ -327,15 +327,6 @@ def database_cpu_seconds() -> float | None:
         cursor.execute("SELECT pg_backend_pid()")
         pid = cursor.fetchone()[0]
     return process_cpu_seconds(pid)
-
-
-def process_cpu_seconds(pid: int) -> float | None:
-    """CPU seconds (user + system, all threads) used so far by process `pid`, from /proc; None when unreadable."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
 
 
 def broker_queued() -> dict[str, int]:

@@ -171,8 +171,19 @@ def _stat_fields(pid: int | str) -> list[str] | None:
     """The fields of /proc/<pid>/stat after the command's ")" (state is fields[0]), None when it is gone."""
     try:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
+    except (OSError, IndexError):
         return None
+
+
+def _stat_cpu_seconds(fields: list[str]) -> float:
+    """utime + stime (all threads) of a process's `_stat_fields`, in seconds."""
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def process_cpu_seconds(pid: int) -> float | None:
+    """CPU seconds (user + system, all threads) used so far by process `pid`, from /proc; None when unreadable."""
+    fields = _stat_fields(pid)
+    return _stat_cpu_seconds(fields) if fields else None
 
 
 def session_cpu_seconds(leader: int) -> float:
@@ -241,7 +252,6 @@ class CpuMeter:
     def _sample_backends(self) -> None:
         if not self._title:
             return
-        ticks = os.sysconf("SC_CLK_TCK")
         for entry in Path("/proc").iterdir():
             if not entry.name.isdigit():
                 continue
@@ -254,15 +264,13 @@ class CpuMeter:
             fields = _stat_fields(entry.name)
             if fields:
                 with self._lock:
-                    self._backends[(entry.name, fields[19])] = (int(fields[11]) + int(fields[12])) / ticks
+                    self._backends[(entry.name, fields[19])] = _stat_cpu_seconds(fields)
 
     def reading(self) -> dict[str, float]:
         self._sample_backends()
-        ticks = os.sysconf("SC_CLK_TCK")
         totals = {name: session_cpu_seconds(leader) for name, leader in self.sessions.items()}
         for name, pid in self.pids.items():
-            fields = _stat_fields(pid)
-            totals[name] = (int(fields[11]) + int(fields[12])) / ticks if fields else 0.0
+            totals[name] = process_cpu_seconds(pid) or 0.0
         if self._title:
             with self._lock:
                 totals["postgresql"] = sum(self._backends.values())
