@@ -14,7 +14,9 @@ Cost at scale, whatever the number of rows:
 - A page reads the ids of its rows first (an index scan of the sort index that does not join the rows
   it skips), one more id than the page holds to know whether a next page exists, then only those rows.
   A search's ids (PostgreSQL) are read by the planner's plan within a time bound, else all the search's rows
-  first and then sorted: a walk of the sort's index that meets the matches late is cut short.
+  first and then sorted: a walk of the sort's index that meets the matches late is cut short. A search whose
+  rows and sort keys one covering index holds (a customer name's rows, found by name) reads them index-only:
+  read first at once when few, else after a walk bounded by that read's cost.
 - Pages go at most MAX_OFFSET rows deep: past that the page says to narrow the search or reverse the
   sort (an offset walks every row it skips).
 """
@@ -69,6 +71,14 @@ ESTIMATE_TRUSTED_FACTOR = 5
 # 1,000 rows: 150-220 ms for 100,000), so that the fallback costs at most about twice the faster way.
 SEARCH_WALK_MS = 40
 SEARCH_WALK_ROWS_PER_MS = 600
+# A covered search (its rows' sort keys in one covering index, read index-only: a customer name's rows found
+# through CustomerName) reads all its rows first in ~0.2 ms per 1,000 rows plus their top-N sort (100,000 rows:
+# 25-40 ms): up to SEARCH_COVERED_FIRST_ROWS estimated rows it is read first without a walk (a walk meeting
+# its page early costs about as much); above, the walk is allowed about half as long as that read takes (1 ms
+# per 5,000 rows, from SEARCH_COVERED_WALK_MS), so that a cut walk costs at most 1.5 times the read alone.
+SEARCH_COVERED_FIRST_ROWS = 20_000
+SEARCH_COVERED_WALK_MS = 10
+SEARCH_COVERED_ROWS_PER_MS = 5_000
 # A status card's count found past its bound is not counted again for this long (PostgreSQL; counts_bounded's
 # `remember_over`): its planner estimate is shown as before. Counting the bound again reads its ~bound index
 # entries (30-130 pages a card) on every view of the page, only to learn once more that the card holds more than
@@ -133,15 +143,26 @@ def ids_matching(id_querysets: Iterable[QuerySet]) -> list[int]:
     return sorted(ids)
 
 
-def identifier_or_name_filtered(queryset: QuerySet, *, matched_ids: list[int], search: str) -> QuerySet:
+def identifier_or_name_filtered(
+    queryset: QuerySet,
+    *,
+    matched_ids: list[int],
+    search: str,
+    names_containing: Callable[[str], list[str] | None] | None = None,
+) -> tuple[QuerySet, bool]:
     """The rows an identifier search matched exactly (`matched_ids`) when there are any; else those whose
-    customer name contains `search` (from NAME_SEARCH_MIN_LENGTH characters, which a trigram index serves
-    on PostgreSQL); else none."""
+    customer name contains `search` (from NAME_SEARCH_MIN_LENGTH characters); else none. With whether the
+    rows are those of the names `names_containing(search)` gives (when it gives a list: every distinct name
+    containing `search`, so the same rows), which a covering index reads index-only (search_page_read's
+    `covered`); else the rows whose own column contains `search` (a trigram index on PostgreSQL)."""
     if matched_ids:
-        return queryset.filter(pk__in=matched_ids)
-    if len(search) >= NAME_SEARCH_MIN_LENGTH:
-        return queryset.filter(customer_name__icontains=search)
-    return queryset.none()
+        return queryset.filter(pk__in=matched_ids), False
+    if len(search) < NAME_SEARCH_MIN_LENGTH:
+        return queryset.none(), False
+    names = names_containing(search) if names_containing is not None else None
+    if names is None:
+        return queryset.filter(customer_name__icontains=search), False
+    return (queryset.filter(customer_name__in=names) if names else queryset.none()), True
 
 
 def sort_normalised(sort: str | None, *, sorts: Mapping[str, object], default: str) -> str:
@@ -405,8 +426,8 @@ def page_read(
 ) -> ListPage:
     """The page `query` asks for, of an ordered queryset: the ids of the page (one more, to know whether a
     next page exists), then only those rows. Two queries, whatever the page size or depth (`walk_ms`: the
-    ids read by ids_walked_or_searched_first, a few more; `read`: (offset, ids) already read, used when the
-    page starts there).
+    ids read by ids_walked_or_searched_first, a few more, 0 for ids_searched_first at once; `read`: (offset,
+    ids) already read, used when the page starts there).
 
     A number past the last page shows the last page when the total is exact; at most MAX_OFFSET rows are
     skipped (a deeper number shows the deepest page allowed, `depth_limited`)."""
@@ -423,7 +444,7 @@ def page_read(
     elif walk_ms is None:
         ids = list(queryset.values_list("pk", flat=True)[offset : offset + size + 1])
     else:
-        ids = ids_walked_or_searched_first(queryset, offset=offset, limit=size + 1, walk_ms=walk_ms)[0]
+        ids = ids_walked_or_searched_first(queryset, offset=offset, limit=size + 1, walk_ms=walk_ms, count=False)[0]
     more = len(ids) > size
     ids = ids[:size]
     by_id = {row.pk: row for row in queryset.order_by().filter(pk__in=ids)} if ids else {}
@@ -438,15 +459,18 @@ def page_read(
 
 
 def ids_walked_or_searched_first(
-    queryset: QuerySet, *, offset: int, limit: int, walk_ms: int
+    queryset: QuerySet, *, offset: int, limit: int, walk_ms: int, count: bool = True
 ) -> tuple[list[int], int | None]:
     """The ids of `limit` rows of an ordered queryset from `offset`: on PostgreSQL by the planner's plan when it
-    ends within `walk_ms` (a statement timeout), else by ids_searched_first (and then the number of rows the
-    queryset holds, known on the way). Elsewhere the plan alone. (ids, number of rows or None)."""
+    ends within `walk_ms` (a statement timeout; 0: not tried), else by ids_searched_first (and then, with
+    `count`, the number of rows the queryset holds, known on the way). Elsewhere the plan alone. (ids, number of
+    rows or None)."""
     ids = queryset.values_list("pk", flat=True)[offset : offset + limit]
     connection = connections[queryset.db]
     if connection.vendor != "postgresql":
         return list(ids), None
+    if walk_ms <= 0:
+        return ids_searched_first(queryset, offset=offset, limit=limit, count=count)
     nested = connection.in_atomic_block
     try:
         with transaction.atomic(using=queryset.db), connection.cursor() as cursor:
@@ -465,33 +489,40 @@ def ids_walked_or_searched_first(
         if getattr(error.__cause__, "sqlstate", None) != QUERY_CANCELED:
             raise
     # The savepoint's rollback put the setting back.
-    return ids_searched_first(queryset, offset=offset, limit=limit)
+    return ids_searched_first(queryset, offset=offset, limit=limit, count=count)
 
 
 QUERY_CANCELED = "57014"
 
 
-def ids_searched_first(queryset: QuerySet, *, offset: int, limit: int) -> tuple[list[int], int | None]:
+def ids_searched_first(
+    queryset: QuerySet, *, offset: int, limit: int, count: bool = True
+) -> tuple[list[int], int | None]:
     """The ids of `limit` rows of an ordered queryset from `offset`, every row the queryset holds read first (a
     MATERIALIZED CTE: on PostgreSQL the planner takes them through the search's own index) and then sorted,
-    whatever plan it would choose for a LIMIT; with the number of those rows (None when `offset` is past them).
-    An ordering by expressions rather than names: read as it is (number None)."""
+    whatever plan it would choose for a LIMIT; with the number of those rows (None when `offset` is past them,
+    or without `count`: a window over every row, ~20 ms per 100,000). An ordering by expressions rather than
+    names: read as it is (number None)."""
     names = [name for name in queryset.query.order_by if isinstance(name, str)]
     if len(names) < len(queryset.query.order_by):
         return list(queryset.values_list("pk", flat=True)[offset : offset + limit]), None
     # Each sort key (a field, a related field or an annotation) selected under a name of its own.
     keys = {f"sort_key_{n}": F(name.lstrip("-")) for n, name in enumerate(names)}
     matched = queryset.order_by().annotate(matched_id=F("pk"), **keys).values_list("matched_id", *keys)
-    sql, params = matched.query.sql_with_params()
+    try:
+        sql, params = matched.query.sql_with_params()
+    except EmptyResultSet:  # .none(), or a filter no row can pass: nothing to read
+        return [], None
     connection = connections[queryset.db]
     quote = connection.ops.quote_name
     order = ", ".join(
         f"matched.{quote(key)} {'DESC' if name.startswith('-') else 'ASC'}"
         for key, name in zip(keys, names, strict=True)
     )
+    counted = "COUNT(*) OVER ()" if count else "NULL"
     with connection.cursor() as cursor:
         cursor.execute(
-            f"WITH matched AS MATERIALIZED ({sql}) SELECT matched.matched_id, COUNT(*) OVER () FROM matched"  # noqa: S608
+            f"WITH matched AS MATERIALIZED ({sql}) SELECT matched.matched_id, {counted} FROM matched"  # noqa: S608
             f" ORDER BY {order} LIMIT %s OFFSET %s",
             [*params, limit, offset],
         )
@@ -508,11 +539,14 @@ class StatusCard:
     active: bool
 
 
-def list_page_read(queryset: QuerySet, *, query: ListQuery, counts: Mapping[str, int]) -> ListPage:
+def list_page_read(
+    queryset: QuerySet, *, query: ListQuery, counts: Mapping[str, int], covered: bool = False
+) -> ListPage:
     """The page of a list with status cards: its total is the chosen card's count (All: their sum) when no
-    search is active, else a bounded count of the search (its ids: ids_walked_or_searched_first)."""
+    search is active, else a bounded count of the search (its ids: ids_walked_or_searched_first; `covered`: see
+    search_page_read)."""
     if query.search:
-        return search_page_read(queryset, query=query)
+        return search_page_read(queryset, query=query, covered=covered)
     if query.status:
         chosen = counts[query.status]
         total = chosen if isinstance(chosen, Count) else Count(chosen)
@@ -521,11 +555,13 @@ def list_page_read(queryset: QuerySet, *, query: ListQuery, counts: Mapping[str,
     return page_read(queryset, query=query, total=total)
 
 
-def search_page_read(queryset: QuerySet, *, query: ListQuery) -> ListPage:
+def search_page_read(queryset: QuerySet, *, query: ListQuery, covered: bool = False) -> ListPage:
     """The page of a search, its total as count_bounded(limit=SEARCH_COUNT_LIMIT, estimate_first=True) gives it,
     its ids by ids_walked_or_searched_first. On PostgreSQL a search the planner expects to hold at most
     ESTIMATE_TRUSTED_FACTOR x SEARCH_COUNT_LIMIT rows has its page read first (the number asked for, at most
-    MAX_OFFSET deep): when the walk was cut, the rows read first give the count too (one query less)."""
+    MAX_OFFSET deep): when the walk was cut, the rows read first give the count too (one query less).
+    `covered`: the search's rows and sort keys are read index-only (SEARCH_COVERED_FIRST_ROWS): the walk is
+    skipped for a search estimated that small, and bounded by that read's cost above."""
     estimate = None
     if connections[queryset.db].vendor == "postgresql":
         try:
@@ -537,11 +573,12 @@ def search_page_read(queryset: QuerySet, *, query: ListQuery) -> ListPage:
             total = count_bounded(queryset, limit=SEARCH_COUNT_LIMIT, estimate_first=True)
         else:
             total = Count(estimate, exact=False)
-        walk_ms = max(SEARCH_WALK_MS, int(total) // SEARCH_WALK_ROWS_PER_MS)
+        walk_ms = search_walk_ms(int(total), covered=covered)
         return page_read(queryset, query=query, total=total, walk_ms=walk_ms)
     size = query.page_size
     offset = (min(query.number, MAX_OFFSET // size + 1) - 1) * size
-    ids, matched = ids_walked_or_searched_first(queryset, offset=offset, limit=size + 1, walk_ms=SEARCH_WALK_MS)
+    walk_ms = search_walk_ms(estimate, covered=covered)
+    ids, matched = ids_walked_or_searched_first(queryset, offset=offset, limit=size + 1, walk_ms=walk_ms)
     if matched is None:
         total = count_bounded(queryset, limit=SEARCH_COUNT_LIMIT)
     elif matched <= SEARCH_COUNT_LIMIT:
@@ -552,7 +589,17 @@ def search_page_read(queryset: QuerySet, *, query: ListQuery) -> ListPage:
             if estimate > SEARCH_COUNT_LIMIT
             else Count(SEARCH_COUNT_LIMIT + 1, at_least=True)
         )
-    return page_read(queryset, query=query, total=total, walk_ms=SEARCH_WALK_MS, read=(offset, ids))
+    return page_read(queryset, query=query, total=total, walk_ms=walk_ms, read=(offset, ids))
+
+
+def search_walk_ms(estimate: int, *, covered: bool) -> int:
+    """How long the planner's plan may read a search's page before its rows are read first (0: not tried), for a
+    search estimated to hold `estimate` rows (SEARCH_WALK_MS, SEARCH_COVERED_FIRST_ROWS)."""
+    if not covered:
+        return max(SEARCH_WALK_MS, estimate // SEARCH_WALK_ROWS_PER_MS)
+    if estimate <= SEARCH_COVERED_FIRST_ROWS:
+        return 0
+    return max(SEARCH_COVERED_WALK_MS, estimate // SEARCH_COVERED_ROWS_PER_MS)
 
 
 def status_cards(

@@ -2,6 +2,7 @@
 
 from collections.abc import Mapping
 
+from django.db import connections
 from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
 
@@ -14,7 +15,7 @@ from channel_manager.listing_pages import (
     sorted_by,
 )
 from channel_manager.models import Store
-from orders.models import Cancellation, Order, OrderLine, OrderStatusCount, Shipment
+from orders.models import Cancellation, CustomerName, Order, OrderLine, OrderStatusCount, Shipment
 
 ORDER_SORTS = {
     "ordered": "order_date",
@@ -29,6 +30,9 @@ ORDER_SORTS = {
     "status": ("status", "-order_date", "-id"),
 }
 DEFAULT_SORT = "-ordered"
+# A name search finding more distinct names than this reads the rows' own column instead (its trigram index): one
+# index descent per name found, and the names are sent as a list.
+CUSTOMER_NAMES_LIMIT = 1_000
 LIST_COLUMNS = (
     "id",
     "store_id",
@@ -63,22 +67,48 @@ def order_ids_matching_identifier(*, store: Store, term: str) -> list[int]:
     )
 
 
+def customer_names_containing(*, store: Store, search: str) -> list[str] | None:
+    """Every customer name of the store's orders and returns that contains `search` (case-insensitive), from
+    CustomerName (its trigram index); None where the names are not kept (other databases than PostgreSQL) or
+    when more than CUSTOMER_NAMES_LIMIT contain it."""
+    if connections[CustomerName.objects.db].vendor != "postgresql":
+        return None
+    names = list(
+        CustomerName.objects.filter(store=store, customer_name__icontains=search).values_list(
+            "customer_name", flat=True
+        )[: CUSTOMER_NAMES_LIMIT + 1]
+    )
+    return names if len(names) <= CUSTOMER_NAMES_LIMIT else None
+
+
 def order_list(*, store: Store, status: str | None = None, search: str = "", sort: str = DEFAULT_SORT) -> QuerySet:
     """Orders of one store for the Orders tab: only the list's columns, filtered by a status card and a
     search (exactly a Walmart / commerce / customer order number or a line's SKU; failing that, part of
     the customer's name, from NAME_SEARCH_MIN_LENGTH characters: a trigram index on PostgreSQL), sorted
     by a column key of ORDER_SORTS (prefix "-" for descending) with the id as tie-breaker."""
+    return _order_list(store=store, status=status, search=search, sort=sort)[0]
+
+
+def _order_list(*, store: Store, status: str | None, search: str, sort: str) -> tuple[QuerySet, bool]:
+    """order_list, with whether its search reads the rows of names found first (list_page_read's `covered`)."""
     orders = Order.objects.filter(store=store).only(*LIST_COLUMNS)
     if status in Order.Status.values:
         orders = orders.filter(status=status)
     search = (search or "").strip()
+    covered = False
     if search:
         matched_ids = order_ids_matching_identifier(store=store, term=search)
-        orders = identifier_or_name_filtered(orders, matched_ids=matched_ids, search=search)
+        orders, covered = identifier_or_name_filtered(
+            orders,
+            matched_ids=matched_ids,
+            search=search,
+            names_containing=lambda term: customer_names_containing(store=store, search=term),
+        )
     # The returns app sits above orders: its model is reached through the relation, never imported.
     returns = Order._meta.get_field("returns").related_model._default_manager.filter(order=OuterRef("pk"))
     orders = orders.annotate(has_return=Exists(returns))
-    return sorted_by(orders, sort=sort if sort.lstrip("-") in ORDER_SORTS else DEFAULT_SORT, sorts=ORDER_SORTS)
+    orders = sorted_by(orders, sort=sort if sort.lstrip("-") in ORDER_SORTS else DEFAULT_SORT, sorts=ORDER_SORTS)
+    return orders, covered
 
 
 def order_status_counts(*, store: Store) -> dict[str, int]:
@@ -94,9 +124,8 @@ def order_page(*, store: Store, query: ListQuery, counts: Mapping[str, int]) -> 
     """The Orders tab's page for `query`. The total comes from the status `counts` (the counters) when no
     search is active, else a bounded count: a page costs the same few queries whatever its size or the
     number of orders."""
-    return list_page_read(
-        order_list(store=store, status=query.status, search=query.search, sort=query.sort), query=query, counts=counts
-    )
+    orders, covered = _order_list(store=store, status=query.status, search=query.search, sort=query.sort)
+    return list_page_read(orders, query=query, counts=counts, covered=covered)
 
 
 def order_get(*, store: Store, order_id: int) -> Order:

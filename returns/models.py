@@ -130,6 +130,23 @@ class Return(models.Model):
             models.Index(fields=["store", "refund_deadline", "id"], name="return_store_deadline_idx"),
             models.Index(fields=["store", "charged_total", "id"], name="return_store_amount_idx"),
             models.Index(fields=["store", "updated_at", "id"], name="return_store_updated_idx"),
+            # A customer-name search's rows with every sort key of the Returns tab, read index-only (as the
+            # Orders tab's order_store_name_cover_idx).
+            models.Index(
+                fields=["store", "customer_name"],
+                include=[
+                    "id",
+                    "return_order_id",
+                    "order",
+                    "requested_at",
+                    "return_by",
+                    "refund_deadline",
+                    "charged_total",
+                    "status",
+                    "updated_at",
+                ],
+                name="return_store_name_cover_idx",
+            ),
             models.Index(
                 fields=["store", "refund_deadline"], condition=~Q(status="refunded"), name="return_store_due_idx"
             ),

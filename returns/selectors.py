@@ -19,6 +19,7 @@ from channel_manager.listing_pages import (
 )
 from channel_manager.models import Store
 from orders.models import Order
+from orders.selectors import customer_names_containing
 from returns.models import Refund, RefundLine, Return, ReturnEvent, ReturnLine
 
 RETURN_SORTS = {
@@ -80,14 +81,26 @@ def return_list(*, store: Store, status: str | None = None, search: str = "", so
     in), filtered by a status card and a search (exactly an RMA #, a Walmart / customer / commerce order #
     or a line's SKU; failing that, part of the customer's name, from NAME_SEARCH_MIN_LENGTH characters: a
     trigram index on PostgreSQL), sorted by a key of RETURN_SORTS ("-" for descending), id as tie-breaker."""
+    return _return_list(store=store, status=status, search=search, sort=sort)[0]
+
+
+def _return_list(*, store: Store, status: str | None, search: str, sort: str) -> tuple[QuerySet, bool]:
+    """return_list, with whether its search reads the rows of names found first (list_page_read's `covered`)."""
     returns = Return.objects.filter(store=store).select_related("order").only(*LIST_COLUMNS)
     if status in Return.Status.values:
         returns = returns.filter(status=status)
     search = (search or "").strip()
+    covered = False
     if search:
         matched_ids = return_ids_matching_identifier(store=store, term=search)
-        returns = identifier_or_name_filtered(returns, matched_ids=matched_ids, search=search)
-    return sorted_by(returns, sort=sort if sort.lstrip("-") in RETURN_SORTS else DEFAULT_SORT, sorts=RETURN_SORTS)
+        returns, covered = identifier_or_name_filtered(
+            returns,
+            matched_ids=matched_ids,
+            search=search,
+            names_containing=lambda term: customer_names_containing(store=store, search=term),
+        )
+    returns = sorted_by(returns, sort=sort if sort.lstrip("-") in RETURN_SORTS else DEFAULT_SORT, sorts=RETURN_SORTS)
+    return returns, covered
 
 
 def return_status_counts(*, store: Store) -> dict[str, Count]:
@@ -110,9 +123,8 @@ def returns_due_soon_count(*, store: Store, now: datetime, within: timedelta) ->
 def return_page(*, store: Store, query: ListQuery, counts: Mapping[str, int]) -> ListPage:
     """The Returns tab's page for `query`: the total from the status `counts` when no search is active, else
     a bounded count; the same few queries whatever the page size or the number of returns."""
-    return list_page_read(
-        return_list(store=store, status=query.status, search=query.search, sort=query.sort), query=query, counts=counts
-    )
+    returns, covered = _return_list(store=store, status=query.status, search=query.search, sort=query.sort)
+    return list_page_read(returns, query=query, counts=counts, covered=covered)
 
 
 def return_get(*, store: Store, return_id: int) -> Return:

@@ -1,7 +1,9 @@
 """A search's page on the Orders and Returns tabs (channel_manager.listing_pages: the ids walked under a time
-bound, else read first and sorted): the same rows, in the same order and with the same total, as the plain
-filtered and sorted query, for rare, common and absent terms, every sort both ways, pages deep and past the
-end; on every database (the fallback's CTE too), and on PostgreSQL through the fallback itself."""
+bound, else read first and sorted; on PostgreSQL a name search reads the rows of the names CustomerName finds):
+the same rows, in the same order and with the same total, as the plain filtered (`customer_name__icontains`)
+and sorted query, for rare, common and absent terms, with and without a status card, every sort both ways,
+pages deep and past the end; on every database (the fallback's CTE too), and on PostgreSQL through the
+fallback itself and through the rows' own column when too many names match."""
 
 from datetime import timedelta
 from decimal import Decimal
@@ -19,9 +21,11 @@ from channel_manager.listing_pages import (
     ids_searched_first,
     ids_walked_or_searched_first,
     search_page_read,
+    sorted_by,
 )
 from listings.models import Listing
 from listings.selectors import LISTING_SORTS, listing_list
+from orders import selectors as order_selectors
 from orders.models import Order
 from orders.selectors import ORDER_SORTS, order_list, order_page, order_status_counts
 from returns.models import Return
@@ -94,40 +98,88 @@ TABS = {
     "orders": (order_page, order_list, order_status_counts, ORDER_SORTS),
     "returns": (return_page, return_list, return_status_counts, RETURN_SORTS),
 }
+MODELS = {"orders": Order, "returns": Return}
+STATUSES = {"orders": [None, Order.Status.SHIPPED], "returns": [None, Return.Status.RECEIVED]}
+
+
+def _plain(tab: str, store, term: str, sort: str, status: str | None = None):
+    """The plain query of a name search: the rows whose own column contains `term`, sorted."""
+    rows = MODELS[tab].objects.filter(store=store, customer_name__icontains=term)
+    if status is not None:
+        rows = rows.filter(status=status)
+    return sorted_by(rows, sort=sort, sorts=TABS[tab][3])
 
 
 @pytest.mark.parametrize("tab", list(TABS))
 def test_search_pages_hold_the_rows_of_the_plain_sorted_query(store, other_store, tab):
     # given orders and returns whose names, sort keys and NULLs repeat (ties broken by the id)
     _returns(store, _orders(store, other_store))
-    page_of, list_of, counts_of, sorts = TABS[tab]
+    page_of, _, counts_of, sorts = TABS[tab]
     counts = counts_of(store=store)
     compared = 0
     for term in TERMS:
-        for sort in _sorts(sorts):
-            plain = list(list_of(store=store, search=term, sort=sort).values_list("pk", flat=True))
-            last = max(1, -(-len(plain) // PAGE_SIZE))
-            for number in PAGES:
-                # when
-                page = page_of(
-                    store=store,
-                    query=ListQuery(search=term, sort=sort, page_size=PAGE_SIZE, number=number),
-                    counts=counts,
-                )
-                # then the page is the plain query's slice, its total the bounded count's
-                shown = min(number, last)
-                expected = plain[(shown - 1) * PAGE_SIZE : shown * PAGE_SIZE]
-                assert [row.pk for row in page.rows] == expected, (term, sort, number)
-                assert page.number == shown
-                assert page.has_next == (shown < last)
-                assert (
-                    page.total.display
-                    == count_bounded(
-                        list_of(store=store, search=term, sort=sort), limit=SEARCH_COUNT_LIMIT, estimate_first=True
-                    ).display
-                )
-                compared += len(expected)
+        for status in STATUSES[tab]:
+            for sort in _sorts(sorts):
+                plain_rows = _plain(tab, store, term, sort, status)
+                plain = list(plain_rows.values_list("pk", flat=True))
+                last = max(1, -(-len(plain) // PAGE_SIZE))
+                for number in PAGES:
+                    # when
+                    page = page_of(
+                        store=store,
+                        query=ListQuery(status, term, sort, PAGE_SIZE, number),
+                        counts=counts,
+                    )
+                    # then the page is the plain query's slice, its total the bounded count's
+                    shown = min(number, last)
+                    expected = plain[(shown - 1) * PAGE_SIZE : shown * PAGE_SIZE]
+                    assert [row.pk for row in page.rows] == expected, (term, status, sort, number)
+                    assert page.number == shown
+                    assert page.has_next == (shown < last)
+                    expected_total = count_bounded(plain_rows, limit=SEARCH_COUNT_LIMIT, estimate_first=True)
+                    assert page.total.display == expected_total.display
+                    compared += len(expected)
     assert compared > 100  # rows were compared, not only empty pages
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the names are kept on PostgreSQL")
+@pytest.mark.parametrize("tab", list(TABS))
+def test_a_name_search_reads_the_rows_of_the_names_found_not_the_rows_own_column(store, other_store, tab):
+    # given
+    _returns(store, _orders(store, other_store))
+    page_of, _, counts_of, _ = TABS[tab]
+    counts = counts_of(store=store)
+    table = MODELS[tab]._meta.db_table
+    # when
+    with CaptureQueriesContext(connection) as captured:
+        page = page_of(store=store, query=ListQuery(search="son", sort="-updated", page_size=PAGE_SIZE), counts=counts)
+    # then the names were looked up, and no query of the tab's table tested its rows' names
+    assert [row.pk for row in page.rows] == list(_plain(tab, store, "son", "-updated").values_list("pk", flat=True)[:5])
+    sqls = [query["sql"] for query in captured.captured_queries]
+    assert any('"orders_customername"' in sql and "LIKE" in sql for sql in sqls)
+    assert not any(f'UPPER("{table}"."customer_name"::text) LIKE' in sql for sql in sqls)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the names are kept on PostgreSQL")
+@pytest.mark.parametrize("tab", list(TABS))
+def test_a_search_matching_more_names_than_the_limit_reads_the_rows_own_column_with_the_same_pages(
+    store, other_store, tab, monkeypatch
+):
+    # given: one name found at most, while "son" is in four
+    _returns(store, _orders(store, other_store))
+    monkeypatch.setattr(order_selectors, "CUSTOMER_NAMES_LIMIT", 1)
+    page_of, _, counts_of, sorts = TABS[tab]
+    counts = counts_of(store=store)
+    for sort in _sorts(sorts):
+        plain = list(_plain(tab, store, "son", sort).values_list("pk", flat=True))
+        for number in (1, 3):
+            # when
+            with CaptureQueriesContext(connection) as captured:
+                page = page_of(store=store, query=ListQuery(None, "son", sort, PAGE_SIZE, number), counts=counts)
+            # then
+            assert [row.pk for row in page.rows] == plain[(number - 1) * PAGE_SIZE : number * PAGE_SIZE], sort
+            table = MODELS[tab]._meta.db_table
+            assert any(f'UPPER("{table}"."customer_name"::text) LIKE' in query["sql"] for query in captured)
 
 
 @pytest.mark.parametrize("tab", list(TABS))

@@ -17,12 +17,14 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from channel_manager.listing_pages import ListQuery
 from channel_manager.models import Store
 from channel_manager.walmart import DjangoRateLimitStore, store_cache_key
 from channel_manager.work import sweep_all
 from inventory.models import StockMovement, StockReservation
 from listings.models import Listing, Product
-from orders.models import Order, OrderEvent, OrderLine, OrderSettings, WebhookEvent
+from orders.models import CustomerName, Order, OrderEvent, OrderLine, OrderSettings, WebhookEvent
+from orders.selectors import order_page, order_status_counts
 from orders.services import (
     cancellation_create,
     order_acknowledge,
@@ -592,6 +594,30 @@ def test_the_sweep_keeps_reading_it_back_with_backoff_and_completes_it(shop, wal
     assert order.customer_name
     assert reserved(store) == {"MUG-1": 1}
     assert len(walmart.applied("POST", "/acknowledge")) == 1
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the names are kept by PostgreSQL triggers")
+def test_the_name_its_read_back_brings_is_kept_and_found_by_a_name_search(shop, walmart, client):
+    # given: an order stored from its notification during a 429 storm: no customer name yet
+    store, seller = shop
+    faults.fault_set(seller=seller, throttle_storm=True)
+    _, bodies = place(seller, [("MUG-1", 1)])
+    deliver(client, store, bodies["PO_CREATED"])
+    WebhookEvent.objects.update(processed_at=timezone.now())
+    order = Order.objects.get()
+    assert order.customer_name == ""
+    # when: Walmart answers again and the sweep reads it back
+    walmart_answers_again(seller)
+    with after_commit():
+        assert sweep_all(now=timezone.now() + timedelta(seconds=121))["orders.provisional"] == 1
+    # then: its name is kept beside the empty one it had, and a search of part of it finds the order
+    order.refresh_from_db()
+    assert not order.provisional
+    names = CustomerName.objects.filter(store=store).values_list("customer_name", flat=True)
+    assert sorted(names) == ["", order.customer_name]
+    query = ListQuery(search=order.customer_name[1:-1])
+    page = order_page(store=store, query=query, counts=order_status_counts(store=store))
+    assert [row.pk for row in page.rows] == [order.pk]
 
 
 def test_an_order_walmart_never_returns_is_released_after_the_acknowledgement_window(shop, client):

@@ -100,6 +100,29 @@ def test_search_by_customer_name(operator_client, store):
     assert [order.purchase_order_id for order, _ in response.context["rows"]] == ["PO-00003", "PO-00001"]
 
 
+def test_a_name_search_sorted_by_value_both_ways_pages_as_the_plain_query(operator_client, store):
+    # given: 60 orders of two names, then one renamed and one completed from a provisional order (no name yet)
+    orders = make_orders(store, 60)
+    Order.objects.filter(pk=orders[7].pk).update(customer_name="Grace Lovelace")
+    provisional = Order.objects.create(
+        store=store, purchase_order_id="PO-P", commerce_order_number="WM-P", order_date=ORDER_DATE, provisional=True
+    )
+    provisional.customer_name, provisional.provisional, provisional.order_total = "Ada Hopper", False, Decimal(30)
+    provisional.save()
+    for search in ("grace", "LOVELACE", "hopper"):
+        named = Order.objects.filter(store=store, customer_name__icontains=search)
+        for sort, fields in (("value", ("order_total", "id")), ("-value", ("-order_total", "-id"))):
+            plain = list(named.order_by(*fields).values_list("purchase_order_id", flat=True))
+            for page in (1, 2, 5):
+                # when
+                response = operator_client.get(list_url(store, q=search, sort=sort, per_page=25, page=page))
+                # then: the plain query's page (past the end: its last page), its exact total
+                shown = min(page, -(-len(plain) // 25))
+                rows = [order.purchase_order_id for order, _ in response.context["rows"]]
+                assert rows == plain[(shown - 1) * 25 : shown * 25], (search, sort, page)
+                assert response.context["page"].total.display == str(len(plain))
+
+
 def test_sort_by_order_value_ascending(operator_client, store):
     make_orders(store, 3)
     response = operator_client.get(list_url(store, sort="value"))

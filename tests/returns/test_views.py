@@ -128,6 +128,25 @@ def test_search_by_part_of_the_customer_name_from_three_characters(operator_clie
     assert rmas(operator_client.get(list_url(store, q="Lo"))) == []
 
 
+def test_a_name_search_sorted_by_amount_both_ways_pages_as_the_plain_query(operator_client, store):
+    # given: 60 returns of three names, one renamed since, amounts repeating (ties broken by the id)
+    for index in range(60):
+        stored = store_return(store, rma=f"RMA-{index:02d}", customer_order_id=f"C-{index}")
+        name = ["Ada Lovelace", "Grace Hopper", "Ada Hopper"][index % 3]
+        Return.objects.filter(pk=stored.pk).update(customer_name=name, charged_total=Decimal(index % 4))
+    Return.objects.filter(return_order_id="RMA-04").update(customer_name="Ken Thompson")
+    for search in ("hopper", "ada", "thomp"):
+        named = Return.objects.filter(store=store, customer_name__icontains=search)
+        for sort, fields in (("amount", ("charged_total", "id")), ("-amount", ("-charged_total", "-id"))):
+            plain = list(named.order_by(*fields).values_list("return_order_id", flat=True))
+            for page in (1, 2, 5):
+                # when
+                response = operator_client.get(list_url(store, q=search, sort=sort, page=page))
+                # then
+                shown = min(page, -(-len(plain) // 25))
+                assert rmas(response) == plain[(shown - 1) * 25 : shown * 25], (search, sort, page)
+
+
 def test_sort_by_requested_both_ways(operator_client, store):
     now = timezone.now()
     store_return(store, rma="OLD", requested=now - timedelta(hours=30))
