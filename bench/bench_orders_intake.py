@@ -20,9 +20,11 @@ of this process instead, as the figures before 2026-12-06 were measured, its CPU
 of 200 orders are parsed by `walmart_client`, each batch is upserted in one transaction (orders, lines, commerce
 order numbers, stock reserved for every line, timeline events, acknowledgements queued after commit), then
 Walmart's released-orders queue is read; the pages are read and parsed in the poll's read-ahead thread while the
-previous batch is written. A sampler thread (its own database connection) counts the store's committed orders
-every 50 ms: the time until the first and until all of the backlog are visible. Then a second poll over the same
-window (every order read again, compared, found unchanged: nothing written).
+batches are written, two at a time, by the poll's writer threads (ORDERS_POLL_WRITERS, each its own connection:
+one batch's Python runs while the other waits for PostgreSQL). A sampler thread (its own database connection)
+counts the store's committed orders every 50 ms: the time until the first and until all of the backlog are
+visible. Then a second poll over the same window (every order read again, compared, found unchanged: nothing
+written).
 """
 
 from __future__ import annotations
@@ -281,37 +283,89 @@ def page_reads_timed() -> tuple[list[float], list[float]]:
 
 
 class StatementCounter:
-    """Counts, while entered, the queries this thread's connection runs and the COPY streams it opens (intake's
-    statements: the emulator and the sampler use connections of their own)."""
+    """Counts, while entered, the queries and COPY streams of intake's connections: this thread's and those of
+    the poll's writer threads (`BatchWriters`: each batch is written on its thread's own connection; the emulator
+    and the sampler use connections of their own). Also adds up the writer threads' CPU and their PostgreSQL
+    backends' CPU (read from /proc before each batch and after its commit), and with `profile` profiles their
+    batches."""
 
-    def __init__(self) -> None:
-        self.queries = self.copies = 0
+    def __init__(self, *, profile: bool) -> None:
+        self.queries = self.copies = self.batches = 0
+        self.writers_cpu = 0.0
+        self.profiles: list[cProfile.Profile] = []
+        self.profile = profile
+        self._backends: dict[int, list[float]] = {}  # pid: [CPU before its first batch, after its last]
+        self._lock = threading.Lock()
+
+    @property
+    def writers_database_cpu(self) -> float:
+        return sum(after - before for before, after in self._backends.values())
 
     def _query(self, execute, sql, params, many, context):
-        self.queries += 1
+        with self._lock:
+            self.queries += 1
         return execute(sql, params, many, context)
+
+    def _batch_written(self, write, **kwargs):
+        """One batch in a writer thread: counted, timed, profiled."""
+        from django.db import connection
+
+        connection.ensure_connection()
+        pid = connection.connection.info.backend_pid
+        with self._lock:
+            self._backends.setdefault(pid, [process_cpu_seconds(pid) or 0.0, 0.0])
+        profiler = cProfile.Profile() if self.profile else None
+        cpu_started = time.thread_time()
+        try:
+            with connection.execute_wrapper(self._query):
+                if profiler:
+                    profiler.enable()
+                return write(**kwargs)
+        finally:
+            if profiler:
+                profiler.disable()
+            with self._lock:
+                self.batches += 1
+                self.writers_cpu += time.thread_time() - cpu_started
+                self._backends[pid][1] = process_cpu_seconds(pid) or 0.0
+                if profiler:
+                    self.profiles.append(profiler)
 
     def __enter__(self) -> StatementCounter:
         import psycopg
         from django.db import connection
 
+        from orders.services import intake
+
         self._wrapper = connection.execute_wrapper(self._query)
         self._wrapper.__enter__()
         self._copy = psycopg.Cursor.copy
+        self._write = write = intake._orders_batch_write
         counter, copy = self, self._copy
 
         def counted(cursor, *args, **kwargs):
-            if threading.current_thread() is threading.main_thread():
-                counter.copies += 1
+            thread = threading.current_thread()
+            if thread is threading.main_thread() or thread.name.startswith("orders-intake-write"):
+                with counter._lock:
+                    counter.copies += 1
             return copy(cursor, *args, **kwargs)
 
+        def batch_written(**kwargs):
+            if not threading.current_thread().name.startswith("orders-intake-write"):
+                return write(**kwargs)  # the poll's own thread: counted by its own wrapper
+            return counter._batch_written(write, **kwargs)
+
         psycopg.Cursor.copy = counted
+        intake._orders_batch_write = batch_written
         return self
 
     def __exit__(self, *exc) -> None:
         import psycopg
 
+        from orders.services import intake
+
         psycopg.Cursor.copy = self._copy
+        intake._orders_batch_write = self._write
         self._wrapper.__exit__(*exc)
 
 
@@ -392,7 +446,7 @@ def main() -> None:
         started, cpu_started, thread_cpu_started = time.perf_counter(), time.process_time(), time.thread_time()
         reading, waiting = page_reads_timed()
         profiler = cProfile.Profile() if arguments.profile else None
-        statements = StatementCounter()
+        statements = StatementCounter(profile=bool(arguments.profile))
         with VisibilitySampler(store_id=store.pk, expected=placed, started=started) as sampler, statements:
             if profiler:
                 profiler.enable()
@@ -402,18 +456,25 @@ def main() -> None:
             elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
             thread_cpu = time.thread_time() - thread_cpu_started
         database_cpu, emulator_cpu = database_cpu_seconds(), server.cpu_seconds()
+        if database_cpu is not None and database_cpu_started is not None:
+            database_cpu += statements.writers_database_cpu
+        writers = (
+            f"{statements.batches} batches written by the writer threads: {statements.writers_cpu:.2f} CPU-s"
+            if statements.batches
+            else "the writer"
+        )
         lines = OrderLine.objects.filter(order__store=store).count()
         skus = OrderLine.objects.filter(order__store=store).values("sku").distinct().count()
         print(
             f"  first poll: {first.created:,} orders created ({lines:,} lines over {skus:,} distinct SKUs, stock "
             f"reserved per line) in {elapsed:.2f} s = {first.created / elapsed:,.0f} orders/s (target 2,000/s); "
             f"this process used {cpu:.2f} CPU-s ({'with the emulator; ' if arguments.emulator_in_process else ''}"
-            f"the poll's own thread, the writer: {thread_cpu:.2f} CPU-s); load average "
+            f"the poll's own thread: {thread_cpu:.2f} CPU-s; {writers}); load average "
             f"{load_before:.1f} before, {os.getloadavg()[0]:.1f} after, on {os.cpu_count()} CPUs"
         )
         if database_cpu is not None and database_cpu_started is not None:
             print(
-                f"  PostgreSQL's CPU for intake's connection: {database_cpu - database_cpu_started:.2f} s (process "
+                f"  PostgreSQL's CPU for intake's connections: {database_cpu - database_cpu_started:.2f} s (process "
                 f"+ database: {cpu + database_cpu - database_cpu_started:.1f} CPU-s = "
                 f"{first.created / (cpu + database_cpu - database_cpu_started):,.0f} orders per CPU-second)"
             )
@@ -421,7 +482,7 @@ def main() -> None:
             print(f"  Walmart's side (the emulator's process): {emulator_cpu - emulator_cpu_started:.1f} CPU-s")
         print(
             f"  reading Walmart's pages (the emulator answering over HTTP, the client parsing; in a "
-            f"thread of its own, ahead of the writes): {reading[0]:.2f} s; the writer waited for them "
+            f"thread of its own, ahead of the writes): {reading[0]:.2f} s; the poll's thread waited for them "
             f"{waiting[0]:.2f} s; intake itself (mapping, upserts, stock, queueing): {elapsed - waiting[0]:.2f} s = "
             f"{first.created / (elapsed - waiting[0]):,.0f} orders/s"
         )
@@ -442,8 +503,11 @@ def main() -> None:
             f"({', '.join(f'{name} {count:,}' for name, count in sorted(queued.items())) or 'none'})"
         )
         if profiler:
-            print("  profile of the first poll (this thread: the client and intake; the emulator's threads apart):")
-            pstats.Stats(profiler).sort_stats("cumulative").print_stats(arguments.profile)
+            print(
+                "  profile of the first poll (this thread and the writer threads' batches, their times added up; "
+                "the read-ahead thread and the emulator apart):"
+            )
+            pstats.Stats(profiler, *statements.profiles).sort_stats("cumulative").print_stats(arguments.profile)
         movements = StockMovement.objects.filter(product__sku__startswith=SKU_PREFIX).count()
         reservations = StockReservation.objects.filter(store=store).count()
         print(f"  stock: {movements:,} movement rows, {reservations:,} reservation rows")

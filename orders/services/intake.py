@@ -5,15 +5,20 @@ from __future__ import annotations
 
 import itertools
 import logging
+import queue
+import secrets
+import threading
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from contextlib import closing
+from concurrent import futures
+from concurrent.futures import Future
+from contextlib import closing, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, connection, connections, transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
@@ -56,6 +61,11 @@ class UpsertResult:
     created: list[int] = field(default_factory=list)
     updated: list[int] = field(default_factory=list)
     unchanged: list[int] = field(default_factory=list)
+
+    def add(self, other: UpsertResult) -> None:
+        self.created.extend(other.created)
+        self.updated.extend(other.updated)
+        self.unchanged.extend(other.unchanged)
 
 
 # What intake reads of a line's listing (its product, for the stock moves): the listings it loads hold only these.
@@ -187,16 +197,21 @@ def _stock_apply(plan: _StockPlan, *, store: Store, stock_actor: str) -> None:
     one call for what was reserved and shipped, one for what was cancelled, each summed per product (so a
     product's reservation and its release in one batch stay two stock movements, as they were per product)."""
     from inventory.services import ReservationMove, reservations_apply
+    from listings.quantities import product_quantities_lock
 
     reserving = [
         ReservationMove(product_id, reserved=plan.reserved.get(product_id, 0), shipped=plan.shipped.get(product_id, 0))
         for product_id in sorted({*plan.reserved, *plan.shipped})
     ]
+    releasing = [ReservationMove(product_id, released=units) for product_id, units in sorted(plan.released.items())]
+    if reserving and releasing:
+        # Every product of both calls locked at once, in id order: a batch written concurrently with another
+        # (`BatchWriters`) never holds the first call's products while waiting for the second's.
+        product_quantities_lock(product_ids=sorted({*plan.reserved, *plan.shipped, *plan.released}))
     if reserving:
         reservations_apply(
             store_id=store.pk, moves=reserving, actor=stock_actor, reference=_stock_reference(plan.reserving_lines)
         )
-    releasing = [ReservationMove(product_id, released=units) for product_id, units in sorted(plan.released.items())]
     if releasing:
         reservations_apply(
             store_id=store.pk, moves=releasing, actor=stock_actor, reference=_stock_reference(plan.releasing_lines)
@@ -212,11 +227,13 @@ def _orders_upsert_batch(
     user=None,
     commerce_numbers: Sequence[str] = (),
     new_order_fields: Mapping[str, Any] | None = None,
+    stock_turn: _StockTurn | None = None,
 ) -> tuple[UpsertResult, list[int]]:
     """Read what is stored for the batch (orders locked), diff it with Walmart's (`orders_diff`), then
     write: new orders with their commerce numbers, lines, changed orders, stock, timeline, counters.
     `commerce_numbers`: numbers taken beforehand (`commerce_numbers_take`) for the new orders, in order; when
-    there are fewer than new orders, the batch allocates its own. `new_order_fields` are set on new orders."""
+    there are fewer than new orders, the batch allocates its own. `new_order_fields` are set on new orders.
+    `stock_turn`: the batch's place among batches written concurrently, waited for before the stock moves."""
     now = timezone.now()
     existing = {
         order.purchase_order_id: order
@@ -324,6 +341,8 @@ def _orders_upsert_batch(
             diff.orders_to_update,
             [*ORDER_FIELDS_FROM_WALMART, *ACKNOWLEDGEMENT_FIELDS, "updated_at", "last_read_at"],
         )
+    if stock_turn is not None:
+        stock_turn.previous_wait()
     _stock_apply(stock, store=store, stock_actor=actor_name(actor, user))
     rows_insert(OrderEvent, instances_new(OrderEvent, events))
     order_status_counts_shift(store_id=store.pk, deltas=diff.status_deltas)
@@ -348,6 +367,78 @@ def _upsert_batch_size() -> int:
     return int(getattr(settings, "ORDERS_UPSERT_BATCH_SIZE", 1000))
 
 
+def _lock_conflict(error: OperationalError) -> bool:
+    """A deadlock PostgreSQL broke by aborting this transaction, or a serialization failure: the batch can be
+    redone as it is."""
+    return getattr(error.__cause__, "sqlstate", None) in {"40P01", "40001"}
+
+
+class _StockTurn:
+    """A batch's place in the order batches written concurrently were given (`BatchWriters`): a batch moves
+    stock only once the batch before it has committed (or rolled back), so each product's stock movements (and
+    the quantity after each) come in the batches' order, as with one writer. The turn is a PostgreSQL advisory
+    lock held by the batch's transaction: PostgreSQL sees a batch waiting for the one before, and breaks a
+    deadlock through it like any other (the batch is then redone)."""
+
+    def __init__(self, previous: _StockTurn | None) -> None:
+        self.key = secrets.randbits(63)
+        self.previous = previous
+        self.taken = threading.Event()  # set once the batch holds its turn, or will never take it
+
+    def take(self) -> None:
+        """At the start of the batch's transaction."""
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [self.key])
+        finally:
+            self.taken.set()
+
+    def previous_wait(self) -> None:
+        """Wait until the batch before has committed or rolled back."""
+        if self.previous is None:
+            return
+        self.previous.taken.wait()
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock_shared(%s)", [self.previous.key])
+
+
+def _orders_batch_write(
+    *,
+    store: Store,
+    batch: Sequence[WalmartOrder],
+    actor: str,
+    correlation_id: str = "",
+    user=None,
+    commerce_numbers: Sequence[str] = (),
+    stock_turn: _StockTurn | None = None,
+) -> UpsertResult:
+    """One batch (deduplicated) in one transaction, redone up to twice when a concurrent intake inserted one of
+    its orders first (it then updates instead) or a lock conflict aborted it."""
+    for attempt in range(3):
+        try:
+            # A batch builds and drops some hundred thousand objects, none in reference cycles: without the
+            # pause the collector scanned the whole heap several times per batch (a quarter of intake's CPU).
+            with gc_paused(), transaction.atomic():
+                if stock_turn is not None:
+                    stock_turn.take()
+                result, unacknowledged = _orders_upsert_batch(
+                    store=store,
+                    remotes=batch,
+                    actor=actor,
+                    correlation_id=correlation_id,
+                    user=user,
+                    commerce_numbers=commerce_numbers,
+                    stock_turn=stock_turn,
+                )
+                _acknowledge_enqueue_due(store=store, order_ids=unacknowledged)
+            return result
+        except (IntegrityError, OperationalError) as error:
+            if attempt == 2 or (isinstance(error, OperationalError) and not _lock_conflict(error)):
+                raise
+            logger.info("Concurrent intake of store %s; redoing a batch of %d orders.", store.pk, len(batch))
+    raise AssertionError("unreachable")
+
+
 def orders_upsert_from_walmart(
     *, store: Store, remotes: Sequence[WalmartOrder], actor: str, correlation_id: str = "", user=None
 ) -> UpsertResult:
@@ -363,25 +454,158 @@ def orders_upsert_from_walmart(
     total = UpsertResult()
     batch_size = _upsert_batch_size()
     for start in range(0, len(deduplicated), batch_size):
-        batch = deduplicated[start : start + batch_size]
-        for attempt in range(3):
-            try:
-                # A batch builds and drops some hundred thousand objects, none in reference cycles: without the
-                # pause the collector scanned the whole heap several times per batch (a quarter of intake's CPU).
-                with gc_paused(), transaction.atomic():
-                    result, unacknowledged = _orders_upsert_batch(
-                        store=store, remotes=batch, actor=actor, correlation_id=correlation_id, user=user
-                    )
-                    _acknowledge_enqueue_due(store=store, order_ids=unacknowledged)
-                break
-            except IntegrityError:
-                if attempt == 2:
-                    raise
-                logger.info("Concurrent intake of store %s; redoing a batch of %d orders.", store.pk, len(batch))
-        total.created.extend(result.created)
-        total.updated.extend(result.updated)
-        total.unchanged.extend(result.unchanged)
+        total.add(
+            _orders_batch_write(
+                store=store,
+                batch=deduplicated[start : start + batch_size],
+                actor=actor,
+                correlation_id=correlation_id,
+                user=user,
+            )
+        )
     return total
+
+
+def _poll_writers() -> int:
+    """Threads the poll writes its batches from (ORDERS_POLL_WRITERS, 2): one on a database other than
+    PostgreSQL, or when the caller is inside a transaction (threads have connections of their own, which would
+    neither see its rows nor be rolled back with it)."""
+    writers = int(getattr(settings, "ORDERS_POLL_WRITERS", 2))
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        return 1
+    return max(writers, 1)
+
+
+class BatchWriters:
+    """Writes batches of one store's orders from `threads` threads, each with its own database connection
+    (closed when it ends), so that one batch's Python (the diff, the rows built) runs while another batch waits
+    for PostgreSQL. Used as a context manager around `write(batch)` calls made in the poll's order; leaving it
+    waits for every batch and raises the first failure (batches still running are finished first; the ones
+    not yet started are dropped).
+
+    What keeps concurrent batches equal to written one after another:
+    - a batch holding a purchase order of a batch still being written waits for that one to commit first (so
+      Walmart's later copy is written last, as in order);
+    - commerce numbers are taken here, in the order batches are given, for the orders not stored yet
+      (`commerce_numbers_take`, a short transaction of its own): batches never wait on the numbering row;
+    - the stock moves lock a batch's products in id order (`reservations_apply`), and the status counters in
+      status order, after the products; a lock conflict PostgreSQL still reports (a deadlock, with a webhook's
+      write for instance) redoes the batch, as a concurrent insert of one of its orders does."""
+
+    def __init__(self, *, store: Store, actor: str, threads: int) -> None:
+        self.store, self.actor = store, actor
+        self.result = UpsertResult()
+        self._jobs: queue.Queue[_WriteJob | None] = queue.Queue()
+        self._turn: _StockTurn | None = None
+        self._running: list[tuple[Future[UpsertResult], set[str]]] = []
+        self._threads = [
+            threading.Thread(target=self._work, name=f"orders-intake-write-{index}", daemon=True)
+            for index in range(threads)
+        ]
+
+    def __enter__(self) -> BatchWriters:
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def __exit__(self, error_type, error, traceback) -> None:
+        try:
+            if error_type is None:
+                self._wait([future for future, _ in self._running])
+        finally:
+            for future, _ in self._running:
+                future.cancel()  # those not started yet (none when every batch was waited for)
+            self._stop()
+
+    def write(self, batch: Sequence[WalmartOrder]) -> None:
+        """Queue one batch; returns once a thread is free for it (and the batches it depends on committed)."""
+        batch = list({remote.purchase_order_id: remote for remote in batch}.values())
+        if not batch:
+            return
+        purchase_orders = {remote.purchase_order_id for remote in batch}
+        # Walmart's later copy of an order is written after the earlier one has committed.
+        self._wait([future for future, held in self._running if held & purchase_orders])
+        while len(self._running) >= len(self._threads):
+            self._wait([future for future, _ in self._running], first=True)
+        stored = set(
+            Order.objects.filter(store=self.store, purchase_order_id__any_of=purchase_orders).values_list(
+                "purchase_order_id", flat=True
+            )
+        )
+        new = len(purchase_orders - stored)
+        numbers = commerce_numbers_take(store=self.store, count=new) if new else []
+        future: Future[UpsertResult] = Future()
+        self._turn = _StockTurn(previous=self._turn)
+        self._running.append((future, purchase_orders))
+        self._jobs.put(_WriteJob(batch, numbers, self._turn, future))
+
+    def _wait(self, chosen: list[Future[UpsertResult]], *, first: bool = False) -> None:
+        """Wait for every one of the `chosen` batches (with `first`, for one of them), then collect the finished
+        ones: raises the first failure among them."""
+        if chosen:
+            futures.wait(chosen, return_when=futures.FIRST_COMPLETED if first else futures.ALL_COMPLETED)
+        self._collect()
+
+    def _collect(self) -> None:
+        running = []
+        for future, held in self._running:
+            if not future.done():
+                running.append((future, held))
+                continue
+            self.result.add(future.result())  # raises the batch's failure
+        self._running = running
+
+    def _stop(self) -> None:
+        for _ in self._threads:
+            self._jobs.put(None)
+        for thread in self._threads:
+            thread.join()
+
+    def _work(self) -> None:
+        try:
+            while (job := self._jobs.get()) is not None:
+                try:
+                    if not job.future.set_running_or_notify_cancel():
+                        continue
+                    try:
+                        result = _orders_batch_write(
+                            store=self.store,
+                            batch=job.batch,
+                            actor=self.actor,
+                            commerce_numbers=job.commerce_numbers,
+                            stock_turn=job.stock_turn,
+                        )
+                    except BaseException as error:  # noqa: BLE001 - not swallowed: raised in the poll's thread
+                        job.future.set_exception(error)
+                        self._cancel_queued()
+                    else:
+                        job.future.set_result(result)
+                finally:
+                    job.stock_turn.taken.set()  # never taken when cancelled: the next batch does not wait for it
+        finally:
+            connections.close_all()
+
+    def _cancel_queued(self) -> None:
+        """After a failure, the batches not started yet are not written (the poll fails; the next one redoes
+        them)."""
+        while True:
+            try:
+                job = self._jobs.get_nowait()
+            except queue.Empty:
+                return
+            if job is None:
+                self._jobs.put(None)
+                return
+            job.future.cancel()
+            job.stock_turn.taken.set()
+
+
+@dataclass(frozen=True)
+class _WriteJob:
+    batch: list[WalmartOrder]
+    commerce_numbers: list[str]
+    stock_turn: _StockTurn
+    future: Future[UpsertResult]
 
 
 def order_upsert_from_walmart(
@@ -439,12 +663,7 @@ def order_poll(*, store: Store, actor: str = Actor.SCHEDULE) -> PollResult:
     totals = UpsertResult()
     seen: set[str] = set()
 
-    def flush(batch: list[WalmartOrder]) -> None:
-        result = orders_upsert_from_walmart(store=store, remotes=batch, actor=actor)
-        totals.created.extend(result.created)
-        totals.updated.extend(result.updated)
-        totals.unchanged.extend(result.unchanged)
-        batch.clear()
+    writers = _poll_writers()
 
     with polling.poll_recorded(order_settings, window):
         created_since = started - timedelta(days=getattr(settings, "ORDERS_POLL_CREATED_WITHIN_DAYS", 30))
@@ -465,7 +684,18 @@ def order_poll(*, store: Store, actor: str = Actor.SCHEDULE) -> PollResult:
         listed = itertools.chain(((False, remote) for remote in changed), ((True, remote) for remote in released))
         batch: list[WalmartOrder] = []
         depth = int(getattr(settings, "ORDERS_POLL_READ_AHEAD_BATCHES", 1))
-        with closing(polling.read_ahead(listed, chunk=_upsert_batch_size(), depth=depth)) as chunks:
+        with (
+            closing(polling.read_ahead(listed, chunk=_upsert_batch_size(), depth=depth)) as chunks,
+            BatchWriters(store=store, actor=actor, threads=writers) if writers > 1 else nullcontext() as concurrent,
+        ):
+
+            def flush(batch: list[WalmartOrder]) -> None:
+                if concurrent is not None:
+                    concurrent.write(batch)
+                else:
+                    totals.add(orders_upsert_from_walmart(store=store, remotes=batch, actor=actor))
+                batch.clear()
+
             for chunk in chunks:
                 for from_released, remote in chunk:
                     if from_released and remote.purchase_order_id in seen:
@@ -474,7 +704,9 @@ def order_poll(*, store: Store, actor: str = Actor.SCHEDULE) -> PollResult:
                     batch.append(remote)
                     if len(batch) >= _upsert_batch_size():
                         flush(batch)
-        flush(batch)
+            flush(batch)
+        if concurrent is not None:
+            totals.add(concurrent.result)
     return PollResult(
         created=len(totals.created),
         updated=len(totals.updated),

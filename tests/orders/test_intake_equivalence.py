@@ -189,9 +189,15 @@ def snapshot(store, results) -> dict:
     )
 
 
-def fixture_taken_in(store) -> list:
+def fixture_taken_in(store, take_in=None) -> list:
     """The four listed products (SKU-C with only 3 units, SKU-D under the Walmart SKU WM-D) and SKU-E not
-    listed; the first two answers taken in, SKU-E listed as WM-E, the third answer taken in."""
+    listed; the first two answers taken in, SKU-E listed as WM-E, the third answer taken in. `take_in(answer)`
+    writes one answer and returns its UpsertResult (`orders_upsert_from_walmart` by default)."""
+    if take_in is None:
+
+        def take_in(answer):
+            return orders_upsert_from_walmart(store=store, remotes=answer, actor="schedule")
+
     for sku, quantity in (("SKU-A", 20), ("SKU-B", 10), ("SKU-C", 3)):
         ListingFactory(store=store, product=ProductFactory(sku=sku, quantity=quantity), confirmed_quantity=50)
     ListingFactory(
@@ -199,9 +205,9 @@ def fixture_taken_in(store) -> list:
     )
     product_e = ProductFactory(sku="SKU-E", quantity=6)
     answers = batches()
-    results = [orders_upsert_from_walmart(store=store, remotes=answer, actor="schedule") for answer in answers[:2]]
+    results = [take_in(answer) for answer in answers[:2]]
     ListingFactory(store=store, product=product_e, walmart_sku="WM-E", confirmed_quantity=50)
-    results.append(orders_upsert_from_walmart(store=store, remotes=answers[2], actor="schedule"))
+    results.append(take_in(answers[2]))
     return results
 
 
