@@ -488,6 +488,8 @@ class BatchWriters:
       Walmart's later copy is written last, as in order);
     - commerce numbers are taken here, in the order batches are given, for the orders not stored yet
       (`commerce_numbers_take`, a short transaction of its own): batches never wait on the numbering row;
+    - a batch moves stock only after the batch before it committed (`_StockTurn`), so each product's stock
+      movements come in the batches' order;
     - the stock moves lock a batch's products in id order (`reservations_apply`), and the status counters in
       status order, after the products; a lock conflict PostgreSQL still reports (a deadlock, with a webhook's
       write for instance) redoes the batch, as a concurrent insert of one of its orders does."""
