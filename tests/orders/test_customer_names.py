@@ -5,12 +5,14 @@ The Orders and Returns tabs' name searches then show exactly the rows of the pla
 query, whatever wrote them."""
 
 import copy
+import threading
+import time
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 import responses
-from django.db import connection
+from django.db import connection, connections, transaction
 from django.db.migrations.executor import MigrationExecutor
 
 from channel_manager.listing_pages import ListQuery, sorted_by
@@ -187,3 +189,50 @@ def test_the_migration_keeps_the_names_of_the_orders_and_returns_already_stored(
     Order.objects.filter(purchase_order_id="PO-0").update(customer_name="Ada King")
     assert kept(store) == ["Ada King", "Ada Lovelace", "Grace Hopper"]
     assert_searches_show_the_plain_rows(store, ["ada", "hopper"])
+
+
+def test_two_writers_of_one_new_name_both_commit_and_keep_it_once(transactional_db, store):
+    # given: a transaction writing an order of a name never seen, not committed yet
+    failures: list[BaseException] = []
+
+    def second_writer() -> None:
+        try:
+            with transaction.atomic():
+                Order.objects.create(
+                    store=store, purchase_order_id="PO-2", commerce_order_number="WM2", customer_name="Hedy Lamarr",
+                    order_date=ORDER_DATE,
+                )  # fmt: skip
+        except BaseException as error:  # noqa: BLE001 (reported to the test's thread)
+            failures.append(error)
+        finally:
+            connections.close_all()
+
+    with transaction.atomic():
+        Order.objects.create(
+            store=store, purchase_order_id="PO-1", commerce_order_number="WM1", customer_name="Hedy Lamarr",
+            order_date=ORDER_DATE,
+        )  # fmt: skip
+        # when: a second transaction writes an order of the same name meanwhile: it waits for the first
+        writer = threading.Thread(target=second_writer)
+        writer.start()
+        deadline = time.monotonic() + 10
+        while not _waiting_for_a_lock() and writer.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert _waiting_for_a_lock()
+    writer.join(10)
+    # then: both orders are stored, the name once
+    assert not failures
+    assert Order.objects.filter(store=store, customer_name="Hedy Lamarr").count() == 2
+    assert kept(store) == ["Hedy Lamarr"]
+
+
+def _waiting_for_a_lock() -> bool:
+    """Whether another session of the database waits for a lock (the statistics' snapshot of this transaction
+    cleared first: it would show the sessions as they were at its first read)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            " AND wait_event_type = 'Lock'"
+        )
+        return cursor.fetchone()[0] > 0
