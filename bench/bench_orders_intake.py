@@ -340,7 +340,7 @@ class StatementCounter:
         self._wrapper = connection.execute_wrapper(self._query)
         self._wrapper.__enter__()
         self._copy = psycopg.Cursor.copy
-        self._write = write = intake._orders_batch_write
+        self._write = write = intake.orders_batch_write
         counter, copy = self, self._copy
 
         def counted(cursor, *args, **kwargs):
@@ -356,7 +356,7 @@ class StatementCounter:
             return counter._batch_written(write, **kwargs)
 
         psycopg.Cursor.copy = counted
-        intake._orders_batch_write = batch_written
+        intake.orders_batch_write = batch_written
         return self
 
     def __exit__(self, *exc) -> None:
@@ -365,7 +365,7 @@ class StatementCounter:
         from orders.services import intake
 
         psycopg.Cursor.copy = self._copy
-        intake._orders_batch_write = self._write
+        intake.orders_batch_write = self._write
         self._wrapper.__exit__(*exc)
 
 

@@ -402,7 +402,7 @@ class _StockTurn:
             cursor.execute("SELECT pg_advisory_xact_lock_shared(%s)", [self.previous.key])
 
 
-def _orders_batch_write(
+def orders_batch_write(
     *,
     store: Store,
     batch: Sequence[WalmartOrder],
@@ -455,7 +455,7 @@ def orders_upsert_from_walmart(
     batch_size = _upsert_batch_size()
     for start in range(0, len(deduplicated), batch_size):
         total.add(
-            _orders_batch_write(
+            orders_batch_write(
                 store=store,
                 batch=deduplicated[start : start + batch_size],
                 actor=actor,
@@ -570,7 +570,7 @@ class BatchWriters:
                     if not job.future.set_running_or_notify_cancel():
                         continue
                     try:
-                        result = _orders_batch_write(
+                        result = orders_batch_write(
                             store=self.store,
                             batch=job.batch,
                             actor=self.actor,
