@@ -74,11 +74,12 @@ SEARCH_WALK_ROWS_PER_MS = 600
 # A covered search (its rows' sort keys in one covering index, read index-only: a customer name's rows found
 # through CustomerName) reads all its rows first in ~0.2 ms per 1,000 rows plus their top-N sort (100,000 rows:
 # 25-40 ms): up to SEARCH_COVERED_FIRST_ROWS estimated rows it is read first without a walk (a walk meeting
-# its page early costs about as much); above, the walk is allowed about half as long as that read takes (1 ms
-# per 5,000 rows, from SEARCH_COVERED_WALK_MS), so that a cut walk costs at most 1.5 times the read alone.
+# its page early costs about as much); above, the walk is allowed about a third as long as that read takes (1 ms
+# per 10,000 rows, from SEARCH_COVERED_WALK_MS: a walk that meets its page early, as most do, ends in 1-5 ms),
+# so that a cut walk costs at most about 1.3 times the read alone.
 SEARCH_COVERED_FIRST_ROWS = 20_000
 SEARCH_COVERED_WALK_MS = 10
-SEARCH_COVERED_ROWS_PER_MS = 5_000
+SEARCH_COVERED_ROWS_PER_MS = 10_000
 # A status card's count found past its bound is not counted again for this long (PostgreSQL; counts_bounded's
 # `remember_over`): its planner estimate is shown as before. Counting the bound again reads its ~bound index
 # entries (30-130 pages a card) on every view of the page, only to learn once more that the card holds more than
