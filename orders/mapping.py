@@ -36,6 +36,13 @@ def _money(value: Any) -> Decimal:
     return Decimal(str(value)).quantize(Decimal("0.01"))
 
 
+def customer_name_from_remote(remote: WalmartOrder) -> str:
+    """The customer's name as an Order stores it (the shipping address's name)."""
+    shipping = getattr(remote, "shipping_info", None)
+    address = getattr(shipping, "postal_address", None) if shipping else None
+    return _text(getattr(address, "name", ""), 200)
+
+
 def order_fields_from_remote(remote: WalmartOrder) -> dict[str, Any]:
     """The Order fields Walmart owns, from one WalmartOrder. Totals and the items summary come from the
     lines (`order_totals_from_lines`)."""
@@ -53,7 +60,7 @@ def order_fields_from_remote(remote: WalmartOrder) -> dict[str, Any]:
         "ship_by": getattr(shipping, "estimated_ship_date", None),
         "deliver_by": getattr(shipping, "estimated_delivery_date", None),
         "method_code": _text(getattr(shipping, "method_code", ""), 20),
-        "customer_name": _text(getattr(address, "name", ""), 200),
+        "customer_name": customer_name_from_remote(remote),
         "address1": _text(getattr(address, "address1", ""), 200),
         "address2": _text(getattr(address, "address2", ""), 200),
         "city": _text(getattr(address, "city", ""), 100),

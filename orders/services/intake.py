@@ -30,7 +30,9 @@ from channel_manager.timeline import actor_name
 from channel_manager.walmart import walmart_client_for_store
 from channel_manager.work import enqueue_on_commit
 from listings.models import Listing
+from orders.mapping import customer_name_from_remote
 from orders.models import (
+    CustomerName,
     Order,
     OrderEvent,
     OrderLine,
@@ -488,6 +490,8 @@ class BatchWriters:
       Walmart's later copy is written last, as in order);
     - commerce numbers are taken here, in the order batches are given, for the orders not stored yet
       (`commerce_numbers_take`, a short transaction of its own): batches never wait on the numbering row;
+    - so are the customer names new to the store (`_customer_names_keep`): no batch inserts one, so two batches
+      never wait on each other's new name;
     - a batch moves stock only after the batch before it committed (`_StockTurn`), so each product's stock
       movements come in the batches' order;
     - the stock moves lock a batch's products in id order (`reservations_apply`), and the status counters in
@@ -500,6 +504,7 @@ class BatchWriters:
         self._jobs: queue.Queue[_WriteJob | None] = queue.Queue()
         self._turn: _StockTurn | None = None
         self._running: list[tuple[Future[UpsertResult], set[str]]] = []
+        self._names_kept: set[str] = set()  # customer names this poll stored or found stored (`_customer_names_keep`)
         self._threads = [
             threading.Thread(target=self._work, name=f"orders-intake-write-{index}", daemon=True)
             for index in range(threads)
@@ -536,6 +541,10 @@ class BatchWriters:
         )
         new = len(purchase_orders - stored)
         numbers = commerce_numbers_take(store=self.store, count=new) if new else []
+        names = {customer_name_from_remote(remote) for remote in batch} - self._names_kept
+        if names:
+            _customer_names_keep(store=self.store, names=names)
+            self._names_kept |= names
         future: Future[UpsertResult] = Future()
         self._turn = _StockTurn(previous=self._turn)
         self._running.append((future, purchase_orders))
@@ -600,6 +609,22 @@ class BatchWriters:
                 return
             job.future.cancel()
             job.stock_turn.taken.set()
+
+
+def _customer_names_keep(*, store: Store, names: set[str]) -> None:
+    """Store the batch's customer names not kept yet (`CustomerName`), committed before the batch is written: the
+    orders' trigger then finds every name there and inserts none. Otherwise two concurrent batches carrying one
+    new name could deadlock: the later batch inserting it first, the earlier one's insert waiting for the later
+    batch's commit while the later batch waits for the earlier one's stock turn (PostgreSQL would break it after
+    deadlock_timeout and the batch would be redone)."""
+    table = CustomerName._meta.db_table
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (store_id, customer_name) SELECT %s, name FROM unnest(%s::text[]) AS name"  # noqa: S608 (the model's table)
+            f" WHERE NOT EXISTS (SELECT 1 FROM {table} AS known"
+            " WHERE known.store_id = %s AND known.customer_name = name) ORDER BY name ON CONFLICT DO NOTHING",
+            [store.pk, sorted(names), store.pk],
+        )
 
 
 @dataclass(frozen=True)

@@ -6,19 +6,23 @@ watermark stays, and the next poll finishes the work once. PostgreSQL only: thre
 (on SQLite, and inside a test's transaction, the poll writes from its own thread)."""
 
 import json
+import logging
 import re
+import threading
+import time
 
 import pytest
 import responses
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, connection, connections, transaction
 
 from inventory.models import StockMovement, StockReservation
 from listings.models import Listing, Product
-from orders.models import Order, OrderEvent, OrderSettings, OrderStatusCount
+from orders.models import CustomerName, Order, OrderEvent, OrderSettings, OrderStatusCount
 from orders.services import order_poll, orders_upsert_from_walmart
 from orders.services.intake import BatchWriters, UpsertResult
 from tests.orders.conftest import calls_to
 from tests.orders.factories import ListingFactory, ProductFactory, line_json, order_json, orders_page
+from tests.orders.test_customer_names import remote_order
 from tests.orders.test_intake_equivalence import EXPECTED, fixture_taken_in, snapshot
 
 pytestmark = [
@@ -175,3 +179,54 @@ def test_a_batch_failing_in_its_thread_fails_the_poll_and_the_next_poll_finishes
     assert sorted(received.values_list("order__purchase_order_id", flat=True)) == [f"PO-{n}" for n in range(1, 7)]
     commerce_numbers = list(Order.objects.values_list("commerce_order_number", flat=True))
     assert len(set(commerce_numbers)) == 6
+
+
+def advisory_lock_waiters() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+        return cursor.fetchone()[0]
+
+
+def test_concurrent_batches_sharing_a_new_customer_name_never_deadlock(store, settings, caplog):
+    # given: PO-1 stored; another session holds PO-1's row, so the first batch (PO-1 again, and PO-2 of a customer
+    # new to the store) waits at its start, while the second batch (PO-3, the same new customer) writes its orders
+    # and waits for the first batch's stock turn
+    OrderSettings.objects.create(store=store, auto_acknowledge=False)
+    orders_upsert_from_walmart(store=store, remotes=[remote_order("PO-1", "Ada Lovelace")], actor="schedule")
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_po1() -> None:
+        try:
+            with transaction.atomic():
+                Order.objects.select_for_update().get(purchase_order_id="PO-1")
+                locked.set()
+                release.wait(timeout=30)
+        finally:
+            connections.close_all()
+
+    holder = threading.Thread(target=hold_po1)
+    holder.start()
+    assert locked.wait(timeout=10)
+    caplog.set_level(logging.INFO, logger="orders.services.intake")
+    # when: both batches are written by two threads, PO-1 released once the second batch waits for its turn
+    try:
+        with BatchWriters(store=store, actor="schedule", threads=2) as writers:
+            writers.write([remote_order("PO-1", "Ada Lovelace"), remote_order("PO-2", "Grace Hopper")])
+            writers.write([remote_order("PO-3", "Grace Hopper")])
+            deadline = time.monotonic() + 10
+            while not advisory_lock_waiters() and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert advisory_lock_waiters() == 1  # the second batch, waiting for the first one's stock turn
+            release.set()
+    finally:
+        release.set()
+        holder.join()
+    # then: no batch was aborted and redone (the new name was stored before either batch began; without that, the
+    # first batch's insert of it waited for the second batch, which waited for the first: a deadlock)
+    assert not [record for record in caplog.records if "redoing a batch" in record.getMessage()]
+    assert sorted(writers.result.created) == sorted(
+        Order.objects.exclude(purchase_order_id="PO-1").values_list("pk", flat=True)
+    )
+    assert writers.result.unchanged == list(Order.objects.filter(purchase_order_id="PO-1").values_list("pk", flat=True))
+    names = CustomerName.objects.filter(store=store).values_list("customer_name", flat=True)
+    assert sorted(names) == ["Ada Lovelace", "Grace Hopper"]
