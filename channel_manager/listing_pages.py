@@ -77,8 +77,14 @@ SEARCH_WALK_ROWS_PER_MS = 600
 # its page early costs about as much); above, the walk is allowed about a third as long as that read takes (1 ms
 # per 10,000 rows, from SEARCH_COVERED_WALK_MS: a walk that meets its page early, as most do, ends in 1-5 ms),
 # so that a cut walk costs at most about 1.3 times the read alone.
-SEARCH_COVERED_FIRST_ROWS = 20_000
+# The estimate of a search of many names is the sum of each name's average share (a name outside the column's
+# most common values: ~4 rows at 280,000 names a million rows), so a surname whose few thousand names carry 100,000
+# rows is estimated at 17,000: its walk is allowed 1 ms per 2,000 estimated rows from SEARCH_COVERED_FIRST_ROWS
+# up to SEARCH_COVERED_WALK_MS (a dense search's walk ends in 1-3 ms; read first, 100,000 rows of 2,400 names take
+# ~60-85 ms, ~180 ms cold).
+SEARCH_COVERED_FIRST_ROWS = 4_000
 SEARCH_COVERED_WALK_MS = 10
+SEARCH_COVERED_SMALL_ROWS_PER_MS = 2_000
 SEARCH_COVERED_ROWS_PER_MS = 10_000
 # A status card's count found past its bound is not counted again for this long (PostgreSQL; counts_bounded's
 # `remember_over`): its planner estimate is shown as before. Counting the bound again reads its ~bound index
@@ -149,13 +155,14 @@ def identifier_or_name_filtered(
     *,
     matched_ids: list[int],
     search: str,
-    names_containing: Callable[[str], list[str] | None] | None = None,
+    names_containing: Callable[[str], QuerySet | None] | None = None,
 ) -> tuple[QuerySet, bool]:
     """The rows an identifier search matched exactly (`matched_ids`) when there are any; else those whose
     customer name contains `search` (from NAME_SEARCH_MIN_LENGTH characters); else none. With whether the
-    rows are those of the names `names_containing(search)` gives (when it gives a list: every distinct name
-    containing `search`, so the same rows), which a covering index reads index-only (search_page_read's
-    `covered`); else the rows whose own column contains `search` (a trigram index on PostgreSQL)."""
+    rows are those of the names `names_containing(search)` gives (when it gives a subquery of names: every
+    distinct name containing `search`, so the same rows), which a covering index reads index-only
+    (search_page_read's `covered`); else the rows whose own column contains `search` (a trigram index on
+    PostgreSQL)."""
     if matched_ids:
         return queryset.filter(pk__in=matched_ids), False
     if len(search) < NAME_SEARCH_MIN_LENGTH:
@@ -163,7 +170,7 @@ def identifier_or_name_filtered(
     names = names_containing(search) if names_containing is not None else None
     if names is None:
         return queryset.filter(customer_name__icontains=search), False
-    return (queryset.filter(customer_name__in=names) if names else queryset.none()), True
+    return (queryset.none() if names.query.is_empty() else queryset.filter(customer_name__in=names)), True
 
 
 def sort_normalised(sort: str | None, *, sorts: Mapping[str, object], default: str) -> str:
@@ -605,7 +612,8 @@ def search_walk_ms(estimate: int, *, covered: bool) -> int:
         return max(SEARCH_WALK_MS, estimate // SEARCH_WALK_ROWS_PER_MS)
     if estimate <= SEARCH_COVERED_FIRST_ROWS:
         return 0
-    return max(SEARCH_COVERED_WALK_MS, estimate // SEARCH_COVERED_ROWS_PER_MS)
+    small = min(SEARCH_COVERED_WALK_MS, estimate // SEARCH_COVERED_SMALL_ROWS_PER_MS)
+    return max(small, estimate // SEARCH_COVERED_ROWS_PER_MS)
 
 
 def status_cards(
