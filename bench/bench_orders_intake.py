@@ -345,13 +345,13 @@ class StatementCounter:
 
         def counted(cursor, *args, **kwargs):
             thread = threading.current_thread()
-            if thread is threading.main_thread() or thread.name.startswith("orders-intake-write"):
+            if thread is threading.main_thread() or thread.name.startswith(intake.WRITER_THREAD_NAME):
                 with counter._lock:
                     counter.copies += 1
             return copy(cursor, *args, **kwargs)
 
         def batch_written(**kwargs):
-            if not threading.current_thread().name.startswith("orders-intake-write"):
+            if not threading.current_thread().name.startswith(intake.WRITER_THREAD_NAME):
                 return write(**kwargs)  # the poll's own thread: counted by its own wrapper
             return counter._batch_written(write, **kwargs)
 

@@ -478,6 +478,9 @@ def _poll_writers() -> int:
     return max(writers, 1)
 
 
+WRITER_THREAD_NAME = "orders-intake-write"  # BatchWriters' threads are named this, then "-<index>"
+
+
 class BatchWriters:
     """Writes batches of one store's orders from `threads` threads, each with its own database connection
     (closed when it ends), so that one batch's Python (the diff, the rows built) runs while another batch waits
@@ -506,7 +509,7 @@ class BatchWriters:
         self._running: list[tuple[Future[UpsertResult], set[str]]] = []
         self._names_kept: set[str] = set()  # customer names this poll stored or found stored (`_customer_names_keep`)
         self._threads = [
-            threading.Thread(target=self._work, name=f"orders-intake-write-{index}", daemon=True)
+            threading.Thread(target=self._work, name=f"{WRITER_THREAD_NAME}-{index}", daemon=True)
             for index in range(threads)
         ]
 
